@@ -1,0 +1,95 @@
+//! Date and time formats: what people type, and what the v2 wire carries.
+//!
+//! People type `YYYY-MM-DD` (midnight in the site's time zone) or a full ISO 8601 instant;
+//! a date-time without an offset is read in the site's time zone. The wire carries
+//! `...UTC` fields with an explicit `+00:00` offset and local fields without one.
+
+use crate::rules::{local_to_utc, RuleError};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+/// Parses a date or date-time typed by a person, for the field `field`.
+pub fn parse_user_datetime(field: &str, text: &str, tz: Tz) -> Result<DateTime<Utc>, RuleError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(RuleError::Required { field: field.to_string() });
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(crate::rules::local_midnight(d, tz));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(local_to_utc(n, tz));
+        }
+    }
+    Err(RuleError::Invalid {
+        field: field.to_string(),
+        reason: format!("{t:?} is not a date (expected YYYY-MM-DD or ISO 8601 such as 2026-11-05T14:10:00-06:00)"),
+    })
+}
+
+/// `2021-11-05T21:10:22.844348+00:00` (fraction only when non-zero), as the `...UTC` fields.
+pub fn format_wire_utc(dt: DateTime<Utc>) -> String {
+    dt.format("%Y-%m-%dT%H:%M:%S%.f+00:00").to_string()
+}
+
+/// `2021-11-05T14:10:22`: site-local wall-clock time without offset, as `ActivationDate`.
+pub fn format_wire_local(dt: DateTime<Utc>, tz: Tz) -> String {
+    dt.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// `2021-11-05T21:10:28`: UTC without offset, as `OnboardedAt`.
+pub fn format_wire_naive_utc(dt: DateTime<Utc>) -> String {
+    dt.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Tolerant parse of a wire instant: RFC 3339 with any offset, or a naive date-time read as
+/// UTC (as `OnboardedAt` is sent), or a bare date (UTC midnight).
+pub fn parse_wire_utc(text: &str) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(n.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn user_input_forms() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let d = parse_user_datetime("ActivationDateUTC", "2021-11-05", tz).unwrap();
+        assert_eq!(d, Utc.with_ymd_and_hms(2021, 11, 5, 7, 0, 0).unwrap());
+        let d = parse_user_datetime("ActivationDateUTC", "2021-11-05T14:10:22", tz).unwrap();
+        assert_eq!(d, Utc.with_ymd_and_hms(2021, 11, 5, 21, 10, 22).unwrap());
+        let d = parse_user_datetime("ActivationDateUTC", "2021-11-05T21:10:22.844348+00:00", tz).unwrap();
+        assert_eq!(format_wire_utc(d), "2021-11-05T21:10:22.844348+00:00");
+        assert_eq!(format_wire_local(d, tz), "2021-11-05T14:10:22");
+        let err = parse_user_datetime("DeactivationDateUTC", "next tuesday", tz).unwrap_err();
+        assert_eq!(err.field(), Some("DeactivationDateUTC"));
+        assert!(parse_user_datetime("X", "2021-02-30", tz).is_err());
+    }
+
+    #[test]
+    fn wire_formats_match_the_vendor_example() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let end = parse_wire_utc("2022-11-06T19:00:00+00:00").unwrap();
+        assert_eq!(format_wire_utc(end), "2022-11-06T19:00:00+00:00");
+        // The example straddles the DST change: 8 hours behind UTC.
+        assert_eq!(format_wire_local(end, tz), "2022-11-06T11:00:00");
+        let onboarded = parse_wire_utc("2021-11-05T21:10:28").unwrap();
+        assert_eq!(format_wire_naive_utc(onboarded), "2021-11-05T21:10:28");
+        assert!(parse_wire_utc("garbage").is_none());
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure resident rules and the Site Manager v2 wire types.
+//!
+//! This crate does no I/O. It is shared by the ResidentDesk core (which enforces the rules
+//! offline) and by `sitemanager-sim` (which enforces the same rules as the remote would), so
+//! every rule has one source of truth. Time is always passed in.
+#![forbid(unsafe_code)]
+
+pub mod dates;
+pub mod rules;
+pub mod status;
+pub mod wire;
+
+pub use rules::{BulkAction, InviteKind, RuleError, SiteType, StatusChange};
+pub use status::{derive_flags, Lifecycle, StatusFlag, StatusFlags};

@@ -1,0 +1,204 @@
+//! Derived resident status flags.
+//!
+//! Status is never typed in: it follows from the access interval, the onboarding time and
+//! the suspension switch, evaluated at a given instant. The remote reports the flags as an
+//! array of lowercase strings (`["current","pending"]`); [`StatusFlags`] is that set.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One status label of the remote `Status` array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFlag {
+    /// Activation lies in the future.
+    Scheduled,
+    /// Inside the access interval.
+    Current,
+    /// Not yet onboarded (invitation outstanding).
+    Pending,
+    /// Suspended while current.
+    Suspended,
+    /// Deactivation has passed (terminated, or access ended); in the 31-day grace period.
+    Expired,
+}
+
+impl StatusFlag {
+    pub const ALL: [StatusFlag; 5] =
+        [StatusFlag::Scheduled, StatusFlag::Current, StatusFlag::Pending, StatusFlag::Suspended, StatusFlag::Expired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFlag::Scheduled => "scheduled",
+            StatusFlag::Current => "current",
+            StatusFlag::Pending => "pending",
+            StatusFlag::Suspended => "suspended",
+            StatusFlag::Expired => "expired",
+        }
+    }
+
+    /// Strict, case-insensitive parse of a status label.
+    pub fn parse(text: &str) -> Option<StatusFlag> {
+        let lower = text.trim().to_ascii_lowercase();
+        StatusFlag::ALL.into_iter().find(|f| f.as_str() == lower)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for StatusFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of status flags (small bit set, ordered like [`StatusFlag::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct StatusFlags(u8);
+
+impl StatusFlags {
+    pub fn empty() -> Self {
+        StatusFlags(0)
+    }
+    pub fn with(mut self, flag: StatusFlag) -> Self {
+        self.0 |= flag.bit();
+        self
+    }
+    pub fn contains(self, flag: StatusFlag) -> bool {
+        self.0 & flag.bit() != 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = StatusFlag> {
+        StatusFlag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+    /// The flags as the remote's array of lowercase strings.
+    pub fn to_strings(self) -> Vec<String> {
+        self.iter().map(|f| f.as_str().to_string()).collect()
+    }
+    /// Bit representation, for storage in an indexed integer column.
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+    pub fn from_bits(bits: u8) -> Self {
+        StatusFlags(bits & 0b1_1111)
+    }
+    pub fn is_current(self) -> bool {
+        self.contains(StatusFlag::Current)
+    }
+    pub fn is_expired(self) -> bool {
+        self.contains(StatusFlag::Expired)
+    }
+    pub fn is_pending(self) -> bool {
+        self.contains(StatusFlag::Pending)
+    }
+    pub fn is_suspended(self) -> bool {
+        self.contains(StatusFlag::Suspended)
+    }
+    pub fn is_scheduled(self) -> bool {
+        self.contains(StatusFlag::Scheduled)
+    }
+}
+
+impl fmt::Display for StatusFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let labels: Vec<&str> = self.iter().map(StatusFlag::as_str).collect();
+        f.write_str(&labels.join("+"))
+    }
+}
+
+impl Serialize for StatusFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusFlags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let labels: Vec<String> = Vec::deserialize(d)?;
+        // Unknown labels are tolerated (the remote may add some); known ones are kept.
+        Ok(labels.iter().filter_map(|l| StatusFlag::parse(l)).fold(StatusFlags::empty(), StatusFlags::with))
+    }
+}
+
+/// The inputs that status is derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub activation_utc: DateTime<Utc>,
+    /// `None` means open-ended access.
+    pub deactivation_utc: Option<DateTime<Utc>>,
+    pub onboarded_at: Option<DateTime<Utc>>,
+    pub suspended: bool,
+}
+
+/// Derives the flags of a resident at `now`.
+///
+/// - expired: deactivation at or before `now` (the interval is half-open `[start, end)`);
+/// - scheduled: activation after `now`;
+/// - current: otherwise; then pending when not onboarded, suspended when switched off.
+pub fn derive_flags(life: &Lifecycle, now: DateTime<Utc>) -> StatusFlags {
+    let flags = StatusFlags::empty();
+    if life.deactivation_utc.is_some_and(|end| end <= now) {
+        return flags.with(StatusFlag::Expired);
+    }
+    if life.activation_utc > now {
+        return flags.with(StatusFlag::Scheduled);
+    }
+    let mut flags = flags.with(StatusFlag::Current);
+    if life.onboarded_at.is_none() {
+        flags = flags.with(StatusFlag::Pending);
+    }
+    if life.suspended {
+        flags = flags.with(StatusFlag::Suspended);
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    fn life(start: DateTime<Utc>, end: Option<DateTime<Utc>>, onboarded: bool, suspended: bool) -> Lifecycle {
+        Lifecycle { activation_utc: start, deactivation_utc: end, onboarded_at: onboarded.then_some(start), suspended }
+    }
+
+    #[test]
+    fn derivation_table() {
+        let now = at(2026, 6, 1, 12);
+        use StatusFlag::*;
+        let cases: Vec<(&str, Lifecycle, Vec<StatusFlag>)> = vec![
+            ("future start is scheduled", life(at(2026, 7, 1, 0), None, false, false), vec![Scheduled]),
+            ("current not onboarded is pending", life(at(2026, 5, 1, 0), None, false, false), vec![Current, Pending]),
+            ("current onboarded", life(at(2026, 5, 1, 0), None, true, false), vec![Current]),
+            ("suspended", life(at(2026, 5, 1, 0), None, true, true), vec![Current, Suspended]),
+            ("end passed is expired", life(at(2026, 1, 1, 0), Some(at(2026, 5, 31, 0)), true, false), vec![Expired]),
+            ("end exactly now is expired", life(at(2026, 1, 1, 0), Some(now), true, false), vec![Expired]),
+            ("start exactly now is current", life(now, None, true, false), vec![Current]),
+            ("end in future", life(at(2026, 1, 1, 0), Some(at(2026, 6, 1, 13)), true, false), vec![Current]),
+            (
+                "expired wins over suspended",
+                life(at(2026, 1, 1, 0), Some(at(2026, 2, 1, 0)), true, true),
+                vec![Expired],
+            ),
+        ];
+        for (name, l, expected) in cases {
+            let got: Vec<StatusFlag> = derive_flags(&l, now).iter().collect();
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn flags_serialize_as_lowercase_array_and_tolerate_unknown() {
+        let f = StatusFlags::empty().with(StatusFlag::Pending).with(StatusFlag::Current);
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"["current","pending"]"#);
+        let back: StatusFlags = serde_json::from_str(r#"["current","PENDING","mystery"]"#).unwrap();
+        assert_eq!(back, f);
+        assert_eq!(StatusFlags::from_bits(f.bits()), f);
+    }
+}
