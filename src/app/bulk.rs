@@ -1,0 +1,110 @@
+//! Bulk actions on the residents of one site: each resident in the statuses the action
+//! applies to is changed exactly as the single action would change it; the others are
+//! reported as failed with the reason, like the remote's bulk job.
+
+use super::residents::{apply_invite, apply_purge, apply_status_change, apply_terminate};
+use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
+use crate::access::{Feature, Target};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use residentdesk_domain::{BulkAction, StatusChange};
+use serde::Serialize;
+use serde_json::json;
+
+/// One resident's result in a bulk action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BulkItem {
+    pub resident_id: i64,
+    pub email: String,
+    pub name: String,
+    pub result: String,
+}
+
+/// The report of a bulk action, shaped like the remote's job status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BulkReport {
+    pub action: BulkAction,
+    pub site: String,
+    pub total: usize,
+    pub success: Vec<BulkItem>,
+    pub failed: Vec<BulkItem>,
+}
+
+impl App {
+    /// Applies `action` to the given residents of a site, or to every resident of the site
+    /// when `ids` is empty. One transaction for the whole batch.
+    pub fn bulk(&mut self, session: &Session, action: BulkAction, site: &str, ids: &[String]) -> AppResult<BulkReport> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let site = resolve_site(&tx, session, site)?;
+        let audit_action = format!("bulk.{}", action.as_str());
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), &audit_action)?;
+        let residents = if ids.is_empty() {
+            store::residents::list_site(&tx, site.id)?
+        } else {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let (r, s) = super::residents::resolve_resident(&tx, session, id)?;
+                if s.id != site.id {
+                    return Err(AppError::invalid_field("ids", format!("resident {id} is not at site {}", site.name)));
+                }
+                out.push(r);
+            }
+            out
+        };
+        let mut report =
+            BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
+        for r in residents {
+            let flags = r.flags(now);
+            let item = |result: String| BulkItem { resident_id: r.id, email: r.email.clone(), name: r.full_name(), result };
+            if !action.eligible(flags) {
+                report.failed.push(item(action.ineligible_reason(flags)));
+                continue;
+            }
+            let result = match action {
+                BulkAction::Suspend => {
+                    apply_status_change(&tx, session, &site, &r, StatusChange::Disabled, now)?;
+                    "suspended".to_string()
+                }
+                BulkAction::Unsuspend => {
+                    apply_status_change(&tx, session, &site, &r, StatusChange::Active, now)?;
+                    "unsuspended".to_string()
+                }
+                BulkAction::Terminate => {
+                    apply_terminate(&tx, session, &site, &r, now)?;
+                    "terminated".to_string()
+                }
+                BulkAction::TerminatePurge => {
+                    apply_purge(&tx, session, &site, &r, now)?;
+                    "purged".to_string()
+                }
+                BulkAction::ResendInvites => {
+                    apply_invite(&tx, session, &site, &r, "invite", now)?;
+                    if r.onboarded_at.is_some() { "wifi details sent" } else { "invitation sent" }.to_string()
+                }
+                BulkAction::OnboardNow => {
+                    apply_invite(&tx, session, &site, &r, "onboard_now", now)?;
+                    "onboarding started".to_string()
+                }
+            };
+            report.success.push(item(result));
+        }
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            &audit_action,
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&site.name),
+            json!({
+                "total": report.total,
+                "success": report.success.iter().map(|i| &i.email).collect::<Vec<_>>(),
+                "failed": report.failed.iter().map(|i| json!({"email": i.email, "reason": i.result})).collect::<Vec<_>>(),
+            }),
+        )?;
+        tx.commit()?;
+        Ok(report)
+    }
+}

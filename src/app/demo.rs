@@ -1,0 +1,175 @@
+//! The deterministic demo portfolio: several teams, sites of every type in several time
+//! zones, mappings, residents in every status, and one staff account of each level.
+//! It scales to 100,000 residents over 250 sites (one transaction, prepared statements).
+
+use super::auth::hash_secret;
+use super::{audit_ok, App};
+use crate::access::Level;
+use crate::error::{AppError, AppResult};
+use crate::store::{self, residents::ResidentFields, sites::Mapping};
+use chrono::Duration;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+
+/// A demo account and its password (printed once by the CLI).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoAccount {
+    pub email: String,
+    pub password: String,
+    pub level: String,
+    pub note: String,
+}
+
+/// What `demo seed` created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoSummary {
+    pub teams: usize,
+    pub sites: usize,
+    pub residents: usize,
+    pub accounts: Vec<DemoAccount>,
+}
+
+const TEAMS: [&str; 3] = ["Riverside Living", "Summit Communities", "Harbor Point Residential"];
+const SITE_NAMES: [&str; 12] = [
+    "Maple Court", "Oak Row", "Cedar Lofts", "Willow Park", "Birch Commons", "Aspen Heights",
+    "Elm Terrace", "Juniper Flats", "Linden Square", "Hawthorn Place", "Spruce Gardens", "Magnolia Yards",
+];
+const SITE_TYPES: [&str; 4] = ["PPK-C", "PPK-D", "PSK", "PPK-C"];
+const ZONES: [&str; 5] = ["America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver", "America/Phoenix"];
+const FIRST: [&str; 24] = [
+    "Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas", "Ivy", "Mason", "Nora", "Owen",
+    "Ruby", "Elijah", "Leah", "Caleb", "Sofia", "Isaac", "Grace", "Mateo", "Hazel", "Julian", "Aria", "Chris",
+];
+const LAST: [&str; 24] = [
+    "Wilson", "Garcia", "Nguyen", "Patel", "Smith", "Johnson", "Brown", "Martinez", "Kim", "Lopez", "Clark",
+    "Lewis", "Walker", "Hall", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill",
+];
+
+impl App {
+    /// Seeds the demo portfolio into an empty database. `residents` is the total over all
+    /// sites (one site per 400 residents, at least 6); `seed` makes it reproducible.
+    pub fn demo_seed(&mut self, residents: usize, seed: u64) -> AppResult<DemoSummary> {
+        let now = self.now();
+        if self.is_initialised()? || store::teams::count(&self.conn)? > 0 {
+            return Err(AppError::invalid("demo seed needs an empty database; use another --db"));
+        }
+        let mut rng = StdRng::seed_from_u64(seed);
+        let site_count = residents.div_ceil(400).max(6);
+        let per_site = residents / site_count;
+        let extra = residents % site_count;
+        let accounts = demo_accounts();
+        let hashes: Vec<String> = accounts.iter().map(|a| hash_secret(&a.password)).collect::<AppResult<_>>()?;
+        let tx = self.begin()?;
+        let team_ids: Vec<i64> = TEAMS.iter().map(|t| store::teams::insert(&tx, t, None)).collect::<Result<_, _>>()?;
+        let mut site_ids: Vec<Vec<i64>> = vec![Vec::new(); TEAMS.len()];
+        let mut made = 0usize;
+        for s in 0..site_count {
+            let team = s % TEAMS.len();
+            let round = s / SITE_NAMES.len();
+            let base = SITE_NAMES[s % SITE_NAMES.len()];
+            let name = if round == 0 { base.to_string() } else { format!("{base} {}", round + 1) };
+            let site_type = SITE_TYPES[s % SITE_TYPES.len()];
+            let zone = ZONES[s % ZONES.len()];
+            let site_id = store::sites::insert(&tx, team_ids[team], &name, site_type, zone, None)?;
+            site_ids[team].push(site_id);
+            let n = per_site + usize::from(s < extra);
+            // Enough units for everyone, plus a few free ones for the person trying things.
+            let units = n + 10;
+            let buildings = ["A", "B", "C"];
+            let per_building = units.div_ceil(buildings.len());
+            let mut locations = Vec::with_capacity(units);
+            for (bi, b) in buildings.iter().enumerate() {
+                for k in 0..per_building {
+                    let floor = k / 20 + 1;
+                    let unit = format!("{}{:02}", floor, k % 20 + 1);
+                    let m = Mapping {
+                        building: (*b).to_string(),
+                        floor: floor.to_string(),
+                        unit: format!("{}{}", if bi == 0 { "" } else { *b }, unit),
+                        passphrase: Some(format!("pass-{site_id}-{b}{unit}")),
+                        ssid: Some(format!("{name} WiFi")),
+                        vlan: Some(format!("{}", 100 + k)),
+                    };
+                    store::sites::insert_mapping(&tx, site_id, &m)?;
+                    locations.push(m);
+                }
+            }
+            let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+            for i in 0..n {
+                let loc = &locations[i];
+                let first = FIRST[rng.random_range(0..FIRST.len())];
+                let last = LAST[rng.random_range(0..LAST.len())];
+                let email = format!("{}.{}.{}@residents.example", first.to_lowercase(), last.to_lowercase(), made + i);
+                let days_ago = rng.random_range(30..900);
+                let start = now - Duration::days(days_ago);
+                let kind = i % 20;
+                let (activation, deactivation) = match kind {
+                    15 | 16 => (now + Duration::days(rng.random_range(3..60)), None), // scheduled
+                    17 => (start, Some(residentdesk_domain::rules::termination_deactivation(now - Duration::days(rng.random_range(1..20)), tz))), // expired
+                    18 => (start, Some(now + Duration::days(rng.random_range(30..365)))), // ends later
+                    _ => (start, None),
+                };
+                let fields = ResidentFields {
+                    first_name: first.to_string(),
+                    last_name: last.to_string(),
+                    phone: format!("555-{:03}-{:04}", rng.random_range(100..1000), rng.random_range(0..10000)),
+                    building: loc.building.clone(),
+                    floor: loc.floor.clone(),
+                    unit: loc.unit.clone(),
+                    activation_utc: activation,
+                    deactivation_utc: deactivation,
+                };
+                let id = store::residents::insert(&tx, site_id, &email, &fields, None, now)?;
+                let onboarded = !matches!(kind, 12 | 13 | 15 | 16 | 19);
+                let suspended = kind == 14;
+                if onboarded || suspended {
+                    tx.prepare_cached("UPDATE residents SET onboarded_at = ?2, suspended = ?3 WHERE id = ?1")?.execute(
+                        rusqlite::params![id, onboarded.then(|| store::ts(activation + Duration::hours(2))), suspended as i64],
+                    )?;
+                }
+            }
+            made += n;
+        }
+        for (account, hash) in accounts.iter().zip(&hashes) {
+            let is_owner = account.level == "owner";
+            let staff_id = store::staff::insert(&tx, &account.email, &account.note, Some(hash), is_owner, now)?;
+            let memberships: Vec<(usize, Level, Vec<i64>)> = match account.level.as_str() {
+                "owner" => (0..TEAMS.len()).map(|t| (t, Level::TeamAdmin, vec![])).collect(),
+                "team_admin" => vec![(0, Level::TeamAdmin, vec![])],
+                "team_user" => vec![(0, Level::TeamUser, vec![]), (1, Level::TeamUser, vec![])],
+                "staff_local_admin" => vec![(0, Level::StaffLocalAdmin, site_ids[0].iter().take(2).copied().collect())],
+                _ => vec![
+                    (0, Level::StaffUser, site_ids[0].iter().take(1).copied().collect()),
+                    (1, Level::StaffUser, site_ids[1].iter().take(1).copied().collect()),
+                ],
+            };
+            for (t, level, sites) in &memberships {
+                store::staff::set_membership(&tx, staff_id, team_ids[*t], level.as_str())?;
+                store::staff::set_sites(&tx, staff_id, team_ids[*t], sites)?;
+            }
+            store::staff::set_active_team(&tx, staff_id, team_ids[memberships[0].0])?;
+        }
+        audit_ok(&tx, now, None, "demo.seed", "ok", None, None, None, json!({"residents": made, "sites": site_count, "seed": seed}))?;
+        tx.commit()?;
+        Ok(DemoSummary { teams: TEAMS.len(), sites: site_count, residents: made, accounts })
+    }
+}
+
+/// The demo staff accounts, one per level (the owner is a Team administrator of every team).
+pub fn demo_accounts() -> Vec<DemoAccount> {
+    let a = |email: &str, password: &str, level: &str, note: &str| DemoAccount {
+        email: email.into(),
+        password: password.into(),
+        level: level.into(),
+        note: note.into(),
+    };
+    vec![
+        a("owner@demo.residentdesk.test", "Demo-Owner-2026", "owner", "Olivia Owner (owner, Team administrator of every team)"),
+        a("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026", "team_admin", "Tariq Admin (Team administrator, Riverside Living)"),
+        a("teamuser@demo.residentdesk.test", "Demo-TeamUser-2026", "team_user", "Tess User (Team user, Riverside Living and Summit Communities)"),
+        a("localadmin@demo.residentdesk.test", "Demo-LocalAdmin-2026", "staff_local_admin", "Lena Local (Staff local-admin, two Riverside sites)"),
+        a("staff@demo.residentdesk.test", "Demo-Staff-2026", "staff_user", "Sam Staff (Staff user, one site in two teams)"),
+    ]
+}

@@ -1,0 +1,224 @@
+//! The application layer: one function per use case, the only API that the CLI, the
+//! desktop shell and the tests call.
+//!
+//! Every mutation follows one shape: open an immediate transaction → resolve the target →
+//! [`access::authorize`] (a denial is audited and nothing else is written) → the domain
+//! rule → the write → one outbox entry per changed resident → one audit entry → commit.
+//! Nothing in here reaches the network.
+
+pub mod audit;
+pub mod auth;
+pub mod bulk;
+pub mod demo;
+pub mod org;
+pub mod residents;
+pub mod staff;
+
+use crate::access::{self, Actor, Decision, Feature, Level, SiteRef, Target, TeamRef};
+use crate::clock::Clock;
+use crate::error::{AppError, AppResult};
+use crate::store::{self, audit::NewAudit, sites::Site, teams::Team};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+pub use residents::{ResidentInput, ResidentPatch, ResidentView};
+
+/// The application: one database connection (the single writer) and a clock.
+pub struct App {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+}
+
+/// A signed-in person (or API token) acting in their active team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub actor: Actor,
+}
+
+impl Session {
+    pub fn email(&self) -> &str {
+        &self.actor.email
+    }
+    pub fn level(&self) -> Option<Level> {
+        self.actor.level()
+    }
+}
+
+impl App {
+    /// Opens (creating and migrating) the database at `path`, then purges residents whose
+    /// 31-day grace period has ended.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> AppResult<App> {
+        let conn = store::open(path)?;
+        let mut app = App { conn, clock };
+        app.purge_after_grace()?;
+        Ok(app)
+    }
+
+    /// An in-memory application (tests and benchmarks).
+    pub fn open_in_memory(clock: Arc<dyn Clock>) -> AppResult<App> {
+        Ok(App { conn: store::open_in_memory()?, clock })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// Read access to the database, for the other core modules (sync, CSV) and tests.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Write access for the other core modules that run their own use cases (sync, CSV).
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Starts the one immediate transaction of a use case.
+    pub(crate) fn begin(&mut self) -> AppResult<Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Rebuilds the session from the database (after a team switch or a change of rights).
+    pub fn refresh(&self, session: &Session) -> AppResult<Session> {
+        session_for(&self.conn, session.actor.staff_id)
+    }
+}
+
+/// Builds the actor of a staff account in its active team (or its first team).
+pub(crate) fn session_for(conn: &Connection, staff_id: i64) -> AppResult<Session> {
+    let staff =
+        store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
+    let teams = store::teams::for_staff(conn, staff_id)?;
+    let active = staff
+        .active_team_id
+        .and_then(|id| teams.iter().find(|(t, _)| t.id == id))
+        .or_else(|| teams.first());
+    let (team, member_sites) = match active {
+        Some((team, level)) => {
+            let level = Level::parse(level).ok_or_else(|| AppError::internal(format!("unknown level {level:?}")))?;
+            let sites = store::staff::member_sites(conn, staff_id, team.id)?;
+            (Some((TeamRef { id: team.id, name: team.name.clone() }, level)), sites.into_iter().collect())
+        }
+        None => (None, Default::default()),
+    };
+    Ok(Session { actor: Actor { staff_id, email: staff.email, is_owner: staff.is_owner, team, member_sites } })
+}
+
+pub(crate) fn site_ref(site: &Site) -> SiteRef {
+    SiteRef { id: site.id, team_id: site.team_id, name: site.name.clone() }
+}
+
+pub(crate) fn team_ref(team: &Team) -> TeamRef {
+    TeamRef { id: team.id, name: team.name.clone() }
+}
+
+/// Checks `feature` on `target` for the session. A denial is written to the audit log (on
+/// the connection, outside any transaction that is about to roll back) and returned as
+/// `permission_denied` with the reason.
+pub(crate) fn authorize(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    session: &Session,
+    feature: Feature,
+    target: Target<'_>,
+    action: &str,
+) -> AppResult<()> {
+    match access::authorize(&session.actor, feature, target) {
+        Decision::Allow { .. } => Ok(()),
+        Decision::Deny { reason } => {
+            let (team_id, site_id, target_name) = match target {
+                Target::Team(t) => (Some(t.id), None, t.name.clone()),
+                Target::Site(s) => (Some(s.team_id), Some(s.id), s.name.clone()),
+            };
+            store::audit::append(
+                conn,
+                &NewAudit {
+                    actor_id: Some(session.actor.staff_id),
+                    actor: &session.actor.email,
+                    action,
+                    outcome: "denied",
+                    team_id,
+                    site_id,
+                    target: Some(&target_name),
+                    details: json!({ "reason": reason, "feature": feature.as_str() }),
+                },
+                now,
+            )?;
+            Err(AppError::denied(format!("denied: {reason}")).with_details(json!({ "feature": feature.as_str() })))
+        }
+    }
+}
+
+/// Writes the audit entry of a successful use case inside its transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit_ok(
+    tx: &Transaction<'_>,
+    now: DateTime<Utc>,
+    session: Option<&Session>,
+    action: &str,
+    outcome: &str,
+    team_id: Option<i64>,
+    site_id: Option<i64>,
+    target: Option<&str>,
+    details: Value,
+) -> AppResult<()> {
+    let actor = session.map(|s| s.actor.email.as_str()).unwrap_or("system");
+    store::audit::append(
+        tx,
+        &NewAudit {
+            actor_id: session.map(|s| s.actor.staff_id),
+            actor,
+            action,
+            outcome,
+            team_id,
+            site_id,
+            target,
+            details,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Finds a site by local id, remote id or exact name within the session's active team.
+/// Sites of other teams are reported as not found, so nothing leaks across teams.
+pub(crate) fn resolve_site(conn: &Connection, session: &Session, reference: &str) -> AppResult<Site> {
+    let reference = reference.trim();
+    let team_id = session.actor.team_id();
+    let in_team = |s: &Site| Some(s.team_id) == team_id;
+    let not_found = || AppError::not_found(format!("no site {reference:?} in your active team"));
+    if reference.is_empty() {
+        return Err(AppError::invalid_field("site", "a site is required"));
+    }
+    if let Ok(id) = reference.parse::<i64>() {
+        if let Some(site) = store::sites::get(conn, id)?.filter(in_team) {
+            return Ok(site);
+        }
+    }
+    if let Some(site) = store::sites::by_remote_id(conn, reference)?.filter(in_team) {
+        return Ok(site);
+    }
+    let Some(team_id) = team_id else { return Err(not_found()) };
+    let mut named = store::sites::by_name(conn, team_id, reference)?;
+    match named.len() {
+        0 => Err(not_found()),
+        1 => Ok(named.remove(0)),
+        _ => Err(AppError::invalid(format!("several sites are named {reference:?}; use the site id"))),
+    }
+}
+
+/// Loads the team of the session.
+pub(crate) fn active_team(conn: &Connection, session: &Session) -> AppResult<Team> {
+    let id = session
+        .actor
+        .team_id()
+        .ok_or_else(|| AppError::denied(format!("denied: {} is not a member of any team", session.actor.email)))?;
+    store::teams::get(conn, id)?.ok_or_else(|| AppError::not_found(format!("team #{id}")))
+}

@@ -1,0 +1,751 @@
+//! Resident use cases: add, update, show, list, search, and the lifecycle actions
+//! (suspend, unsuspend, terminate, purge, invite, PSK reset).
+
+use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
+use crate::access::{Feature, Target};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime};
+use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError};
+use residentdesk_domain::{wire, InviteKind, StatusChange, StatusFlags};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A new resident as typed by a person (dates as text, read in the site's time zone).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResidentInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub building: String,
+    pub floor: String,
+    pub unit: String,
+    /// Access start: `YYYY-MM-DD` or ISO 8601.
+    pub start: String,
+    /// Access end; `None` or empty for open-ended.
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+/// Changes to a resident; `None` leaves a field as it is. `end: Some("")` clears the end.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResidentPatch {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Only accepted when unchanged: the email is immutable.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub building: Option<String>,
+    #[serde(default)]
+    pub floor: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+/// One problem with one field, for forms and import reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// The API field name (FirstName, Email, Unit, ActivationDateUTC...).
+    pub field: String,
+    pub message: String,
+}
+
+impl From<RuleError> for FieldProblem {
+    fn from(e: RuleError) -> Self {
+        FieldProblem { field: e.field().unwrap_or("resident").to_string(), message: e.to_string() }
+    }
+}
+
+fn problems_to_error(mut problems: Vec<FieldProblem>) -> AppError {
+    let first = problems.remove(0);
+    let mut all = vec![json!({"field": first.field, "message": first.message})];
+    all.extend(problems.iter().map(|p| json!({"field": p.field, "message": p.message})));
+    let message =
+        if all.len() == 1 { first.message.clone() } else { format!("{} (and {} more problems)", first.message, all.len() - 1) };
+    AppError::invalid(message).with_details(json!({ "field": first.field, "problems": all }))
+}
+
+/// A resident with its derived status, as every edge shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResidentView {
+    #[serde(flatten)]
+    pub resident: Resident,
+    pub status: StatusFlags,
+    pub site_name: String,
+}
+
+impl ResidentView {
+    fn new(resident: Resident, site: &Site, now: DateTime<Utc>) -> Self {
+        let status = resident.flags(now);
+        ResidentView { resident, status, site_name: site.name.clone() }
+    }
+}
+
+/// The result of a lifecycle action: what happened, and the resident afterwards (absent
+/// once purged).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionOutcome {
+    /// `done` or `no_op`.
+    pub outcome: String,
+    pub message: String,
+    pub resident: Option<ResidentView>,
+}
+
+/// List filters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResidentFilter {
+    #[serde(default)]
+    pub statuses: Vec<residentdesk_domain::StatusFlag>,
+    #[serde(default)]
+    pub building: Option<String>,
+    #[serde(default)]
+    pub search: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl ResidentFilter {
+    /// Whether a resident passes the status, building and search filters.
+    pub fn matches(&self, r: &Resident, flags: StatusFlags) -> bool {
+        if !self.statuses.is_empty() && !self.statuses.iter().any(|s| flags.contains(*s)) {
+            return false;
+        }
+        if let Some(b) = self.building.as_deref().filter(|b| !b.is_empty()) {
+            if !r.building.eq_ignore_ascii_case(b) {
+                return false;
+            }
+        }
+        if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let q = q.to_lowercase();
+            let hit = [&r.first_name, &r.last_name, &r.email, &r.unit]
+                .iter()
+                .any(|f| f.to_lowercase().starts_with(&q))
+                || r.full_name().to_lowercase().starts_with(&q);
+            if !hit {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The site's time zone (validated when the site was stored; UTC as a last resort).
+pub(crate) fn site_tz(site: &Site) -> Tz {
+    site.time_zone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// The wire body the remote expects for this resident (POST, PUT, import item).
+pub fn wire_input(r: &Resident) -> wire::ResidentInput {
+    wire::ResidentInput {
+        first_name: r.first_name.clone(),
+        last_name: r.last_name.clone(),
+        email: Some(r.email.clone()),
+        phone_number: (!r.phone.is_empty()).then(|| r.phone.clone()),
+        building: r.building.clone(),
+        floor: r.floor.clone(),
+        unit: r.unit.clone(),
+        activation_date_utc: format_wire_utc(r.activation_utc),
+        deactivation_date_utc: r.deactivation_utc.map(format_wire_utc),
+    }
+}
+
+/// The editable fields as API name → value, for merge bases and audit before/after.
+pub fn field_values(r: &Resident) -> Value {
+    serde_json::to_value(wire_input(r)).unwrap_or(Value::Null)
+}
+
+/// Validates a new resident against every rule (text, email format and uniqueness,
+/// mapping, dates, occupancy). Returns the normalised email and fields, or every problem.
+pub fn validate_new(
+    conn: &Connection,
+    site: &Site,
+    input: &ResidentInput,
+    now: DateTime<Utc>,
+) -> Result<(String, ResidentFields), Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let email = match rules::normalize_email(&input.email) {
+        Ok(email) => match store::residents::by_email(conn, &email) {
+            Ok(Some(existing)) => {
+                let hint = if existing.flags(now).is_expired() {
+                    " (an expired resident keeps their email for the 31-day grace period; reactivate them by updating their access end instead)"
+                } else {
+                    ""
+                };
+                problems.push(FieldProblem {
+                    field: "Email".into(),
+                    message: format!("{}{hint}", RuleError::EmailTaken { email: email.clone() }),
+                });
+                None
+            }
+            Ok(None) => Some(email),
+            Err(e) => {
+                problems.push(FieldProblem { field: "Email".into(), message: format!("cannot check email: {e}") });
+                None
+            }
+        },
+        Err(e) => {
+            problems.push(e.into());
+            None
+        }
+    };
+    let fields = check_fields(conn, site, None, FieldsText::from_input(input), now, &mut problems);
+    match (email, fields) {
+        (Some(email), Some(fields)) if problems.is_empty() => Ok((email, fields)),
+        _ => Err(problems),
+    }
+}
+
+/// The editable fields as text, before validation.
+struct FieldsText<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    phone: &'a str,
+    building: &'a str,
+    floor: &'a str,
+    unit: &'a str,
+    start: Result<DateTime<Utc>, &'a str>,
+    end: Option<Result<DateTime<Utc>, &'a str>>,
+}
+
+impl<'a> FieldsText<'a> {
+    fn from_input(i: &'a ResidentInput) -> Self {
+        FieldsText {
+            first_name: &i.first_name,
+            last_name: &i.last_name,
+            phone: i.phone.as_deref().unwrap_or(""),
+            building: &i.building,
+            floor: &i.floor,
+            unit: &i.unit,
+            start: Err(&i.start),
+            end: i.end.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(Err),
+        }
+    }
+}
+
+/// Validates the editable fields; occupancy is checked against the unit's other residents
+/// (all but `exclude`). Pushes problems and returns the fields when they are all valid.
+fn check_fields(
+    conn: &Connection,
+    site: &Site,
+    exclude: Option<i64>,
+    t: FieldsText<'_>,
+    now: DateTime<Utc>,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<ResidentFields> {
+    let tz = site_tz(site);
+    let mut ok = |r: Result<String, RuleError>| match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(e.into());
+            None
+        }
+    };
+    let first_name = ok(rules::validate_text("FirstName", t.first_name, true, rules::MAX_NAME_LEN));
+    let last_name = ok(rules::validate_text("LastName", t.last_name, true, rules::MAX_NAME_LEN));
+    let phone = ok(rules::validate_phone(t.phone));
+    let building = ok(rules::validate_text("Building", t.building, true, rules::MAX_LOCATION_LEN));
+    let floor = ok(rules::validate_text("Floor", t.floor, true, rules::MAX_LOCATION_LEN));
+    let unit = ok(rules::validate_text("Unit", t.unit, true, rules::MAX_LOCATION_LEN));
+    let mut date = |field: &str, v: Result<DateTime<Utc>, &str>| match v {
+        Ok(d) => Some(d),
+        Err(text) => match parse_user_datetime(field, text, tz) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                problems.push(e.into());
+                None
+            }
+        },
+    };
+    let start = date("ActivationDateUTC", t.start);
+    let end = match t.end {
+        None => Some(None),
+        Some(v) => date("DeactivationDateUTC", v).map(Some),
+    };
+    let (Some(first_name), Some(last_name), Some(phone), Some(building), Some(floor), Some(unit), Some(start), Some(end)) =
+        (first_name, last_name, phone, building, floor, unit, start, end)
+    else {
+        return None;
+    };
+    let interval = match Interval::new(start, end) {
+        Ok(i) => i,
+        Err(e) => {
+            problems.push(e.into());
+            return None;
+        }
+    };
+    let loc = Location { building: building.clone(), floor: floor.clone(), unit: unit.clone() };
+    match store::sites::has_mapping(conn, site.id, &loc) {
+        Ok(true) => {}
+        Ok(false) => {
+            problems.push(
+                RuleError::NotAMapping { building: loc.building.clone(), floor: loc.floor.clone(), unit: loc.unit.clone() }
+                    .into(),
+            );
+            return None;
+        }
+        Err(e) => {
+            problems.push(FieldProblem { field: "Unit".into(), message: format!("cannot check mappings: {e}") });
+            return None;
+        }
+    }
+    let fields = ResidentFields { first_name, last_name, phone, building, floor, unit, activation_utc: start, deactivation_utc: end };
+    // An expired resident does not occupy the unit, so it is not checked against others.
+    let self_expired = end.is_some_and(|e| e <= now);
+    if !self_expired {
+        if let Err(p) = check_unit_free(conn, site.id, &fields, &interval, exclude, now) {
+            problems.push(p);
+            return None;
+        }
+    }
+    Some(fields)
+}
+
+fn check_unit_free(
+    conn: &Connection,
+    site_id: i64,
+    f: &ResidentFields,
+    interval: &Interval,
+    exclude: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), FieldProblem> {
+    let others = store::residents::in_unit(conn, site_id, &f.building, &f.floor, &f.unit, exclude)
+        .map_err(|e| FieldProblem { field: "Unit".into(), message: format!("cannot check occupancy: {e}") })?;
+    let labels: Vec<String> = others.iter().map(|o| format!("{} ({})", o.full_name(), o.email)).collect();
+    let occupants = others.iter().zip(&labels).map(|(o, label)| Occupant {
+        label,
+        interval: Interval { start: o.activation_utc, end: o.deactivation_utc },
+        flags: o.flags(now),
+    });
+    rules::check_occupancy(&f.unit, interval, occupants).map_err(FieldProblem::from)
+}
+
+/// Finds a resident by local id, remote id or email, within what the session may see.
+pub(crate) fn resolve_resident(conn: &Connection, session: &Session, reference: &str) -> AppResult<(Resident, Site)> {
+    let reference = reference.trim();
+    let not_found = || AppError::not_found(format!("no resident {reference:?} among the sites you can see"));
+    let found = if reference.contains('@') {
+        store::residents::by_email(conn, &reference.to_ascii_lowercase())?
+    } else if let Ok(id) = reference.parse::<i64>() {
+        store::residents::get(conn, id)?
+    } else {
+        store::residents::by_remote_id(conn, reference)?
+    };
+    let resident = found.ok_or_else(not_found)?;
+    let site = store::sites::get(conn, resident.site_id)?.ok_or_else(not_found)?;
+    // Outside the active team or the person's sites, the resident does not exist for them.
+    if !crate::access::authorize(&session.actor, Feature::ViewIndividualSites, Target::Site(&site_ref(&site)))
+        .is_allowed()
+    {
+        return Err(not_found());
+    }
+    Ok((resident, site))
+}
+
+/// The last-pulled values of the given fields (the base a 3-way merge compares against).
+fn base_of(conn: &Connection, resident_id: i64, fields: &[&str]) -> AppResult<Value> {
+    let base = store::residents::remote_base(conn, resident_id)?;
+    let mut out = serde_json::Map::new();
+    for f in fields {
+        out.insert((*f).to_string(), base.as_ref().and_then(|b| b.get(*f)).cloned().unwrap_or(Value::Null));
+    }
+    Ok(Value::Object(out))
+}
+
+impl App {
+    /// Adds a resident at a site.
+    pub fn resident_add(&mut self, session: &Session, site: &str, input: &ResidentInput) -> AppResult<ResidentView> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let site = resolve_site(&tx, session, site)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.add")?;
+        let (email, fields) = validate_new(&tx, &site, input, now).map_err(problems_to_error)?;
+        let id = insert_resident(&tx, session, &site, &email, &fields, now, "resident.add")?;
+        let resident = store::residents::get(&tx, id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
+        tx.commit()?;
+        Ok(ResidentView::new(resident, &site, now))
+    }
+
+    /// Updates a resident's editable fields. The email cannot change. Moving the access end
+    /// into the future reactivates an expired resident (the unit must then be free).
+    pub fn resident_update(
+        &mut self,
+        session: &Session,
+        resident: &str,
+        patch: &ResidentPatch,
+    ) -> AppResult<ResidentView> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let (before, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.update")?;
+        if let Some(email) = &patch.email {
+            if !email.trim().eq_ignore_ascii_case(&before.email) {
+                return Err(RuleError::EmailImmutable.into());
+            }
+        }
+        let text = FieldsText {
+            first_name: patch.first_name.as_deref().unwrap_or(&before.first_name),
+            last_name: patch.last_name.as_deref().unwrap_or(&before.last_name),
+            phone: patch.phone.as_deref().unwrap_or(&before.phone),
+            building: patch.building.as_deref().unwrap_or(&before.building),
+            floor: patch.floor.as_deref().unwrap_or(&before.floor),
+            unit: patch.unit.as_deref().unwrap_or(&before.unit),
+            start: match &patch.start {
+                Some(s) => Err(s.as_str()),
+                None => Ok(before.activation_utc),
+            },
+            end: match &patch.end {
+                Some(e) if e.trim().is_empty() => None,
+                Some(e) => Some(Err(e.as_str())),
+                None => before.deactivation_utc.map(Ok),
+            },
+        };
+        let mut problems = Vec::new();
+        let fields = check_fields(&tx, &site, Some(before.id), text, now, &mut problems);
+        let fields = match fields {
+            Some(f) if problems.is_empty() => f,
+            _ => return Err(problems_to_error(problems)),
+        };
+        store::residents::update_fields(&tx, before.id, &fields, now)?;
+        let after = store::residents::get(&tx, before.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
+        let (old, new) = (field_values(&before), field_values(&after));
+        let changed: Vec<&str> = ["FirstName", "LastName", "PhoneNumber", "Building", "Floor", "Unit", "ActivationDateUTC", "DeactivationDateUTC"]
+            .into_iter()
+            .filter(|f| old.get(*f) != new.get(*f))
+            .collect();
+        if changed.is_empty() {
+            tx.commit()?;
+            return Ok(ResidentView::new(after, &site, now));
+        }
+        let base = base_of(&tx, after.id, &changed)?;
+        store::outbox::append(
+            &tx,
+            &NewEntry {
+                actor_id: Some(session.actor.staff_id),
+                site_id: site.id,
+                resident_id: Some(after.id),
+                remote_id: after.remote_id.as_deref(),
+                email: Some(&after.email),
+                op: "update",
+                payload: json!({ "resident": new, "changed": changed }),
+                base,
+            },
+            now,
+        )?;
+        let diff: serde_json::Map<String, Value> = changed
+            .iter()
+            .map(|f| ((*f).to_string(), json!({ "before": old.get(*f), "after": new.get(*f) })))
+            .collect();
+        audit_ok(&tx, now, Some(session), "resident.update", "ok", Some(site.team_id), Some(site.id), Some(&after.email), Value::Object(diff))?;
+        tx.commit()?;
+        Ok(ResidentView::new(after, &site, now))
+    }
+
+    /// One resident, by local id, remote id or email.
+    pub fn resident_show(&self, session: &Session, resident: &str) -> AppResult<ResidentView> {
+        let (r, site) = resolve_resident(&self.conn, session, resident)?;
+        authorize(&self.conn, self.now(), session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.show")?;
+        Ok(ResidentView::new(r, &site, self.now()))
+    }
+
+    /// The residents of one site, filtered.
+    pub fn resident_list(&self, session: &Session, site: &str, filter: &ResidentFilter) -> AppResult<Vec<ResidentView>> {
+        let now = self.now();
+        let site = resolve_site(&self.conn, session, site)?;
+        authorize(&self.conn, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.list")?;
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for r in store::residents::list_site(&self.conn, site.id)? {
+            let flags = r.flags(now);
+            if filter.matches(&r, flags) {
+                out.push(ResidentView { resident: r, status: flags, site_name: site.name.clone() });
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Prefix search by first name, last name, email or unit across every site the person
+    /// can see in the active team (search as you type).
+    pub fn resident_search(&self, session: &Session, query: &str, limit: usize) -> AppResult<Vec<ResidentView>> {
+        let now = self.now();
+        let scope = session.actor.scope();
+        let found = store::residents::search(&self.conn, &scope, query, limit)?;
+        let mut names = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(found.len());
+        for r in found {
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.site_id) {
+                let site = store::sites::get(&self.conn, r.site_id)?.map(|s| s.name).unwrap_or_default();
+                e.insert(site);
+            }
+            let flags = r.flags(now);
+            let site_name = names[&r.site_id].clone();
+            out.push(ResidentView { resident: r, status: flags, site_name });
+        }
+        Ok(out)
+    }
+
+    /// Suspends (`Disabled`) or unsuspends (`Active`) a resident; outside the states the
+    /// change applies to it is a no-op, not an error.
+    pub fn resident_set_status(&mut self, session: &Session, resident: &str, change: StatusChange) -> AppResult<ActionOutcome> {
+        let now = self.now();
+        let action = match change {
+            StatusChange::Disabled => "resident.suspend",
+            StatusChange::Active => "resident.unsuspend",
+        };
+        let tx = self.begin()?;
+        let (r, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), action)?;
+        let flags = r.flags(now);
+        let outcome = if change.applies_to(flags) {
+            apply_status_change(&tx, session, &site, &r, change, now)?;
+            audit_ok(&tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"before": flags}))?;
+            ActionOutcome { outcome: "done".into(), message: format!("{} {}", r.full_name(), past_tense(change)), resident: None }
+        } else {
+            audit_ok(&tx, now, Some(session), action, "no_op", Some(site.team_id), Some(site.id), Some(&r.email), json!({"status": flags}))?;
+            ActionOutcome {
+                outcome: "no_op".into(),
+                message: format!("nothing to do: {} is {flags}", r.full_name()),
+                resident: None,
+            }
+        };
+        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
+        tx.commit()?;
+        Ok(ActionOutcome { resident: after, ..outcome })
+    }
+
+    /// Terminates a resident: access ends the day before today (site time), the resident
+    /// is expired for 31 days, then purged automatically. Terminating an expired resident
+    /// changes nothing.
+    pub fn resident_terminate(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let (r, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.terminate")?;
+        let flags = r.flags(now);
+        let outcome = if flags.is_expired() {
+            audit_ok(&tx, now, Some(session), "resident.terminate", "no_op", Some(site.team_id), Some(site.id), Some(&r.email), json!({"status": flags}))?;
+            ActionOutcome { outcome: "no_op".into(), message: format!("{} is already expired", r.full_name()), resident: None }
+        } else {
+            let end = apply_terminate(&tx, session, &site, &r, now)?;
+            audit_ok(&tx, now, Some(session), "resident.terminate", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"deactivation": end, "before": flags}))?;
+            ActionOutcome { outcome: "done".into(), message: format!("{} terminated; access ended {}", r.full_name(), end.with_timezone(&site_tz(&site)).date_naive()), resident: None }
+        };
+        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
+        tx.commit()?;
+        Ok(ActionOutcome { resident: after, ..outcome })
+    }
+
+    /// Terminates and purges at once. Refused for residents already expired.
+    pub fn resident_purge(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let (r, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.purge")?;
+        rules::check_purge(r.flags(now))?;
+        apply_purge(&tx, session, &site, &r, now)?;
+        audit_ok(&tx, now, Some(session), "resident.purge", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"before": field_values(&r)}))?;
+        tx.commit()?;
+        Ok(ActionOutcome { outcome: "done".into(), message: format!("{} purged", r.full_name()), resident: None })
+    }
+
+    /// Resends the invitation (not yet onboarded) or the Wi-Fi details (onboarded).
+    pub fn resident_invite(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let (r, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.invite")?;
+        let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
+        apply_invite(&tx, session, &site, &r, "invite", now)?;
+        audit_ok(&tx, now, Some(session), "resident.invite", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"kind": kind}))?;
+        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
+        tx.commit()?;
+        let message = match kind {
+            InviteKind::Invitation => format!("a new invitation will be sent to {}", r.email),
+            InviteKind::WifiDetails => format!("the Wi-Fi details will be sent to {}", r.email),
+        };
+        Ok(ActionOutcome { outcome: "done".into(), message, resident: after })
+    }
+
+    /// Starts a personal PSK reset (PPK-C and PPK-D sites only).
+    pub fn resident_psk_reset(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let (r, site) = resolve_resident(&tx, session, resident)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.psk_reset")?;
+        rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
+        append_op(&tx, session, &site, &r, "psk_reset", json!({}), now)?;
+        audit_ok(&tx, now, Some(session), "resident.psk_reset", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({}))?;
+        tx.commit()?;
+        Ok(ActionOutcome {
+            outcome: "done".into(),
+            message: format!("{} will get a link to reset their personal Wi-Fi key", r.email),
+            resident: Some(ResidentView::new(r, &site, now)),
+        })
+    }
+
+    /// Purges every resident whose 31-day grace period is over (local housekeeping; the
+    /// remote purges on its own, so no outbox entry is written).
+    pub fn purge_after_grace(&mut self) -> AppResult<usize> {
+        let now = self.now();
+        let cutoff = now - chrono::Duration::days(rules::GRACE_DAYS);
+        let tx = self.begin()?;
+        let due = store::residents::deactivated_before(&tx, cutoff)?;
+        for r in &due {
+            store::residents::delete(&tx, r.id)?;
+            let site = store::sites::get(&tx, r.site_id)?;
+            audit_ok(&tx, now, None, "resident.auto_purge", "ok", site.as_ref().map(|s| s.team_id), Some(r.site_id), Some(&r.email), json!({"deactivation": r.deactivation_utc}))?;
+        }
+        tx.commit()?;
+        Ok(due.len())
+    }
+}
+
+fn past_tense(change: StatusChange) -> &'static str {
+    match change {
+        StatusChange::Disabled => "suspended",
+        StatusChange::Active => "unsuspended",
+    }
+}
+
+/// Inserts a validated resident with its outbox and audit entries (inside the caller's
+/// transaction). Shared by single add and import.
+pub(crate) fn insert_resident(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    email: &str,
+    fields: &ResidentFields,
+    now: DateTime<Utc>,
+    action: &str,
+) -> AppResult<i64> {
+    let id = store::residents::insert(tx, site.id, email, fields, None, now)?;
+    let resident = store::residents::get(tx, id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
+    let values = field_values(&resident);
+    store::outbox::append(
+        tx,
+        &NewEntry {
+            actor_id: Some(session.actor.staff_id),
+            site_id: site.id,
+            resident_id: Some(id),
+            remote_id: None,
+            email: Some(email),
+            op: "create",
+            payload: json!({ "resident": values }),
+            base: json!({}),
+        },
+        now,
+    )?;
+    audit_ok(tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(email), json!({ "after": values }))?;
+    Ok(id)
+}
+
+/// Appends an outbox entry for a lifecycle operation on `r`.
+pub(crate) fn append_op(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    op: &str,
+    payload: Value,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    Ok(store::outbox::append(
+        tx,
+        &NewEntry {
+            actor_id: Some(session.actor.staff_id),
+            site_id: site.id,
+            resident_id: Some(r.id),
+            remote_id: r.remote_id.as_deref(),
+            email: Some(&r.email),
+            op,
+            payload,
+            base: json!({}),
+        },
+        now,
+    )?)
+}
+
+pub(crate) fn apply_status_change(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    change: StatusChange,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    store::residents::set_suspended(tx, r.id, change == StatusChange::Disabled, now)?;
+    let op = match change {
+        StatusChange::Disabled => "suspend",
+        StatusChange::Active => "unsuspend",
+    };
+    append_op(tx, session, site, r, op, json!({ "Status": change.as_str() }), now)?;
+    Ok(())
+}
+
+pub(crate) fn apply_terminate(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    now: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    let end = rules::termination_deactivation(now, site_tz(site));
+    store::residents::set_deactivation(tx, r.id, Some(end), now)?;
+    let base = base_of(tx, r.id, &["DeactivationDateUTC"])?;
+    store::outbox::append(
+        tx,
+        &NewEntry {
+            actor_id: Some(session.actor.staff_id),
+            site_id: site.id,
+            resident_id: Some(r.id),
+            remote_id: r.remote_id.as_deref(),
+            email: Some(&r.email),
+            op: "terminate",
+            payload: json!({ "DeactivationDateUTC": format_wire_utc(end) }),
+            base,
+        },
+        now,
+    )?;
+    Ok(end)
+}
+
+pub(crate) fn apply_purge(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    append_op(tx, session, site, r, "purge", json!({}), now)?;
+    store::residents::delete(tx, r.id)?;
+    Ok(())
+}
+
+pub(crate) fn apply_invite(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    op: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    store::residents::set_invited(tx, r.id, now)?;
+    append_op(tx, session, site, r, op, json!({}), now)?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The durable outbox: one row per local change, written in the same transaction as the
+//! change itself, read in order by sync.
+
+use super::{parse_ts, ts};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+/// An outbox entry to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry<'a> {
+    pub actor_id: Option<i64>,
+    pub site_id: i64,
+    pub resident_id: Option<i64>,
+    pub remote_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub op: &'a str,
+    pub payload: serde_json::Value,
+    pub base: serde_json::Value,
+}
+
+/// An outbox entry as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub site_id: i64,
+    pub resident_id: Option<i64>,
+    pub remote_id: Option<String>,
+    pub email: Option<String>,
+    pub op: String,
+    pub payload: serde_json::Value,
+    pub base: serde_json::Value,
+    pub idempotency_key: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLS: &str = "id, created_at, actor_id, site_id, resident_id, remote_id, email, op, payload, base, \
+                    idempotency_key, state, attempts, last_error, updated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
+    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        let s: String = r.get(i)?;
+        Ok(serde_json::from_str(&s).unwrap_or(serde_json::Value::Null))
+    };
+    let at = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+        let s: String = r.get(i)?;
+        Ok(parse_ts(&s).unwrap_or_default())
+    };
+    Ok(Entry {
+        id: r.get(0)?,
+        created_at: at(1)?,
+        actor_id: r.get(2)?,
+        site_id: r.get(3)?,
+        resident_id: r.get(4)?,
+        remote_id: r.get(5)?,
+        email: r.get(6)?,
+        op: r.get(7)?,
+        payload: json(8)?,
+        base: json(9)?,
+        idempotency_key: r.get(10)?,
+        state: r.get(11)?,
+        attempts: r.get(12)?,
+        last_error: r.get(13)?,
+        updated_at: at(14)?,
+    })
+}
+
+/// Appends an entry with a fresh idempotency key; returns its id.
+pub fn append(tx: &Transaction<'_>, e: &NewEntry<'_>, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    let key = uuid::Uuid::new_v4().to_string();
+    tx.prepare_cached(
+        "INSERT INTO outbox(created_at, actor_id, site_id, resident_id, remote_id, email, op, payload, base,
+                            idempotency_key, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1)",
+    )?
+    .execute(params![
+        ts(now),
+        e.actor_id,
+        e.site_id,
+        e.resident_id,
+        e.remote_id,
+        e.email,
+        e.op,
+        e.payload.to_string(),
+        e.base.to_string(),
+        key
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
+    conn.prepare_cached(&format!("SELECT {COLS} FROM outbox WHERE id = ?1"))?.query_row([id], from_row).optional()
+}
+
+/// Entries in the given states, oldest first.
+pub fn list(conn: &Connection, states: &[&str], limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let states = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![states, limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Entries of the given sites in the given states, oldest first (what a person may see).
+pub fn list_for_sites(conn: &Connection, site_ids: &[i64], states: &[&str], limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let states = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM outbox WHERE state IN (SELECT value FROM json_each(?1))
+         AND site_id IN (SELECT value FROM json_each(?2)) ORDER BY id LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![states, super::json_ids(site_ids), limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Counts per state.
+pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Pending entries of one resident (the local side of a 3-way merge).
+pub fn pending_for_resident(conn: &Connection, resident_id: i64) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM outbox WHERE resident_id = ?1 AND state IN ('pending', 'in_flight', 'rejected', 'conflict')
+         ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([resident_id], from_row)?;
+    rows.collect()
+}
+
+pub fn set_state(
+    tx: &Transaction<'_>,
+    id: i64,
+    state: &str,
+    last_error: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?.execute(params![
+        id,
+        state,
+        last_error,
+        ts(now)
+    ])?;
+    Ok(())
+}
+
+pub fn bump_attempts(tx: &Transaction<'_>, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")?.execute(params![
+        id,
+        ts(now)
+    ])?;
+    Ok(())
+}
+
+/// Records the remote id on every entry of a resident once the create is known remotely.
+pub fn set_remote_id_for_resident(tx: &Transaction<'_>, resident_id: i64, remote_id: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE outbox SET remote_id = ?2 WHERE resident_id = ?1 AND remote_id IS NULL")?.execute(
+        params![resident_id, remote_id],
+    )?;
+    Ok(())
+}
