@@ -1,0 +1,74 @@
+//! `--state FILE`: the simulator's data and clock kept in SQLite across restarts.
+//!
+//! Deliberately simple: the whole [`Snapshot`] as one JSON document in a one-row table,
+//! rewritten after each request that changed something (the simulator's data sets are
+//! small) and once more at shutdown.
+
+use crate::clock::SimClock;
+use crate::model::Data;
+use crate::world::Settings;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What is persisted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub data: Data,
+    pub clock: SimClock,
+    pub settings: Settings,
+}
+
+/// An open state file.
+#[derive(Debug)]
+pub struct StateFile {
+    conn: Connection,
+    written_version: Option<u64>,
+}
+
+impl StateFile {
+    /// Opens (creating if needed) the state file.
+    pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS sim_snapshot (
+                 id INTEGER PRIMARY KEY CHECK (id = 1),
+                 saved_at TEXT NOT NULL,
+                 json TEXT NOT NULL
+             );",
+        )?;
+        Ok(StateFile { conn, written_version: None })
+    }
+
+    /// The stored snapshot, if any.
+    pub fn load(&self) -> Result<Option<Snapshot>, String> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT json FROM sim_snapshot WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())?;
+        match json {
+            None => Ok(None),
+            Some(j) => serde_json::from_str(&j).map(Some).map_err(|e| format!("state file is not a snapshot: {e}")),
+        }
+    }
+
+    /// Writes `snapshot` unless `version` was already written.
+    pub fn save(&mut self, version: u64, snapshot: &Snapshot) -> Result<(), String> {
+        if self.written_version == Some(version) {
+            return Ok(());
+        }
+        let json = serde_json::to_string(snapshot).map_err(|e| e.to_string())?;
+        self.conn
+            .execute(
+                "INSERT INTO sim_snapshot (id, saved_at, json) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET saved_at = excluded.saved_at, json = excluded.json",
+                params![chrono::Utc::now().to_rfc3339(), json],
+            )
+            .map_err(|e| e.to_string())?;
+        self.written_version = Some(version);
+        Ok(())
+    }
+}

@@ -1,0 +1,469 @@
+//! Starting and stopping the simulator: configuration, the HTTP server (hyper, so a fault
+//! can really drop a connection), the fault layer in front of `/v2`, and the
+//! [`SimHandle`] that tests use to reach the simulator in-process.
+
+use crate::clock::SimClock;
+use crate::error::ApiError;
+use crate::faults::{FaultConfig, FaultKind};
+use crate::model::{Account, Data};
+use crate::persist::{Snapshot, StateFile};
+use crate::seed::Seed;
+use crate::world::{Settings, Stats, World};
+use crate::{api, control};
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Response, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use hyper_util::rt::TokioIo;
+use residentdesk_domain::wire::ResidentObject;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tower::ServiceExt;
+
+/// Where the initial data comes from (ignored when `--state` already holds data).
+#[derive(Debug, Clone, Default)]
+pub enum SeedSource {
+    /// Nothing: add data through a seed, `/__sim/accounts` or [`SimHandle::world`].
+    #[default]
+    Empty,
+    /// The deterministic demo portfolio ([`Seed::demo`]).
+    Demo,
+    /// A given seed (for instance read from a `--seed FILE.json`).
+    Custom(Box<Seed>),
+}
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Defaults to `127.0.0.1:0` (a free port).
+    pub listen: SocketAddr,
+    pub seed: SeedSource,
+    /// `--state FILE`: SQLite file kept across restarts.
+    pub state_file: Option<PathBuf>,
+    pub faults: FaultConfig,
+    pub settings: Settings,
+    /// Overrides the seed's clock.
+    pub clock: Option<SimClock>,
+    /// Seed of the id generator (resident and job ids).
+    pub id_seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: SeedSource::Empty,
+            state_file: None,
+            faults: FaultConfig::default(),
+            settings: Settings::default(),
+            clock: None,
+            id_seed: 1,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The demo portfolio on a free loopback port.
+    pub fn demo() -> Self {
+        SimConfig { seed: SeedSource::Demo, ..SimConfig::default() }
+    }
+    /// A given seed on a free loopback port.
+    pub fn with_seed(seed: Seed) -> Self {
+        SimConfig { seed: SeedSource::Custom(Box::new(seed)), ..SimConfig::default() }
+    }
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+    pub fn job_duration_ms(mut self, ms: u64) -> Self {
+        self.settings.job_duration_ms = ms;
+        self
+    }
+    pub fn token_lifetime_secs(mut self, secs: u64) -> Self {
+        self.settings.token_lifetime_secs = secs;
+        self
+    }
+    /// Freezes the clock at `at` (it moves only when advanced).
+    pub fn frozen_at(mut self, at: DateTime<Utc>) -> Self {
+        self.clock = Some(SimClock::frozen(at));
+        self
+    }
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("state file: {0}")]
+    State(String),
+    #[error("seed: {0}")]
+    Seed(String),
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    world: Mutex<World>,
+    state_file: Option<Mutex<StateFile>>,
+}
+
+/// The axum state.
+pub type AppState = Arc<Shared>;
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the world after bringing time-driven state up to date, then persists.
+    pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let mut w = self.lock();
+        w.tick();
+        let out = f(&mut w);
+        self.persist(&w);
+        out
+    }
+
+    fn persist(&self, w: &World) {
+        if let Some(file) = &self.state_file {
+            let snapshot = Snapshot { data: w.data.clone(), clock: w.clock, settings: w.settings };
+            let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = f.save(w.version, &snapshot) {
+                tracing::error!("saving state failed: {e}");
+            }
+        }
+    }
+
+    /// Counts a finished `/v2` request.
+    fn count(&self, status: u16, fault: Option<FaultKind>) {
+        let mut w = self.lock();
+        w.stats.total += 1;
+        *w.stats.by_status.entry(status).or_default() += 1;
+        if let Some(f) = fault {
+            *w.stats.faults.entry(f.as_str().to_string()).or_default() += 1;
+        }
+    }
+}
+
+/// The simulator entry point.
+pub struct Sim;
+
+impl Sim {
+    /// Starts a simulator on its own thread and runtime, so it works from sync and async
+    /// code alike. Returns once it is listening.
+    pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+        let (world, loaded) = build_world(&config)?;
+        let state_file = match &config.state_file {
+            Some(p) => Some(Mutex::new(StateFile::open(p).map_err(|e| SimError::State(e.to_string()))?)),
+            None => None,
+        };
+        let shared = Arc::new(Shared { world: Mutex::new(world), state_file });
+        if !loaded {
+            let w = shared.lock();
+            shared.persist(&w);
+        }
+        let listener = std::net::TcpListener::bind(config.listen)
+            .map_err(|source| SimError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(SimError::Runtime)?;
+        listener.set_nonblocking(true).map_err(SimError::Runtime)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sitemanager-sim")
+            .enable_all()
+            .build()
+            .map_err(SimError::Runtime)?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let app = app(shared.clone());
+        let serve_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("sitemanager-sim".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => serve(l, serve_shared, app, stop_rx).await,
+                        Err(e) => tracing::error!("listener: {e}"),
+                    }
+                });
+                runtime.shutdown_background();
+            })
+            .map_err(SimError::Runtime)?;
+        Ok(SimHandle { addr, shared, stop: stop_tx, thread: Some(thread) })
+    }
+}
+
+fn build_world(config: &SimConfig) -> Result<(World, bool), SimError> {
+    if let Some(path) = &config.state_file {
+        if path.exists() {
+            let file = StateFile::open(path).map_err(|e| SimError::State(e.to_string()))?;
+            if let Some(snap) = file.load().map_err(SimError::State)? {
+                let salt = snap.data.next_seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ snap.data.jobs.len() as u64;
+                let w = World::new(snap.data, snap.clock, snap.settings, config.faults.clone(), config.id_seed ^ salt);
+                return Ok((w, true));
+            }
+        }
+    }
+    let (data, clock) = match &config.seed {
+        SeedSource::Empty => (Data::default(), SimClock::real()),
+        SeedSource::Demo => {
+            let start = config.clock.map(|c| c.now()).unwrap_or_else(Utc::now);
+            let seed = Seed::demo(start);
+            let clock = seed.clock();
+            (seed.into_data(config.id_seed).map_err(SimError::Seed)?, clock)
+        }
+        SeedSource::Custom(seed) => {
+            let clock = seed.clock();
+            (seed.as_ref().clone().into_data(config.id_seed).map_err(SimError::Seed)?, clock)
+        }
+    };
+    let clock = config.clock.unwrap_or(clock);
+    Ok((World::new(data, clock, config.settings, config.faults.clone(), config.id_seed), false))
+}
+
+/// The whole router: `/v2` and `/__sim`.
+fn app(shared: AppState) -> Router {
+    Router::new()
+        .nest("/v2", api::router().route_layer(middleware::from_fn_with_state(shared.clone(), count_route)))
+        .nest("/__sim", control::router())
+        .fallback(|req: Request| async move {
+            ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+        })
+        .with_state(shared)
+}
+
+async fn count_route(State(s): State<AppState>, req: Request, next: Next) -> axum::response::Response {
+    let key = format!(
+        "{} {}",
+        req.method(),
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default()
+    );
+    {
+        let mut w = s.lock();
+        *w.stats.by_route.entry(key).or_default() += 1;
+    }
+    next.run(req).await
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: AppState,
+    app: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let (shared, app, mut stop) = (shared.clone(), app.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        handle(shared.clone(), app.clone(), req.map(Body::new))
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = stop.changed() => {}
+                    }
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+/// The fault layer: decides a fault for `/v2` requests, then runs the router.
+async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<Body>, std::io::Error> {
+    let path = req.uri().path().to_string();
+    if !(path == "/v2" || path.starts_with("/v2/")) {
+        return Ok(json_errors(app.oneshot(req).await.unwrap_or_else(|e| match e {})));
+    }
+    let decision = shared.lock().faults.decide(req.method().as_str(), &path);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let early = match decision.fault {
+        Some(FaultKind::Drop) => {
+            shared.count(0, decision.fault);
+            return Err(std::io::Error::other("injected fault: connection dropped"));
+        }
+        Some(FaultKind::Fail500) => {
+            Some(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error (injected fault)"))
+        }
+        Some(FaultKind::Fail503) => {
+            Some(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable (injected fault)"))
+        }
+        Some(FaultKind::Throttle) => Some(ApiError::too_many(shared.lock().faults.retry_after())),
+        _ => None,
+    };
+    if let Some(err) = early {
+        shared.count(err.status.as_u16(), decision.fault);
+        return Ok(err.into_response());
+    }
+    let resp = json_errors(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
+    shared.count(resp.status().as_u16(), decision.fault);
+    match decision.fault {
+        Some(FaultKind::DropAfter) => Err(std::io::Error::other("injected fault: connection dropped after applying")),
+        Some(FaultKind::Truncate) => Ok(truncate(resp).await),
+        _ => Ok(resp),
+    }
+}
+
+/// Cuts the body half way, keeping the full `Content-Length`, then fails the stream.
+async fn truncate(resp: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
+        parts.headers.insert(header::CONTENT_LENGTH, v);
+    }
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(half), Err(std::io::Error::other("injected fault: truncated body"))];
+    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+}
+
+/// Any error answer that is not JSON (an axum rejection, 405) becomes `{"Error": ...}`.
+fn json_errors(resp: Response<Body>) -> Response<Body> {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_string(),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    ApiError::new(status, message).into_response()
+}
+
+/// A running simulator. Dropping it stops the simulator (and flushes `--state`).
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: AppState,
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle").field("addr", &self.addr).finish()
+    }
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// `http://127.0.0.1:PORT/v2` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v2", self.addr)
+    }
+    /// `http://127.0.0.1:PORT/__sim`.
+    pub fn control_url(&self) -> String {
+        format!("http://{}/__sim", self.addr)
+    }
+
+    /// Runs `f` on the world (time-driven state brought up to date first, persisted after).
+    pub fn world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        self.shared.with(f)
+    }
+
+    /// The simulated now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.world(|w| w.now())
+    }
+    /// Moves the simulated clock forward (then runs jobs and the automatic purge).
+    pub fn advance(&self, by: chrono::Duration) -> DateTime<Utc> {
+        self.world(|w| {
+            w.clock.advance(by);
+            w.touch();
+            w.tick();
+            w.now()
+        })
+    }
+    /// Completes a resident's onboarding.
+    pub fn onboard(&self, resident_id: &str) -> Result<ResidentObject, ApiError> {
+        self.world(|w| w.onboard(resident_id).map(|r| w.resident_wire(&r)))
+    }
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), ApiError> {
+        faults.validate()?;
+        self.world(|w| w.faults.set(faults));
+        Ok(())
+    }
+    pub fn faults(&self) -> FaultConfig {
+        self.world(|w| w.faults.config().clone())
+    }
+    pub fn add_account(&self, account: Account) -> Result<(), ApiError> {
+        self.world(|w| w.upsert_account(account))
+    }
+    pub fn accounts(&self) -> Vec<Account> {
+        self.world(|w| w.data.accounts.clone())
+    }
+    /// A copy of the stored data.
+    pub fn data(&self) -> Data {
+        self.world(|w| w.data.clone())
+    }
+    /// The `/__sim/state` document.
+    pub fn state_json(&self) -> serde_json::Value {
+        self.world(|w| control::state_document(w))
+    }
+    pub fn stats(&self) -> Stats {
+        self.world(|w| w.stats.clone())
+    }
+    pub fn reset_stats(&self) {
+        self.world(|w| w.stats = Stats::default());
+    }
+    pub fn set_settings(&self, settings: Settings) {
+        self.world(|w| {
+            w.settings = settings;
+            w.touch();
+        });
+    }
+    /// Expires every issued token (the next call with one gets 401).
+    pub fn expire_tokens(&self) {
+        self.world(|w| {
+            w.data.tokens.clear();
+            w.touch();
+        });
+    }
+
+    /// Stops the server and flushes the state file.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let w = self.shared.lock();
+        self.shared.persist(&w);
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_now();
+        }
+    }
+}

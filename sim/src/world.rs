@@ -1,0 +1,555 @@
+//! The simulated remote: stored data, the simulated clock, faults and statistics, and the
+//! resident rules as the remote enforces them (using `residentdesk_domain::rules` as the
+//! single source of truth). Handlers lock one [`World`] per request.
+
+use crate::assumptions::{self, GRACE_DAYS};
+use crate::clock::{truncate, SimClock};
+use crate::error::{ApiError, ApiResult};
+use crate::faults::{FaultConfig, FaultState};
+use crate::model::{Account, Data, Mail, Resident, Site, Team, Token, MAX_LOG};
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError, MAX_LOCATION_LEN, MAX_NAME_LEN};
+use residentdesk_domain::wire::{ResidentInput, ResidentObject, TokenResponse};
+use residentdesk_domain::{InviteKind, StatusChange};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Request counts, for requests-per-change figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Requests that reached a `/v2` route (faulted ones included).
+    pub total: u64,
+    /// By `"METHOD /v2/route/{template}"`.
+    pub by_route: BTreeMap<String, u64>,
+    /// By HTTP status answered.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Injected faults by kind.
+    pub faults: BTreeMap<String, u64>,
+}
+
+/// Settings that are not faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub token_lifetime_secs: u64,
+    pub job_duration_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            token_lifetime_secs: assumptions::DEFAULT_TOKEN_LIFETIME_SECS,
+            job_duration_ms: assumptions::DEFAULT_JOB_DURATION_MS,
+        }
+    }
+}
+
+/// Everything behind the lock.
+#[derive(Debug)]
+pub struct World {
+    pub data: Data,
+    pub clock: SimClock,
+    pub settings: Settings,
+    pub faults: FaultState,
+    pub stats: Stats,
+    /// Deterministic ids (residents, jobs, seeded teams/sites).
+    pub ids: StdRng,
+    /// Bumped on every mutation; persistence writes when it moved.
+    pub version: u64,
+}
+
+/// A validated resident body.
+#[derive(Debug, Clone)]
+pub struct ValidInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub location: Location,
+    pub interval: Interval,
+}
+
+impl World {
+    pub fn new(data: Data, clock: SimClock, settings: Settings, faults: FaultConfig, id_seed: u64) -> Self {
+        World {
+            data,
+            clock,
+            settings,
+            faults: FaultState::new(faults),
+            stats: Stats::default(),
+            ids: StdRng::seed_from_u64(id_seed ^ 0x5eed_51e5),
+            version: 0,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Marks the data changed (for persistence).
+    pub fn touch(&mut self) {
+        self.version += 1;
+    }
+
+    /// A new deterministic UUID string.
+    pub fn new_id(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        self.ids.fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    }
+
+    pub fn record_mail(&mut self, to: &str, kind: &str, resident_id: Option<&str>) {
+        let at = self.now();
+        self.data.mail.push(Mail {
+            at,
+            to: to.to_string(),
+            kind: kind.to_string(),
+            resident_id: resident_id.map(str::to_string),
+        });
+        if self.data.mail.len() > MAX_LOG {
+            let extra = self.data.mail.len() - MAX_LOG;
+            self.data.mail.drain(..extra);
+        }
+    }
+
+    /// Brings time-driven state up to date: job progress and the automatic purge.
+    pub fn tick(&mut self) {
+        self.process_jobs();
+        let now = self.now();
+        let due: Vec<String> = self
+            .data
+            .residents
+            .values()
+            .filter(|r| rules::purge_due(r.flags(now), r.deactivation_utc, now))
+            .map(|r| r.resident_id.clone())
+            .collect();
+        if !due.is_empty() {
+            for id in due {
+                self.data.residents.remove(&id);
+                self.data.auto_purged.push(id);
+            }
+            if self.data.auto_purged.len() > MAX_LOG {
+                let extra = self.data.auto_purged.len() - MAX_LOG;
+                self.data.auto_purged.drain(..extra);
+            }
+            self.touch();
+        }
+        let expired_tokens: Vec<String> = self
+            .data
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.expires_at + Duration::days(1) < now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in expired_tokens {
+            self.data.tokens.remove(&k);
+        }
+    }
+
+    // ----- auth -------------------------------------------------------------------------
+
+    pub fn account(&self, email: &str) -> Option<&Account> {
+        let e = email.trim().to_ascii_lowercase();
+        self.data.accounts.iter().find(|a| a.email.to_ascii_lowercase() == e)
+    }
+
+    /// `POST /oauth/token` with `Authorization: Password base64(email:password)`.
+    pub fn issue_token(&mut self, authorization: Option<&str>) -> ApiResult<TokenResponse> {
+        let header = authorization.ok_or_else(|| {
+            ApiError::unauthorized("missing Authorization header; expected Password base64(email:password)")
+        })?;
+        let (scheme, value) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+        if !scheme.eq_ignore_ascii_case(assumptions::TOKEN_AUTH_SCHEME) {
+            return Err(ApiError::unauthorized(format!(
+                "Authorization scheme must be {}, not {scheme:?}",
+                assumptions::TOKEN_AUTH_SCHEME
+            )));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("Authorization credentials are not valid base64 of email:password")
+            })?;
+        let (email, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| ApiError::unauthorized("Authorization credentials must be email:password"))?;
+        let account = self
+            .account(email)
+            .filter(|a| a.password == password)
+            .ok_or_else(|| ApiError::unauthorized("invalid email or password"))?
+            .email
+            .clone();
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let now = self.now();
+        let lifetime = self.settings.token_lifetime_secs;
+        self.data.tokens.insert(
+            token.clone(),
+            Token {
+                email: account,
+                issued_at: now,
+                expires_at: now + Duration::seconds(i64::try_from(lifetime).unwrap_or(i64::MAX / 2_000)),
+            },
+        );
+        self.touch();
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: Some(assumptions::TOKEN_TYPE.to_string()),
+            expires_in: Some(lifetime),
+        })
+    }
+
+    /// Resolves `Authorization: Bearer <token>` to the account (401 when missing, bad, expired).
+    pub fn authenticate(&self, authorization: Option<&str>) -> ApiResult<Account> {
+        let header = authorization.ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+        let (scheme, token) = header.trim().split_once(' ').unwrap_or(("", ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::unauthorized("Authorization must be Bearer <access_token>"));
+        }
+        let t = self.data.tokens.get(token.trim()).ok_or_else(|| ApiError::unauthorized("invalid access token"))?;
+        if t.expires_at <= self.now() {
+            return Err(ApiError::unauthorized("access token expired"));
+        }
+        self.account(&t.email).cloned().ok_or_else(|| ApiError::unauthorized("the token's account no longer exists"))
+    }
+
+    // ----- scope ------------------------------------------------------------------------
+
+    /// Whether `account` can reach `site`.
+    pub fn can_see_site(&self, account: &Account, site: &Site) -> bool {
+        if account.level.is_team_level() {
+            account.team_ids.iter().any(|t| *t == site.team_id)
+        } else {
+            account.site_ids.iter().any(|s| *s == site.site_id)
+        }
+    }
+
+    pub fn can_see_team(&self, account: &Account, team_id: &str) -> bool {
+        if account.level.is_team_level() {
+            account.team_ids.iter().any(|t| t == team_id)
+        } else {
+            self.data.sites.iter().any(|s| s.team_id == team_id && self.can_see_site(account, s))
+        }
+    }
+
+    pub fn visible_teams(&self, account: &Account) -> Vec<&Team> {
+        self.data.teams.iter().filter(|t| self.can_see_team(account, &t.team_id)).collect()
+    }
+
+    pub fn team(&self, team_id: &str) -> ApiResult<&Team> {
+        self.data
+            .teams
+            .iter()
+            .find(|t| t.team_id == team_id)
+            .ok_or_else(|| ApiError::not_found(format!("Team {team_id} not found")))
+    }
+
+    /// 404 for an unknown team, 403 outside the account's teams.
+    pub fn team_in_scope(&self, account: &Account, team_id: &str) -> ApiResult<&Team> {
+        let team = self.team(team_id)?;
+        if !self.can_see_team(account, team_id) {
+            return Err(ApiError::forbidden(format!("account {} is not a member of team {team_id}", account.email)));
+        }
+        Ok(team)
+    }
+
+    pub fn visible_sites(&self, account: &Account, team_id: &str) -> ApiResult<Vec<&Site>> {
+        self.team_in_scope(account, team_id)?;
+        Ok(self.data.sites.iter().filter(|s| s.team_id == team_id && self.can_see_site(account, s)).collect())
+    }
+
+    /// 404 for an unknown team or a site not on it, 403 outside the account's scope.
+    pub fn site_in_scope(&self, account: &Account, team_id: &str, site_id: &str) -> ApiResult<Site> {
+        self.team_in_scope(account, team_id)?;
+        let site = self
+            .data
+            .sites
+            .iter()
+            .find(|s| s.site_id == site_id && s.team_id == team_id)
+            .ok_or_else(|| ApiError::not_found(format!("Site {site_id} not found on team {team_id}")))?;
+        if !self.can_see_site(account, site) {
+            return Err(ApiError::forbidden(format!(
+                "account {} is not a member of site {site_id}; staff users see only their own sites",
+                account.email
+            )));
+        }
+        Ok(site.clone())
+    }
+
+    pub fn site(&self, site_id: &str) -> Option<&Site> {
+        self.data.sites.iter().find(|s| s.site_id == site_id)
+    }
+
+    // ----- residents --------------------------------------------------------------------
+
+    /// The SSID of the mapping a resident lives in.
+    pub fn ssid_of(&self, r: &Resident) -> Option<&str> {
+        self.data.mappings.get(&r.site_id).and_then(|ms| {
+            ms.iter()
+                .find(|m| m.building == r.building && m.floor == r.floor && m.unit == r.unit)
+                .map(|m| m.ssid.as_str())
+        })
+    }
+
+    pub fn resident_wire(&self, r: &Resident) -> ResidentObject {
+        let now = self.now();
+        match self.site(&r.site_id) {
+            Some(site) => r.to_wire(site, self.ssid_of(r), now),
+            None => ResidentObject { resident_id: Some(r.resident_id.clone()), ..ResidentObject::default() },
+        }
+    }
+
+    /// Residents of a site in creation order.
+    pub fn site_residents(&self, site_id: &str) -> Vec<&Resident> {
+        let mut list: Vec<&Resident> = self.data.residents.values().filter(|r| r.site_id == site_id).collect();
+        list.sort_by_key(|r| r.seq);
+        list
+    }
+
+    /// The resident `id` of `site` (404 otherwise).
+    pub fn resident_on_site(&self, site: &Site, id: &str) -> ApiResult<&Resident> {
+        self.data
+            .residents
+            .get(id)
+            .filter(|r| r.site_id == site.site_id)
+            .ok_or_else(|| ApiError::not_found(format!("Resident {id} not found on site {}", site.site_id)))
+    }
+
+    /// Validates a POST/PUT body against the site's rules. `existing` is the resident being
+    /// updated (its email is kept, and it does not conflict with itself).
+    pub fn validate_input(
+        &self,
+        site: &Site,
+        input: &ResidentInput,
+        existing: Option<&Resident>,
+    ) -> Result<ValidInput, RuleError> {
+        let first_name = rules::validate_text("FirstName", &input.first_name, true, MAX_NAME_LEN)?;
+        let last_name = rules::validate_text("LastName", &input.last_name, true, MAX_NAME_LEN)?;
+        let email = match existing {
+            // Email is immutable: on PUT a changed Email is ignored, as the vendor documents.
+            Some(_) => None,
+            None => {
+                let raw = input.email.as_deref().ok_or(RuleError::Required { field: "Email".into() })?;
+                let email = rules::normalize_email(raw)?;
+                if self.data.residents.values().any(|r| r.email == email) {
+                    return Err(RuleError::EmailTaken { email });
+                }
+                Some(email)
+            }
+        };
+        let phone = match input.phone_number.as_deref() {
+            None => None,
+            Some(p) => Some(rules::validate_phone(p)?).filter(|p| !p.is_empty()),
+        };
+        let location = Location {
+            building: rules::validate_text("Building", &input.building, true, MAX_LOCATION_LEN)?,
+            floor: rules::validate_text("Floor", &input.floor, true, MAX_LOCATION_LEN)?,
+            unit: rules::validate_text("Unit", &input.unit, true, MAX_LOCATION_LEN)?,
+        };
+        let empty = Vec::new();
+        let maps = self.data.mappings.get(&site.site_id).unwrap_or(&empty);
+        let locations: Vec<Location> = maps.iter().map(|m| m.location()).collect();
+        rules::check_mapping(&locations, &location)?;
+        let start = parse_input_instant("ActivationDateUTC", &input.activation_date_utc)?;
+        let end = match input.deactivation_date_utc.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_input_instant("DeactivationDateUTC", text)?),
+        };
+        let interval = Interval::new(start, end)?;
+        let now = self.now();
+        let self_id = existing.map(|r| r.resident_id.as_str());
+        let same_unit = self.data.residents.values().filter(|r| {
+            r.site_id == site.site_id && Some(r.resident_id.as_str()) != self_id && r.location() == location
+        });
+        rules::check_occupancy(
+            &location.unit,
+            &interval,
+            same_unit.map(|r| Occupant { label: &r.email, interval: r.interval(), flags: r.flags(now) }),
+        )?;
+        Ok(ValidInput { first_name, last_name, email, phone, location, interval })
+    }
+
+    /// Adds a resident (rules already include email uniqueness and occupancy).
+    pub fn create_resident(&mut self, site: &Site, input: &ResidentInput) -> Result<Resident, RuleError> {
+        let v = self.validate_input(site, input, None)?;
+        let now = self.now();
+        let id = self.new_id();
+        self.data.next_seq += 1;
+        let r = Resident {
+            resident_id: id.clone(),
+            site_id: site.site_id.clone(),
+            first_name: v.first_name,
+            last_name: v.last_name,
+            email: v.email.unwrap_or_default(),
+            phone: v.phone,
+            building: v.location.building,
+            floor: v.location.floor,
+            unit: v.location.unit,
+            activation_utc: v.interval.start,
+            deactivation_utc: v.interval.end,
+            onboarded_at: None,
+            suspended: false,
+            seq: self.data.next_seq,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        self.data.residents.insert(id, r.clone());
+        self.touch();
+        Ok(r)
+    }
+
+    /// Updates the editable fields (a changed Email is ignored). Reactivates an expired
+    /// resident when the new interval is not over.
+    pub fn update_resident(&mut self, site: &Site, id: &str, input: &ResidentInput) -> ApiResult<Resident> {
+        let existing = self.resident_on_site(site, id)?.clone();
+        let v = self.validate_input(site, input, Some(&existing))?;
+        let now = self.now();
+        let r =
+            self.data.residents.get_mut(id).ok_or_else(|| ApiError::not_found(format!("Resident {id} not found")))?;
+        r.first_name = v.first_name;
+        r.last_name = v.last_name;
+        r.phone = v.phone;
+        r.building = v.location.building;
+        r.floor = v.location.floor;
+        r.unit = v.location.unit;
+        r.activation_utc = v.interval.start;
+        r.deactivation_utc = v.interval.end;
+        r.updated_at = now;
+        r.version += 1;
+        let out = r.clone();
+        self.touch();
+        Ok(out)
+    }
+
+    /// Terminate: expired at once, deactivation the day before in the site's time zone.
+    pub fn terminate(&mut self, site: &Site, id: &str) -> ApiResult<()> {
+        let now = self.now();
+        let r = self.resident_on_site(site, id)?;
+        if r.flags(now).is_expired() && assumptions::TERMINATE_EXPIRED_IS_NOOP {
+            return Ok(());
+        }
+        let end = rules::termination_deactivation(now, site.tz());
+        if let Some(r) = self.data.residents.get_mut(id) {
+            r.deactivation_utc = Some(end);
+            r.updated_at = now;
+            r.version += 1;
+        }
+        self.touch();
+        Ok(())
+    }
+
+    /// Terminate + purge: removes a non-expired resident at once.
+    pub fn purge(&mut self, site: &Site, id: &str) -> ApiResult<()> {
+        let now = self.now();
+        let r = self.resident_on_site(site, id)?;
+        rules::check_purge(r.flags(now))?;
+        self.data.residents.remove(id);
+        self.touch();
+        Ok(())
+    }
+
+    /// Resend invite: invitation when not onboarded, Wi-Fi details when onboarded.
+    pub fn invite(&mut self, site: &Site, id: &str) -> ApiResult<InviteKind> {
+        let now = self.now();
+        let r = self.resident_on_site(site, id)?;
+        let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
+        let email = r.email.clone();
+        self.record_mail(&email, mail_kind(kind), Some(id));
+        self.touch();
+        Ok(kind)
+    }
+
+    pub fn psk_reset(&mut self, site: &Site, id: &str) -> ApiResult<()> {
+        let now = self.now();
+        let r = self.resident_on_site(site, id)?;
+        rules::check_psk_reset(&site.kind(), r.flags(now))?;
+        let email = r.email.clone();
+        self.record_mail(&email, "psk_reset", Some(id));
+        self.touch();
+        Ok(())
+    }
+
+    /// Suspend / unsuspend; outside their states a no-op, not an error. Returns whether it applied.
+    pub fn set_status(&mut self, site: &Site, id: &str, change: StatusChange) -> ApiResult<bool> {
+        let now = self.now();
+        let r = self.resident_on_site(site, id)?;
+        if !change.applies_to(r.flags(now)) {
+            return Ok(false);
+        }
+        if let Some(r) = self.data.residents.get_mut(id) {
+            r.suspended = change == StatusChange::Disabled;
+            r.updated_at = now;
+            r.version += 1;
+        }
+        self.touch();
+        Ok(true)
+    }
+
+    /// Completes a resident's onboarding (test control): sets `OnboardedAt`, clears pending.
+    pub fn onboard(&mut self, id: &str) -> ApiResult<Resident> {
+        let now = self.now();
+        let r =
+            self.data.residents.get_mut(id).ok_or_else(|| ApiError::not_found(format!("Resident {id} not found")))?;
+        if r.onboarded_at.is_none() {
+            r.onboarded_at = Some(truncate(now));
+            r.updated_at = now;
+            r.version += 1;
+        }
+        let out = r.clone();
+        self.touch();
+        Ok(out)
+    }
+
+    /// Adds or replaces an account (test control).
+    pub fn upsert_account(&mut self, mut account: Account) -> ApiResult<()> {
+        account.email = account.email.trim().to_string();
+        if account.email.is_empty() || !account.email.contains('@') {
+            return Err(ApiError::bad_request("email must be an address"));
+        }
+        if account.password.is_empty() {
+            return Err(ApiError::bad_request("password is required"));
+        }
+        for t in &account.team_ids {
+            self.team(t).map_err(|_| ApiError::bad_request(format!("team_ids: unknown team {t}")))?;
+        }
+        for s in &account.site_ids {
+            if self.site(s).is_none() {
+                return Err(ApiError::bad_request(format!("site_ids: unknown site {s}")));
+            }
+        }
+        let key = account.email.to_ascii_lowercase();
+        self.data.accounts.retain(|a| a.email.to_ascii_lowercase() != key);
+        self.data.accounts.push(account);
+        self.touch();
+        Ok(())
+    }
+
+    /// Grace period end of an expired resident (for display in `/__sim/state`).
+    pub fn purge_at(r: &Resident) -> Option<DateTime<Utc>> {
+        r.deactivation_utc.map(|d| d + Duration::days(GRACE_DAYS))
+    }
+}
+
+/// What a resend-invite e-mail is called in the mail log.
+pub fn mail_kind(kind: InviteKind) -> &'static str {
+    match kind {
+        InviteKind::Invitation => "invitation",
+        InviteKind::WifiDetails => "wifi_details",
+    }
+}
+
+/// Parses an input instant: RFC 3339 with an offset, as the `...UTC` fields require.
+pub fn parse_input_instant(field: &str, text: &str) -> Result<DateTime<Utc>, RuleError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(RuleError::Required { field: field.to_string() });
+    }
+    DateTime::parse_from_rfc3339(t).map(|d| truncate(d.with_timezone(&Utc))).map_err(|_| RuleError::Invalid {
+        field: field.to_string(),
+        reason: format!("{t:?} is not an ISO 8601 date-time with offset such as 2021-11-05T21:10:22+00:00"),
+    })
+}
