@@ -141,16 +141,16 @@ impl Feature {
 /// Table-1: rows are features (in [`Feature::ALL`] order), columns levels (in [`Level::ALL`] order).
 pub const TABLE_1: [[bool; 4]; 10] = [
     // Staff, Staff local-admin, Team, Team admin
-    [true, true, true, true],     // Manage residents
-    [true, true, true, true],     // View individual sites
-    [false, true, true, true],    // Manage staff users
-    [false, false, true, true],   // View all team sites
-    [true, true, true, true],     // View site settings
-    [false, false, false, true],  // Edit site settings
-    [true, true, true, true],     // View team details
-    [false, false, false, true],  // View team members
-    [false, false, false, true],  // Edit team members
-    [false, false, false, true],  // Edit team settings
+    [true, true, true, true],    // Manage residents
+    [true, true, true, true],    // View individual sites
+    [false, true, true, true],   // Manage staff users
+    [false, false, true, true],  // View all team sites
+    [true, true, true, true],    // View site settings
+    [false, false, false, true], // Edit site settings
+    [true, true, true, true],    // View team details
+    [false, false, false, true], // View team members
+    [false, false, false, true], // Edit team members
+    [false, false, false, true], // Edit team settings
 ];
 
 /// Whether the default policy grants `feature` to `level`.
@@ -210,7 +210,10 @@ pub enum Scope {
     /// Every site of this team.
     Team(i64),
     /// These sites of this team.
-    Sites { team_id: i64, sites: Vec<i64> },
+    Sites {
+        team_id: i64,
+        sites: Vec<i64>,
+    },
 }
 
 /// What an action is aimed at.

@@ -9,9 +9,21 @@ use chrono::{DateTime, Utc};
 
 impl App {
     /// The newest audit entries of the active team.
-    pub fn audit_list(&self, session: &Session, since: Option<DateTime<Utc>>, limit: usize) -> AppResult<Vec<AuditEntry>> {
+    pub fn audit_list(
+        &self,
+        session: &Session,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> AppResult<Vec<AuditEntry>> {
         let team = active_team(&self.conn, session)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewTeamMembers, Target::Team(&team_ref(&team)), "audit.list")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewTeamMembers,
+            Target::Team(&team_ref(&team)),
+            "audit.list",
+        )?;
         Ok(store::audit::list(&self.conn, Some(team.id), since, limit)?)
     }
 }

@@ -45,7 +45,10 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_secret("not-a-real-p
 /// Checks a new password's strength.
 pub fn check_password(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AppError::invalid_field("password", format!("password must have at least {MIN_PASSWORD_LEN} characters")));
+        return Err(AppError::invalid_field(
+            "password",
+            format!("password must have at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     if password.chars().any(char::is_control) {
         return Err(AppError::invalid_field("password", "password contains control characters"));
@@ -58,7 +61,8 @@ impl App {
     /// staff account exists.
     pub fn init(&mut self, admin_email: &str, password: &str, team_name: &str) -> AppResult<Session> {
         let now = self.now();
-        let email = rules::normalize_email(admin_email).map_err(|e| AppError::invalid_field("admin-email", e.to_string()))?;
+        let email =
+            rules::normalize_email(admin_email).map_err(|e| AppError::invalid_field("admin-email", e.to_string()))?;
         check_password(password)?;
         let team_name = rules::validate_text("team", team_name, true, rules::MAX_NAME_LEN)?;
         let hash = hash_secret(password)?;
@@ -84,7 +88,16 @@ impl App {
             let _ = verify_secret(password, &DUMMY_HASH);
             store::audit::append(
                 &self.conn,
-                &NewAudit { actor_id: None, actor: &email, action: "sign_in", outcome: "failed", team_id: None, site_id: None, target: None, details: json!({"reason": "unknown account"}) },
+                &NewAudit {
+                    actor_id: None,
+                    actor: &email,
+                    action: "sign_in",
+                    outcome: "failed",
+                    team_id: None,
+                    site_id: None,
+                    target: None,
+                    details: json!({"reason": "unknown account"}),
+                },
                 now,
             )?;
             return Err(failure("wrong email or password".into()));
@@ -92,12 +105,23 @@ impl App {
         if let Some(until) = staff.locked_until.filter(|u| *u > now) {
             store::audit::append(
                 &self.conn,
-                &NewAudit { actor_id: Some(staff.id), actor: &email, action: "sign_in", outcome: "denied", team_id: None, site_id: None, target: None, details: json!({"reason": "locked", "locked_until": until}) },
+                &NewAudit {
+                    actor_id: Some(staff.id),
+                    actor: &email,
+                    action: "sign_in",
+                    outcome: "denied",
+                    team_id: None,
+                    site_id: None,
+                    target: None,
+                    details: json!({"reason": "locked", "locked_until": until}),
+                },
                 now,
             )?;
             let minutes = (until - now).num_minutes() + 1;
-            return Err(failure(format!("account locked after {MAX_FAILURES} failed sign-ins; try again in {minutes} minutes"))
-                .with_details(json!({ "locked_until": until })));
+            return Err(failure(format!(
+                "account locked after {MAX_FAILURES} failed sign-ins; try again in {minutes} minutes"
+            ))
+            .with_details(json!({ "locked_until": until })));
         }
         if staff.disabled {
             return Err(failure("this account is disabled".into()));
@@ -115,19 +139,39 @@ impl App {
             store::staff::record_failure(&tx, staff.id, lock)?;
             store::audit::append(
                 &tx,
-                &NewAudit { actor_id: Some(staff.id), actor: &email, action: "sign_in", outcome: "failed", team_id: None, site_id: None, target: None, details: json!({"failures": failures, "locked": lock.is_some()}) },
+                &NewAudit {
+                    actor_id: Some(staff.id),
+                    actor: &email,
+                    action: "sign_in",
+                    outcome: "failed",
+                    team_id: None,
+                    site_id: None,
+                    target: None,
+                    details: json!({"failures": failures, "locked": lock.is_some()}),
+                },
                 now,
             )?;
             tx.commit()?;
             if lock.is_some() {
-                return Err(failure(format!("wrong email or password; the account is now locked for {LOCKOUT_MINUTES} minutes")));
+                return Err(failure(format!(
+                    "wrong email or password; the account is now locked for {LOCKOUT_MINUTES} minutes"
+                )));
             }
             return Err(failure("wrong email or password".into()));
         }
         store::staff::reset_failures(&tx, staff.id)?;
         store::audit::append(
             &tx,
-            &NewAudit { actor_id: Some(staff.id), actor: &email, action: "sign_in", outcome: "ok", team_id: None, site_id: None, target: None, details: json!({}) },
+            &NewAudit {
+                actor_id: Some(staff.id),
+                actor: &email,
+                action: "sign_in",
+                outcome: "ok",
+                team_id: None,
+                site_id: None,
+                target: None,
+                details: json!({}),
+            },
             now,
         )?;
         tx.commit()?;

@@ -56,7 +56,8 @@ impl App {
             BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
         for r in residents {
             let flags = r.flags(now);
-            let item = |result: String| BulkItem { resident_id: r.id, email: r.email.clone(), name: r.full_name(), result };
+            let item =
+                |result: String| BulkItem { resident_id: r.id, email: r.email.clone(), name: r.full_name(), result };
             if !action.eligible(flags) {
                 report.failed.push(item(action.ineligible_reason(flags)));
                 continue;

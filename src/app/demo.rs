@@ -33,18 +33,29 @@ pub struct DemoSummary {
 
 const TEAMS: [&str; 3] = ["Riverside Living", "Summit Communities", "Harbor Point Residential"];
 const SITE_NAMES: [&str; 12] = [
-    "Maple Court", "Oak Row", "Cedar Lofts", "Willow Park", "Birch Commons", "Aspen Heights",
-    "Elm Terrace", "Juniper Flats", "Linden Square", "Hawthorn Place", "Spruce Gardens", "Magnolia Yards",
+    "Maple Court",
+    "Oak Row",
+    "Cedar Lofts",
+    "Willow Park",
+    "Birch Commons",
+    "Aspen Heights",
+    "Elm Terrace",
+    "Juniper Flats",
+    "Linden Square",
+    "Hawthorn Place",
+    "Spruce Gardens",
+    "Magnolia Yards",
 ];
 const SITE_TYPES: [&str; 4] = ["PPK-C", "PPK-D", "PSK", "PPK-C"];
-const ZONES: [&str; 5] = ["America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver", "America/Phoenix"];
+const ZONES: [&str; 5] =
+    ["America/Chicago", "America/New_York", "America/Los_Angeles", "America/Denver", "America/Phoenix"];
 const FIRST: [&str; 24] = [
-    "Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas", "Ivy", "Mason", "Nora", "Owen",
-    "Ruby", "Elijah", "Leah", "Caleb", "Sofia", "Isaac", "Grace", "Mateo", "Hazel", "Julian", "Aria", "Chris",
+    "Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas", "Ivy", "Mason", "Nora", "Owen", "Ruby", "Elijah",
+    "Leah", "Caleb", "Sofia", "Isaac", "Grace", "Mateo", "Hazel", "Julian", "Aria", "Chris",
 ];
 const LAST: [&str; 24] = [
-    "Wilson", "Garcia", "Nguyen", "Patel", "Smith", "Johnson", "Brown", "Martinez", "Kim", "Lopez", "Clark",
-    "Lewis", "Walker", "Hall", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill",
+    "Wilson", "Garcia", "Nguyen", "Patel", "Smith", "Johnson", "Brown", "Martinez", "Kim", "Lopez", "Clark", "Lewis",
+    "Walker", "Hall", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill",
 ];
 
 impl App {
@@ -107,7 +118,13 @@ impl App {
                 let kind = i % 20;
                 let (activation, deactivation) = match kind {
                     15 | 16 => (now + Duration::days(rng.random_range(3..60)), None), // scheduled
-                    17 => (start, Some(residentdesk_domain::rules::termination_deactivation(now - Duration::days(rng.random_range(1..20)), tz))), // expired
+                    17 => (
+                        start,
+                        Some(residentdesk_domain::rules::termination_deactivation(
+                            now - Duration::days(rng.random_range(1..20)),
+                            tz,
+                        )),
+                    ), // expired
                     18 => (start, Some(now + Duration::days(rng.random_range(30..365)))), // ends later
                     _ => (start, None),
                 };
@@ -125,9 +142,12 @@ impl App {
                 let onboarded = !matches!(kind, 12 | 13 | 15 | 16 | 19);
                 let suspended = kind == 14;
                 if onboarded || suspended {
-                    tx.prepare_cached("UPDATE residents SET onboarded_at = ?2, suspended = ?3 WHERE id = ?1")?.execute(
-                        rusqlite::params![id, onboarded.then(|| store::ts(activation + Duration::hours(2))), suspended as i64],
-                    )?;
+                    tx.prepare_cached("UPDATE residents SET onboarded_at = ?2, suspended = ?3 WHERE id = ?1")?
+                        .execute(rusqlite::params![
+                            id,
+                            onboarded.then(|| store::ts(activation + Duration::hours(2))),
+                            suspended as i64
+                        ])?;
                 }
             }
             made += n;
@@ -151,7 +171,17 @@ impl App {
             }
             store::staff::set_active_team(&tx, staff_id, team_ids[memberships[0].0])?;
         }
-        audit_ok(&tx, now, None, "demo.seed", "ok", None, None, None, json!({"residents": made, "sites": site_count, "seed": seed}))?;
+        audit_ok(
+            &tx,
+            now,
+            None,
+            "demo.seed",
+            "ok",
+            None,
+            None,
+            None,
+            json!({"residents": made, "sites": site_count, "seed": seed}),
+        )?;
         tx.commit()?;
         Ok(DemoSummary { teams: TEAMS.len(), sites: site_count, residents: made, accounts })
     }
@@ -166,10 +196,35 @@ pub fn demo_accounts() -> Vec<DemoAccount> {
         note: note.into(),
     };
     vec![
-        a("owner@demo.residentdesk.test", "Demo-Owner-2026", "owner", "Olivia Owner (owner, Team administrator of every team)"),
-        a("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026", "team_admin", "Tariq Admin (Team administrator, Riverside Living)"),
-        a("teamuser@demo.residentdesk.test", "Demo-TeamUser-2026", "team_user", "Tess User (Team user, Riverside Living and Summit Communities)"),
-        a("localadmin@demo.residentdesk.test", "Demo-LocalAdmin-2026", "staff_local_admin", "Lena Local (Staff local-admin, two Riverside sites)"),
-        a("staff@demo.residentdesk.test", "Demo-Staff-2026", "staff_user", "Sam Staff (Staff user, one site in two teams)"),
+        a(
+            "owner@demo.residentdesk.test",
+            "Demo-Owner-2026",
+            "owner",
+            "Olivia Owner (owner, Team administrator of every team)",
+        ),
+        a(
+            "teamadmin@demo.residentdesk.test",
+            "Demo-TeamAdmin-2026",
+            "team_admin",
+            "Tariq Admin (Team administrator, Riverside Living)",
+        ),
+        a(
+            "teamuser@demo.residentdesk.test",
+            "Demo-TeamUser-2026",
+            "team_user",
+            "Tess User (Team user, Riverside Living and Summit Communities)",
+        ),
+        a(
+            "localadmin@demo.residentdesk.test",
+            "Demo-LocalAdmin-2026",
+            "staff_local_admin",
+            "Lena Local (Staff local-admin, two Riverside sites)",
+        ),
+        a(
+            "staff@demo.residentdesk.test",
+            "Demo-Staff-2026",
+            "staff_user",
+            "Sam Staff (Staff user, one site in two teams)",
+        ),
     ]
 }

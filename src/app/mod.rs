@@ -93,13 +93,9 @@ impl App {
 
 /// Builds the actor of a staff account in its active team (or its first team).
 pub(crate) fn session_for(conn: &Connection, staff_id: i64) -> AppResult<Session> {
-    let staff =
-        store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
+    let staff = store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
     let teams = store::teams::for_staff(conn, staff_id)?;
-    let active = staff
-        .active_team_id
-        .and_then(|id| teams.iter().find(|(t, _)| t.id == id))
-        .or_else(|| teams.first());
+    let active = staff.active_team_id.and_then(|id| teams.iter().find(|(t, _)| t.id == id)).or_else(|| teams.first());
     let (team, member_sites) = match active {
         Some((team, level)) => {
             let level = Level::parse(level).ok_or_else(|| AppError::internal(format!("unknown level {level:?}")))?;
@@ -221,4 +217,18 @@ pub(crate) fn active_team(conn: &Connection, session: &Session) -> AppResult<Tea
         .team_id()
         .ok_or_else(|| AppError::denied(format!("denied: {} is not a member of any team", session.actor.email)))?;
     store::teams::get(conn, id)?.ok_or_else(|| AppError::not_found(format!("team #{id}")))
+}
+
+impl App {
+    /// Outbox entries of the sites the person can see, oldest first: those still waiting or
+    /// needing attention, or all of them with `all`.
+    pub fn outbox_list(&self, session: &Session, all: bool, limit: usize) -> AppResult<Vec<store::outbox::Entry>> {
+        let sites: Vec<i64> = store::sites::list(&self.conn, &session.actor.scope())?.iter().map(|s| s.id).collect();
+        let states: &[&str] = if all {
+            &["pending", "in_flight", "rejected", "conflict", "done", "discarded"]
+        } else {
+            &["pending", "in_flight", "rejected", "conflict"]
+        };
+        Ok(store::outbox::list_for_sites(&self.conn, &sites, states, limit)?)
+    }
 }

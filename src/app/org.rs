@@ -76,8 +76,11 @@ impl App {
             Some(t) => t.clone(),
             None => {
                 let key = lower_alnum(reference);
-                let fuzzy: Vec<&TeamEntry> =
-                    if key.is_empty() { vec![] } else { teams.iter().filter(|t| lower_alnum(&t.name).contains(&key)).collect() };
+                let fuzzy: Vec<&TeamEntry> = if key.is_empty() {
+                    vec![]
+                } else {
+                    teams.iter().filter(|t| lower_alnum(&t.name).contains(&key)).collect()
+                };
                 match fuzzy.as_slice() {
                     [one] => (*one).clone(),
                     [] => {
@@ -99,7 +102,17 @@ impl App {
         };
         let tx = self.begin()?;
         store::staff::set_active_team(&tx, session.actor.staff_id, chosen.id)?;
-        audit_ok(&tx, now, Some(session), "team.switch", "ok", Some(chosen.id), None, Some(&chosen.name), json!({ "from": session.actor.team_id() }))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "team.switch",
+            "ok",
+            Some(chosen.id),
+            None,
+            Some(&chosen.name),
+            json!({ "from": session.actor.team_id() }),
+        )?;
         tx.commit()?;
         session_for(&self.conn, session.actor.staff_id)
     }
@@ -107,7 +120,14 @@ impl App {
     /// Details of the active team.
     pub fn team_show(&self, session: &Session) -> AppResult<TeamDetails> {
         let team = active_team(&self.conn, session)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewTeamDetails, Target::Team(&team_ref(&team)), "team.show")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewTeamDetails,
+            Target::Team(&team_ref(&team)),
+            "team.show",
+        )?;
         Ok(TeamDetails {
             id: team.id,
             sites: store::sites::count_in_team(&self.conn, team.id)?,
@@ -118,7 +138,12 @@ impl App {
     }
 
     /// Renames the active team and edits its settings (Team administrators).
-    pub fn team_settings_update(&mut self, session: &Session, name: Option<&str>, settings: Option<&serde_json::Map<String, Value>>) -> AppResult<Team> {
+    pub fn team_settings_update(
+        &mut self,
+        session: &Session,
+        name: Option<&str>,
+        settings: Option<&serde_json::Map<String, Value>>,
+    ) -> AppResult<Team> {
         let now = self.now();
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
@@ -132,7 +157,17 @@ impl App {
             merged.extend(s.clone());
         }
         store::teams::update_settings(&tx, team.id, &new_name, &Value::Object(merged.clone()))?;
-        audit_ok(&tx, now, Some(session), "team.settings", "ok", Some(team.id), None, Some(&new_name), json!({"before": {"name": team.name, "settings": team.settings}, "after": {"name": new_name, "settings": merged}}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "team.settings",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&new_name),
+            json!({"before": {"name": team.name, "settings": team.settings}, "after": {"name": new_name, "settings": merged}}),
+        )?;
         let updated = store::teams::get(&tx, team.id)?.ok_or_else(|| AppError::internal("team vanished"))?;
         tx.commit()?;
         Ok(updated)
@@ -142,7 +177,14 @@ impl App {
     /// sites for Staff users.
     pub fn site_list(&self, session: &Session) -> AppResult<Vec<SiteSummary>> {
         let team = active_team(&self.conn, session)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewTeamDetails, Target::Team(&team_ref(&team)), "site.list")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewTeamDetails,
+            Target::Team(&team_ref(&team)),
+            "site.list",
+        )?;
         let scope = session.actor.scope();
         let mut out = Vec::new();
         for site in store::sites::list(&self.conn, &scope)? {
@@ -155,7 +197,14 @@ impl App {
     /// One site (Table-1 "view individual sites").
     pub fn site_show(&self, session: &Session, site: &str) -> AppResult<SiteSummary> {
         let site = resolve_site(&self.conn, session, site)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewIndividualSites, Target::Site(&site_ref(&site)), "site.show")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewIndividualSites,
+            Target::Site(&site_ref(&site)),
+            "site.show",
+        )?;
         let residents = store::residents::count_in_site(&self.conn, site.id)?;
         Ok(SiteSummary { site, residents })
     }
@@ -163,19 +212,38 @@ impl App {
     /// The PAN mappings of a site (the allowed Building/Floor/Unit combinations).
     pub fn site_mappings(&self, session: &Session, site: &str) -> AppResult<Vec<Mapping>> {
         let site = resolve_site(&self.conn, session, site)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewIndividualSites, Target::Site(&site_ref(&site)), "site.mappings")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewIndividualSites,
+            Target::Site(&site_ref(&site)),
+            "site.mappings",
+        )?;
         Ok(store::sites::mappings(&self.conn, site.id)?)
     }
 
     /// The settings of a site (Table-1 "view site settings").
     pub fn site_settings(&self, session: &Session, site: &str) -> AppResult<Site> {
         let site = resolve_site(&self.conn, session, site)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewSiteSettings, Target::Site(&site_ref(&site)), "site.settings")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewSiteSettings,
+            Target::Site(&site_ref(&site)),
+            "site.settings",
+        )?;
         Ok(site)
     }
 
     /// Edits a site's settings (Table-1 "edit site settings": Team administrators).
-    pub fn site_settings_update(&mut self, session: &Session, site: &str, patch: &SiteSettingsPatch) -> AppResult<Site> {
+    pub fn site_settings_update(
+        &mut self,
+        session: &Session,
+        site: &str,
+        patch: &SiteSettingsPatch,
+    ) -> AppResult<Site> {
         let now = self.now();
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
@@ -198,7 +266,17 @@ impl App {
         }
         store::sites::update_settings(&tx, site.id, &name, &site_type, &time_zone, &Value::Object(settings))?;
         let after = store::sites::get(&tx, site.id)?.ok_or_else(|| AppError::internal("site vanished"))?;
-        audit_ok(&tx, now, Some(session), "site.settings.edit", "ok", Some(site.team_id), Some(site.id), Some(&name), json!({"before": site, "after": after}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "site.settings.edit",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&name),
+            json!({"before": site, "after": after}),
+        )?;
         tx.commit()?;
         Ok(after)
     }
@@ -206,7 +284,14 @@ impl App {
     /// The Team-level members of the active team (Table-1 "view team members").
     pub fn team_members(&self, session: &Session) -> AppResult<Vec<store::staff::Member>> {
         let team = active_team(&self.conn, session)?;
-        authorize(&self.conn, self.now(), session, Feature::ViewTeamMembers, Target::Team(&team_ref(&team)), "team.members")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ViewTeamMembers,
+            Target::Team(&team_ref(&team)),
+            "team.members",
+        )?;
         Ok(store::staff::members_of_team(&self.conn, team.id)?
             .into_iter()
             .filter(|m| Level::parse(&m.level).is_some_and(Level::is_team_level))

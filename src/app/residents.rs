@@ -74,8 +74,11 @@ fn problems_to_error(mut problems: Vec<FieldProblem>) -> AppError {
     let first = problems.remove(0);
     let mut all = vec![json!({"field": first.field, "message": first.message})];
     all.extend(problems.iter().map(|p| json!({"field": p.field, "message": p.message})));
-    let message =
-        if all.len() == 1 { first.message.clone() } else { format!("{} (and {} more problems)", first.message, all.len() - 1) };
+    let message = if all.len() == 1 {
+        first.message.clone()
+    } else {
+        format!("{} (and {} more problems)", first.message, all.len() - 1)
+    };
     AppError::invalid(message).with_details(json!({ "field": first.field, "problems": all }))
 }
 
@@ -131,9 +134,7 @@ impl ResidentFilter {
         }
         if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let q = q.to_lowercase();
-            let hit = [&r.first_name, &r.last_name, &r.email, &r.unit]
-                .iter()
-                .any(|f| f.to_lowercase().starts_with(&q))
+            let hit = [&r.first_name, &r.last_name, &r.email, &r.unit].iter().any(|f| f.to_lowercase().starts_with(&q))
                 || r.full_name().to_lowercase().starts_with(&q);
             if !hit {
                 return false;
@@ -275,8 +276,16 @@ fn check_fields(
         None => Some(None),
         Some(v) => date("DeactivationDateUTC", v).map(Some),
     };
-    let (Some(first_name), Some(last_name), Some(phone), Some(building), Some(floor), Some(unit), Some(start), Some(end)) =
-        (first_name, last_name, phone, building, floor, unit, start, end)
+    let (
+        Some(first_name),
+        Some(last_name),
+        Some(phone),
+        Some(building),
+        Some(floor),
+        Some(unit),
+        Some(start),
+        Some(end),
+    ) = (first_name, last_name, phone, building, floor, unit, start, end)
     else {
         return None;
     };
@@ -292,8 +301,12 @@ fn check_fields(
         Ok(true) => {}
         Ok(false) => {
             problems.push(
-                RuleError::NotAMapping { building: loc.building.clone(), floor: loc.floor.clone(), unit: loc.unit.clone() }
-                    .into(),
+                RuleError::NotAMapping {
+                    building: loc.building.clone(),
+                    floor: loc.floor.clone(),
+                    unit: loc.unit.clone(),
+                }
+                .into(),
             );
             return None;
         }
@@ -302,7 +315,16 @@ fn check_fields(
             return None;
         }
     }
-    let fields = ResidentFields { first_name, last_name, phone, building, floor, unit, activation_utc: start, deactivation_utc: end };
+    let fields = ResidentFields {
+        first_name,
+        last_name,
+        phone,
+        building,
+        floor,
+        unit,
+        activation_utc: start,
+        deactivation_utc: end,
+    };
     // An expired resident does not occupy the unit, so it is not checked against others.
     let self_expired = end.is_some_and(|e| e <= now);
     if !self_expired {
@@ -422,10 +444,19 @@ impl App {
         store::residents::update_fields(&tx, before.id, &fields, now)?;
         let after = store::residents::get(&tx, before.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
         let (old, new) = (field_values(&before), field_values(&after));
-        let changed: Vec<&str> = ["FirstName", "LastName", "PhoneNumber", "Building", "Floor", "Unit", "ActivationDateUTC", "DeactivationDateUTC"]
-            .into_iter()
-            .filter(|f| old.get(*f) != new.get(*f))
-            .collect();
+        let changed: Vec<&str> = [
+            "FirstName",
+            "LastName",
+            "PhoneNumber",
+            "Building",
+            "Floor",
+            "Unit",
+            "ActivationDateUTC",
+            "DeactivationDateUTC",
+        ]
+        .into_iter()
+        .filter(|f| old.get(*f) != new.get(*f))
+        .collect();
         if changed.is_empty() {
             tx.commit()?;
             return Ok(ResidentView::new(after, &site, now));
@@ -449,7 +480,17 @@ impl App {
             .iter()
             .map(|f| ((*f).to_string(), json!({ "before": old.get(*f), "after": new.get(*f) })))
             .collect();
-        audit_ok(&tx, now, Some(session), "resident.update", "ok", Some(site.team_id), Some(site.id), Some(&after.email), Value::Object(diff))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "resident.update",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&after.email),
+            Value::Object(diff),
+        )?;
         tx.commit()?;
         Ok(ResidentView::new(after, &site, now))
     }
@@ -457,12 +498,24 @@ impl App {
     /// One resident, by local id, remote id or email.
     pub fn resident_show(&self, session: &Session, resident: &str) -> AppResult<ResidentView> {
         let (r, site) = resolve_resident(&self.conn, session, resident)?;
-        authorize(&self.conn, self.now(), session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.show")?;
+        authorize(
+            &self.conn,
+            self.now(),
+            session,
+            Feature::ManageResidents,
+            Target::Site(&site_ref(&site)),
+            "resident.show",
+        )?;
         Ok(ResidentView::new(r, &site, self.now()))
     }
 
     /// The residents of one site, filtered.
-    pub fn resident_list(&self, session: &Session, site: &str, filter: &ResidentFilter) -> AppResult<Vec<ResidentView>> {
+    pub fn resident_list(
+        &self,
+        session: &Session,
+        site: &str,
+        filter: &ResidentFilter,
+    ) -> AppResult<Vec<ResidentView>> {
         let now = self.now();
         let site = resolve_site(&self.conn, session, site)?;
         authorize(&self.conn, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.list")?;
@@ -502,7 +555,12 @@ impl App {
 
     /// Suspends (`Disabled`) or unsuspends (`Active`) a resident; outside the states the
     /// change applies to it is a no-op, not an error.
-    pub fn resident_set_status(&mut self, session: &Session, resident: &str, change: StatusChange) -> AppResult<ActionOutcome> {
+    pub fn resident_set_status(
+        &mut self,
+        session: &Session,
+        resident: &str,
+        change: StatusChange,
+    ) -> AppResult<ActionOutcome> {
         let now = self.now();
         let action = match change {
             StatusChange::Disabled => "resident.suspend",
@@ -514,10 +572,34 @@ impl App {
         let flags = r.flags(now);
         let outcome = if change.applies_to(flags) {
             apply_status_change(&tx, session, &site, &r, change, now)?;
-            audit_ok(&tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"before": flags}))?;
-            ActionOutcome { outcome: "done".into(), message: format!("{} {}", r.full_name(), past_tense(change)), resident: None }
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                action,
+                "ok",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&r.email),
+                json!({"before": flags}),
+            )?;
+            ActionOutcome {
+                outcome: "done".into(),
+                message: format!("{} {}", r.full_name(), past_tense(change)),
+                resident: None,
+            }
         } else {
-            audit_ok(&tx, now, Some(session), action, "no_op", Some(site.team_id), Some(site.id), Some(&r.email), json!({"status": flags}))?;
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                action,
+                "no_op",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&r.email),
+                json!({"status": flags}),
+            )?;
             ActionOutcome {
                 outcome: "no_op".into(),
                 message: format!("nothing to do: {} is {flags}", r.full_name()),
@@ -539,12 +621,44 @@ impl App {
         authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.terminate")?;
         let flags = r.flags(now);
         let outcome = if flags.is_expired() {
-            audit_ok(&tx, now, Some(session), "resident.terminate", "no_op", Some(site.team_id), Some(site.id), Some(&r.email), json!({"status": flags}))?;
-            ActionOutcome { outcome: "no_op".into(), message: format!("{} is already expired", r.full_name()), resident: None }
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                "resident.terminate",
+                "no_op",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&r.email),
+                json!({"status": flags}),
+            )?;
+            ActionOutcome {
+                outcome: "no_op".into(),
+                message: format!("{} is already expired", r.full_name()),
+                resident: None,
+            }
         } else {
             let end = apply_terminate(&tx, session, &site, &r, now)?;
-            audit_ok(&tx, now, Some(session), "resident.terminate", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"deactivation": end, "before": flags}))?;
-            ActionOutcome { outcome: "done".into(), message: format!("{} terminated; access ended {}", r.full_name(), end.with_timezone(&site_tz(&site)).date_naive()), resident: None }
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                "resident.terminate",
+                "ok",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&r.email),
+                json!({"deactivation": end, "before": flags}),
+            )?;
+            ActionOutcome {
+                outcome: "done".into(),
+                message: format!(
+                    "{} terminated; access ended {}",
+                    r.full_name(),
+                    end.with_timezone(&site_tz(&site)).date_naive()
+                ),
+                resident: None,
+            }
         };
         let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
         tx.commit()?;
@@ -559,7 +673,17 @@ impl App {
         authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.purge")?;
         rules::check_purge(r.flags(now))?;
         apply_purge(&tx, session, &site, &r, now)?;
-        audit_ok(&tx, now, Some(session), "resident.purge", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"before": field_values(&r)}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "resident.purge",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&r.email),
+            json!({"before": field_values(&r)}),
+        )?;
         tx.commit()?;
         Ok(ActionOutcome { outcome: "done".into(), message: format!("{} purged", r.full_name()), resident: None })
     }
@@ -572,7 +696,17 @@ impl App {
         authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.invite")?;
         let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
         apply_invite(&tx, session, &site, &r, "invite", now)?;
-        audit_ok(&tx, now, Some(session), "resident.invite", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({"kind": kind}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "resident.invite",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&r.email),
+            json!({"kind": kind}),
+        )?;
         let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
         tx.commit()?;
         let message = match kind {
@@ -590,7 +724,17 @@ impl App {
         authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.psk_reset")?;
         rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
         append_op(&tx, session, &site, &r, "psk_reset", json!({}), now)?;
-        audit_ok(&tx, now, Some(session), "resident.psk_reset", "ok", Some(site.team_id), Some(site.id), Some(&r.email), json!({}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "resident.psk_reset",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            Some(&r.email),
+            json!({}),
+        )?;
         tx.commit()?;
         Ok(ActionOutcome {
             outcome: "done".into(),
@@ -609,7 +753,17 @@ impl App {
         for r in &due {
             store::residents::delete(&tx, r.id)?;
             let site = store::sites::get(&tx, r.site_id)?;
-            audit_ok(&tx, now, None, "resident.auto_purge", "ok", site.as_ref().map(|s| s.team_id), Some(r.site_id), Some(&r.email), json!({"deactivation": r.deactivation_utc}))?;
+            audit_ok(
+                &tx,
+                now,
+                None,
+                "resident.auto_purge",
+                "ok",
+                site.as_ref().map(|s| s.team_id),
+                Some(r.site_id),
+                Some(&r.email),
+                json!({"deactivation": r.deactivation_utc}),
+            )?;
         }
         tx.commit()?;
         Ok(due.len())
@@ -651,7 +805,17 @@ pub(crate) fn insert_resident(
         },
         now,
     )?;
-    audit_ok(tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(email), json!({ "after": values }))?;
+    audit_ok(
+        tx,
+        now,
+        Some(session),
+        action,
+        "ok",
+        Some(site.team_id),
+        Some(site.id),
+        Some(email),
+        json!({ "after": values }),
+    )?;
     Ok(id)
 }
 

@@ -39,7 +39,14 @@ pub struct StaffPatch {
 }
 
 /// Checks that the session may manage an account at `level` with `sites` in the team.
-fn check_manage(conn: &Connection, app_now: chrono::DateTime<chrono::Utc>, session: &Session, level: Level, sites: &[Site], action: &str) -> AppResult<()> {
+fn check_manage(
+    conn: &Connection,
+    app_now: chrono::DateTime<chrono::Utc>,
+    session: &Session,
+    level: Level,
+    sites: &[Site],
+    action: &str,
+) -> AppResult<()> {
     let team = active_team(conn, session)?;
     let own = session.level().unwrap_or(Level::StaffUser);
     if level.is_team_level() {
@@ -54,14 +61,21 @@ fn check_manage(conn: &Connection, app_now: chrono::DateTime<chrono::Utc>, sessi
         }
     }
     if level > own {
-        return Err(AppError::denied(format!("denied: {} cannot grant the {} level, which is above their own", own.plural(), level.title())));
+        return Err(AppError::denied(format!(
+            "denied: {} cannot grant the {} level, which is above their own",
+            own.plural(),
+            level.title()
+        )));
     }
     Ok(())
 }
 
 fn parse_level(text: &str) -> AppResult<Level> {
     Level::parse(text).ok_or_else(|| {
-        AppError::invalid_field("level", format!("unknown level {text:?} (staff_user, staff_local_admin, team_user, team_admin)"))
+        AppError::invalid_field(
+            "level",
+            format!("unknown level {text:?} (staff_user, staff_local_admin, team_user, team_admin)"),
+        )
     })
 }
 
@@ -85,7 +99,11 @@ impl App {
         Ok(all
             .into_iter()
             .filter(|m| Level::parse(&m.level).is_some_and(|l| !l.is_team_level()))
-            .filter(|m| scope_all || m.site_ids.iter().any(|s| session.actor.member_sites.contains(s)) || m.staff.id == session.actor.staff_id)
+            .filter(|m| {
+                scope_all
+                    || m.site_ids.iter().any(|s| session.actor.member_sites.contains(s))
+                    || m.staff.id == session.actor.staff_id
+            })
             .collect())
     }
 
@@ -104,7 +122,10 @@ impl App {
         let staff_id = match store::staff::by_email(&tx, &email)? {
             Some(existing) => {
                 if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
-                    return Err(AppError::invalid_field("email", format!("{email} is already a member of {}", team.name)));
+                    return Err(AppError::invalid_field(
+                        "email",
+                        format!("{email} is already a member of {}", team.name),
+                    ));
                 }
                 existing.id // a person of another team joins this one; their password stays theirs
             }
@@ -113,8 +134,21 @@ impl App {
         store::staff::set_membership(&tx, staff_id, team.id, level.as_str())?;
         let site_ids: Vec<i64> = if level.is_team_level() { vec![] } else { sites.iter().map(|s| s.id).collect() };
         store::staff::set_sites(&tx, staff_id, team.id, &site_ids)?;
-        audit_ok(&tx, now, Some(session), "staff.add", "ok", Some(team.id), None, Some(&email), json!({"level": level.as_str(), "sites": site_ids}))?;
-        let member = store::staff::members_of_team(&tx, team.id)?.into_iter().find(|m| m.staff.id == staff_id).ok_or_else(|| AppError::internal("member vanished"))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "staff.add",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&email),
+            json!({"level": level.as_str(), "sites": site_ids}),
+        )?;
+        let member = store::staff::members_of_team(&tx, team.id)?
+            .into_iter()
+            .find(|m| m.staff.id == staff_id)
+            .ok_or_else(|| AppError::internal("member vanished"))?;
         tx.commit()?;
         Ok(member)
     }
@@ -126,11 +160,18 @@ impl App {
         let team = active_team(&tx, session)?;
         let member = find_member(&tx, team.id, email)?;
         let current_level = parse_level(&member.level)?;
-        let current_sites: Vec<Site> = member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
+        let current_sites: Vec<Site> =
+            member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
         // The person must be able to manage the account as it is, and as it will be.
         check_manage(&tx, now, session, current_level, &current_sites, "staff.update")?;
-        let new_level = match &patch.level { Some(l) => parse_level(l)?, None => current_level };
-        let new_sites = match &patch.sites { Some(s) => resolve_sites(&tx, session, s)?, None => current_sites };
+        let new_level = match &patch.level {
+            Some(l) => parse_level(l)?,
+            None => current_level,
+        };
+        let new_sites = match &patch.sites {
+            Some(s) => resolve_sites(&tx, session, s)?,
+            None => current_sites,
+        };
         check_manage(&tx, now, session, new_level, &new_sites, "staff.update")?;
         if member.staff.is_owner && (new_level != Level::TeamAdmin || patch.disabled == Some(true)) {
             return Err(AppError::denied("denied: the owner cannot be demoted or disabled; transfer ownership first"));
@@ -146,10 +187,20 @@ impl App {
             store::staff::set_disabled(&tx, member.staff.id, disabled)?;
         }
         store::staff::set_membership(&tx, member.staff.id, team.id, new_level.as_str())?;
-        let site_ids: Vec<i64> = if new_level.is_team_level() { vec![] } else { new_sites.iter().map(|s| s.id).collect() };
+        let site_ids: Vec<i64> =
+            if new_level.is_team_level() { vec![] } else { new_sites.iter().map(|s| s.id).collect() };
         store::staff::set_sites(&tx, member.staff.id, team.id, &site_ids)?;
-        audit_ok(&tx, now, Some(session), "staff.update", "ok", Some(team.id), None, Some(&member.staff.email),
-            json!({"before": {"level": member.level, "sites": member.site_ids}, "after": {"level": new_level.as_str(), "sites": site_ids, "disabled": patch.disabled}}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "staff.update",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&member.staff.email),
+            json!({"before": {"level": member.level, "sites": member.site_ids}, "after": {"level": new_level.as_str(), "sites": site_ids, "disabled": patch.disabled}}),
+        )?;
         let updated = find_member(&tx, team.id, &member.staff.email)?;
         tx.commit()?;
         Ok(updated)
@@ -162,7 +213,8 @@ impl App {
         let team = active_team(&tx, session)?;
         let member = find_member(&tx, team.id, email)?;
         let level = parse_level(&member.level)?;
-        let sites: Vec<Site> = member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
+        let sites: Vec<Site> =
+            member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
         check_manage(&tx, now, session, level, &sites, "staff.remove")?;
         if member.staff.is_owner {
             return Err(AppError::denied("denied: the owner cannot be removed; transfer ownership first"));
@@ -171,7 +223,17 @@ impl App {
             return Err(AppError::denied("denied: you cannot remove yourself"));
         }
         store::staff::remove_membership(&tx, member.staff.id, team.id)?;
-        audit_ok(&tx, now, Some(session), "staff.remove", "ok", Some(team.id), None, Some(&member.staff.email), json!({"level": member.level, "sites": member.site_ids}))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "staff.remove",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&member.staff.email),
+            json!({"level": member.level, "sites": member.site_ids}),
+        )?;
         tx.commit()?;
         Ok(())
     }

@@ -108,7 +108,12 @@ pub fn list(conn: &Connection, states: &[&str], limit: usize) -> rusqlite::Resul
 }
 
 /// Entries of the given sites in the given states, oldest first (what a person may see).
-pub fn list_for_sites(conn: &Connection, site_ids: &[i64], states: &[&str], limit: usize) -> rusqlite::Result<Vec<Entry>> {
+pub fn list_for_sites(
+    conn: &Connection,
+    site_ids: &[i64],
+    states: &[&str],
+    limit: usize,
+) -> rusqlite::Result<Vec<Entry>> {
     let states = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM outbox WHERE state IN (SELECT value FROM json_each(?1))
@@ -142,27 +147,20 @@ pub fn set_state(
     last_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?.execute(params![
-        id,
-        state,
-        last_error,
-        ts(now)
-    ])?;
+    tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?
+        .execute(params![id, state, last_error, ts(now)])?;
     Ok(())
 }
 
 pub fn bump_attempts(tx: &Transaction<'_>, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")?.execute(params![
-        id,
-        ts(now)
-    ])?;
+    tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(now)])?;
     Ok(())
 }
 
 /// Records the remote id on every entry of a resident once the create is known remotely.
 pub fn set_remote_id_for_resident(tx: &Transaction<'_>, resident_id: i64, remote_id: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE outbox SET remote_id = ?2 WHERE resident_id = ?1 AND remote_id IS NULL")?.execute(
-        params![resident_id, remote_id],
-    )?;
+    tx.prepare_cached("UPDATE outbox SET remote_id = ?2 WHERE resident_id = ?1 AND remote_id IS NULL")?
+        .execute(params![resident_id, remote_id])?;
     Ok(())
 }

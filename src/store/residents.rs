@@ -161,16 +161,14 @@ pub fn set_deactivation(
     deactivation: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE residents SET deactivation_utc = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![
-        id,
-        deactivation.map(ts),
-        ts(now)
-    ])?;
+    tx.prepare_cached("UPDATE residents SET deactivation_utc = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, deactivation.map(ts), ts(now)])?;
     Ok(())
 }
 
 pub fn set_invited(tx: &Transaction<'_>, id: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE residents SET invited_at = ?2, updated_at = ?2 WHERE id = ?1")?.execute(params![id, ts(now)])?;
+    tx.prepare_cached("UPDATE residents SET invited_at = ?2, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(now)])?;
     Ok(())
 }
 
@@ -219,9 +217,8 @@ pub fn in_unit(
 
 /// Residents of a site, by last then first name.
 pub fn list_site(conn: &Connection, site_id: i64) -> rusqlite::Result<Vec<Resident>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLS} FROM residents WHERE site_id = ?1 ORDER BY last_lc, first_lc, id"
-    ))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLS} FROM residents WHERE site_id = ?1 ORDER BY last_lc, first_lc, id"))?;
     let rows = stmt.query_map([site_id], from_row)?;
     rows.collect()
 }
@@ -272,9 +269,8 @@ pub fn for_each_in_sites(
     site_ids: &[i64],
     mut f: impl FnMut(Resident) -> Result<(), crate::error::AppError>,
 ) -> Result<(), crate::error::AppError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLS} FROM residents WHERE site_id = ?1 ORDER BY last_lc, first_lc, id"
-    ))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLS} FROM residents WHERE site_id = ?1 ORDER BY last_lc, first_lc, id"))?;
     for site in site_ids {
         let mut rows = stmt.query([site])?;
         while let Some(row) = rows.next()? {

@@ -83,7 +83,8 @@ pub fn list(conn: &Connection, scope: &Scope) -> rusqlite::Result<Vec<Site>> {
     match scope {
         Scope::Nothing => Ok(Vec::new()),
         Scope::Team(team_id) => {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM sites WHERE team_id = ?1 ORDER BY name"))?;
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLS} FROM sites WHERE team_id = ?1 ORDER BY name"))?;
             let rows = stmt.query_map([team_id], from_row)?;
             rows.collect()
         }

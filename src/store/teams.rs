@@ -50,7 +50,12 @@ pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT count(*) FROM teams", [], |r| r.get(0))
 }
 
-pub fn update_settings(tx: &Transaction<'_>, id: i64, name: &str, settings: &serde_json::Value) -> rusqlite::Result<()> {
+pub fn update_settings(
+    tx: &Transaction<'_>,
+    id: i64,
+    name: &str,
+    settings: &serde_json::Value,
+) -> rusqlite::Result<()> {
     tx.execute("UPDATE teams SET name = ?2, settings = ?3 WHERE id = ?1", params![id, name, settings.to_string()])?;
     Ok(())
 }
