@@ -1,0 +1,108 @@
+//! `cargo xtask run|test|bench`: set-up, build and checks in one place.
+//!
+//! Each command first installs what it needs on a fresh Debian/Ubuntu machine, idempotently
+//! (nothing is installed twice; nothing is assumed to be there already), then does its job.
+#![forbid(unsafe_code)]
+
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r.to_vec()),
+        None => ("help", vec![]),
+    };
+    let result = match cmd {
+        "test" => test(&rest),
+        "run" => run(&rest),
+        "bench" => bench(&rest),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <run|test|bench>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)");
+            Ok(())
+        }
+        other => Err(format!("unknown xtask command {other:?} (run, test, bench)")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command in the repository root, failing on a non-zero exit.
+pub fn sh(program: &str, args: &[&str]) -> Result<(), String> {
+    sh_in(&root(), program, args)
+}
+
+pub fn sh_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
+    eprintln!("xtask: $ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn test(_args: &[String]) -> Result<(), String> {
+    setup::core_tools()?;
+    let cargo = cargo();
+    sh(&cargo, &["fmt", "--all", "--", "--check"])?;
+    sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    sh(&cargo, &["test", "--workspace"])?;
+    println!("xtask: all checks passed");
+    Ok(())
+}
+
+fn run(_args: &[String]) -> Result<(), String> {
+    setup::core_tools()?;
+    let cargo = cargo();
+    sh(&cargo, &["build", "--release", "-p", "residentdesk"])?;
+    let bin = root().join("target/release/residentdesk");
+    let bin = bin.to_str().ok_or("non-UTF-8 path")?;
+    let db = std::env::var("RESIDENTDESK_DB").unwrap_or_else(|_| root().join("target/demo/residentdesk.db").display().to_string());
+    if !Path::new(&db).exists() {
+        sh(bin, &["--db", &db, "demo", "seed"])?;
+    } else {
+        println!("xtask: using the existing database {db}");
+    }
+    println!("\nxtask: the sites and first residents the Team administrator sees:");
+    let with_pw = |args: &[&str]| -> Result<(), String> {
+        eprintln!("xtask: $ residentdesk {}", args.join(" "));
+        let status = Command::new(bin)
+            .args(args)
+            .env("RESIDENTDESK_PASSWORD", "Demo-TeamAdmin-2026")
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() { Ok(()) } else { Err(format!("residentdesk {} failed", args.join(" "))) }
+    };
+    with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "site", "list"])?;
+    with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "resident", "list", "--site", "Maple Court", "--limit", "15"])?;
+    println!("\nxtask: try it: {bin} --db {db} --as teamadmin@demo.residentdesk.test --help (password Demo-TeamAdmin-2026)");
+    Ok(())
+}
+
+fn bench(_args: &[String]) -> Result<(), String> {
+    setup::core_tools()?;
+    let cargo = cargo();
+    sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", "bench_core"])?;
+    Ok(())
+}
