@@ -107,8 +107,7 @@ impl World {
             .map(|j| j.job_id.clone())
             .collect();
         for job_id in due {
-            loop {
-                let Some(job) = self.data.jobs.get(&job_id) else { break };
+            while let Some(job) = self.data.jobs.get(&job_id) {
                 if job.processed >= job.total() {
                     let owner = job.owner.clone();
                     if let Some(j) = self.data.jobs.get_mut(&job_id) {

@@ -176,12 +176,12 @@ impl Seed {
             Team { team_id: t1.clone(), name: "Riverside Living".into() },
             Team { team_id: t2.clone(), name: "Summit Communities".into() },
         ];
-        let specs: [(&str, &str, &str, &str, &[&str], u32, u32); 5] = [
+        let specs: [DemoSite; 5] = [
             ("Hudson Lofts", "PPK-C", "America/Chicago", "OD-808-78", &["Hudson"], 3, 6),
             ("Lakeview Commons", "PPK-D", "America/New_York", "OD-811-02", &["North", "South"], 2, 5),
             ("Canyon Court", "PSK", "America/Denver", "OD-815-40", &["Canyon"], 2, 6),
             ("Bayside Flats", "PPK-C", "America/Los_Angeles", "OD-902-11", &["Bay"], 3, 4),
-            ("Harbour House", "PSK", "Europe/London", "UK-101-07", &["Harbour"], 2, 4),
+            ("Harbour House", "PSK", "Europe/London", "UK-101-07", &["Harbour"], 2, 6),
         ];
         let mut sites = Vec::new();
         for (i, (name, kind, tz, san, buildings, floors, units)) in specs.iter().enumerate() {
@@ -324,6 +324,9 @@ impl Seed {
         }
     }
 }
+
+/// Name, type, time zone, service area number, buildings, floors, units per floor.
+type DemoSite = (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], u32, u32);
 
 /// The demo's service accounts, one per Table-1 level.
 ///

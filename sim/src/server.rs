@@ -328,9 +328,14 @@ async fn truncate(resp: Response<Body>) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
         parts.headers.insert(header::CONTENT_LENGTH, v);
     }
-    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
-        vec![Ok(half), Err(std::io::Error::other("injected fault: truncated body"))];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+    // The first half is written and flushed before the stream fails, so the client gets the
+    // status line, headers and part of the body, then a broken connection.
+    let first = futures_util::stream::once(async move { Ok::<bytes::Bytes, std::io::Error>(half) });
+    let fail = futures_util::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("injected fault: truncated body"))
+    });
+    Response::from_parts(parts, Body::from_stream(futures_util::StreamExt::chain(first, fail)))
 }
 
 /// Any error answer that is not JSON (an axum rejection, 405) becomes `{"Error": ...}`.

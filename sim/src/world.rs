@@ -221,9 +221,9 @@ impl World {
     /// Whether `account` can reach `site`.
     pub fn can_see_site(&self, account: &Account, site: &Site) -> bool {
         if account.level.is_team_level() {
-            account.team_ids.iter().any(|t| *t == site.team_id)
+            account.team_ids.contains(&site.team_id)
         } else {
-            account.site_ids.iter().any(|s| *s == site.site_id)
+            account.site_ids.contains(&site.site_id)
         }
     }
 
