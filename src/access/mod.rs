@@ -1,13 +1,23 @@
 //! Who may do what, where: the Site Manager permission matrix (Table-1 of seed 000) as data,
 //! the scope of a person in their active team, and [`authorize`], the one choke point every
 //! use case calls. Pure: no I/O. Every decision can explain itself.
+//!
+//! Table-1 is the default policy of a general role model ([`roles`]): [`authorize`] checks an
+//! actor under Table-1 alone; [`evaluate`] checks an actor with the [`roles::Grants`] its roles,
+//! site access and (for an API token) token limits give. [`grant`] holds the "grant only what
+//! you hold" rules.
 
+pub mod grant;
+pub mod roles;
+
+use roles::{feature_needs, Grants, PermSet, Permission};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
 /// The four permission levels of Site Manager, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     StaffUser,
@@ -73,6 +83,7 @@ impl fmt::Display for Level {
 
 /// The ten features of Table-1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     ManageResidents,
@@ -243,10 +254,42 @@ impl Decision {
     }
 }
 
-/// The one authorisation check: active team, then Table-1, then site scope.
+/// The one authorisation check under the default policy: active team, then Table-1, then site
+/// scope. The same as [`evaluate`] with the actor's Table-1 grants.
 pub fn authorize(actor: &Actor, feature: Feature, target: Target<'_>) -> Decision {
+    let Some((_, level)) = &actor.team else {
+        return Decision::Deny { reason: format!("{} is not a member of any team", actor.email) };
+    };
+    evaluate(actor, &Grants::for_level(*level, &actor.member_sites), Need::Feature(feature), target)
+}
+
+/// What a check asks for: a Table-1 feature, or one permission of the role model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Feature(Feature),
+    Permission(Permission),
+}
+
+impl Need {
+    fn needs(self) -> (PermSet, bool) {
+        match self {
+            Need::Feature(f) => feature_needs(f),
+            Need::Permission(p) => ([p].into_iter().collect(), false),
+        }
+    }
+    fn phrase(self) -> String {
+        match self {
+            Need::Feature(f) => f.phrase().to_string(),
+            Need::Permission(p) => format!("use {p}"),
+        }
+    }
+}
+
+/// The general check: active team, then the permissions the grants hold, then site access.
+/// Grants equal to the Table-1 defaults explain themselves in Table-1's words.
+pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) -> Decision {
     let deny = |reason: String| Decision::Deny { reason };
-    let Some((team, level)) = &actor.team else {
+    let Some((team, _)) = &actor.team else {
         return deny(format!("{} is not a member of any team", actor.email));
     };
     let (target_team, where_) = match target {
@@ -256,20 +299,33 @@ pub fn authorize(actor: &Actor, feature: Feature, target: Target<'_>) -> Decisio
     if target_team != team.id {
         return deny(format!("{where_} is not in your active team {}", team.name));
     }
-    if !level_allows(*level, feature) {
-        return deny(format!("{} cannot {} (at {where_})", level.plural(), feature.phrase()));
+    let table_1 = grants.is_table_1() && matches!(need, Need::Feature(_));
+    let (perms, needs_all_sites) = need.needs();
+    let missing = perms.difference(grants.permissions);
+    if !missing.is_empty() || (needs_all_sites && !grants.all_sites()) {
+        if table_1 {
+            return deny(format!("{} cannot {} (at {where_})", grants.base.plural(), need.phrase()));
+        }
+        let lack = if missing.is_empty() { "access to every site of the team".to_string() } else { missing.describe() };
+        return deny(format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()));
     }
     if let Target::Site(site) = target {
-        if !level.is_team_level() && !actor.member_sites.contains(&site.id) {
+        if !grants.sites.covers(site.id) {
             return deny(format!("site {} is not in your sites", site.name));
         }
     }
     let reach = match target {
-        Target::Site(_) if level.is_team_level() => "every site of the team",
+        Target::Site(_) if grants.all_sites() => "every site of the team",
         Target::Site(_) => "a member site",
         Target::Team(_) => "the active team",
     };
-    Decision::Allow { rule: format!("Table-1: {} may {} ({reach})", level.plural(), feature.phrase()) }
+    if table_1 {
+        return Decision::Allow { rule: format!("Table-1: {} may {} ({reach})", grants.base.plural(), need.phrase()) };
+    }
+    let from: Vec<String> =
+        perms.iter().map(|p| format!("{p} from {}", grants.sources_of(p).join(" and "))).collect::<Vec<_>>();
+    let via = grants.token.as_ref().map(|t| format!(", within token {t}")).unwrap_or_default();
+    Decision::Allow { rule: format!("{}: {} ({reach}{via})", need.phrase(), from.join("; ")) }
 }
 
 #[cfg(test)]
