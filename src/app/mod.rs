@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::{self, audit::NewAudit, sites::Site, teams::Team};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use std::cell::RefCell;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -80,14 +81,85 @@ impl App {
         &mut self.conn
     }
 
-    /// Starts the one immediate transaction of a use case.
-    pub(crate) fn begin(&mut self) -> AppResult<Transaction<'_>> {
-        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    /// Starts the one immediate transaction of a use case. Dropping it without commit rolls
+    /// back, then writes the audit entries of any denial decided inside it (a denial must
+    /// be recorded even though the use case's own writes are undone).
+    pub(crate) fn begin(&mut self) -> AppResult<UseCaseTx<'_>> {
+        let conn: &Connection = &self.conn;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        Ok(UseCaseTx { conn, tx: Some(tx) })
     }
 
     /// Rebuilds the session from the database (after a team switch or a change of rights).
     pub fn refresh(&self, session: &Session) -> AppResult<Session> {
         session_for(&self.conn, session.actor.staff_id)
+    }
+}
+
+/// The transaction of one use case (see [`App::begin`]); derefs to a rusqlite transaction.
+pub struct UseCaseTx<'a> {
+    conn: &'a Connection,
+    tx: Option<Transaction<'a>>,
+}
+
+impl<'a> std::ops::Deref for UseCaseTx<'a> {
+    type Target = Transaction<'a>;
+    fn deref(&self) -> &Transaction<'a> {
+        self.tx.as_ref().expect("transaction is open until commit or drop")
+    }
+}
+
+impl UseCaseTx<'_> {
+    /// Commits the use case's writes.
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for UseCaseTx<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.rollback();
+        }
+        flush_denials(self.conn);
+    }
+}
+
+/// An audit entry of a denial decided inside a transaction, written after it ends.
+struct DeferredAudit {
+    at: DateTime<Utc>,
+    actor_id: i64,
+    actor: String,
+    action: String,
+    team_id: Option<i64>,
+    site_id: Option<i64>,
+    target: String,
+    details: Value,
+}
+
+thread_local! {
+    static DEFERRED_DENIALS: RefCell<Vec<DeferredAudit>> = const { RefCell::new(Vec::new()) };
+}
+
+fn flush_denials(conn: &Connection) {
+    let pending = DEFERRED_DENIALS.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    for d in pending {
+        let entry = NewAudit {
+            actor_id: Some(d.actor_id),
+            actor: &d.actor,
+            action: &d.action,
+            outcome: "denied",
+            team_id: d.team_id,
+            site_id: d.site_id,
+            target: Some(&d.target),
+            details: d.details,
+        };
+        if let Err(e) = store::audit::append(conn, &entry, d.at) {
+            tracing::error!("cannot write the audit entry of a denial: {e}");
+        }
     }
 }
 
@@ -133,20 +205,21 @@ pub(crate) fn authorize(
                 Target::Team(t) => (Some(t.id), None, t.name.clone()),
                 Target::Site(s) => (Some(s.team_id), Some(s.id), s.name.clone()),
             };
-            store::audit::append(
-                conn,
-                &NewAudit {
-                    actor_id: Some(session.actor.staff_id),
-                    actor: &session.actor.email,
-                    action,
-                    outcome: "denied",
-                    team_id,
-                    site_id,
-                    target: Some(&target_name),
-                    details: json!({ "reason": reason, "feature": feature.as_str() }),
-                },
-                now,
-            )?;
+            let denial = DeferredAudit {
+                at: now,
+                actor_id: session.actor.staff_id,
+                actor: session.actor.email.clone(),
+                action: action.to_string(),
+                team_id,
+                site_id,
+                target: target_name,
+                details: json!({ "reason": reason, "feature": feature.as_str() }),
+            };
+            DEFERRED_DENIALS.with(|d| d.borrow_mut().push(denial));
+            // Outside a transaction the entry is written now; inside one, when it ends.
+            if conn.is_autocommit() {
+                flush_denials(conn);
+            }
             Err(AppError::denied(format!("denied: {reason}")).with_details(json!({ "feature": feature.as_str() })))
         }
     }

@@ -1,0 +1,97 @@
+//! Core benchmarks at 100,000 residents over 250 sites (run by `cargo xtask bench`):
+//! demo seed, open + first page, list a site, search as you type, authorization check.
+//! Prints medians, and each figure's ratio to its target and to a reference measured in
+//! the same run (a naive full-scan query on the same rows).
+
+use residentdesk::access::{self, Feature, Target};
+use residentdesk::app::residents::ResidentFilter;
+use residentdesk::{App, SystemClock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|i| {
+                let t = Instant::now();
+                std::hint::black_box(f(i));
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let residents: usize = std::env::var("BENCH_RESIDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("bench.db");
+    let clock = Arc::new(SystemClock);
+
+    let t = Instant::now();
+    let summary = {
+        let mut app = App::open(&db, clock.clone()).expect("open");
+        app.demo_seed(residents, 42).expect("seed")
+    };
+    let seed = t.elapsed();
+    println!("core bench: {} residents over {} sites", summary.residents, summary.sites);
+    println!("  demo seed                      {:>9.1} ms   (target < 10 s: ratio {:.2})", ms(seed), seed.as_secs_f64() / 10.0);
+
+    let first_page = time(5, |_| {
+        let mut app = App::open(&db, clock.clone()).expect("open");
+        let s = app.sign_in("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026").expect("sign in");
+        let f = ResidentFilter { limit: Some(50), ..Default::default() };
+        app.resident_list(&s, "Maple Court", &f).expect("list").len()
+    });
+    let mut app = App::open(&db, clock.clone()).expect("open");
+    let admin = app.sign_in("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026").expect("sign in");
+    let staff = app.sign_in("staff@demo.residentdesk.test", "Demo-Staff-2026").expect("sign in");
+    let sign_in = time(5, |_| app.sign_in("staff@demo.residentdesk.test", "Demo-Staff-2026").expect("sign in"));
+    println!(
+        "  open + sign in + first page    {:>9.2} ms   (of which argon2id sign-in {:.2} ms; target < 1 s: ratio {:.3})",
+        ms(first_page),
+        ms(sign_in),
+        first_page.as_secs_f64()
+    );
+
+    let list = time(20, |_| app.resident_list(&admin, "Maple Court", &ResidentFilter::default()).expect("list").len());
+    println!("  list a site (~400 residents)   {:>9.3} ms", ms(list));
+
+    let queries = ["wil", "ava", "c1", "nguyen", "mateo.l", "b2", "zo", "hill", "grace.", "a10"];
+    let search_admin = time(200, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
+    let search_staff = time(200, |i| app.resident_search(&staff, queries[i % queries.len()], 50).expect("search").len());
+    let conn = app.conn();
+    let naive = time(20, |i| {
+        let q = format!("{}%", queries[i % queries.len()]);
+        let mut stmt = conn
+            .prepare_cached("SELECT id FROM residents WHERE first_name LIKE ?1 OR last_name LIKE ?1 OR email LIKE ?1 OR unit LIKE ?1 LIMIT 50")
+            .expect("prepare");
+        stmt.query_map([q], |r| r.get::<_, i64>(0)).expect("query").count()
+    });
+    println!(
+        "  search as you type (team)      {:>9.3} ms   (target < 10 ms: ratio {:.3}; naive LIKE scan {:.3} ms, {:.1}x slower)",
+        ms(search_admin),
+        search_admin.as_secs_f64() / 0.010,
+        ms(naive),
+        naive.as_secs_f64() / search_admin.as_secs_f64()
+    );
+    println!("  search as you type (staff)     {:>9.3} ms   (target < 10 ms: ratio {:.3})", ms(search_staff), search_staff.as_secs_f64() / 0.010);
+
+    let site = access::SiteRef { id: 1, team_id: admin.actor.team_id().unwrap_or(1), name: "Maple Court".into() };
+    let n = 200_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let actor = if i % 2 == 0 { &admin.actor } else { &staff.actor };
+        std::hint::black_box(access::authorize(actor, Feature::ALL[i % 10], Target::Site(&site)));
+    }
+    let per = t.elapsed() / n as u32;
+    println!("  authorization check            {:>9.3} µs   (target p99 ≤ 100 µs)", per.as_secs_f64() * 1e6);
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the core: through the app layer and through the built CLI.
+
+mod app_core;
+mod cli_core;
+mod fixture;
