@@ -121,13 +121,7 @@ async fn list_residents(
     s.with(|w| {
         let acct = w.authenticate(authorization(&headers))?;
         let site = w.site_in_scope(&acct, &team_id, &site_id)?;
-        let now = w.now();
-        let residents = w
-            .site_residents(&site.site_id)
-            .into_iter()
-            .filter(|r| assumptions::LIST_INCLUDES_EXPIRED || !r.flags(now).is_expired())
-            .map(|r| r.to_wire(&site, w.ssid_of(r), now))
-            .collect();
+        let residents = w.site_wire_list(&site);
         Ok(ResidentsEnvelope { error: None, residents })
     })
     .map(Json)

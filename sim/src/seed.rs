@@ -267,12 +267,11 @@ impl Seed {
         Seed { now: None, frozen: false, teams, sites, residents, accounts }
     }
 
-    /// One team, one PPK-C site with `residents` current residents (and as many free units
-    /// again), and one team administrator `bench@sim.test` / `bench-password`.
+    /// One team, one PPK-C site with `residents` current residents (and 5,100 free units), and one team administrator `bench@sim.test` / `bench-password`.
     pub fn bench(residents: usize, now: DateTime<Utc>) -> Seed {
         let team_id = "team-bench".to_string();
         let site_id = "site-bench".to_string();
-        let units = residents.max(1) * 2 + 100;
+        let units = residents + 5_100;
         let mappings: Vec<Mapping> = (0..units)
             .map(|i| Mapping {
                 building: format!("B{}", i / 1000),

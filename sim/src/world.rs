@@ -15,7 +15,8 @@ use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError, 
 use residentdesk_domain::wire::{ResidentInput, ResidentObject, TokenResponse};
 use residentdesk_domain::{InviteKind, StatusChange};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 /// Request counts, for requests-per-change figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,6 +59,9 @@ pub struct World {
     pub ids: StdRng,
     /// Bumped on every mutation; persistence writes when it moved.
     pub version: u64,
+    /// Wire objects (without `Status`) of residents as they were when formatted; an entry is
+    /// reused only while the stored resident is still equal to the cached copy.
+    wire_cache: RefCell<HashMap<String, (Resident, ResidentObject)>>,
 }
 
 /// A validated resident body.
@@ -81,6 +85,7 @@ impl World {
             stats: Stats::default(),
             ids: StdRng::seed_from_u64(id_seed ^ 0x5eed_51e5),
             version: 0,
+            wire_cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -302,6 +307,43 @@ impl World {
         }
     }
 
+    /// Every resident of `site` as the API lists them, in creation order.
+    pub fn site_wire_list(&self, site: &Site) -> Vec<ResidentObject> {
+        let now = self.now();
+        let ssids: std::collections::HashMap<(&str, &str, &str), &str> = self
+            .data
+            .mappings
+            .get(&site.site_id)
+            .map(|ms| {
+                ms.iter().map(|m| ((m.building.as_str(), m.floor.as_str(), m.unit.as_str()), m.ssid.as_str())).collect()
+            })
+            .unwrap_or_default();
+        let mut cache = self.wire_cache.borrow_mut();
+        let mut out = Vec::new();
+        for r in self.site_residents(&site.site_id) {
+            let flags = r.flags(now);
+            if !assumptions::LIST_INCLUDES_EXPIRED && flags.is_expired() {
+                continue;
+            }
+            let mut wire = match cache.get(&r.resident_id) {
+                Some((cached, wire)) if cached == r => wire.clone(),
+                _ => {
+                    let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
+                    let mut wire = r.to_wire(site, ssid, now);
+                    wire.status = Vec::new();
+                    cache.insert(r.resident_id.clone(), (r.clone(), wire.clone()));
+                    wire
+                }
+            };
+            wire.status = flags.to_strings();
+            out.push(wire);
+        }
+        if cache.len() > 4 * self.data.residents.len() + 1024 {
+            cache.retain(|id, _| self.data.residents.contains_key(id));
+        }
+        out
+    }
+
     /// Residents of a site in creation order.
     pub fn site_residents(&self, site_id: &str) -> Vec<&Resident> {
         let mut list: Vec<&Resident> = self.data.residents.values().filter(|r| r.site_id == site_id).collect();
@@ -349,10 +391,18 @@ impl World {
             floor: rules::validate_text("Floor", &input.floor, true, MAX_LOCATION_LEN)?,
             unit: rules::validate_text("Unit", &input.unit, true, MAX_LOCATION_LEN)?,
         };
-        let empty = Vec::new();
-        let maps = self.data.mappings.get(&site.site_id).unwrap_or(&empty);
-        let locations: Vec<Location> = maps.iter().map(|m| m.location()).collect();
-        rules::check_mapping(&locations, &location)?;
+        // Only the candidate mapping with the same Building is handed to the rule, so a site
+        // with thousands of mappings does not copy them all on every write.
+        let candidates: Vec<Location> = self
+            .data
+            .mappings
+            .get(&site.site_id)
+            .into_iter()
+            .flatten()
+            .filter(|m| m.building == location.building && m.floor == location.floor && m.unit == location.unit)
+            .map(|m| m.location())
+            .collect();
+        rules::check_mapping(&candidates, &location)?;
         let start = parse_input_instant("ActivationDateUTC", &input.activation_date_utc)?;
         let end = match input.deactivation_date_utc.as_deref().map(str::trim) {
             None | Some("") => None,
