@@ -97,6 +97,14 @@ pub const REQUIRE_JSON_CONTENT_TYPE: bool = true;
 /// (unchanged or not); a changed Email is ignored, as the vendor documents.
 pub const STRICT_REQUEST_BODIES: bool = true;
 
+/// PUT is a full replacement of the editable fields: an omitted or null `PhoneNumber` or
+/// `DeactivationDateUTC` clears it; `FirstName`, `LastName`, `Building`, `Floor`, `Unit` and
+/// `ActivationDateUTC` are required as on POST. The response is the updated resident envelope.
+pub const PUT_IS_FULL_REPLACEMENT: bool = true;
+
+/// A dropped connection is counted in `/__sim/stats` under status `0`.
+pub const DROPPED_STATUS_IN_STATS: u16 = 0;
+
 /// `ActivationDateUTC` / `DeactivationDateUTC` on input: ISO 8601 / RFC 3339 *with* an
 /// offset (any offset; stored in UTC, truncated to microseconds). `DeactivationDateUTC`
 /// null, absent or empty means open-ended access.

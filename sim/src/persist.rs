@@ -55,6 +55,11 @@ impl StateFile {
         }
     }
 
+    /// The data version last written.
+    pub fn written_version(&self) -> Option<u64> {
+        self.written_version
+    }
+
     /// Writes `snapshot` unless `version` was already written.
     pub fn save(&mut self, version: u64, snapshot: &Snapshot) -> Result<(), String> {
         if self.written_version == Some(version) {

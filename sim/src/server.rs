@@ -137,8 +137,11 @@ impl Shared {
 
     fn persist(&self, w: &World) {
         if let Some(file) = &self.state_file {
-            let snapshot = Snapshot { data: w.data.clone(), clock: w.clock, settings: w.settings };
             let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+            if f.written_version() == Some(w.version) {
+                return;
+            }
+            let snapshot = Snapshot { data: w.data.clone(), clock: w.clock, settings: w.settings };
             if let Err(e) = f.save(w.version, &snapshot) {
                 tracing::error!("saving state failed: {e}");
             }
@@ -271,6 +274,8 @@ async fn serve(
                         handle(shared.clone(), app.clone(), req.map(Body::new))
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(std::time::Duration::from_secs(30))
                         .serve_connection(TokioIo::new(stream), svc);
                     tokio::select! {
                         _ = conn => {}
@@ -295,7 +300,7 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
     }
     let early = match decision.fault {
         Some(FaultKind::Drop) => {
-            shared.count(0, decision.fault);
+            shared.count(crate::assumptions::DROPPED_STATUS_IN_STATS, decision.fault);
             return Err(std::io::Error::other("injected fault: connection dropped"));
         }
         Some(FaultKind::Fail500) => {
