@@ -102,7 +102,21 @@ fn run(_args: &[String]) -> Result<(), String> {
 
 fn bench(_args: &[String]) -> Result<(), String> {
     setup::core_tools()?;
+    // The references measured in the same run: sqlite3's CSV mode and a Python csv script.
+    setup::apt(&["sqlite3", "python3"])?;
     let cargo = cargo();
-    sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", "bench_core"])?;
+    let root = root();
+    let mut ran = 0;
+    for example in ["bench_core", "bench_csv", "bench_access", "bench_sync", "crash_sync"] {
+        if root.join("examples").join(format!("{example}.rs")).exists() {
+            sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", example])?;
+            ran += 1;
+        }
+    }
+    if root.join("sim/benches/sim_throughput.rs").exists() {
+        sh(&cargo, &["bench", "-p", "sitemanager-sim", "--bench", "sim_throughput"])?;
+        ran += 1;
+    }
+    println!("xtask: {ran} benchmark programs ran");
     Ok(())
 }

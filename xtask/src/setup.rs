@@ -8,7 +8,6 @@ pub fn have(program: &str) -> bool {
 }
 
 /// Installs Debian packages that are missing (one `apt-get update` at most, only when needed).
-#[allow(dead_code)]
 pub fn apt(packages: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = packages
         .iter()
