@@ -12,6 +12,7 @@ pub mod app;
 pub mod clock;
 pub mod error;
 pub mod store;
+pub mod sync;
 
 /// The pure resident rules and wire types (the `residentdesk-domain` crate).
 pub use residentdesk_domain as domain;

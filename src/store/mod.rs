@@ -4,11 +4,13 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod conflicts;
 pub mod outbox;
 pub mod residents;
 pub mod settings;
 pub mod sites;
 pub mod staff;
+pub mod sync_state;
 pub mod teams;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -319,3 +319,56 @@ pub fn set_remote_base(
     .execute(params![resident_id, ts(now), fields.to_string()])?;
     Ok(())
 }
+
+/// Stores what only the remote decides (onboarding, suspension, SSID, service area and the
+/// `Status` array as given), as pulled.
+#[allow(clippy::too_many_arguments)]
+pub fn set_remote_state(
+    tx: &Transaction<'_>,
+    id: i64,
+    onboarded_at: Option<DateTime<Utc>>,
+    suspended: bool,
+    ssid: Option<&str>,
+    service_area: Option<&str>,
+    remote_status: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE residents SET onboarded_at = ?2, suspended = ?3, ssid = ?4, service_area = ?5, remote_status = ?6,
+             updated_at = ?7 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        onboarded_at.map(ts),
+        suspended as i64,
+        ssid,
+        service_area,
+        remote_status.to_string(),
+        ts(now)
+    ])?;
+    Ok(())
+}
+
+/// Forgets a resident's remote id (the remote no longer has it and it will be created again).
+pub fn clear_remote_id(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE residents SET remote_id = NULL WHERE id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// The last-pulled remote values of every resident of a site, by local resident id.
+pub fn remote_bases_for_site(
+    conn: &Connection,
+    site_id: i64,
+) -> rusqlite::Result<std::collections::HashMap<i64, serde_json::Value>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.resident_id, b.fields FROM remote_base b JOIN residents r ON r.id = b.resident_id
+         WHERE r.site_id = ?1",
+    )?;
+    let rows = stmt.query_map([site_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (id, text) = row?;
+        out.insert(id, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
+    }
+    Ok(out)
+}

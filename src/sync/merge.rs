@@ -1,0 +1,219 @@
+//! The 3-way merge per field (pure): base = the values last pulled, local = the resident
+//! with its pending changes, remote = what the remote has now.
+//!
+//! For each editable field: not changed locally (no unfinished outbox entry touches it) →
+//! the remote value is taken; changed locally and unchanged remotely (remote = base), or
+//! both sides agree → the local value stays (push sends it); changed on both sides to
+//! different values → a conflict with both values. Changes to different fields merge.
+
+use crate::store::residents::{Resident, ResidentFields};
+use residentdesk_domain::dates::{format_wire_utc, parse_wire_utc};
+use residentdesk_domain::wire::ResidentObject;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The editable fields, by API name.
+pub const FIELDS: [&str; 8] =
+    ["FirstName", "LastName", "PhoneNumber", "Building", "Floor", "Unit", "ActivationDateUTC", "DeactivationDateUTC"];
+
+/// Both values (and the base) of one disputed field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldConflict {
+    pub base: Value,
+    pub local: Value,
+    pub remote: Value,
+}
+
+/// The result of merging one resident.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FieldMerge {
+    /// The values the local resident should have now.
+    pub merged: Map<String, Value>,
+    /// Whether `merged` differs from the local values.
+    pub local_changed: bool,
+    pub conflicts: BTreeMap<String, FieldConflict>,
+}
+
+fn norm_date(v: Option<&Value>) -> Value {
+    match v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => parse_wire_utc(s).map(|d| Value::String(format_wire_utc(d))).unwrap_or(Value::String(s.into())),
+        None => Value::Null,
+    }
+}
+
+fn norm_text(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::String(s)) if !s.trim().is_empty() => Value::String(s.trim().to_string()),
+        Some(Value::Number(n)) => Value::String(n.to_string()),
+        _ => Value::Null,
+    }
+}
+
+/// Normalises a field map (wire names) so equal values compare equal: trimmed text, empty →
+/// null, instants in one UTC form.
+pub fn normalize(map: &Map<String, Value>) -> Map<String, Value> {
+    FIELDS
+        .iter()
+        .map(|f| {
+            let v = if f.ends_with("UTC") { norm_date(map.get(*f)) } else { norm_text(map.get(*f)) };
+            (f.to_string(), v)
+        })
+        .collect()
+}
+
+/// The editable fields of a remote resident, normalised.
+pub fn remote_fields(r: &ResidentObject) -> Map<String, Value> {
+    let mut m = Map::new();
+    let s = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
+    m.insert("FirstName".into(), s(&r.first_name));
+    m.insert("LastName".into(), s(&r.last_name));
+    m.insert("PhoneNumber".into(), r.any_phone().map(|p| Value::String(p.into())).unwrap_or(Value::Null));
+    m.insert("Building".into(), s(&r.building));
+    m.insert("Floor".into(), s(&r.floor));
+    m.insert("Unit".into(), s(&r.unit));
+    m.insert("ActivationDateUTC".into(), s(&r.activation_date_utc));
+    m.insert("DeactivationDateUTC".into(), s(&r.deactivation_date_utc));
+    normalize(&m)
+}
+
+/// The editable fields of a local resident, normalised.
+pub fn local_fields(r: &Resident) -> Map<String, Value> {
+    match crate::app::residents::field_values(r) {
+        Value::Object(m) => normalize(&m),
+        _ => Map::new(),
+    }
+}
+
+/// Turns merged wire values back into local fields (`None` when a required value is
+/// missing or unreadable).
+pub fn to_fields(m: &Map<String, Value>) -> Option<ResidentFields> {
+    let text = |f: &str| m.get(f).and_then(Value::as_str).map(str::to_string);
+    Some(ResidentFields {
+        first_name: text("FirstName")?,
+        last_name: text("LastName")?,
+        phone: text("PhoneNumber").unwrap_or_default(),
+        building: text("Building")?,
+        floor: text("Floor")?,
+        unit: text("Unit")?,
+        activation_utc: parse_wire_utc(&text("ActivationDateUTC")?)?,
+        deactivation_utc: match text("DeactivationDateUTC") {
+            Some(t) => Some(parse_wire_utc(&t)?),
+            None => None,
+        },
+    })
+}
+
+/// Merges one resident. `pending` are the fields touched by unfinished local entries;
+/// `base` the values last pulled (none on first contact: remote changes then cannot be
+/// told apart, so a pending local value is kept).
+pub fn merge(
+    base: Option<&Map<String, Value>>,
+    local: &Map<String, Value>,
+    remote: &Map<String, Value>,
+    pending: &BTreeSet<String>,
+) -> FieldMerge {
+    let mut out = FieldMerge::default();
+    for f in FIELDS {
+        let l = local.get(f).cloned().unwrap_or(Value::Null);
+        let r = remote.get(f).cloned().unwrap_or(Value::Null);
+        let b = base.and_then(|b| b.get(f)).cloned();
+        let value = if !pending.contains(f) || l == r {
+            r
+        } else {
+            match b {
+                None => l.clone(),
+                Some(b) if b == r => l.clone(),
+                Some(b) => {
+                    out.conflicts.insert(f.to_string(), FieldConflict { base: b, local: l.clone(), remote: r });
+                    l.clone()
+                }
+            }
+        };
+        if value != l {
+            out.local_changed = true;
+        }
+        out.merged.insert(f.to_string(), value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(v: Value) -> Map<String, Value> {
+        normalize(v.as_object().unwrap())
+    }
+    fn set(f: &[&str]) -> BTreeSet<String> {
+        f.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn merge_table() {
+        let base = m(json!({"FirstName": "Ann", "LastName": "Lee", "Unit": "101"}));
+        struct Case {
+            name: &'static str,
+            local: Value,
+            remote: Value,
+            pending: &'static [&'static str],
+            want_first: &'static str,
+            want_unit: &'static str,
+            conflicts: &'static [&'static str],
+        }
+        let cases = [
+            Case {
+                name: "remote change, no local change → remote",
+                local: json!({"FirstName": "Ann", "LastName": "Lee", "Unit": "101"}),
+                remote: json!({"FirstName": "Anne", "LastName": "Lee", "Unit": "101"}),
+                pending: &[],
+                want_first: "Anne",
+                want_unit: "101",
+                conflicts: &[],
+            },
+            Case {
+                name: "different fields merge",
+                local: json!({"FirstName": "Ann", "LastName": "Lee", "Unit": "102"}),
+                remote: json!({"FirstName": "Anne", "LastName": "Lee", "Unit": "101"}),
+                pending: &["Unit"],
+                want_first: "Anne",
+                want_unit: "102",
+                conflicts: &[],
+            },
+            Case {
+                name: "same field both sides → conflict, local kept",
+                local: json!({"FirstName": "Annie", "LastName": "Lee", "Unit": "101"}),
+                remote: json!({"FirstName": "Anne", "LastName": "Lee", "Unit": "101"}),
+                pending: &["FirstName"],
+                want_first: "Annie",
+                want_unit: "101",
+                conflicts: &["FirstName"],
+            },
+            Case {
+                name: "both sides to the same value → no conflict",
+                local: json!({"FirstName": "Anne", "LastName": "Lee", "Unit": "101"}),
+                remote: json!({"FirstName": "Anne", "LastName": "Lee", "Unit": "101"}),
+                pending: &["FirstName"],
+                want_first: "Anne",
+                want_unit: "101",
+                conflicts: &[],
+            },
+        ];
+        for c in cases {
+            let out = merge(Some(&base), &m(c.local), &m(c.remote), &set(c.pending));
+            assert_eq!(out.merged["FirstName"], c.want_first, "{}", c.name);
+            assert_eq!(out.merged["Unit"], c.want_unit, "{}", c.name);
+            assert_eq!(out.conflicts.keys().map(String::as_str).collect::<Vec<_>>(), c.conflicts, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn dates_and_empty_phone_compare_normalised() {
+        let a = m(json!({"ActivationDateUTC": "2026-01-02T03:04:05+00:00", "PhoneNumber": ""}));
+        let b = m(json!({"ActivationDateUTC": "2026-01-02T04:04:05+01:00", "PhoneNumber": null}));
+        assert_eq!(a, b);
+        let out = merge(None, &a, &b, &set(&["ActivationDateUTC"]));
+        assert!(!out.local_changed && out.conflicts.is_empty());
+    }
+}

@@ -1,0 +1,240 @@
+//! Sync with the remote Site Manager v2 API: push the outbox (coalesced, in order per
+//! resident, through import and bulk-action jobs where many changes go to one site), then
+//! pull every site in the actor's scope and merge per field. Nothing is lost (entries end
+//! done, rejected with the remote's reason, or in conflict), nothing is created twice (an
+//! entry is marked in flight, with the job it was sent in, in a committed transaction
+//! before the request leaves; a restart reconciles what was in flight), and no conflict is
+//! hidden (both values go to the conflict inbox).
+//!
+//! - [`client`]: the typed v2 client ([`client::RemoteApi`], [`client::HttpRemote`]);
+//! - [`plan`]: coalescing and batching (pure); [`merge`]: the 3-way merge (pure);
+//! - [`push`], [`pull`]: the two halves of a pass; [`retry`]: backoff;
+//! - [`worker`]: the background task of the desktop shell; [`status`]: what it reports.
+
+pub mod assumptions;
+pub mod client;
+pub mod merge;
+pub mod plan;
+pub mod pull;
+pub mod push;
+pub mod retry;
+pub mod status;
+pub mod worker;
+
+use crate::app::{App, Session};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::store::{self, sites::Site};
+use client::{RemoteApi, RemoteError};
+use plan::BatchLimits;
+use retry::RetryPolicy;
+use rusqlite::Transaction;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How a pass behaves.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub retry: RetryPolicy,
+    pub limits: BatchLimits,
+    /// First delay between job polls (doubling up to `poll_cap`).
+    pub poll_first: Duration,
+    pub poll_cap: Duration,
+    /// How long one pass waits for a job; after that its entries stay in flight and the
+    /// next pass picks the job up again.
+    pub job_timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            retry: RetryPolicy::default(),
+            limits: BatchLimits::default(),
+            poll_first: Duration::from_millis(250),
+            poll_cap: Duration::from_secs(5),
+            job_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+impl SyncOptions {
+    /// Short delays for tests and benchmarks on loopback.
+    pub fn fast() -> Self {
+        SyncOptions {
+            retry: RetryPolicy::fast(),
+            limits: BatchLimits::default(),
+            poll_first: Duration::from_millis(20),
+            poll_cap: Duration::from_millis(200),
+            job_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PassReport {
+    /// Entries that reached the remote (or needed nothing sent).
+    pub done: u64,
+    /// Entries coalesced into another one or cancelled out (counted in `done` too).
+    pub coalesced: u64,
+    pub rejected: u64,
+    /// Entries now waiting on a conflict.
+    pub conflict_entries: u64,
+    /// Entries left for the next pass (network trouble).
+    pub retry_later: u64,
+    /// Requests by kind: `single`, `import`, `bulk`.
+    pub jobs: BTreeMap<String, u64>,
+    pub sites_pulled: u64,
+    pub sites_failed: u64,
+    pub residents_inserted: u64,
+    pub residents_updated: u64,
+    pub residents_deleted: u64,
+    pub sites_inserted: u64,
+    pub conflicts_recorded: u64,
+    /// Merge CPU time of the pull, in milliseconds.
+    pub merge_ms: f64,
+    /// Errors that did not stop the pass (offline sites, retries left for later).
+    pub errors: Vec<String>,
+    /// Whether the remote could not be reached at all.
+    pub offline: bool,
+}
+
+/// Why a pass stopped.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SyncError {
+    /// The credentials were refused twice: a person must re-enter them.
+    #[error("{0}")]
+    Auth(String),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<rusqlite::Error> for SyncError {
+    fn from(e: rusqlite::Error) -> Self {
+        SyncError::App(e.into())
+    }
+}
+
+impl From<SyncError> for AppError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Auth(m) => AppError::new(ErrorCode::Unauthenticated, m),
+            SyncError::App(a) => a,
+        }
+    }
+}
+
+/// Progress of a long pass, for the status line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Progress {
+    /// `push`, `poll`, `pull`.
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// A progress callback.
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+/// The state of one pass, shared by push and pull.
+pub(crate) struct Ctx<'a, R: RemoteApi> {
+    pub app: &'a mut App,
+    pub session: &'a Session,
+    pub remote: &'a R,
+    pub opts: &'a SyncOptions,
+    pub team_remote: String,
+    /// Linked sites in the actor's scope, by local id.
+    pub sites: BTreeMap<i64, Site>,
+    pub report: PassReport,
+    pub progress: Option<ProgressFn<'a>>,
+}
+
+impl<R: RemoteApi> Ctx<'_, R> {
+    /// Runs `f` in one immediate transaction and commits it.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        let tx = self.app.begin()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub fn site_remote(&self, site_id: i64) -> Option<String> {
+        self.sites.get(&site_id).and_then(|s| s.remote_id.clone())
+    }
+
+    pub fn note_error(&mut self, e: impl std::fmt::Display) {
+        if self.report.errors.len() < 50 {
+            self.report.errors.push(e.to_string());
+        }
+    }
+
+    pub fn progress(&self, phase: &str, done: u64, total: u64) {
+        if let Some(p) = self.progress {
+            p(Progress { phase: phase.into(), done, total });
+        }
+    }
+}
+
+/// One full pass for `session`: link the team and sites, push the outbox, pull every site
+/// in scope. Being offline is not an error: the report says so and the entries wait.
+pub async fn run_pass<R: RemoteApi>(
+    app: &mut App,
+    session: &Session,
+    remote: &R,
+    opts: &SyncOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<PassReport, SyncError> {
+    let mut cx = Ctx {
+        app,
+        session,
+        remote,
+        opts,
+        team_remote: String::new(),
+        sites: BTreeMap::new(),
+        report: PassReport::default(),
+        progress,
+    };
+    let outcome = async {
+        if !pull::link(&mut cx).await? {
+            return Ok(());
+        }
+        push::push(&mut cx).await?;
+        pull::pull(&mut cx).await
+    }
+    .await;
+    let now = cx.app.now();
+    let report = cx.report.clone();
+    let last_error = match &outcome {
+        Err(SyncError::Auth(m)) => Some(m.clone()),
+        Err(SyncError::App(e)) => Some(e.message.clone()),
+        Ok(()) => report.errors.first().cloned(),
+    };
+    let summary = serde_json::to_string(&report).unwrap_or_default();
+    cx.write(|tx| {
+        store::sync_state::status_set(tx, "last_pass_at", &store::ts(now), now)?;
+        store::sync_state::status_set(tx, "last_pass_report", &summary, now)?;
+        match &last_error {
+            Some(e) => store::sync_state::status_set(tx, "last_error", e, now)?,
+            None => store::sync_state::status_clear(tx, "last_error")?,
+        }
+        Ok(())
+    })?;
+    outcome.map(|()| report)
+}
+
+/// Classifies a remote error that stops a whole step: credentials → stop the pass; anything
+/// retryable → offline (not an error); a refusal → an error for the report.
+pub(crate) fn step_error<R: RemoteApi>(cx: &mut Ctx<'_, R>, what: &str, e: RemoteError) -> Result<(), SyncError> {
+    match e {
+        RemoteError::Auth(m) => Err(SyncError::Auth(RemoteError::Auth(m).to_string())),
+        e if e.retryable() => {
+            cx.report.offline = true;
+            cx.note_error(format!("{what}: {e} (will retry)"));
+            Ok(())
+        }
+        e => {
+            cx.note_error(format!("{what}: {e}"));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Pull: link the active team and its sites to the remote ones (by remote id, or by name on
+//! first contact; new remote sites are added for team-level actors), then for every site
+//! in scope read the mappings and the residents (one GET each, no pagination) and merge
+//! them per field into the local database, keeping the last-pulled values as the next
+//! merge's base. Conflicts are recorded with both values, never silently overwritten.
+
+use super::client::{RemoteApi, RemoteError};
+use super::merge::{self, local_fields, merge, remote_fields, to_fields};
+use super::retry::retry;
+use super::{step_error, Ctx, SyncError};
+use crate::app::audit_ok;
+use crate::error::{AppError, AppResult};
+use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
+use residentdesk_domain::dates::parse_wire_utc;
+use residentdesk_domain::wire::{MappingObject, ResidentObject};
+use rusqlite::Transaction;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Instant;
+
+/// Links the active team and its sites; returns false when the remote cannot be reached
+/// (the pass then ends, offline).
+pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, SyncError> {
+    let team = crate::app::active_team(cx.app.conn(), cx.session)?;
+    let (remote, policy) = (cx.remote, cx.opts.retry);
+    let teams = match retry(&policy, true, || remote.teams()).await {
+        Ok(t) => t,
+        Err(e) => {
+            step_error(cx, "reading the remote teams", e)?;
+            return Ok(false);
+        }
+    };
+    let remote_team = match &team.remote_id {
+        Some(id) => teams.iter().find(|t| &t.team_id == id),
+        None => {
+            teams.iter().find(|t| t.name.as_deref().is_some_and(|n| n.trim().eq_ignore_ascii_case(team.name.trim())))
+        }
+    };
+    let Some(remote_team) = remote_team.cloned() else {
+        let names: Vec<String> = teams.iter().map(|t| t.name.clone().unwrap_or_else(|| t.team_id.clone())).collect();
+        return Err(SyncError::App(AppError::not_found(format!(
+            "the service account does not see a remote team for {:?} (it sees: {})",
+            team.name,
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ))));
+    };
+    let now = cx.app.now();
+    if team.remote_id.is_none() {
+        cx.write(|tx| Ok(store::teams::set_remote_id(tx, team.id, &remote_team.team_id)?))?;
+    }
+    cx.team_remote = remote_team.team_id.clone();
+    let team_id = cx.team_remote.clone();
+    let sites = match retry(&policy, true, || remote.sites(&team_id)).await {
+        Ok(s) => s,
+        Err(e) => {
+            step_error(cx, "reading the remote sites", e)?;
+            return Ok(false);
+        }
+    };
+    let team_level = cx.session.actor.level().is_some_and(|l| l.is_team_level());
+    let session = cx.session;
+    let inserted = cx.write(|tx| {
+        let mut inserted = 0u64;
+        for s in &sites {
+            if store::sites::by_remote_id(tx, &s.site_id)?.is_some() {
+                continue;
+            }
+            let name = s.name.clone().unwrap_or_else(|| s.site_id.clone());
+            let unlinked: Vec<_> =
+                store::sites::by_name(tx, team.id, &name)?.into_iter().filter(|l| l.remote_id.is_none()).collect();
+            if let Some(local) = unlinked.first() {
+                store::sites::set_remote_id(tx, local.id, &s.site_id)?;
+            } else if team_level {
+                let tz =
+                    s.time_zone.clone().filter(|t| t.parse::<chrono_tz::Tz>().is_ok()).unwrap_or_else(|| "UTC".into());
+                let kind = s.site_type.clone().unwrap_or_else(|| "PSK".into());
+                let id = store::sites::insert(tx, team.id, &name, &kind, &tz, Some(&s.site_id))?;
+                audit_ok(
+                    tx,
+                    now,
+                    Some(session),
+                    "sync.site_added",
+                    "ok",
+                    Some(team.id),
+                    Some(id),
+                    Some(&name),
+                    json!({"remote_id": s.site_id}),
+                )?;
+                inserted += 1;
+            }
+        }
+        Ok(inserted)
+    })?;
+    cx.report.sites_inserted += inserted;
+    let scope = cx.app.refresh(cx.session).map(|s| s.actor.scope()).unwrap_or_else(|_| cx.session.actor.scope());
+    cx.sites = store::sites::list(cx.app.conn(), &scope)?
+        .into_iter()
+        .filter(|s| s.remote_id.is_some())
+        .map(|s| (s.id, s))
+        .collect();
+    Ok(true)
+}
+
+/// The pull half of a pass.
+pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
+    let sites: Vec<(i64, String)> = cx.sites.values().filter_map(|s| s.remote_id.clone().map(|r| (s.id, r))).collect();
+    let total = sites.len() as u64;
+    let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
+    for (n, (site_id, site_remote)) in sites.into_iter().enumerate() {
+        let mappings = retry(&policy, true, || remote.mappings(&team, &site_remote)).await;
+        let residents = match mappings {
+            Ok(m) => retry(&policy, true, || remote.residents(&team, &site_remote)).await.map(|r| (m, r)),
+            Err(e) => Err(e),
+        };
+        match residents {
+            Ok((m, r)) => {
+                let started = Instant::now();
+                merge_site(cx, site_id, &m, r)?;
+                cx.report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
+                cx.report.sites_pulled += 1;
+            }
+            Err(RemoteError::Auth(m)) => return Err(SyncError::Auth(RemoteError::Auth(m).to_string())),
+            Err(e) => {
+                let now = cx.app.now();
+                let msg = e.to_string();
+                cx.write(|tx| Ok(sync_state::site_pull_failed(tx, site_id, &msg, now)?))?;
+                cx.report.sites_failed += 1;
+                if e.retryable() {
+                    cx.report.offline = true;
+                }
+                cx.note_error(format!("pull of site #{site_id}: {msg}"));
+            }
+        }
+        cx.progress("pull", n as u64 + 1, total);
+    }
+    Ok(())
+}
+
+/// What unfinished local entries say about one resident.
+#[derive(Default)]
+struct Local {
+    fields: BTreeSet<String>,
+    status: bool,
+    any: bool,
+    purge: Vec<i64>,
+    create: bool,
+    ids: Vec<i64>,
+}
+
+fn touched(entries: &[Entry]) -> HashMap<String, Local> {
+    let mut out: HashMap<String, Local> = HashMap::new();
+    for e in entries {
+        let keys = [
+            e.resident_id.map(|r| format!("r{r}")),
+            e.remote_id.clone().map(|r| format!("x{r}")),
+            e.email.clone().map(|m| format!("e{m}")),
+        ];
+        for key in keys.into_iter().flatten() {
+            let l = out.entry(key).or_default();
+            l.any = true;
+            l.ids.push(e.id);
+            match e.op.as_str() {
+                "create" => {
+                    l.create = true;
+                    l.fields.extend(merge::FIELDS.iter().map(|f| f.to_string()));
+                }
+                "update" => l.fields.extend(
+                    e.payload
+                        .get("changed")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string),
+                ),
+                "terminate" => {
+                    l.fields.insert("DeactivationDateUTC".into());
+                }
+                "suspend" | "unsuspend" => l.status = true,
+                "purge" => l.purge.push(e.id),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn mapping_of(m: &MappingObject) -> Mapping {
+    Mapping {
+        building: m.building.clone(),
+        floor: m.floor.clone(),
+        unit: m.unit.clone(),
+        passphrase: m.passphrase.clone(),
+        ssid: m.ssid.clone(),
+        vlan: m.vlan.clone(),
+    }
+}
+
+/// Stores what only the remote decides: onboarding, suspension, SSID, service area, Status.
+fn remote_state(
+    tx: &Transaction<'_>,
+    id: i64,
+    r: &ResidentObject,
+    keep_suspended: Option<bool>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let suspended = keep_suspended.unwrap_or_else(|| r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")));
+    let onboarded = r.onboarded_at.as_deref().and_then(parse_wire_utc);
+    let status = serde_json::to_value(&r.status).unwrap_or(Value::Null);
+    store::residents::set_remote_state(
+        tx,
+        id,
+        onboarded,
+        suspended,
+        r.ssid.as_deref(),
+        r.service_area_number.as_deref(),
+        &status,
+        now,
+    )?;
+    Ok(())
+}
+
+/// Merges one site's remote residents into the local database, in one transaction.
+fn merge_site<R: RemoteApi>(
+    cx: &mut Ctx<'_, R>,
+    site_id: i64,
+    mappings: &[MappingObject],
+    remote: Vec<ResidentObject>,
+) -> AppResult<()> {
+    let now = cx.app.now();
+    let session = cx.session;
+    let site =
+        cx.sites.get(&site_id).cloned().ok_or_else(|| AppError::internal(format!("site #{site_id} vanished")))?;
+    let mut report = std::mem::take(&mut cx.report);
+    let result = cx.write(|tx| {
+        store::sites::delete_mappings(tx, site_id)?;
+        for m in mappings {
+            store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+        }
+        let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
+        let local_changes = touched(&entries);
+        let bases = store::residents::remote_bases_for_site(tx, site_id)?;
+        let locals = store::residents::list_site(tx, site_id)?;
+        let mut by_remote: HashMap<String, &Resident> = HashMap::new();
+        let mut by_email: HashMap<&str, &Resident> = HashMap::new();
+        for r in &locals {
+            if let Some(id) = &r.remote_id {
+                by_remote.insert(id.clone(), r);
+            }
+            by_email.insert(r.email.as_str(), r);
+        }
+        let mut seen: HashSet<i64> = HashSet::new();
+        let empty = Local::default();
+        for r in &remote {
+            let Some(rid) = r.resident_id.clone() else { continue };
+            let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
+            let local = by_remote.get(&rid).copied().or_else(|| {
+                by_email.get(email.as_str()).copied().filter(|l| {
+                    l.remote_id.is_none() && !local_changes.get(&format!("r{}", l.id)).is_some_and(|c| c.create)
+                })
+            });
+            let rf = remote_fields(r);
+            match local {
+                None => {
+                    let pending =
+                        local_changes.get(&format!("x{rid}")).or_else(|| local_changes.get(&format!("e{email}")));
+                    if pending.is_some_and(|p| !p.purge.is_empty()) {
+                        continue; // purged here, the purge is on its way
+                    }
+                    if store::residents::by_email(tx, &email)?.is_some()
+                        || store::residents::by_remote_id(tx, &rid)?.is_some()
+                    {
+                        continue; // the same person at another local site or waiting to be created here
+                    }
+                    let Some(fields) = to_fields(&rf) else { continue };
+                    if email.is_empty() {
+                        continue;
+                    }
+                    let id = store::residents::insert(tx, site_id, &email, &fields, Some(&rid), now)?;
+                    remote_state(tx, id, r, None, now)?;
+                    store::residents::set_remote_base(tx, id, &Value::Object(rf), now)?;
+                    seen.insert(id);
+                    report.residents_inserted += 1;
+                }
+                Some(l) => {
+                    seen.insert(l.id);
+                    let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+                    if l.remote_id.is_none() {
+                        store::residents::set_remote_id(tx, l.id, &rid)?;
+                        store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
+                    }
+                    let base: Option<Map<String, Value>> =
+                        bases.get(&l.id).and_then(|b| b.as_object()).map(merge::normalize);
+                    let lf = local_fields(l);
+                    let m = merge(base.as_ref(), &lf, &rf, &changes.fields);
+                    if m.local_changed {
+                        if let Some(f) = to_fields(&m.merged) {
+                            store::residents::update_fields(tx, l.id, &f, now)?;
+                            report.residents_updated += 1;
+                        }
+                    }
+                    let keep = changes.status.then_some(l.suspended);
+                    remote_state(tx, l.id, r, keep, now)?;
+                    store::residents::set_remote_base(tx, l.id, &Value::Object(rf), now)?;
+                    if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
+                        let names: Vec<&str> = m.conflicts.keys().map(String::as_str).collect();
+                        let message = format!("changed here and on the remote: {}", names.join(", "));
+                        let held: Vec<i64> = entries
+                            .iter()
+                            .filter(|e| e.resident_id == Some(l.id) && e.state == "pending")
+                            .map(|e| e.id)
+                            .collect();
+                        store::conflicts::insert(
+                            tx,
+                            &NewConflict {
+                                site_id,
+                                resident_id: Some(l.id),
+                                remote_id: Some(&rid),
+                                email: Some(&l.email),
+                                kind: "field",
+                                fields: serde_json::to_value(&m.conflicts).unwrap_or(Value::Null),
+                                entry_ids: &held,
+                                message: &message,
+                            },
+                            now,
+                        )?;
+                        for id in &held {
+                            sync_state::finish_entry(tx, *id, "conflict", Some(&message), now)?;
+                        }
+                        report.conflicts_recorded += 1;
+                        report.conflict_entries += held.len() as u64;
+                    }
+                }
+            }
+        }
+        for l in &locals {
+            if seen.contains(&l.id) || l.remote_id.is_none() {
+                continue;
+            }
+            let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+            if changes.any {
+                if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
+                    continue;
+                }
+                let held: Vec<i64> = entries
+                    .iter()
+                    .filter(|e| e.resident_id == Some(l.id) && e.state != "in_flight")
+                    .map(|e| e.id)
+                    .collect();
+                let message = "the resident was purged on the remote while changed here".to_string();
+                store::conflicts::insert(
+                    tx,
+                    &NewConflict {
+                        site_id,
+                        resident_id: Some(l.id),
+                        remote_id: l.remote_id.as_deref(),
+                        email: Some(&l.email),
+                        kind: "remote_purge",
+                        fields: serde_json::to_value(local_fields(l))
+                            .map(|v| json!({"local": v, "remote": null}))
+                            .unwrap_or(Value::Null),
+                        entry_ids: &held,
+                        message: &message,
+                    },
+                    now,
+                )?;
+                for id in &held {
+                    sync_state::finish_entry(tx, *id, "conflict", Some(&message), now)?;
+                }
+                report.conflicts_recorded += 1;
+                report.conflict_entries += held.len() as u64;
+            } else {
+                store::residents::delete(tx, l.id)?;
+                audit_ok(
+                    tx,
+                    now,
+                    Some(session),
+                    "sync.remote_purge",
+                    "ok",
+                    Some(site.team_id),
+                    Some(site_id),
+                    Some(&l.email),
+                    json!({"remote_id": l.remote_id}),
+                )?;
+                report.residents_deleted += 1;
+            }
+        }
+        sync_state::site_pulled(tx, site_id, now)?;
+        Ok(())
+    });
+    cx.report = report;
+    result
+}

@@ -1,0 +1,72 @@
+//! What sync reports: per site the last successful pull, the counts of pending, in-flight,
+//! rejected and conflicting entries, open conflicts, the last error, and the progress of a
+//! running pass.
+
+use super::Progress;
+use crate::store::{self, sites::Site};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+
+/// Pull state of one site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteStatus {
+    pub site_id: i64,
+    pub name: String,
+    pub remote_id: Option<String>,
+    pub last_pull_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// The sync status of the sites a person can see.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct SyncStatus {
+    pub sites: Vec<SiteStatus>,
+    pub pending: i64,
+    pub in_flight: i64,
+    pub rejected: i64,
+    /// Entries waiting on a conflict.
+    pub conflict: i64,
+    /// Open conflicts in the inbox.
+    pub open_conflicts: i64,
+    pub last_error: Option<String>,
+    pub last_pass_at: Option<DateTime<Utc>>,
+    /// Whether a pass is running now (worker only).
+    pub running: bool,
+    pub progress: Option<Progress>,
+}
+
+/// Reads the status for `sites` from the database.
+pub fn load(conn: &Connection, sites: &[Site]) -> rusqlite::Result<SyncStatus> {
+    let ids: Vec<i64> = sites.iter().map(|s| s.id).collect();
+    let states = store::sync_state::site_states(conn, &ids)?;
+    let mut out = SyncStatus {
+        sites: sites
+            .iter()
+            .map(|s| {
+                let st = states.iter().find(|x| x.site_id == s.id);
+                SiteStatus {
+                    site_id: s.id,
+                    name: s.name.clone(),
+                    remote_id: s.remote_id.clone(),
+                    last_pull_at: st.and_then(|x| x.last_pull_at),
+                    last_error: st.and_then(|x| x.last_error.clone()),
+                }
+            })
+            .collect(),
+        ..SyncStatus::default()
+    };
+    for (state, n) in store::sync_state::counts_for_sites(conn, &ids)? {
+        match state.as_str() {
+            "pending" => out.pending = n,
+            "in_flight" => out.in_flight = n,
+            "rejected" => out.rejected = n,
+            "conflict" => out.conflict = n,
+            _ => {}
+        }
+    }
+    out.open_conflicts = store::conflicts::count_open(conn, &ids)?;
+    out.last_error = store::sync_state::status_get(conn, "last_error")?.map(|(v, _)| v);
+    out.last_pass_at = store::sync_state::status_get(conn, "last_pass_at")?.and_then(|(v, _)| store::parse_ts(&v));
+    Ok(out)
+}

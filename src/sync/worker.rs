@@ -1,0 +1,121 @@
+//! The background sync worker for the desktop shell: a tokio task that owns the app, runs a
+//! pass on an interval (missed ticks are skipped, not bunched), on demand (`SyncNow`), and
+//! after a failed pass on a backoff timer (never waiting for the next local edit), and
+//! publishes [`SyncStatus`] events on a `watch` channel.
+
+use super::client::RemoteApi;
+use super::status::{self, SyncStatus};
+use super::{run_pass, Progress, SyncError, SyncOptions};
+use crate::app::{App, Session};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+/// What the shell can ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    SyncNow,
+    Stop,
+}
+
+/// The handle the shell keeps.
+pub struct Worker {
+    commands: mpsc::Sender<Command>,
+    status: watch::Receiver<SyncStatus>,
+    task: tokio::task::JoinHandle<App>,
+}
+
+impl Worker {
+    /// Starts the worker on the current tokio runtime.
+    pub fn spawn<R: RemoteApi + 'static>(
+        app: App,
+        session: Session,
+        remote: R,
+        opts: SyncOptions,
+        interval: Duration,
+    ) -> Worker {
+        let (tx, rx) = mpsc::channel(8);
+        let initial = load_status(&app, &session);
+        let (status_tx, status_rx) = watch::channel(initial);
+        let task = tokio::spawn(run(app, session, remote, opts, interval, rx, status_tx));
+        Worker { commands: tx, status: status_rx, task }
+    }
+
+    /// Asks for a pass now.
+    pub async fn sync_now(&self) {
+        let _ = self.commands.send(Command::SyncNow).await;
+    }
+
+    /// A receiver of status events (the latest value is always available).
+    pub fn subscribe(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Stops the worker after the running pass and gives the app back.
+    pub async fn stop(self) -> Option<App> {
+        let _ = self.commands.send(Command::Stop).await;
+        self.task.await.ok()
+    }
+}
+
+fn load_status(app: &App, session: &Session) -> SyncStatus {
+    let sites = crate::store::sites::list(app.conn(), &session.actor.scope()).unwrap_or_default();
+    status::load(app.conn(), &sites).unwrap_or_default()
+}
+
+async fn run<R: RemoteApi>(
+    mut app: App,
+    session: Session,
+    remote: R,
+    opts: SyncOptions,
+    interval: Duration,
+    mut commands: mpsc::Receiver<Command>,
+    status: watch::Sender<SyncStatus>,
+) -> App {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut failures = 0u32;
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    let status = Arc::new(status);
+    loop {
+        let backoff = async {
+            match retry_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                Some(Command::SyncNow) => {}
+                Some(Command::Stop) | None => return app,
+            },
+            _ = ticker.tick() => {}
+            _ = backoff => {}
+        }
+        status.send_modify(|s| {
+            s.running = true;
+            s.progress = None;
+        });
+        let progress_tx = status.clone();
+        let progress = move |p: Progress| progress_tx.send_modify(|s| s.progress = Some(p));
+        let outcome = run_pass(&mut app, &session, &remote, &opts, Some(&progress)).await;
+        let trouble = match &outcome {
+            Ok(r) => r.offline || r.retry_later > 0,
+            Err(SyncError::Auth(_)) => false,
+            Err(SyncError::App(_)) => true,
+        };
+        if trouble {
+            failures += 1;
+            retry_at = Some(tokio::time::Instant::now() + opts.retry.delay(failures, None));
+        } else {
+            failures = 0;
+            retry_at = None;
+        }
+        let mut s = load_status(&app, &session);
+        if let Err(e) = &outcome {
+            s.last_error = Some(e.to_string());
+        }
+        status.send_replace(s);
+    }
+}
