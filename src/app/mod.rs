@@ -2,10 +2,11 @@
 //! desktop shell and the tests call.
 //!
 //! Every mutation follows one shape: open an immediate transaction → resolve the target →
-//! [`access::authorize`] (a denial is audited and nothing else is written) → the domain
+//! [`crate::access::authorize`] (a denial is audited and nothing else is written) → the domain
 //! rule → the write → one outbox entry per changed resident → one audit entry → commit.
 //! Nothing in here reaches the network.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
@@ -14,7 +15,8 @@ pub mod org;
 pub mod residents;
 pub mod staff;
 
-use crate::access::{self, Actor, Decision, Feature, Level, SiteRef, Target, TeamRef};
+use crate::access::roles::Grants;
+use crate::access::{Actor, Decision, Feature, Level, Need, SiteRef, Target, TeamRef};
 use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, audit::NewAudit, sites::Site, teams::Team};
@@ -36,7 +38,12 @@ pub struct App {
 /// A signed-in person (or API token) acting in their active team.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// The Table-1 view of the person (base role, member sites).
     pub actor: Actor,
+    /// What the session effectively holds: roles, add-ons, site access, token limits.
+    pub grants: Grants,
+    /// The API token the session signed in with, if any.
+    pub token: Option<access::TokenInfo>,
 }
 
 impl Session {
@@ -163,20 +170,9 @@ fn flush_denials(conn: &Connection) {
     }
 }
 
-/// Builds the actor of a staff account in its active team (or its first team).
+/// Builds the session of a staff account in its active team (or its first team).
 pub(crate) fn session_for(conn: &Connection, staff_id: i64) -> AppResult<Session> {
-    let staff = store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
-    let teams = store::teams::for_staff(conn, staff_id)?;
-    let active = staff.active_team_id.and_then(|id| teams.iter().find(|(t, _)| t.id == id)).or_else(|| teams.first());
-    let (team, member_sites) = match active {
-        Some((team, level)) => {
-            let level = Level::parse(level).ok_or_else(|| AppError::internal(format!("unknown level {level:?}")))?;
-            let sites = store::staff::member_sites(conn, staff_id, team.id)?;
-            (Some((TeamRef { id: team.id, name: team.name.clone() }, level)), sites.into_iter().collect())
-        }
-        None => (None, Default::default()),
-    };
-    Ok(Session { actor: Actor { staff_id, email: staff.email, is_owner: staff.is_owner, team, member_sites } })
+    access::build_session(conn, staff_id, None)
 }
 
 pub(crate) fn site_ref(site: &Site) -> SiteRef {
@@ -198,30 +194,64 @@ pub(crate) fn authorize(
     target: Target<'_>,
     action: &str,
 ) -> AppResult<()> {
-    match access::authorize(&session.actor, feature, target) {
+    authorize_need(conn, now, session, Need::Feature(feature), target, action)
+}
+
+/// [`authorize`] for any [`Need`] (a Table-1 feature or one permission of the role model),
+/// checked against the session's effective grants (roles, add-ons, site access, token).
+pub(crate) fn authorize_need(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    session: &Session,
+    need: Need,
+    target: Target<'_>,
+    action: &str,
+) -> AppResult<()> {
+    let what = match need {
+        Need::Feature(f) => f.as_str(),
+        Need::Permission(p) => p.as_str(),
+    };
+    match crate::access::evaluate(&session.actor, &session.grants, need, target) {
         Decision::Allow { .. } => Ok(()),
         Decision::Deny { reason } => {
             let (team_id, site_id, target_name) = match target {
                 Target::Team(t) => (Some(t.id), None, t.name.clone()),
                 Target::Site(s) => (Some(s.team_id), Some(s.id), s.name.clone()),
             };
-            let denial = DeferredAudit {
-                at: now,
-                actor_id: session.actor.staff_id,
-                actor: session.actor.email.clone(),
-                action: action.to_string(),
-                team_id,
-                site_id,
-                target: target_name,
-                details: json!({ "reason": reason, "feature": feature.as_str() }),
-            };
-            DEFERRED_DENIALS.with(|d| d.borrow_mut().push(denial));
-            // Outside a transaction the entry is written now; inside one, when it ends.
-            if conn.is_autocommit() {
-                flush_denials(conn);
-            }
-            Err(AppError::denied(format!("denied: {reason}")).with_details(json!({ "feature": feature.as_str() })))
+            let token = session.token.as_ref().map(|t| t.name.clone());
+            let details = json!({ "reason": reason, "feature": what, "token": token });
+            record_denial(conn, now, session, action, team_id, site_id, &target_name, details);
+            Err(AppError::denied(format!("denied: {reason}")).with_details(json!({ "feature": what })))
         }
+    }
+}
+
+/// Records a denial in the audit log: now when outside a transaction, else once the
+/// transaction has ended (so the use case's rollback does not take it along).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_denial(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    session: &Session,
+    action: &str,
+    team_id: Option<i64>,
+    site_id: Option<i64>,
+    target: &str,
+    details: Value,
+) {
+    let denial = DeferredAudit {
+        at: now,
+        actor_id: session.actor.staff_id,
+        actor: session.actor.email.clone(),
+        action: action.to_string(),
+        team_id,
+        site_id,
+        target: target.to_string(),
+        details,
+    };
+    DEFERRED_DENIALS.with(|d| d.borrow_mut().push(denial));
+    if conn.is_autocommit() {
+        flush_denials(conn);
     }
 }
 

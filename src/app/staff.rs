@@ -1,20 +1,27 @@
-//! Staff management within Table-1: Staff local-admins manage Staff-level accounts at their
-//! own sites; Team users manage Staff-level accounts anywhere in the team; only Team
-//! administrators view and edit Team-level members. Nobody grants a level above their own,
-//! and the owner cannot be demoted or removed.
+//! Staff management within Table-1 and the general role model: Staff local-admins manage
+//! Staff-level accounts at their own sites; Team users manage Staff-level accounts anywhere in
+//! the team; only Team administrators view and edit Team-level members. Nobody grants a role,
+//! permission or site they do not hold (`access::grant`), nobody raises their own rights, and
+//! the owner cannot be demoted or removed (only ownership transferred). New accounts may get a
+//! job function, add-on roles and access to all sites of the team.
 
+use super::access::{assignment_json, load_assignment, load_role, refuse, write_assignment};
 use super::auth::{check_password, hash_secret};
 use super::{active_team, audit_ok, authorize, resolve_site, site_ref, team_ref, App, Session};
+use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
+use crate::access::roles::SiteAccess;
 use crate::access::{Feature, Level, Target};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, sites::Site, staff::Member};
+use crate::store::{self, staff::Member};
 use residentdesk_domain::rules;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 /// A new staff account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewStaff {
     pub email: String,
     pub display_name: String,
@@ -27,6 +34,7 @@ pub struct NewStaff {
 
 /// Changes to a staff account; `None` keeps a field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaffPatch {
     #[serde(default)]
     pub display_name: Option<String>,
@@ -38,36 +46,65 @@ pub struct StaffPatch {
     pub disabled: Option<bool>,
 }
 
-/// Checks that the session may manage an account at `level` with `sites` in the team.
+/// Options of a new staff account beyond [`NewStaff`] (Building Engines / SALTO KS): a job
+/// function giving the initial roles, add-on roles, and access to all sites of the team.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StaffAccess {
+    /// A job function key: its base role (when `level` is empty), add-on roles and site access.
+    #[serde(default)]
+    pub job_function: Option<String>,
+    /// Add-on role keys.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Every site of the team, automatically (sites added later included).
+    #[serde(default)]
+    pub all_sites: bool,
+}
+
+/// Checks that the session may manage an account as `a` describes: the Table-1 feature (and
+/// each listed site), then grant-only-what-you-hold against the account as it is (`current`).
 fn check_manage(
     conn: &Connection,
-    app_now: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
     session: &Session,
-    level: Level,
-    sites: &[Site],
+    current: Option<Current<'_>>,
+    a: Option<&Assignment>,
     action: &str,
 ) -> AppResult<()> {
     let team = active_team(conn, session)?;
-    let own = session.level().unwrap_or(Level::StaffUser);
-    if level.is_team_level() {
-        authorize(conn, app_now, session, Feature::EditTeamMembers, Target::Team(&team_ref(&team)), action)?;
+    let tref = team_ref(&team);
+    let mut team_level = current.is_some_and(|c| c.assignment.base.is_team_level());
+    let mut sites: Vec<i64> = Vec::new();
+    for x in current.map(|c| c.assignment).into_iter().chain(a) {
+        team_level |= x.base.is_team_level();
+        if let SiteAccess::Listed(s) = &x.sites {
+            sites.extend(s.iter().copied());
+        }
+    }
+    if team_level {
+        authorize(conn, now, session, Feature::EditTeamMembers, Target::Team(&tref), action)?;
     } else {
-        authorize(conn, app_now, session, Feature::ManageStaffUsers, Target::Team(&team_ref(&team)), action)?;
-        if sites.is_empty() {
-            return Err(AppError::invalid_field("sites", "a Staff-level account needs at least one site"));
+        authorize(conn, now, session, Feature::ManageStaffUsers, Target::Team(&tref), action)?;
+        if let Some(SiteAccess::Listed(s)) = a.map(|a| &a.sites) {
+            if s.is_empty() {
+                return Err(AppError::invalid_field("sites", "a Staff-level account needs at least one site"));
+            }
         }
-        for site in sites {
-            authorize(conn, app_now, session, Feature::ManageStaffUsers, Target::Site(&site_ref(site)), action)?;
+        sites.sort_unstable();
+        sites.dedup();
+        for id in sites {
+            if let Some(site) = store::sites::get(conn, id)? {
+                authorize(conn, now, session, Feature::ManageStaffUsers, Target::Site(&site_ref(&site)), action)?;
+            }
         }
     }
-    if level > own {
-        return Err(AppError::denied(format!(
-            "denied: {} cannot grant the {} level, which is above their own",
-            own.plural(),
-            level.title()
-        )));
-    }
-    Ok(())
+    let target = a.map(|_| "").unwrap_or_default();
+    grant::check(
+        Grantor { staff_id: session.actor.staff_id, is_owner: session.actor.is_owner, grants: &session.grants },
+        current,
+        a,
+    )
+    .map_err(|r| refuse(conn, now, session, action, Some(team.id), target, r))
 }
 
 fn parse_level(text: &str) -> AppResult<Level> {
@@ -79,8 +116,8 @@ fn parse_level(text: &str) -> AppResult<Level> {
     })
 }
 
-fn resolve_sites(conn: &Connection, session: &Session, refs: &[String]) -> AppResult<Vec<Site>> {
-    refs.iter().map(|s| resolve_site(conn, session, s)).collect()
+fn resolve_sites(conn: &Connection, session: &Session, refs: &[String]) -> AppResult<BTreeSet<i64>> {
+    refs.iter().map(|s| resolve_site(conn, session, s).map(|s| s.id)).collect()
 }
 
 impl App {
@@ -107,18 +144,48 @@ impl App {
             .collect())
     }
 
-    /// Adds a staff account to the active team.
+    /// Adds a staff account to the active team (Table-1 level and member sites).
     pub fn staff_add(&mut self, session: &Session, new: &NewStaff) -> AppResult<Member> {
+        self.staff_add_with(session, new, &StaffAccess::default())
+    }
+
+    /// Adds a staff account with a job function, add-on roles or access to all sites. Nobody
+    /// grants a role, permission or site they do not hold.
+    pub fn staff_add_with(&mut self, session: &Session, new: &NewStaff, access: &StaffAccess) -> AppResult<Member> {
         let now = self.now();
         let email = rules::normalize_email(&new.email).map_err(|e| AppError::invalid_field("email", e.to_string()))?;
         let name = rules::validate_text("name", &new.display_name, true, rules::MAX_NAME_LEN)?;
-        let level = parse_level(&new.level)?;
         check_password(&new.password)?;
         let hash = hash_secret(&new.password)?;
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
-        let sites = resolve_sites(&tx, session, &new.sites)?;
-        check_manage(&tx, now, session, level, &sites, "staff.add")?;
+        let (mut level, mut addons, mut all_sites) = (None, Vec::new(), access.all_sites);
+        if let Some(jf) = access.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
+            let (base, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
+            level = Some(base);
+            addons = roles;
+            all_sites |= all && new.sites.is_empty();
+        }
+        if !new.level.trim().is_empty() {
+            level = Some(parse_level(&new.level)?);
+        }
+        let level = level.ok_or_else(|| AppError::invalid_field("level", "give a level or a job function"))?;
+        for key in &access.roles {
+            let role = load_role(&tx, team.id, key)?;
+            if !addons.iter().any(|r: &crate::access::roles::Role| r.key == role.key) {
+                addons.push(role);
+            }
+        }
+        let sites = if level.is_team_level() || all_sites {
+            if all_sites && !new.sites.is_empty() {
+                return Err(AppError::invalid_field("sites", "give either all sites or a list of sites, not both"));
+            }
+            SiteAccess::AllSites
+        } else {
+            SiteAccess::Listed(resolve_sites(&tx, session, &new.sites)?)
+        };
+        let assignment = Assignment { base: level, addons, sites };
+        check_manage(&tx, now, session, None, Some(&assignment), "staff.add")?;
         let staff_id = match store::staff::by_email(&tx, &email)? {
             Some(existing) => {
                 if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
@@ -131,9 +198,7 @@ impl App {
             }
             None => store::staff::insert(&tx, &email, &name, Some(&hash), false, now)?,
         };
-        store::staff::set_membership(&tx, staff_id, team.id, level.as_str())?;
-        let site_ids: Vec<i64> = if level.is_team_level() { vec![] } else { sites.iter().map(|s| s.id).collect() };
-        store::staff::set_sites(&tx, staff_id, team.id, &site_ids)?;
+        write_assignment(&tx, staff_id, team.id, &assignment, Some(session.actor.staff_id), now)?;
         audit_ok(
             &tx,
             now,
@@ -143,12 +208,9 @@ impl App {
             Some(team.id),
             None,
             Some(&email),
-            json!({"level": level.as_str(), "sites": site_ids}),
+            json!({"level": level.as_str(), "access": assignment_json(&assignment), "job_function": access.job_function}),
         )?;
-        let member = store::staff::members_of_team(&tx, team.id)?
-            .into_iter()
-            .find(|m| m.staff.id == staff_id)
-            .ok_or_else(|| AppError::internal("member vanished"))?;
+        let member = find_member(&tx, team.id, &email)?;
         tx.commit()?;
         Ok(member)
     }
@@ -159,26 +221,34 @@ impl App {
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
         let member = find_member(&tx, team.id, email)?;
-        let current_level = parse_level(&member.level)?;
-        let current_sites: Vec<Site> =
-            member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
+        let before =
+            load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+        let mut after = before.clone();
+        if let Some(l) = &patch.level {
+            after.base = parse_level(l)?;
+        }
+        if let Some(s) = &patch.sites {
+            after.sites = SiteAccess::Listed(resolve_sites(&tx, session, s)?);
+        }
+        if after.base.is_team_level() {
+            after.sites = SiteAccess::AllSites;
+        } else if before.base.is_team_level() && patch.sites.is_none() {
+            after.sites = SiteAccess::Listed(BTreeSet::new());
+        }
+        let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
+        if member.staff.is_owner && patch.disabled == Some(true) {
+            return Err(refuse(
+                &tx,
+                now,
+                session,
+                "staff.update",
+                Some(team.id),
+                &member.staff.email,
+                Refusal::Denied("the owner cannot be demoted or disabled; transfer ownership first".into()),
+            ));
+        }
         // The person must be able to manage the account as it is, and as it will be.
-        check_manage(&tx, now, session, current_level, &current_sites, "staff.update")?;
-        let new_level = match &patch.level {
-            Some(l) => parse_level(l)?,
-            None => current_level,
-        };
-        let new_sites = match &patch.sites {
-            Some(s) => resolve_sites(&tx, session, s)?,
-            None => current_sites,
-        };
-        check_manage(&tx, now, session, new_level, &new_sites, "staff.update")?;
-        if member.staff.is_owner && (new_level != Level::TeamAdmin || patch.disabled == Some(true)) {
-            return Err(AppError::denied("denied: the owner cannot be demoted or disabled; transfer ownership first"));
-        }
-        if member.staff.id == session.actor.staff_id && new_level > current_level {
-            return Err(AppError::denied("denied: nobody can raise their own level"));
-        }
+        check_manage(&tx, now, session, Some(current), Some(&after), "staff.update")?;
         if let Some(name) = &patch.display_name {
             let name = rules::validate_text("name", name, true, rules::MAX_NAME_LEN)?;
             store::staff::set_display_name(&tx, member.staff.id, &name)?;
@@ -186,10 +256,7 @@ impl App {
         if let Some(disabled) = patch.disabled {
             store::staff::set_disabled(&tx, member.staff.id, disabled)?;
         }
-        store::staff::set_membership(&tx, member.staff.id, team.id, new_level.as_str())?;
-        let site_ids: Vec<i64> =
-            if new_level.is_team_level() { vec![] } else { new_sites.iter().map(|s| s.id).collect() };
-        store::staff::set_sites(&tx, member.staff.id, team.id, &site_ids)?;
+        write_assignment(&tx, member.staff.id, team.id, &after, Some(session.actor.staff_id), now)?;
         audit_ok(
             &tx,
             now,
@@ -199,7 +266,7 @@ impl App {
             Some(team.id),
             None,
             Some(&member.staff.email),
-            json!({"before": {"level": member.level, "sites": member.site_ids}, "after": {"level": new_level.as_str(), "sites": site_ids, "disabled": patch.disabled}}),
+            json!({"before": assignment_json(&before), "after": assignment_json(&after), "disabled": patch.disabled}),
         )?;
         let updated = find_member(&tx, team.id, &member.staff.email)?;
         tx.commit()?;
@@ -212,17 +279,15 @@ impl App {
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
         let member = find_member(&tx, team.id, email)?;
-        let level = parse_level(&member.level)?;
-        let sites: Vec<Site> =
-            member.site_ids.iter().filter_map(|id| store::sites::get(&tx, *id).ok().flatten()).collect();
-        check_manage(&tx, now, session, level, &sites, "staff.remove")?;
-        if member.staff.is_owner {
-            return Err(AppError::denied("denied: the owner cannot be removed; transfer ownership first"));
-        }
+        let before =
+            load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+        let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
+        check_manage(&tx, now, session, Some(current), None, "staff.remove")?;
         if member.staff.id == session.actor.staff_id {
             return Err(AppError::denied("denied: you cannot remove yourself"));
         }
         store::staff::remove_membership(&tx, member.staff.id, team.id)?;
+        store::roles::set_member_roles(&tx, member.staff.id, team.id, &[], None, now)?;
         audit_ok(
             &tx,
             now,
@@ -239,7 +304,7 @@ impl App {
     }
 }
 
-fn find_member(conn: &Connection, team_id: i64, email: &str) -> AppResult<Member> {
+pub(crate) fn find_member(conn: &Connection, team_id: i64, email: &str) -> AppResult<Member> {
     let email = email.trim().to_ascii_lowercase();
     store::staff::members_of_team(conn, team_id)?
         .into_iter()

@@ -4,14 +4,15 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
-pub mod conflicts;
+pub mod invitations;
 pub mod outbox;
 pub mod residents;
+pub mod roles;
 pub mod settings;
 pub mod sites;
 pub mod staff;
-pub mod sync_state;
 pub mod teams;
+pub mod tokens;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{include_dir, Dir};

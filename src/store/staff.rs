@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// A staff account (passwords never leave the store except as the PHC hash for verifying).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Staff {
     pub id: i64,
     pub email: String,
@@ -149,12 +150,41 @@ pub fn member_sites(conn: &Connection, staff_id: i64, team_id: i64) -> rusqlite:
     rows.collect()
 }
 
+/// Whether a member reaches every site of the team automatically (sites added later included).
+pub fn all_sites(conn: &Connection, staff_id: i64, team_id: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT all_sites FROM team_members WHERE staff_id = ?1 AND team_id = ?2")?
+        .query_row(params![staff_id, team_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .is_some_and(|v| v != 0))
+}
+
+pub fn set_all_sites(tx: &Transaction<'_>, staff_id: i64, team_id: i64, all: bool) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE team_members SET all_sites = ?3 WHERE staff_id = ?1 AND team_id = ?2",
+        params![staff_id, team_id, all as i64],
+    )?;
+    Ok(())
+}
+
+/// Moves the owner flag from one account to another.
+pub fn transfer_owner(tx: &Transaction<'_>, from: i64, to: i64) -> rusqlite::Result<()> {
+    tx.execute("UPDATE staff SET is_owner = 0 WHERE id = ?1", [from])?;
+    tx.execute("UPDATE staff SET is_owner = 1 WHERE id = ?1", [to])?;
+    Ok(())
+}
+
 /// A member of a team as listed: account, level, sites.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     pub staff: Staff,
     pub level: String,
     pub site_ids: Vec<i64>,
+    /// Every site of the team automatically (Team-level members always).
+    pub all_sites: bool,
+    /// Add-on role keys.
+    pub roles: Vec<String>,
 }
 
 pub fn members_of_team(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<Member>> {
@@ -167,7 +197,10 @@ pub fn members_of_team(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<
     for row in rows {
         let (staff, level) = row?;
         let site_ids = member_sites(conn, staff.id, team_id)?;
-        out.push(Member { staff, level, site_ids });
+        let all_sites = all_sites(conn, staff.id, team_id)?
+            || crate::access::Level::parse(&level).is_some_and(crate::access::Level::is_team_level);
+        let roles = super::roles::member_role_keys(conn, staff.id, team_id)?;
+        out.push(Member { staff, level, site_ids, all_sites, roles });
     }
     Ok(out)
 }

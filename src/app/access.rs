@@ -1,0 +1,1093 @@
+//! Staff access management: building a session's effective grants from its roles (and API
+//! token), roles and job functions, granting and revoking roles and sites ("grant only what
+//! you hold"), ownership transfer, API tokens, explain-why and the effective matrix, and the
+//! audit export. Every grant, revoke, token step and denial is audited.
+
+use super::auth::{hash_secret, verify_secret};
+use super::{active_team, audit_ok, authorize_need, record_denial, resolve_site, team_ref, App, Session};
+use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
+use crate::access::roles::{
+    builtin_job_functions, builtin_role, builtin_roles, Grants, PermSet, Permission, Role, RoleKind, SiteAccess,
+};
+use crate::access::{evaluate, Actor, Feature, Level, Need, Target, TeamRef};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::store::{self, audit::NewAudit, staff::Member, tokens::TokenRow};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// The API token a session signed in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+}
+
+/// Finds a role by key: built in, or defined by the team.
+pub(crate) fn load_role(conn: &Connection, team_id: i64, key: &str) -> AppResult<Role> {
+    let key = key.trim().to_ascii_lowercase();
+    if let Some(r) = builtin_role(&key) {
+        return Ok(r);
+    }
+    store::roles::get(conn, team_id, &key)?
+        .ok_or_else(|| AppError::invalid_field("roles", format!("no role {key:?} in this team (see `role list`)")))
+}
+
+/// A member's current assignment in a team.
+pub(crate) fn load_assignment(conn: &Connection, staff_id: i64, team_id: i64) -> AppResult<Option<Assignment>> {
+    let Some(level) = store::staff::level_in_team(conn, staff_id, team_id)? else { return Ok(None) };
+    let base = Level::parse(&level).ok_or_else(|| AppError::internal(format!("unknown level {level:?}")))?;
+    let addons = store::roles::member_role_keys(conn, staff_id, team_id)?
+        .iter()
+        .filter_map(|k| load_role(conn, team_id, k).ok())
+        .filter(|r| r.kind == RoleKind::AddOn)
+        .collect();
+    let sites = if base.is_team_level() || store::staff::all_sites(conn, staff_id, team_id)? {
+        SiteAccess::AllSites
+    } else {
+        SiteAccess::Listed(store::staff::member_sites(conn, staff_id, team_id)?.into_iter().collect())
+    };
+    Ok(Some(Assignment { base, addons, sites }))
+}
+
+/// The Table-1 projection of grants: the member sites an actor reaches and its level. A token
+/// limited to listed sites of a Team-level person acts at Staff level, so that every scope
+/// filter (which reads the actor) stays within the token's sites.
+fn project(conn: &Connection, team: &TeamRef, grants: &Grants) -> AppResult<(Level, BTreeSet<i64>)> {
+    let sites: BTreeSet<i64> = match &grants.sites {
+        SiteAccess::Listed(s) => s.clone(),
+        SiteAccess::AllSites => {
+            store::sites::list(conn, &crate::access::Scope::Team(team.id))?.into_iter().map(|s| s.id).collect()
+        }
+    };
+    let level = if grants.base.is_team_level() && !grants.all_sites() {
+        if grants.permissions.contains(Permission::StaffEdit) {
+            Level::StaffLocalAdmin
+        } else {
+            Level::StaffUser
+        }
+    } else {
+        grants.base
+    };
+    Ok((level, sites))
+}
+
+/// Builds a person's session in `team` (default: their active team, else their first).
+pub(crate) fn build_session(conn: &Connection, staff_id: i64, team: Option<i64>) -> AppResult<Session> {
+    let staff = store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
+    let teams = store::teams::for_staff(conn, staff_id)?;
+    let wanted = team.or(staff.active_team_id);
+    let active = wanted.and_then(|id| teams.iter().find(|(t, _)| t.id == id)).or_else(|| teams.first());
+    let mut session = Session {
+        actor: Actor {
+            staff_id,
+            email: staff.email,
+            is_owner: staff.is_owner,
+            team: None,
+            member_sites: BTreeSet::new(),
+        },
+        grants: Grants::for_level(Level::StaffUser, &BTreeSet::new()),
+        token: None,
+    };
+    if let Some((t, _)) = active {
+        let assignment =
+            load_assignment(conn, staff_id, t.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+        let grants = assignment.grants();
+        let tref = TeamRef { id: t.id, name: t.name.clone() };
+        let (level, sites) = project(conn, &tref, &grants)?;
+        session.actor.team = Some((tref, level));
+        session.actor.member_sites = sites;
+        session.grants = grants;
+    } else {
+        session.grants.permissions = PermSet::EMPTY;
+    }
+    Ok(session)
+}
+
+/// Applies a token's limits to its creator's session in the token's team.
+fn token_session(conn: &Connection, token: &TokenRow) -> AppResult<Session> {
+    let mut session = build_session(conn, token.created_by, Some(token.team_id))?;
+    if session.actor.team_id() != Some(token.team_id) {
+        return Err(AppError::new(ErrorCode::Unauthenticated, "the token's creator is no longer in its team"));
+    }
+    session.actor.is_owner = false;
+    session.grants = session.grants.limit_to_token(&token.name, token.permissions, &token.sites);
+    let tref = session.actor.team.clone().map(|(t, _)| t).ok_or_else(|| AppError::internal("no team"))?;
+    let (level, sites) = project(conn, &tref, &session.grants)?;
+    session.actor.team = Some((tref, level));
+    session.actor.member_sites = sites;
+    session.token = Some(TokenInfo { id: token.id, name: token.name.clone(), prefix: token.prefix.clone() });
+    Ok(session)
+}
+
+/// Writes an audit entry on its own (denials and failures, whose transaction rolls back).
+#[allow(clippy::too_many_arguments)]
+fn audit_alone(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    actor_id: Option<i64>,
+    actor: &str,
+    action: &str,
+    outcome: &str,
+    team_id: Option<i64>,
+    target: Option<&str>,
+    details: Value,
+) -> AppResult<()> {
+    store::audit::append(
+        conn,
+        &NewAudit { actor_id, actor, action, outcome, team_id, site_id: None, target, details },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Turns a refused grant into an error; escalations are audited as denials (written once
+/// the use case's transaction has ended, so its rollback keeps them).
+pub(crate) fn refuse(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    session: &Session,
+    action: &str,
+    team_id: Option<i64>,
+    target: &str,
+    refusal: Refusal,
+) -> AppError {
+    match refusal {
+        Refusal::Invalid { field, message } => AppError::invalid_field(field, message),
+        Refusal::Denied(reason) => {
+            let token = session.token.as_ref().map(|t| t.name.clone());
+            record_denial(conn, now, session, action, team_id, None, target, json!({"reason": reason, "token": token}));
+            AppError::denied(format!("denied: {reason}"))
+        }
+    }
+}
+
+/// Checks the session's own grants for a `staff.*`/`team.*` need on the team, audited.
+fn need(conn: &Connection, now: DateTime<Utc>, session: &Session, p: Permission, action: &str) -> AppResult<()> {
+    let team = active_team(conn, session)?;
+    authorize_need(conn, now, session, Need::Permission(p), Target::Team(&team_ref(&team)), action)
+}
+
+/// Parses the sites of a request: all sites, or a list resolved in the active team.
+pub(crate) fn parse_site_access(
+    conn: &Connection,
+    session: &Session,
+    all_sites: bool,
+    sites: &[String],
+) -> AppResult<SiteAccess> {
+    if all_sites {
+        if !sites.is_empty() {
+            return Err(AppError::invalid_field("sites", "give either all sites or a list of sites, not both"));
+        }
+        return Ok(SiteAccess::AllSites);
+    }
+    let mut ids = BTreeSet::new();
+    for s in sites {
+        ids.insert(resolve_site(conn, session, s)?.id);
+    }
+    Ok(SiteAccess::Listed(ids))
+}
+
+fn grantor(session: &Session) -> Grantor<'_> {
+    Grantor { staff_id: session.actor.staff_id, is_owner: session.actor.is_owner, grants: &session.grants }
+}
+
+/// Writes a member's assignment (level, add-on roles, site access) in a team.
+pub(crate) fn write_assignment(
+    tx: &rusqlite::Transaction<'_>,
+    staff_id: i64,
+    team_id: i64,
+    a: &Assignment,
+    granted_by: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    store::staff::set_membership(tx, staff_id, team_id, a.base.as_str())?;
+    let keys: Vec<String> = a.addons.iter().map(|r| r.key.clone()).collect();
+    store::roles::set_member_roles(tx, staff_id, team_id, &keys, granted_by, now)?;
+    let (all, list): (bool, Vec<i64>) = match &a.sites {
+        _ if a.base.is_team_level() => (true, vec![]),
+        SiteAccess::AllSites => (true, vec![]),
+        SiteAccess::Listed(s) => (false, s.iter().copied().collect()),
+    };
+    store::staff::set_all_sites(tx, staff_id, team_id, all)?;
+    store::staff::set_sites(tx, staff_id, team_id, &list)?;
+    Ok(())
+}
+
+/// The JSON form of an assignment for audit entries.
+pub(crate) fn assignment_json(a: &Assignment) -> Value {
+    json!({
+        "base": a.base.as_str(),
+        "roles": a.addons.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        "sites": a.sites,
+    })
+}
+
+/// A change to a member's roles and sites; `None` keeps a part.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessChange {
+    /// A new base role (Table-1 level).
+    #[serde(default)]
+    pub base: Option<String>,
+    #[serde(default)]
+    pub add_roles: Vec<String>,
+    #[serde(default)]
+    pub remove_roles: Vec<String>,
+    /// `Some(true)`: every site of the team; `Some(false)` with `sites`: that list.
+    #[serde(default)]
+    pub all_sites: Option<bool>,
+    #[serde(default)]
+    pub sites: Option<Vec<String>>,
+}
+
+/// A role as listed, with whether the session may assign it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleView {
+    #[serde(flatten)]
+    pub role: Role,
+    /// Whether the person listing may give it (assignable and within what they hold).
+    pub you_can_grant: bool,
+}
+
+/// A new add-on role.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewRole {
+    pub key: String,
+    pub name: String,
+    pub permissions: Vec<String>,
+    #[serde(default = "yes")]
+    pub assignable: bool,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A job function as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobFunctionView {
+    pub key: String,
+    pub name: String,
+    pub base: Level,
+    pub addons: Vec<String>,
+    pub all_sites: bool,
+    pub builtin: bool,
+}
+
+/// The answer of `explain`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub person: String,
+    pub action: String,
+    pub target: String,
+    pub allowed: bool,
+    /// The rule that allowed, or the reason that denied.
+    pub rule: String,
+    pub roles: String,
+}
+
+/// One row of the effective matrix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatrixRow {
+    pub category: String,
+    pub permission: String,
+    pub held: bool,
+    pub from: Vec<String>,
+}
+
+/// One Table-1 feature in the effective matrix (checked on the team).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatrixFeature {
+    pub feature: String,
+    pub allowed: bool,
+    pub rule: String,
+}
+
+/// A person's effective access.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Matrix {
+    pub person: String,
+    pub team: String,
+    pub base: Level,
+    pub roles: Vec<String>,
+    pub is_owner: bool,
+    pub all_sites: bool,
+    pub sites: Vec<String>,
+    pub permissions: Vec<MatrixRow>,
+    pub features: Vec<MatrixFeature>,
+}
+
+/// A new API token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub name: String,
+    /// Permission names; empty: every permission the creator holds.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub all_sites: bool,
+    /// Sites; empty and not `all_sites`: the creator's own site access.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+}
+
+/// A created token: the secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreatedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub info: TokenRow,
+}
+
+/// Token secrets: `rdt_<8 hex prefix>_<40 hex secret>`.
+pub(crate) fn new_secret(kind: &str) -> (String, String) {
+    let prefix: [u8; 4] = rand::random();
+    let secret: [u8; 20] = rand::random();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let prefix = hex(&prefix);
+    (format!("{kind}_{prefix}_{}", hex(&secret)), prefix)
+}
+
+/// Splits `rdt_PREFIX_SECRET` into its prefix.
+pub(crate) fn secret_prefix(kind: &str, token: &str) -> Option<String> {
+    let rest = token.trim().strip_prefix(kind)?.strip_prefix('_')?;
+    let (prefix, secret) = rest.split_once('_')?;
+    (prefix.len() == 8 && !secret.is_empty()).then(|| prefix.to_string())
+}
+
+fn csv_cell(text: &str) -> String {
+    // Cells starting with a formula sign are quoted with a leading apostrophe (CSV injection).
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+impl App {
+    /// Signs in with an API token (`RESIDENTDESK_TOKEN`): the creator's current grants cut down
+    /// to the token's. Every use, and every failed or refused use, is audited.
+    pub fn sign_in_token(&mut self, token: &str) -> AppResult<Session> {
+        let now = self.now();
+        let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
+        let Some(prefix) = secret_prefix("rdt", token) else {
+            audit_alone(
+                &self.conn,
+                now,
+                None,
+                "token",
+                "token.use",
+                "failed",
+                None,
+                None,
+                json!({"reason": "malformed token"}),
+            )?;
+            return Err(failure("malformed API token (expected rdt_XXXXXXXX_...)"));
+        };
+        let row = store::tokens::by_prefix(&self.conn, &prefix)?;
+        let Some(row) = row.filter(|r| verify_secret(token.trim(), &r.token_hash)) else {
+            audit_alone(
+                &self.conn,
+                now,
+                None,
+                &format!("token {prefix}"),
+                "token.use",
+                "failed",
+                None,
+                None,
+                json!({"reason": "unknown token"}),
+            )?;
+            return Err(failure("unknown API token"));
+        };
+        let who = format!("token {} ({})", row.name, row.prefix);
+        let refused = if row.revoked_at.is_some() {
+            Some("the token was revoked")
+        } else if row.expires_at.is_some_and(|e| e <= now) {
+            Some("the token has expired")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            audit_alone(
+                &self.conn,
+                now,
+                Some(row.created_by),
+                &who,
+                "token.use",
+                "denied",
+                Some(row.team_id),
+                Some(&row.name),
+                json!({"reason": reason}),
+            )?;
+            return Err(failure(reason));
+        }
+        let creator = store::staff::get(&self.conn, row.created_by)?;
+        if creator.as_ref().is_none_or(|c| c.disabled) {
+            audit_alone(
+                &self.conn,
+                now,
+                Some(row.created_by),
+                &who,
+                "token.use",
+                "denied",
+                Some(row.team_id),
+                Some(&row.name),
+                json!({"reason": "creator disabled"}),
+            )?;
+            return Err(failure("the token's creator is disabled"));
+        }
+        let session = token_session(&self.conn, &row)?;
+        let tx = self.begin()?;
+        store::tokens::touch(&tx, row.id, now)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(&session),
+            "token.use",
+            "ok",
+            Some(row.team_id),
+            None,
+            Some(&row.name),
+            json!({"prefix": row.prefix}),
+        )?;
+        tx.commit()?;
+        Ok(session)
+    }
+
+    /// Every role of the active team: the built-in ones and the team's add-on roles.
+    pub fn role_list(&self, session: &Session) -> AppResult<Vec<RoleView>> {
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            self.now(),
+            session,
+            Need::Permission(Permission::TeamView),
+            Target::Team(&team_ref(&team)),
+            "role.list",
+        )?;
+        let mut roles = builtin_roles();
+        roles.extend(store::roles::list(&self.conn, team.id)?);
+        Ok(roles
+            .into_iter()
+            .map(|role| {
+                let within = role.permissions.is_subset(session.grants.permissions)
+                    && role.level.is_none_or(|l| l <= session.grants.base);
+                RoleView { you_can_grant: role.assignable && within, role }
+            })
+            .collect())
+    }
+
+    /// Defines an add-on role in the active team (needs `team.members`; the role may give only
+    /// permissions its author holds).
+    pub fn role_add(&mut self, session: &Session, new: &NewRole) -> AppResult<Role> {
+        let now = self.now();
+        let key = new.key.trim().to_ascii_lowercase();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.len() > 40 {
+            return Err(AppError::invalid_field("key", format!("role key {key:?} must be 1-40 of a-z, 0-9 and _")));
+        }
+        let name = residentdesk_domain::rules::validate_text(
+            "name",
+            &new.name,
+            true,
+            residentdesk_domain::rules::MAX_NAME_LEN,
+        )?;
+        let permissions =
+            PermSet::parse_list(&new.permissions).map_err(|e| AppError::invalid_field("permissions", e))?;
+        let role = Role {
+            key: key.clone(),
+            name,
+            kind: RoleKind::AddOn,
+            permissions,
+            assignable: new.assignable,
+            builtin: false,
+            level: None,
+            description: new.description.trim().to_string(),
+        };
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        need(&tx, now, session, Permission::TeamMembers, "role.add")?;
+        grant::check_role_definition(&session.grants, &role)
+            .map_err(|r| refuse(&tx, now, session, "role.add", Some(team.id), &key, r))?;
+        if builtin_role(&key).is_some() || store::roles::get(&tx, team.id, &key)?.is_some() {
+            return Err(AppError::invalid_field("key", format!("a role {key:?} already exists")));
+        }
+        store::roles::insert(&tx, team.id, &role, session.actor.staff_id, now)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "role.add",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&key),
+            json!({"permissions": role.permissions, "assignable": role.assignable}),
+        )?;
+        tx.commit()?;
+        Ok(role)
+    }
+
+    /// Deletes a team-defined role (and every assignment of it).
+    pub fn role_remove(&mut self, session: &Session, key: &str) -> AppResult<usize> {
+        let now = self.now();
+        let key = key.trim().to_ascii_lowercase();
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        need(&tx, now, session, Permission::TeamMembers, "role.remove")?;
+        if builtin_role(&key).is_some() {
+            return Err(AppError::invalid_field("key", format!("{key} is a built-in role and cannot be removed")));
+        }
+        let role =
+            store::roles::get(&tx, team.id, &key)?.ok_or_else(|| AppError::not_found(format!("no role {key:?}")))?;
+        grant::check_role_definition(&session.grants, &role)
+            .map_err(|r| refuse(&tx, now, session, "role.remove", Some(team.id), &key, r))?;
+        let held = store::roles::delete(&tx, team.id, &key)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "role.remove",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&key),
+            json!({"revoked_from": held}),
+        )?;
+        tx.commit()?;
+        Ok(held)
+    }
+
+    /// The job functions of the active team (built in and the team's).
+    pub fn job_function_list(&self, session: &Session) -> AppResult<Vec<JobFunctionView>> {
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            self.now(),
+            session,
+            Need::Permission(Permission::StaffView),
+            Target::Team(&team_ref(&team)),
+            "job_function.list",
+        )?;
+        let mut out: Vec<JobFunctionView> = builtin_job_functions()
+            .into_iter()
+            .map(|j| JobFunctionView {
+                key: j.key,
+                name: j.name,
+                base: j.base,
+                addons: j.addons,
+                all_sites: j.all_sites,
+                builtin: true,
+            })
+            .collect();
+        out.extend(store::roles::job_functions(&self.conn, team.id)?.into_iter().map(|j| JobFunctionView {
+            key: j.key,
+            name: j.name,
+            base: j.base,
+            addons: j.addons,
+            all_sites: j.all_sites,
+            builtin: false,
+        }));
+        Ok(out)
+    }
+
+    /// Defines a job function in the active team (needs `team.members`).
+    pub fn job_function_add(
+        &mut self,
+        session: &Session,
+        key: &str,
+        name: &str,
+        base: &str,
+        addons: &[String],
+        all_sites: bool,
+    ) -> AppResult<JobFunctionView> {
+        let now = self.now();
+        let key = key.trim().to_ascii_lowercase();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(AppError::invalid_field("key", format!("job function key {key:?} must be a-z, 0-9 and _")));
+        }
+        let base =
+            Level::parse(base).ok_or_else(|| AppError::invalid_field("base", format!("unknown base role {base:?}")))?;
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        need(&tx, now, session, Permission::TeamMembers, "job_function.add")?;
+        for a in addons {
+            let role = load_role(&tx, team.id, a)?;
+            if role.kind != RoleKind::AddOn {
+                return Err(AppError::invalid_field("roles", format!("{} is not an add-on role", role.name)));
+            }
+        }
+        if builtin_job_functions().iter().any(|j| j.key == key)
+            || store::roles::job_functions(&tx, team.id)?.iter().any(|j| j.key == key)
+        {
+            return Err(AppError::invalid_field("key", format!("a job function {key:?} already exists")));
+        }
+        let row = store::roles::JobFunctionRow {
+            key: key.clone(),
+            name: name.trim().to_string(),
+            base,
+            addons: addons.to_vec(),
+            all_sites,
+        };
+        store::roles::insert_job_function(&tx, team.id, &row)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "job_function.add",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&key),
+            json!({"base": base.as_str(), "roles": addons, "all_sites": all_sites}),
+        )?;
+        tx.commit()?;
+        Ok(JobFunctionView { key: row.key, name: row.name, base, addons: row.addons, all_sites, builtin: false })
+    }
+
+    /// Resolves a job function into its assignment (sites: all, or the given list).
+    pub(crate) fn job_function_assignment(
+        conn: &Connection,
+        team_id: i64,
+        key: &str,
+    ) -> AppResult<(Level, Vec<Role>, bool)> {
+        let key = key.trim().to_ascii_lowercase();
+        let (base, addons, all) = if let Some(j) = builtin_job_functions().into_iter().find(|j| j.key == key) {
+            (j.base, j.addons, j.all_sites)
+        } else if let Some(j) = store::roles::job_functions(conn, team_id)?.into_iter().find(|j| j.key == key) {
+            (j.base, j.addons, j.all_sites)
+        } else {
+            return Err(AppError::invalid_field(
+                "job_function",
+                format!("no job function {key:?} (see `role job-functions`)"),
+            ));
+        };
+        let roles = addons.iter().map(|k| load_role(conn, team_id, k)).collect::<AppResult<Vec<_>>>()?;
+        Ok((base, roles, all))
+    }
+
+    /// Changes a member's base role, add-on roles or site access: needs `staff.edit` (and
+    /// `team.members` when a Team-level role is involved), then grant-only-what-you-hold.
+    pub fn access_change(&mut self, session: &Session, email: &str, change: &AccessChange) -> AppResult<Member> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        let member = super::staff::find_member(&tx, team.id, email)?;
+        let before =
+            load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+        let mut after = before.clone();
+        if let Some(b) = &change.base {
+            after.base =
+                Level::parse(b).ok_or_else(|| AppError::invalid_field("base", format!("unknown base role {b:?}")))?;
+        }
+        for k in &change.remove_roles {
+            let k = k.trim().to_ascii_lowercase();
+            if !after.addons.iter().any(|r| r.key == k) {
+                return Err(AppError::invalid_field(
+                    "roles",
+                    format!("{} does not hold the role {k:?}", member.staff.email),
+                ));
+            }
+            after.addons.retain(|r| r.key != k);
+        }
+        for k in &change.add_roles {
+            let role = load_role(&tx, team.id, k)?;
+            if role.kind == RoleKind::Hierarchical {
+                return Err(AppError::invalid_field("roles", format!("{} is a base role: use --base", role.name)));
+            }
+            if !after.addons.iter().any(|r| r.key == role.key) {
+                after.addons.push(role);
+            }
+        }
+        match (change.all_sites, &change.sites) {
+            (Some(true), _) => after.sites = parse_site_access(&tx, session, true, &[])?,
+            (_, Some(list)) => after.sites = parse_site_access(&tx, session, false, list)?,
+            _ => {}
+        }
+        if after.base.is_team_level() {
+            after.sites = SiteAccess::AllSites;
+        } else if before.base.is_team_level()
+            && matches!(after.sites, SiteAccess::AllSites)
+            && change.all_sites != Some(true)
+        {
+            return Err(AppError::invalid_field(
+                "sites",
+                "a Staff-level base role needs --all-sites or at least one --site",
+            ));
+        }
+        let action = if after.grants().permissions.is_subset(before.grants().permissions)
+            && after.sites.is_within(&before.sites)
+        {
+            "access.revoke"
+        } else {
+            "access.grant"
+        };
+        let staff_need = if before.base.is_team_level() || after.base.is_team_level() {
+            Permission::TeamMembers
+        } else {
+            Permission::StaffEdit
+        };
+        need(&tx, now, session, Permission::StaffEdit, action)?;
+        need(&tx, now, session, staff_need, action)?;
+        let cur = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
+        grant::check(grantor(session), Some(cur), Some(&after))
+            .map_err(|r| refuse(&tx, now, session, action, Some(team.id), &member.staff.email, r))?;
+        write_assignment(&tx, member.staff.id, team.id, &after, Some(session.actor.staff_id), now)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            action,
+            "ok",
+            Some(team.id),
+            None,
+            Some(&member.staff.email),
+            json!({"before": assignment_json(&before), "after": assignment_json(&after)}),
+        )?;
+        let updated = super::staff::find_member(&tx, team.id, &member.staff.email)?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
+    /// Hands the owner flag to another Team administrator of the active team (owner only).
+    pub fn owner_transfer(&mut self, session: &Session, email: &str) -> AppResult<Member> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        if !session.actor.is_owner || session.token.is_some() {
+            return Err(refuse(
+                &tx,
+                now,
+                session,
+                "owner.transfer",
+                Some(team.id),
+                email,
+                Refusal::Denied("only the owner can transfer ownership".into()),
+            ));
+        }
+        let member = super::staff::find_member(&tx, team.id, email)?;
+        if member.level != Level::TeamAdmin.as_str() {
+            return Err(AppError::invalid_field(
+                "email",
+                format!("{} is not a Team administrator; make them one first", member.staff.email),
+            ));
+        }
+        store::staff::transfer_owner(&tx, session.actor.staff_id, member.staff.id)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "owner.transfer",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&member.staff.email),
+            json!({"from": session.actor.email}),
+        )?;
+        let updated = super::staff::find_member(&tx, team.id, &member.staff.email)?;
+        tx.commit()?;
+        Ok(updated)
+    }
+
+    /// The session of another member of the active team, for explain and matrix: allowed for
+    /// yourself; for others with `staff.view` when they are not above you.
+    fn session_of(&self, session: &Session, email: Option<&str>, action: &str) -> AppResult<Session> {
+        let now = self.now();
+        let Some(email) = email.filter(|e| !e.trim().eq_ignore_ascii_case(&session.actor.email)) else {
+            return Ok(session.clone());
+        };
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            now,
+            session,
+            Need::Permission(Permission::StaffView),
+            Target::Team(&team_ref(&team)),
+            action,
+        )?;
+        let member = super::staff::find_member(&self.conn, team.id, email)?;
+        let other = build_session(&self.conn, member.staff.id, Some(team.id))?;
+        let within = other.grants.base <= session.grants.base
+            && (other.grants.permissions.is_subset(session.grants.permissions)
+                || session.grants.permissions.contains(Permission::TeamMembers))
+            && other.grants.sites.is_within(&session.grants.sites);
+        if !within {
+            return Err(refuse(
+                &self.conn,
+                now,
+                session,
+                action,
+                Some(team.id),
+                email,
+                Refusal::Denied(format!("you cannot look into the access of {email}, who holds more than you")),
+            ));
+        }
+        Ok(other)
+    }
+
+    /// Explains a decision: may `email` (default: the person asking) do `action` (a Table-1
+    /// feature or a permission) at `place` (a site, or `team`)? Answers with the rule or reason.
+    pub fn access_explain(
+        &self,
+        session: &Session,
+        email: Option<&str>,
+        action: &str,
+        place: &str,
+    ) -> AppResult<Explanation> {
+        let who = self.session_of(session, email, "access.explain")?;
+        let need = match (Feature::parse(action), Permission::parse(action)) {
+            (Some(f), _) => Need::Feature(f),
+            (None, Some(p)) => Need::Permission(p),
+            (None, None) => {
+                return Err(AppError::invalid_field(
+                    "action",
+                    format!("unknown action {action:?}: a Table-1 feature (e.g. manage_residents) or a permission (e.g. residents.export)"),
+                ))
+            }
+        };
+        let team = active_team(&self.conn, session)?;
+        let tref = team_ref(&team);
+        let place_t = place.trim();
+        let (decision, target) = if place_t.is_empty() || place_t.eq_ignore_ascii_case("team") {
+            (evaluate(&who.actor, &who.grants, need, Target::Team(&tref)), format!("team {}", team.name))
+        } else {
+            let site = resolve_site(&self.conn, session, place_t)?;
+            let sref = super::site_ref(&site);
+            (evaluate(&who.actor, &who.grants, need, Target::Site(&sref)), format!("site {}", site.name))
+        };
+        Ok(Explanation {
+            person: who.actor.email.clone(),
+            action: action.trim().to_string(),
+            target,
+            allowed: decision.is_allowed(),
+            rule: decision.explanation().to_string(),
+            roles: who.grants.holder(),
+        })
+    }
+
+    /// The effective matrix of `email` (default: the person asking): every permission with the
+    /// role it comes from, every Table-1 feature on the team, and the sites reached.
+    pub fn access_matrix(&self, session: &Session, email: Option<&str>) -> AppResult<Matrix> {
+        let who = self.session_of(session, email, "access.matrix")?;
+        let team = active_team(&self.conn, session)?;
+        let tref = team_ref(&team);
+        let permissions = Permission::ALL
+            .into_iter()
+            .map(|p| MatrixRow {
+                category: p.category().as_str().into(),
+                permission: p.as_str().into(),
+                held: who.grants.permissions.contains(p),
+                from: if who.grants.permissions.contains(p) { who.grants.sources_of(p) } else { vec![] },
+            })
+            .collect();
+        let features = Feature::ALL
+            .into_iter()
+            .map(|f| {
+                let d = evaluate(&who.actor, &who.grants, Need::Feature(f), Target::Team(&tref));
+                MatrixFeature { feature: f.as_str().into(), allowed: d.is_allowed(), rule: d.explanation().into() }
+            })
+            .collect();
+        let sites = store::sites::list(&self.conn, &crate::access::Scope::Team(team.id))?
+            .into_iter()
+            .filter(|s| who.grants.sites.covers(s.id))
+            .map(|s| s.name)
+            .collect();
+        Ok(Matrix {
+            person: who.actor.email.clone(),
+            team: team.name,
+            base: who.grants.base,
+            roles: who.grants.addons.iter().map(|a| a.role.clone()).collect(),
+            is_owner: who.actor.is_owner,
+            all_sites: who.grants.all_sites(),
+            sites,
+            permissions,
+            features,
+        })
+    }
+
+    /// Creates an API token: a subset of the creator's permissions and sites (refused and
+    /// audited otherwise); the secret is returned once and stored as an argon2id hash.
+    pub fn token_create(&mut self, session: &Session, new: &NewToken) -> AppResult<CreatedToken> {
+        let now = self.now();
+        let name = residentdesk_domain::rules::validate_text("name", &new.name, true, 80)?;
+        let requested = PermSet::parse_list(&new.permissions).map_err(|e| AppError::invalid_field("permissions", e))?;
+        let team = active_team(&self.conn, session)?;
+        if session.token.is_some() {
+            return Err(refuse(
+                &self.conn,
+                now,
+                session,
+                "token.create",
+                Some(team.id),
+                &name,
+                Refusal::Denied("an API token cannot create tokens".into()),
+            ));
+        }
+        let permissions = if new.permissions.is_empty() { session.grants.permissions } else { requested };
+        let sites = if !new.all_sites && new.sites.is_empty() {
+            session.grants.sites.clone()
+        } else {
+            parse_site_access(&self.conn, session, new.all_sites, &new.sites)?
+        };
+        if let Some(d) = new.expires_in_days.filter(|d| *d <= 0 || *d > 3650) {
+            return Err(AppError::invalid_field("expires_in_days", format!("{d} is not between 1 and 3650 days")));
+        }
+        grant::check_token(&session.grants, permissions, &sites)
+            .map_err(|r| refuse(&self.conn, now, session, "token.create", Some(team.id), &name, r))?;
+        let (secret, prefix) = new_secret("rdt");
+        let hash = hash_secret(&secret)?;
+        let tx = self.begin()?;
+        let id = store::tokens::insert(
+            &tx,
+            &store::tokens::NewToken {
+                team_id: team.id,
+                created_by: session.actor.staff_id,
+                name: &name,
+                prefix: &prefix,
+                token_hash: &hash,
+                permissions,
+                sites: &sites,
+                expires_at: new.expires_in_days.map(|d| now + Duration::days(d)),
+            },
+            now,
+        )?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "token.create",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&name),
+            json!({"prefix": prefix, "permissions": permissions, "sites": sites}),
+        )?;
+        tx.commit()?;
+        let info = store::tokens::list(&self.conn, team.id)?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| AppError::internal("token vanished"))?;
+        Ok(CreatedToken { token: secret, info })
+    }
+
+    /// The tokens of the active team: all of them for holders of `team.members`, else your own.
+    pub fn token_list(&self, session: &Session) -> AppResult<Vec<TokenRow>> {
+        let team = active_team(&self.conn, session)?;
+        let all = session.grants.permissions.contains(Permission::TeamMembers) && session.token.is_none();
+        Ok(store::tokens::list(&self.conn, team.id)?
+            .into_iter()
+            .filter(|t| all || t.created_by == session.actor.staff_id)
+            .collect())
+    }
+
+    /// Revokes a token by id or prefix: its creator, or a holder of `team.members`.
+    pub fn token_revoke(&mut self, session: &Session, reference: &str) -> AppResult<TokenRow> {
+        let now = self.now();
+        let team = active_team(&self.conn, session)?;
+        let reference = reference.trim();
+        let found = store::tokens::list(&self.conn, team.id)?
+            .into_iter()
+            .find(|t| {
+                t.prefix == reference
+                    || t.id.to_string() == reference
+                    || secret_prefix("rdt", reference).as_deref() == Some(&t.prefix)
+            })
+            .ok_or_else(|| AppError::not_found(format!("no token {reference:?} in your active team")))?;
+        let mine = found.created_by == session.actor.staff_id;
+        if !mine {
+            need(&self.conn, now, session, Permission::TeamMembers, "token.revoke")?;
+        }
+        let tx = self.begin()?;
+        if !store::tokens::revoke(&tx, found.id, session.actor.staff_id, now)? {
+            return Err(AppError::invalid(format!("token {} is already revoked", found.prefix)));
+        }
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "token.revoke",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&found.name),
+            json!({"prefix": found.prefix}),
+        )?;
+        tx.commit()?;
+        Ok(store::tokens::by_prefix(&self.conn, &found.prefix)?.unwrap_or(found))
+    }
+
+    /// The audit log of the active team as CSV (needs `audit.export`); the export is audited.
+    pub fn audit_export_csv(&mut self, session: &Session, since: Option<DateTime<Utc>>) -> AppResult<String> {
+        let now = self.now();
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            now,
+            session,
+            Need::Permission(Permission::AuditExport),
+            Target::Team(&team_ref(&team)),
+            "audit.export",
+        )?;
+        let entries = store::audit::list(&self.conn, Some(team.id), since, usize::MAX >> 1)?;
+        let mut out = String::from("id,at,actor,action,outcome,team_id,site_id,target,details\n");
+        for e in entries.iter().rev() {
+            let row = [
+                e.id.to_string(),
+                store::ts(e.at),
+                e.actor.clone(),
+                e.action.clone(),
+                e.outcome.clone(),
+                e.team_id.map(|v| v.to_string()).unwrap_or_default(),
+                e.site_id.map(|v| v.to_string()).unwrap_or_default(),
+                e.target.clone().unwrap_or_default(),
+                e.details.to_string(),
+            ];
+            out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        let tx = self.begin()?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "audit.export",
+            "ok",
+            Some(team.id),
+            None,
+            None,
+            json!({"rows": entries.len()}),
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_have_a_lookup_prefix() {
+        let (secret, prefix) = new_secret("rdt");
+        assert_eq!(secret_prefix("rdt", &secret), Some(prefix.clone()));
+        assert_eq!(prefix.len(), 8);
+        assert_eq!(secret_prefix("rdi", &secret), None);
+        assert_eq!(secret_prefix("rdt", "rdt_short"), None);
+        assert_ne!(new_secret("rdt").0, secret);
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
+    }
+}
