@@ -2,7 +2,7 @@
 //! instant. Everything time-dependent (status flags, token expiry, grace periods, job
 //! progress) reads this clock, so tests can jump days ahead in a millisecond.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Simulated time. Serialisable so a persisted simulator keeps its time after a restart.
@@ -34,16 +34,24 @@ impl SimClock {
     pub fn now(&self) -> DateTime<Utc> {
         match self.frozen_at {
             Some(t) => t,
-            None => truncate(Utc::now() + Duration::milliseconds(self.skew_ms)),
+            None => truncate(
+                Utc::now().checked_add_signed(Duration::milliseconds(self.skew_ms)).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            ),
         }
     }
 
-    /// Moves time forward (or backward, for a negative `by`).
-    pub fn advance(&mut self, by: Duration) {
+    /// Moves time forward (or backward, for a negative `by`). Refuses (returns false) to
+    /// leave the years 1970..=9999, which every wire date format can carry.
+    pub fn advance(&mut self, by: Duration) -> bool {
+        let Some(target) = self.now().checked_add_signed(by) else { return false };
+        if !(1970..=9999).contains(&target.year()) {
+            return false;
+        }
         match self.frozen_at.as_mut() {
-            Some(t) => *t += by,
+            Some(t) => *t = truncate(target),
             None => self.skew_ms = self.skew_ms.saturating_add(by.num_milliseconds()),
         }
+        true
     }
 
     /// Sets the simulated time to `at`, keeping the frozen/running mode.
@@ -81,7 +89,9 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let mut c = SimClock::frozen(t);
         assert_eq!(c.now(), t);
-        c.advance(Duration::days(2));
+        assert!(c.advance(Duration::days(2)));
+        assert_eq!(c.now(), t + Duration::days(2));
+        assert!(!c.advance(Duration::days(365 * 9000)));
         assert_eq!(c.now(), t + Duration::days(2));
     }
 
@@ -90,7 +100,7 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
         let mut c = SimClock::starting_at(t);
         assert!((c.now() - t).num_seconds().abs() < 5);
-        c.advance(Duration::days(1));
+        assert!(c.advance(Duration::days(1)));
         assert!((c.now() - t - Duration::days(1)).num_seconds().abs() < 5);
     }
 }

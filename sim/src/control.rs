@@ -23,7 +23,7 @@ use crate::world::{Settings, Stats, World};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -58,8 +58,11 @@ struct SetClock {
     frozen: Option<bool>,
 }
 
-async fn set_clock(State(s): State<AppState>, JsonBody(body): JsonBody<SetClock>) -> Json<Value> {
-    Json(s.with(|w| {
+async fn set_clock(State(s): State<AppState>, JsonBody(body): JsonBody<SetClock>) -> ApiResult<Json<Value>> {
+    if body.now.is_some_and(|t| !(1970..=9999).contains(&t.year())) {
+        return Err(ApiError::bad_request("now must lie within the years 1970 to 9999"));
+    }
+    Ok(Json(s.with(|w| {
         if let Some(f) = body.frozen {
             w.clock.set_frozen(f);
         }
@@ -69,7 +72,7 @@ async fn set_clock(State(s): State<AppState>, JsonBody(body): JsonBody<SetClock>
         w.touch();
         w.tick();
         clock_doc(w)
-    }))
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,12 +99,14 @@ async fn advance(State(s): State<AppState>, JsonBody(a): JsonBody<Advance>) -> A
     }
     let by =
         Duration::days(a.days) + Duration::hours(a.hours) + Duration::minutes(a.minutes) + Duration::seconds(a.seconds);
-    Ok(Json(s.with(|w| {
-        w.clock.advance(by);
+    s.with(|w| {
+        if !w.clock.advance(by) {
+            return Err(ApiError::bad_request("the simulated clock must stay within the years 1970 to 9999"));
+        }
         w.touch();
         w.tick();
-        clock_doc(w)
-    })))
+        Ok(Json(clock_doc(w)))
+    })
 }
 
 async fn onboard(State(s): State<AppState>, Ids(id): Ids<String>) -> ApiResult<Json<Value>> {

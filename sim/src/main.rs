@@ -4,6 +4,7 @@
 //! `--seed demo`) the service accounts, and serves until Ctrl-C / SIGTERM.
 
 use clap::Parser;
+use sitemanager_sim::clock::SimClock;
 use sitemanager_sim::{FaultConfig, Seed, SeedSource, Settings, Sim, SimConfig};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -39,6 +40,24 @@ struct Args {
     /// How long an import or bulk job takes, in milliseconds of simulated time.
     #[arg(long, default_value_t = sitemanager_sim::assumptions::DEFAULT_JOB_DURATION_MS)]
     job_duration_ms: u64,
+    /// Probability of a random 429 (with Retry-After).
+    #[arg(long, default_value_t = 0.0)]
+    throttle_rate: f64,
+    /// Probability a request is applied and then its connection dropped.
+    #[arg(long, default_value_t = 0.0)]
+    drop_after_rate: f64,
+    /// Probability a response body is cut half way.
+    #[arg(long, default_value_t = 0.0)]
+    truncate_rate: f64,
+    /// Import and bulk jobs make no progress (until changed via /__sim/faults).
+    #[arg(long)]
+    stall_jobs: bool,
+    /// Start the simulated clock at this RFC 3339 instant.
+    #[arg(long)]
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Stop the simulated clock (it then moves only via /__sim/clock/advance).
+    #[arg(long)]
+    frozen: bool,
     /// Seed of the fault RNG (replays a run's faults).
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
@@ -71,6 +90,10 @@ fn run(args: Args) -> Result<(), String> {
         fail_rate: args.fail_rate,
         drop_rate: args.drop_rate,
         rate_limit_per_sec: args.rate_limit.as_deref().map(parse_rate).transpose()?,
+        throttle_rate: args.throttle_rate,
+        drop_after_rate: args.drop_after_rate,
+        truncate_rate: args.truncate_rate,
+        stall_jobs: args.stall_jobs,
         seed: args.fault_seed,
         ..FaultConfig::default()
     };
@@ -81,6 +104,12 @@ fn run(args: Args) -> Result<(), String> {
         state_file: args.state,
         faults,
         settings: Settings { token_lifetime_secs: args.token_lifetime, job_duration_ms: args.job_duration_ms },
+        clock: match (args.now, args.frozen) {
+            (Some(t), true) => Some(SimClock::frozen(t)),
+            (Some(t), false) => Some(SimClock::starting_at(t)),
+            (None, true) => Some(SimClock::frozen(chrono::Utc::now())),
+            (None, false) => None,
+        },
         ..SimConfig::default()
     };
     let demo = matches!(config.seed, SeedSource::Demo);

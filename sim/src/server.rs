@@ -400,7 +400,8 @@ impl SimHandle {
     pub fn now(&self) -> DateTime<Utc> {
         self.world(|w| w.now())
     }
-    /// Moves the simulated clock forward (then runs jobs and the automatic purge).
+    /// Moves the simulated clock forward (then runs jobs and the automatic purge); a move
+    /// outside the years 1970..=9999 is ignored.
     pub fn advance(&self, by: chrono::Duration) -> DateTime<Utc> {
         self.world(|w| {
             w.clock.advance(by);

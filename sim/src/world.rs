@@ -62,6 +62,8 @@ pub struct World {
     /// Wire objects (without `Status`) of residents as they were when formatted; an entry is
     /// reused only while the stored resident is still equal to the cached copy.
     wire_cache: RefCell<HashMap<String, (Resident, ResidentObject)>>,
+    /// When the purge scan last ran, and at which data version.
+    last_scan: Option<(DateTime<Utc>, u64)>,
 }
 
 /// A validated resident body.
@@ -86,6 +88,7 @@ impl World {
             ids: StdRng::seed_from_u64(id_seed ^ 0x5eed_51e5),
             version: 0,
             wire_cache: RefCell::new(HashMap::new()),
+            last_scan: None,
         }
     }
 
@@ -123,6 +126,14 @@ impl World {
     pub fn tick(&mut self) {
         self.process_jobs();
         let now = self.now();
+        // The purge scan walks every resident; once per simulated second (or after a change)
+        // is enough, since nothing falls due faster than that.
+        let fresh =
+            self.last_scan.is_some_and(|(at, v)| v == self.version && (now - at) < Duration::seconds(1) && now >= at);
+        if fresh {
+            return;
+        }
+        self.last_scan = Some((now, self.version));
         let due: Vec<String> = self
             .data
             .residents
@@ -145,7 +156,7 @@ impl World {
             .data
             .tokens
             .iter()
-            .filter(|(_, t)| t.expires_at + Duration::days(1) < now)
+            .filter(|(_, t)| t.expires_at.checked_add_signed(Duration::days(1)).is_some_and(|e| e < now))
             .map(|(k, _)| k.clone())
             .collect();
         for k in expired_tokens {
@@ -196,7 +207,11 @@ impl World {
             Token {
                 email: account,
                 issued_at: now,
-                expires_at: now + Duration::seconds(i64::try_from(lifetime).unwrap_or(i64::MAX / 2_000)),
+                expires_at: i64::try_from(lifetime)
+                    .ok()
+                    .and_then(Duration::try_seconds)
+                    .and_then(|d| now.checked_add_signed(d))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
             },
         );
         self.touch();
