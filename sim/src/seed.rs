@@ -1,4 +1,5 @@
-//! Initial data: the deterministic `demo` portfolio, a one-site `bench` portfolio, and
+//! Initial data: the deterministic `demo` portfolio, a one-site `bench` portfolio, a
+//! larger `portfolio` for sync tests and benchmarks, and
 //! seed JSON files (`--seed FILE.json`) that define teams, sites, mappings, residents and
 //! accounts.
 
@@ -324,6 +325,75 @@ impl Seed {
     }
 }
 
+impl Seed {
+    /// A larger portfolio for sync tests and benchmarks: one team `team-scale` with `sites`
+    /// sites (`site-0000`, ...; types cycle PPK-C, PPK-D, PSK; zones cycle through four US
+    /// zones), each with `residents_per_site` current residents (every other one onboarded)
+    /// and `free_units` more units without a resident. One team administrator
+    /// `scale@sim.test` / `scale-password`.
+    pub fn portfolio(sites: usize, residents_per_site: usize, free_units: usize, now: DateTime<Utc>) -> Seed {
+        const KINDS: [&str; 3] = ["PPK-C", "PPK-D", "PSK"];
+        const ZONES: [&str; 4] = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"];
+        let team_id = "team-scale".to_string();
+        let units = residents_per_site + free_units;
+        let mut seed_sites = Vec::with_capacity(sites);
+        let mut residents = Vec::with_capacity(sites * residents_per_site);
+        for s in 0..sites {
+            let site_id = format!("site-{s:04}");
+            let mappings: Vec<Mapping> = (0..units)
+                .map(|i| Mapping {
+                    building: format!("B{}", i / 1000),
+                    floor: format!("{}", (i / 100) % 10),
+                    unit: format!("{i:05}"),
+                    passphrase: format!("pass-{s}-{i}"),
+                    ssid: format!("Site {s}"),
+                    vlan: format!("{}", 100 + i % 3000),
+                })
+                .collect();
+            for i in 0..residents_per_site {
+                residents.push(SeedResident {
+                    resident_id: Some(format!("r-{s:04}-{i:06}")),
+                    site_id: site_id.clone(),
+                    first_name: format!("First{i}"),
+                    last_name: format!("Last{s}"),
+                    email: format!("r{s}.{i}@scale.example"),
+                    phone: Some(format!("555-{:04}", i % 10_000)),
+                    building: mappings[i].building.clone(),
+                    floor: mappings[i].floor.clone(),
+                    unit: mappings[i].unit.clone(),
+                    activation_utc: now - Duration::days(30),
+                    deactivation_utc: None,
+                    onboarded_at: (i % 2 == 0).then_some(now - Duration::days(29)),
+                    suspended: false,
+                });
+            }
+            seed_sites.push(SeedSite {
+                site_id,
+                team_id: team_id.clone(),
+                name: format!("Scale Site {s}"),
+                site_type: KINDS[s % KINDS.len()].into(),
+                time_zone: ZONES[s % ZONES.len()].into(),
+                service_area_number: format!("SC-{s:03}-00"),
+                mappings,
+            });
+        }
+        Seed {
+            now: None,
+            frozen: false,
+            teams: vec![Team { team_id: team_id.clone(), name: "Scale Team".into() }],
+            sites: seed_sites,
+            residents,
+            accounts: vec![Account {
+                email: "scale@sim.test".into(),
+                password: "scale-password".into(),
+                level: AccountLevel::TeamAdmin,
+                team_ids: vec![team_id],
+                site_ids: vec![],
+            }],
+        }
+    }
+}
+
 /// Name, type, time zone, service area number, buildings, floors, units per floor.
 type DemoSite = (&'static str, &'static str, &'static str, &'static str, &'static [&'static str], u32, u32);
 
@@ -370,4 +440,42 @@ fn random_uuid(rng: &mut StdRng) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_is_deterministic_and_valid() {
+        let now = Utc::now();
+        let a = Seed::demo(now);
+        let b = Seed::demo(now + Duration::days(3));
+        assert_eq!(a.teams, b.teams);
+        assert_eq!(
+            a.sites.iter().map(|s| &s.site_id).collect::<Vec<_>>(),
+            b.sites.iter().map(|s| &s.site_id).collect::<Vec<_>>()
+        );
+        let data = a.into_data(1).unwrap();
+        assert_eq!(data.teams.len(), 2);
+        assert_eq!(data.sites.len(), 5);
+        assert_eq!(data.residents.len(), 40);
+        assert_eq!(data.accounts.len(), 4);
+        let kinds: std::collections::BTreeSet<&str> = data.sites.iter().map(|s| s.site_type.as_str()).collect();
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["PPK-C", "PPK-D", "PSK"]);
+    }
+
+    #[test]
+    fn portfolio_sizes_and_bad_references() {
+        let data = Seed::portfolio(3, 10, 5, Utc::now()).into_data(1).unwrap();
+        assert_eq!(data.sites.len(), 3);
+        assert_eq!(data.residents.len(), 30);
+        assert_eq!(data.mappings["site-0002"].len(), 15);
+        let mut bad = Seed::portfolio(1, 1, 0, Utc::now());
+        bad.residents[0].site_id = "nope".into();
+        assert!(bad.into_data(1).unwrap_err().contains("unknown site_id"));
+        let mut bad = Seed::portfolio(1, 1, 0, Utc::now());
+        bad.sites[0].time_zone = "Mars/Base".into();
+        assert!(bad.into_data(1).is_err());
+    }
 }
