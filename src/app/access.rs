@@ -11,7 +11,7 @@ use crate::access::roles::{
 };
 use crate::access::{evaluate, Actor, Feature, Level, Need, Target, TeamRef};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::store::{self, audit::NewAudit, staff::Member, tokens::TokenRow};
+use crate::store::{self, audit::NewAudit, invitations::Invitation, staff::Member, tokens::TokenRow};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -1066,6 +1066,428 @@ impl App {
         )?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// How long an invitation stays valid.
+pub const INVITATION_DAYS: i64 = 7;
+/// An invitation may be resent once it has been pending this long.
+pub const RESEND_AFTER_DAYS: i64 = 2;
+
+/// A new invitation by email with roles and sites.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewInvitation {
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// Base role (Table-1 level); may be empty with a job function.
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub job_function: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub all_sites: bool,
+    #[serde(default)]
+    pub sites: Vec<String>,
+}
+
+/// An invitation with its one-time token (shown once) and the text to send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreatedInvitation {
+    pub invitation: Invitation,
+    pub token: String,
+    pub text: String,
+}
+
+/// An invitation as listed: `state` reads `expired` once a pending one is past its expiry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvitationView {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    pub can_resend: bool,
+}
+
+fn invitation_state(i: &Invitation, now: DateTime<Utc>) -> String {
+    if i.state == "pending" && i.expires_at <= now {
+        "expired".into()
+    } else {
+        i.state.clone()
+    }
+}
+
+fn invitation_text(conn: &Connection, i: &Invitation, inviter: &str, team: &str, token: &str) -> AppResult<String> {
+    let mut roles = vec![i.base.title().to_string()];
+    for k in &i.addons {
+        roles.push(load_role(conn, i.team_id, k).map(|r| r.name).unwrap_or_else(|_| k.clone()));
+    }
+    let sites = match &i.sites {
+        SiteAccess::AllSites => "every site of the team (including sites added later)".to_string(),
+        SiteAccess::Listed(ids) => {
+            let mut names = Vec::new();
+            for id in ids {
+                names.push(store::sites::get(conn, *id)?.map(|s| s.name).unwrap_or_else(|| format!("site #{id}")));
+            }
+            names.join(", ")
+        }
+    };
+    let hello = if i.display_name.is_empty() { "Hello,".to_string() } else { format!("Hello {},", i.display_name) };
+    Ok(format!(
+        "{hello}\n\n{inviter} invites you to join the team {team} on ResidentDesk as {} with access to {sites}.\n\n\
+         To accept, run:\n    residentdesk invite accept --token {token}\nand choose a password (at least 10 characters).\n\
+         To decline:\n    residentdesk invite reject --token {token}\n\n\
+         This invitation is for {} only and expires on {} UTC.\n",
+        roles.join(" + "),
+        i.email,
+        i.expires_at.format("%Y-%m-%d %H:%M"),
+    ))
+}
+
+impl App {
+    /// Invites a person by email with roles and sites: the same checks as adding them (the
+    /// inviter grants only what they hold). Returns the one-time token and the text to send.
+    pub fn invite_create(&mut self, session: &Session, new: &NewInvitation) -> AppResult<CreatedInvitation> {
+        let now = self.now();
+        let email = residentdesk_domain::rules::normalize_email(&new.email)
+            .map_err(|e| AppError::invalid_field("email", e.to_string()))?;
+        let display_name = new.display_name.trim().to_string();
+        let (secret, prefix) = new_secret("rdi");
+        let hash = hash_secret(&secret)?;
+        let tx = self.begin()?;
+        let team = active_team(&tx, session)?;
+        let (mut base, mut addons, mut all_sites) = (None, Vec::new(), new.all_sites);
+        if let Some(jf) = new.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
+            let (b, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
+            base = Some(b);
+            addons = roles;
+            all_sites |= all && new.sites.is_empty();
+        }
+        if !new.level.trim().is_empty() {
+            base = Some(
+                Level::parse(&new.level)
+                    .ok_or_else(|| AppError::invalid_field("level", format!("unknown level {:?}", new.level)))?,
+            );
+        }
+        let base = base.ok_or_else(|| AppError::invalid_field("level", "give a level or a job function"))?;
+        for key in &new.roles {
+            let role = load_role(&tx, team.id, key)?;
+            if !addons.iter().any(|r: &Role| r.key == role.key) {
+                addons.push(role);
+            }
+        }
+        let sites = if base.is_team_level() {
+            SiteAccess::AllSites
+        } else {
+            parse_site_access(&tx, session, all_sites, &new.sites)?
+        };
+        let assignment = Assignment { base, addons, sites };
+        super::staff::check_manage(&tx, now, session, None, Some(&assignment), "invite.create")?;
+        if let Some(existing) = store::staff::by_email(&tx, &email)? {
+            if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
+                return Err(AppError::invalid_field("email", format!("{email} is already a member of {}", team.name)));
+            }
+        }
+        if let Some(p) = store::invitations::list(&tx, team.id)?
+            .into_iter()
+            .find(|i| i.email == email && invitation_state(i, now) == "pending")
+        {
+            return Err(AppError::invalid_field(
+                "email",
+                format!("{email} already has a pending invitation (#{}); resend it instead", p.id),
+            ));
+        }
+        let keys: Vec<String> = assignment.addons.iter().map(|r| r.key.clone()).collect();
+        let id = store::invitations::insert(
+            &tx,
+            &store::invitations::NewInvitation {
+                team_id: team.id,
+                email: &email,
+                display_name: &display_name,
+                base,
+                addons: &keys,
+                sites: &assignment.sites,
+                token_prefix: &prefix,
+                token_hash: &hash,
+                invited_by: session.actor.staff_id,
+                expires_at: now + Duration::days(INVITATION_DAYS),
+            },
+            now,
+        )?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "invite.create",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&email),
+            json!({"invitation": id, "access": assignment_json(&assignment)}),
+        )?;
+        let invitation = store::invitations::get(&tx, id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
+        let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
+        tx.commit()?;
+        Ok(CreatedInvitation { invitation, token: secret, text })
+    }
+
+    /// The invitations of the active team (needs `staff.view`).
+    pub fn invite_list(&self, session: &Session) -> AppResult<Vec<InvitationView>> {
+        let now = self.now();
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            now,
+            session,
+            Need::Permission(Permission::StaffView),
+            Target::Team(&team_ref(&team)),
+            "invite.list",
+        )?;
+        Ok(store::invitations::list(&self.conn, team.id)?
+            .into_iter()
+            .map(|mut i| {
+                let can_resend = i.state == "pending" && now - i.sent_at > Duration::days(RESEND_AFTER_DAYS);
+                i.state = invitation_state(&i, now);
+                InvitationView { invitation: i, can_resend }
+            })
+            .collect())
+    }
+
+    /// Finds a pending, unexpired invitation by its token. An expired one is marked expired;
+    /// every refused use is audited.
+    fn invitation_by_token(&mut self, token: &str, action: &str) -> AppResult<Invitation> {
+        let now = self.now();
+        let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
+        let found = secret_prefix("rdi", token)
+            .map(|p| store::invitations::by_prefix(&self.conn, &p))
+            .transpose()?
+            .flatten()
+            .filter(|i| verify_secret(token.trim(), &i.token_hash));
+        let Some(inv) = found else {
+            audit_alone(
+                &self.conn,
+                now,
+                None,
+                "invitee",
+                action,
+                "failed",
+                None,
+                None,
+                json!({"reason": "unknown invitation token"}),
+            )?;
+            return Err(failure("unknown invitation token"));
+        };
+        let reason = if inv.state != "pending" {
+            Some(format!("the invitation was already {}", inv.state))
+        } else if inv.expires_at <= now {
+            let tx = self.begin()?;
+            store::invitations::decide(&tx, inv.id, "expired", "system", now)?;
+            tx.commit()?;
+            Some(format!("the invitation expired on {}", inv.expires_at.format("%Y-%m-%d %H:%M UTC")))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            audit_alone(
+                &self.conn,
+                now,
+                None,
+                &inv.email,
+                action,
+                "denied",
+                Some(inv.team_id),
+                Some(&inv.email),
+                json!({"reason": reason, "invitation": inv.id}),
+            )?;
+            return Err(AppError::denied(format!("denied: {reason}")));
+        }
+        Ok(inv)
+    }
+
+    /// Accepts an invitation with its token: creates the account with `password` (or, for an
+    /// existing account, checks its password), gives the invited roles and sites (if the
+    /// inviter still holds them) and signs the person in to the team.
+    pub fn invite_accept(&mut self, token: &str, display_name: &str, password: &str) -> AppResult<Session> {
+        let now = self.now();
+        let inv = self.invitation_by_token(token, "invite.accept")?;
+        let existing = store::staff::by_email(&self.conn, &inv.email)?;
+        match &existing {
+            Some(s) => {
+                if !s.password_hash.as_deref().is_some_and(|h| verify_secret(password, h)) {
+                    audit_alone(
+                        &self.conn,
+                        now,
+                        Some(s.id),
+                        &inv.email,
+                        "invite.accept",
+                        "failed",
+                        Some(inv.team_id),
+                        Some(&inv.email),
+                        json!({"reason": "wrong password of the existing account"}),
+                    )?;
+                    return Err(AppError::new(
+                        ErrorCode::Unauthenticated,
+                        format!("{} already has an account: give its password", inv.email),
+                    ));
+                }
+            }
+            None => super::auth::check_password(password)?,
+        }
+        let name =
+            if display_name.trim().is_empty() { inv.display_name.clone() } else { display_name.trim().to_string() };
+        let name = if name.is_empty() { inv.email.clone() } else { name };
+        let name =
+            residentdesk_domain::rules::validate_text("name", &name, true, residentdesk_domain::rules::MAX_NAME_LEN)?;
+        let hash = if existing.is_none() { Some(hash_secret(password)?) } else { None };
+        let addons = inv.addons.iter().map(|k| load_role(&self.conn, inv.team_id, k)).collect::<AppResult<Vec<_>>>()?;
+        let assignment = Assignment { base: inv.base, addons, sites: inv.sites.clone() };
+        // The inviter must still hold what the invitation gives.
+        let inviter = build_session(&self.conn, inv.invited_by, Some(inv.team_id))?;
+        if let Err(r) = grant::check(grantor(&inviter), None, Some(&assignment)) {
+            audit_alone(
+                &self.conn,
+                now,
+                None,
+                &inv.email,
+                "invite.accept",
+                "denied",
+                Some(inv.team_id),
+                Some(&inv.email),
+                json!({"reason": r.message(), "invitation": inv.id}),
+            )?;
+            return Err(AppError::denied(format!(
+                "denied: the inviter no longer holds what the invitation gives ({})",
+                r.message()
+            )));
+        }
+        let tx = self.begin()?;
+        if !store::invitations::decide(&tx, inv.id, "accepted", "invitee", now)? {
+            return Err(AppError::invalid("the invitation is no longer pending"));
+        }
+        let staff_id = match &existing {
+            Some(s) => s.id,
+            None => store::staff::insert(&tx, &inv.email, &name, hash.as_deref(), false, now)?,
+        };
+        if store::staff::level_in_team(&tx, staff_id, inv.team_id)?.is_some() {
+            return Err(AppError::invalid_field("email", format!("{} is already a member of the team", inv.email)));
+        }
+        write_assignment(&tx, staff_id, inv.team_id, &assignment, Some(inv.invited_by), now)?;
+        store::staff::set_active_team(&tx, staff_id, inv.team_id)?;
+        store::audit::append(
+            &tx,
+            &NewAudit {
+                actor_id: Some(staff_id),
+                actor: &inv.email,
+                action: "invite.accept",
+                outcome: "ok",
+                team_id: Some(inv.team_id),
+                site_id: None,
+                target: Some(&inv.email),
+                details: json!({"invitation": inv.id, "access": assignment_json(&assignment)}),
+            },
+            now,
+        )?;
+        tx.commit()?;
+        build_session(&self.conn, staff_id, Some(inv.team_id))
+    }
+
+    /// Rejects an invitation from the invitee's side, with its token.
+    pub fn invite_reject_token(&mut self, token: &str) -> AppResult<Invitation> {
+        let now = self.now();
+        let inv = self.invitation_by_token(token, "invite.reject")?;
+        let tx = self.begin()?;
+        store::invitations::decide(&tx, inv.id, "rejected", "invitee", now)?;
+        store::audit::append(
+            &tx,
+            &NewAudit {
+                actor_id: None,
+                actor: &inv.email,
+                action: "invite.reject",
+                outcome: "ok",
+                team_id: Some(inv.team_id),
+                site_id: None,
+                target: Some(&inv.email),
+                details: json!({"invitation": inv.id, "side": "invitee"}),
+            },
+            now,
+        )?;
+        tx.commit()?;
+        Ok(store::invitations::get(&self.conn, inv.id)?.unwrap_or(inv))
+    }
+
+    fn team_invitation(&self, session: &Session, id: i64, action: &str) -> AppResult<Invitation> {
+        let team = active_team(&self.conn, session)?;
+        authorize_need(
+            &self.conn,
+            self.now(),
+            session,
+            Need::Permission(Permission::StaffAdd),
+            Target::Team(&team_ref(&team)),
+            action,
+        )?;
+        store::invitations::get(&self.conn, id)?
+            .filter(|i| i.team_id == team.id)
+            .ok_or_else(|| AppError::not_found(format!("no invitation #{id} in your active team")))
+    }
+
+    /// Withdraws (rejects) a pending invitation from the team's side (needs `staff.add`).
+    pub fn invite_reject(&mut self, session: &Session, id: i64) -> AppResult<Invitation> {
+        let now = self.now();
+        let inv = self.team_invitation(session, id, "invite.reject")?;
+        let tx = self.begin()?;
+        if !store::invitations::decide(&tx, inv.id, "rejected", &session.actor.email, now)? {
+            return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
+        }
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "invite.reject",
+            "ok",
+            Some(inv.team_id),
+            None,
+            Some(&inv.email),
+            json!({"invitation": inv.id, "side": "team"}),
+        )?;
+        tx.commit()?;
+        Ok(store::invitations::get(&self.conn, inv.id)?.unwrap_or(inv))
+    }
+
+    /// Resends a pending invitation that has waited more than 2 days: a new token (the old
+    /// one stops working) and a new expiry.
+    pub fn invite_resend(&mut self, session: &Session, id: i64) -> AppResult<CreatedInvitation> {
+        let now = self.now();
+        let inv = self.team_invitation(session, id, "invite.resend")?;
+        if inv.state != "pending" {
+            return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
+        }
+        if now - inv.sent_at <= Duration::days(RESEND_AFTER_DAYS) {
+            return Err(AppError::invalid(format!(
+                "invitation #{id} was sent at {}; it can be resent once it has been pending for more than {RESEND_AFTER_DAYS} days",
+                inv.sent_at.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
+        let (secret, prefix) = new_secret("rdi");
+        let hash = hash_secret(&secret)?;
+        let team = active_team(&self.conn, session)?;
+        let tx = self.begin()?;
+        store::invitations::renew(&tx, inv.id, &prefix, &hash, now, now + Duration::days(INVITATION_DAYS))?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "invite.resend",
+            "ok",
+            Some(inv.team_id),
+            None,
+            Some(&inv.email),
+            json!({"invitation": inv.id}),
+        )?;
+        let invitation =
+            store::invitations::get(&tx, inv.id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
+        let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
+        tx.commit()?;
+        Ok(CreatedInvitation { invitation, token: secret, text })
     }
 }
 

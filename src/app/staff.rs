@@ -63,7 +63,7 @@ pub struct StaffAccess {
 
 /// Checks that the session may manage an account as `a` describes: the Table-1 feature (and
 /// each listed site), then grant-only-what-you-hold against the account as it is (`current`).
-fn check_manage(
+pub(crate) fn check_manage(
     conn: &Connection,
     now: chrono::DateTime<chrono::Utc>,
     session: &Session,

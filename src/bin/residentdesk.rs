@@ -4,6 +4,8 @@
 //! 6 conflict).
 #![forbid(unsafe_code)]
 
+#[path = "residentdesk/access_cmd.rs"]
+mod access_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
 
@@ -12,7 +14,7 @@ use output::{print_table, Out};
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::org::SiteSettingsPatch;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
-use residentdesk::app::staff::{NewStaff, StaffPatch};
+use residentdesk::app::staff::{NewStaff, StaffAccess, StaffPatch};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
 use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
 use residentdesk::{App, AppError, Clock, ErrorCode, FixedClock, SystemClock};
@@ -81,6 +83,18 @@ enum Command {
     /// The append-only audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Staff access: explain, matrix, a member's roles and sites, ownership.
+    #[command(subcommand)]
+    Access(access_cmd::AccessCmd),
+    /// Roles (built-in and add-on) and job functions.
+    #[command(subcommand)]
+    Role(access_cmd::RoleCmd),
+    /// Invitations by email with roles and sites.
+    #[command(subcommand)]
+    Invite(access_cmd::InviteCmd),
+    /// API tokens for integrators (use with RESIDENTDESK_TOKEN).
+    #[command(subcommand)]
+    Token(access_cmd::TokenCmd),
     /// Changes waiting to be synced.
     #[command(subcommand)]
     Outbox(OutboxCmd),
@@ -228,9 +242,18 @@ enum StaffCmd {
         email: String,
         #[arg(long)]
         name: String,
-        /// staff_user, staff_local_admin, team_user or team_admin.
-        #[arg(long)]
+        /// staff_user, staff_local_admin, team_user or team_admin (default: the job function's).
+        #[arg(long, default_value = "")]
         level: String,
+        /// A job function giving the initial roles and site access (see `role job-functions`).
+        #[arg(long)]
+        job_function: Option<String>,
+        /// Add-on role (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Every site of the team, automatically (sites added later included).
+        #[arg(long, conflicts_with = "sites")]
+        all_sites: bool,
         /// Member site (repeatable; required for Staff-level accounts).
         #[arg(long = "site")]
         sites: Vec<String>,
@@ -259,6 +282,15 @@ enum StaffCmd {
 
 #[derive(Subcommand, Debug)]
 enum AuditCmd {
+    /// The audit log as CSV (needs audit.export), oldest first.
+    Export {
+        /// YYYY-MM-DD or ISO 8601.
+        #[arg(long)]
+        since: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Newest entries first.
     List {
         /// YYYY-MM-DD or ISO 8601.
@@ -332,9 +364,13 @@ fn usage(msg: impl Into<String>) -> AppError {
 /// Signs the actor in from `--as` and the password source.
 fn sign_in(app: &mut App, cli: &Cli) -> Result<Session, AppError> {
     let Some(email) = &cli.actor else {
+        // An API token (integrators): RESIDENTDESK_TOKEN, used when no --as is given.
+        if let Some(token) = std::env::var("RESIDENTDESK_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            return app.sign_in_token(&token);
+        }
         return Err(AppError::new(
             ErrorCode::Unauthenticated,
-            "who is acting? pass --as EMAIL with RESIDENTDESK_PASSWORD or --password-stdin",
+            "who is acting? pass --as EMAIL with RESIDENTDESK_PASSWORD or --password-stdin, or set RESIDENTDESK_TOKEN",
         ));
     };
     let password = if cli.password_stdin {
@@ -412,6 +448,11 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         }
         _ => {}
     }
+    if let Command::Invite(cmd) = &cli.command {
+        if access_cmd::invite_without_actor(cmd) {
+            return access_cmd::invite_anonymous(&mut app, cmd, out);
+        }
+    }
     let session = sign_in(&mut app, &cli)?;
     match &cli.command {
         Command::Init { .. } | Command::Demo(_) => unreachable!("handled above"),
@@ -425,6 +466,18 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             Ok(())
         }
         Command::Staff(cmd) => staff_cmd(&mut app, &session, cmd, out),
+        Command::Audit(AuditCmd::Export { since, output }) => {
+            let since = since
+                .as_deref()
+                .map(|s| residentdesk::domain::dates::parse_user_datetime("since", s, chrono_tz::UTC))
+                .transpose()
+                .map_err(AppError::from)?;
+            access_cmd::audit_export(&mut app, &session, since, output.as_deref())
+        }
+        Command::Access(cmd) => access_cmd::access_cmd(&mut app, &session, cmd, out),
+        Command::Role(cmd) => access_cmd::role_cmd(&mut app, &session, cmd, out),
+        Command::Invite(cmd) => access_cmd::invite_cmd(&mut app, &session, cmd, out),
+        Command::Token(cmd) => access_cmd::token_cmd(&mut app, &session, cmd, out),
         Command::Audit(AuditCmd::List { since, limit }) => {
             let since = since
                 .as_deref()
@@ -705,7 +758,7 @@ fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) 
 fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
         StaffCmd::List => print_members(&app.staff_list(session)?, out),
-        StaffCmd::Add { email, name, level, sites, new_password_stdin } => {
+        StaffCmd::Add { email, name, level, sites, new_password_stdin, job_function, roles, all_sites } => {
             let (password, generated) = if *new_password_stdin {
                 (read_stdin_line("new password")?, false)
             } else if let Ok(p) = std::env::var("RESIDENTDESK_NEW_PASSWORD") {
@@ -720,7 +773,9 @@ fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Res
                 sites: sites.clone(),
                 password: password.clone(),
             };
-            let member = app.staff_add(session, &new)?;
+            let access =
+                StaffAccess { job_function: job_function.clone(), roles: roles.clone(), all_sites: *all_sites };
+            let member = app.staff_add_with(session, &new, &access)?;
             let shown = generated.then_some(password);
             out.value(&json!({"member": member, "generated_password": shown}), || {
                 println!("Added {} as {} to your team.", member.staff.email, member.level);
