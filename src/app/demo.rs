@@ -108,8 +108,7 @@ impl App {
                 }
             }
             let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
-            for i in 0..n {
-                let loc = &locations[i];
+            for (i, loc) in locations.iter().enumerate().take(n) {
                 let first = FIRST[rng.random_range(0..FIRST.len())];
                 let last = LAST[rng.random_range(0..LAST.len())];
                 let email = format!("{}.{}.{}@residents.example", first.to_lowercase(), last.to_lowercase(), made + i);
