@@ -350,7 +350,7 @@ impl Seed {
                     vlan: format!("{}", 100 + i % 3000),
                 })
                 .collect();
-            for i in 0..residents_per_site {
+            for (i, m) in mappings.iter().take(residents_per_site).enumerate() {
                 residents.push(SeedResident {
                     resident_id: Some(format!("r-{s:04}-{i:06}")),
                     site_id: site_id.clone(),
@@ -358,9 +358,9 @@ impl Seed {
                     last_name: format!("Last{s}"),
                     email: format!("r{s}.{i}@scale.example"),
                     phone: Some(format!("555-{:04}", i % 10_000)),
-                    building: mappings[i].building.clone(),
-                    floor: mappings[i].floor.clone(),
-                    unit: mappings[i].unit.clone(),
+                    building: m.building.clone(),
+                    floor: m.floor.clone(),
+                    unit: m.unit.clone(),
                     activation_utc: now - Duration::days(30),
                     deactivation_utc: None,
                     onboarded_at: (i % 2 == 0).then_some(now - Duration::days(29)),

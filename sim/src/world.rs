@@ -61,9 +61,19 @@ pub struct World {
     pub version: u64,
     /// Wire objects (without `Status`) of residents as they were when formatted; an entry is
     /// reused only while the stored resident is still equal to the cached copy.
-    wire_cache: RefCell<HashMap<String, (Resident, ResidentObject)>>,
+    wire_cache: RefCell<HashMap<String, WireCacheEntry>>,
     /// When the purge scan last ran, and at which data version.
     last_scan: Option<(DateTime<Utc>, u64)>,
+}
+
+/// A formatted resident and everything its wire form was derived from (the site and SSID
+/// too, so a changed time zone or mapping is never served stale).
+#[derive(Debug)]
+struct WireCacheEntry {
+    resident: Resident,
+    site: Site,
+    ssid: Option<String>,
+    wire: ResidentObject,
 }
 
 /// A validated resident body.
@@ -340,13 +350,19 @@ impl World {
             if !assumptions::LIST_INCLUDES_EXPIRED && flags.is_expired() {
                 continue;
             }
+            let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
             let mut wire = match cache.get(&r.resident_id) {
-                Some((cached, wire)) if cached == r => wire.clone(),
+                Some(e) if e.resident == *r && e.site == *site && e.ssid.as_deref() == ssid => e.wire.clone(),
                 _ => {
-                    let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
                     let mut wire = r.to_wire(site, ssid, now);
                     wire.status = Vec::new();
-                    cache.insert(r.resident_id.clone(), (r.clone(), wire.clone()));
+                    let entry = WireCacheEntry {
+                        resident: r.clone(),
+                        site: site.clone(),
+                        ssid: ssid.map(str::to_string),
+                        wire: wire.clone(),
+                    };
+                    cache.insert(r.resident_id.clone(), entry);
                     wire
                 }
             };

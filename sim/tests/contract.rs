@@ -795,10 +795,12 @@ async fn state_file_keeps_data_across_restarts() {
     let r = create(&api, &site, resident_body(&sim, "persist@example.com", ("Hudson", "3", "305"))).await;
     sim.advance(Duration::days(2));
     let now = sim.now();
+    let old_token = login(&sim, ADMIN).await.token;
     sim.shutdown();
     let sim = Sim::start(SimConfig::default().state_file(&path)).unwrap();
     assert!((sim.now() - now).num_seconds().abs() < 10, "clock kept");
-    let api = login(&sim, ADMIN).await;
+    let api = Api { http: client(), base: sim.base_url(), control: sim.control_url(), token: old_token };
+    assert_eq!(api.get("/team").await.status, 200, "tokens survive a restart");
     let got = api.get(&format!("{site}/resident/{}", r["ResidentId"].as_str().unwrap())).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["Residents"][0]["Email"], "persist@example.com");
@@ -1024,4 +1026,20 @@ async fn garbage_bodies_never_cause_a_5xx() {
     // Let an import with bad rows finish: rows fail one by one, never the job.
     sim.advance(Duration::minutes(1));
     assert!(sim.stats().by_status.keys().all(|s| *s < 500));
+}
+
+#[tokio::test]
+async fn list_reflects_a_changed_site_time_zone() {
+    let sim = start();
+    let api = login(&sim, ADMIN).await;
+    let site = site_path(&sim, "Hudson Lofts");
+    let before = api.get(&format!("{site}/resident")).await.body["Residents"][0]["ActivationDate"].clone();
+    let site_id = site.rsplit('/').next().unwrap().to_string();
+    sim.world(|w| {
+        for s in w.data.sites.iter_mut().filter(|s| s.site_id == site_id) {
+            s.time_zone = "Asia/Tokyo".into();
+        }
+    });
+    let after = api.get(&format!("{site}/resident")).await.body["Residents"][0]["ActivationDate"].clone();
+    assert_ne!(before, after);
 }
