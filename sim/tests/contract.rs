@@ -849,7 +849,7 @@ async fn fault_429_carries_retry_after() {
 async fn rate_limit_answers_429_beyond_the_limit() {
     let sim = start();
     let api = login(&sim, ADMIN).await;
-    let cfg = FaultConfig { rate_limit_per_sec: Some(5.0), retry_after_secs: 2, ..FaultConfig::default() };
+    let cfg = FaultConfig { rate_limit_per_sec: Some(1.0), retry_after_secs: 2, ..FaultConfig::default() };
     api.put("/__sim/faults", serde_json::to_value(cfg).unwrap()).await;
     let mut throttled = 0;
     for _ in 0..20 {
@@ -911,15 +911,15 @@ async fn fault_truncate_cuts_the_body() {
 async fn fault_latency_delays_answers() {
     let sim = start();
     let api = login(&sim, ADMIN).await;
-    let cfg = FaultConfig { latency_ms: 150, ..FaultConfig::default() };
+    let cfg = FaultConfig { latency_ms: 400, ..FaultConfig::default() };
     api.put("/__sim/faults", serde_json::to_value(cfg).unwrap()).await;
     let t = std::time::Instant::now();
     assert_eq!(api.get("/team").await.status, 200);
-    assert!(t.elapsed() >= std::time::Duration::from_millis(150));
+    assert!(t.elapsed() >= std::time::Duration::from_millis(400));
     // Control endpoints are never delayed or faulted.
     let t = std::time::Instant::now();
     api.get("/__sim/health").await;
-    assert!(t.elapsed() < std::time::Duration::from_millis(150));
+    assert!(t.elapsed() < std::time::Duration::from_millis(400));
 }
 
 #[tokio::test]
