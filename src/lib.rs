@@ -10,6 +10,7 @@
 pub mod access;
 pub mod app;
 pub mod clock;
+pub mod csvio;
 pub mod error;
 pub mod store;
 pub mod sync;

@@ -10,6 +10,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
+pub mod csv;
 pub mod demo;
 pub mod org;
 pub mod residents;

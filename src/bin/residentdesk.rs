@@ -6,6 +6,8 @@
 
 #[path = "residentdesk/access_cmd.rs"]
 mod access_cmd;
+#[path = "residentdesk/csv_cmd.rs"]
+mod csv_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
 
@@ -98,6 +100,47 @@ enum Command {
     /// Changes waiting to be synced.
     #[command(subcommand)]
     Outbox(OutboxCmd),
+    /// Import residents from a CSV file into a site (every row checked first).
+    Import {
+        /// The CSV file (comma, semicolon or tab; UTF-8 or Windows-1252; API or Site Manager headers).
+        file: PathBuf,
+        #[arg(long)]
+        site: String,
+        /// Check every row and report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows even when others have problems (default: all or nothing).
+        #[arg(long)]
+        valid_only: bool,
+    },
+    /// Export residents as CSV (one site, or every site you see in the active team).
+    Export {
+        #[arg(long, conflicts_with = "team", required_unless_present = "team")]
+        site: Option<String>,
+        /// Every site you can see in the active team.
+        #[arg(long)]
+        team: bool,
+        /// scheduled, current, pending, suspended or expired (repeatable).
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        #[arg(long)]
+        building: Option<String>,
+        /// Name, email or unit prefix.
+        #[arg(long)]
+        search: Option<String>,
+        /// api (FirstName, ActivationDateUTC...) or site-manager (First Name, Access Start...).
+        #[arg(long, default_value = "api")]
+        columns: String,
+        /// Excel-safe: UTF-8 BOM, CRLF, formula-like cells neutralised.
+        #[arg(long)]
+        excel: bool,
+        /// Dates in the site's local time instead of UTC.
+        #[arg(long)]
+        local_dates: bool,
+        /// Output file, or - for standard output (the default).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -505,6 +548,23 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
                 );
             });
             Ok(())
+        }
+        Command::Import { file, site, dry_run, valid_only } => {
+            let options = residentdesk::app::csv::ImportOptions { dry_run: *dry_run, valid_only: *valid_only };
+            csv_cmd::import(&mut app, &session, file, site, options, out)
+        }
+        Command::Export { site, team: _, statuses, building, search, columns, excel, local_dates, output } => {
+            let args = csv_cmd::ExportArgs {
+                site: site.as_deref(),
+                statuses: parse_statuses(statuses)?,
+                building: building.as_deref(),
+                search: search.as_deref(),
+                columns,
+                excel: *excel,
+                local_dates: *local_dates,
+                output: output.as_deref(),
+            };
+            csv_cmd::export(&mut app, &session, args, out)
         }
         Command::Outbox(OutboxCmd::List { all, limit }) => {
             let entries = app.outbox_list(&session, *all, *limit)?;

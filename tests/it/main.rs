@@ -2,4 +2,5 @@
 
 mod app_core;
 mod cli_core;
+mod csv;
 mod fixture;

@@ -1,0 +1,613 @@
+//! CSV use cases: export any resident list the person may see, and import resident lists
+//! with a full per-row report.
+//!
+//! Export: the sites are those of the request within the person's scope (one site, or every
+//! site they see in the active team), each authorised for managing residents; rows stream
+//! from SQLite to the writer (constant memory); the export is audited (who, which sites,
+//! how many rows).
+//!
+//! Import: one immediate transaction. Each row is read ([`crate::csvio::import`]), checked
+//! with the same validation as a single add ([`validate_new`]), plus the in-file checks
+//! (the same email twice in the file, overlapping stays in one unit within the file) and
+//! the row's `Site` cell. Valid rows go through the same insert as a single add
+//! ([`insert_resident`]: one outbox `create` entry and one audit entry each), so sync sends
+//! them like any other add. A dry run writes nothing; otherwise all-or-nothing, or only the
+//! valid rows on request. Dry run and commit report the same problems.
+
+use super::residents::{insert_resident, site_tz, validate_new, FieldProblem, ResidentFilter};
+use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
+use crate::access::{Feature, Target};
+use crate::csvio::export::{Layout, RowWriter};
+use crate::csvio::import::{FileInfo, RowProblem, RowReader};
+use crate::csvio::{Columns, MAX_LISTED_PROBLEMS};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, residents::Resident, sites::Site};
+use chrono::{DateTime, Utc};
+use residentdesk_domain::rules::{self, Interval, Location};
+use residentdesk_domain::status::{derive_flags, Lifecycle};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+/// What to export.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// One site (id, remote id or name); `None`: every site the person sees in the active team.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Status, building and search filters (`limit` is ignored).
+    #[serde(default)]
+    pub filter: ResidentFilter,
+    #[serde(default)]
+    pub columns: Columns,
+    /// Excel-safe output: UTF-8 BOM, CRLF, formula-like cells neutralised.
+    #[serde(default)]
+    pub excel: bool,
+    /// Dates as site-local wall-clock time instead of ISO 8601 UTC.
+    #[serde(default)]
+    pub local_dates: bool,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportSummary {
+    pub sites: Vec<String>,
+    pub rows: u64,
+    pub columns: Columns,
+    pub excel: bool,
+    pub local_dates: bool,
+}
+
+/// How to import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOptions {
+    /// Check everything, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Import the valid rows even when others have problems (default: all or nothing).
+    #[serde(default)]
+    pub valid_only: bool,
+}
+
+/// Progress of a long import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Dry run: nothing was written.
+    DryRun,
+    /// Every row was imported.
+    Imported,
+    /// The valid rows were imported, the others were not (`valid_only`).
+    PartiallyImported,
+    /// Nothing was imported: some rows (or the file) have problems.
+    Rejected,
+}
+
+/// The report of an import (dry run or not), shaped for a table of problems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub site: String,
+    pub status: ImportStatus,
+    pub options: ImportOptions,
+    /// Absent when the file could not be read as a resident CSV at all.
+    pub file: Option<FileInfo>,
+    /// Data rows read (blank rows not counted).
+    pub rows: u64,
+    pub valid_rows: u64,
+    pub invalid_rows: u64,
+    /// Residents written (0 for dry runs and rejected imports).
+    pub imported: u64,
+    /// Every problem (up to [`MAX_LISTED_PROBLEMS`]), by row.
+    pub problems: Vec<RowProblem>,
+    /// Problems found but not listed (beyond the limit).
+    pub unlisted_problems: u64,
+    /// A problem with the whole file (unreadable, missing columns, too large), if any.
+    pub file_error: Option<String>,
+}
+
+impl ImportReport {
+    /// One sentence for people.
+    pub fn summary(&self) -> String {
+        let base = format!("{} row(s): {} valid, {} with problems", self.rows, self.valid_rows, self.invalid_rows);
+        match self.status {
+            ImportStatus::DryRun => format!("dry run for {}: {base}; nothing was written", self.site),
+            ImportStatus::Imported => format!("imported {} resident(s) into {}", self.imported, self.site),
+            ImportStatus::PartiallyImported => {
+                format!("imported {} valid resident(s) into {}; {base}", self.imported, self.site)
+            }
+            ImportStatus::Rejected => match &self.file_error {
+                Some(e) => format!("nothing was imported into {}: {e}", self.site),
+                None => {
+                    format!("nothing was imported into {}: {base} (fix them, or import with valid-only)", self.site)
+                }
+            },
+        }
+    }
+}
+
+/// A stay within the file, for the in-file occupancy check.
+struct Stay {
+    row: u64,
+    email: String,
+    interval: Interval,
+}
+
+/// The in-file state of an import: emails seen and stays per unit.
+#[derive(Default)]
+struct InFile {
+    emails: HashMap<String, u64>,
+    stays: HashMap<Location, Vec<Stay>>,
+}
+
+impl App {
+    /// Exports residents to `out` as CSV (streaming) and audits the export.
+    pub fn export_residents(
+        &mut self,
+        session: &Session,
+        request: &ExportRequest,
+        out: &mut dyn Write,
+    ) -> AppResult<ExportSummary> {
+        let now = self.now();
+        let sites: Vec<Site> = match request.site.as_deref() {
+            Some(site) => {
+                let site = resolve_site(&self.conn, session, site)?;
+                authorize(
+                    &self.conn,
+                    now,
+                    session,
+                    Feature::ManageResidents,
+                    Target::Site(&site_ref(&site)),
+                    "resident.export",
+                )?;
+                vec![site]
+            }
+            None => {
+                let team = super::active_team(&self.conn, session)?;
+                let sites = store::sites::list(&self.conn, &session.actor.scope())?;
+                for s in &sites {
+                    authorize(
+                        &self.conn,
+                        now,
+                        session,
+                        Feature::ManageResidents,
+                        Target::Site(&site_ref(s)),
+                        "resident.export",
+                    )?;
+                }
+                if sites.is_empty() {
+                    return Err(AppError::not_found(format!("you see no site in team {}", team.name)));
+                }
+                sites
+            }
+        };
+        let layout = Layout {
+            columns: request.columns,
+            excel: request.excel,
+            local_dates: request.local_dates,
+            with_site: request.site.is_none(),
+        };
+        let result = write_rows(&self.conn, &sites, &request.filter, layout, now, out);
+        let names: Vec<String> = sites.iter().map(|s| s.name.clone()).collect();
+        let (outcome, rows, error) = match &result {
+            Ok(rows) => ("ok", *rows, None),
+            Err((rows, e)) => ("failed", *rows, Some(e.message.clone())),
+        };
+        let tx = self.begin()?;
+        let team_id = sites.first().map(|s| s.team_id);
+        let site_id = (sites.len() == 1).then(|| sites[0].id);
+        let target = if request.site.is_some() { names[0].clone() } else { format!("{} site(s)", names.len()) };
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "resident.export",
+            outcome,
+            team_id,
+            site_id,
+            Some(&target),
+            json!({
+                "sites": names,
+                "rows": rows,
+                "columns": request.columns,
+                "excel": request.excel,
+                "local_dates": request.local_dates,
+                "filter": request.filter,
+                "error": error,
+            }),
+        )?;
+        tx.commit()?;
+        result.map_err(|(_, e)| e)?;
+        Ok(ExportSummary {
+            sites: names,
+            rows,
+            columns: request.columns,
+            excel: request.excel,
+            local_dates: request.local_dates,
+        })
+    }
+
+    /// Checks a CSV file against every rule and reports every problem; writes nothing.
+    pub fn import_preview(&mut self, session: &Session, site: &str, bytes: &[u8]) -> AppResult<ImportReport> {
+        self.import_residents(session, site, bytes, ImportOptions { dry_run: true, valid_only: false }, &mut |_| {})
+    }
+
+    /// Imports a CSV file: all rows or none, or only the valid rows with `valid_only`.
+    pub fn import_commit(
+        &mut self,
+        session: &Session,
+        site: &str,
+        bytes: &[u8],
+        valid_only: bool,
+    ) -> AppResult<ImportReport> {
+        self.import_residents(session, site, bytes, ImportOptions { dry_run: false, valid_only }, &mut |_| {})
+    }
+
+    /// Imports (or dry-runs) a CSV stream into a site, calling `progress` every 1,000 rows.
+    /// Errors are for the whole request (site not found, permission denied, database);
+    /// problems with the file or its rows are in the report.
+    pub fn import_residents(
+        &mut self,
+        session: &Session,
+        site: &str,
+        input: impl Read,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> AppResult<ImportReport> {
+        let now = self.now();
+        let tx = self.begin()?;
+        let site = resolve_site(&tx, session, site)?;
+        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.import")?;
+        let mut report = ImportReport {
+            site: site.name.clone(),
+            status: ImportStatus::DryRun,
+            options,
+            file: None,
+            rows: 0,
+            valid_rows: 0,
+            invalid_rows: 0,
+            imported: 0,
+            problems: Vec::new(),
+            unlisted_problems: 0,
+            file_error: None,
+        };
+        let mut reader = match RowReader::new(input) {
+            Ok(r) => r,
+            Err(e) => {
+                report.file_error = Some(e.message.clone());
+                push_problem(
+                    &mut report,
+                    RowProblem {
+                        row: e.row,
+                        column: String::new(),
+                        field: "file".into(),
+                        value: String::new(),
+                        message: e.message,
+                    },
+                );
+                report.status = if options.dry_run { ImportStatus::DryRun } else { ImportStatus::Rejected };
+                drop(tx);
+                return Ok(report);
+            }
+        };
+        let tz = site_tz(&site);
+        let mut in_file = InFile::default();
+        let may_write = |report: &ImportReport| !options.dry_run && (options.valid_only || report.invalid_rows == 0);
+        loop {
+            let row = match reader.next_row() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => {
+                    report.file_error = Some(e.to_string());
+                    push_problem(
+                        &mut report,
+                        RowProblem {
+                            row: e.row,
+                            column: String::new(),
+                            field: "file".into(),
+                            value: String::new(),
+                            message: e.message,
+                        },
+                    );
+                    break;
+                }
+            };
+            report.rows += 1;
+            if report.rows.is_multiple_of(1000) {
+                progress(ImportProgress { rows: report.rows, bytes: reader.bytes_read() });
+            }
+            let mut problems = row.problems;
+            if let Some(named) = &row.site {
+                if !site_matches(&site, named) {
+                    problems.push(RowProblem {
+                        row: row.row,
+                        column: reader.column_name("Site"),
+                        field: "Site".into(),
+                        value: named.clone(),
+                        message: format!(
+                            "this row is for site {named:?}, but the import is into {:?}; import each site's rows into that site",
+                            site.name
+                        ),
+                    });
+                }
+            }
+            // Rows that could not even be read (ragged, oversized) are not checked further.
+            let readable = !problems.iter().any(|p| p.field == "row");
+            let mut in_file_email = false;
+            let mut in_file_unit = false;
+            if readable {
+                let (email_dup, overlap) = in_file.check(&row.input, row.row, tz, now);
+                if let Some(message) = email_dup {
+                    in_file_email = true;
+                    problems.push(RowProblem {
+                        row: row.row,
+                        column: reader.column_name("Email"),
+                        field: "Email".into(),
+                        value: reader.cell("Email"),
+                        message,
+                    });
+                }
+                if let Some(message) = overlap {
+                    in_file_unit = true;
+                    problems.push(RowProblem {
+                        row: row.row,
+                        column: reader.column_name("Unit"),
+                        field: "Unit".into(),
+                        value: reader.cell("Unit"),
+                        message,
+                    });
+                }
+            }
+            // Fields the reader already found wrong (bad Excel date, NUL, oversized cell) are
+            // not reported a second time as "required".
+            let already: Vec<String> = problems.iter().map(|p| p.field.clone()).collect();
+            let validated = if readable { Some(validate_new(&tx, &site, &row.input, now)) } else { None };
+            let fields = match validated {
+                Some(Ok(ok)) => Some(ok),
+                Some(Err(rule_problems)) => {
+                    for p in rule_problems {
+                        // The in-file message replaces what the database check says about
+                        // rows of this same file (identical in dry run and commit).
+                        if (in_file_email && p.field == "Email") || (in_file_unit && p.field == "Unit") {
+                            continue;
+                        }
+                        if already.contains(&p.field) {
+                            continue;
+                        }
+                        problems.push(row_problem(&reader, row.row, p));
+                    }
+                    None
+                }
+                None => None,
+            };
+            if problems.is_empty() {
+                report.valid_rows += 1;
+                if let Some((email, fields)) = fields {
+                    if may_write(&report) {
+                        insert_resident(&tx, session, &site, &email, &fields, now, "resident.import")?;
+                        report.imported += 1;
+                    }
+                }
+            } else {
+                report.invalid_rows += 1;
+                for p in problems {
+                    push_problem(&mut report, p);
+                }
+            }
+        }
+        progress(ImportProgress { rows: report.rows, bytes: reader.bytes_read() });
+        report.file = Some(reader.info().clone());
+        let failed = report.invalid_rows > 0 || report.file_error.is_some();
+        report.status = if options.dry_run {
+            ImportStatus::DryRun
+        } else if report.file_error.is_some() || (failed && !options.valid_only) || report.imported == 0 && failed {
+            ImportStatus::Rejected
+        } else if failed {
+            ImportStatus::PartiallyImported
+        } else {
+            ImportStatus::Imported
+        };
+        if options.dry_run {
+            drop(tx);
+            return Ok(report);
+        }
+        let details = json!({
+            "rows": report.rows,
+            "valid": report.valid_rows,
+            "invalid": report.invalid_rows,
+            "imported": report.imported,
+            "valid_only": options.valid_only,
+            "status": report.status,
+            "file_error": report.file_error,
+        });
+        if report.status == ImportStatus::Rejected {
+            report.imported = 0;
+            drop(tx);
+            let tx = self.begin()?;
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                "resident.import",
+                "rejected",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&site.name),
+                details,
+            )?;
+            tx.commit()?;
+        } else {
+            audit_ok(
+                &tx,
+                now,
+                Some(session),
+                "resident.import",
+                "ok",
+                Some(site.team_id),
+                Some(site.id),
+                Some(&site.name),
+                details,
+            )?;
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+}
+
+/// Streams the residents of `sites` that pass `filter`; returns the rows written, or the
+/// rows written before an error and the error.
+fn write_rows(
+    conn: &rusqlite::Connection,
+    sites: &[Site],
+    filter: &ResidentFilter,
+    layout: Layout,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<u64, (u64, AppError)> {
+    let io_err = |e: std::io::Error| AppError::internal(format!("cannot write the export: {e}"));
+    let mut writer = RowWriter::new(out, layout).map_err(|e| (0, io_err(e)))?;
+    let needs_resident = filter.building.as_deref().is_some_and(|b| !b.is_empty())
+        || filter.search.as_deref().is_some_and(|s| !s.trim().is_empty());
+    for site in sites {
+        let tz = site_tz(site);
+        let result = store::export::for_each_raw_in_site(conn, site.id, |r| -> AppResult<()> {
+            let (Some(activation), deactivation, onboarded) = (
+                crate::csvio::dates::parse_stored(r.activation),
+                r.deactivation.and_then(crate::csvio::dates::parse_stored),
+                r.onboarded_at.and_then(crate::csvio::dates::parse_stored),
+            ) else {
+                return Err(AppError::internal(format!("resident #{} has an unreadable activation date", r.id)));
+            };
+            let life = Lifecycle {
+                activation_utc: activation,
+                deactivation_utc: deactivation,
+                onboarded_at: onboarded,
+                suspended: r.suspended,
+            };
+            let flags = derive_flags(&life, now);
+            let passes = if needs_resident {
+                filter.matches(&resident_of(r, site.id, life), flags)
+            } else {
+                filter.statuses.is_empty() || filter.statuses.iter().any(|s| flags.contains(*s))
+            };
+            if passes {
+                writer.write(r, flags, tz, &site.name).map_err(io_err)?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| (writer.rows(), e))?;
+    }
+    let rows = writer.rows();
+    writer.finish().map_err(|e| (rows, io_err(e)))?;
+    Ok(rows)
+}
+
+/// A resident built from a raw row, for the filters that look at names (slow path).
+fn resident_of(r: &store::export::RawResident<'_>, site_id: i64, life: Lifecycle) -> Resident {
+    Resident {
+        id: r.id,
+        site_id,
+        remote_id: r.remote_id.map(str::to_string),
+        first_name: r.first_name.to_string(),
+        last_name: r.last_name.to_string(),
+        email: r.email.to_string(),
+        phone: r.phone.to_string(),
+        building: r.building.to_string(),
+        floor: r.floor.to_string(),
+        unit: r.unit.to_string(),
+        activation_utc: life.activation_utc,
+        deactivation_utc: life.deactivation_utc,
+        onboarded_at: life.onboarded_at,
+        suspended: life.suspended,
+        invited_at: None,
+        ssid: None,
+        service_area: None,
+        created_at: life.activation_utc,
+        updated_at: life.activation_utc,
+    }
+}
+
+fn site_matches(site: &Site, named: &str) -> bool {
+    let named = named.trim();
+    site.name.eq_ignore_ascii_case(named)
+        || site.remote_id.as_deref() == Some(named)
+        || named.parse::<i64>().is_ok_and(|id| id == site.id)
+}
+
+fn row_problem<R: Read>(reader: &RowReader<R>, row: u64, p: FieldProblem) -> RowProblem {
+    let value = reader.cell(&p.field);
+    RowProblem { row, column: reader.column_name(&p.field), field: p.field, value, message: p.message }
+}
+
+fn push_problem(report: &mut ImportReport, p: RowProblem) {
+    if report.problems.len() < MAX_LISTED_PROBLEMS {
+        report.problems.push(p);
+    } else {
+        report.unlisted_problems += 1;
+    }
+}
+
+impl InFile {
+    /// Records the row and returns the in-file problems: the email already on an earlier
+    /// row, and an overlapping stay in the same unit on an earlier row.
+    fn check(
+        &mut self,
+        input: &super::ResidentInput,
+        row: u64,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> (Option<String>, Option<String>) {
+        let email = rules::normalize_email(&input.email).ok();
+        let mut email_dup = None;
+        if let Some(email) = &email {
+            match self.emails.get(email) {
+                Some(first) => {
+                    email_dup = Some(format!("Email {email} is already on row {first} of this file"));
+                }
+                None => {
+                    self.emails.insert(email.clone(), row);
+                }
+            }
+        }
+        let date = |text: &str| residentdesk_domain::dates::parse_user_datetime("date", text, tz).ok();
+        let start = date(&input.start);
+        let end = match input.end.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            None => Some(None),
+            Some(e) => date(e).map(Some),
+        };
+        let (Some(start), Some(end)) = (start, end) else { return (email_dup, None) };
+        let Ok(interval) = Interval::new(start, end) else { return (email_dup, None) };
+        // An expired stay does not occupy the unit (as the occupancy rule says).
+        if end.is_some_and(|e| e <= now) {
+            return (email_dup, None);
+        }
+        let loc = Location {
+            building: input.building.trim().to_string(),
+            floor: input.floor.trim().to_string(),
+            unit: input.unit.trim().to_string(),
+        };
+        if loc.building.is_empty() || loc.floor.is_empty() || loc.unit.is_empty() {
+            return (email_dup, None);
+        }
+        let stays = self.stays.entry(loc).or_default();
+        let overlap = stays.iter().find(|s| s.interval.overlaps(&interval)).map(|s| {
+            format!(
+                "Unit {} is also taken on row {} of this file ({}) for overlapping dates",
+                input.unit.trim(),
+                s.row,
+                s.email
+            )
+        });
+        if overlap.is_none() {
+            stays.push(Stay { row, email: email.unwrap_or_else(|| input.email.trim().to_string()), interval });
+        }
+        (email_dup, overlap)
+    }
+}

@@ -1,0 +1,166 @@
+//! `residentdesk import` and `residentdesk export`: thin over `app::csv`.
+//!
+//! Export writes to `-o FILE` through a temporary file renamed at the end (nothing
+//! half-written is left under the name), or to standard output (`-o -` or no `-o`); the
+//! summary then goes to standard error so the CSV stays clean. Import streams the file,
+//! prints the report (every problem by row and column) and exits 4 when nothing was
+//! imported because of problems, or when a dry run found problems.
+
+use crate::output::{clip, print_table, Out};
+use residentdesk::app::csv::{ExportRequest, ImportOptions, ImportReport, ImportStatus};
+use residentdesk::app::residents::ResidentFilter;
+use residentdesk::app::Session;
+use residentdesk::csvio::Columns;
+use residentdesk::domain::StatusFlag;
+use residentdesk::{App, AppError, ErrorCode};
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// The flags of `export`.
+pub struct ExportArgs<'a> {
+    pub site: Option<&'a str>,
+    pub statuses: Vec<StatusFlag>,
+    pub building: Option<&'a str>,
+    pub search: Option<&'a str>,
+    pub columns: &'a str,
+    pub excel: bool,
+    pub local_dates: bool,
+    pub output: Option<&'a Path>,
+}
+
+pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out) -> Result<(), AppError> {
+    let columns = Columns::parse(args.columns).ok_or_else(|| {
+        AppError::new(ErrorCode::Usage, format!("--columns must be api or site-manager, not {:?}", args.columns))
+    })?;
+    let request = ExportRequest {
+        site: args.site.map(str::to_string),
+        filter: ResidentFilter {
+            statuses: args.statuses,
+            building: args.building.map(str::to_string),
+            search: args.search.map(str::to_string),
+            limit: None,
+        },
+        columns,
+        excel: args.excel,
+        local_dates: args.local_dates,
+    };
+    let to_file = args.output.filter(|p| p.as_os_str() != "-");
+    let summary = match to_file {
+        Some(path) => {
+            let tmp = partial_path(path);
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", tmp.display())))?;
+            let mut w = BufWriter::with_capacity(256 * 1024, file);
+            let result = app.export_residents(session, &request, &mut w).and_then(|s| {
+                w.flush().map_err(|e| AppError::internal(format!("cannot write {}: {e}", tmp.display())))?;
+                Ok(s)
+            });
+            drop(w);
+            match result {
+                Ok(s) => {
+                    std::fs::rename(&tmp, path).map_err(|e| {
+                        AppError::internal(format!("cannot move the export to {}: {e}", path.display()))
+                    })?;
+                    s
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            }
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::with_capacity(256 * 1024, stdout.lock());
+            let s = app.export_residents(session, &request, &mut w)?;
+            w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
+            s
+        }
+    };
+    let text = format!(
+        "exported {} resident(s) from {} site(s){}",
+        summary.rows,
+        summary.sites.len(),
+        to_file.map(|p| format!(" to {}", p.display())).unwrap_or_default()
+    );
+    if to_file.is_some() {
+        out.value(&summary, || println!("{text}"));
+    } else if out.json {
+        eprintln!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    } else {
+        eprintln!("{text}");
+    }
+    Ok(())
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+pub fn import(
+    app: &mut App,
+    session: &Session,
+    file: &Path,
+    site: &str,
+    options: ImportOptions,
+    out: &Out,
+) -> Result<(), AppError> {
+    let f = std::fs::File::open(file).map_err(|e| {
+        let code = if e.kind() == std::io::ErrorKind::NotFound { ErrorCode::NotFound } else { ErrorCode::Internal };
+        AppError::new(code, format!("cannot open {}: {e}", file.display()))
+    })?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let show_progress = !out.json && std::io::stderr().is_terminal() && size > 1 << 20;
+    let mut progress = |p: residentdesk::app::csv::ImportProgress| {
+        if show_progress {
+            eprint!("\r{} rows, {:.0}%   ", p.rows, p.bytes as f64 * 100.0 / size.max(1) as f64);
+        }
+    };
+    let report =
+        app.import_residents(session, site, BufReader::with_capacity(256 * 1024, f), options, &mut progress)?;
+    if show_progress {
+        eprintln!();
+    }
+    print_report(&report, out);
+    let problems = report.invalid_rows > 0 || report.file_error.is_some();
+    match report.status {
+        ImportStatus::Rejected => Err(AppError::invalid(report.summary())),
+        ImportStatus::DryRun if problems => Err(AppError::invalid(report.summary())),
+        _ => Ok(()),
+    }
+}
+
+fn print_report(report: &ImportReport, out: &Out) {
+    out.value(report, || {
+        if let Some(file) = &report.file {
+            println!(
+                "{}: {}, {}, {} headers{}",
+                report.site,
+                file.encoding,
+                file.delimiter,
+                file.header_dialect.as_str(),
+                if file.ignored_columns.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (ignored columns: {})", file.ignored_columns.join(", "))
+                }
+            );
+        }
+        if !report.problems.is_empty() {
+            print_table(
+                &["ROW", "COLUMN", "VALUE", "PROBLEM"],
+                report
+                    .problems
+                    .iter()
+                    .map(|p| vec![p.row.to_string(), p.column.clone(), clip(&p.value, 40), p.message.clone()])
+                    .collect(),
+            );
+            if report.unlisted_problems > 0 {
+                println!("... and {} more problems", report.unlisted_problems);
+            }
+        }
+        println!("{}", report.summary());
+    });
+}

@@ -1,0 +1,547 @@
+//! Reading resident rows from a CSV file, streaming and with bounded memory.
+//!
+//! [`RowReader`] detects the dialect from the first bytes, maps the header, then yields one
+//! [`ImportRow`] per data row: the resident as typed ([`ResidentInput`], dates already
+//! turned from Excel's forms into ISO text), the cells as written (for the report), and the
+//! problems found while reading (ragged row, oversized cell, NUL byte, Excel date that is
+//! not a date). Rule checks are the app layer's.
+//!
+//! Row numbers are those a spreadsheet shows: the header is row 1, each record one row
+//! (a line break inside a quoted cell does not start a new row; blank lines do count).
+//! Memory stays bounded: one record at a time, a record longer than
+//! [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES) stops the import, at most
+//! [`MAX_ROWS`](super::MAX_ROWS) rows are read.
+
+use super::dialect::{self, Bom, HeaderMap};
+use super::{dates, Field, MAX_CELL_BYTES, MAX_RECORD_BYTES, MAX_ROWS};
+use crate::app::residents::ResidentInput;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read};
+use std::rc::Rc;
+
+/// One problem of one row, as the import report lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowProblem {
+    /// The row as a spreadsheet numbers it (header = 1).
+    pub row: u64,
+    /// The column header as written in the file (or the API field name when the file has
+    /// no such column).
+    pub column: String,
+    /// The API field name (FirstName, Email, Unit, ActivationDateUTC, ...).
+    pub field: String,
+    /// The cell as written (shortened when very long).
+    pub value: String,
+    pub message: String,
+}
+
+/// The file-level facts of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// `comma`, `semicolon` or `tab`.
+    pub delimiter: String,
+    /// `utf-8`, `utf-8 (BOM)`, or `windows-1252` once a cell needed the fallback.
+    pub encoding: String,
+    /// The header dialect the file is closest to.
+    pub header_dialect: super::Columns,
+    /// The headers as written.
+    pub headers: Vec<String>,
+    /// Columns that were ignored (unknown headers).
+    pub ignored_columns: Vec<String>,
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    /// The row as a spreadsheet numbers it (header = 1).
+    pub row: u64,
+    pub input: ResidentInput,
+    /// The `Site` cell, when the file has that column and it is not empty.
+    pub site: Option<String>,
+    /// Problems found while reading the row (before any rule check).
+    pub problems: Vec<RowProblem>,
+}
+
+/// A problem with the file as a whole (not a CSV of residents, unreadable, too large).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub row: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {}: {}", self.row, self.message)
+    }
+}
+
+/// Follows the bytes the CSV parser reads, with the same quoting rules, to know on which
+/// spreadsheet row each record starts: the parser skips blank lines and counts line breaks
+/// inside quoted cells, a spreadsheet does neither.
+#[derive(Debug)]
+struct RowTracker {
+    delimiter: u8,
+    state: ScanState,
+    /// The previous byte was a CR ending a row (so a following LF is the same break).
+    after_cr: bool,
+    /// Rows begun so far (the row number of the current physical row).
+    row: u64,
+    /// Start offsets of the non-blank rows read ahead, with their row numbers.
+    starts: VecDeque<(u64, u64)>,
+    /// Bytes seen so far.
+    offset: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanState {
+    RowStart,
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl RowTracker {
+    fn new(delimiter: u8) -> Self {
+        RowTracker {
+            delimiter,
+            state: ScanState::RowStart,
+            after_cr: false,
+            row: 1,
+            starts: VecDeque::new(),
+            offset: 0,
+        }
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        use ScanState::*;
+        for &b in bytes {
+            let was_cr = std::mem::replace(&mut self.after_cr, false);
+            let is_break = b == b'\n' || b == b'\r';
+            let state = self.state;
+            if state == RowStart && !is_break {
+                self.starts.push_back((self.offset, self.row));
+            }
+            self.state = match (state, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (RowStart | FieldStart, b'"') => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, b'\n') if was_cr => RowStart,
+                (_, b'\n' | b'\r') => {
+                    self.row += 1;
+                    self.after_cr = b == b'\r';
+                    RowStart
+                }
+                (_, d) if d == self.delimiter => FieldStart,
+                _ => Unquoted,
+            };
+            self.offset += 1;
+        }
+    }
+
+    /// The row of the record the parser reports at `byte`.
+    fn row_at(&mut self, byte: u64) -> Option<u64> {
+        while self.starts.front().is_some_and(|(o, _)| *o < byte) {
+            self.starts.pop_front();
+        }
+        self.starts.pop_front().map(|(_, row)| row)
+    }
+}
+
+/// Counts what is read, tracks rows, and refuses records longer than the limit, so that a
+/// file without line breaks (or with an unclosed quote) cannot make the reader buffer it
+/// whole.
+struct Guard<R> {
+    inner: R,
+    read: Rc<Cell<u64>>,
+    record_start: Rc<Cell<u64>>,
+    tracker: Rc<RefCell<RowTracker>>,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The csv reader holds at most its buffer beyond the current record.
+        if self.read.get().saturating_sub(self.record_start.get()) > MAX_RECORD_BYTES + 64 * 1024 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a row is longer than {} KiB (an unclosed quote, or not a CSV file?)", MAX_RECORD_BYTES / 1024),
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.tracker.borrow_mut().scan(&buf[..n]);
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Streams the rows of a resident CSV.
+pub struct RowReader<R: Read> {
+    csv: csv::Reader<Guard<BufReader<R>>>,
+    map: HeaderMap,
+    info: FileInfo,
+    record: csv::ByteRecord,
+    tracker: Rc<RefCell<RowTracker>>,
+    /// The row of the last record read.
+    last_row: u64,
+    rows: u64,
+    bytes_read: Rc<Cell<u64>>,
+    record_start: Rc<Cell<u64>>,
+    bom_len: u64,
+    /// A UTF-8 BOM: Excel-safe apostrophes are removed.
+    excel_safe: bool,
+    done: bool,
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 200;
+    if text.len() <= MAX {
+        text.to_string()
+    } else {
+        let mut end = MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes)", &text[..end], text.len())
+    }
+}
+
+/// Removes the apostrophe an Excel-safe export put before `= + - @ tab CR` or `'`. Only
+/// for files with a UTF-8 BOM (as Excel-safe exports are); elsewhere cells are as typed.
+fn unneutralise(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']) => rest,
+        _ => text,
+    }
+}
+
+impl<R: Read> RowReader<R> {
+    /// Reads the start of the file: byte-order mark, delimiter and header row.
+    pub fn new(reader: R) -> Result<RowReader<R>, FileError> {
+        let file_err = |message: String| FileError { row: 1, message };
+        let mut buffered = BufReader::with_capacity(64 * 1024, reader);
+        let head = buffered.fill_buf().map_err(|e| file_err(format!("cannot read the file: {e}")))?;
+        if head.is_empty() {
+            return Err(file_err("the file is empty; the first row must hold the column headers".into()));
+        }
+        let (bom, bom_len) = dialect::detect_bom(head);
+        if bom == Bom::Utf16 {
+            return Err(file_err(
+                "the file is UTF-16 (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" or \"CSV (Comma delimited)\""
+                    .into(),
+            ));
+        }
+        let delimiter = dialect::sniff_delimiter(&head[bom_len..]);
+        buffered.consume(bom_len);
+        let read = Rc::new(Cell::new(0));
+        let record_start = Rc::new(Cell::new(0));
+        let tracker = Rc::new(RefCell::new(RowTracker::new(delimiter)));
+        let guard =
+            Guard { inner: buffered, read: read.clone(), record_start: record_start.clone(), tracker: tracker.clone() };
+        let mut csv = super::reader_builder(delimiter).from_reader(guard);
+        let mut header = csv::ByteRecord::new();
+        match csv.read_byte_record(&mut header) {
+            Ok(true) => {}
+            Ok(false) => return Err(file_err("the file has no header row".into())),
+            Err(e) => return Err(file_err(format!("cannot read the header row: {e}"))),
+        }
+        let mut fallback = false;
+        let headers: Vec<String> = header
+            .iter()
+            .map(|h| {
+                let (text, fb) = dialect::decode_cell(h);
+                fallback |= fb;
+                text.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string()
+            })
+            .collect();
+        if headers.iter().any(|h| h.contains('\0')) {
+            return Err(file_err("the header row contains NUL bytes: this is not a text CSV file".into()));
+        }
+        let map = HeaderMap::new(&headers).map_err(file_err)?;
+        record_start.set(csv.position().byte());
+        let encoding = if fallback {
+            "windows-1252"
+        } else if bom == Bom::Utf8 {
+            "utf-8 (BOM)"
+        } else {
+            "utf-8"
+        };
+        let info = FileInfo {
+            delimiter: dialect::delimiter_name(delimiter).to_string(),
+            encoding: encoding.to_string(),
+            header_dialect: map.dialect,
+            headers: map.names.clone(),
+            ignored_columns: map.ignored.clone(),
+        };
+        Ok(RowReader {
+            csv,
+            map,
+            info,
+            record: csv::ByteRecord::new(),
+            tracker,
+            last_row: 1,
+            rows: 0,
+            bytes_read: read,
+            record_start,
+            bom_len: bom_len as u64,
+            excel_safe: bom == Bom::Utf8,
+            done: false,
+        })
+    }
+
+    /// The file-level facts (encoding switches to `windows-1252` once a cell needed it).
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// The header mapping.
+    pub fn header(&self) -> &HeaderMap {
+        &self.map
+    }
+
+    /// Bytes read from the input so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.get() + self.bom_len
+    }
+
+    /// The header of the column carrying `field`, as written, or the API name.
+    pub fn column_name(&self, field: &str) -> String {
+        Field::from_api_name(field)
+            .and_then(|f| self.map.column_of(f))
+            .map(|i| self.map.names[i].clone())
+            .unwrap_or_else(|| field.to_string())
+    }
+
+    /// The next data row; `Ok(None)` at the end; `Err` when the file cannot be read on.
+    /// Rows whose cells are all empty are skipped.
+    pub fn next_row(&mut self) -> Result<Option<ImportRow>, FileError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let next_row_guess = self.last_row + 1;
+            let more = self.csv.read_byte_record(&mut self.record).map_err(|e| {
+                self.done = true;
+                FileError { row: next_row_guess, message: format!("cannot read on: {}", io_reason(&e)) }
+            })?;
+            if !more {
+                self.done = true;
+                return Ok(None);
+            }
+            let start = self.record.position().map(|p| p.byte()).unwrap_or(0);
+            let row = self.tracker.borrow_mut().row_at(start).unwrap_or(next_row_guess);
+            self.last_row = row;
+            self.record_start.set(self.csv.position().byte());
+            if self.record.iter().all(|c| c.iter().all(|b| b.is_ascii_whitespace())) {
+                continue;
+            }
+            self.rows += 1;
+            if self.rows > MAX_ROWS {
+                self.done = true;
+                return Err(FileError {
+                    row,
+                    message: format!("the file has more than {MAX_ROWS} rows; split it into smaller files"),
+                });
+            }
+            return Ok(Some(self.build_row(row)));
+        }
+    }
+
+    fn build_row(&mut self, row: u64) -> ImportRow {
+        let mut problems = Vec::new();
+        let mut input = ResidentInput::default();
+        let mut site = None;
+        let width = self.map.fields.len();
+        let cells = self.record.len();
+        // Fewer cells than headers: tools that drop trailing empty cells are fine as long as
+        // no required column is cut off; otherwise the row is broken.
+        let cut_required = self.map.fields[cells.min(width)..]
+            .iter()
+            .any(|f| f.is_some_and(|f| Field::REQUIRED.contains(&f)));
+        if cells < width && cut_required {
+            problems.push(RowProblem {
+                row,
+                column: self.map.names.get(cells).cloned().unwrap_or_default(),
+                field: "row".into(),
+                value: String::new(),
+                message: format!(
+                    "the row has {cells} cell(s) but the header has {width} columns (a line break inside a cell without quotes?)"
+                ),
+            });
+        } else if self.record.iter().skip(width).any(|c| !c.iter().all(u8::is_ascii_whitespace)) {
+            problems.push(RowProblem {
+                row,
+                column: format!("column {}", width + 1),
+                field: "row".into(),
+                value: shorten(&dialect::decode_cell(&self.record[width]).0),
+                message: format!(
+                    "the row has {cells} cells but the header has {width} columns (a delimiter inside a cell without quotes?)"
+                ),
+            });
+        }
+        for (i, field) in self.map.fields.iter().enumerate() {
+            let (Some(field), Some(raw)) = (field, self.record.get(i)) else { continue };
+            let column = &self.map.names[i];
+            let (text, fallback) = dialect::decode_cell(raw);
+            if fallback && self.info.encoding != "windows-1252" {
+                self.info.encoding = "windows-1252".into();
+            }
+            let mut problem = |message: String, value: &str| {
+                problems.push(RowProblem {
+                    row,
+                    column: column.clone(),
+                    field: field.api_name().into(),
+                    value: shorten(value),
+                    message,
+                })
+            };
+            if raw.len() > MAX_CELL_BYTES {
+                problem(format!("the cell is longer than {MAX_CELL_BYTES} bytes ({} bytes)", raw.len()), &text);
+                continue;
+            }
+            if raw.contains(&0) {
+                problem("the cell contains a NUL byte (is this a binary file?)".into(), &text.replace('\0', "\\0"));
+                continue;
+            }
+            let value = if self.excel_safe { unneutralise(&text) } else { &text };
+            match field {
+                Field::FirstName => input.first_name = value.to_string(),
+                Field::LastName => input.last_name = value.to_string(),
+                Field::Email => input.email = value.to_string(),
+                Field::Phone => input.phone = Some(value.to_string()).filter(|p| !p.trim().is_empty()),
+                Field::Building => input.building = value.to_string(),
+                Field::Floor => input.floor = value.to_string(),
+                Field::Unit => input.unit = value.to_string(),
+                Field::Start | Field::End => match dates::normalize_excel_date(value) {
+                    Ok(iso) => {
+                        if *field == Field::Start {
+                            input.start = iso.into_owned();
+                        } else {
+                            input.end = Some(iso.into_owned()).filter(|e| !e.trim().is_empty());
+                        }
+                    }
+                    Err(reason) => problem(format!("{} is invalid: {reason}", field.api_name()), value),
+                },
+                Field::Site => site = Some(value.trim().to_string()).filter(|s| !s.is_empty()),
+                Field::Status | Field::ResidentId => {}
+            }
+        }
+        ImportRow { row, input, site, problems }
+    }
+
+    /// The cell of `field` in the current row, as written (for reports).
+    pub fn cell(&self, field: &str) -> String {
+        Field::from_api_name(field)
+            .and_then(|f| self.map.column_of(f))
+            .and_then(|i| self.record.get(i))
+            .map(|raw| shorten(&dialect::decode_cell(raw).0))
+            .unwrap_or_default()
+    }
+}
+
+fn io_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> (FileInfo, Vec<ImportRow>) {
+        let mut r = RowReader::new(bytes).unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = r.next_row().unwrap() {
+            out.push(row);
+        }
+        (r.info().clone(), out)
+    }
+
+    const API: &str =
+        "FirstName,LastName,Email,PhoneNumber,Building,Floor,Unit,ActivationDateUTC,DeactivationDateUTC\n";
+
+    #[test]
+    fn reads_api_rows_with_spreadsheet_row_numbers() {
+        let text = format!(
+            "{API}Ava,Smith,ava@x.test,555-0100,A,1,101,2026-01-01,\n\n\"Bo\nB\",\"O\"\"Neil\",bo@x.test,,A,1,102,11/5/21 2:10 PM,12/31/2026\nCy,Lee,cy@x.test,,A,1,103,2026-01-01,\n"
+        );
+        let (info, rows) = read_all(text.as_bytes());
+        assert_eq!(info.delimiter, "comma");
+        assert_eq!(info.encoding, "utf-8");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].row, 2);
+        assert_eq!(rows[0].input.phone.as_deref(), Some("555-0100"));
+        assert_eq!(rows[0].input.end, None);
+        // The blank line is row 3; the multi-line record is row 4; the next is row 5.
+        assert_eq!(rows[1].row, 4);
+        assert_eq!(rows[1].input.first_name, "Bo\nB");
+        assert_eq!(rows[1].input.last_name, "O\"Neil");
+        assert_eq!(rows[1].input.start, "2021-11-05T14:10:00");
+        assert_eq!(rows[1].input.end.as_deref(), Some("2026-12-31"));
+        assert_eq!(rows[2].row, 5);
+        assert!(rows.iter().all(|r| r.problems.is_empty()));
+    }
+
+    #[test]
+    fn semicolon_tab_bom_and_windows_1252() {
+        let ui = "First Name;Last Name;E-mail;Phone;Building;Floor;Unit;Move In;Move Out\r\nZo\u{eb};Kim;z@x.test;;A;1;101;5.11.2021;\r\n";
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(ui.as_bytes());
+        let (info, rows) = read_all(&bytes);
+        assert_eq!(info.delimiter, "semicolon");
+        assert_eq!(info.encoding, "utf-8 (BOM)");
+        assert_eq!(info.header_dialect, super::super::Columns::SiteManager);
+        assert_eq!(rows[0].input.first_name, "Zoë");
+        assert_eq!(rows[0].input.start, "2021-11-05");
+
+        let cp1252 = b"First Name\tLast Name\tEmail\tBuilding\tFloor\tUnit\tStart Date\nZo\xEB\tM\xFCller\tz@x.test\tA\t1\t101\t2026-01-01\n";
+        let (info, rows) = read_all(cp1252);
+        assert_eq!(info.delimiter, "tab");
+        assert_eq!(info.encoding, "windows-1252");
+        assert_eq!(rows[0].input.first_name, "Zoë");
+        assert_eq!(rows[0].input.last_name, "Müller");
+    }
+
+    #[test]
+    fn bad_rows_are_row_problems() {
+        let big = "x".repeat(MAX_CELL_BYTES + 1);
+        let text = format!(
+            "{API}Ava,Smith\nBo,Lee,bo@x.test,,A,1,101,2026-01-01,,surprise\nCy,{big},cy@x.test,,A,1,101,2026-01-01,\nDi,N\0l,d@x.test,,A,1,101,2/30/2021,\nEd,'=HYPERLINK(\"x\"),e@x.test,'+1 555,A,1,101,2026-01-01,,\n"
+        );
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(text.as_bytes());
+        let (_, rows) = read_all(&bytes);
+        assert_eq!(rows.len(), 5);
+        assert!(rows[0].problems[0].message.contains("2 cell(s) but the header has 9"), "{:?}", rows[0].problems);
+        assert_eq!(rows[1].problems[0].column, "column 10");
+        assert_eq!(rows[2].problems[0].field, "LastName");
+        assert!(rows[2].problems[0].message.contains("longer than 4096"));
+        assert!(rows[2].problems[0].value.len() < 300);
+        let msgs: Vec<&str> = rows[3].problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(msgs[0].contains("NUL"), "{msgs:?}");
+        assert!(msgs[1].contains("not a calendar date"), "{msgs:?}");
+        assert_eq!(rows[3].problems[1].column, "ActivationDateUTC");
+        // Formula text is kept as typed; the Excel-safe apostrophe is removed.
+        assert_eq!(rows[4].input.last_name, "=HYPERLINK(\"x\")");
+        assert_eq!(rows[4].input.phone.as_deref(), Some("+1 555"));
+        assert!(rows[4].problems.is_empty());
+    }
+
+    #[test]
+    fn file_level_errors() {
+        assert!(RowReader::new(&b""[..]).is_err());
+        assert!(RowReader::new(&b"\xFF\xFEF\0i\0"[..]).err().unwrap().message.contains("UTF-16"));
+        let e = RowReader::new(&b"Name,Age\nx,1\n"[..]).err().unwrap();
+        assert!(e.message.contains("missing column"), "{e}");
+        // A file without line breaks is refused once a record passes the limit.
+        let endless = vec![b'a'; (MAX_RECORD_BYTES as usize) * 2];
+        let mut header = API.as_bytes().to_vec();
+        header.extend_from_slice(&endless);
+        let mut r = RowReader::new(&header[..]).unwrap();
+        let err = r.next_row().unwrap_err();
+        assert!(err.message.contains("longer than"), "{err}");
+    }
+}
