@@ -722,13 +722,11 @@ impl App {
                 "a Staff-level base role needs --all-sites or at least one --site",
             ));
         }
-        let action = if after.grants().permissions.is_subset(before.grants().permissions)
-            && after.sites.is_within(&before.sites)
-        {
-            "access.revoke"
-        } else {
-            "access.grant"
-        };
+        let widened = !change.add_roles.is_empty()
+            || after.base > before.base
+            || !after.grants().permissions.is_subset(before.grants().permissions)
+            || !after.sites.is_within(&before.sites);
+        let action = if widened { "access.grant" } else { "access.revoke" };
         let staff_need = if before.base.is_team_level() || after.base.is_team_level() {
             Permission::TeamMembers
         } else {

@@ -1,5 +1,6 @@
 //! Integration tests of the core: through the app layer and through the built CLI.
 
+mod access;
 mod app_core;
 mod cli_core;
 mod csv;
