@@ -4,6 +4,7 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod conflicts;
 pub mod export;
 pub mod invitations;
 pub mod outbox;
@@ -12,6 +13,7 @@ pub mod roles;
 pub mod settings;
 pub mod sites;
 pub mod staff;
+pub mod sync_state;
 pub mod teams;
 pub mod tokens;
 
