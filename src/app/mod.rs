@@ -15,6 +15,7 @@ pub mod demo;
 pub mod org;
 pub mod residents;
 pub mod staff;
+pub mod sync;
 
 use crate::access::roles::Grants;
 use crate::access::{Actor, Decision, Feature, Level, Need, SiteRef, Target, TeamRef};

@@ -378,6 +378,14 @@ fn created<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, r: &ResidentObject, no
     Ok(rid)
 }
 
+/// Whether a remote resident found by email is the one this create would have made.
+fn same_person(a: &Action, r: &ResidentObject) -> bool {
+    let ActionKind::Create { body } = &a.kind else { return false };
+    let mine = normalize(body.as_object().unwrap_or(&Map::new()));
+    let theirs = remote_fields(r);
+    ["FirstName", "LastName", "Building", "Floor", "Unit"].iter().all(|f| mine.get(*f) == theirs.get(*f))
+}
+
 fn is_unit_taken(e: &RemoteError) -> bool {
     matches!(e, RemoteError::Rejected { status: 409, message } if message.to_lowercase().contains("occupied"))
 }
@@ -433,6 +441,21 @@ async fn failed<R: RemoteApi>(
                 &format!("the resident was purged on the remote while changed here ({op}: {message})"),
             )?;
             Ok((Outcome::Stop, None))
+        }
+        RemoteError::Rejected { status: 409, message } if op == "create" => {
+            // Our own earlier attempt (a lost answer, a lost job, a crash) may have created it.
+            let email = a.email.clone().unwrap_or_default();
+            let found = snapshot(cx, snap, a.site_id, true).await?.and_then(|s| s.email(&email).cloned());
+            match found.filter(|r| same_person(a, r)) {
+                Some(r) => {
+                    let rid = created(cx, a, &r, "already on the remote (an earlier attempt went through)")?;
+                    Ok((Outcome::Next, rid))
+                }
+                None => {
+                    finish(cx, a, "rejected", Some(&message))?;
+                    Ok((Outcome::Stop, None))
+                }
+            }
         }
         RemoteError::Rejected { message, .. } => {
             finish(cx, a, "rejected", Some(&message))?;
@@ -586,9 +609,11 @@ async fn update<R: RemoteApi>(
     let base_n = normalize(base);
     let mut disputed = Map::new();
     let mut merged = cur.clone();
+    // An entry written before anything was pulled has only nulls as base: nothing to compare.
+    let base_known = base.values().any(|v| !v.is_null());
     for f in changed {
         let (l, r) = (local.get(f).cloned().unwrap_or(Value::Null), cur.get(f).cloned().unwrap_or(Value::Null));
-        if base.contains_key(f) {
+        if base_known && base.contains_key(f) {
             let b = base_n.get(f).cloned().unwrap_or(Value::Null);
             if r != b && r != l {
                 disputed.insert(f.clone(), json!({"base": b, "local": l, "remote": r}));
@@ -759,6 +784,32 @@ async fn poll<R: RemoteApi>(
     }
 }
 
+/// A failed import row that the remote refused as a conflict (unit occupied, email exists).
+fn is_conflict_item(item: &JobItem) -> bool {
+    let text = item.result.to_lowercase();
+    (item.field.as_deref() == Some("Unit") && text.contains("occupied"))
+        || (item.field.as_deref() == Some("Email")
+            && (text.contains("exist") || text.contains("taken") || text.contains("already")))
+}
+
+/// Whether a bulk item that failed as ineligible is already in the state the action wants
+/// (an earlier attempt went through).
+fn already_applied(action: BulkAction, item: &JobItem) -> bool {
+    let status: Vec<String> = item
+        .resident
+        .get("Status")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+        .unwrap_or_default();
+    let has = |s: &str| status.iter().any(|x| x == s);
+    match action {
+        BulkAction::Terminate => has("expired"),
+        BulkAction::Suspend => has("suspended"),
+        BulkAction::Unsuspend => !status.is_empty() && !has("suspended"),
+        _ => false,
+    }
+}
+
 fn item_resident(item: &JobItem) -> Option<ResidentObject> {
     serde_json::from_value(Value::Object(item.resident.clone())).ok()
 }
@@ -805,11 +856,7 @@ async fn finish_import<R: RemoteApi>(
             out.push((chain_key(a), Outcome::Next, rid));
         } else if let Some(item) = bad.get(&email) {
             let e = RemoteError::Rejected {
-                status: if item.field.as_deref() == Some("Unit") && item.result.to_lowercase().contains("occupied") {
-                    409
-                } else {
-                    400
-                },
+                status: if is_conflict_item(item) { 409 } else { 400 },
                 message: item.result.clone(),
             };
             let (o, rid) = failed(cx, snap, a, e).await?;
@@ -905,13 +952,15 @@ async fn finish_bulk<R: RemoteApi>(
             }
             finish(cx, a, "done", None)?;
             out.push((chain_key(a), Outcome::Next, None));
+        } else if bad.get(id.as_str()).is_some_and(|i| already_applied(action, i)) {
+            finish(cx, a, "done", Some("already applied on the remote"))?;
+            out.push((chain_key(a), Outcome::Next, None));
         } else if let Some(item) = bad.get(id.as_str()) {
             let not_found = item.result.to_lowercase().contains("not found");
             let e = RemoteError::Rejected { status: if not_found { 404 } else { 400 }, message: item.result.clone() };
             let (o, rid) = failed(cx, &mut snap, a, e).await?;
             out.push((chain_key(a), o, rid));
         } else {
-            let _ = action;
             later(cx, a, &format!("bulk job {remote_job} did not report resident {id}"))?;
             out.push((chain_key(a), Outcome::Stop, None));
         }

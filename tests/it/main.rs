@@ -5,3 +5,4 @@ mod app_core;
 mod cli_core;
 mod csv;
 mod fixture;
+mod sync;

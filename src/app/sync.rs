@@ -1,0 +1,544 @@
+//! Sync use cases for every edge: run a pass, the status, the outbox (retry, discard), the
+//! conflict inbox (list, resolve per field or whole), and the sync configuration.
+//!
+//! The configuration (remote URL, service-account email) is a Team-administrator setting
+//! (Table-1 "edit team settings") and lives in the `settings` table. The service
+//! account's password is never stored in the database: it goes to a file beside the
+//! database that only the user can read (mode 0600), with a warning; the `keyring` crate
+//! was not added because its Linux backends need D-Bus system libraries this build does not
+//! have (see [`CredentialStore`]).
+
+use super::{active_team, audit_ok, authorize, site_ref, team_ref, App, Session};
+use crate::access::{Feature, Target};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::store::{self, conflicts::Conflict, outbox::Entry, outbox::NewEntry, sites::Site};
+use crate::sync::client::{Credentials, RemoteApi, DEFAULT_BASE_URL};
+use crate::sync::status::{self, SyncStatus};
+use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Which side wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    Local,
+    Remote,
+}
+
+impl Keep {
+    pub fn parse(text: &str) -> AppResult<Keep> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(Keep::Local),
+            "remote" => Ok(Keep::Remote),
+            other => Err(AppError::invalid_field("keep", format!("expected local or remote, got {other:?}"))),
+        }
+    }
+}
+
+/// A person's decision on a conflict: one side for everything, or a side per field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    #[serde(default)]
+    pub keep: Option<Keep>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Keep>,
+}
+
+/// What a resolution did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolveOutcome {
+    pub conflict_id: i64,
+    /// The outbox entry that carries the decision to the remote, if one was needed.
+    pub entry_id: Option<i64>,
+    pub message: String,
+}
+
+/// The sync configuration (never the password).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncConfig {
+    pub remote_url: String,
+    pub remote_user: Option<String>,
+    pub credentials_stored: bool,
+    /// Where the password lives, and a warning when it is a plain file.
+    pub credential_store: String,
+}
+
+const KEY_URL: &str = "sync.remote_url";
+const KEY_USER: &str = "sync.remote_user";
+
+/// Where the service account's password is kept: a file beside the database readable only
+/// by the user (0600). An OS keyring backend would go here.
+pub struct CredentialStore {
+    path: Option<PathBuf>,
+}
+
+impl CredentialStore {
+    /// The store of the database at `conn`'s path (none for an in-memory database).
+    pub fn for_conn(conn: &rusqlite::Connection) -> CredentialStore {
+        let path = conn.path().filter(|p| !p.is_empty()).map(|p| PathBuf::from(format!("{p}.sync-credentials")));
+        CredentialStore { path }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.path {
+            Some(p) => format!(
+                "file {} (mode 0600; no OS keyring in this build: anyone who can read your files as you can read it)",
+                p.display()
+            ),
+            None => "none (in-memory database)".into(),
+        }
+    }
+
+    pub fn load(&self) -> AppResult<Option<Credentials>> {
+        let Some(path) = &self.path else { return Ok(None) };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(AppError::internal(format!("cannot read {}: {e}", path.display()))),
+        };
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| AppError::internal(format!("{} is not valid JSON: {e}", path.display())))?;
+        match (v["email"].as_str(), v["password"].as_str()) {
+            (Some(e), Some(p)) => Ok(Some(Credentials { email: e.into(), password: p.into() })),
+            _ => Err(AppError::internal(format!("{} lacks email or password", path.display()))),
+        }
+    }
+
+    pub fn save(&self, c: &Credentials) -> AppResult<()> {
+        let Some(path) = &self.path else {
+            return Err(AppError::invalid("an in-memory database cannot keep sync credentials"));
+        };
+        let text = json!({"email": c.email, "password": c.password}).to_string();
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        use std::io::Write;
+        let mut f = opts.open(path).map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        f.write_all(text.as_bytes()).map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+fn scope_sites(app: &App, session: &Session) -> AppResult<Vec<Site>> {
+    Ok(store::sites::list(app.conn(), &session.actor.scope())?)
+}
+
+fn site_in_scope(app: &App, session: &Session, site_id: i64) -> AppResult<Site> {
+    scope_sites(app, session)?
+        .into_iter()
+        .find(|s| s.id == site_id)
+        .ok_or_else(|| AppError::not_found(format!("site #{site_id} is not one of your sites")))
+}
+
+/// One full sync pass for `session` (only the sites in its scope).
+pub async fn sync_pass<R: RemoteApi>(
+    app: &mut App,
+    session: &Session,
+    remote: &R,
+    opts: &SyncOptions,
+    progress: Option<ProgressFn<'_>>,
+) -> AppResult<PassReport> {
+    if session.actor.team_id().is_none() {
+        return Err(AppError::denied(format!("denied: {} is not a member of any team", session.email())));
+    }
+    Ok(run_pass(app, session, remote, opts, progress).await?)
+}
+
+impl App {
+    /// Per-site last pull, entry counts, open conflicts and the last error.
+    pub fn sync_status(&self, session: &Session) -> AppResult<SyncStatus> {
+        let sites = scope_sites(self, session)?;
+        Ok(status::load(self.conn(), &sites)?)
+    }
+
+    /// The sync configuration of this desk.
+    pub fn sync_config(&self, _session: &Session) -> AppResult<SyncConfig> {
+        let store = CredentialStore::for_conn(self.conn());
+        Ok(SyncConfig {
+            remote_url: store::settings::get(self.conn(), KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            remote_user: store::settings::get(self.conn(), KEY_USER)?,
+            credentials_stored: store.load()?.is_some(),
+            credential_store: store.describe(),
+        })
+    }
+
+    /// Sets the remote URL and/or the service account (Team administrators only). The
+    /// password goes to the credential store, never to the database.
+    pub fn sync_configure(
+        &mut self,
+        session: &Session,
+        remote_url: Option<&str>,
+        remote_user: Option<&str>,
+        password: Option<&str>,
+    ) -> AppResult<SyncConfig> {
+        let now = self.now();
+        let team = active_team(self.conn(), session)?;
+        authorize(
+            self.conn(),
+            now,
+            session,
+            Feature::EditTeamSettings,
+            Target::Team(&team_ref(&team)),
+            "sync.configure",
+        )?;
+        if let Some(url) = remote_url {
+            let u = url.trim();
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(AppError::invalid_field("remote", format!("{u:?} is not an http(s) URL")));
+            }
+        }
+        let user = remote_user.map(|u| u.trim().to_string());
+        if let Some(u) = &user {
+            if !u.contains('@') {
+                return Err(AppError::invalid_field("remote-user", format!("{u:?} is not an email address")));
+            }
+        }
+        if let (Some(p), Some(u)) = (password, user.clone().or(store::settings::get(self.conn(), KEY_USER)?)) {
+            CredentialStore::for_conn(self.conn()).save(&Credentials { email: u, password: p.to_string() })?;
+        } else if password.is_some() {
+            return Err(AppError::invalid_field(
+                "remote-user",
+                "the service account's email is needed with a password",
+            ));
+        }
+        let tx = self.begin()?;
+        if let Some(u) = remote_url {
+            store::settings::set(&tx, KEY_URL, u.trim().trim_end_matches('/'))?;
+        }
+        if let Some(u) = &user {
+            store::settings::set(&tx, KEY_USER, u)?;
+        }
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "sync.configure",
+            "ok",
+            Some(team.id),
+            None,
+            Some(&team.name),
+            json!({"remote_url": remote_url, "remote_user": user, "password_changed": password.is_some()}),
+        )?;
+        tx.commit()?;
+        self.sync_config(session)
+    }
+
+    /// The stored service-account credentials (for building the client).
+    pub fn sync_credentials(&self) -> AppResult<Credentials> {
+        CredentialStore::for_conn(self.conn()).load()?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Unauthenticated,
+                "no sync credentials: run `residentdesk sync --remote-user EMAIL --remote-password-stdin` once",
+            )
+        })
+    }
+
+    fn entry_in_scope(&self, session: &Session, id: i64) -> AppResult<(Entry, Site)> {
+        let e =
+            store::outbox::get(self.conn(), id)?.ok_or_else(|| AppError::not_found(format!("outbox entry #{id}")))?;
+        let site =
+            site_in_scope(self, session, e.site_id).map_err(|_| AppError::not_found(format!("outbox entry #{id}")))?;
+        Ok((e, site))
+    }
+
+    /// Sends a rejected entry again on the next pass.
+    pub fn outbox_retry(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
+        let now = self.now();
+        let (e, site) = self.entry_in_scope(session, id)?;
+        authorize(self.conn(), now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "outbox.retry")?;
+        if e.state != "rejected" {
+            return Err(AppError::invalid(format!("entry #{id} is {}; only rejected entries can be retried", e.state)));
+        }
+        let tx = self.begin()?;
+        store::sync_state::finish_entry(&tx, id, "pending", e.last_error.as_deref(), now)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "outbox.retry",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            e.email.as_deref(),
+            json!({"entry": id, "op": e.op}),
+        )?;
+        tx.commit()?;
+        Ok(store::outbox::get(self.conn(), id)?.unwrap_or(e))
+    }
+
+    /// Gives up sending an entry (pending or rejected). The local data is kept; the next
+    /// pull brings the remote's values back for fields no other entry changes.
+    pub fn outbox_discard(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
+        let now = self.now();
+        let (e, site) = self.entry_in_scope(session, id)?;
+        authorize(
+            self.conn(),
+            now,
+            session,
+            Feature::ManageResidents,
+            Target::Site(&site_ref(&site)),
+            "outbox.discard",
+        )?;
+        if !matches!(e.state.as_str(), "rejected" | "pending") {
+            return Err(AppError::invalid(format!(
+                "entry #{id} is {}; only pending or rejected entries can be discarded",
+                e.state
+            )));
+        }
+        let tx = self.begin()?;
+        store::sync_state::finish_entry(&tx, id, "discarded", e.last_error.as_deref(), now)?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "outbox.discard",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            e.email.as_deref(),
+            json!({"entry": id, "op": e.op, "payload": e.payload}),
+        )?;
+        tx.commit()?;
+        Ok(store::outbox::get(self.conn(), id)?.unwrap_or(e))
+    }
+
+    /// Conflicts of the person's sites (open ones unless `all`).
+    pub fn conflict_list(&self, session: &Session, all: bool) -> AppResult<Vec<Conflict>> {
+        let ids: Vec<i64> = scope_sites(self, session)?.iter().map(|s| s.id).collect();
+        Ok(store::conflicts::list_for_sites(self.conn(), &ids, all)?)
+    }
+
+    /// Resolves a conflict. The decision becomes an ordinary outbox entry (when the remote
+    /// must change) and an audit entry; the entries the conflict held are superseded.
+    pub fn conflict_resolve(&mut self, session: &Session, id: i64, choice: &Resolution) -> AppResult<ResolveOutcome> {
+        let now = self.now();
+        let c =
+            store::conflicts::get(self.conn(), id)?.ok_or_else(|| AppError::not_found(format!("conflict #{id}")))?;
+        let site =
+            site_in_scope(self, session, c.site_id).map_err(|_| AppError::not_found(format!("conflict #{id}")))?;
+        authorize(
+            self.conn(),
+            now,
+            session,
+            Feature::ManageResidents,
+            Target::Site(&site_ref(&site)),
+            "conflict.resolve",
+        )?;
+        if c.state != "open" {
+            return Err(AppError::invalid(format!("conflict #{id} is already resolved")));
+        }
+        let tx = self.begin()?;
+        let resident = match c.resident_id {
+            Some(r) => store::residents::get(&tx, r)?,
+            None => None,
+        };
+        let held: Vec<Entry> = c
+            .entry_ids
+            .iter()
+            .filter_map(|e| store::outbox::get(&tx, *e).ok().flatten())
+            .filter(|e| e.state == "conflict")
+            .collect();
+        let supersede = |tx: &rusqlite::Transaction<'_>| -> AppResult<()> {
+            for e in &held {
+                store::sync_state::finish_entry(
+                    tx,
+                    e.id,
+                    "discarded",
+                    Some(&format!("superseded by the resolution of conflict #{id}")),
+                    now,
+                )?;
+            }
+            Ok(())
+        };
+        let append = |tx: &rusqlite::Transaction<'_>,
+                      r: &store::residents::Resident,
+                      op: &str,
+                      payload: Value,
+                      base: Value|
+         -> AppResult<i64> {
+            Ok(store::outbox::append(
+                tx,
+                &NewEntry {
+                    actor_id: Some(session.actor.staff_id),
+                    site_id: site.id,
+                    resident_id: Some(r.id),
+                    remote_id: r.remote_id.as_deref(),
+                    email: Some(&r.email),
+                    op,
+                    payload,
+                    base,
+                },
+                now,
+            )?)
+        };
+        let mut entry_id = None;
+        let message;
+        match c.kind.as_str() {
+            "field" => {
+                let r =
+                    resident.ok_or_else(|| AppError::not_found("the resident of this conflict no longer exists"))?;
+                let disputed: Vec<String> =
+                    c.fields.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                let mut picks = BTreeMap::new();
+                for f in &disputed {
+                    let k = choice.fields.get(f).copied().or(choice.keep).ok_or_else(|| {
+                        AppError::invalid_field(
+                            f,
+                            format!("choose local or remote for {f} (--field {f}=local|remote or --keep)"),
+                        )
+                    })?;
+                    picks.insert(f.clone(), k);
+                }
+                if let Some(extra) = choice.fields.keys().find(|f| !disputed.contains(f)) {
+                    return Err(AppError::invalid_field(extra, format!("{extra} is not disputed in conflict #{id}")));
+                }
+                let mut values = match crate::app::residents::field_values(&r) {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                for (f, k) in &picks {
+                    if *k == Keep::Remote {
+                        values.insert(f.clone(), c.fields[f]["remote"].clone());
+                    }
+                }
+                let fields = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
+                    .ok_or_else(|| AppError::invalid("the chosen values do not make a valid resident"))?;
+                store::residents::update_fields(&tx, r.id, &fields, now)?;
+                let after = store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
+                let mut changed: std::collections::BTreeSet<String> = held
+                    .iter()
+                    .filter(|e| e.op == "update")
+                    .flat_map(|e| e.payload["changed"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                for (f, k) in &picks {
+                    match k {
+                        Keep::Remote => changed.remove(f),
+                        Keep::Local => changed.insert(f.clone()),
+                    };
+                }
+                supersede(&tx)?;
+                for e in held.iter().filter(|e| e.op != "update") {
+                    store::sync_state::finish_entry(&tx, e.id, "pending", None, now)?;
+                }
+                if !changed.is_empty() {
+                    let base = store::residents::remote_base(&tx, r.id)?.unwrap_or(Value::Null);
+                    let base: Map<String, Value> =
+                        changed.iter().map(|f| (f.clone(), base.get(f).cloned().unwrap_or(Value::Null))).collect();
+                    let payload = json!({"resident": crate::app::residents::field_values(&after), "changed": changed});
+                    entry_id = Some(append(&tx, &after, "update", payload, Value::Object(base))?);
+                }
+                message = format!(
+                    "kept {}",
+                    picks
+                        .iter()
+                        .map(|(f, k)| format!("{f}={}", if *k == Keep::Local { "local" } else { "remote" }))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            "remote_purge" => {
+                let keep = choice.keep.ok_or_else(|| {
+                    AppError::invalid_field("keep", "a purge conflict is resolved with --keep local|remote")
+                })?;
+                supersede(&tx)?;
+                match (keep, resident) {
+                    (Keep::Local, Some(r)) => {
+                        store::residents::clear_remote_id(&tx, r.id)?;
+                        store::residents::set_remote_base(&tx, r.id, &json!({}), now)?;
+                        let after =
+                            store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
+                        let payload = json!({"resident": crate::app::residents::field_values(&after)});
+                        entry_id = Some(append(&tx, &after, "create", payload, json!({}))?);
+                        message = format!("{} will be created again on the remote", after.email);
+                    }
+                    (Keep::Remote, Some(r)) => {
+                        store::residents::delete(&tx, r.id)?;
+                        message = format!("{} removed here too", r.email);
+                    }
+                    (_, None) => message = "the resident no longer exists here".into(),
+                }
+            }
+            "unit_taken" => {
+                let keep = choice.keep.ok_or_else(|| {
+                    AppError::invalid_field("keep", "a unit conflict is resolved with --keep local|remote")
+                })?;
+                match (keep, resident) {
+                    (Keep::Local, _) => {
+                        for e in &held {
+                            store::sync_state::finish_entry(
+                                &tx,
+                                e.id,
+                                "pending",
+                                Some("sent again after the unit conflict was resolved"),
+                                now,
+                            )?;
+                        }
+                        message = "the change will be sent again (free the unit remotely first)".into();
+                    }
+                    (Keep::Remote, Some(r)) => {
+                        supersede(&tx)?;
+                        if r.remote_id.is_none() {
+                            store::residents::delete(&tx, r.id)?;
+                            message = format!("{} was not created; removed here", r.email);
+                        } else {
+                            let base = store::residents::remote_base(&tx, r.id)?
+                                .and_then(|b| b.as_object().cloned())
+                                .unwrap_or_default();
+                            let mut values = match crate::app::residents::field_values(&r) {
+                                Value::Object(m) => m,
+                                _ => Map::new(),
+                            };
+                            for f in ["Building", "Floor", "Unit"] {
+                                if let Some(v) = base.get(f) {
+                                    values.insert(f.into(), v.clone());
+                                }
+                            }
+                            if let Some(fields) = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
+                            {
+                                store::residents::update_fields(&tx, r.id, &fields, now)?;
+                            }
+                            message = format!("{} stays in the remote's unit", r.email);
+                        }
+                    }
+                    (Keep::Remote, None) => {
+                        supersede(&tx)?;
+                        message = "the resident no longer exists here".into();
+                    }
+                }
+            }
+            other => return Err(AppError::internal(format!("unknown conflict kind {other:?}"))),
+        }
+        store::conflicts::resolve(
+            &tx,
+            id,
+            &serde_json::to_value(choice).unwrap_or(Value::Null),
+            Some(session.actor.staff_id),
+            now,
+        )?;
+        audit_ok(
+            &tx,
+            now,
+            Some(session),
+            "conflict.resolve",
+            "ok",
+            Some(site.team_id),
+            Some(site.id),
+            c.email.as_deref(),
+            json!({"conflict": id, "kind": c.kind, "fields": c.fields, "choice": choice, "entry": entry_id}),
+        )?;
+        tx.commit()?;
+        Ok(ResolveOutcome { conflict_id: id, entry_id, message })
+    }
+}

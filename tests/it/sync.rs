@@ -1,0 +1,576 @@
+//! Sync against `sitemanager-sim` over real HTTP: every operation's round trip, coalescing,
+//! both job kinds, each conflict kind, each fault kind converging to the fault-free result,
+//! token renewal, and the crash harness (a few trials; `examples/crash_sync.rs` runs more).
+
+use residentdesk::app::residents::ResidentFilter;
+use residentdesk::app::sync::{sync_pass, Keep, Resolution};
+use residentdesk::app::{ResidentInput, ResidentPatch, Session};
+use residentdesk::domain::{BulkAction, StatusChange};
+use residentdesk::store;
+use residentdesk::sync::client::{Credentials, HttpRemote, RemoteApi};
+use residentdesk::sync::{PassReport, SyncOptions};
+use residentdesk::{App, SystemClock};
+use sitemanager_sim::model::{Mapping, Team};
+use sitemanager_sim::seed::{SeedResident, SeedSite};
+use sitemanager_sim::{Account, AccountLevel, FaultConfig, FaultKind, ScriptedFault, Seed, Sim, SimConfig, SimHandle};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const SVC: (&str, &str) = ("svc@sim.test", "svc-password-1");
+pub const ADMIN: (&str, &str) = ("admin@desk.test", "Desk-Admin-2026-pass");
+
+/// Two sites of team "Riverside": Hudson (PPK-C) with three remote residents, Bayside (PSK).
+pub fn seed() -> Seed {
+    // Whole days, so every simulator started by a test has the same dates.
+    let now = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let mappings = |ssid: &str| -> Vec<Mapping> {
+        (101..=140)
+            .map(|u| Mapping {
+                building: "A".into(),
+                floor: "1".into(),
+                unit: u.to_string(),
+                passphrase: format!("pass{u}"),
+                ssid: ssid.into(),
+                vlan: u.to_string(),
+            })
+            .collect()
+    };
+    let resident = |i: usize, onboarded: bool| SeedResident {
+        resident_id: Some(format!("rem-{i}")),
+        site_id: "S1".into(),
+        first_name: format!("Remote{i}"),
+        last_name: "Person".into(),
+        email: format!("remote{i}@example.com"),
+        phone: Some(format!("555-010{i}")),
+        building: "A".into(),
+        floor: "1".into(),
+        unit: (130 + i).to_string(),
+        activation_utc: now - chrono::Duration::days(40),
+        deactivation_utc: None,
+        onboarded_at: onboarded.then(|| now - chrono::Duration::days(39)),
+        suspended: false,
+    };
+    Seed {
+        now: None,
+        frozen: false,
+        teams: vec![Team { team_id: "T1".into(), name: "Riverside".into() }],
+        sites: vec![
+            SeedSite {
+                site_id: "S1".into(),
+                team_id: "T1".into(),
+                name: "Hudson".into(),
+                site_type: "PPK-C".into(),
+                time_zone: "America/Chicago".into(),
+                service_area_number: "HU-1".into(),
+                mappings: mappings("Hudson"),
+            },
+            SeedSite {
+                site_id: "S2".into(),
+                team_id: "T1".into(),
+                name: "Bayside".into(),
+                site_type: "PSK".into(),
+                time_zone: "America/New_York".into(),
+                service_area_number: "BA-1".into(),
+                mappings: mappings("Bayside"),
+            },
+        ],
+        residents: vec![resident(0, true), resident(1, true), resident(2, false)],
+        accounts: vec![Account {
+            email: SVC.0.into(),
+            password: SVC.1.into(),
+            level: AccountLevel::TeamAdmin,
+            team_ids: vec!["T1".into()],
+            site_ids: vec![],
+        }],
+    }
+}
+
+pub fn start_sim(faults: FaultConfig) -> SimHandle {
+    Sim::start(SimConfig::with_seed(seed()).job_duration_ms(40).faults(faults)).unwrap()
+}
+
+pub fn remote(sim: &SimHandle) -> HttpRemote {
+    HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() }).unwrap()
+}
+
+fn local() -> (App, Session) {
+    let mut app = App::open_in_memory(Arc::new(SystemClock)).unwrap();
+    let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
+    (app, s)
+}
+
+fn opts() -> SyncOptions {
+    SyncOptions::fast()
+}
+
+/// Runs passes until nothing is pending or in flight (like the worker's timer would).
+async fn sync_all<R: RemoteApi>(app: &mut App, s: &Session, r: &R) -> PassReport {
+    let mut last = PassReport::default();
+    for _ in 0..40 {
+        last = sync_pass(app, s, r, &opts(), None).await.unwrap();
+        let st = app.sync_status(s).unwrap();
+        if st.pending == 0 && st.in_flight == 0 && !last.offline && last.sites_failed == 0 {
+            return last;
+        }
+    }
+    panic!("sync did not converge: {last:?}");
+}
+
+fn input(first: &str, email: &str, unit: u32, start: &str) -> ResidentInput {
+    ResidentInput {
+        first_name: first.into(),
+        last_name: "Local".into(),
+        email: email.into(),
+        phone: Some("555-2000".into()),
+        building: "A".into(),
+        floor: "1".into(),
+        unit: unit.to_string(),
+        start: start.into(),
+        end: None,
+    }
+}
+
+/// Comparable view of a resident: fields, suspension, onboarding, deactivation.
+type View = BTreeMap<String, String>;
+
+fn remote_view(sim: &SimHandle) -> View {
+    let d = sim.data();
+    d.residents
+        .values()
+        .map(|r| {
+            (
+                r.email.clone(),
+                format!(
+                    "{}|{}|{}|{}|{}|{}|{}|{:?}|susp={}|onb={}",
+                    r.site_id,
+                    r.first_name,
+                    r.last_name,
+                    r.phone.clone().unwrap_or_default(),
+                    r.building,
+                    r.unit,
+                    r.activation_utc.timestamp(),
+                    r.deactivation_utc.map(|d| d.timestamp()),
+                    r.suspended,
+                    r.onboarded_at.is_some()
+                ),
+            )
+        })
+        .collect()
+}
+
+fn local_view(app: &App) -> View {
+    let mut out = View::new();
+    let sites: Vec<(i64, String)> = app
+        .conn()
+        .prepare("SELECT id, remote_id FROM sites")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, remote) in sites {
+        for r in store::residents::list_site(app.conn(), id).unwrap() {
+            out.insert(
+                r.email.clone(),
+                format!(
+                    "{}|{}|{}|{}|{}|{}|{}|{:?}|susp={}|onb={}",
+                    remote,
+                    r.first_name,
+                    r.last_name,
+                    r.phone,
+                    r.building,
+                    r.unit,
+                    r.activation_utc.timestamp(),
+                    r.deactivation_utc.map(|d| d.timestamp()),
+                    r.suspended,
+                    r.onboarded_at.is_some()
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn entry_states(app: &App) -> BTreeMap<String, i64> {
+    store::outbox::counts(app.conn()).unwrap().into_iter().collect()
+}
+
+fn route(sim: &SimHandle, key: &str) -> u64 {
+    sim.stats().by_route.iter().filter(|(k, _)| k.contains(key)).map(|(_, v)| *v).sum()
+}
+
+fn site(app: &App, s: &Session, name: &str) -> i64 {
+    app.site_list(s).unwrap().into_iter().find(|x| x.site.name == name).unwrap().site.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_sync_links_team_adds_sites_and_pulls_residents() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    let report = sync_all(&mut app, &s, &r).await;
+    assert_eq!(report.sites_inserted, 2, "both remote sites added for a team-level actor");
+    let sites = app.site_list(&s).unwrap();
+    assert_eq!(sites.len(), 2);
+    let hudson = site(&app, &s, "Hudson");
+    let list = app.resident_list(&s, &hudson.to_string(), &ResidentFilter::default()).unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(local_view(&app), remote_view(&sim));
+    let st = app.sync_status(&s).unwrap();
+    assert!(st.sites.iter().all(|x| x.last_pull_at.is_some()), "{st:?}");
+    assert_eq!((st.pending, st.in_flight, st.rejected, st.open_conflicts), (0, 0, 0, 0));
+    assert!(store::residents::remote_base(app.conn(), list[0].resident.id).unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_round_trips() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let hudson = site(&app, &s, "Hudson").to_string();
+    let bayside = site(&app, &s, "Bayside").to_string();
+    // create (single POST at Bayside, import job at Hudson)
+    app.resident_add(&s, &bayside, &input("Solo", "solo@example.com", 101, "2026-01-05")).unwrap();
+    for i in 0..4 {
+        app.resident_add(&s, &hudson, &input(&format!("Imp{i}"), &format!("imp{i}@example.com"), 101 + i, "2026-01-05"))
+            .unwrap();
+    }
+    app.resident_add(&s, &hudson, &input("Later", "later@example.com", 110, "2027-06-01")).unwrap();
+    sim.reset_stats();
+    let rep = sync_all(&mut app, &s, &r).await;
+    assert_eq!(rep.rejected, 0, "{rep:?}");
+    assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident/import"), 1);
+    assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident"), 2, "import + one single create");
+    assert_eq!(local_view(&app), remote_view(&sim));
+    let solo = app.resident_show(&s, "solo@example.com").unwrap().resident;
+    assert!(solo.remote_id.is_some());
+    // update (PUT), suspend/unsuspend (PATCH), invite, psk reset, terminate, purge, onboard-now
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Renamed".into()), ..Default::default() })
+        .unwrap();
+    app.resident_set_status(&s, "remote1@example.com", StatusChange::Disabled).unwrap();
+    app.resident_invite(&s, "remote2@example.com").unwrap();
+    app.resident_psk_reset(&s, "remote0@example.com").unwrap();
+    app.resident_terminate(&s, "imp0@example.com").unwrap();
+    app.resident_purge(&s, "imp1@example.com").unwrap();
+    app.bulk(&s, BulkAction::OnboardNow, &hudson, &["later@example.com".to_string()]).unwrap();
+    sim.reset_stats();
+    let rep = sync_all(&mut app, &s, &r).await;
+    assert_eq!((rep.rejected, rep.conflict_entries), (0, 0), "{rep:?}");
+    let d = sim.data();
+    assert_eq!(d.residents["rem-0"].first_name, "Renamed");
+    assert!(d.residents["rem-1"].suspended);
+    assert!(!d.residents.values().any(|x| x.email == "imp1@example.com"), "purged remotely");
+    let imp0 = d.residents.values().find(|x| x.email == "imp0@example.com").unwrap();
+    assert!(imp0.deactivation_utc.is_some_and(|t| t < chrono::Utc::now()), "terminated remotely");
+    let mails: Vec<(String, String)> = d.mail.iter().map(|m| (m.to.clone(), m.kind.clone())).collect();
+    assert!(mails.contains(&("remote2@example.com".into(), "invitation".into())), "{mails:?}");
+    assert!(mails.contains(&("remote0@example.com".into(), "psk_reset".into())), "{mails:?}");
+    assert!(mails.iter().any(|(to, _)| to == "later@example.com"), "onboard-now sent: {mails:?}");
+    assert_eq!(route(&sim, "PUT "), 1);
+    assert_eq!(route(&sim, "PATCH "), 1);
+    assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident/bulkaction"), 1, "onboard-now is a job");
+    app.resident_set_status(&s, "remote1@example.com", StatusChange::Active).unwrap();
+    sync_all(&mut app, &s, &r).await;
+    assert!(!sim.data().residents["rem-1"].suspended, "unsuspended remotely");
+    assert_eq!(entry_states(&app).get("pending"), None);
+    assert_eq!(entry_states(&app).get("rejected"), None);
+    // Remote-only facts come back on pull: onboarding.
+    sim.onboard(&solo.remote_id.clone().unwrap()).unwrap();
+    sync_all(&mut app, &s, &r).await;
+    assert!(app.resident_show(&s, "solo@example.com").unwrap().resident.onboarded_at.is_some());
+    assert_eq!(local_view(&app), remote_view(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalescing_sends_the_fewest_requests() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let bayside = site(&app, &s, "Bayside").to_string();
+    // create + 3 updates → one POST with the last values
+    app.resident_add(&s, &bayside, &input("A", "coal@example.com", 120, "2026-01-05")).unwrap();
+    for name in ["B", "C", "D"] {
+        app.resident_update(&s, "coal@example.com", &ResidentPatch { first_name: Some(name.into()), ..Default::default() })
+            .unwrap();
+    }
+    // create + purge → nothing
+    app.resident_add(&s, &bayside, &input("Gone", "gone@example.com", 121, "2026-01-05")).unwrap();
+    app.resident_purge(&s, "gone@example.com").unwrap();
+    // several updates → one PUT
+    for last in ["X", "Y"] {
+        app.resident_update(&s, "remote0@example.com", &ResidentPatch { last_name: Some(last.into()), ..Default::default() })
+            .unwrap();
+    }
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { phone: Some("555-9999".into()), ..Default::default() })
+        .unwrap();
+    sim.reset_stats();
+    let rep = sync_all(&mut app, &s, &r).await;
+    assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident"), 1, "{:?}", sim.stats());
+    assert_eq!(route(&sim, "PUT "), 1);
+    assert!(rep.coalesced >= 5, "{rep:?}");
+    let d = sim.data();
+    let coal = d.residents.values().find(|x| x.email == "coal@example.com").unwrap();
+    assert_eq!(coal.first_name, "D");
+    assert!(!d.residents.values().any(|x| x.email == "gone@example.com"));
+    assert_eq!(d.residents["rem-0"].last_name, "Y");
+    assert_eq!(d.residents["rem-0"].phone.as_deref(), Some("555-9999"));
+    assert_eq!(entry_states(&app).get("pending"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_action_job_and_import_job() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let hudson = site(&app, &s, "Hudson").to_string();
+    for i in 0..6 {
+        app.resident_add(&s, &hudson, &input(&format!("B{i}"), &format!("b{i}@example.com"), 101 + i, "2026-01-05")).unwrap();
+    }
+    sync_all(&mut app, &s, &r).await;
+    let ids: Vec<String> = (0..6).map(|i| format!("b{i}@example.com")).collect();
+    app.bulk(&s, BulkAction::Terminate, &hudson, &ids).unwrap();
+    sim.reset_stats();
+    let rep = sync_all(&mut app, &s, &r).await;
+    assert_eq!(rep.jobs.get("bulk"), Some(&1), "{rep:?}");
+    assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident/bulkaction"), 1);
+    assert_eq!(route(&sim, "DELETE "), 0, "no single terminate");
+    let now = chrono::Utc::now();
+    let d = sim.data();
+    assert!(d.residents.values().filter(|x| x.email.starts_with('b')).all(|x| x.deactivation_utc.is_some_and(|t| t < now)));
+    assert_eq!(local_view(&app), remote_view(&sim));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicts_are_recorded_with_both_values_and_resolved_through_the_outbox() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let other = remote(&sim); // another desk editing the remote
+    let hudson = site(&app, &s, "Hudson").to_string();
+    let mut theirs = other.resident("T1", "S1", "rem-0").await.unwrap();
+    // 1. same field on both sides → conflict; different fields → merged
+    theirs.first_name = Some("Theirs".into());
+    theirs.last_name = Some("RemoteLast".into());
+    let body = |o: &residentdesk::domain::wire::ResidentObject, phone: Option<String>| residentdesk::domain::wire::ResidentInput {
+        first_name: o.first_name.clone().unwrap(),
+        last_name: o.last_name.clone().unwrap(),
+        email: o.email.clone(),
+        phone_number: phone,
+        building: o.building.clone().unwrap(),
+        floor: o.floor.clone().unwrap(),
+        unit: o.unit.clone().unwrap(),
+        activation_date_utc: o.activation_date_utc.clone().unwrap(),
+        deactivation_date_utc: o.deactivation_date_utc.clone(),
+    };
+    other.update_resident("T1", "S1", "rem-0", &body(&theirs, theirs.phone.clone())).await.unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Mine".into()), phone: Some("555-7777".into()), ..Default::default() },
+    )
+    .unwrap();
+    // 2. remote purge of a locally edited resident
+    other.purge("T1", "S1", "rem-1").await.unwrap();
+    app.resident_update(&s, "remote1@example.com", &ResidentPatch { last_name: Some("Edited".into()), ..Default::default() })
+        .unwrap();
+    // 3. unit taken remotely
+    let taken = residentdesk::domain::wire::ResidentInput {
+        first_name: "Squatter".into(),
+        last_name: "Remote".into(),
+        email: Some("squatter@example.com".into()),
+        phone_number: None,
+        building: "A".into(),
+        floor: "1".into(),
+        unit: "125".into(),
+        activation_date_utc: "2026-01-01T00:00:00+00:00".into(),
+        deactivation_date_utc: None,
+    };
+    app.resident_add(&s, &hudson, &input("Mover", "mover@example.com", 125, "2026-01-05")).unwrap();
+    other.create_resident("T1", "S1", &taken).await.unwrap();
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(rep.conflicts_recorded, 3, "{rep:?}");
+    let conflicts = app.conflict_list(&s, false).unwrap();
+    let kinds: Vec<&str> = conflicts.iter().map(|c| c.kind.as_str()).collect();
+    assert!(kinds.contains(&"field") && kinds.contains(&"remote_purge") && kinds.contains(&"unit_taken"), "{kinds:?}");
+    let field = conflicts.iter().find(|c| c.kind == "field").unwrap();
+    assert_eq!(field.fields["FirstName"]["local"], "Mine");
+    assert_eq!(field.fields["FirstName"]["remote"], "Theirs");
+    assert_eq!(field.fields["FirstName"]["base"], "Remote0");
+    assert!(field.fields.get("PhoneNumber").is_none(), "phone changed on one side only");
+    // the remote's LastName change merged locally, the local FirstName kept (not overwritten)
+    let me = app.resident_show(&s, "remote0@example.com").unwrap().resident;
+    assert_eq!((me.first_name.as_str(), me.last_name.as_str()), ("Mine", "RemoteLast"));
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Theirs", "nothing pushed over the remote change");
+    let st = app.sync_status(&s).unwrap();
+    assert_eq!(st.open_conflicts, 3);
+    // resolve: FirstName=local (sent as an ordinary outbox entry)
+    let out = app
+        .conflict_resolve(&s, field.id, &Resolution { keep: None, fields: [("FirstName".to_string(), Keep::Local)].into() })
+        .unwrap();
+    assert!(out.entry_id.is_some());
+    let purge = conflicts.iter().find(|c| c.kind == "remote_purge").unwrap();
+    app.conflict_resolve(&s, purge.id, &Resolution { keep: Some(Keep::Local), ..Default::default() }).unwrap();
+    let unit = conflicts.iter().find(|c| c.kind == "unit_taken").unwrap();
+    app.conflict_resolve(&s, unit.id, &Resolution { keep: Some(Keep::Remote), ..Default::default() }).unwrap();
+    let audit = app.audit_list(&s, None, 50).unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "conflict.resolve").count(), 3);
+    sync_all(&mut app, &s, &r).await;
+    let d = sim.data();
+    assert_eq!(d.residents["rem-0"].first_name, "Mine");
+    assert_eq!(d.residents["rem-0"].last_name, "RemoteLast");
+    assert_eq!(d.residents["rem-0"].phone.as_deref(), Some("555-7777"));
+    let back = d.residents.values().find(|x| x.email == "remote1@example.com").expect("re-created after keep local");
+    assert_eq!(back.last_name, "Edited");
+    assert!(!d.residents.values().any(|x| x.email == "mover@example.com"));
+    assert!(app.resident_show(&s, "mover@example.com").is_err(), "keep remote dropped the local create");
+    assert_eq!(app.conflict_list(&s, false).unwrap().len(), 0);
+    assert_eq!(local_view(&app), remote_view(&sim));
+}
+
+/// The same local changes, synced against a simulator with `faults`; returns the end states.
+async fn scenario(faults: FaultConfig) -> (View, View, BTreeMap<String, i64>, u64) {
+    let sim = start_sim(faults);
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let hudson = site(&app, &s, "Hudson").to_string();
+    let bayside = site(&app, &s, "Bayside").to_string();
+    for i in 0..6 {
+        app.resident_add(&s, &hudson, &input(&format!("F{i}"), &format!("f{i}@example.com"), 101 + i, "2026-01-05")).unwrap();
+    }
+    app.resident_add(&s, &bayside, &input("Bay", "bay@example.com", 101, "2026-01-05")).unwrap();
+    app.resident_add(&s, &bayside, &input("Tmp", "tmp@example.com", 102, "2026-01-05")).unwrap();
+    app.resident_purge(&s, "tmp@example.com").unwrap();
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Zed".into()), ..Default::default() })
+        .unwrap();
+    app.resident_set_status(&s, "remote1@example.com", StatusChange::Disabled).unwrap();
+    app.resident_terminate(&s, "remote2@example.com").unwrap();
+    sync_all(&mut app, &s, &r).await;
+    let ids: Vec<String> = (0..3).map(|i| format!("f{i}@example.com")).collect();
+    app.bulk(&s, BulkAction::Terminate, &hudson, &ids).unwrap();
+    app.resident_update(
+        &s,
+        "f4@example.com",
+        &ResidentPatch { last_name: Some("Changed".into()), phone: Some("555-4444".into()), ..Default::default() },
+    )
+    .unwrap();
+    app.resident_purge(&s, "f5@example.com").unwrap();
+    sync_all(&mut app, &s, &r).await;
+    let injected: u64 = sim.stats().faults.values().sum();
+    sim.set_faults(FaultConfig::default()).unwrap();
+    sync_all(&mut app, &s, &r).await;
+    let states = entry_states(&app);
+    (remote_view(&sim), local_view(&app), states, injected)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_kind_converges_to_the_fault_free_state() {
+    let (clean_remote, clean_local, clean_states, _) = scenario(FaultConfig::default()).await;
+    assert_eq!(clean_remote, clean_local);
+    assert_eq!(clean_states.get("rejected"), None, "{clean_states:?}");
+    let kinds: Vec<(&str, FaultConfig)> = vec![
+        ("drop", FaultConfig { drop_rate: 0.15, seed: 1, ..FaultConfig::default() }),
+        ("500/503", FaultConfig { fail_rate: 0.25, seed: 2, ..FaultConfig::default() }),
+        ("429", FaultConfig { throttle_rate: 0.25, retry_after_secs: 1, seed: 3, ..FaultConfig::default() }),
+        ("truncated bodies", FaultConfig { truncate_rate: 0.2, seed: 4, ..FaultConfig::default() }),
+        ("drop after applying", FaultConfig { drop_after_rate: 0.2, seed: 5, ..FaultConfig::default() }),
+        ("latency", FaultConfig { latency_ms: 20, latency_jitter_ms: 30, seed: 6, ..FaultConfig::default() }),
+    ];
+    for (name, faults) in kinds {
+        let latency_only = faults.latency_ms > 0;
+        let (remote, local, states, injected) = scenario(faults).await;
+        assert!(latency_only || injected > 0, "no {name} fault was injected");
+        assert_eq!(remote, clean_remote, "remote state after {name}");
+        assert_eq!(local, clean_local, "local state after {name}");
+        assert_eq!(states, clean_states, "outbox states after {name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_is_renewed_once_and_bad_credentials_keep_the_queue() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    sim.expire_tokens();
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Tok".into()), ..Default::default() })
+        .unwrap();
+    let rep = sync_all(&mut app, &s, &r).await;
+    assert_eq!(rep.rejected, 0);
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Tok");
+    // wrong password: the pass stops asking for credentials; nothing dropped or counted
+    let bad = HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: "wrong".into() }).unwrap();
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Kept".into()), ..Default::default() })
+        .unwrap();
+    let err = sync_pass(&mut app, &s, &bad, &opts(), None).await.unwrap_err();
+    assert!(err.message.contains("re-enter"), "{}", err.message);
+    let pending = app.outbox_list(&s, false, 10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].state.as_str(), pending[0].attempts), ("pending", 0));
+    assert!(app.sync_status(&s).unwrap().last_error.unwrap().contains("re-enter"));
+    sync_all(&mut app, &s, &r).await;
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_entries_keep_the_reason_and_can_be_retried_or_discarded() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let hudson = site(&app, &s, "Hudson").to_string();
+    // The remote already has this email at another team's view: 409 email exists, not ours.
+    let other = remote(&sim);
+    let mut taken = other.resident("T1", "S1", "rem-0").await.unwrap();
+    taken.email = Some("dup@example.com".into());
+    app.resident_add(&s, &hudson, &input("Dup", "dup@example.com", 127, "2026-01-05")).unwrap();
+    let body = residentdesk::domain::wire::ResidentInput {
+        first_name: "Other".into(),
+        last_name: "Person".into(),
+        email: taken.email.clone(),
+        phone_number: None,
+        building: "A".into(),
+        floor: "1".into(),
+        unit: "128".into(),
+        activation_date_utc: "2026-01-01T00:00:00+00:00".into(),
+        deactivation_date_utc: None,
+    };
+    other.create_resident("T1", "S2", &body).await.unwrap();
+    sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    let rejected = app.outbox_list(&s, false, 10).unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].state, "rejected");
+    assert!(rejected[0].last_error.as_deref().unwrap_or("").contains("dup@example.com"), "{:?}", rejected[0]);
+    assert!(app.resident_show(&s, "dup@example.com").is_ok(), "the person's data is kept");
+    let again = app.outbox_retry(&s, rejected[0].id).unwrap();
+    assert_eq!(again.state, "pending");
+    sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    let id = app.outbox_list(&s, false, 10).unwrap()[0].id;
+    assert_eq!(app.outbox_discard(&s, id).unwrap().state, "discarded");
+    assert_eq!(app.sync_status(&s).unwrap().rejected, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_are_sent_at_most_once_when_the_answer_is_lost() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    sim.set_faults(FaultConfig {
+        script: vec![ScriptedFault { kind: FaultKind::DropAfter, matches: Some("/invite".into()) }],
+        ..FaultConfig::default()
+    })
+    .unwrap();
+    app.resident_invite(&s, "remote2@example.com").unwrap();
+    sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    let invites = sim.data().mail.iter().filter(|m| m.to == "remote2@example.com" && m.kind == "invitation").count();
+    assert_eq!(invites, 1, "applied once, never resent");
+    let e = &app.outbox_list(&s, false, 10).unwrap()[0];
+    assert_eq!(e.state, "rejected");
+    assert!(e.last_error.as_deref().unwrap().contains("at most once"), "{e:?}");
+}
