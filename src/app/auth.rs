@@ -124,6 +124,20 @@ impl App {
             .with_details(json!({ "locked_until": until })));
         }
         if staff.disabled {
+            store::audit::append(
+                &self.conn,
+                &NewAudit {
+                    actor_id: Some(staff.id),
+                    actor: &email,
+                    action: "sign_in",
+                    outcome: "denied",
+                    team_id: None,
+                    site_id: None,
+                    target: None,
+                    details: json!({"reason": "disabled"}),
+                },
+                now,
+            )?;
             return Err(failure("this account is disabled".into()));
         }
         let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));

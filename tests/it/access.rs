@@ -458,3 +458,18 @@ fn cli_tokens_explain_matrix_and_invitations() {
     assert!(csv.stdout.contains("invite.accept"));
     w.run(Some(STAFF), &["audit", "export"]).fails(3);
 }
+
+#[test]
+fn every_sign_in_is_audited_including_disabled_accounts() {
+    let (mut app, _) = demo_app(0);
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    app.staff_update(&admin, STAFF.0, &StaffPatch { disabled: Some(true), ..Default::default() }).unwrap();
+    assert_eq!(app.sign_in(STAFF.0, STAFF.1).unwrap_err().code.exit_code(), 3);
+    assert!(app.sign_in(TEAM_USER.0, "wrong-password").is_err());
+    let entries = store::audit::list(app.conn(), None, None, 1000).unwrap();
+    let sign_ins: Vec<(&str, &str)> =
+        entries.iter().filter(|e| e.action == "sign_in").map(|e| (e.actor.as_str(), e.outcome.as_str())).collect();
+    assert!(sign_ins.contains(&(STAFF.0, "denied")), "{sign_ins:?}");
+    assert!(sign_ins.contains(&(TEAM_USER.0, "failed")));
+    assert!(sign_ins.contains(&(TEAM_ADMIN.0, "ok")));
+}
