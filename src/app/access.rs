@@ -123,6 +123,16 @@ fn token_session(conn: &Connection, token: &TokenRow) -> AppResult<Session> {
     Ok(session)
 }
 
+/// Rebuilds a session from the database: a person's in their active team; a token's with the
+/// token's limits (and refused once the token is revoked or expired).
+pub(crate) fn rebuild_session(conn: &Connection, session: &Session, now: DateTime<Utc>) -> AppResult<Session> {
+    let Some(t) = &session.token else { return build_session(conn, session.actor.staff_id, None) };
+    let row = store::tokens::by_prefix(conn, &t.prefix)?
+        .filter(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now))
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "the API token was revoked or has expired"))?;
+    token_session(conn, &row)
+}
+
 /// Writes an audit entry on its own (denials and failures, whose transaction rolls back).
 #[allow(clippy::too_many_arguments)]
 fn audit_alone(

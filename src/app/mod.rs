@@ -101,7 +101,7 @@ impl App {
 
     /// Rebuilds the session from the database (after a team switch or a change of rights).
     pub fn refresh(&self, session: &Session) -> AppResult<Session> {
-        session_for(&self.conn, session.actor.staff_id)
+        access::rebuild_session(&self.conn, session, self.now())
     }
 }
 

@@ -473,3 +473,17 @@ fn every_sign_in_is_audited_including_disabled_accounts() {
     assert!(sign_ins.contains(&(TEAM_USER.0, "failed")));
     assert!(sign_ins.contains(&(TEAM_ADMIN.0, "ok")));
 }
+
+#[test]
+fn refreshing_a_token_session_keeps_its_limits() {
+    let (mut app, _) = demo_app(0);
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let new = NewToken { name: "narrow".into(), permissions: vec!["team.view".into()], ..Default::default() };
+    let t = app.token_create(&admin, &new).unwrap();
+    let s = app.sign_in_token(&t.token).unwrap();
+    let again = app.refresh(&s).unwrap();
+    assert_eq!(again.grants, s.grants);
+    assert!(again.token.is_some());
+    app.token_revoke(&admin, &t.info.prefix).unwrap();
+    assert_eq!(app.refresh(&s).unwrap_err().code.exit_code(), 3);
+}
