@@ -10,6 +10,8 @@ mod access_cmd;
 mod csv_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
+#[path = "residentdesk/sync_cmd.rs"]
+mod sync_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use output::{print_table, Out};
@@ -97,6 +99,11 @@ enum Command {
     /// API tokens for integrators (use with RESIDENTDESK_TOKEN).
     #[command(subcommand)]
     Token(access_cmd::TokenCmd),
+    /// One sync pass with the remote (push, then pull), or `sync status`.
+    Sync(sync_cmd::SyncArgs),
+    /// Sync conflicts waiting for a person.
+    #[command(subcommand)]
+    Conflict(sync_cmd::ConflictCmd),
     /// Changes waiting to be synced.
     #[command(subcommand)]
     Outbox(OutboxCmd),
@@ -354,6 +361,10 @@ enum OutboxCmd {
         #[arg(long, default_value_t = 200)]
         limit: usize,
     },
+    /// Send a rejected entry again on the next sync.
+    Retry { id: i64 },
+    /// Stop trying to send an entry (the local data is kept).
+    Discard { id: i64 },
 }
 
 fn main() {
@@ -566,6 +577,10 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             };
             csv_cmd::export(&mut app, &session, args, out)
         }
+        Command::Sync(args) => sync_cmd::sync(&mut app, &session, args, cli.password_stdin, out),
+        Command::Conflict(cmd) => sync_cmd::conflict(&mut app, &session, cmd, out),
+        Command::Outbox(OutboxCmd::Retry { id }) => sync_cmd::outbox_retry(&mut app, &session, *id, out),
+        Command::Outbox(OutboxCmd::Discard { id }) => sync_cmd::outbox_discard(&mut app, &session, *id, out),
         Command::Outbox(OutboxCmd::List { all, limit }) => {
             let entries = app.outbox_list(&session, *all, *limit)?;
             out.value(&json!({"entries": entries}), || {

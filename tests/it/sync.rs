@@ -233,8 +233,12 @@ async fn every_operation_round_trips() {
     // create (single POST at Bayside, import job at Hudson)
     app.resident_add(&s, &bayside, &input("Solo", "solo@example.com", 101, "2026-01-05")).unwrap();
     for i in 0..4 {
-        app.resident_add(&s, &hudson, &input(&format!("Imp{i}"), &format!("imp{i}@example.com"), 101 + i, "2026-01-05"))
-            .unwrap();
+        app.resident_add(
+            &s,
+            &hudson,
+            &input(&format!("Imp{i}"), &format!("imp{i}@example.com"), 101 + i, "2026-01-05"),
+        )
+        .unwrap();
     }
     app.resident_add(&s, &hudson, &input("Later", "later@example.com", 110, "2027-06-01")).unwrap();
     sim.reset_stats();
@@ -246,8 +250,12 @@ async fn every_operation_round_trips() {
     let solo = app.resident_show(&s, "solo@example.com").unwrap().resident;
     assert!(solo.remote_id.is_some());
     // update (PUT), suspend/unsuspend (PATCH), invite, psk reset, terminate, purge, onboard-now
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Renamed".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Renamed".into()), ..Default::default() },
+    )
+    .unwrap();
     app.resident_set_status(&s, "remote1@example.com", StatusChange::Disabled).unwrap();
     app.resident_invite(&s, "remote2@example.com").unwrap();
     app.resident_psk_reset(&s, "remote0@example.com").unwrap();
@@ -292,19 +300,31 @@ async fn coalescing_sends_the_fewest_requests() {
     // create + 3 updates → one POST with the last values
     app.resident_add(&s, &bayside, &input("A", "coal@example.com", 120, "2026-01-05")).unwrap();
     for name in ["B", "C", "D"] {
-        app.resident_update(&s, "coal@example.com", &ResidentPatch { first_name: Some(name.into()), ..Default::default() })
-            .unwrap();
+        app.resident_update(
+            &s,
+            "coal@example.com",
+            &ResidentPatch { first_name: Some(name.into()), ..Default::default() },
+        )
+        .unwrap();
     }
     // create + purge → nothing
     app.resident_add(&s, &bayside, &input("Gone", "gone@example.com", 121, "2026-01-05")).unwrap();
     app.resident_purge(&s, "gone@example.com").unwrap();
     // several updates → one PUT
     for last in ["X", "Y"] {
-        app.resident_update(&s, "remote0@example.com", &ResidentPatch { last_name: Some(last.into()), ..Default::default() })
-            .unwrap();
-    }
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { phone: Some("555-9999".into()), ..Default::default() })
+        app.resident_update(
+            &s,
+            "remote0@example.com",
+            &ResidentPatch { last_name: Some(last.into()), ..Default::default() },
+        )
         .unwrap();
+    }
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { phone: Some("555-9999".into()), ..Default::default() },
+    )
+    .unwrap();
     sim.reset_stats();
     let rep = sync_all(&mut app, &s, &r).await;
     assert_eq!(route(&sim, "POST /v2/team/{team_id}/site/{site_id}/resident"), 1, "{:?}", sim.stats());
@@ -327,7 +347,8 @@ async fn bulk_action_job_and_import_job() {
     sync_all(&mut app, &s, &r).await;
     let hudson = site(&app, &s, "Hudson").to_string();
     for i in 0..6 {
-        app.resident_add(&s, &hudson, &input(&format!("B{i}"), &format!("b{i}@example.com"), 101 + i, "2026-01-05")).unwrap();
+        app.resident_add(&s, &hudson, &input(&format!("B{i}"), &format!("b{i}@example.com"), 101 + i, "2026-01-05"))
+            .unwrap();
     }
     sync_all(&mut app, &s, &r).await;
     let ids: Vec<String> = (0..6).map(|i| format!("b{i}@example.com")).collect();
@@ -339,7 +360,11 @@ async fn bulk_action_job_and_import_job() {
     assert_eq!(route(&sim, "DELETE "), 0, "no single terminate");
     let now = chrono::Utc::now();
     let d = sim.data();
-    assert!(d.residents.values().filter(|x| x.email.starts_with('b')).all(|x| x.deactivation_utc.is_some_and(|t| t < now)));
+    assert!(d
+        .residents
+        .values()
+        .filter(|x| x.email.starts_with('b'))
+        .all(|x| x.deactivation_utc.is_some_and(|t| t < now)));
     assert_eq!(local_view(&app), remote_view(&sim));
 }
 
@@ -355,16 +380,18 @@ async fn conflicts_are_recorded_with_both_values_and_resolved_through_the_outbox
     // 1. same field on both sides → conflict; different fields → merged
     theirs.first_name = Some("Theirs".into());
     theirs.last_name = Some("RemoteLast".into());
-    let body = |o: &residentdesk::domain::wire::ResidentObject, phone: Option<String>| residentdesk::domain::wire::ResidentInput {
-        first_name: o.first_name.clone().unwrap(),
-        last_name: o.last_name.clone().unwrap(),
-        email: o.email.clone(),
-        phone_number: phone,
-        building: o.building.clone().unwrap(),
-        floor: o.floor.clone().unwrap(),
-        unit: o.unit.clone().unwrap(),
-        activation_date_utc: o.activation_date_utc.clone().unwrap(),
-        deactivation_date_utc: o.deactivation_date_utc.clone(),
+    let body = |o: &residentdesk::domain::wire::ResidentObject, phone: Option<String>| {
+        residentdesk::domain::wire::ResidentInput {
+            first_name: o.first_name.clone().unwrap(),
+            last_name: o.last_name.clone().unwrap(),
+            email: o.email.clone(),
+            phone_number: phone,
+            building: o.building.clone().unwrap(),
+            floor: o.floor.clone().unwrap(),
+            unit: o.unit.clone().unwrap(),
+            activation_date_utc: o.activation_date_utc.clone().unwrap(),
+            deactivation_date_utc: o.deactivation_date_utc.clone(),
+        }
     };
     other.update_resident("T1", "S1", "rem-0", &body(&theirs, theirs.phone.clone())).await.unwrap();
     app.resident_update(
@@ -375,8 +402,12 @@ async fn conflicts_are_recorded_with_both_values_and_resolved_through_the_outbox
     .unwrap();
     // 2. remote purge of a locally edited resident
     other.purge("T1", "S1", "rem-1").await.unwrap();
-    app.resident_update(&s, "remote1@example.com", &ResidentPatch { last_name: Some("Edited".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote1@example.com",
+        &ResidentPatch { last_name: Some("Edited".into()), ..Default::default() },
+    )
+    .unwrap();
     // 3. unit taken remotely
     let taken = residentdesk::domain::wire::ResidentInput {
         first_name: "Squatter".into(),
@@ -409,7 +440,11 @@ async fn conflicts_are_recorded_with_both_values_and_resolved_through_the_outbox
     assert_eq!(st.open_conflicts, 3);
     // resolve: FirstName=local (sent as an ordinary outbox entry)
     let out = app
-        .conflict_resolve(&s, field.id, &Resolution { keep: None, fields: [("FirstName".to_string(), Keep::Local)].into() })
+        .conflict_resolve(
+            &s,
+            field.id,
+            &Resolution { keep: None, fields: [("FirstName".to_string(), Keep::Local)].into() },
+        )
         .unwrap();
     assert!(out.entry_id.is_some());
     let purge = conflicts.iter().find(|c| c.kind == "remote_purge").unwrap();
@@ -440,13 +475,18 @@ async fn scenario(faults: FaultConfig) -> (View, View, BTreeMap<String, i64>, u6
     let hudson = site(&app, &s, "Hudson").to_string();
     let bayside = site(&app, &s, "Bayside").to_string();
     for i in 0..6 {
-        app.resident_add(&s, &hudson, &input(&format!("F{i}"), &format!("f{i}@example.com"), 101 + i, "2026-01-05")).unwrap();
+        app.resident_add(&s, &hudson, &input(&format!("F{i}"), &format!("f{i}@example.com"), 101 + i, "2026-01-05"))
+            .unwrap();
     }
     app.resident_add(&s, &bayside, &input("Bay", "bay@example.com", 101, "2026-01-05")).unwrap();
     app.resident_add(&s, &bayside, &input("Tmp", "tmp@example.com", 102, "2026-01-05")).unwrap();
     app.resident_purge(&s, "tmp@example.com").unwrap();
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Zed".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Zed".into()), ..Default::default() },
+    )
+    .unwrap();
     app.resident_set_status(&s, "remote1@example.com", StatusChange::Disabled).unwrap();
     app.resident_terminate(&s, "remote2@example.com").unwrap();
     sync_all(&mut app, &s, &r).await;
@@ -497,15 +537,23 @@ async fn token_is_renewed_once_and_bad_credentials_keep_the_queue() {
     let r = remote(&sim);
     sync_all(&mut app, &s, &r).await;
     sim.expire_tokens();
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Tok".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Tok".into()), ..Default::default() },
+    )
+    .unwrap();
     let rep = sync_all(&mut app, &s, &r).await;
     assert_eq!(rep.rejected, 0);
     assert_eq!(sim.data().residents["rem-0"].first_name, "Tok");
     // wrong password: the pass stops asking for credentials; nothing dropped or counted
     let bad = HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: "wrong".into() }).unwrap();
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Kept".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Kept".into()), ..Default::default() },
+    )
+    .unwrap();
     let err = sync_pass(&mut app, &s, &bad, &opts(), None).await.unwrap_err();
     assert!(err.message.contains("re-enter"), "{}", err.message);
     let pending = app.outbox_list(&s, false, 10).unwrap();
@@ -573,4 +621,15 @@ async fn invites_are_sent_at_most_once_when_the_answer_is_lost() {
     let e = &app.outbox_list(&s, false, 10).unwrap()[0];
     assert_eq!(e.state, "rejected");
     assert!(e.last_error.as_deref().unwrap().contains("at most once"), "{e:?}");
+}
+
+#[path = "../../examples/crash_sync.rs"]
+#[allow(dead_code)]
+mod crash_harness;
+
+#[test]
+fn crash_harness_sigkill_trials_end_in_the_same_state() {
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_residentdesk"));
+    let landed = crash_harness::run_trials(&bin, 3, 7).unwrap();
+    assert!(landed > 0, "no SIGKILL landed while sync was running");
 }
