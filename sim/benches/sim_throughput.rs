@@ -144,6 +144,38 @@ async fn run(seconds: f64, concurrency: usize) {
     let stats = sim.stats();
     sim.shutdown();
 
+    // The same list inside a 100,000-resident portfolio (250 sites × 400), as sync benches use.
+    let t = Instant::now();
+    let big = Sim::start(SimConfig::with_seed(Seed::portfolio(250, 400, 20, Utc::now()))).expect("start portfolio");
+    let big_start_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let big_list = {
+        let http = http.clone();
+        let base = big.base_url();
+        let cred = base64::engine::general_purpose::STANDARD.encode("scale@sim.test:scale-password");
+        let token: Value = http
+            .post(format!("{base}/oauth/token"))
+            .header("Authorization", format!("Password {cred}"))
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("token json");
+        let token = Arc::new(token["access_token"].as_str().expect("access_token").to_string());
+        measure(concurrency, seconds, 1_000_000, move |i| {
+            let url = format!("{base}/team/team-scale/site/site-{:04}/resident", i % 250);
+            let req = http.get(url).bearer_auth(token.as_str()).send();
+            async move {
+                match req.await {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    _ => false,
+                }
+            }
+        })
+        .await
+    };
+    big.shutdown();
+
     println!("sitemanager-sim throughput over loopback ({concurrency} concurrent clients, {seconds} s per phase)");
     println!(
         "  GET .../resident (400 residents, {body_bytes} bytes): {:>8.0} req/s  ({} requests, p50 {:.2} ms, p99 {:.2} ms)",
@@ -159,6 +191,13 @@ async fn run(seconds: f64, concurrency: usize) {
         create.p50_ms,
         create.p99_ms
     );
+    println!(
+        "  GET .../resident, 400 of 100,000 residents: {:>8.0} req/s  ({} requests, p50 {:.2} ms; portfolio start {:.0} ms)",
+        big_list.rate(),
+        big_list.requests,
+        big_list.p50_ms,
+        big_start_ms
+    );
     println!("  in-process: building + serialising one 400-resident list takes {build_ms:.2} ms");
     println!(
         "{}",
@@ -169,6 +208,8 @@ async fn run(seconds: f64, concurrency: usize) {
             "create_rps": create.rate().round(),
             "create_p50_ms": create.p50_ms,
             "list_400_build_ms": build_ms,
+            "list_400_of_100k_rps": big_list.rate().round(),
+            "portfolio_100k_start_ms": big_start_ms.round(),
             "requests_seen": stats.total,
         })
     );

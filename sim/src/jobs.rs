@@ -218,7 +218,7 @@ impl World {
                 Ok(())
             }
             BulkAction::TerminatePurge => rules::check_purge(flags).map(|()| {
-                self.data.residents.remove(id);
+                self.remove_resident(id);
             }),
             BulkAction::ResendInvites => rules::invite_kind(flags, onboarded).map(|k| {
                 invite = Some(k);

@@ -1,8 +1,9 @@
 //! `--state FILE`: the simulator's data and clock kept in SQLite across restarts.
 //!
 //! Deliberately simple: the whole [`Snapshot`] as one JSON document in a one-row table,
-//! rewritten after each request that changed something (the simulator's data sets are
-//! small) and once more at shutdown.
+//! rewritten after each request that changed something and once more at shutdown. When a
+//! write gets slow (a large portfolio), writes are spaced out: at most one every
+//! [`SLOW_SAVE_INTERVAL`], the rest caught up by a background flush.
 
 use crate::clock::SimClock;
 use crate::model::Data;
@@ -10,6 +11,12 @@ use crate::world::Settings;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A save slower than this switches to spaced-out saves.
+pub const SLOW_SAVE: Duration = Duration::from_millis(20);
+/// Least time between two slow saves.
+pub const SLOW_SAVE_INTERVAL: Duration = Duration::from_millis(500);
 
 /// What is persisted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +31,7 @@ pub struct Snapshot {
 pub struct StateFile {
     conn: Connection,
     written_version: Option<u64>,
+    last_save: Option<(Instant, Duration)>,
 }
 
 impl StateFile {
@@ -39,7 +47,7 @@ impl StateFile {
                  json TEXT NOT NULL
              );",
         )?;
-        Ok(StateFile { conn, written_version: None })
+        Ok(StateFile { conn, written_version: None, last_save: None })
     }
 
     /// The stored snapshot, if any.
@@ -60,11 +68,17 @@ impl StateFile {
         self.written_version
     }
 
+    /// True when saves are slow and the last one was recent: leave it to the next flush.
+    pub fn should_defer(&self) -> bool {
+        self.last_save.is_some_and(|(at, took)| took > SLOW_SAVE && at.elapsed() < SLOW_SAVE_INTERVAL)
+    }
+
     /// Writes `snapshot` unless `version` was already written.
     pub fn save(&mut self, version: u64, snapshot: &Snapshot) -> Result<(), String> {
         if self.written_version == Some(version) {
             return Ok(());
         }
+        let started = Instant::now();
         let json = serde_json::to_string(snapshot).map_err(|e| e.to_string())?;
         self.conn
             .execute(
@@ -74,6 +88,7 @@ impl StateFile {
             )
             .map_err(|e| e.to_string())?;
         self.written_version = Some(version);
+        self.last_save = Some((Instant::now(), started.elapsed()));
         Ok(())
     }
 }

@@ -116,12 +116,13 @@ impl Seed {
             });
         }
         let created = self.now.unwrap_or_else(Utc::now);
+        let mut emails = std::collections::HashSet::new();
         for r in self.residents {
             if !data.sites.iter().any(|s| s.site_id == r.site_id) {
                 return Err(format!("resident {}: unknown site_id {}", r.email, r.site_id));
             }
             let email = rules::normalize_email(&r.email).map_err(|e| format!("resident {}: {e}", r.email))?;
-            if data.residents.values().any(|x| x.email == email) {
+            if !emails.insert(email.clone()) {
                 return Err(format!("duplicate resident email {email}"));
             }
             let id = r.resident_id.unwrap_or_else(|| random_uuid(&mut rng));

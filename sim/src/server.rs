@@ -131,14 +131,15 @@ impl Shared {
         let mut w = self.lock();
         w.tick();
         let out = f(&mut w);
-        self.persist(&w);
+        self.persist(&w, false);
         out
     }
 
-    fn persist(&self, w: &World) {
+    /// Saves the world to the state file if it changed; `force` ignores the slow-save spacing.
+    fn persist(&self, w: &World, force: bool) {
         if let Some(file) = &self.state_file {
             let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-            if f.written_version() == Some(w.version) {
+            if f.written_version() == Some(w.version) || (!force && f.should_defer()) {
                 return;
             }
             let snapshot = Snapshot { data: w.data.clone(), clock: w.clock, settings: w.settings };
@@ -174,7 +175,7 @@ impl Sim {
         let shared = Arc::new(Shared { world: Mutex::new(world), state_file });
         if !loaded {
             let w = shared.lock();
-            shared.persist(&w);
+            shared.persist(&w, true);
         }
         let listener = std::net::TcpListener::bind(config.listen)
             .map_err(|source| SimError::Bind { addr: config.listen, source })?;
@@ -193,6 +194,17 @@ impl Sim {
             .name("sitemanager-sim".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    if serve_shared.state_file.is_some() {
+                        let flush = serve_shared.clone();
+                        tokio::spawn(async move {
+                            let mut every = tokio::time::interval(crate::persist::SLOW_SAVE_INTERVAL);
+                            loop {
+                                every.tick().await;
+                                let w = flush.lock();
+                                flush.persist(&w, true);
+                            }
+                        });
+                    }
                     match tokio::net::TcpListener::from_std(listener) {
                         Ok(l) => serve(l, serve_shared, app, stop_rx).await,
                         Err(e) => tracing::error!("listener: {e}"),
@@ -391,19 +403,31 @@ impl SimHandle {
         format!("http://{}/__sim", self.addr)
     }
 
-    /// Runs `f` on the world (time-driven state brought up to date first, persisted after).
+    /// Runs `f` on the world (time-driven state brought up to date first, indexes rebuilt
+    /// and state persisted after, so `f` may change `data` freely).
     pub fn world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        self.shared.with(|w| {
+            let out = f(w);
+            w.reindex();
+            w.touch();
+            out
+        })
+    }
+
+    /// Like [`SimHandle::world`] for reads and for changes made through `World` methods
+    /// (no reindex).
+    fn inner<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         self.shared.with(f)
     }
 
     /// The simulated now.
     pub fn now(&self) -> DateTime<Utc> {
-        self.world(|w| w.now())
+        self.inner(|w| w.now())
     }
     /// Moves the simulated clock forward (then runs jobs and the automatic purge); a move
     /// outside the years 1970..=9999 is ignored.
     pub fn advance(&self, by: chrono::Duration) -> DateTime<Utc> {
-        self.world(|w| {
+        self.inner(|w| {
             w.clock.advance(by);
             w.touch();
             w.tick();
@@ -412,45 +436,45 @@ impl SimHandle {
     }
     /// Completes a resident's onboarding.
     pub fn onboard(&self, resident_id: &str) -> Result<ResidentObject, ApiError> {
-        self.world(|w| w.onboard(resident_id).map(|r| w.resident_wire(&r)))
+        self.inner(|w| w.onboard(resident_id).map(|r| w.resident_wire(&r)))
     }
     pub fn set_faults(&self, faults: FaultConfig) -> Result<(), ApiError> {
         faults.validate()?;
-        self.world(|w| w.faults.set(faults));
+        self.inner(|w| w.faults.set(faults));
         Ok(())
     }
     pub fn faults(&self) -> FaultConfig {
-        self.world(|w| w.faults.config().clone())
+        self.inner(|w| w.faults.config().clone())
     }
     pub fn add_account(&self, account: Account) -> Result<(), ApiError> {
-        self.world(|w| w.upsert_account(account))
+        self.inner(|w| w.upsert_account(account))
     }
     pub fn accounts(&self) -> Vec<Account> {
-        self.world(|w| w.data.accounts.clone())
+        self.inner(|w| w.data.accounts.clone())
     }
     /// A copy of the stored data.
     pub fn data(&self) -> Data {
-        self.world(|w| w.data.clone())
+        self.inner(|w| w.data.clone())
     }
     /// The `/__sim/state` document.
     pub fn state_json(&self) -> serde_json::Value {
-        self.world(|w| control::state_document(w))
+        self.inner(|w| control::state_document(w))
     }
     pub fn stats(&self) -> Stats {
-        self.world(|w| w.stats.clone())
+        self.inner(|w| w.stats.clone())
     }
     pub fn reset_stats(&self) {
-        self.world(|w| w.stats = Stats::default());
+        self.inner(|w| w.stats = Stats::default());
     }
     pub fn set_settings(&self, settings: Settings) {
-        self.world(|w| {
+        self.inner(|w| {
             w.settings = settings;
             w.touch();
         });
     }
     /// Expires every issued token (the next call with one gets 401).
     pub fn expire_tokens(&self) {
-        self.world(|w| {
+        self.inner(|w| {
             w.data.tokens.clear();
             w.touch();
         });
@@ -467,7 +491,7 @@ impl SimHandle {
             let _ = t.join();
         }
         let w = self.shared.lock();
-        self.shared.persist(&w);
+        self.shared.persist(&w, true);
     }
 }
 

@@ -64,6 +64,16 @@ pub struct World {
     wire_cache: RefCell<HashMap<String, WireCacheEntry>>,
     /// When the purge scan last ran, and at which data version.
     last_scan: Option<(DateTime<Utc>, u64)>,
+    /// Derived indexes over `data.residents` (see [`World::reindex`]).
+    index: Index,
+}
+
+/// Residents by site (in creation order) and by email, so lists and writes do not walk
+/// every resident of a large portfolio.
+#[derive(Debug, Default)]
+struct Index {
+    by_site: HashMap<String, BTreeMap<u64, String>>,
+    by_email: HashMap<String, String>,
 }
 
 /// A formatted resident and everything its wire form was derived from (the site and SSID
@@ -89,7 +99,7 @@ pub struct ValidInput {
 
 impl World {
     pub fn new(data: Data, clock: SimClock, settings: Settings, faults: FaultConfig, id_seed: u64) -> Self {
-        World {
+        let mut w = World {
             data,
             clock,
             settings,
@@ -99,7 +109,43 @@ impl World {
             version: 0,
             wire_cache: RefCell::new(HashMap::new()),
             last_scan: None,
+            index: Index::default(),
+        };
+        w.reindex();
+        w
+    }
+
+    /// Rebuilds the derived indexes from `data.residents`. Call it after changing
+    /// `data.residents` directly (the handle's `world()` does).
+    pub fn reindex(&mut self) {
+        let mut index = Index::default();
+        for r in self.data.residents.values() {
+            index.by_site.entry(r.site_id.clone()).or_default().insert(r.seq, r.resident_id.clone());
+            index.by_email.insert(r.email.clone(), r.resident_id.clone());
         }
+        self.index = index;
+    }
+
+    /// Stores a new resident (keeping the indexes).
+    pub fn insert_resident(&mut self, r: Resident) {
+        self.index.by_site.entry(r.site_id.clone()).or_default().insert(r.seq, r.resident_id.clone());
+        self.index.by_email.insert(r.email.clone(), r.resident_id.clone());
+        self.data.residents.insert(r.resident_id.clone(), r);
+    }
+
+    /// Removes a resident (keeping the indexes).
+    pub fn remove_resident(&mut self, id: &str) -> Option<Resident> {
+        let r = self.data.residents.remove(id)?;
+        if let Some(site) = self.index.by_site.get_mut(&r.site_id) {
+            site.remove(&r.seq);
+        }
+        self.index.by_email.remove(&r.email);
+        Some(r)
+    }
+
+    /// Whether any resident (expired ones included) holds `email` (normalised).
+    pub fn email_taken(&self, email: &str) -> bool {
+        self.index.by_email.contains_key(email)
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -153,7 +199,7 @@ impl World {
             .collect();
         if !due.is_empty() {
             for id in due {
-                self.data.residents.remove(&id);
+                self.remove_resident(&id);
                 self.data.auto_purged.push(id);
             }
             if self.data.auto_purged.len() > MAX_LOG {
@@ -377,9 +423,11 @@ impl World {
 
     /// Residents of a site in creation order.
     pub fn site_residents(&self, site_id: &str) -> Vec<&Resident> {
-        let mut list: Vec<&Resident> = self.data.residents.values().filter(|r| r.site_id == site_id).collect();
-        list.sort_by_key(|r| r.seq);
-        list
+        self.index
+            .by_site
+            .get(site_id)
+            .map(|ids| ids.values().filter_map(|id| self.data.residents.get(id)).collect())
+            .unwrap_or_default()
     }
 
     /// The resident `id` of `site` (404 otherwise).
@@ -407,7 +455,7 @@ impl World {
             None => {
                 let raw = input.email.as_deref().ok_or(RuleError::Required { field: "Email".into() })?;
                 let email = rules::normalize_email(raw)?;
-                if self.data.residents.values().any(|r| r.email == email) {
+                if self.email_taken(&email) {
                     return Err(RuleError::EmailTaken { email });
                 }
                 Some(email)
@@ -442,8 +490,11 @@ impl World {
         let interval = Interval::new(start, end)?;
         let now = self.now();
         let self_id = existing.map(|r| r.resident_id.as_str());
-        let same_unit = self.data.residents.values().filter(|r| {
-            r.site_id == site.site_id && Some(r.resident_id.as_str()) != self_id && r.location() == location
+        let same_unit = self.site_residents(&site.site_id).into_iter().filter(|r| {
+            Some(r.resident_id.as_str()) != self_id
+                && r.unit == location.unit
+                && r.floor == location.floor
+                && r.building == location.building
         });
         rules::check_occupancy(
             &location.unit,
@@ -478,7 +529,7 @@ impl World {
             updated_at: now,
             version: 1,
         };
-        self.data.residents.insert(id, r.clone());
+        self.insert_resident(r.clone());
         self.touch();
         Ok(r)
     }
@@ -528,7 +579,7 @@ impl World {
         let now = self.now();
         let r = self.resident_on_site(site, id)?;
         rules::check_purge(r.flags(now))?;
-        self.data.residents.remove(id);
+        self.remove_resident(id);
         self.touch();
         Ok(())
     }
