@@ -366,9 +366,11 @@ pub fn builtin_roles() -> Vec<Role> {
     roles
 }
 
+static BUILTIN_ROLES: std::sync::LazyLock<Vec<Role>> = std::sync::LazyLock::new(builtin_roles);
+
 /// The built-in role with this key.
 pub fn builtin_role(key: &str) -> Option<Role> {
-    builtin_roles().into_iter().find(|r| r.key == key)
+    BUILTIN_ROLES.iter().find(|r| r.key == key).cloned()
 }
 
 /// Site access of a member in one team.

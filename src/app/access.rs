@@ -59,9 +59,7 @@ pub(crate) fn load_assignment(conn: &Connection, staff_id: i64, team_id: i64) ->
 fn project(conn: &Connection, team: &TeamRef, grants: &Grants) -> AppResult<(Level, BTreeSet<i64>)> {
     let sites: BTreeSet<i64> = match &grants.sites {
         SiteAccess::Listed(s) => s.clone(),
-        SiteAccess::AllSites => {
-            store::sites::list(conn, &crate::access::Scope::Team(team.id))?.into_iter().map(|s| s.id).collect()
-        }
+        SiteAccess::AllSites => store::staff::team_site_ids(conn, team.id)?.into_iter().collect(),
     };
     let level = if grants.base.is_team_level() && !grants.all_sites() {
         if grants.permissions.contains(Permission::StaffEdit) {

@@ -167,6 +167,13 @@ pub fn set_all_sites(tx: &Transaction<'_>, staff_id: i64, team_id: i64, all: boo
     Ok(())
 }
 
+/// The ids of every site of a team (what an all-sites member reaches).
+pub fn team_site_ids(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM sites WHERE team_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([team_id], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// Moves the owner flag from one account to another.
 pub fn transfer_owner(tx: &Transaction<'_>, from: i64, to: i64) -> rusqlite::Result<()> {
     tx.execute("UPDATE staff SET is_owner = 0 WHERE id = ?1", [from])?;
