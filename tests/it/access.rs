@@ -487,3 +487,67 @@ fn refreshing_a_token_session_keeps_its_limits() {
     app.token_revoke(&admin, &t.info.prefix).unwrap();
     assert_eq!(app.refresh(&s).unwrap_err().code.exit_code(), 3);
 }
+
+mod grants_through_the_app {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PEOPLE: [(&str, &str); 5] = [OWNER, TEAM_ADMIN, TEAM_USER, LOCAL_ADMIN, STAFF];
+    const BASES: [&str; 4] = ["staff_user", "staff_local_admin", "team_user", "team_admin"];
+    const ROLES: [&str; 4] = ["auditor", "sync_operator", "remote_synced", "r_mixed"];
+    const SITES: [&str; 2] = ["Maple Court", "Willow Park"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+        /// Random sequences of grants between the demo people through `access_change`: every
+        /// accepted change leaves the target within what the grantor held at that moment, and
+        /// every refused escalation is audited.
+        #[test]
+        fn no_sequence_of_app_grants_escalates(
+            steps in proptest::collection::vec(
+                (0usize..5, 0usize..5, proptest::option::of(0usize..4), proptest::collection::vec(0usize..4, 0..2), 0usize..4),
+                1..12,
+            )
+        ) {
+            let (mut app, _) = demo_app(0);
+            let owner = sign_in(&mut app, OWNER);
+            let mixed = NewRole {
+                key: "r_mixed".into(),
+                name: "Mixed".into(),
+                permissions: vec!["audit.view".into(), "staff.add".into(), "sites.settings".into()],
+                assignable: true,
+                description: String::new(),
+            };
+            app.role_add(&owner, &mixed).unwrap();
+            let mut sessions: Vec<Session> = PEOPLE.iter().map(|p| sign_in(&mut app, *p)).collect();
+            for (who, whom, base, roles, sites) in steps {
+                let grantor = app.refresh(&sessions[who]).unwrap();
+                let change = AccessChange {
+                    base: base.map(|b| BASES[b].to_string()),
+                    add_roles: roles.iter().map(|r| ROLES[*r].to_string()).collect(),
+                    remove_roles: vec![],
+                    all_sites: (sites == 3).then_some(true),
+                    sites: match sites { 0 => None, 1 => Some(vec![SITES[0].into()]), 2 => Some(vec![SITES[0].into(), SITES[1].into()]), _ => None },
+                };
+                let denied_before = denials(&app, "access.grant") + denials(&app, "access.revoke");
+                match app.access_change(&grantor, PEOPLE[whom].0, &change) {
+                    Ok(_) => {
+                        let target = app.refresh(&sessions[whom]).unwrap();
+                        prop_assert!(target.grants.permissions.is_subset(grantor.grants.permissions),
+                            "{} got {:?} from {}", PEOPLE[whom].0, target.grants.permissions.describe(), PEOPLE[who].0);
+                        prop_assert!(target.grants.sites.is_within(&grantor.grants.sites));
+                        prop_assert!(target.grants.base <= grantor.grants.base);
+                    }
+                    Err(e) if e.code.exit_code() == 3 => {
+                        prop_assert!(denials(&app, "access.grant") + denials(&app, "access.revoke") > denied_before, "denial audited: {}", e.message);
+                    }
+                    Err(_) => {}
+                }
+                for s in sessions.iter_mut() {
+                    *s = app.refresh(s).unwrap();
+                }
+                prop_assert!(sessions[0].actor.is_owner && sessions[0].grants.base == Level::TeamAdmin, "the owner keeps their role");
+            }
+        }
+    }
+}
