@@ -10,7 +10,7 @@ use residentdesk_domain::RuleError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    /// Seconds for a `Retry-After` header (429 only).
+    /// Seconds for a `Retry-After` header (429, and injected 503).
     pub retry_after: Option<u64>,
 }
 

@@ -1,6 +1,6 @@
 //! Injected faults: latency, random 500/503, 429 with `Retry-After` (random or from a
 //! requests-per-second limit), dropped connections (before or after the request was
-//! applied), truncated bodies and stalled jobs.
+//! applied), 500 after applying, truncated bodies and stalled jobs.
 //!
 //! Every random choice comes from one RNG seeded with [`FaultConfig::seed`], so a failing
 //! run can be replayed with the same seed and the same request sequence. A `script` of
@@ -28,6 +28,8 @@ pub enum FaultKind {
     Drop,
     /// Request applied, then the connection closed without an answer.
     DropAfter,
+    /// Request applied, then answered 500 anyway (a gateway that gave up after the commit).
+    FailAfter,
     /// Request applied, then the answer's body cut off half way.
     Truncate,
 }
@@ -40,6 +42,7 @@ impl FaultKind {
             FaultKind::Throttle => "throttle",
             FaultKind::Drop => "drop",
             FaultKind::DropAfter => "drop_after",
+            FaultKind::FailAfter => "fail_after",
             FaultKind::Truncate => "truncate",
         }
     }
@@ -74,6 +77,8 @@ pub struct FaultConfig {
     pub drop_rate: f64,
     /// Probability the request is applied and then the connection dropped.
     pub drop_after_rate: f64,
+    /// Probability the request is applied and then answered 500.
+    pub fail_after_rate: f64,
     /// Probability the request is applied and the body truncated.
     pub truncate_rate: f64,
     /// While true, import and bulk jobs make no progress.
@@ -95,6 +100,7 @@ impl Default for FaultConfig {
             retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
             drop_rate: 0.0,
             drop_after_rate: 0.0,
+            fail_after_rate: 0.0,
             truncate_rate: 0.0,
             stall_jobs: false,
             seed: 0,
@@ -111,6 +117,7 @@ impl FaultConfig {
             ("throttle_rate", self.throttle_rate),
             ("drop_rate", self.drop_rate),
             ("drop_after_rate", self.drop_after_rate),
+            ("fail_after_rate", self.fail_after_rate),
             ("truncate_rate", self.truncate_rate),
         ] {
             if !(0.0..=1.0).contains(&p) || p.is_nan() {
@@ -197,6 +204,8 @@ impl FaultState {
             Some(FaultKind::Throttle)
         } else if roll(c.drop_after_rate) {
             Some(FaultKind::DropAfter)
+        } else if roll(c.fail_after_rate) {
+            Some(FaultKind::FailAfter)
         } else if roll(c.truncate_rate) {
             Some(FaultKind::Truncate)
         } else {

@@ -46,6 +46,9 @@ struct Args {
     /// Probability a request is applied and then its connection dropped.
     #[arg(long, default_value_t = 0.0)]
     drop_after_rate: f64,
+    /// Probability a request is applied and then answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    fail_after_rate: f64,
     /// Probability a response body is cut half way.
     #[arg(long, default_value_t = 0.0)]
     truncate_rate: f64,
@@ -92,6 +95,7 @@ fn run(args: Args) -> Result<(), String> {
         rate_limit_per_sec: args.rate_limit.as_deref().map(parse_rate).transpose()?,
         throttle_rate: args.throttle_rate,
         drop_after_rate: args.drop_after_rate,
+        fail_after_rate: args.fail_after_rate,
         truncate_rate: args.truncate_rate,
         stall_jobs: args.stall_jobs,
         seed: args.fault_seed,

@@ -318,9 +318,10 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
         Some(FaultKind::Fail500) => {
             Some(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error (injected fault)"))
         }
-        Some(FaultKind::Fail503) => {
-            Some(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable (injected fault)"))
-        }
+        Some(FaultKind::Fail503) => Some(ApiError {
+            retry_after: Some(shared.lock().faults.retry_after()),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable (injected fault)")
+        }),
         Some(FaultKind::Throttle) => Some(ApiError::too_many(shared.lock().faults.retry_after())),
         _ => None,
     };
@@ -332,6 +333,11 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
     shared.count(resp.status().as_u16(), decision.fault);
     match decision.fault {
         Some(FaultKind::DropAfter) => Err(std::io::Error::other("injected fault: connection dropped after applying")),
+        Some(FaultKind::FailAfter) => Ok(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal server error (injected fault, after applying the request)",
+        )
+        .into_response()),
         Some(FaultKind::Truncate) => Ok(truncate(resp).await),
         _ => Ok(resp),
     }

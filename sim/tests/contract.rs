@@ -829,6 +829,7 @@ async fn fault_500_and_503_do_not_apply_the_request() {
     assert!(r.error().contains("injected"));
     let r = api.post(&format!("{site}/resident"), body.clone()).await;
     assert_eq!(r.status, 503);
+    assert_eq!(r.headers.get("retry-after").unwrap(), "1");
     assert!(!sim.data().residents.values().any(|r| r.email == "f@example.com"));
     create(&api, &site, body).await;
     assert_eq!(sim.stats().faults.get("fail_500"), Some(&1));
@@ -1042,4 +1043,18 @@ async fn list_reflects_a_changed_site_time_zone() {
     });
     let after = api.get(&format!("{site}/resident")).await.body["Residents"][0]["ActivationDate"].clone();
     assert_ne!(before, after);
+}
+
+#[tokio::test]
+async fn fault_fail_after_applies_then_answers_500() {
+    let sim = start();
+    let api = login(&sim, ADMIN).await;
+    let site = site_path(&sim, "Hudson Lofts");
+    set_script(&api, &[(FaultKind::FailAfter, Some("POST"))]).await;
+    let body = resident_body(&sim, "after500@example.com", ("Hudson", "3", "302"));
+    let r = api.post(&format!("{site}/resident"), body.clone()).await;
+    assert_eq!(r.status, 500);
+    assert!(r.error().contains("after applying"));
+    assert!(sim.data().residents.values().any(|r| r.email == "after500@example.com"));
+    assert_eq!(api.post(&format!("{site}/resident"), body).await.status, 409);
 }
