@@ -262,6 +262,9 @@ impl App {
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
         let now = self.now();
+        // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
+        // statement cache smaller than that would re-prepare every one of them on every row.
+        self.conn.set_prepared_statement_cache_capacity(64);
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
         authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.import")?;

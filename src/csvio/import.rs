@@ -356,9 +356,8 @@ impl<R: Read> RowReader<R> {
         let cells = self.record.len();
         // Fewer cells than headers: tools that drop trailing empty cells are fine as long as
         // no required column is cut off; otherwise the row is broken.
-        let cut_required = self.map.fields[cells.min(width)..]
-            .iter()
-            .any(|f| f.is_some_and(|f| Field::REQUIRED.contains(&f)));
+        let cut_required =
+            self.map.fields[cells.min(width)..].iter().any(|f| f.is_some_and(|f| Field::REQUIRED.contains(&f)));
         if cells < width && cut_required {
             problems.push(RowProblem {
                 row,

@@ -4,6 +4,7 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod export;
 pub mod conflicts;
 pub mod export;
 pub mod invitations;
