@@ -4,7 +4,6 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
-pub mod export;
 pub mod conflicts;
 pub mod export;
 pub mod invitations;
