@@ -115,6 +115,9 @@ pub const INPUT_DATES_NEED_OFFSET: bool = true;
 /// limited (with `Retry-After`), 5xx injected faults. Error bodies are `{"Error": "..."}`.
 pub const ERROR_BODY_KEY: &str = "Error";
 
+/// Finished jobs can be polled for this many days (simulated time), then answer 404.
+pub const JOB_RETENTION_DAYS: i64 = 7;
+
 /// A job id belongs to the site it was started on: polling it under another site is 404.
 pub const JOBS_SCOPED_TO_SITE: bool = true;
 

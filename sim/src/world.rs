@@ -62,8 +62,8 @@ pub struct World {
     /// Wire objects (without `Status`) of residents as they were when formatted; an entry is
     /// reused only while the stored resident is still equal to the cached copy.
     wire_cache: RefCell<HashMap<String, WireCacheEntry>>,
-    /// When the purge scan last ran, and at which data version.
-    last_scan: Option<(DateTime<Utc>, u64)>,
+    /// When the purge scan last ran (simulated time).
+    last_scan: Option<DateTime<Utc>>,
     /// Derived indexes over `data.residents` (see [`World::reindex`]).
     index: Index,
 }
@@ -118,6 +118,7 @@ impl World {
     /// Rebuilds the derived indexes from `data.residents`. Call it after changing
     /// `data.residents` directly (the handle's `world()` does).
     pub fn reindex(&mut self) {
+        self.last_scan = None;
         let mut index = Index::default();
         for r in self.data.residents.values() {
             index.by_site.entry(r.site_id.clone()).or_default().insert(r.seq, r.resident_id.clone());
@@ -182,14 +183,19 @@ impl World {
     pub fn tick(&mut self) {
         self.process_jobs();
         let now = self.now();
-        // The purge scan walks every resident; once per simulated second (or after a change)
-        // is enough, since nothing falls due faster than that.
-        let fresh =
-            self.last_scan.is_some_and(|(at, v)| v == self.version && (now - at) < Duration::seconds(1) && now >= at);
+        // The purge scan walks every resident; once per simulated second is enough (a change
+        // that makes a resident due at once clears `last_scan`).
+        let fresh = self.last_scan.is_some_and(|at| now >= at && (now - at) < Duration::seconds(1));
         if fresh {
             return;
         }
-        self.last_scan = Some((now, self.version));
+        self.last_scan = Some(now);
+        let retention = Duration::days(assumptions::JOB_RETENTION_DAYS);
+        let before = self.data.jobs.len();
+        self.data.jobs.retain(|_, j| j.finished_at.is_none_or(|f| now < f || now - f < retention));
+        if self.data.jobs.len() != before {
+            self.touch();
+        }
         let due: Vec<String> = self
             .data
             .residents
@@ -553,6 +559,9 @@ impl World {
         r.updated_at = now;
         r.version += 1;
         let out = r.clone();
+        if rules::purge_due(out.flags(now), out.deactivation_utc, now) {
+            self.last_scan = None;
+        }
         self.touch();
         Ok(out)
     }

@@ -564,6 +564,13 @@ async fn import_job_progresses_over_time_and_reports_per_row() {
     let other = site_path(&sim, "Canyon Court");
     assert_eq!(api.get(&format!("{other}/resident/import/{job}")).await.status, 404);
     assert_eq!(api.get(&format!("{site}/resident/bulkaction/{job}")).await.status, 404);
+    // Finished jobs are kept for a week.
+    sim.advance(Duration::days(6));
+    let api = login(&sim, ADMIN).await;
+    assert_eq!(api.get(&path).await.status, 200);
+    sim.advance(Duration::days(2));
+    let api = login(&sim, ADMIN).await;
+    assert_eq!(api.get(&path).await.status, 404);
     // Bad import bodies.
     assert_eq!(api.post(&format!("{site}/resident/import"), json!({"Residents": []})).await.status, 400);
     assert_eq!(api.post(&format!("{site}/resident/import"), json!({"Residents": {}})).await.status, 400);
