@@ -293,12 +293,24 @@ fn main() {
     let trials: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(50);
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/examples/crash_sync → target/<profile>/residentdesk
-    let bin = exe.parent().and_then(Path::parent).map(|p| p.join("residentdesk")).unwrap_or_default();
-    if !bin.exists() {
-        eprintln!("build the CLI first: cargo build --release --bin residentdesk ({} not found)", bin.display());
-        std::process::exit(2);
+    // target/<profile>/examples/crash_sync → target/<profile>/residentdesk, built now so the
+    // harness always kills the current CLI.
+    let profile_dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "-p", "residentdesk", "--bin", "residentdesk"]);
+    if release {
+        build.arg("--release");
     }
+    match build.status() {
+        Ok(s) if s.success() => {}
+        other => {
+            eprintln!("crash_sync: cannot build the residentdesk CLI: {other:?}");
+            std::process::exit(2);
+        }
+    }
+    let bin = profile_dir.join("residentdesk");
     let started = Instant::now();
     match run_trials(&bin, trials, seed) {
         Ok(landed) => println!(

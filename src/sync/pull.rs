@@ -300,8 +300,21 @@ fn merge_site<R: RemoteApi>(
                         }
                     }
                     let keep = changes.status.then_some(l.suspended);
-                    remote_state(tx, l.id, r, keep, now)?;
-                    store::residents::set_remote_base(tx, l.id, &Value::Object(rf), now)?;
+                    // A steady-state pull writes nothing for residents that did not change.
+                    let onboarded = r.onboarded_at.as_deref().and_then(parse_wire_utc);
+                    let suspended =
+                        keep.unwrap_or_else(|| r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")));
+                    if m.local_changed
+                        || onboarded != l.onboarded_at
+                        || suspended != l.suspended
+                        || r.ssid != l.ssid
+                        || r.service_area_number != l.service_area
+                    {
+                        remote_state(tx, l.id, r, keep, now)?;
+                    }
+                    if base.as_ref() != Some(&rf) {
+                        store::residents::set_remote_base(tx, l.id, &Value::Object(rf), now)?;
+                    }
                     if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
                         let names: Vec<&str> = m.conflicts.keys().map(String::as_str).collect();
                         let message = format!("changed here and on the remote: {}", names.join(", "));

@@ -84,6 +84,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
             }
         }
         let mut finished: Vec<(String, Outcome)> = Vec::new();
+        let mut started: Vec<Started> = Vec::new();
         for batch in plan::batches(round, &cx.opts.limits) {
             let n: u64 = match &batch {
                 Batch::Nothing(a) | Batch::Single(a) => a.entry_ids.len() as u64,
@@ -91,7 +92,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
                     actions.iter().map(|a| a.entry_ids.len() as u64).sum()
                 }
             };
-            let results = run_batch(cx, &mut snap, batch).await?;
+            let results = run_batch(cx, &mut snap, batch, &mut started).await?;
             for (key, outcome, remote_id) in results {
                 if let Some(id) = remote_id {
                     remote_ids.insert(key.clone(), id);
@@ -100,6 +101,22 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
             }
             sent += n;
             cx.progress("push", sent, total);
+        }
+        for job in std::mem::take(&mut started) {
+            let results = match job {
+                Started::Import { job, site_id, actions, remote_job } => {
+                    finish_import(cx, &mut snap, job, site_id, &actions, &remote_job).await?
+                }
+                Started::Bulk { job, site_id, action, actions, remote_job } => {
+                    finish_bulk(cx, job, site_id, action, &actions, &remote_job).await?
+                }
+            };
+            for (key, outcome, remote_id) in results {
+                if let Some(id) = remote_id {
+                    remote_ids.insert(key.clone(), id);
+                }
+                finished.push((key, outcome));
+            }
         }
         for (key, outcome) in finished {
             if outcome == Outcome::Stop {
@@ -241,10 +258,18 @@ async fn recover<R: RemoteApi>(
 
 type Results = Vec<(String, Outcome, Option<String>)>;
 
+/// A job started in this round, finished (polled and applied) once every job of the round
+/// has been started, so jobs at different sites run on the remote at the same time.
+enum Started {
+    Import { job: i64, site_id: i64, actions: Vec<Action>, remote_job: String },
+    Bulk { job: i64, site_id: i64, action: BulkAction, actions: Vec<Action>, remote_job: String },
+}
+
 async fn run_batch<R: RemoteApi>(
     cx: &mut Ctx<'_, R>,
     snap: &mut Snapshots,
     batch: Batch,
+    started: &mut Vec<Started>,
 ) -> Result<Results, SyncError> {
     match batch {
         Batch::Nothing(a) => {
@@ -271,8 +296,8 @@ async fn run_batch<R: RemoteApi>(
             let (outcome, rid) = single(cx, snap, &a).await?;
             Ok(vec![(key, outcome, rid)])
         }
-        Batch::Import { site_id, actions } => import(cx, snap, site_id, actions).await,
-        Batch::Bulk { site_id, action, actions } => bulk(cx, site_id, action, actions).await,
+        Batch::Import { site_id, actions } => import(cx, snap, site_id, actions, started).await,
+        Batch::Bulk { site_id, action, actions } => bulk(cx, site_id, action, actions, started).await,
     }
 }
 
@@ -351,31 +376,81 @@ fn conflict<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, kind: &str, fields: V
     Ok(())
 }
 
-/// Records a successful create: the remote id on the resident and its entries, the base.
-fn created<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, r: &ResidentObject, note: &str) -> AppResult<Option<String>> {
-    let now = cx.app.now();
+/// Writes a successful create (in the caller's transaction): the remote id on the resident
+/// and its entries, the base.
+fn record_created(
+    tx: &rusqlite::Transaction<'_>,
+    a: &Action,
+    r: &ResidentObject,
+    note: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
     let rid = r.resident_id.clone();
-    let base = Value::Object(remote_fields(r));
-    cx.write(|tx| {
-        if let (Some(res), Some(rid)) = (a.resident_id, &rid) {
-            if store::residents::get(tx, res)?.is_some() {
-                store::residents::set_remote_id(tx, res, rid)?;
-                store::residents::set_remote_base(tx, res, &base, now)?;
-            }
-            store::outbox::set_remote_id_for_resident(tx, res, rid)?;
+    if let (Some(res), Some(rid)) = (a.resident_id, &rid) {
+        if store::residents::get(tx, res)?.is_some() {
+            store::residents::set_remote_id(tx, res, rid)?;
+            store::residents::set_remote_base(tx, res, &Value::Object(remote_fields(r)), now)?;
         }
-        for id in &a.entry_ids {
-            if let Some(rid) = &rid {
-                sync_state::set_entry_remote_id(tx, *id, rid)?;
-            }
-            sync_state::finish_entry(tx, *id, "done", Some(note).filter(|n| !n.is_empty()), now)?;
+        store::outbox::set_remote_id_for_resident(tx, res, rid)?;
+    }
+    for id in &a.entry_ids {
+        if let Some(rid) = &rid {
+            sync_state::set_entry_remote_id(tx, *id, rid)?;
+        }
+        sync_state::finish_entry(tx, *id, "done", Some(note).filter(|n| !n.is_empty()), now)?;
+    }
+    Ok(())
+}
+
+/// Records successful creates in one transaction.
+fn created_many<R: RemoteApi>(cx: &mut Ctx<'_, R>, done: &[(&Action, ResidentObject)], note: &str) -> AppResult<()> {
+    let now = cx.app.now();
+    cx.write(|tx| {
+        for (a, r) in done {
+            record_created(tx, a, r, note, now)?;
         }
         Ok(())
     })?;
-    let n = a.entry_ids.len() as u64;
-    cx.report.done += n;
-    cx.report.coalesced += n.saturating_sub(1);
-    Ok(rid)
+    for (a, _) in done {
+        let n = a.entry_ids.len() as u64;
+        cx.report.done += n;
+        cx.report.coalesced += n.saturating_sub(1);
+    }
+    Ok(())
+}
+
+/// Records a successful create.
+fn created<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, r: &ResidentObject, note: &str) -> AppResult<Option<String>> {
+    created_many(cx, &[(a, r.clone())], note)?;
+    Ok(r.resident_id.clone())
+}
+
+/// Marks many actions done in one transaction, with their new bases.
+fn done_many<R: RemoteApi>(
+    cx: &mut Ctx<'_, R>,
+    done: &[(&Action, Option<Value>)],
+    note: Option<&str>,
+) -> AppResult<()> {
+    let now = cx.app.now();
+    cx.write(|tx| {
+        for (a, base) in done {
+            if let (Some(res), Some(base)) = (a.resident_id, base) {
+                if store::residents::get(tx, res)?.is_some() {
+                    store::residents::set_remote_base(tx, res, base, now)?;
+                }
+            }
+            for id in &a.entry_ids {
+                sync_state::finish_entry(tx, *id, "done", note, now)?;
+            }
+        }
+        Ok(())
+    })?;
+    for (a, _) in done {
+        let n = a.entry_ids.len() as u64;
+        cx.report.done += n;
+        cx.report.coalesced += n.saturating_sub(1);
+    }
+    Ok(())
 }
 
 /// Whether a remote resident found by email is the one this create would have made.
@@ -671,6 +746,7 @@ async fn import<R: RemoteApi>(
     snap: &mut Snapshots,
     site_id: i64,
     actions: Vec<Action>,
+    started: &mut Vec<Started>,
 ) -> Result<Results, SyncError> {
     let mut out = Vec::new();
     let mut rows = Vec::new();
@@ -701,7 +777,7 @@ async fn import<R: RemoteApi>(
         Ok(job_id) => {
             let now = cx.app.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
-            out.extend(finish_import(cx, snap, job, site_id, &sendable, &job_id).await?);
+            started.push(Started::Import { job, site_id, actions: sendable, remote_job: job_id });
         }
         Err(e) if e.outcome_unknown() => {
             out.extend(lookup_creates(cx, snap, job, site_id, &sendable, &e.to_string()).await?)
@@ -849,11 +925,19 @@ async fn finish_import<R: RemoteApi>(
         }
     }
     let mut out = Vec::new();
+    let mut done = Vec::new();
     for a in actions {
         let email = a.email.clone().unwrap_or_default().trim().to_lowercase();
         if let Some(r) = ok.get(&email).and_then(|i| item_resident(i)) {
-            let rid = created(cx, a, &r, "")?;
-            out.push((chain_key(a), Outcome::Next, rid));
+            out.push((chain_key(a), Outcome::Next, r.resident_id.clone()));
+            done.push((a, r));
+        }
+    }
+    created_many(cx, &done, "")?;
+    for a in actions {
+        let email = a.email.clone().unwrap_or_default().trim().to_lowercase();
+        if ok.get(&email).and_then(|i| item_resident(i)).is_some() {
+            continue;
         } else if let Some(item) = bad.get(&email) {
             let e = RemoteError::Rejected {
                 status: if is_conflict_item(item) { 409 } else { 400 },
@@ -876,6 +960,7 @@ async fn bulk<R: RemoteApi>(
     site_id: i64,
     action: BulkAction,
     actions: Vec<Action>,
+    started: &mut Vec<Started>,
 ) -> Result<Results, SyncError> {
     let Some(site) = cx.site_remote(site_id) else { return Ok(Vec::new()) };
     *cx.report.jobs.entry("bulk".into()).or_default() += 1;
@@ -888,7 +973,8 @@ async fn bulk<R: RemoteApi>(
         Ok(job_id) => {
             let now = cx.app.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
-            finish_bulk(cx, job, site_id, action, &actions, &job_id).await
+            started.push(Started::Bulk { job, site_id, action, actions, remote_job: job_id });
+            Ok(Vec::new())
         }
         Err(e) => {
             close_job(cx, job, "abandoned")?;
@@ -937,21 +1023,20 @@ async fn finish_bulk<R: RemoteApi>(
     let ok: HashMap<&str, &JobItem> = result.success.iter().filter_map(|i| i.resident_id().map(|id| (id, i))).collect();
     let bad: HashMap<&str, &JobItem> = result.failed.iter().filter_map(|i| i.resident_id().map(|id| (id, i))).collect();
     let mut out = Vec::new();
-    let now = cx.app.now();
+    let mut done = Vec::new();
     for a in actions {
         let id = a.remote_id.clone().unwrap_or_default();
         if let Some(item) = ok.get(id.as_str()) {
-            if let (Some(res), Some(r)) = (a.resident_id, item_resident(item).filter(|r| r.first_name.is_some())) {
-                let fields = Value::Object(remote_fields(&r));
-                cx.write(|tx| {
-                    if store::residents::get(tx, res)?.is_some() {
-                        store::residents::set_remote_base(tx, res, &fields, now)?;
-                    }
-                    Ok(())
-                })?;
-            }
-            finish(cx, a, "done", None)?;
+            let base = item_resident(item).filter(|r| r.first_name.is_some()).map(|r| Value::Object(remote_fields(&r)));
+            done.push((a, base));
             out.push((chain_key(a), Outcome::Next, None));
+        }
+    }
+    done_many(cx, &done, None)?;
+    for a in actions {
+        let id = a.remote_id.clone().unwrap_or_default();
+        if ok.contains_key(id.as_str()) {
+            continue;
         } else if bad.get(id.as_str()).is_some_and(|i| already_applied(action, i)) {
             finish(cx, a, "done", Some("already applied on the remote"))?;
             out.push((chain_key(a), Outcome::Next, None));
