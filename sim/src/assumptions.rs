@@ -79,7 +79,8 @@ pub fn bulk_item_result(
 pub const TERMINATE_EXPIRED_IS_NOOP: bool = true;
 
 /// `onboard-now` on a scheduled resident moves `ActivationDateUTC` to now, making the
-/// resident current and pending, and sends the first invitation.
+/// resident current and pending, and sends the first invitation. When the earlier start
+/// would overlap another tenancy of the unit, the item fails (field `Unit`).
 pub const ONBOARD_NOW_MOVES_ACTIVATION: bool = true;
 
 /// Email uniqueness is checked across the whole remote system (all teams), expired residents

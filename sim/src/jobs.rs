@@ -224,7 +224,7 @@ impl World {
                 invite = Some(k);
                 self.record_mail(&email, mail_kind(k), Some(id));
             }),
-            BulkAction::OnboardNow => {
+            BulkAction::OnboardNow => self.onboard_now_allowed(site, id, now).map(|()| {
                 if let Some(r) = self.data.residents.get_mut(id) {
                     if assumptions::ONBOARD_NOW_MOVES_ACTIVATION {
                         r.activation_utc = now;
@@ -233,8 +233,7 @@ impl World {
                     r.version += 1;
                 }
                 self.record_mail(&email, "invitation", Some(id));
-                Ok(())
-            }
+            }),
         };
         match outcome {
             Ok(()) => {
@@ -246,6 +245,23 @@ impl World {
                 (false, failed_item(before, e.to_string(), field))
             }
         }
+    }
+
+    /// Moving a scheduled resident's start to `now` must not overlap another tenancy of the unit.
+    fn onboard_now_allowed(&self, site: &Site, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), RuleError> {
+        if !assumptions::ONBOARD_NOW_MOVES_ACTIVATION {
+            return Ok(());
+        }
+        let Some(r) = self.data.residents.get(id) else { return Ok(()) };
+        let interval = rules::Interval::new(now, r.deactivation_utc)?;
+        let others = self.site_residents(&site.site_id).into_iter().filter(|o| {
+            o.resident_id != r.resident_id && o.unit == r.unit && o.floor == r.floor && o.building == r.building
+        });
+        rules::check_occupancy(
+            &r.unit,
+            &interval,
+            others.map(|o| rules::Occupant { label: &o.email, interval: o.interval(), flags: o.flags(now) }),
+        )
     }
 
     /// The status of job `job_id` of `site` (404 for another site's or an unknown job).

@@ -1065,3 +1065,28 @@ async fn fault_fail_after_applies_then_answers_500() {
     assert!(sim.data().residents.values().any(|r| r.email == "after500@example.com"));
     assert_eq!(api.post(&format!("{site}/resident"), body).await.status, 409);
 }
+
+#[tokio::test]
+async fn onboard_now_refuses_to_overlap_the_previous_tenant() {
+    let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+    let sim = Sim::start(SimConfig::demo().frozen_at(t0).job_duration_ms(0)).unwrap();
+    let api = login(&sim, ADMIN).await;
+    let site = site_path(&sim, "Hudson Lofts");
+    let unit = ("Hudson", "3", "301");
+    let mut leaving = resident_body(&sim, "leaving@example.com", unit);
+    leaving["DeactivationDateUTC"] = json!(iso(t0 + Duration::days(10)));
+    create(&api, &site, leaving).await;
+    let mut moving_in = resident_body(&sim, "moving.in@example.com", unit);
+    moving_in["ActivationDateUTC"] = json!(iso(t0 + Duration::days(10)));
+    let r = create(&api, &site, moving_in).await;
+    assert_eq!(r["Status"], json!(["scheduled"]));
+    let id = r["ResidentId"].as_str().unwrap();
+    let job =
+        api.post(&format!("{site}/resident/bulkaction"), json!({"Action": "onboard-now", "ResidentIds": [id]})).await;
+    let s = poll_job(&api, &format!("{site}/resident/bulkaction/{}", job.body["job_id"].as_str().unwrap())).await;
+    assert_eq!(s["status"], "finished");
+    assert_eq!(s["failed"], 1);
+    assert_eq!(s["result"]["failed"][0]["field"], "Unit");
+    let got = api.get(&format!("{site}/resident/{id}")).await;
+    assert_eq!(got.body["Residents"][0]["Status"], json!(["scheduled"]));
+}
