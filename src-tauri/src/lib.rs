@@ -1,0 +1,182 @@
+//! The ResidentDesk desktop shell: Tauri 2 commands, one line each over the core's
+//! [`App`]. The shell holds the one [`App`] (the single database writer) and the signed-in
+//! [`Session`] behind a mutex; every command refreshes the session from the database first
+//! (so a change of rights applies at once) and hands the core's [`AppError`] to the web
+//! view unchanged, as `{code, message, details}`. Nothing here decides a rule: the core
+//! authorises every call, and [`SessionInfo::permissions`] is the core's own
+//! [`access::authorize`] answer, shown by the UI as enabled or disabled-with-reason.
+
+pub mod commands;
+
+use residentdesk::access::{self, Feature, Level, Target, TeamRef};
+use residentdesk::app::Session;
+use residentdesk::error::AppResult;
+use residentdesk::{App, AppError, SystemClock};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// What a command returns: the value, or the core's error as it is.
+pub type Reply<T> = Result<T, AppError>;
+
+/// The shell's state: the application and the signed-in person.
+pub struct Desk {
+    inner: Mutex<Inner>,
+    db_path: PathBuf,
+}
+
+struct Inner {
+    app: App,
+    session: Option<Session>,
+}
+
+impl Desk {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: &Path) -> AppResult<Desk> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let app = App::open(path, Arc::new(SystemClock))?;
+        Ok(Desk { inner: Mutex::new(Inner { app, session: None }), db_path: path.to_path_buf() })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` without a session (first run, sign-in).
+    pub fn anon<T>(&self, f: impl FnOnce(&mut App) -> AppResult<T>) -> Reply<T> {
+        f(&mut self.lock().app)
+    }
+
+    /// Runs `f` as the signed-in person, with their session refreshed from the database.
+    pub fn signed_in<T>(&self, f: impl FnOnce(&mut App, &Session) -> AppResult<T>) -> Reply<T> {
+        let mut inner = self.lock();
+        let Inner { app, session } = &mut *inner;
+        let current = session.as_ref().ok_or_else(not_signed_in)?;
+        let fresh = app.refresh(current)?;
+        *session = Some(fresh.clone());
+        f(app, &fresh)
+    }
+
+    /// Runs a use case that yields a new session (sign-in, first set-up, team switch) and
+    /// keeps it.
+    pub fn start_session(
+        &self,
+        f: impl FnOnce(&mut App, Option<&Session>) -> AppResult<Session>,
+    ) -> Reply<SessionInfo> {
+        let mut inner = self.lock();
+        let Inner { app, session } = &mut *inner;
+        let next = f(app, session.as_ref())?;
+        let info = SessionInfo::of(app, &next)?;
+        *session = Some(next);
+        Ok(info)
+    }
+
+    /// Forgets the signed-in person.
+    pub fn sign_out(&self) {
+        self.lock().session = None;
+    }
+
+    /// The signed-in person, if any, with their permissions.
+    pub fn current(&self) -> Reply<Option<SessionInfo>> {
+        let mut inner = self.lock();
+        let Inner { app, session } = &mut *inner;
+        match session.as_ref() {
+            None => Ok(None),
+            Some(s) => {
+                let fresh = app.refresh(s)?;
+                let info = SessionInfo::of(app, &fresh)?;
+                *session = Some(fresh);
+                Ok(Some(info))
+            }
+        }
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+}
+
+fn not_signed_in() -> AppError {
+    AppError::new(residentdesk::ErrorCode::Unauthenticated, "please sign in first")
+}
+
+/// One feature of Table-1 as the core decides it for the signed-in person in the active
+/// team: allowed with the rule, or denied with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct Permission {
+    pub feature: Feature,
+    pub allowed: bool,
+    pub explanation: String,
+}
+
+/// The signed-in person as the UI shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct SessionInfo {
+    pub staff_id: i64,
+    pub email: String,
+    pub is_owner: bool,
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
+    pub level: Option<Level>,
+    /// "Team administrator", "Staff user"...
+    pub level_title: Option<String>,
+    /// Every feature of Table-1, in the core's order.
+    pub permissions: Vec<Permission>,
+}
+
+impl SessionInfo {
+    fn of(_app: &App, session: &Session) -> AppResult<SessionInfo> {
+        let actor = &session.actor;
+        let team = actor.team.as_ref().map(|(t, _)| t.clone());
+        let fallback = TeamRef { id: -1, name: "no team".into() };
+        let target = team.clone().unwrap_or(fallback);
+        let permissions = Feature::ALL
+            .into_iter()
+            .map(|feature| {
+                let decision = access::authorize(actor, feature, Target::Team(&target));
+                Permission { feature, allowed: decision.is_allowed(), explanation: decision.explanation().to_string() }
+            })
+            .collect();
+        Ok(SessionInfo {
+            staff_id: actor.staff_id,
+            email: actor.email.clone(),
+            is_owner: actor.is_owner,
+            team_id: team.as_ref().map(|t| t.id),
+            team_name: team.map(|t| t.name),
+            level: actor.level(),
+            level_title: actor.level().map(|l| l.title().to_string()),
+            permissions,
+        })
+    }
+}
+
+/// What the UI needs before anyone signs in.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct Bootstrap {
+    /// False on first run (no staff account yet): the UI offers the demo or a new team.
+    pub initialised: bool,
+    pub db_path: String,
+    pub session: Option<SessionInfo>,
+}
+
+/// The database: `RESIDENTDESK_DB`, or `residentdesk.db` in the platform's data directory.
+pub fn db_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("RESIDENTDESK_DB").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("residentdesk").join("residentdesk.db")
+}
+
+/// Opens the database and runs the window until it is closed.
+pub fn run() -> Result<(), String> {
+    let path = db_path();
+    let desk = Desk::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    tauri::Builder::default()
+        .manage(desk)
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .map_err(|e| format!("the window failed: {e}"))
+}

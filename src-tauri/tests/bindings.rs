@@ -1,0 +1,84 @@
+//! Writes the TypeScript types of everything that crosses IPC to `ui/src/lib/api/bindings`
+//! (or `$BINDINGS_DIR`). `cargo xtask test` runs this and fails when the committed copy
+//! differs, so the UI can never compile against stale types.
+
+use residentdesk::app::bulk::{BulkItem, BulkReport};
+use residentdesk::app::demo::{DemoAccount, DemoSummary};
+use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
+use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
+use residentdesk::app::staff::{NewStaff, StaffPatch};
+use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
+use residentdesk::error::{AppError, ErrorCode};
+use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
+use residentdesk_desktop::{Bootstrap, Permission, SessionInfo};
+use std::path::PathBuf;
+use ts_rs::TS;
+
+#[test]
+fn export_bindings() {
+    let dir = std::env::var_os("BINDINGS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("ui")
+            .join("src")
+            .join("lib")
+            .join("api")
+            .join("bindings")
+    });
+    std::fs::create_dir_all(&dir).expect("bindings directory");
+    macro_rules! export {
+        ($($t:ty),* $(,)?) => {
+            $( <$t as TS>::export_all_to(&dir).unwrap_or_else(|e| panic!("exporting {}: {e}", stringify!($t))); )*
+        };
+    }
+    export!(
+        AppError,
+        ErrorCode,
+        Bootstrap,
+        SessionInfo,
+        Permission,
+        TeamEntry,
+        TeamDetails,
+        SiteSummary,
+        Site,
+        SiteSettingsPatch,
+        Mapping,
+        ResidentView,
+        ResidentInput,
+        ResidentPatch,
+        ResidentFilter,
+        FieldProblem,
+        ActionOutcome,
+        BulkReport,
+        BulkItem,
+        DemoSummary,
+        DemoAccount,
+        NewStaff,
+        StaffPatch,
+        Member,
+        AuditEntry,
+        Entry,
+    );
+    // ts-rs writes i64 as `bigint`, but serde_json sends ids and counts as plain JSON numbers
+    // (all far below 2^53), which is what the web view receives: say so in the types.
+    for file in ts_files(&dir) {
+        let text = std::fs::read_to_string(&file).expect("read binding");
+        if text.contains("bigint") {
+            std::fs::write(&file, text.replace("bigint", "number")).expect("write binding");
+        }
+    }
+    assert!(dir.join("ResidentView.ts").exists(), "ResidentView.ts was not written to {}", dir.display());
+}
+
+fn ts_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list bindings").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(ts_files(&path));
+        } else if path.extension().is_some_and(|e| e == "ts") {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -1,0 +1,181 @@
+// A small W3C WebDriver client (fetch only) and the harness that starts tauri-driver, which
+// starts WebKitWebDriver, which starts the real ResidentDesk binary in WebKitGTK.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const ELEMENT = 'element-6066-11e4-a52e-4f405ba0b13b';
+/** The id of a web element reference (W3C key, or the legacy `ELEMENT`). */
+function elementId(ref) {
+  const id = ref?.[ELEMENT] ?? ref?.ELEMENT;
+  if (typeof id !== 'string') throw new Error(`not an element reference: ${JSON.stringify(ref)}`);
+  return id;
+}
+export const APP = process.env.RESIDENTDESK_APP;
+export const SHOTS = process.env.SCREENSHOTS ?? 'target/screenshots';
+const PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+const BASE = `http://127.0.0.1:${PORT}`;
+
+async function wd(method, path, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  }
+  if (!res.ok || (json.value && json.value.error)) {
+    const v = json.value ?? {};
+    const err = new Error(`${method} ${path}: ${v.error ?? res.status}: ${v.message ?? text.slice(0, 300)}`);
+    err.webdriver = v.error;
+    throw err;
+  }
+  return json.value;
+}
+
+let driver;
+/** Starts tauri-driver once and waits until it answers. */
+export async function startDriver() {
+  if (driver) return;
+  driver = spawn('tauri-driver', ['--port', String(PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`${BASE}/status`);
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error('tauri-driver did not start');
+}
+export function stopDriver() {
+  driver?.kill();
+  driver = undefined;
+}
+
+export class Session {
+  constructor(id) {
+    this.id = id;
+  }
+  static async start() {
+    if (!APP) throw new Error('RESIDENTDESK_APP is not set');
+    const value = await wd('POST', '/session', {
+      capabilities: { alwaysMatch: { 'tauri:options': { application: APP } } },
+    });
+    const s = new Session(value.sessionId);
+    await s.waitFor('#app > *');
+    return s;
+  }
+  cmd(method, path, body) {
+    return wd(method, `/session/${this.id}${path}`, body);
+  }
+  async end() {
+    await this.cmd('DELETE', '').catch(() => {});
+  }
+  async find(css) {
+    const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
+    return elementId(v);
+  }
+  async findAll(css) {
+    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return v.map(elementId);
+  }
+  /** Waits until `css` matches (and, with `text`, until its text contains it). */
+  async waitFor(css, { text, timeout = 15000 } = {}) {
+    const until = Date.now() + timeout;
+    let last = '';
+    while (Date.now() < until) {
+      try {
+        const el = await this.find(css);
+        if (text === undefined) return el;
+        last = await this.text(el);
+        if (last.includes(text)) return el;
+      } catch {
+        /* not there yet */
+      }
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css}${text ? ` with text ${JSON.stringify(text)} (last: ${JSON.stringify(last)})` : ''}`);
+  }
+  async click(css) {
+    const el = typeof css === 'string' ? await this.waitFor(css) : css;
+    await this.cmd('POST', `/element/${el}/click`, {});
+  }
+  async type(css, value) {
+    const el = await this.waitFor(css);
+    await this.cmd('POST', `/element/${el}/clear`, {});
+    await this.cmd('POST', `/element/${el}/value`, { text: value });
+  }
+  async text(el) {
+    return this.cmd('GET', `/element/${el}/text`);
+  }
+  async textOf(css) {
+    return this.text(await this.waitFor(css));
+  }
+  async attr(css, name) {
+    const el = await this.waitFor(css);
+    return this.cmd('GET', `/element/${el}/attribute/${name}`);
+  }
+  async enabled(css) {
+    const el = await this.waitFor(css);
+    return this.cmd('GET', `/element/${el}/enabled`);
+  }
+  /** Runs script in the page (arguments as `arguments[i]`). */
+  async exec(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+  /** Chooses an option of a <select> by its visible text (or value), firing `change`. */
+  async choose(css, label) {
+    await this.waitFor(css);
+    const ok = await this.exec(
+      `const s = document.querySelector(arguments[0]);
+       const o = [...s.options].find(o => o.text === arguments[1] || o.value === arguments[1]);
+       if (!o) return false;
+       s.value = o.value;
+       s.dispatchEvent(new Event('change', { bubbles: true }));
+       s.dispatchEvent(new Event('input', { bubbles: true }));
+       return true;`,
+      [css, label],
+    );
+    if (!ok) throw new Error(`no option ${JSON.stringify(label)} in ${css}`);
+  }
+  /** Chooses the option at `index` (0 = the placeholder) and returns its text. */
+  async chooseIndex(css, index) {
+    await this.waitFor(css);
+    return this.exec(
+      `const s = document.querySelector(arguments[0]);
+       const o = s.options[arguments[1]];
+       if (!o) return null;
+       s.value = o.value;
+       s.dispatchEvent(new Event('change', { bubbles: true }));
+       return o.text;`,
+      [css, index],
+    );
+  }
+  async screenshot(name) {
+    await sleep(250);
+    const png = await this.cmd('GET', '/screenshot');
+    writeFileSync(join(SHOTS, `${name}.png`), Buffer.from(png, 'base64'));
+  }
+}
+
+export const accounts = {
+  team_admin: { email: 'teamadmin@demo.residentdesk.test', password: 'Demo-TeamAdmin-2026', title: 'Team administrator' },
+  team_user: { email: 'teamuser@demo.residentdesk.test', password: 'Demo-TeamUser-2026', title: 'Team user' },
+  staff_local_admin: { email: 'localadmin@demo.residentdesk.test', password: 'Demo-LocalAdmin-2026', title: 'Staff local-admin' },
+  staff_user: { email: 'staff@demo.residentdesk.test', password: 'Demo-Staff-2026', title: 'Staff user' },
+  owner: { email: 'owner@demo.residentdesk.test', password: 'Demo-Owner-2026', title: 'Team administrator' },
+};
+
+export async function signIn(s, who) {
+  await s.type('#email', who.email);
+  await s.type('#password', who.password);
+  await s.click('#signin');
+  await s.waitFor('[data-testid="who"]', { text: who.title });
+}

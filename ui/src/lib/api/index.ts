@@ -1,0 +1,67 @@
+// Typed wrappers, one per shell command (src-tauri/src/commands.rs). Argument names are
+// camelCase here; Tauri maps them to the Rust parameters.
+import { call } from './ipc';
+import type { ActionOutcome } from './bindings/ActionOutcome';
+import type { AuditEntry } from './bindings/AuditEntry';
+import type { Bootstrap } from './bindings/Bootstrap';
+import type { BulkReport } from './bindings/BulkReport';
+import type { DemoSummary } from './bindings/DemoSummary';
+import type { Entry } from './bindings/Entry';
+import type { Mapping } from './bindings/Mapping';
+import type { Member } from './bindings/Member';
+import type { NewStaff } from './bindings/NewStaff';
+import type { ResidentFilter } from './bindings/ResidentFilter';
+import type { ResidentInput } from './bindings/ResidentInput';
+import type { ResidentPatch } from './bindings/ResidentPatch';
+import type { ResidentView } from './bindings/ResidentView';
+import type { SessionInfo } from './bindings/SessionInfo';
+import type { Site } from './bindings/Site';
+import type { SiteSettingsPatch } from './bindings/SiteSettingsPatch';
+import type { SiteSummary } from './bindings/SiteSummary';
+import type { StaffPatch } from './bindings/StaffPatch';
+import type { TeamDetails } from './bindings/TeamDetails';
+import type { TeamEntry } from './bindings/TeamEntry';
+
+export { ApiError, toApiError } from './ipc';
+export type { FieldProblem } from './ipc';
+
+export type BulkAction = BulkReport['action'];
+export type StatusFlag = ResidentView['status'][number];
+export type StatusChange = 'Active' | 'Disabled';
+
+export const api = {
+  bootstrap: () => call<Bootstrap>('bootstrap'),
+  demoSeed: (residents: number) => call<DemoSummary>('demo_seed', { residents }),
+  init: (email: string, password: string, teamName: string) =>
+    call<SessionInfo>('init', { email, password, teamName }),
+  signIn: (email: string, password: string) => call<SessionInfo>('sign_in', { email, password }),
+  signOut: () => call<null>('sign_out'),
+  teamList: () => call<TeamEntry[]>('team_list'),
+  teamSwitch: (team: string) => call<SessionInfo>('team_switch', { team }),
+  teamShow: () => call<TeamDetails>('team_show'),
+  siteList: () => call<SiteSummary[]>('site_list'),
+  siteMappings: (site: string) => call<Mapping[]>('site_mappings', { site }),
+  siteSettings: (site: string) => call<Site>('site_settings', { site }),
+  siteSettingsUpdate: (site: string, patch: SiteSettingsPatch) => call<Site>('site_settings_update', { site, patch }),
+  residentList: (site: string, filter: ResidentFilter) => call<ResidentView[]>('resident_list', { site, filter }),
+  residentSearch: (query: string, limit: number) => call<ResidentView[]>('resident_search', { query, limit }),
+  residentShow: (resident: string) => call<ResidentView>('resident_show', { resident }),
+  residentAdd: (site: string, input: ResidentInput) => call<ResidentView>('resident_add', { site, input }),
+  residentUpdate: (resident: string, patch: ResidentPatch) =>
+    call<ResidentView>('resident_update', { resident, patch }),
+  residentSetStatus: (resident: string, change: StatusChange) =>
+    call<ActionOutcome>('resident_set_status', { resident, change }),
+  residentTerminate: (resident: string) => call<ActionOutcome>('resident_terminate', { resident }),
+  residentPurge: (resident: string) => call<ActionOutcome>('resident_purge', { resident }),
+  residentInvite: (resident: string) => call<ActionOutcome>('resident_invite', { resident }),
+  residentPskReset: (resident: string) => call<ActionOutcome>('resident_psk_reset', { resident }),
+  bulk: (action: BulkAction, site: string, ids: string[]) => call<BulkReport>('bulk', { action, site, ids }),
+  staffList: () => call<Member[]>('staff_list'),
+  staffAdd: (staff: NewStaff) => call<Member>('staff_add', { new: staff }),
+  staffUpdate: (email: string, patch: StaffPatch) => call<Member>('staff_update', { email, patch }),
+  staffRemove: (email: string) => call<null>('staff_remove', { email }),
+  auditList: (limit: number) => call<AuditEntry[]>('audit_list', { limit }),
+  outboxList: (all: boolean, limit: number) => call<Entry[]>('outbox_list', { all, limit }),
+};
+
+export type Api = typeof api;

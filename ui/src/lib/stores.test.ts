@@ -1,0 +1,130 @@
+import { describe, it, expect, vi } from 'vitest';
+import { get } from 'svelte/store';
+
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
+
+const { gate, sortResidents, problemsByField, formField, createResidents, debounce } = await import('./stores');
+const { ApiError } = await import('./api');
+import type { ResidentView } from './api/bindings/ResidentView';
+import type { SessionInfo } from './api/bindings/SessionInfo';
+import type { ResidentFilter } from './api/bindings/ResidentFilter';
+
+function resident(id: number, first: string, last: string, unit: string, status: ResidentView['status']): ResidentView {
+  return {
+    id,
+    site_id: 1,
+    remote_id: null,
+    first_name: first,
+    last_name: last,
+    email: `${first.toLowerCase()}@x.test`,
+    phone: '',
+    building: 'A',
+    floor: '1',
+    unit,
+    activation_utc: '2026-01-01T00:00:00Z',
+    deactivation_utc: null,
+    onboarded_at: null,
+    suspended: false,
+    invited_at: null,
+    ssid: null,
+    service_area: null,
+    created_at: '2026-01-01T00:00:00Z',
+    updated_at: '2026-01-01T00:00:00Z',
+    status,
+    site_name: 'Maple Court',
+  };
+}
+
+const staffUser: SessionInfo = {
+  staff_id: 5,
+  email: 'staff@x.test',
+  is_owner: false,
+  team_id: 1,
+  team_name: 'Riverside',
+  level: 'staff_user',
+  level_title: 'Staff user',
+  permissions: [
+    { feature: 'manage_residents', allowed: true, explanation: 'Table-1: Staff users may manage residents' },
+    { feature: 'manage_staff_users', allowed: false, explanation: 'Staff users cannot manage staff users' },
+  ],
+};
+
+describe('gate', () => {
+  it('shows the core decision and its reason', () => {
+    expect(gate(staffUser, 'manage_residents').allowed).toBe(true);
+    expect(gate(staffUser, 'manage_staff_users')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users' });
+    expect(gate(null, 'manage_residents').allowed).toBe(false);
+    expect(gate(staffUser, 'edit_team_settings').allowed).toBe(false);
+  });
+});
+
+describe('sortResidents', () => {
+  const rows = [resident(1, 'Zoe', 'Adams', '10', ['current']), resident(2, 'Ava', 'Brown', '9', ['pending']), resident(3, 'Liam', 'Adams', '2', ['expired'])];
+  it('sorts by last then first name, both ways, without touching the input', () => {
+    expect(sortResidents(rows, { key: 'name', dir: 'asc' }).map((r) => r.id)).toEqual([3, 1, 2]);
+    expect(sortResidents(rows, { key: 'name', dir: 'desc' }).map((r) => r.id)).toEqual([2, 1, 3]);
+    expect(rows.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+  it('sorts units numerically', () => {
+    expect(sortResidents(rows, { key: 'unit', dir: 'asc' }).map((r) => r.unit)).toEqual(['2', '9', '10']);
+  });
+});
+
+describe('field errors', () => {
+  it('maps API field names to form fields', () => {
+    expect(formField('FirstName')).toBe('first_name');
+    expect(formField('ActivationDateUTC')).toBe('start');
+    expect(formField('DeactivationDateUTC')).toBe('end');
+    expect(formField('Nonsense')).toBeUndefined();
+  });
+  it('puts each problem at its field and the rest under the form', () => {
+    const e = new ApiError({
+      code: 'invalid_input',
+      message: 'x',
+      details: { field: 'Unit', problems: [{ field: 'Unit', message: 'occupied' }, { field: 'resident', message: 'other' }] },
+    });
+    expect(problemsByField(e)).toEqual({ unit: 'occupied', '': 'other' });
+    expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: null }))).toEqual({ '': 'denied: no' });
+  });
+});
+
+describe('residents store', () => {
+  it('keeps only the newest answer when searches overlap', async () => {
+    const answers: Record<string, (rows: ResidentView[]) => void> = {};
+    const list = (_site: string, filter: ResidentFilter) =>
+      new Promise<ResidentView[]>((resolve) => (answers[filter.search ?? ''] = resolve));
+    const store = createResidents(list);
+    const filter = (search: string): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    const slow = store.load('1', filter('a'));
+    const fast = store.load('1', filter('av'));
+    answers['av']([resident(2, 'Ava', 'Brown', '9', ['current'])]);
+    await fast;
+    answers['a']([resident(1, 'Zoe', 'Adams', '1', ['current']), resident(2, 'Ava', 'Brown', '9', ['current'])]);
+    await slow;
+    const state = get(store);
+    expect(state.rows.map((r) => r.id)).toEqual([2]);
+    expect(state.filter.search).toBe('av');
+    expect(state.loading).toBe(false);
+  });
+  it('reports a failed load', async () => {
+    const store = createResidents(() => Promise.reject(new ApiError({ code: 'permission_denied', message: 'denied: site X is not in your sites', details: null })));
+    await store.load('9', { statuses: [], building: null, search: null, limit: null });
+    expect(get(store).error).toBe('denied: site X is not in your sites');
+  });
+});
+
+describe('debounce', () => {
+  it('calls once after the quiet period', () => {
+    vi.useFakeTimers();
+    const fn = vi.fn();
+    const d = debounce(fn, 100);
+    d(1);
+    d(2);
+    vi.advanceTimersByTime(99);
+    expect(fn).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(fn).toHaveBeenCalledWith(2);
+    vi.useRealTimers();
+  });
+});

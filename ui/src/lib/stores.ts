@@ -1,0 +1,176 @@
+// Application state shared by the screens. Only display logic lives here: what is allowed
+// comes from the core (SessionInfo.permissions); every action is authorised again by Rust.
+import { writable, get, type Readable } from 'svelte/store';
+import { api, ApiError, type FieldProblem } from './api';
+import type { Feature } from './api/bindings/Feature';
+import type { ResidentFilter } from './api/bindings/ResidentFilter';
+import type { ResidentView } from './api/bindings/ResidentView';
+import type { SessionInfo } from './api/bindings/SessionInfo';
+
+export const session = writable<SessionInfo | null>(null);
+
+/** The core's decision on one Table-1 feature for the signed-in person. */
+export interface Gate {
+  allowed: boolean;
+  reason: string;
+}
+
+export function gate(info: SessionInfo | null, feature: Feature): Gate {
+  if (!info) return { allowed: false, reason: 'sign in first' };
+  const p = info.permissions.find((x) => x.feature === feature);
+  if (!p) return { allowed: false, reason: `unknown feature ${feature}` };
+  return { allowed: p.allowed, reason: p.explanation };
+}
+
+// ---- notices ---------------------------------------------------------------------------
+
+export interface Notice {
+  id: number;
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+function createNotices() {
+  const { subscribe, update } = writable<Notice[]>([]);
+  let next = 1;
+  return {
+    subscribe,
+    push(kind: Notice['kind'], text: string, ttlMs = 6000): number {
+      const id = next++;
+      update((list) => [...list, { id, kind, text }]);
+      if (ttlMs > 0) setTimeout(() => update((list) => list.filter((n) => n.id !== id)), ttlMs);
+      return id;
+    },
+    dismiss(id: number) {
+      update((list) => list.filter((n) => n.id !== id));
+    },
+  };
+}
+export const notices = createNotices();
+
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.message : e instanceof Error ? e.message : String(e);
+}
+
+// ---- residents -------------------------------------------------------------------------
+
+export type SortKey = 'name' | 'email' | 'unit' | 'status' | 'start' | 'end';
+export interface Sort {
+  key: SortKey;
+  dir: 'asc' | 'desc';
+}
+
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+
+function sortValue(r: ResidentView, key: SortKey): string {
+  switch (key) {
+    case 'name':
+      return `${r.last_name} ${r.first_name}`;
+    case 'email':
+      return r.email;
+    case 'unit':
+      return `${r.building}\u0000${r.floor}\u0000${r.unit}`;
+    case 'status':
+      return r.status.join(',');
+    case 'start':
+      return r.activation_utc;
+    case 'end':
+      return r.deactivation_utc ?? '\uffff';
+  }
+}
+
+/** A sorted copy (display order only). */
+export function sortResidents(rows: readonly ResidentView[], sort: Sort): ResidentView[] {
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  const keyed = rows.map((r) => [sortValue(r, sort.key), r] as const);
+  keyed.sort((a, b) => sign * collator.compare(a[0], b[0]) || a[1].id - b[1].id);
+  return keyed.map(([, r]) => r);
+}
+
+/** The API's field names (FirstName, ActivationDateUTC...) → the resident form's fields. */
+const FORM_FIELDS: Record<string, string> = {
+  firstname: 'first_name',
+  lastname: 'last_name',
+  email: 'email',
+  phonenumber: 'phone',
+  phone: 'phone',
+  building: 'building',
+  floor: 'floor',
+  unit: 'unit',
+  activationdateutc: 'start',
+  start: 'start',
+  deactivationdateutc: 'end',
+  end: 'end',
+};
+
+export function formField(apiField: string): string | undefined {
+  return FORM_FIELDS[apiField.toLowerCase().replace(/[^a-z0-9]/g, '')];
+}
+
+/** Field problems of an error keyed by form field; problems about no form field go under ''. */
+export function problemsByField(e: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(e instanceof ApiError)) return { '': errorText(e) };
+  const problems: FieldProblem[] = e.problems;
+  if (problems.length === 0) return { '': e.message };
+  for (const p of problems) {
+    const key = formField(p.field) ?? '';
+    out[key] = out[key] ? `${out[key]}; ${p.message}` : p.message;
+  }
+  return out;
+}
+
+export interface ResidentsState {
+  site: string | null;
+  filter: ResidentFilter;
+  rows: ResidentView[];
+  loading: boolean;
+  error: string | null;
+  loadedMs: number | null;
+}
+
+type ListFn = (site: string, filter: ResidentFilter) => Promise<ResidentView[]>;
+
+/** The resident list of one site; only the newest request's answer is kept (search as you type). */
+export function createResidents(list: ListFn = api.residentList) {
+  const store = writable<ResidentsState>({
+    site: null,
+    filter: { statuses: [], building: null, search: null, limit: null },
+    rows: [],
+    loading: false,
+    error: null,
+    loadedMs: null,
+  });
+  let ticket = 0;
+  async function load(site: string, filter: ResidentFilter): Promise<void> {
+    const mine = ++ticket;
+    const started = performance.now();
+    store.update((s) => ({ ...s, site, filter, loading: true, error: null }));
+    try {
+      const rows = await list(site, filter);
+      if (mine !== ticket) return;
+      store.update((s) => ({ ...s, rows, loading: false, loadedMs: performance.now() - started }));
+    } catch (e) {
+      if (mine !== ticket) return;
+      store.update((s) => ({ ...s, rows: [], loading: false, error: errorText(e) }));
+    }
+  }
+  return {
+    subscribe: store.subscribe as Readable<ResidentsState>['subscribe'],
+    load,
+    reload(): Promise<void> {
+      const s = get(store);
+      return s.site ? load(s.site, s.filter) : Promise.resolve();
+    },
+  };
+}
+export const residents = createResidents();
+
+/** Calls `fn` once `ms` have passed without another call. */
+export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): (...args: A) => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return (...args: A) => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}

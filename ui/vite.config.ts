@@ -1,0 +1,10 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// The Tauri shell serves `dist/` from the binary; no dev server is needed to run the app.
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  build: { target: 'safari15', outDir: 'dist', emptyOutDir: true, sourcemap: false },
+  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+});

@@ -1,0 +1,168 @@
+//! The desktop app's steps: system packages (WebKitGTK 4.1 and friends), npm modules,
+//! `tauri-driver`, the UI build, the Tauri build (in `target/desktop`, its own workspace and
+//! target directory so a long desktop build never holds the core's `target/` lock), the
+//! typed-IPC staleness check, the front-end checks and the end-to-end tests in the real
+//! webview under Xvfb.
+
+use crate::{root, setup, sh_in};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Debian/Ubuntu packages the desktop build and its tests need.
+const APT: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "imagemagick",
+];
+
+fn ui_dir() -> PathBuf {
+    root().join("ui")
+}
+
+fn manifest() -> PathBuf {
+    root().join("src-tauri").join("Cargo.toml")
+}
+
+/// The desktop's own target directory.
+pub fn target_dir() -> PathBuf {
+    root().join("target").join("desktop")
+}
+
+/// The debug app binary (the e2e tests and `cargo xtask run` use it).
+pub fn app_binary() -> PathBuf {
+    target_dir().join("debug").join("residentdesk-desktop")
+}
+
+fn cargo_desktop(args: &[&str]) -> Result<(), String> {
+    let manifest = manifest();
+    let manifest = manifest.to_str().ok_or("non-UTF-8 path")?;
+    let mut full = args.to_vec();
+    full.extend(["--manifest-path", manifest]);
+    eprintln!("xtask: $ CARGO_TARGET_DIR=target/desktop cargo {}", full.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(&full)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} (desktop) failed ({status})", args.join(" ")))
+    }
+}
+
+/// Installs what is missing: system packages, Node.js, the npm modules, `tauri-driver`.
+pub fn deps(with_test_tools: bool) -> Result<(), String> {
+    setup::apt(APT)?;
+    if !setup::have("npm") {
+        setup::apt(&["nodejs", "npm"])?;
+    }
+    let ui = ui_dir();
+    let stamp = ui.join("node_modules").join(".package-lock.json");
+    let fresh = match (std::fs::metadata(&stamp), std::fs::metadata(ui.join("package-lock.json"))) {
+        (Ok(installed), Ok(lock)) => installed.modified().ok() >= lock.modified().ok(),
+        _ => false,
+    };
+    if !fresh {
+        sh_in(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    if with_test_tools && !setup::have("tauri-driver") {
+        sh_in(
+            &root(),
+            &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            &["install", "tauri-driver", "--locked"],
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds the UI into `ui/dist` (the binary embeds it) and then the app.
+pub fn build() -> Result<(), String> {
+    sh_in(&ui_dir(), "npm", &["run", "build"])?;
+    cargo_desktop(&["build", "--bins", "--tests", "--locked"])
+}
+
+/// Regenerates the TypeScript bindings and fails if they differ from the committed ones.
+fn check_bindings() -> Result<(), String> {
+    cargo_desktop(&["test", "--locked", "--test", "bindings"])?;
+    let dir = "ui/src/lib/api/bindings";
+    let out = Command::new("git")
+        .args(["status", "--porcelain", "--", dir])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let changed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && !changed.is_empty() {
+        return Err(format!("the TypeScript bindings in {dir} are stale; commit the regenerated files:\n{changed}"));
+    }
+    Ok(())
+}
+
+/// Everything `cargo xtask test` runs for the desktop.
+pub fn test() -> Result<(), String> {
+    deps(true)?;
+    sh_in(&ui_dir(), "npm", &["run", "build"])?;
+    cargo_desktop(&["fmt", "--check"])?;
+    cargo_desktop(&["clippy", "--locked", "--all-targets", "--", "-D", "warnings"])?;
+    check_bindings()?;
+    sh_in(&ui_dir(), "npm", &["run", "check"])?;
+    sh_in(&ui_dir(), "npm", &["test"])?;
+    cargo_desktop(&["build", "--locked", "--bins"])?;
+    e2e()
+}
+
+/// The end-to-end tests: the real binary in WebKitGTK under Xvfb, driven over WebDriver
+/// (tauri-driver → WebKitWebDriver). Screenshots land in `target/screenshots/`.
+pub fn e2e() -> Result<(), String> {
+    let shots = root().join("target").join("screenshots");
+    std::fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
+    let db_dir = root().join("target").join("e2e");
+    let _ = std::fs::remove_dir_all(&db_dir);
+    std::fs::create_dir_all(&db_dir).map_err(|e| format!("cannot create {}: {e}", db_dir.display()))?;
+    let status = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1366x900x24", "node", "--test", "--test-concurrency=1", "tests/e2e/"])
+        .current_dir(root())
+        .env("RESIDENTDESK_APP", app_binary())
+        .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))
+        .env("SCREENSHOTS", &shots)
+        .env("NODE_PATH", ui_dir().join("node_modules"))
+        .status()
+        .map_err(|e| format!("cannot start xvfb-run: {e}"))?;
+    if status.success() {
+        println!("xtask: end-to-end tests passed; screenshots in {}", shots.display());
+        Ok(())
+    } else {
+        Err(format!("end-to-end tests failed ({status}); screenshots in {}", shots.display()))
+    }
+}
+
+/// `cargo xtask run`: installs what is missing, builds, and starts the app on the person's
+/// database (`RESIDENTDESK_DB`, or the platform data directory); an empty database offers
+/// the demo portfolio on first start.
+pub fn run() -> Result<(), String> {
+    deps(false)?;
+    build()?;
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Err(format!(
+            "no display to open the window on; on a headless machine try: xvfb-run {}",
+            app_binary().display()
+        ));
+    }
+    let app = app_binary();
+    eprintln!("xtask: $ {}", app.display());
+    let status =
+        Command::new(&app).current_dir(root()).status().map_err(|e| format!("cannot start {}: {e}", app.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the app exited with {status}"))
+    }
+}
