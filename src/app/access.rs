@@ -639,7 +639,12 @@ impl App {
         }
         let row = store::roles::JobFunctionRow {
             key: key.clone(),
-            name: name.trim().to_string(),
+            name: residentdesk_domain::rules::validate_text(
+                "name",
+                name,
+                true,
+                residentdesk_domain::rules::MAX_NAME_LEN,
+            )?,
             base,
             addons: addons.to_vec(),
             all_sites,
@@ -1157,7 +1162,12 @@ impl App {
         let now = self.now();
         let email = residentdesk_domain::rules::normalize_email(&new.email)
             .map_err(|e| AppError::invalid_field("email", e.to_string()))?;
-        let display_name = new.display_name.trim().to_string();
+        let display_name = residentdesk_domain::rules::validate_text(
+            "name",
+            &new.display_name,
+            false,
+            residentdesk_domain::rules::MAX_NAME_LEN,
+        )?;
         let (secret, prefix) = new_secret("rdi");
         let hash = hash_secret(&secret)?;
         let tx = self.begin()?;

@@ -488,6 +488,29 @@ fn refreshing_a_token_session_keeps_its_limits() {
     assert_eq!(app.refresh(&s).unwrap_err().code.exit_code(), 3);
 }
 
+#[test]
+fn team_defined_job_functions_give_initial_roles() {
+    let (mut app, _) = demo_app(0);
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let la = sign_in(&mut app, LOCAL_ADMIN);
+    let roles = vec!["sync_operator".to_string()];
+    let err = app.job_function_add(&la, "porter", "Night porter", "staff_user", &roles, false).unwrap_err();
+    assert_eq!(err.code.exit_code(), 3);
+    assert_eq!(
+        app.job_function_add(&admin, "porter", "", "staff_user", &roles, false).unwrap_err().field(),
+        Some("name")
+    );
+    app.job_function_add(&admin, "porter", "Night porter", "staff_user", &roles, false).unwrap();
+    assert!(app.job_function_list(&la).unwrap().iter().any(|j| j.key == "porter" && !j.builtin));
+    let jf = StaffAccess { job_function: Some("porter".into()), ..Default::default() };
+    let m = app.staff_add_with(&admin, &new_staff("porter@x.co", "", &["Willow Park"]), &jf).unwrap();
+    assert_eq!((m.level.as_str(), m.roles.clone(), m.all_sites), ("staff_user", roles.clone(), false));
+    assert_eq!(m.site_ids.len(), 1);
+    // The local-admin may not give it: sync.configure is not theirs.
+    let err = app.staff_add_with(&la, &new_staff("porter2@x.co", "", &["Willow Park"]), &jf).unwrap_err();
+    assert!(err.message.contains("sync.configure"), "{}", err.message);
+}
+
 mod grants_through_the_app {
     use super::*;
     use proptest::prelude::*;
