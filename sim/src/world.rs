@@ -694,3 +694,80 @@ pub fn parse_input_instant(field: &str, text: &str) -> Result<DateTime<Utc>, Rul
         reason: format!("{t:?} is not an ISO 8601 date-time with offset such as 2021-11-05T21:10:22+00:00"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::Seed;
+    use chrono::TimeZone;
+
+    fn world() -> World {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+        let data = Seed::bench(5, now).into_data(1).unwrap();
+        World::new(data, SimClock::frozen(now), Settings::default(), FaultConfig::default(), 1)
+    }
+
+    fn input(email: &str, unit: &str, start: DateTime<Utc>) -> ResidentInput {
+        ResidentInput {
+            first_name: "A".into(),
+            last_name: "B".into(),
+            email: Some(email.into()),
+            phone_number: None,
+            building: "B0".into(),
+            floor: "0".into(),
+            unit: unit.into(),
+            activation_date_utc: start.to_rfc3339(),
+            deactivation_date_utc: None,
+        }
+    }
+
+    /// Site → resident ids, and email → resident id, both sorted.
+    type IndexView = (Vec<(String, Vec<String>)>, Vec<(String, String)>);
+
+    fn index_snapshot(w: &World) -> IndexView {
+        let mut sites: Vec<(String, Vec<String>)> =
+            w.index.by_site.iter().map(|(k, v)| (k.clone(), v.values().cloned().collect())).collect();
+        sites.retain(|(_, v)| !v.is_empty());
+        sites.sort();
+        let mut emails: Vec<(String, String)> = w.index.by_email.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        emails.sort();
+        (sites, emails)
+    }
+
+    #[test]
+    fn indexes_follow_creates_purges_and_the_automatic_purge() {
+        let mut w = world();
+        let site = w.site("site-bench").cloned().unwrap();
+        let now = w.now();
+        let a = w.create_resident(&site, &input("a@x.example", "00010", now)).unwrap();
+        let b = w.create_resident(&site, &input("b@x.example", "00011", now)).unwrap();
+        assert!(w.email_taken("a@x.example"));
+        assert_eq!(w.site_residents("site-bench").len(), 7);
+        w.purge(&site, &a.resident_id).unwrap();
+        assert!(!w.email_taken("a@x.example"));
+        w.terminate(&site, &b.resident_id).unwrap();
+        w.clock.advance(Duration::days(40));
+        w.tick();
+        assert!(!w.data.residents.contains_key(&b.resident_id));
+        assert!(!w.email_taken("b@x.example"));
+        let incremental = index_snapshot(&w);
+        w.reindex();
+        assert_eq!(incremental, index_snapshot(&w));
+    }
+
+    #[test]
+    fn email_rule_is_case_insensitive_and_occupancy_ignores_the_resident_itself() {
+        let mut w = world();
+        let site = w.site("site-bench").cloned().unwrap();
+        let now = w.now();
+        let r = w.create_resident(&site, &input("Case@X.example", "00012", now)).unwrap();
+        assert_eq!(r.email, "case@x.example");
+        let dup = w.create_resident(&site, &input("CASE@x.example", "00013", now)).unwrap_err();
+        assert!(dup.is_conflict());
+        // Updating in place does not conflict with the resident's own tenancy.
+        let mut upd = input("ignored@x.example", "00012", now);
+        upd.first_name = "Z".into();
+        let out = w.update_resident(&site, &r.resident_id, &upd).unwrap();
+        assert_eq!((out.first_name.as_str(), out.email.as_str()), ("Z", "case@x.example"));
+    }
+}
