@@ -103,37 +103,90 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
 
 /// The pull half of a pass.
 pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
-    let sites: Vec<(i64, String)> = cx.sites.values().filter_map(|s| s.remote_id.clone().map(|r| (s.id, r))).collect();
+    let sites: Vec<crate::store::sites::Site> = cx.sites.values().filter(|s| s.remote_id.is_some()).cloned().collect();
     let total = sites.len() as u64;
     let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
-    for (n, (site_id, site_remote)) in sites.into_iter().enumerate() {
-        let mappings = retry(&policy, true, || remote.mappings(&team, &site_remote)).await;
-        let residents = match mappings {
-            Ok(m) => retry(&policy, true, || remote.residents(&team, &site_remote)).await.map(|r| (m, r)),
-            Err(e) => Err(e),
-        };
-        match residents {
-            Ok((m, r)) => {
-                let started = Instant::now();
-                merge_site(cx, site_id, &m, r)?;
-                cx.report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
-                cx.report.sites_pulled += 1;
+    let mut done = 0u64;
+    for chunk in sites.chunks(PULL_CHUNK) {
+        let fetches = chunk.iter().map(|site| {
+            let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
+            async move {
+                let m = retry(&policy, true, || remote.mappings(&team, &site_remote)).await?;
+                let r = retry(&policy, true, || remote.residents(&team, &site_remote)).await?;
+                Ok::<_, RemoteError>((m, r))
             }
-            Err(RemoteError::Auth(m)) => return Err(SyncError::Auth(RemoteError::Auth(m).to_string())),
-            Err(e) => {
-                let now = cx.app.now();
-                let msg = e.to_string();
-                cx.write(|tx| Ok(sync_state::site_pull_failed(tx, site_id, &msg, now)?))?;
-                cx.report.sites_failed += 1;
-                if e.retryable() {
-                    cx.report.offline = true;
-                }
-                cx.note_error(format!("pull of site #{site_id}: {msg}"));
-            }
+        });
+        let results = join_all(fetches.collect()).await;
+        if let Some(RemoteError::Auth(m)) =
+            results.iter().find_map(|r| r.as_ref().err().filter(|e| matches!(e, RemoteError::Auth(_))))
+        {
+            return Err(SyncError::Auth(RemoteError::Auth(m.clone()).to_string()));
         }
-        cx.progress("pull", n as u64 + 1, total);
+        let now = cx.app.now();
+        let session = cx.session;
+        let mut report = std::mem::take(&mut cx.report);
+        let started = Instant::now();
+        let mut errors = Vec::new();
+        let written = cx.write(|tx| {
+            for (site, result) in chunk.iter().zip(results) {
+                match result {
+                    Ok((m, r)) => {
+                        merge_site(tx, session, site, &m, r, now, &mut report)?;
+                        report.sites_pulled += 1;
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        sync_state::site_pull_failed(tx, site.id, &msg, now)?;
+                        report.sites_failed += 1;
+                        if e.retryable() {
+                            report.offline = true;
+                        }
+                        errors.push(format!("pull of site {}: {msg}", site.name));
+                    }
+                }
+            }
+            Ok(())
+        });
+        report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
+        cx.report = report;
+        written?;
+        for e in errors {
+            cx.note_error(e);
+        }
+        done += chunk.len() as u64;
+        cx.progress("pull", done, total);
     }
     Ok(())
+}
+
+/// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
+type MappingKey = (String, String, String, Option<String>, Option<String>, Option<String>);
+
+/// Sites fetched concurrently and merged in one transaction.
+const PULL_CHUNK: usize = 16;
+
+/// Polls every future to completion, concurrently (no extra crate for one helper).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, f) in out.iter_mut().zip(futures.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// What unfinished local entries say about one resident.
@@ -221,21 +274,32 @@ fn remote_state(
 }
 
 /// Merges one site's remote residents into the local database, in one transaction.
-fn merge_site<R: RemoteApi>(
-    cx: &mut Ctx<'_, R>,
-    site_id: i64,
+#[allow(clippy::too_many_arguments)]
+fn merge_site(
+    tx: &Transaction<'_>,
+    session: &crate::app::Session,
+    site: &crate::store::sites::Site,
     mappings: &[MappingObject],
     remote: Vec<ResidentObject>,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut super::PassReport,
 ) -> AppResult<()> {
-    let now = cx.app.now();
-    let session = cx.session;
-    let site =
-        cx.sites.get(&site_id).cloned().ok_or_else(|| AppError::internal(format!("site #{site_id} vanished")))?;
-    let mut report = std::mem::take(&mut cx.report);
-    let result = cx.write(|tx| {
-        store::sites::delete_mappings(tx, site_id)?;
-        for m in mappings {
-            store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+    let site_id = site.id;
+    {
+        let have: HashSet<MappingKey> = store::sites::mappings(tx, site_id)?
+            .into_iter()
+            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
+            .collect();
+        let want: HashSet<MappingKey> = mappings
+            .iter()
+            .map(mapping_of)
+            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
+            .collect();
+        if have != want {
+            store::sites::delete_mappings(tx, site_id)?;
+            for m in mappings {
+                store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+            }
         }
         let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
         let local_changes = touched(&entries);
@@ -399,8 +463,6 @@ fn merge_site<R: RemoteApi>(
             }
         }
         sync_state::site_pulled(tx, site_id, now)?;
-        Ok(())
-    });
-    cx.report = report;
-    result
+    }
+    Ok(())
 }

@@ -633,3 +633,120 @@ fn crash_harness_sigkill_trials_end_in_the_same_state() {
     let landed = crash_harness::run_trials(&bin, 3, 7).unwrap();
     assert!(landed > 0, "no SIGKILL landed while sync was running");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_worker_syncs_on_demand_and_reports_status() {
+    use residentdesk::sync::worker::Worker;
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Worker".into()), ..Default::default() })
+        .unwrap();
+    let worker = Worker::spawn(app, s.clone(), remote(&sim), opts(), std::time::Duration::from_secs(3600));
+    let mut events = worker.subscribe();
+    assert_eq!(events.borrow().pending, 1, "the initial status is published at once");
+    worker.sync_now().await;
+    let done = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            events.changed().await.unwrap();
+            let st = events.borrow().clone();
+            if !st.running && st.last_pass_at.is_some() && st.pending == 0 {
+                return st;
+            }
+        }
+    })
+    .await
+    .expect("a status event after the pass");
+    assert_eq!(done.in_flight, 0);
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Worker");
+    let app = worker.stop().await.expect("the app comes back");
+    assert_eq!(app.sync_status(&s).unwrap().pending, 0);
+}
+
+#[test]
+fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
+    let sim = start_sim(FaultConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let bin = env!("CARGO_BIN_EXE_residentdesk");
+    let run = |args: &[&str], stdin: Option<&str>| -> (i32, String, String) {
+        use std::io::Write;
+        let mut child = std::process::Command::new(bin)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("RESIDENTDESK_PASSWORD", ADMIN.1)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["init", "--admin-email", ADMIN.0, "--team", "Riverside"], None).0, 0);
+    let url = sim.base_url();
+    let (code, _, err) = run(
+        &["--as", ADMIN.0, "sync", "--remote", &url, "--remote-user", SVC.0, "--remote-password-stdin"],
+        Some(&format!("{}\n", SVC.1)),
+    );
+    assert_eq!(code, 0, "{err}");
+    let creds = std::fs::metadata(format!("{}.sync-credentials", db.display())).expect("credentials file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(creds.permissions().mode() & 0o777, 0o600);
+    }
+    let stored: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT group_concat(value, ' ') FROM settings", [], |r| r.get(0))
+        .unwrap();
+    assert!(!stored.contains(SVC.1), "the password is never in the database");
+    assert_eq!(run(&["--as", ADMIN.0, "resident", "update", "remote0@example.com", "--first", "Cli"], None).0, 0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let other = remote(&sim);
+        let mut o = other.resident("T1", "S1", "rem-0").await.unwrap();
+        o.first_name = Some("Elsewhere".into());
+        let body = residentdesk::domain::wire::ResidentInput {
+            first_name: o.first_name.clone().unwrap(),
+            last_name: o.last_name.clone().unwrap(),
+            email: o.email.clone(),
+            phone_number: o.phone.clone(),
+            building: o.building.clone().unwrap(),
+            floor: o.floor.clone().unwrap(),
+            unit: o.unit.clone().unwrap(),
+            activation_date_utc: o.activation_date_utc.clone().unwrap(),
+            deactivation_date_utc: None,
+        };
+        other.update_resident("T1", "S1", "rem-0", &body).await.unwrap();
+    });
+    let (code, _, err) = run(&["--as", ADMIN.0, "sync"], None);
+    assert_eq!(code, 6, "a conflict needs a person: {err}");
+    let (code, out, _) = run(&["--as", ADMIN.0, "--json", "conflict", "list"], None);
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &list["conflicts"][0];
+    assert_eq!(c["fields"]["FirstName"]["local"], "Cli");
+    assert_eq!(c["fields"]["FirstName"]["remote"], "Elsewhere");
+    let id = c["id"].as_i64().unwrap().to_string();
+    let (code, _, err) = run(&["--as", ADMIN.0, "conflict", "resolve", &id, "--field", "FirstName=remote"], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&["--as", ADMIN.0, "--json", "sync", "status"], None);
+    assert_eq!(code, 0);
+    let st: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(st["status"]["open_conflicts"], 0);
+    assert_eq!(run(&["--as", ADMIN.0, "sync"], None).0, 0);
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Elsewhere");
+    let (_, out, _) = run(&["--as", ADMIN.0, "--json", "resident", "show", "remote0@example.com"], None);
+    assert!(out.contains("Elsewhere"), "{out}");
+}
