@@ -68,6 +68,13 @@ impl App {
     /// one team only (an ambiguous name is an error listing the candidates).
     pub fn team_switch(&mut self, session: &Session, reference: &str) -> AppResult<Session> {
         let now = self.now();
+        if session.token.is_some() {
+            // A token is bound to the team and sites it was created for; switching would hand
+            // it the creator's full session.
+            return Err(AppError::denied(
+                "denied: an API token works only in the team it was created for; sign in as a person to switch teams",
+            ));
+        }
         let teams = self.team_list(session)?;
         let reference = reference.trim();
         let by_id = reference.parse::<i64>().ok().and_then(|id| teams.iter().find(|t| t.id == id));

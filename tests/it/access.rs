@@ -166,6 +166,9 @@ fn tokens_are_limited_shown_once_revocable_and_audited() {
     assert_eq!(app.team_members(&t).unwrap_err().code.exit_code(), 3, "team.members is not in the token");
     let used = app.token_list(&admin).unwrap().into_iter().find(|x| x.id == created.info.id).unwrap();
     assert_eq!(used.last_used_at, Some(app.now()), "last use recorded");
+    // A token stays in its team: switching would hand it the creator's full session.
+    let err = app.team_switch(&t, "Summit").unwrap_err();
+    assert_eq!(err.code.exit_code(), 3, "{err:?}");
     // A token cannot mint tokens.
     assert_eq!(
         app.token_create(&t, &NewToken { name: "x".into(), ..Default::default() }).unwrap_err().code.exit_code(),
