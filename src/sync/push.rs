@@ -104,11 +104,11 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         }
         for job in std::mem::take(&mut started) {
             let results = match job {
-                Started::Import { job, site_id, actions, remote_job } => {
-                    finish_import(cx, &mut snap, job, site_id, &actions, &remote_job).await?
+                Started::Import { job, site_id, actions, remote_job, at } => {
+                    finish_import(cx, &mut snap, job, site_id, &actions, &remote_job, Some(at)).await?
                 }
-                Started::Bulk { job, site_id, action, actions, remote_job } => {
-                    finish_bulk(cx, job, site_id, action, &actions, &remote_job).await?
+                Started::Bulk { job, site_id, action, actions, remote_job, at } => {
+                    finish_bulk(cx, job, site_id, action, &actions, &remote_job, Some(at)).await?
                 }
             };
             for (key, outcome, remote_id) in results {
@@ -206,8 +206,8 @@ async fn recover<R: RemoteApi>(
         let bulk = if job.kind == "bulk" { BulkAction::parse(&job.action).ok() } else { None };
         let remote_job = job.remote_job_id.clone().unwrap_or_default();
         let results = match bulk {
-            Some(action) => finish_bulk(cx, job.id, job.site_id, action, &actions, &remote_job).await?,
-            None => finish_import(cx, snap, job.id, job.site_id, &actions, &remote_job).await?,
+            Some(action) => finish_bulk(cx, job.id, job.site_id, action, &actions, &remote_job, None).await?,
+            None => finish_import(cx, snap, job.id, job.site_id, &actions, &remote_job, None).await?,
         };
         let _ = results;
     }
@@ -261,8 +261,8 @@ type Results = Vec<(String, Outcome, Option<String>)>;
 /// A job started in this round, finished (polled and applied) once every job of the round
 /// has been started, so jobs at different sites run on the remote at the same time.
 enum Started {
-    Import { job: i64, site_id: i64, actions: Vec<Action>, remote_job: String },
-    Bulk { job: i64, site_id: i64, action: BulkAction, actions: Vec<Action>, remote_job: String },
+    Import { job: i64, site_id: i64, actions: Vec<Action>, remote_job: String, at: Instant },
+    Bulk { job: i64, site_id: i64, action: BulkAction, actions: Vec<Action>, remote_job: String, at: Instant },
 }
 
 async fn run_batch<R: RemoteApi>(
@@ -777,7 +777,7 @@ async fn import<R: RemoteApi>(
         Ok(job_id) => {
             let now = cx.app.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
-            started.push(Started::Import { job, site_id, actions: sendable, remote_job: job_id });
+            started.push(Started::Import { job, site_id, actions: sendable, remote_job: job_id, at: Instant::now() });
         }
         Err(e) if e.outcome_unknown() => {
             out.extend(lookup_creates(cx, snap, job, site_id, &sendable, &e.to_string()).await?)
@@ -836,10 +836,14 @@ async fn poll<R: RemoteApi>(
     site: &str,
     job: &str,
     bulk: bool,
+    sent_at: Option<Instant>,
 ) -> Result<Result<JobStatus, RemoteError>, SyncError> {
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     let started = Instant::now();
-    let mut delay = cx.opts.poll_first;
+    // The first poll waits `poll_first` after the job was sent (at once for a job sent long
+    // ago, e.g. found in flight after a restart, or while other jobs were being polled).
+    let mut delay = sent_at.map(|t| cx.opts.poll_first.saturating_sub(t.elapsed())).unwrap_or_default();
+    let mut next = cx.opts.poll_first;
     loop {
         tokio::time::sleep(delay).await;
         let status = if bulk {
@@ -856,7 +860,8 @@ async fn poll<R: RemoteApi>(
         if started.elapsed() > cx.opts.job_timeout {
             return Ok(Err(RemoteError::Network(format!("job {job} still running after {:?}", cx.opts.job_timeout))));
         }
-        delay = (delay * 2).min(cx.opts.poll_cap);
+        delay = next;
+        next = (next * 2).min(cx.opts.poll_cap);
     }
 }
 
@@ -898,9 +903,10 @@ async fn finish_import<R: RemoteApi>(
     site_id: i64,
     actions: &[Action],
     remote_job: &str,
+    sent_at: Option<Instant>,
 ) -> Result<Results, SyncError> {
     let Some(site) = cx.site_remote(site_id) else { return Ok(Vec::new()) };
-    let status = match poll(cx, &site, remote_job, false).await? {
+    let status = match poll(cx, &site, remote_job, false, sent_at).await? {
         Ok(s) => s,
         Err(RemoteError::Rejected { status: 404, .. }) => {
             return lookup_creates(cx, snap, job, site_id, actions, "the remote no longer knows the import job").await
@@ -973,7 +979,7 @@ async fn bulk<R: RemoteApi>(
         Ok(job_id) => {
             let now = cx.app.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
-            started.push(Started::Bulk { job, site_id, action, actions, remote_job: job_id });
+            started.push(Started::Bulk { job, site_id, action, actions, remote_job: job_id, at: Instant::now() });
             Ok(Vec::new())
         }
         Err(e) => {
@@ -997,10 +1003,11 @@ async fn finish_bulk<R: RemoteApi>(
     action: BulkAction,
     actions: &[Action],
     remote_job: &str,
+    sent_at: Option<Instant>,
 ) -> Result<Results, SyncError> {
     let Some(site) = cx.site_remote(site_id) else { return Ok(Vec::new()) };
     let mut snap = Snapshots::default();
-    let status = match poll(cx, &site, remote_job, true).await? {
+    let status = match poll(cx, &site, remote_job, true, sent_at).await? {
         Ok(s) => s,
         Err(e) => {
             let gone = matches!(e, RemoteError::Rejected { status: 404, .. });

@@ -641,8 +641,12 @@ async fn background_worker_syncs_on_demand_and_reports_status() {
     let (mut app, s) = local();
     let r = remote(&sim);
     sync_all(&mut app, &s, &r).await;
-    app.resident_update(&s, "remote0@example.com", &ResidentPatch { first_name: Some("Worker".into()), ..Default::default() })
-        .unwrap();
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Worker".into()), ..Default::default() },
+    )
+    .unwrap();
     let worker = Worker::spawn(app, s.clone(), remote(&sim), opts(), std::time::Duration::from_secs(3600));
     let mut events = worker.subscribe();
     assert_eq!(events.borrow().pending, 1, "the initial status is published at once");
@@ -749,4 +753,46 @@ fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
     assert_eq!(sim.data().residents["rem-0"].first_name, "Elsewhere");
     let (_, out, _) = run(&["--as", ADMIN.0, "--json", "resident", "show", "remote0@example.com"], None);
     assert!(out.contains("Elsewhere"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_actor_syncs_only_its_sites_and_cannot_configure_sync() {
+    use residentdesk::app::staff::NewStaff;
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, admin) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &admin, &r).await;
+    let bayside = site(&app, &admin, "Bayside");
+    let hudson = site(&app, &admin, "Hudson");
+    app.staff_add(
+        &admin,
+        &NewStaff {
+            email: "staff@desk.test".into(),
+            display_name: "Staff".into(),
+            level: "staff_user".into(),
+            sites: vec![bayside.to_string()],
+            password: "Staff-Pass-2026-ok".into(),
+        },
+    )
+    .unwrap();
+    let staff = app.sign_in("staff@desk.test", "Staff-Pass-2026-ok").unwrap();
+    let denied = app.sync_configure(&staff, Some("https://example.com/v2"), None, None).unwrap_err();
+    assert_eq!(denied.code, residentdesk::ErrorCode::PermissionDenied);
+    // a pending change at Hudson (by the admin) is not the staff member's to send
+    app.resident_update(
+        &admin,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("AdminEdit".into()), ..Default::default() },
+    )
+    .unwrap();
+    app.resident_add(&staff, &bayside.to_string(), &input("Staffed", "staffed@example.com", 111, "2026-01-05"))
+        .unwrap();
+    let rep = sync_pass(&mut app, &staff, &r, &opts(), None).await.unwrap();
+    assert_eq!(rep.sites_pulled, 1, "{rep:?}");
+    let d = sim.data();
+    assert!(d.residents.values().any(|x| x.email == "staffed@example.com"));
+    assert_eq!(d.residents["rem-0"].first_name, "Remote0", "Hudson is outside the staff member's scope");
+    let st = app.sync_status(&admin).unwrap();
+    assert_eq!(st.pending, 1);
+    assert!(st.sites.iter().any(|x| x.site_id == hudson));
 }
