@@ -220,17 +220,20 @@ fn finish(bin: &Path, db: &Path) -> Result<(), String> {
     Err("sync did not finish within 20 passes".into())
 }
 
-/// The end state of a run without kills.
-pub fn reference(bin: &Path) -> Result<EndState, String> {
+/// The end state of a run without kills, and how long its first sync took (the window the
+/// kills are drawn from).
+pub fn reference(bin: &Path) -> Result<(EndState, Duration), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (sim, db) = prepare(bin, dir.path())?;
+    let t = Instant::now();
     finish(bin, &db)?;
-    end_state(&sim, &db)
+    let took = t.elapsed();
+    Ok((end_state(&sim, &db)?, took))
 }
 
 /// One trial: up to `kills` SIGKILLs at seeded random delays, then completion; compared
 /// with `want`. Returns how many kills landed while the child was still running.
-pub fn trial(bin: &Path, seed: u64, kills: usize, want: &EndState) -> Result<usize, String> {
+pub fn trial(bin: &Path, seed: u64, kills: usize, window: Duration, want: &EndState) -> Result<usize, String> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -247,7 +250,7 @@ pub fn trial(bin: &Path, seed: u64, kills: usize, want: &EndState) -> Result<usi
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| e.to_string())?;
-        let wait = Duration::from_millis(rng.random_range(0..900));
+        let wait = Duration::from_micros(rng.random_range(0..window.as_micros().max(1) as u64));
         let start = Instant::now();
         while start.elapsed() < wait {
             if child.try_wait().map_err(|e| e.to_string())?.is_some() {
@@ -276,13 +279,13 @@ pub fn trial(bin: &Path, seed: u64, kills: usize, want: &EndState) -> Result<usi
 
 /// Runs `n` trials from `seed`; returns the number of kills that landed.
 pub fn run_trials(bin: &Path, n: usize, seed: u64) -> Result<usize, String> {
-    let want = reference(bin)?;
+    let (want, window) = reference(bin)?;
     if want.outbox.keys().any(|k| k != "done") {
         return Err(format!("the reference run did not end with every entry done: {:?}", want.outbox));
     }
     let mut landed = 0;
     for i in 0..n {
-        landed += trial(bin, seed.wrapping_add(i as u64), 3, &want)?;
+        landed += trial(bin, seed.wrapping_add(i as u64), 3, window, &want)?;
     }
     Ok(landed)
 }

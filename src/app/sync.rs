@@ -22,6 +22,7 @@ use std::path::PathBuf;
 
 /// Which side wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Keep {
     Local,
@@ -40,6 +41,7 @@ impl Keep {
 
 /// A person's decision on a conflict: one side for everything, or a side per field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Resolution {
     #[serde(default)]
     pub keep: Option<Keep>,
@@ -49,6 +51,7 @@ pub struct Resolution {
 
 /// What a resolution did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResolveOutcome {
     pub conflict_id: i64,
     /// The outbox entry that carries the decision to the remote, if one was needed.
@@ -58,6 +61,7 @@ pub struct ResolveOutcome {
 
 /// The sync configuration (never the password).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncConfig {
     pub remote_url: String,
     pub remote_user: Option<String>,

@@ -24,6 +24,7 @@ pub struct NewConflict<'a> {
 
 /// A stored conflict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     pub id: i64,
     pub created_at: DateTime<Utc>,

@@ -126,6 +126,7 @@ impl From<SyncError> for AppError {
 
 /// Progress of a long pass, for the status line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     /// `push`, `poll`, `pull`.
     pub phase: String,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// Pull state of one site.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SiteStatus {
     pub site_id: i64,
     pub name: String,
@@ -20,6 +21,7 @@ pub struct SiteStatus {
 
 /// The sync status of the sites a person can see.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub sites: Vec<SiteStatus>,
     pub pending: i64,

@@ -796,3 +796,49 @@ async fn a_staff_actor_syncs_only_its_sites_and_cannot_configure_sync() {
     assert_eq!(st.pending, 1);
     assert!(st.sites.iter().any(|x| x.site_id == hudson));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_retries_on_its_backoff_timer_after_being_offline() {
+    use residentdesk::sync::worker::Worker;
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Offline".into()), ..Default::default() },
+    )
+    .unwrap();
+    sim.set_faults(FaultConfig { drop_rate: 1.0, ..FaultConfig::default() }).unwrap();
+    let worker = Worker::spawn(app, s.clone(), remote(&sim), opts(), std::time::Duration::from_secs(3600));
+    let mut events = worker.subscribe();
+    worker.sync_now().await;
+    let offline = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            events.changed().await.unwrap();
+            let st = events.borrow().clone();
+            if !st.running && st.last_pass_at.is_some() {
+                return st;
+            }
+        }
+    })
+    .await
+    .expect("a status event after the offline pass");
+    assert_eq!(offline.pending, 1, "being offline keeps the change: {offline:?}");
+    sim.set_faults(FaultConfig::default()).unwrap();
+    // No sync_now, no new local edit, the hourly tick far away: only the backoff timer.
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            events.changed().await.unwrap();
+            let st = events.borrow().clone();
+            if !st.running && st.pending == 0 && st.in_flight == 0 {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the worker retried on its own");
+    assert_eq!(sim.data().residents["rem-0"].first_name, "Offline");
+    worker.stop().await;
+}
