@@ -84,6 +84,8 @@ pub enum ActionKind {
     Life(LifeOp),
     /// Nothing to send (create + purge cancel out).
     Nothing,
+    /// An operation this version does not know; rejected with its name, never dropped.
+    Unknown(String),
 }
 
 /// One remote action covering one or more outbox entries of one resident.
@@ -104,6 +106,7 @@ impl Action {
             ActionKind::Update { .. } => "update",
             ActionKind::Life(op) => op.as_str(),
             ActionKind::Nothing => "nothing",
+            ActionKind::Unknown(_) => "unknown",
         }
     }
 }
@@ -186,7 +189,7 @@ fn push_entry(chain: &mut Vec<Action>, e: &Entry) {
         op => {
             let Some(life) = LifeOp::parse(op) else {
                 // An unknown op is sent nowhere; push reports it as rejected.
-                chain.push(new_action(e, ActionKind::Nothing));
+                chain.push(new_action(e, ActionKind::Unknown(op.to_string())));
                 return;
             };
             if life == LifeOp::Purge {
@@ -372,6 +375,11 @@ mod tests {
                     vec![("create", vec![1]), ("suspend", vec![3]), ("update", vec![4])],
                     vec![("terminate", vec![2])],
                 ],
+            ),
+            (
+                "an unknown op is kept (rejected by push), never dropped",
+                vec![life(1, 1, "teleport")],
+                vec![vec![("unknown", vec![1])]],
             ),
         ];
         for (name, entries, want) in cases {

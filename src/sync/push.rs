@@ -596,7 +596,11 @@ async fn single<R: RemoteApi>(
     let (remote, policy) = (cx.remote, cx.opts.retry);
     match &a.kind {
         ActionKind::Nothing => {
-            finish(cx, a, "rejected", Some(&format!("unknown operation in entry #{}", a.entry_ids[0])))?;
+            finish(cx, a, "done", Some("nothing to send"))?;
+            Ok((Outcome::Next, None))
+        }
+        ActionKind::Unknown(op) => {
+            finish(cx, a, "rejected", Some(&format!("unknown operation {op:?}; this version cannot send it")))?;
             Ok((Outcome::Stop, None))
         }
         ActionKind::Create { body } => {
