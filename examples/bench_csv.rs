@@ -162,7 +162,8 @@ fn run() -> Result<(), String> {
         Err(e) => println!("python3 csv: not measured: {e}"),
     }
 
-    // 2. Peak memory of the export CLI.
+    // 2. Peak memory of the export CLI (the owner's active team: the first one again).
+    app.team_switch(&owner, &teams[0].name).map_err(|e| e.to_string())?;
     println!("\n== peak memory of `residentdesk export --team` ==");
     match peak_memory_of_cli_export(&db, &out_dir.join("cli.csv")) {
         Ok((kb, t, lines)) => println!(
@@ -218,7 +219,24 @@ fn run() -> Result<(), String> {
         done.imported,
     );
 
-    // 4. Fuzz soak.
+    // 4. A 1 GB stream offered to the import CLI: it reads up to its row limit, reports,
+    //    and stops, in bounded memory.
+    println!("\n== 1 GB offered to `residentdesk import /dev/stdin --dry-run` ==");
+    match peak_memory_of_cli_import(&db, site_name, 1 << 30) {
+        Ok((kb, t, sent, report)) => println!(
+            "peak RSS {:.1} MB in {}; {:.0} MB sent before the CLI stopped reading; report: {} rows read, {} problems listed + {} unlisted, file error: {}",
+            kb as f64 / 1024.0,
+            secs(t),
+            sent as f64 / 1e6,
+            report["rows"],
+            report["problems"].as_array().map(Vec::len).unwrap_or(0),
+            report["unlisted_problems"],
+            report["file_error"]
+        ),
+        Err(e) => println!("not measured: {e}"),
+    }
+
+    // 5. Fuzz soak.
     println!("\n== importer fuzz soak ==");
     fuzz_soak(Duration::from_secs(10))?;
     Ok(())
@@ -336,6 +354,63 @@ fn peak_memory_of_cli_export(db: &Path, out: &Path) -> Result<(u64, Duration, us
     let kb: u64 = text.lines().last().and_then(|l| l.trim().parse().ok()).ok_or("no ru_maxrss printed")?;
     let lines = std::fs::read(out).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0);
     Ok((kb, took, lines))
+}
+
+/// Streams up to `limit` bytes of rows (for units that are not mappings) into a dry-run
+/// import CLI through a pipe; returns its peak RSS (KiB), time, bytes sent and the report.
+fn peak_memory_of_cli_import(
+    db: &Path,
+    site: &str,
+    limit: u64,
+) -> Result<(u64, Duration, u64, serde_json::Value), String> {
+    let bin = cli_binary();
+    let script = "import resource, subprocess, sys\n\
+                  r = subprocess.run(sys.argv[1:])\n\
+                  print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
+    let start = Instant::now();
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&bin)
+        .arg("--db")
+        .arg(db)
+        .args(["--as", OWNER.0, "--json", "import", "/dev/stdin", "--dry-run", "--site", site])
+        .env("RESIDENTDESK_PASSWORD", OWNER.1)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    // Feed from a thread: the report comes back on stdout while rows are still offered.
+    let feeder = std::thread::spawn(move || {
+        let mut sent = 0u64;
+        let mut buf = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(b"FirstName,LastName,Email,Building,Floor,Unit,ActivationDateUTC\n");
+        let mut i = 0u64;
+        while sent < limit {
+            while buf.len() < (1 << 20) {
+                buf.extend_from_slice(
+                    format!("F{i},L{i},stream.{i}@residents.example,Z,1,Z{i},2026-01-01\n").as_bytes(),
+                );
+                i += 1;
+            }
+            if stdin.write_all(&buf).is_err() {
+                break;
+            }
+            sent += buf.len() as u64;
+            buf.clear();
+        }
+        sent
+    });
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let took = start.elapsed();
+    let sent = feeder.join().map_err(|_| "the feeder thread panicked")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (json, last) = text.trim_end().rsplit_once('\n').ok_or("no output")?;
+    let kb: u64 = last.trim().parse().map_err(|_| format!("no ru_maxrss in {last:?}"))?;
+    let report: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("report is not JSON: {e}"))?;
+    Ok((kb, took, sent, report))
 }
 
 /// Random and mutated inputs into the importer (dry run) for `budget`; counts panics.

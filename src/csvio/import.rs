@@ -23,6 +23,7 @@ use std::rc::Rc;
 
 /// One problem of one row, as the import report lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RowProblem {
     /// The row as a spreadsheet numbers it (header = 1).
     pub row: u64,
@@ -38,6 +39,7 @@ pub struct RowProblem {
 
 /// The file-level facts of an import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileInfo {
     /// `comma`, `semicolon` or `tab`.
     pub delimiter: String,
@@ -482,6 +484,19 @@ mod tests {
         assert_eq!(rows[1].input.end.as_deref(), Some("2026-12-31"));
         assert_eq!(rows[2].row, 5);
         assert!(rows.iter().all(|r| r.problems.is_empty()));
+    }
+
+    #[test]
+    fn row_numbers_with_crlf_blank_lines_and_quoted_breaks() {
+        let text = format!(
+            "{}a,b,a@x.test,,A,1,101,2026-01-01,\r\n\r\n\r\n\"c\r\nd\",e,c@x.test,,A,1,102,2026-01-01,\r\n,,,,,,,,\r\nf,g,f@x.test,,A,1,103,2026-01-01,",
+            API.trim_end().to_string() + "\r\n"
+        );
+        let (_, rows) = read_all(text.as_bytes());
+        let numbers: Vec<u64> = rows.iter().map(|r| r.row).collect();
+        // Header 1, data 2, blanks 3–4, the two-line record 5, an all-empty row 6 (skipped), 7.
+        assert_eq!(numbers, [2, 5, 7]);
+        assert_eq!(rows[1].input.first_name, "c\r\nd");
     }
 
     #[test]

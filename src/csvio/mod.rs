@@ -27,13 +27,15 @@ pub const MAX_CELL_BYTES: usize = 4096;
 /// Largest record (all cells of one row, bytes); a longer one stops the import: the file is
 /// most likely not a CSV file (or a quote is never closed).
 pub const MAX_RECORD_BYTES: u64 = 1 << 20;
-/// Most data rows one import reads; bounds the memory of the in-file checks.
-pub const MAX_ROWS: u64 = 500_000;
+/// Most data rows one import reads; bounds the memory of the in-file checks (one email
+/// and one stay per row) whatever the size of the file.
+pub const MAX_ROWS: u64 = 200_000;
 /// Most problems listed in one report (the counts stay exact).
 pub const MAX_LISTED_PROBLEMS: usize = 10_000;
 
 /// The header dialect of a file: API field names or the Site Manager UI template names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Columns {
     /// `FirstName, LastName, Email, PhoneNumber, Building, Floor, Unit, ActivationDateUTC, DeactivationDateUTC`.
