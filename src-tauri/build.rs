@@ -33,6 +33,17 @@ const COMMANDS: &[&str] = &[
     "staff_remove",
     "audit_list",
     "outbox_list",
+    "outbox_retry",
+    "outbox_discard",
+    "conflict_list",
+    "conflict_resolve",
+    "sync_status",
+    "sync_now",
+    "sync_config",
+    "sync_configure",
+    "import_preview",
+    "import_commit",
+    "export_residents",
 ];
 
 fn main() {

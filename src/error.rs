@@ -8,6 +8,7 @@ use serde_json::Value;
 
 /// Stable, machine-readable error classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Usage error (bad flags).
@@ -41,6 +42,7 @@ impl ErrorCode {
 
 /// An error of a use case.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,

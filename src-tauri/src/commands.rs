@@ -5,14 +5,20 @@
 
 use crate::{Bootstrap, Desk, Reply, SessionInfo};
 use residentdesk::app::bulk::BulkReport;
+use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
 use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
+use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::{BulkAction, StatusChange};
-use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
-use tauri::State;
+use residentdesk::store::staff::Member;
+use residentdesk::store::{audit::AuditEntry, conflicts::Conflict, outbox::Entry, sites::Mapping, sites::Site};
+use residentdesk::sync::status::SyncStatus;
+use residentdesk::AppError;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, State};
 
 type Desktop<'a> = State<'a, Desk>;
 
@@ -48,7 +54,31 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         staff_remove,
         audit_list,
         outbox_list,
+        outbox_retry,
+        outbox_discard,
+        conflict_list,
+        conflict_resolve,
+        sync_status,
+        sync_now,
+        sync_config,
+        sync_configure,
+        import_preview,
+        import_commit,
+        export_residents,
     ]
+}
+
+/// The event that carries the background worker's status to the web view.
+pub const SYNC_EVENT: &str = "sync-status";
+
+/// Starts (or restarts) background sync for the signed-in person, if it is set up.
+fn start_sync(handle: &AppHandle, desk: &Desk) {
+    let handle = handle.clone();
+    if let Err(e) = desk.restart_sync(move |status: SyncStatus| {
+        let _ = handle.emit(SYNC_EVENT, status);
+    }) {
+        eprintln!("residentdesk-desktop: background sync not started: {e}");
+    }
 }
 
 #[tauri::command(async)]
@@ -63,13 +93,23 @@ pub fn demo_seed(desk: Desktop<'_>, residents: usize) -> Reply<DemoSummary> {
 }
 
 #[tauri::command(async)]
-pub fn init(desk: Desktop<'_>, email: String, password: String, team_name: String) -> Reply<SessionInfo> {
-    desk.start_session(|app, _| app.init(&email, &password, &team_name))
+pub fn init(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    email: String,
+    password: String,
+    team_name: String,
+) -> Reply<SessionInfo> {
+    let info = desk.start_session(|app, _| app.init(&email, &password, &team_name))?;
+    start_sync(&handle, &desk);
+    Ok(info)
 }
 
 #[tauri::command(async)]
-pub fn sign_in(desk: Desktop<'_>, email: String, password: String) -> Reply<SessionInfo> {
-    desk.start_session(|app, _| app.sign_in(&email, &password))
+pub fn sign_in(handle: AppHandle, desk: Desktop<'_>, email: String, password: String) -> Reply<SessionInfo> {
+    let info = desk.start_session(|app, _| app.sign_in(&email, &password))?;
+    start_sync(&handle, &desk);
+    Ok(info)
 }
 
 #[tauri::command(async)]
@@ -84,8 +124,10 @@ pub fn team_list(desk: Desktop<'_>) -> Reply<Vec<TeamEntry>> {
 }
 
 #[tauri::command(async)]
-pub fn team_switch(desk: Desktop<'_>, team: String) -> Reply<SessionInfo> {
-    desk.start_session(|app, s| app.team_switch(s.ok_or_else(crate::not_signed_in)?, &team))
+pub fn team_switch(handle: AppHandle, desk: Desktop<'_>, team: String) -> Reply<SessionInfo> {
+    let info = desk.start_session(|app, s| app.team_switch(s.ok_or_else(crate::not_signed_in)?, &team))?;
+    start_sync(&handle, &desk);
+    Ok(info)
 }
 
 #[tauri::command(async)]
@@ -196,4 +238,95 @@ pub fn audit_list(desk: Desktop<'_>, limit: usize) -> Reply<Vec<AuditEntry>> {
 #[tauri::command(async)]
 pub fn outbox_list(desk: Desktop<'_>, all: bool, limit: usize) -> Reply<Vec<Entry>> {
     desk.signed_in(|app, s| app.outbox_list(s, all, limit))
+}
+
+#[tauri::command(async)]
+pub fn outbox_retry(desk: Desktop<'_>, id: i64) -> Reply<Entry> {
+    desk.signed_in(|app, s| app.outbox_retry(s, id))
+}
+
+#[tauri::command(async)]
+pub fn outbox_discard(desk: Desktop<'_>, id: i64) -> Reply<Entry> {
+    desk.signed_in(|app, s| app.outbox_discard(s, id))
+}
+
+#[tauri::command(async)]
+pub fn conflict_list(desk: Desktop<'_>, all: bool) -> Reply<Vec<Conflict>> {
+    desk.signed_in(|app, s| app.conflict_list(s, all))
+}
+
+#[tauri::command(async)]
+pub fn conflict_resolve(desk: Desktop<'_>, id: i64, resolution: Resolution) -> Reply<ResolveOutcome> {
+    desk.signed_in(|app, s| app.conflict_resolve(s, id, &resolution))
+}
+
+#[tauri::command(async)]
+pub fn sync_status(desk: Desktop<'_>) -> Reply<SyncStatus> {
+    desk.signed_in(|app, s| app.sync_status(s))
+}
+
+/// Asks the background worker for a pass now; its progress arrives as `sync-status` events.
+#[tauri::command]
+pub async fn sync_now(desk: Desktop<'_>) -> Reply<()> {
+    let worker = desk.worker().ok_or_else(|| {
+        AppError::invalid(
+            "sync is not set up: a Team administrator enters the remote and its service account in Settings",
+        )
+    })?;
+    worker.sync_now().await;
+    Ok(())
+}
+
+#[tauri::command(async)]
+pub fn sync_config(desk: Desktop<'_>) -> Reply<SyncConfig> {
+    desk.signed_in(|app, s| app.sync_config(s))
+}
+
+#[tauri::command(async)]
+pub fn sync_configure(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    remote_url: Option<String>,
+    remote_user: Option<String>,
+    password: Option<String>,
+) -> Reply<SyncConfig> {
+    let config = desk.signed_in(|app, s| {
+        app.sync_configure(s, remote_url.as_deref(), remote_user.as_deref(), password.as_deref())
+    })?;
+    start_sync(&handle, &desk);
+    Ok(config)
+}
+
+#[tauri::command(async)]
+pub fn import_preview(desk: Desktop<'_>, site: String, bytes: Vec<u8>) -> Reply<ImportReport> {
+    desk.signed_in(|app, s| app.import_preview(s, &site, &bytes))
+}
+
+#[tauri::command(async)]
+pub fn import_commit(desk: Desktop<'_>, site: String, bytes: Vec<u8>, valid_only: bool) -> Reply<ImportReport> {
+    desk.signed_in(|app, s| app.import_commit(s, &site, &bytes, valid_only))
+}
+
+/// Where an export was written, and what it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct ExportResult {
+    pub path: String,
+    pub summary: ExportSummary,
+}
+
+/// Exports residents to a new file in the person's Downloads folder (the shell picks the
+/// path: the web view never names a file).
+#[tauri::command(async)]
+pub fn export_residents(desk: Desktop<'_>, request: ExportRequest) -> Reply<ExportResult> {
+    let path = crate::export_path();
+    desk.signed_in(|app, s| {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&path)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", path.display())))?,
+        );
+        let summary = app.export_residents(s, &request, &mut file)?;
+        std::io::Write::flush(&mut file)
+            .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+        Ok(ExportResult { path: path.display().to_string(), summary })
+    })
 }

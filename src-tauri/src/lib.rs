@@ -11,10 +11,18 @@ pub mod commands;
 use residentdesk::access::{self, Feature, Level, Target, TeamRef};
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
+use residentdesk::sync::client::HttpRemote;
+use residentdesk::sync::status::SyncStatus;
+use residentdesk::sync::worker::Worker;
+use residentdesk::sync::SyncOptions;
 use residentdesk::{App, AppError, SystemClock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often the background worker syncs on its own.
+const SYNC_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What a command returns: the value, or the core's error as it is.
 pub type Reply<T> = Result<T, AppError>;
@@ -23,6 +31,10 @@ pub type Reply<T> = Result<T, AppError>;
 pub struct Desk {
     inner: Mutex<Inner>,
     db_path: PathBuf,
+    /// The background sync worker of the signed-in person (when sync is set up).
+    worker: Mutex<Option<Arc<Worker>>>,
+    /// The runtime the worker and its event forwarding run on.
+    runtime: tokio::runtime::Runtime,
 }
 
 struct Inner {
@@ -38,7 +50,66 @@ impl Desk {
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let app = App::open(path, Arc::new(SystemClock))?;
-        Ok(Desk { inner: Mutex::new(Inner { app, session: None }), db_path: path.to_path_buf() })
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("residentdesk-sync")
+            .enable_all()
+            .build()
+            .map_err(|e| AppError::internal(format!("cannot start the sync runtime: {e}")))?;
+        Ok(Desk {
+            inner: Mutex::new(Inner { app, session: None }),
+            db_path: path.to_path_buf(),
+            worker: Mutex::new(None),
+            runtime,
+        })
+    }
+
+    /// (Re)starts the background sync worker for the signed-in person, on its own
+    /// connection to the database, publishing every status change through `emit`. Returns
+    /// false (and runs no worker) when sync is not set up (no stored credentials).
+    pub fn restart_sync(&self, emit: impl Fn(SyncStatus) + Send + Sync + 'static) -> Reply<bool> {
+        self.stop_sync();
+        let (session, url, credentials) = {
+            let inner = self.lock();
+            let Some(session) = inner.session.clone() else { return Ok(false) };
+            let Ok(credentials) = inner.app.sync_credentials() else { return Ok(false) };
+            let url = inner.app.sync_config(&session)?.remote_url;
+            (session, url, credentials)
+        };
+        let remote = HttpRemote::new(&url, credentials)
+            .map_err(|e| AppError::invalid_field("remote", format!("cannot use the remote {url}: {e}")))?;
+        let app = App::open(&self.db_path, Arc::new(SystemClock))?;
+        let worker = {
+            let _entered = self.runtime.enter();
+            Worker::spawn(app, session, remote, SyncOptions::default(), SYNC_INTERVAL)
+        };
+        let mut status = worker.subscribe();
+        self.runtime.spawn(async move {
+            loop {
+                let now = status.borrow_and_update().clone();
+                emit(now);
+                if status.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(worker));
+        Ok(true)
+    }
+
+    /// Stops the background worker, if any (after its running pass).
+    pub fn stop_sync(&self) {
+        let old = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(worker) = old.and_then(|w| Arc::try_unwrap(w).ok()) {
+            self.runtime.spawn(async move {
+                worker.stop().await;
+            });
+        }
+    }
+
+    /// The running worker, if sync is set up.
+    pub fn worker(&self) -> Option<Arc<Worker>> {
+        self.worker.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -76,6 +147,7 @@ impl Desk {
 
     /// Forgets the signed-in person.
     pub fn sign_out(&self) {
+        self.stop_sync();
         self.lock().session = None;
     }
 
@@ -168,6 +240,17 @@ pub fn db_path() -> PathBuf {
         return PathBuf::from(p);
     }
     dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("residentdesk").join("residentdesk.db")
+}
+
+/// A new export file: `RESIDENTDESK_EXPORT_DIR`, or the Downloads folder, or the data folder.
+pub fn export_path() -> PathBuf {
+    let dir = std::env::var_os("RESIDENTDESK_EXPORT_DIR")
+        .map(PathBuf::from)
+        .or_else(dirs::download_dir)
+        .unwrap_or_else(|| db_path().parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")));
+    let _ = std::fs::create_dir_all(&dir);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    dir.join(format!("residentdesk-residents-{stamp}.csv"))
 }
 
 /// Opens the database and runs the window until it is closed.

@@ -3,13 +3,18 @@
 //! differs, so the UI can never compile against stale types.
 
 use residentdesk::app::bulk::{BulkItem, BulkReport};
+use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
+use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::error::{AppError, ErrorCode};
+use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
+use residentdesk::sync::status::SyncStatus;
+use residentdesk_desktop::commands::ExportResult;
 use residentdesk_desktop::{Bootstrap, Permission, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -58,6 +63,15 @@ fn export_bindings() {
         Member,
         AuditEntry,
         Entry,
+        SyncStatus,
+        SyncConfig,
+        Conflict,
+        Resolution,
+        ResolveOutcome,
+        ImportReport,
+        ExportRequest,
+        ExportSummary,
+        ExportResult,
     );
     // ts-rs writes i64 as `bigint`, but serde_json sends ids and counts as plain JSON numbers
     // (all far below 2^53), which is what the web view receives: say so in the types.

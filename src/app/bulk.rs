@@ -13,6 +13,7 @@ use serde_json::json;
 
 /// One resident's result in a bulk action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkItem {
     pub resident_id: i64,
     pub email: String,
@@ -22,7 +23,14 @@ pub struct BulkItem {
 
 /// The report of a bulk action, shaped like the remote's job status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BulkReport {
+    #[cfg_attr(
+        feature = "ts",
+        ts(
+            type = "\"suspend\" | \"unsuspend\" | \"terminate\" | \"terminate-purge\" | \"resend-invites\" | \"onboard-now\""
+        )
+    )]
     pub action: BulkAction,
     pub site: String,
     pub total: usize,

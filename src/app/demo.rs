@@ -15,6 +15,7 @@ use serde_json::json;
 
 /// A demo account and its password (printed once by the CLI).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoAccount {
     pub email: String,
     pub password: String,
@@ -24,6 +25,7 @@ pub struct DemoAccount {
 
 /// What `demo seed` created.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoSummary {
     pub teams: usize,
     pub sites: usize,

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 /// A team as listed for a person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamEntry {
     pub id: i64,
     pub name: String,
@@ -20,6 +21,7 @@ pub struct TeamEntry {
 
 /// A site with its resident count.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SiteSummary {
     #[serde(flatten)]
     pub site: Site,
@@ -28,6 +30,7 @@ pub struct SiteSummary {
 
 /// Team details (Table-1 "view team details").
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamDetails {
     pub id: i64,
     pub name: String,
@@ -38,6 +41,7 @@ pub struct TeamDetails {
 
 /// Editable site settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SiteSettingsPatch {
     #[serde(default)]
     pub name: Option<String>,

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 /// A new resident as typed by a person (dates as text, read in the site's time zone).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResidentInput {
     pub first_name: String,
     pub last_name: String,
@@ -34,6 +35,7 @@ pub struct ResidentInput {
 
 /// Changes to a resident; `None` leaves a field as it is. `end: Some("")` clears the end.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResidentPatch {
     #[serde(default)]
     pub first_name: Option<String>,
@@ -58,6 +60,7 @@ pub struct ResidentPatch {
 
 /// One problem with one field, for forms and import reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldProblem {
     /// The API field name (FirstName, Email, Unit, ActivationDateUTC...).
     pub field: String,
@@ -84,9 +87,14 @@ fn problems_to_error(mut problems: Vec<FieldProblem>) -> AppError {
 
 /// A resident with its derived status, as every edge shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResidentView {
     #[serde(flatten)]
     pub resident: Resident,
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "Array<\"scheduled\" | \"current\" | \"pending\" | \"suspended\" | \"expired\">")
+    )]
     pub status: StatusFlags,
     pub site_name: String,
 }
@@ -101,6 +109,7 @@ impl ResidentView {
 /// The result of a lifecycle action: what happened, and the resident afterwards (absent
 /// once purged).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActionOutcome {
     /// `done` or `no_op`.
     pub outcome: String,
@@ -110,8 +119,13 @@ pub struct ActionOutcome {
 
 /// List filters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResidentFilter {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "Array<\"scheduled\" | \"current\" | \"pending\" | \"suspended\" | \"expired\">")
+    )]
     pub statuses: Vec<residentdesk_domain::StatusFlag>,
     #[serde(default)]
     pub building: Option<String>,

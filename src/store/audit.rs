@@ -19,6 +19,7 @@ pub struct NewAudit<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,

@@ -21,6 +21,7 @@ pub struct NewEntry<'a> {
 
 /// An outbox entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Entry {
     pub id: i64,
     pub created_at: DateTime<Utc>,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// A resident as stored locally.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Resident {
     pub id: i64,
     pub site_id: i64,

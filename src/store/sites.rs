@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Site {
     pub id: i64,
     pub team_id: i64,
@@ -17,6 +18,7 @@ pub struct Site {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Mapping {
     pub building: String,
     pub floor: String,

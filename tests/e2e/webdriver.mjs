@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const ELEMENT = 'element-6066-11e4-a52e-4f405ba0b13b';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 /** The id of a web element reference (W3C key, or the legacy `ELEMENT`). */
 function elementId(ref) {
   const id = ref?.[ELEMENT] ?? ref?.ELEMENT;
@@ -69,7 +69,12 @@ export class Session {
       capabilities: { alwaysMatch: { 'tauri:options': { application: APP } } },
     });
     const s = new Session(value.sessionId);
-    await s.waitFor('#app > *');
+    try {
+      await s.waitFor('#app > *');
+    } catch (e) {
+      await s.end();
+      throw e;
+    }
     return s;
   }
   cmd(method, path, body) {
@@ -104,13 +109,17 @@ export class Session {
     throw new Error(`timed out waiting for ${css}${text ? ` with text ${JSON.stringify(text)} (last: ${JSON.stringify(last)})` : ''}`);
   }
   async click(css) {
-    const el = typeof css === 'string' ? await this.waitFor(css) : css;
-    await this.cmd('POST', `/element/${el}/click`, {});
+    await this.clickElement(await this.waitFor(css));
+  }
+  async clickElement(id) {
+    await this.cmd('POST', `/element/${id}/click`, {});
   }
   async type(css, value) {
     const el = await this.waitFor(css);
     await this.cmd('POST', `/element/${el}/clear`, {});
-    await this.cmd('POST', `/element/${el}/value`, { text: value });
+    if (value !== '') await this.cmd('POST', `/element/${el}/value`, { text: value });
+    // WebKitWebDriver's clear fires no input event; tell the page the field is now empty.
+    else await this.exec(`arguments[0].dispatchEvent(new Event('input', { bubbles: true }));`, [{ [ELEMENT]: el }]);
   }
   async text(el) {
     return this.cmd('GET', `/element/${el}/text`);

@@ -132,6 +132,7 @@ pub fn e2e() -> Result<(), String> {
         .current_dir(root())
         .env("RESIDENTDESK_APP", app_binary())
         .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))
+        .env("RESIDENTDESK_EXPORT_DIR", &db_dir)
         .env("SCREENSHOTS", &shots)
         .env("NODE_PATH", ui_dir().join("node_modules"))
         .status()

@@ -3,7 +3,8 @@ import { get } from 'svelte/store';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-const { gate, sortResidents, problemsByField, formField, createResidents, debounce } = await import('./stores');
+const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary } = await import('./stores');
+import type { SyncStatus } from './api/bindings/SyncStatus';
 const { ApiError } = await import('./api');
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
@@ -126,5 +127,36 @@ describe('debounce', () => {
     expect(fn).toHaveBeenCalledTimes(1);
     expect(fn).toHaveBeenCalledWith(2);
     vi.useRealTimers();
+  });
+});
+
+describe('syncSummary', () => {
+  const base: SyncStatus = {
+    sites: [],
+    pending: 0,
+    in_flight: 0,
+    rejected: 0,
+    conflict: 0,
+    open_conflicts: 0,
+    last_error: null,
+    last_pass_at: '2026-11-23T14:05:00Z',
+    running: false,
+    progress: null,
+  };
+  it('says when sync is not set up, with what is waiting', () => {
+    expect(syncSummary({ status: { ...base, pending: 3 }, configured: false })).toEqual({
+      state: 'off',
+      text: 'Sync is not set up · 3 change(s) waiting',
+    });
+  });
+  it('shows online with the last sync and counts', () => {
+    const s = syncSummary({ status: { ...base, pending: 2, open_conflicts: 1 }, configured: true });
+    expect(s.state).toBe('online');
+    expect(s.text).toBe('Online · last sync 14:05 UTC · 2 pending · 1 conflict(s)');
+  });
+  it('shows offline with the error, and progress while running', () => {
+    expect(syncSummary({ status: { ...base, last_error: 'network error: refused' }, configured: true }).state).toBe('offline');
+    const running = syncSummary({ status: { ...base, running: true, progress: { phase: 'push', done: 3, total: 10 } }, configured: true });
+    expect(running).toEqual({ state: 'syncing', text: 'Syncing (push 3/10)' });
   });
 });

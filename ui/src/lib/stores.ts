@@ -174,3 +174,36 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+// ---- sync ------------------------------------------------------------------------------
+
+import type { SyncStatus } from './api/bindings/SyncStatus';
+
+export interface SyncView {
+  status: SyncStatus | null;
+  /** Whether the remote and its service account are set up (the worker runs). */
+  configured: boolean;
+}
+
+export const sync = writable<SyncView>({ status: null, configured: false });
+
+/** One line for the sync bar: what a person needs to know at a glance. */
+export function syncSummary(view: SyncView): { state: 'off' | 'online' | 'offline' | 'syncing'; text: string } {
+  const s = view.status;
+  if (!view.configured) {
+    const waiting = s ? s.pending + s.rejected + s.conflict : 0;
+    return { state: 'off', text: `Sync is not set up${waiting ? ` · ${waiting} change(s) waiting` : ''}` };
+  }
+  if (!s) return { state: 'online', text: 'Connecting…' };
+  const parts: string[] = [];
+  if (s.pending + s.in_flight > 0) parts.push(`${s.pending + s.in_flight} pending`);
+  if (s.rejected > 0) parts.push(`${s.rejected} rejected`);
+  if (s.open_conflicts > 0) parts.push(`${s.open_conflicts} conflict(s)`);
+  const last = s.last_pass_at ? `last sync ${s.last_pass_at.slice(11, 16)} UTC` : 'never synced';
+  if (s.running) {
+    const p = s.progress;
+    return { state: 'syncing', text: `Syncing${p ? ` (${p.phase} ${p.done}/${p.total})` : '…'}` };
+  }
+  if (s.last_error) return { state: 'offline', text: `Offline: ${s.last_error} · ${[last, ...parts].join(' · ')}` };
+  return { state: 'online', text: `Online · ${[last, ...parts].join(' · ') || 'up to date'}` };
+}

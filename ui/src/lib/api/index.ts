@@ -1,6 +1,6 @@
 // Typed wrappers, one per shell command (src-tauri/src/commands.rs). Argument names are
 // camelCase here; Tauri maps them to the Rust parameters.
-import { call } from './ipc';
+import { call, subscribe } from './ipc';
 import type { ActionOutcome } from './bindings/ActionOutcome';
 import type { AuditEntry } from './bindings/AuditEntry';
 import type { Bootstrap } from './bindings/Bootstrap';
@@ -21,6 +21,14 @@ import type { SiteSummary } from './bindings/SiteSummary';
 import type { StaffPatch } from './bindings/StaffPatch';
 import type { TeamDetails } from './bindings/TeamDetails';
 import type { TeamEntry } from './bindings/TeamEntry';
+import type { Conflict } from './bindings/Conflict';
+import type { ExportRequest } from './bindings/ExportRequest';
+import type { ExportResult } from './bindings/ExportResult';
+import type { ImportReport } from './bindings/ImportReport';
+import type { Resolution } from './bindings/Resolution';
+import type { ResolveOutcome } from './bindings/ResolveOutcome';
+import type { SyncConfig } from './bindings/SyncConfig';
+import type { SyncStatus } from './bindings/SyncStatus';
 
 export { ApiError, toApiError } from './ipc';
 export type { FieldProblem } from './ipc';
@@ -62,6 +70,21 @@ export const api = {
   staffRemove: (email: string) => call<null>('staff_remove', { email }),
   auditList: (limit: number) => call<AuditEntry[]>('audit_list', { limit }),
   outboxList: (all: boolean, limit: number) => call<Entry[]>('outbox_list', { all, limit }),
+  outboxRetry: (id: number) => call<Entry>('outbox_retry', { id }),
+  outboxDiscard: (id: number) => call<Entry>('outbox_discard', { id }),
+  conflictList: (all: boolean) => call<Conflict[]>('conflict_list', { all }),
+  conflictResolve: (id: number, resolution: Resolution) => call<ResolveOutcome>('conflict_resolve', { id, resolution }),
+  syncStatus: () => call<SyncStatus>('sync_status'),
+  syncNow: () => call<null>('sync_now'),
+  syncConfig: () => call<SyncConfig>('sync_config'),
+  syncConfigure: (remoteUrl: string | null, remoteUser: string | null, password: string | null) =>
+    call<SyncConfig>('sync_configure', { remoteUrl, remoteUser, password }),
+  importPreview: (site: string, bytes: number[]) => call<ImportReport>('import_preview', { site, bytes }),
+  importCommit: (site: string, bytes: number[], validOnly: boolean) =>
+    call<ImportReport>('import_commit', { site, bytes, validOnly }),
+  exportResidents: (request: ExportRequest) => call<ExportResult>('export_residents', { request }),
+  /** Status events of the background sync worker. */
+  onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
 };
 
 export type Api = typeof api;

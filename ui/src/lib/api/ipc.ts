@@ -1,6 +1,7 @@
 // The one module that talks to the Tauri shell. Every command goes through `call`, which
 // turns a rejected invoke into an `ApiError` carrying the core's `{code, message, details}`.
 import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { AppError } from './bindings/AppError';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { JsonValue } from './bindings/serde_json/JsonValue';
@@ -88,4 +89,9 @@ export async function call<T>(command: string, args: Args = {}): Promise<T> {
   } catch (reason) {
     throw toApiError(reason);
   }
+}
+
+/** Subscribes to an event of the shell; resolves to the function that unsubscribes. */
+export async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<() => void> {
+  return listen<T>(event, (e) => handler(e.payload));
 }
