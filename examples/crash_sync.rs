@@ -1,8 +1,9 @@
 //! Crash harness for sync: runs `residentdesk sync` as a child process against an
 //! in-process `sitemanager-sim`, kills it with SIGKILL at seeded random points (before
-//! sending, while the remote applies, during import / bulk jobs, before the local commit),
-//! restarts it until a pass completes, and checks the local and remote end states exactly
-//! against a run without kills: no change lost, no resident created twice, every entry done.
+//! sending, while the remote applies, during import and bulk-action jobs, before the local
+//! commit), restarts it until a pass completes, and checks the local and remote end states
+//! exactly against a run without kills: no change lost, no resident created twice, every
+//! entry done.
 //!
 //! `cargo run --release --example crash_sync -- [TRIALS] [SEED]` (default 50 trials).
 //! The integration tests run a few trials through [`run_trials`].
@@ -43,7 +44,7 @@ fn seed() -> Seed {
         service_area_number: "C-1".into(),
         mappings: mappings.clone(),
     };
-    let residents = (0..4)
+    let residents = (0..7)
         .map(|i| SeedResident {
             resident_id: Some(format!("crash-rem-{i}")),
             site_id: "CS1".into(),
@@ -148,6 +149,9 @@ fn queue_changes(db: &Path) -> Result<(), residentdesk::AppError> {
     app.resident_terminate(&s, "crash-remote2@example.com")?;
     app.resident_purge(&s, "crash-remote3@example.com")?;
     app.bulk(&s, BulkAction::Suspend, &north, &["crash-remote0@example.com".into()])?;
+    // Three at once: a bulk-action job.
+    let many: Vec<String> = (4..7).map(|i| format!("crash-remote{i}@example.com")).collect();
+    app.bulk(&s, BulkAction::Suspend, &north, &many)?;
     Ok(())
 }
 
