@@ -72,9 +72,17 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
         None => {
             let stdout = std::io::stdout();
             let mut w = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let s = app.export_residents(session, &request, &mut w)?;
-            w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
-            s
+            let result = app.export_residents(session, &request, &mut w).and_then(|s| {
+                w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
+                Ok(s)
+            });
+            match result {
+                Ok(s) => s,
+                // `residentdesk export ... | head`: the reader left; not an error of ours (the
+                // export is audited as failed with the rows written).
+                Err(e) if e.message.contains("Broken pipe") => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
     };
     let text = format!(
