@@ -194,10 +194,11 @@ async fn pull_bench() {
         let rep = sync_pass(&mut app, &s, &r, &SyncOptions::default(), None).await.expect("pull");
         let wall = t.elapsed();
         println!(
-            "{label}: {:.2} s wall for 100000 residents / 250 sites; merge {:.0} ms (synchronous, incl. SQLite writes); \
-             inserted {}, updated {}, sites pulled {}",
+            "{label}: {:.2} s wall for 100000 residents / 250 sites; merge + local writes {:.0} ms, of which merge \
+             computation {:.0} ms; inserted {}, updated {}, sites pulled {}",
             wall.as_secs_f64(),
             rep.merge_ms,
+            rep.merge_cpu_ms,
             rep.residents_inserted,
             rep.residents_updated,
             rep.sites_pulled

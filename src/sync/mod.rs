@@ -91,8 +91,10 @@ pub struct PassReport {
     pub residents_deleted: u64,
     pub sites_inserted: u64,
     pub conflicts_recorded: u64,
-    /// Merge CPU time of the pull, in milliseconds.
+    /// Time merging and writing pulled sites into the database (synchronous), in ms.
     pub merge_ms: f64,
+    /// Of which the field-by-field merge computation itself (no SQL), in ms.
+    pub merge_cpu_ms: f64,
     /// Errors that did not stop the pass (offline sites, retries left for later).
     pub errors: Vec<String>,
     /// Whether the remote could not be reached at all.

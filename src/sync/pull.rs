@@ -323,7 +323,9 @@ fn merge_site(
                     l.remote_id.is_none() && !local_changes.get(&format!("r{}", l.id)).is_some_and(|c| c.create)
                 })
             });
+            let cpu = Instant::now();
             let rf = remote_fields(r);
+            report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
             match local {
                 None => {
                     let pending =
@@ -355,8 +357,10 @@ fn merge_site(
                     }
                     let base: Option<Map<String, Value>> =
                         bases.get(&l.id).and_then(|b| b.as_object()).map(merge::normalize);
+                    let cpu = Instant::now();
                     let lf = local_fields(l);
                     let m = merge(base.as_ref(), &lf, &rf, &changes.fields);
+                    report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
                     if m.local_changed {
                         if let Some(f) = to_fields(&m.merged) {
                             store::residents::update_fields(tx, l.id, &f, now)?;
