@@ -507,6 +507,10 @@ fn cli_import_and_export() {
     let denied = w.run(Some(STAFF), &["export", "--site", "Willow Park"]);
     denied.fails(3);
     assert_eq!(denied.error()["code"], "permission_denied");
+    let denied = w.run(Some(STAFF), &["import", path, "--site", "Willow Park", "--dry-run"]);
+    denied.fails(3);
+    let missing = w.run(Some(TEAM_ADMIN), &["import", "/nonexistent/file.csv", "--site", "Maple Court"]);
+    missing.fails(5);
     let team = w.run(Some(TEAM_ADMIN), &["export", "--team", "--status", "current", "-o", "-"]);
     team.ok();
     assert!(team.stdout.starts_with("FirstName,LastName,Email,PhoneNumber,Building,Floor,Unit,ActivationDateUTC,DeactivationDateUTC,Status,ResidentId,Site\n"));
