@@ -842,3 +842,14 @@ async fn worker_retries_on_its_backoff_timer_after_being_offline() {
     assert_eq!(sim.data().residents["rem-0"].first_name, "Offline");
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_the_service_account_cannot_see_is_a_clear_error() {
+    let sim = start_sim(FaultConfig::default());
+    let mut app = App::open_in_memory(Arc::new(SystemClock)).unwrap();
+    let s = app.init(ADMIN.0, ADMIN.1, "Elsewhere Holdings").unwrap();
+    let err = sync_pass(&mut app, &s, &remote(&sim), &opts(), None).await.unwrap_err();
+    assert_eq!(err.code, residentdesk::ErrorCode::NotFound);
+    assert!(err.message.contains("Elsewhere Holdings") && err.message.contains("Riverside"), "{}", err.message);
+    assert!(app.sync_status(&s).unwrap().last_error.is_some_and(|e| e.contains("Riverside")));
+}
