@@ -43,8 +43,9 @@ pub fn app_binary() -> PathBuf {
 fn cargo_desktop(args: &[&str]) -> Result<(), String> {
     let manifest = manifest();
     let manifest = manifest.to_str().ok_or("non-UTF-8 path")?;
+    // `--manifest-path` right after the subcommand, before any `--` meant for the tool.
     let mut full = args.to_vec();
-    full.extend(["--manifest-path", manifest]);
+    full.splice(1..1, ["--manifest-path", manifest]);
     eprintln!("xtask: $ CARGO_TARGET_DIR=target/desktop cargo {}", full.join(" "));
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(&full)
@@ -72,7 +73,9 @@ pub fn deps(with_test_tools: bool) -> Result<(), String> {
         _ => false,
     };
     if !fresh {
-        sh_in(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
+        // `npm install` (not `npm ci`): with npm 11 the lock file may omit other platforms'
+        // optional packages (rollup's native builds), which `npm ci` then refuses.
+        sh_in(&ui, "npm", &["install", "--no-audit", "--no-fund"])?;
     }
     if with_test_tools && !setup::have("tauri-driver") {
         sh_in(
@@ -87,12 +90,12 @@ pub fn deps(with_test_tools: bool) -> Result<(), String> {
 /// Builds the UI into `ui/dist` (the binary embeds it) and then the app.
 pub fn build() -> Result<(), String> {
     sh_in(&ui_dir(), "npm", &["run", "build"])?;
-    cargo_desktop(&["build", "--bins", "--tests", "--locked"])
+    cargo_desktop(&["build", "--bins", "--tests"])
 }
 
 /// Regenerates the TypeScript bindings and fails if they differ from the committed ones.
 fn check_bindings() -> Result<(), String> {
-    cargo_desktop(&["test", "--locked", "--test", "bindings"])?;
+    cargo_desktop(&["test", "--test", "bindings"])?;
     let dir = "ui/src/lib/api/bindings";
     let out = Command::new("git")
         .args(["status", "--porcelain", "--", dir])
@@ -111,11 +114,11 @@ pub fn test() -> Result<(), String> {
     deps(true)?;
     sh_in(&ui_dir(), "npm", &["run", "build"])?;
     cargo_desktop(&["fmt", "--check"])?;
-    cargo_desktop(&["clippy", "--locked", "--all-targets", "--", "-D", "warnings"])?;
+    cargo_desktop(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
     check_bindings()?;
     sh_in(&ui_dir(), "npm", &["run", "check"])?;
     sh_in(&ui_dir(), "npm", &["test"])?;
-    cargo_desktop(&["build", "--locked", "--bins"])?;
+    cargo_desktop(&["build", "--bins"])?;
     e2e()
 }
 

@@ -4,6 +4,7 @@
 //! (nothing is installed twice; nothing is assumed to be there already), then does its job.
 #![forbid(unsafe_code)]
 
+mod desktop;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     sh(&cargo, &["fmt", "--all", "--", "--check"])?;
     sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     sh(&cargo, &["test", "--workspace"])?;
+    desktop::test()?;
     println!("xtask: all checks passed");
     Ok(())
 }
@@ -97,7 +99,7 @@ fn run(_args: &[String]) -> Result<(), String> {
     with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "site", "list"])?;
     with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "resident", "list", "--site", "Maple Court", "--limit", "15"])?;
     println!("\nxtask: try it: {bin} --db {db} --as teamadmin@demo.residentdesk.test --help (password Demo-TeamAdmin-2026)");
-    Ok(())
+    desktop::run()
 }
 
 fn bench(_args: &[String]) -> Result<(), String> {
