@@ -165,16 +165,21 @@ pub(crate) fn site_tz(site: &Site) -> Tz {
 
 /// The wire body the remote expects for this resident (POST, PUT, import item).
 pub fn wire_input(r: &Resident) -> wire::ResidentInput {
+    wire_fields(&r.email, &r.editable_fields())
+}
+
+/// The wire body of a resident about to be created, from its validated fields.
+fn wire_fields(email: &str, f: &ResidentFields) -> wire::ResidentInput {
     wire::ResidentInput {
-        first_name: r.first_name.clone(),
-        last_name: r.last_name.clone(),
-        email: Some(r.email.clone()),
-        phone_number: (!r.phone.is_empty()).then(|| r.phone.clone()),
-        building: r.building.clone(),
-        floor: r.floor.clone(),
-        unit: r.unit.clone(),
-        activation_date_utc: format_wire_utc(r.activation_utc),
-        deactivation_date_utc: r.deactivation_utc.map(format_wire_utc),
+        first_name: f.first_name.clone(),
+        last_name: f.last_name.clone(),
+        email: Some(email.to_string()),
+        phone_number: (!f.phone.is_empty()).then(|| f.phone.clone()),
+        building: f.building.clone(),
+        floor: f.floor.clone(),
+        unit: f.unit.clone(),
+        activation_date_utc: format_wire_utc(f.activation_utc),
+        deactivation_date_utc: f.deactivation_utc.map(format_wire_utc),
     }
 }
 
@@ -803,8 +808,7 @@ pub(crate) fn insert_resident(
     action: &str,
 ) -> AppResult<i64> {
     let id = store::residents::insert(tx, site.id, email, fields, None, now)?;
-    let resident = store::residents::get(tx, id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
-    let values = field_values(&resident);
+    let values = serde_json::to_value(wire_fields(email, fields)).unwrap_or(Value::Null);
     store::outbox::append(
         tx,
         &NewEntry {

@@ -44,6 +44,19 @@ impl Resident {
     pub fn flags(&self, now: DateTime<Utc>) -> StatusFlags {
         derive_flags(&self.lifecycle(), now)
     }
+    /// The editable fields (everything but the email and the remote state).
+    pub fn editable_fields(&self) -> ResidentFields {
+        ResidentFields {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            phone: self.phone.clone(),
+            building: self.building.clone(),
+            floor: self.floor.clone(),
+            unit: self.unit.clone(),
+            activation_utc: self.activation_utc,
+            deactivation_utc: self.deactivation_utc,
+        }
+    }
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
