@@ -43,7 +43,11 @@ fn main() {
     };
     let seed = t.elapsed();
     println!("core bench: {} residents over {} sites", summary.residents, summary.sites);
-    println!("  demo seed                      {:>9.1} ms   (target < 10 s: ratio {:.2})", ms(seed), seed.as_secs_f64() / 10.0);
+    println!(
+        "  demo seed                      {:>9.1} ms   (target < 10 s: ratio {:.2})",
+        ms(seed),
+        seed.as_secs_f64() / 10.0
+    );
 
     let first_page = time(5, |_| {
         let mut app = App::open(&db, clock.clone()).expect("open");
@@ -66,8 +70,10 @@ fn main() {
     println!("  list a site (~400 residents)   {:>9.3} ms", ms(list));
 
     let queries = ["wil", "ava", "c1", "nguyen", "mateo.l", "b2", "zo", "hill", "grace.", "a10"];
-    let search_admin = time(200, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
-    let search_staff = time(200, |i| app.resident_search(&staff, queries[i % queries.len()], 50).expect("search").len());
+    let search_admin =
+        time(200, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
+    let search_staff =
+        time(200, |i| app.resident_search(&staff, queries[i % queries.len()], 50).expect("search").len());
     // The reference: the same question (prefix on four fields, the team's sites, name order,
     // first 50) answered by a plain scan with LIKE, as a naive implementation would.
     let conn = app.conn();
@@ -89,7 +95,11 @@ fn main() {
         ms(naive),
         naive.as_secs_f64() / search_admin.as_secs_f64()
     );
-    println!("  search as you type (staff)     {:>9.3} ms   (target < 10 ms: ratio {:.3})", ms(search_staff), search_staff.as_secs_f64() / 0.010);
+    println!(
+        "  search as you type (staff)     {:>9.3} ms   (target < 10 ms: ratio {:.3})",
+        ms(search_staff),
+        search_staff.as_secs_f64() / 0.010
+    );
 
     let site = access::SiteRef { id: 1, team_id: admin.actor.team_id().unwrap_or(1), name: "Maple Court".into() };
     let n = 200_000;

@@ -24,8 +24,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::{self, audit::NewAudit, sites::Site, teams::Team};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
-use std::cell::RefCell;
 use serde_json::{json, Value};
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -48,7 +48,9 @@ fn change_outbox_and_audit_commit_together() {
 
     // A failure while writing the outbox row rolls the resident back too.
     app.conn()
-        .execute_batch("CREATE TEMP TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
+        .execute_batch(
+            "CREATE TEMP TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+        )
         .unwrap();
     let err = app.resident_add(&s, "Maple Court", &input("two@example.com", "C102", "2026-11-01", None)).unwrap_err();
     assert!(err.message.contains("disk full"), "{err:?}");
@@ -58,7 +60,9 @@ fn change_outbox_and_audit_commit_together() {
 
     // A failure while writing the audit row rolls back the change and its outbox row.
     app.conn()
-        .execute_batch("CREATE TEMP TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit down'); END;")
+        .execute_batch(
+            "CREATE TEMP TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit down'); END;",
+        )
         .unwrap();
     app.resident_terminate(&s, "one@example.com").unwrap_err();
     assert_eq!(counts(&app), after);
@@ -89,7 +93,12 @@ fn a_denied_use_case_writes_only_its_audit_entry() {
 #[test]
 fn exhaustive_matrix_over_use_cases() {
     let (mut app, _) = demo_app(60);
-    let who = [(Level::StaffUser, STAFF), (Level::StaffLocalAdmin, LOCAL_ADMIN), (Level::TeamUser, TEAM_USER), (Level::TeamAdmin, TEAM_ADMIN)];
+    let who = [
+        (Level::StaffUser, STAFF),
+        (Level::StaffLocalAdmin, LOCAL_ADMIN),
+        (Level::TeamUser, TEAM_USER),
+        (Level::TeamAdmin, TEAM_ADMIN),
+    ];
     // Own site: Maple Court (every demo account's first team site); other: Willow Park; foreign: Oak Row (Summit).
     for (level, account) in who {
         let s = sign_in(&mut app, account);
@@ -99,9 +108,17 @@ fn exhaustive_matrix_over_use_cases() {
             let sees = place != "foreign" && (level.is_team_level() || member);
             let expect = |feature: Feature| sees && residentdesk::access::level_allows(level, feature);
             let f = ResidentFilter { limit: Some(1), ..Default::default() };
-            assert_eq!(app.resident_list(&s, site, &f).is_ok(), expect(Feature::ManageResidents), "{level:?} residents {place}");
+            assert_eq!(
+                app.resident_list(&s, site, &f).is_ok(),
+                expect(Feature::ManageResidents),
+                "{level:?} residents {place}"
+            );
             assert_eq!(app.site_show(&s, site).is_ok(), expect(Feature::ViewIndividualSites), "{level:?} site {place}");
-            assert_eq!(app.site_settings(&s, site).is_ok(), expect(Feature::ViewSiteSettings), "{level:?} settings {place}");
+            assert_eq!(
+                app.site_settings(&s, site).is_ok(),
+                expect(Feature::ViewSiteSettings),
+                "{level:?} settings {place}"
+            );
             let edit = app.site_settings_update(&s, site, &Default::default());
             assert_eq!(edit.is_ok(), expect(Feature::EditSiteSettings), "{level:?} edit settings {place}");
             let new = residentdesk::app::staff::NewStaff {
@@ -111,16 +128,27 @@ fn exhaustive_matrix_over_use_cases() {
                 sites: vec![site.into()],
                 password: "long-enough-pw".into(),
             };
-            assert_eq!(app.staff_add(&s, &new).is_ok(), expect(Feature::ManageStaffUsers), "{level:?} manage staff {place}");
+            assert_eq!(
+                app.staff_add(&s, &new).is_ok(),
+                expect(Feature::ManageStaffUsers),
+                "{level:?} manage staff {place}"
+            );
         }
         // Team users see both Riverside sites; Staff users their member sites (the local-admin has both).
         let seen = app.site_list(&s).unwrap().len();
-        let expected = if residentdesk::access::level_allows(level, Feature::ViewAllTeamSites) { 2 } else { s.actor.member_sites.len() };
+        let expected = if residentdesk::access::level_allows(level, Feature::ViewAllTeamSites) {
+            2
+        } else {
+            s.actor.member_sites.len()
+        };
         assert_eq!(seen, expected, "{level:?} all team sites");
         assert_eq!(seen == 2, level != Level::StaffUser);
         assert!(app.team_show(&s).is_ok(), "every level views team details");
         assert_eq!(app.team_members(&s).is_ok(), residentdesk::access::level_allows(level, Feature::ViewTeamMembers));
-        assert_eq!(app.team_settings_update(&s, None, None).is_ok(), residentdesk::access::level_allows(level, Feature::EditTeamSettings));
+        assert_eq!(
+            app.team_settings_update(&s, None, None).is_ok(),
+            residentdesk::access::level_allows(level, Feature::EditTeamSettings)
+        );
         let team_member = residentdesk::app::staff::NewStaff {
             email: format!("t-{}@x.co", level.as_str()),
             display_name: "T".into(),
@@ -128,7 +156,10 @@ fn exhaustive_matrix_over_use_cases() {
             sites: vec![],
             password: "long-enough-pw".into(),
         };
-        assert_eq!(app.staff_add(&s, &team_member).is_ok(), residentdesk::access::level_allows(level, Feature::EditTeamMembers));
+        assert_eq!(
+            app.staff_add(&s, &team_member).is_ok(),
+            residentdesk::access::level_allows(level, Feature::EditTeamMembers)
+        );
     }
 }
 
@@ -141,7 +172,11 @@ fn search_is_prefix_and_scoped() {
     for h in &hits {
         let r = &h.resident;
         assert!([&r.first_name, &r.last_name, &r.email, &r.unit].iter().any(|f| f.to_lowercase().starts_with("wil")));
-        assert!(["Maple Court", "Willow Park"].contains(&h.site_name.as_str()), "only the active team: {}", h.site_name);
+        assert!(
+            ["Maple Court", "Willow Park"].contains(&h.site_name.as_str()),
+            "only the active team: {}",
+            h.site_name
+        );
     }
     let staff = sign_in(&mut app, STAFF);
     for h in app.resident_search(&staff, "a", 1000).unwrap() {

@@ -6,8 +6,24 @@ use serde_json::Value;
 
 fn add_args<'a>(site: &'a str, email: &'a str, unit: &'a str, start: &'a str, end: Option<&'a str>) -> Vec<&'a str> {
     let mut v = vec![
-        "resident", "add", "--site", site, "--first", "Chris", "--last", "Wilson", "--email", email, "--building", "C", "--floor",
-        "1", "--unit", unit, "--start", start,
+        "resident",
+        "add",
+        "--site",
+        site,
+        "--first",
+        "Chris",
+        "--last",
+        "Wilson",
+        "--email",
+        email,
+        "--building",
+        "C",
+        "--floor",
+        "1",
+        "--unit",
+        unit,
+        "--start",
+        start,
     ];
     if let Some(e) = end {
         v.extend(["--end", e]);
@@ -22,18 +38,31 @@ fn status(v: &Value) -> Vec<String> {
 #[test]
 fn init_creates_the_owner_once() {
     let w = Work::new();
-    let r = w.run_with_stdin(None, &["init", "--admin-email", "Boss@Example.com", "--admin-password-stdin"], Some("a-long-password\n"));
+    let r = w.run_with_stdin(
+        None,
+        &["init", "--admin-email", "Boss@Example.com", "--admin-password-stdin"],
+        Some("a-long-password\n"),
+    );
     r.ok();
     assert_eq!(r.json()["admin"], "boss@example.com");
-    w.run_with_stdin(None, &["init", "--admin-email", "other@example.com", "--admin-password-stdin"], Some("a-long-password\n"))
-        .fails(4);
+    w.run_with_stdin(
+        None,
+        &["init", "--admin-email", "other@example.com", "--admin-password-stdin"],
+        Some("a-long-password\n"),
+    )
+    .fails(4);
     let teams = w.run(Some(("boss@example.com", "a-long-password")), &["team", "list"]);
     assert_eq!(teams.ok().json()["teams"][0]["level"], "team_admin");
     // Too short a password, a bad email: invalid input naming the problem.
     let w2 = Work::new();
     let r = w2.run_with_stdin(None, &["init", "--admin-email", "x@y.co", "--admin-password-stdin"], Some("short\n"));
     assert!(r.fails(4).error()["message"].as_str().unwrap().contains("at least 10"));
-    w2.run_with_stdin(None, &["init", "--admin-email", "not-an-email", "--admin-password-stdin"], Some("a-long-password\n")).fails(4);
+    w2.run_with_stdin(
+        None,
+        &["init", "--admin-email", "not-an-email", "--admin-password-stdin"],
+        Some("a-long-password\n"),
+    )
+    .fails(4);
 }
 
 #[test]
@@ -59,14 +88,18 @@ fn lockout_after_five_failures_for_fifteen_minutes() {
     let entries = audit.ok().json()["entries"].as_array().unwrap().clone();
     let failed = entries.iter().filter(|e| e["action"] == "sign_in" && e["outcome"] == "failed").count();
     assert!(failed >= 5, "failed sign-ins are audited: {failed}");
-    assert!(entries.iter().any(|e| e["action"] == "sign_in" && e["outcome"] == "denied"), "the locked attempt is audited");
+    assert!(
+        entries.iter().any(|e| e["action"] == "sign_in" && e["outcome"] == "denied"),
+        "the locked attempt is audited"
+    );
 }
 
 #[test]
 fn staff_users_see_only_their_sites() {
     let w = Work::demo(60);
     let sites = w.run(Some(STAFF), &["site", "list"]);
-    let names: Vec<String> = sites.ok().json()["sites"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().into()).collect();
+    let names: Vec<String> =
+        sites.ok().json()["sites"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().into()).collect();
     assert_eq!(names, ["Maple Court"]);
     let admin_sites = w.run(Some(TEAM_ADMIN), &["site", "list"]).json()["sites"].as_array().unwrap().len();
     assert_eq!(admin_sites, 2, "team users see every site of the team");
@@ -100,15 +133,23 @@ fn table_1_denials_with_reasons() {
     w.run(Some(STAFF), &["team", "show"]).ok();
     // A local-admin cannot create a Team administrator, nor a staff user at a site not theirs.
     let add = |level: &str, site: &str| {
-        w.run(Some(LOCAL_ADMIN), &["staff", "add", "--email", "new@x.co", "--name", "New", "--level", level, "--site", site])
+        w.run(
+            Some(LOCAL_ADMIN),
+            &["staff", "add", "--email", "new@x.co", "--name", "New", "--level", level, "--site", site],
+        )
     };
     add("team_admin", "Maple Court").fails(3);
-    w.run(Some(LOCAL_ADMIN), &["staff", "add", "--email", "new@x.co", "--name", "New", "--level", "staff_user"]).fails(4);
+    w.run(Some(LOCAL_ADMIN), &["staff", "add", "--email", "new@x.co", "--name", "New", "--level", "staff_user"])
+        .fails(4);
     let r = add("staff_user", "Maple Court");
     assert!(r.ok().json()["generated_password"].as_str().unwrap().len() >= 10);
     // The denials were audited.
     let audit = w.run(Some(TEAM_ADMIN), &["audit", "list", "--limit", "100"]).json();
-    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["outcome"] == "denied" && e["action"] == "staff.list"));
+    assert!(audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["outcome"] == "denied" && e["action"] == "staff.list"));
 }
 
 #[test]
@@ -141,7 +182,8 @@ fn adding_residents_checks_every_rule() {
     let err = w.run(a, &add_args("Maple Court", "c@example.com", "C105", "2027-01-01", None)).fails(4).error();
     assert!(err["message"].as_str().unwrap().contains("occupied"), "{err}");
     // End before start; bad dates; bad email.
-    let err = w.run(a, &add_args("Maple Court", "d@example.com", "C106", "2027-01-10", Some("2027-01-01"))).fails(4).error();
+    let err =
+        w.run(a, &add_args("Maple Court", "d@example.com", "C106", "2027-01-10", Some("2027-01-01"))).fails(4).error();
     assert_eq!(err["details"]["field"], "DeactivationDateUTC");
     let err = w.run(a, &add_args("Maple Court", "d@example.com", "C106", "someday", None)).fails(4).error();
     assert_eq!(err["details"]["field"], "ActivationDateUTC");
@@ -196,7 +238,10 @@ fn lifecycle_suspend_terminate_purge_and_reactivate() {
     assert_eq!(status(&w.run(a, &["resident", "unsuspend", &onboarded]).ok().json()["resident"]), ["current"]);
     // Invite: onboarded → Wi-Fi details; pending → invitation.
     assert!(w.run(a, &["resident", "invite", &onboarded]).ok().json()["message"].as_str().unwrap().contains("Wi-Fi"));
-    assert!(w.run(a, &["resident", "invite", "life@example.com"]).ok().json()["message"].as_str().unwrap().contains("invitation"));
+    assert!(w.run(a, &["resident", "invite", "life@example.com"]).ok().json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("invitation"));
     // Terminate: deactivation = yesterday in the site's zone (Chicago), expired at once.
     let r = w.run(a, &["resident", "terminate", "life@example.com"]).ok().json();
     assert_eq!(status(&r["resident"]), ["expired"]);
@@ -225,7 +270,22 @@ fn lifecycle_suspend_terminate_purge_and_reactivate() {
     // Every change queued for sync, in order.
     let outbox = w.run(a, &["outbox", "list"]).ok().json();
     let ops: Vec<&str> = outbox["entries"].as_array().unwrap().iter().map(|e| e["op"].as_str().unwrap()).collect();
-    assert!(ops.starts_with(&["create", "suspend", "unsuspend", "invite", "invite", "terminate", "create", "update", "purge", "create", "terminate"]), "{ops:?}");
+    assert!(
+        ops.starts_with(&[
+            "create",
+            "suspend",
+            "unsuspend",
+            "invite",
+            "invite",
+            "terminate",
+            "create",
+            "update",
+            "purge",
+            "create",
+            "terminate"
+        ]),
+        "{ops:?}"
+    );
 }
 
 #[test]

@@ -48,11 +48,14 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
     pub fn error(&self) -> Value {
         let line = self.stderr.lines().last().unwrap_or("");
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", self.stderr))["error"].clone()
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", self.stderr))
+            ["error"]
+            .clone()
     }
     #[track_caller]
     pub fn ok(&self) -> &Self {

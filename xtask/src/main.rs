@@ -80,7 +80,8 @@ fn run(_args: &[String]) -> Result<(), String> {
     sh(&cargo, &["build", "--release", "-p", "residentdesk"])?;
     let bin = root().join("target/release/residentdesk");
     let bin = bin.to_str().ok_or("non-UTF-8 path")?;
-    let db = std::env::var("RESIDENTDESK_DB").unwrap_or_else(|_| root().join("target/demo/residentdesk.db").display().to_string());
+    let db = std::env::var("RESIDENTDESK_DB")
+        .unwrap_or_else(|_| root().join("target/demo/residentdesk.db").display().to_string());
     if !Path::new(&db).exists() {
         sh(bin, &["--db", &db, "demo", "seed"])?;
     } else {
@@ -94,11 +95,28 @@ fn run(_args: &[String]) -> Result<(), String> {
             .env("RESIDENTDESK_PASSWORD", "Demo-TeamAdmin-2026")
             .status()
             .map_err(|e| e.to_string())?;
-        if status.success() { Ok(()) } else { Err(format!("residentdesk {} failed", args.join(" "))) }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("residentdesk {} failed", args.join(" ")))
+        }
     };
     with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "site", "list"])?;
-    with_pw(&["--db", &db, "--as", "teamadmin@demo.residentdesk.test", "resident", "list", "--site", "Maple Court", "--limit", "15"])?;
-    println!("\nxtask: try it: {bin} --db {db} --as teamadmin@demo.residentdesk.test --help (password Demo-TeamAdmin-2026)");
+    with_pw(&[
+        "--db",
+        &db,
+        "--as",
+        "teamadmin@demo.residentdesk.test",
+        "resident",
+        "list",
+        "--site",
+        "Maple Court",
+        "--limit",
+        "15",
+    ])?;
+    println!(
+        "\nxtask: try it: {bin} --db {db} --as teamadmin@demo.residentdesk.test --help (password Demo-TeamAdmin-2026)"
+    );
     desktop::run()
 }
 

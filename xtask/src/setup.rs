@@ -4,7 +4,10 @@ use std::process::Command;
 
 /// True when `program` is on the PATH.
 pub fn have(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program} >/dev/null 2>&1")]).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Installs Debian packages that are missing (one `apt-get update` at most, only when needed).
@@ -47,7 +50,8 @@ fn is_root() -> bool {
 pub fn core_tools() -> Result<(), String> {
     for component in ["rustfmt", "clippy"] {
         let probe = if component == "rustfmt" { "cargo fmt --version" } else { "cargo clippy --version" };
-        let ok = Command::new("sh").args(["-c", &format!("{probe} >/dev/null 2>&1")]).status().is_ok_and(|s| s.success());
+        let ok =
+            Command::new("sh").args(["-c", &format!("{probe} >/dev/null 2>&1")]).status().is_ok_and(|s| s.success());
         if !ok {
             crate::sh("rustup", &["component", "add", component])?;
         }
