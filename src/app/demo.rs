@@ -10,6 +10,7 @@ use crate::store::{self, residents::ResidentFields, sites::Mapping};
 use chrono::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use residentdesk_domain::rules::{local_midnight, termination_deactivation};
 use serde::Serialize;
 use serde_json::json;
 
@@ -115,18 +116,15 @@ impl App {
                 let last = LAST[rng.random_range(0..LAST.len())];
                 let email = format!("{}.{}.{}@residents.example", first.to_lowercase(), last.to_lowercase(), made + i);
                 let days_ago = rng.random_range(30..900);
-                let start = now - Duration::days(days_ago);
+                // Access starts and ends at midnight, site time, as a person would type them.
+                let day =
+                    |offset: i64| local_midnight((now + Duration::days(offset)).with_timezone(&tz).date_naive(), tz);
+                let start = day(-days_ago);
                 let kind = i % 20;
                 let (activation, deactivation) = match kind {
-                    15 | 16 => (now + Duration::days(rng.random_range(3..60)), None), // scheduled
-                    17 => (
-                        start,
-                        Some(residentdesk_domain::rules::termination_deactivation(
-                            now - Duration::days(rng.random_range(1..20)),
-                            tz,
-                        )),
-                    ), // expired
-                    18 => (start, Some(now + Duration::days(rng.random_range(30..365)))), // ends later
+                    15 | 16 => (day(rng.random_range(3..60)), None), // scheduled
+                    17 => (start, Some(termination_deactivation(now - Duration::days(rng.random_range(1..20)), tz))), // expired
+                    18 => (start, Some(day(rng.random_range(30..365)))), // ends later
                     _ => (start, None),
                 };
                 let fields = ResidentFields {
