@@ -234,8 +234,17 @@ pub struct Bootstrap {
     pub session: Option<SessionInfo>,
 }
 
-/// The database: `RESIDENTDESK_DB`, or `residentdesk.db` in the platform's data directory.
+/// The database: `--db PATH`, or `RESIDENTDESK_DB`, or `residentdesk.db` in the platform's
+/// data directory.
 pub fn db_path() -> PathBuf {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--db" {
+            if let Some(p) = args.next() {
+                return PathBuf::from(p);
+            }
+        }
+    }
     if let Some(p) = std::env::var_os("RESIDENTDESK_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }

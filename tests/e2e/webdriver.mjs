@@ -63,10 +63,11 @@ export class Session {
   constructor(id) {
     this.id = id;
   }
-  static async start() {
+  /** Launches the app (with `args`, e.g. `['--db', path]`) in a new WebDriver session. */
+  static async start(args = []) {
     if (!APP) throw new Error('RESIDENTDESK_APP is not set');
     const value = await wd('POST', '/session', {
-      capabilities: { alwaysMatch: { 'tauri:options': { application: APP } } },
+      capabilities: { alwaysMatch: { 'tauri:options': { application: APP, args } } },
     });
     const s = new Session(value.sessionId);
     try {
@@ -91,15 +92,18 @@ export class Session {
     const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
     return v.map(elementId);
   }
-  /** Waits until `css` matches (and, with `text`, until its text contains it). */
-  async waitFor(css, { text, timeout = 15000 } = {}) {
+  /** Waits until `css` matches (and, with `text`, until its text contains it; with
+   * `content`, its DOM text, for text that is clipped on screen). */
+  async waitFor(css, { text, timeout = 15000, content = false } = {}) {
     const until = Date.now() + timeout;
     let last = '';
     while (Date.now() < until) {
       try {
         const el = await this.find(css);
         if (text === undefined) return el;
-        last = await this.text(el);
+        last = content
+          ? await this.exec('return arguments[0].textContent;', [{ [ELEMENT]: el }])
+          : await this.text(el);
         if (last.includes(text)) return el;
       } catch {
         /* not there yet */

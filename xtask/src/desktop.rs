@@ -130,12 +130,16 @@ pub fn e2e() -> Result<(), String> {
     let db_dir = root().join("target").join("e2e");
     let _ = std::fs::remove_dir_all(&db_dir);
     std::fs::create_dir_all(&db_dir).map_err(|e| format!("cannot create {}: {e}", db_dir.display()))?;
+    // The simulator for the sync test (in the core's target directory).
+    crate::sh(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()), &["build", "-p", "sitemanager-sim"])?;
+    let sim = root().join("target").join("debug").join("sitemanager-sim");
     let status = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1366x900x24", "node", "--test", "--test-concurrency=1", "tests/e2e/"])
         .current_dir(root())
         .env("RESIDENTDESK_APP", app_binary())
         .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))
         .env("RESIDENTDESK_EXPORT_DIR", &db_dir)
+        .env("SITEMANAGER_SIM", &sim)
         .env("SCREENSHOTS", &shots)
         .env("NODE_PATH", ui_dir().join("node_modules"))
         .status()

@@ -155,7 +155,8 @@ describe('syncSummary', () => {
     expect(s.text).toBe('Online · last sync 14:05 UTC · 2 pending · 1 conflict(s)');
   });
   it('shows offline with the error, and progress while running', () => {
-    expect(syncSummary({ status: { ...base, last_error: 'network error: refused' }, configured: true }).state).toBe('offline');
+    const offline = syncSummary({ status: { ...base, pending: 1, last_error: 'network error: refused' }, configured: true });
+    expect(offline).toEqual({ state: 'offline', text: 'Offline · 1 pending · last sync 14:05 UTC', detail: 'network error: refused' });
     const running = syncSummary({ status: { ...base, running: true, progress: { phase: 'push', done: 3, total: 10 } }, configured: true });
     expect(running).toEqual({ state: 'syncing', text: 'Syncing (push 3/10)' });
   });

@@ -188,7 +188,12 @@ export interface SyncView {
 export const sync = writable<SyncView>({ status: null, configured: false });
 
 /** One line for the sync bar: what a person needs to know at a glance. */
-export function syncSummary(view: SyncView): { state: 'off' | 'online' | 'offline' | 'syncing'; text: string } {
+export function syncSummary(view: SyncView): {
+  state: 'off' | 'online' | 'offline' | 'syncing';
+  text: string;
+  /** The last error, in full (the bar shows it on hover and in the Outbox). */
+  detail?: string;
+} {
   const s = view.status;
   if (!view.configured) {
     const waiting = s ? s.pending + s.rejected + s.conflict : 0;
@@ -204,6 +209,6 @@ export function syncSummary(view: SyncView): { state: 'off' | 'online' | 'offlin
     const p = s.progress;
     return { state: 'syncing', text: `Syncing${p ? ` (${p.phase} ${p.done}/${p.total})` : '…'}` };
   }
-  if (s.last_error) return { state: 'offline', text: `Offline: ${s.last_error} · ${[last, ...parts].join(' · ')}` };
+  if (s.last_error) return { state: 'offline', text: `Offline · ${[...parts, last].join(' · ')}`, detail: s.last_error };
   return { state: 'online', text: `Online · ${[last, ...parts].join(' · ') || 'up to date'}` };
 }

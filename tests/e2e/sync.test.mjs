@@ -1,0 +1,99 @@
+// Sync end to end: a new team named like the simulator's demo team is linked by the
+// background worker, goes offline (simulator stopped), is edited, comes back (simulator
+// restarted on its state file) and the change is synced. Needs SITEMANAGER_SIM (the
+// simulator binary; `cargo xtask test` builds it); skipped without it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { Session, startDriver, stopDriver } from './webdriver.mjs';
+
+const SIM = process.env.SITEMANAGER_SIM;
+const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'sync');
+const DB = join(DIR, 'desk.db');
+const STATE = join(DIR, 'sim-state.db');
+
+/** Starts the simulator and resolves to the process and its base URL. */
+function startSim(args) {
+  const proc = spawn(SIM, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout });
+    lines.once('line', (line) => {
+      const m = line.match(/^listening on (\S+)/);
+      if (m) resolve({ proc, url: m[1] });
+      else reject(new Error(`unexpected first line from the simulator: ${line}`));
+    });
+    proc.once('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
+  });
+}
+function stopSim(sim) {
+  return new Promise((resolve) => {
+    sim.proc.once('exit', resolve);
+    sim.proc.kill('SIGTERM');
+  });
+}
+
+before(async () => {
+  if (!SIM) return;
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  await startDriver();
+});
+after(stopDriver);
+
+test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
+  let sim = await startSim(['--seed', 'demo', '--state', STATE]);
+  const port = new URL(sim.url).port;
+  const s = await Session.start(['--db', DB]);
+  try {
+    // First run: a new team with the remote team's name, then the sync settings.
+    await s.type('#init-h ~ label input[type="email"], form[aria-labelledby="init-h"] input[type="email"]', 'admin@desk.example.test');
+    await s.type('form[aria-labelledby="init-h"] input[type="password"]', 'Desk-Admin-2026!');
+    await s.type('form[aria-labelledby="init-h"] label:nth-of-type(3) input', 'Riverside Living');
+    await s.click('form[aria-labelledby="init-h"] button[type="submit"]');
+    await s.waitFor('[data-testid="who"]', { text: 'Team administrator' });
+    await s.click('[data-testid="nav-settings"]');
+    await s.type('form[aria-label="Sync with the remote"] label:nth-of-type(1) input', sim.url);
+    await s.type('form[aria-label="Sync with the remote"] label:nth-of-type(2) input', 'team.admin@demo.sim.test');
+    await s.type('form[aria-label="Sync with the remote"] label:nth-of-type(3) input', 'team-admin-pass');
+    await s.click('form[aria-label="Sync with the remote"] button[type="submit"]');
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'Online', timeout: 60000, content: true });
+    await s.screenshot('70-sync-online');
+
+    // The pulled sites and residents are there.
+    await s.click('[data-testid="nav-residents"]');
+    await s.click('[data-testid="nav-sites"]');
+    await s.click('[data-testid="nav-residents"]');
+    await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
+
+    // Offline: stop the remote, edit a resident, ask for a sync.
+    await stopSim(sim);
+    await s.click('[data-testid="open-resident"]');
+    await s.click('[data-testid="edit-resident"]');
+    await s.type('input[name="phone"]', '+15550100');
+    await s.click('[data-testid="save-resident"]');
+    await s.waitFor('[data-testid="resident-detail"]', { text: '+15550100' });
+    await s.click('button[aria-label="Close resident details"]');
+    await s.click('[data-testid="sync-now"]');
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'Offline', timeout: 60000, content: true });
+    await s.waitFor('[data-testid="sync-bar"]', { text: '1 pending', timeout: 30000, content: true });
+    await s.screenshot('71-sync-offline-pending');
+
+    // Back online on the same address and state: the change goes out.
+    sim = await startSim(['--state', STATE, '--listen', `127.0.0.1:${port}`]);
+    await s.click('[data-testid="sync-now"]');
+    const bar = await s.waitFor('[data-testid="sync-bar"]', { text: 'Online', timeout: 60000, content: true });
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'up to date', timeout: 60000, content: true }).catch(() => bar);
+    const text = await s.exec("return document.querySelector('[data-testid=\"sync-bar\"]').textContent;");
+    assert.doesNotMatch(text, /pending/, text);
+    await s.screenshot('72-sync-back-online');
+  } catch (e) {
+    await s.screenshot('79-sync-failure').catch(() => {});
+    throw e;
+  } finally {
+    await s.end();
+    await stopSim(sim).catch(() => {});
+  }
+});
