@@ -76,20 +76,45 @@ const KEY_USER: &str = "sync.remote_user";
 /// Where the service account's password is kept: a file beside the database readable only
 /// by the user (0600). An OS keyring backend would go here.
 pub struct CredentialStore {
+    /// The OS keyring entry for this database, unless the keyring is switched off.
+    keyring: Option<keyring::Entry>,
+    /// The fallback file beside the database (mode 0600).
     path: Option<PathBuf>,
 }
 
+/// Set to any value to keep credentials in the 0600 file even where an OS keyring exists.
+pub const NO_KEYRING_ENV: &str = "RESIDENTDESK_NO_KEYRING";
+
+fn parse_credentials(text: &str, source: &str) -> AppResult<Credentials> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| AppError::internal(format!("{source} is not valid JSON: {e}")))?;
+    match (v["email"].as_str(), v["password"].as_str()) {
+        (Some(e), Some(p)) => Ok(Credentials { email: e.into(), password: p.into() }),
+        _ => Err(AppError::internal(format!("{source} lacks email or password"))),
+    }
+}
+
 impl CredentialStore {
-    /// The store of the database at `conn`'s path (none for an in-memory database).
+    /// The store of the database at `conn`'s path (none for an in-memory database): the OS
+    /// keyring (Secret Service, macOS Keychain, Windows Credential Manager) where one
+    /// answers, else a file only the user can read.
     pub fn for_conn(conn: &rusqlite::Connection) -> CredentialStore {
-        let path = conn.path().filter(|p| !p.is_empty()).map(|p| PathBuf::from(format!("{p}.sync-credentials")));
-        CredentialStore { path }
+        let db = conn.path().filter(|p| !p.is_empty()).map(str::to_string);
+        let path = db.as_ref().map(|p| PathBuf::from(format!("{p}.sync-credentials")));
+        let keyring = match (&db, std::env::var_os(NO_KEYRING_ENV)) {
+            (Some(db), None) => keyring::Entry::new("residentdesk-sync", db).ok(),
+            _ => None,
+        };
+        CredentialStore { keyring, path }
     }
 
     pub fn describe(&self) -> String {
+        if self.keyring.as_ref().is_some_and(|k| k.get_password().is_ok()) {
+            return "the OS keyring".into();
+        }
         match &self.path {
             Some(p) => format!(
-                "file {} (mode 0600; no OS keyring in this build: anyone who can read your files as you can read it)",
+                "file {} (mode 0600: no OS keyring answered, so anyone who can read your files as you can read it)",
                 p.display()
             ),
             None => "none (in-memory database)".into(),
@@ -97,18 +122,18 @@ impl CredentialStore {
     }
 
     pub fn load(&self) -> AppResult<Option<Credentials>> {
+        if let Some(entry) = &self.keyring {
+            if let Ok(text) = entry.get_password() {
+                return parse_credentials(&text, "the keyring entry").map(Some);
+            }
+        }
         let Some(path) = &self.path else { return Ok(None) };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(AppError::internal(format!("cannot read {}: {e}", path.display()))),
         };
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| AppError::internal(format!("{} is not valid JSON: {e}", path.display())))?;
-        match (v["email"].as_str(), v["password"].as_str()) {
-            (Some(e), Some(p)) => Ok(Some(Credentials { email: e.into(), password: p.into() })),
-            _ => Err(AppError::internal(format!("{} lacks email or password", path.display()))),
-        }
+        parse_credentials(&text, &path.display().to_string()).map(Some)
     }
 
     pub fn save(&self, c: &Credentials) -> AppResult<()> {
@@ -116,6 +141,14 @@ impl CredentialStore {
             return Err(AppError::invalid("an in-memory database cannot keep sync credentials"));
         };
         let text = json!({"email": c.email, "password": c.password}).to_string();
+        if let Some(entry) = &self.keyring {
+            if entry.set_password(&text).is_ok() {
+                // The keyring holds them now; no copy stays on disk.
+                let _ = std::fs::remove_file(path);
+                return Ok(());
+            }
+            tracing::warn!("no OS keyring answered; keeping the sync credentials in {} (mode 0600)", path.display());
+        }
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]

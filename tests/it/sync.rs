@@ -681,6 +681,8 @@ fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
             .arg(&db)
             .args(args)
             .env("RESIDENTDESK_PASSWORD", ADMIN.1)
+            // The file fallback is what this test inspects, whatever keyring the machine has.
+            .env(residentdesk::app::sync::NO_KEYRING_ENV, "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -852,4 +854,25 @@ async fn a_team_the_service_account_cannot_see_is_a_clear_error() {
     assert_eq!(err.code, residentdesk::ErrorCode::NotFound);
     assert!(err.message.contains("Elsewhere Holdings") && err.message.contains("Riverside"), "{}", err.message);
     assert!(app.sync_status(&s).unwrap().last_error.is_some_and(|e| e.contains("Riverside")));
+}
+
+/// Without an answering OS keyring (none runs on a headless machine), credentials fall back
+/// to the 0600 file and load back from it; the database never holds them.
+#[test]
+fn credentials_fall_back_to_a_private_file_and_load_back() {
+    use residentdesk::app::sync::CredentialStore;
+    use residentdesk::sync::client::Credentials;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let conn = residentdesk::store::open(&db).unwrap();
+    let store = CredentialStore::for_conn(&conn);
+    store.save(&Credentials { email: "svc@x.co".into(), password: "s3cret-pass".into() }).unwrap();
+    let back = store.load().unwrap().unwrap();
+    assert_eq!((back.email.as_str(), back.password.as_str()), ("svc@x.co", "s3cret-pass"));
+    let file = std::path::PathBuf::from(format!("{}.sync-credentials", db.display()));
+    if file.exists() {
+        assert!(store.describe().contains("0600"), "{}", store.describe());
+    } else {
+        assert_eq!(store.describe(), "the OS keyring");
+    }
 }
