@@ -1,8 +1,9 @@
-//! Reading the audit log. Team administrators see their team's entries (viewing the log is
-//! part of overseeing team members in Table-1).
+//! Reading the audit log: those holding `audit.view` (Team administrators by default, or the
+//! `auditor` add-on) see their team's entries.
 
-use super::{active_team, authorize, team_ref, App, Session};
-use crate::access::{Feature, Target};
+use super::{active_team, authorize_perm, team_ref, App, Session};
+use crate::access::roles::Permission;
+use crate::access::Target;
 use crate::error::AppResult;
 use crate::store::{self, audit::AuditEntry};
 use chrono::{DateTime, Utc};
@@ -16,11 +17,11 @@ impl App {
         limit: usize,
     ) -> AppResult<Vec<AuditEntry>> {
         let team = active_team(&self.conn, session)?;
-        authorize(
+        authorize_perm(
             &self.conn,
             self.now(),
             session,
-            Feature::ViewTeamMembers,
+            Permission::AuditView,
             Target::Team(&team_ref(&team)),
             "audit.list",
         )?;

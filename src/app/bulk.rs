@@ -3,8 +3,9 @@
 //! reported as failed with the reason, like the remote's bulk job.
 
 use super::residents::{apply_invite, apply_purge, apply_status_change, apply_terminate};
-use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
-use crate::access::{Feature, Target};
+use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
+use crate::access::roles::Permission;
+use crate::access::Target;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use residentdesk_domain::{BulkAction, StatusChange};
@@ -46,7 +47,17 @@ impl App {
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
         let audit_action = format!("bulk.{}", action.as_str());
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), &audit_action)?;
+        authorize_perm(&tx, now, session, Permission::ResidentsBulk, Target::Site(&site_ref(&site)), &audit_action)?;
+        if action == BulkAction::TerminatePurge {
+            authorize_perm(
+                &tx,
+                now,
+                session,
+                Permission::ResidentsPurge,
+                Target::Site(&site_ref(&site)),
+                &audit_action,
+            )?;
+        }
         let residents = if ids.is_empty() {
             store::residents::list_site(&tx, site.id)?
         } else {

@@ -15,8 +15,9 @@
 //! valid rows on request. Dry run and commit report the same problems.
 
 use super::residents::{insert_resident, site_tz, validate_new, FieldProblem, ResidentFilter};
-use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
-use crate::access::{Feature, Target};
+use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
+use crate::access::roles::Permission;
+use crate::access::Target;
 use crate::csvio::export::{Layout, RowWriter};
 use crate::csvio::import::{FileInfo, RowProblem, RowReader};
 use crate::csvio::{Columns, MAX_LISTED_PROBLEMS};
@@ -172,11 +173,11 @@ impl App {
         let sites: Vec<Site> = match request.site.as_deref() {
             Some(site) => {
                 let site = resolve_site(&self.conn, session, site)?;
-                authorize(
+                authorize_perm(
                     &self.conn,
                     now,
                     session,
-                    Feature::ManageResidents,
+                    Permission::ResidentsExport,
                     Target::Site(&site_ref(&site)),
                     "resident.export",
                 )?;
@@ -186,11 +187,11 @@ impl App {
                 let team = super::active_team(&self.conn, session)?;
                 let sites = store::sites::list(&self.conn, &session.actor.scope())?;
                 for s in &sites {
-                    authorize(
+                    authorize_perm(
                         &self.conn,
                         now,
                         session,
-                        Feature::ManageResidents,
+                        Permission::ResidentsExport,
                         Target::Site(&site_ref(s)),
                         "resident.export",
                     )?;
@@ -280,7 +281,14 @@ impl App {
         self.conn.set_prepared_statement_cache_capacity(64);
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.import")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsImport,
+            Target::Site(&site_ref(&site)),
+            "resident.import",
+        )?;
         let mut report = ImportReport {
             site: site.name.clone(),
             status: ImportStatus::DryRun,

@@ -199,6 +199,19 @@ pub(crate) fn authorize(
     authorize_need(conn, now, session, Need::Feature(feature), target, action)
 }
 
+/// Checks one fine-grained permission (access::roles) on `target`: what a role, an add-on or
+/// an API token must hold for this use case.
+pub(crate) fn authorize_perm(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    session: &Session,
+    permission: crate::access::roles::Permission,
+    target: Target<'_>,
+    action: &str,
+) -> AppResult<()> {
+    authorize_need(conn, now, session, crate::access::Need::Permission(permission), target, action)
+}
+
 /// [`authorize`] for any [`Need`] (a Table-1 feature or one permission of the role model),
 /// checked against the session's effective grants (roles, add-ons, site access, token).
 pub(crate) fn authorize_need(

@@ -1,7 +1,8 @@
 //! Resident use cases: add, update, show, list, search, and the lifecycle actions
 //! (suspend, unsuspend, terminate, purge, invite, PSK reset).
 
-use super::{audit_ok, authorize, resolve_site, site_ref, App, Session};
+use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
+use crate::access::roles::Permission;
 use crate::access::{Feature, Target};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site};
@@ -412,7 +413,7 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.add")?;
+        authorize_perm(&tx, now, session, Permission::ResidentsEdit, Target::Site(&site_ref(&site)), "resident.add")?;
         let (email, fields) = validate_new(&tx, &site, input, now).map_err(problems_to_error)?;
         let id = insert_resident(&tx, session, &site, &email, &fields, now, "resident.add")?;
         let resident = store::residents::get(&tx, id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
@@ -431,7 +432,14 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let (before, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.update")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsEdit,
+            Target::Site(&site_ref(&site)),
+            "resident.update",
+        )?;
         if let Some(email) = &patch.email {
             if !email.trim().eq_ignore_ascii_case(&before.email) {
                 return Err(RuleError::EmailImmutable.into());
@@ -517,11 +525,11 @@ impl App {
     /// One resident, by local id, remote id or email.
     pub fn resident_show(&self, session: &Session, resident: &str) -> AppResult<ResidentView> {
         let (r, site) = resolve_resident(&self.conn, session, resident)?;
-        authorize(
+        authorize_perm(
             &self.conn,
             self.now(),
             session,
-            Feature::ManageResidents,
+            Permission::ResidentsView,
             Target::Site(&site_ref(&site)),
             "resident.show",
         )?;
@@ -537,7 +545,14 @@ impl App {
     ) -> AppResult<Vec<ResidentView>> {
         let now = self.now();
         let site = resolve_site(&self.conn, session, site)?;
-        authorize(&self.conn, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.list")?;
+        authorize_perm(
+            &self.conn,
+            now,
+            session,
+            Permission::ResidentsView,
+            Target::Site(&site_ref(&site)),
+            "resident.list",
+        )?;
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for r in store::residents::list_site(&self.conn, site.id)? {
@@ -587,7 +602,7 @@ impl App {
         };
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), action)?;
+        authorize_perm(&tx, now, session, Permission::ResidentsLifecycle, Target::Site(&site_ref(&site)), action)?;
         let flags = r.flags(now);
         let outcome = if change.applies_to(flags) {
             apply_status_change(&tx, session, &site, &r, change, now)?;
@@ -637,7 +652,14 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.terminate")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsLifecycle,
+            Target::Site(&site_ref(&site)),
+            "resident.terminate",
+        )?;
         let flags = r.flags(now);
         let outcome = if flags.is_expired() {
             audit_ok(
@@ -689,7 +711,14 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.purge")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsPurge,
+            Target::Site(&site_ref(&site)),
+            "resident.purge",
+        )?;
         rules::check_purge(r.flags(now))?;
         apply_purge(&tx, session, &site, &r, now)?;
         audit_ok(
@@ -712,7 +741,14 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.invite")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsLifecycle,
+            Target::Site(&site_ref(&site)),
+            "resident.invite",
+        )?;
         let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
         apply_invite(&tx, session, &site, &r, "invite", now)?;
         audit_ok(
@@ -740,7 +776,14 @@ impl App {
         let now = self.now();
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize(&tx, now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "resident.psk_reset")?;
+        authorize_perm(
+            &tx,
+            now,
+            session,
+            Permission::ResidentsLifecycle,
+            Target::Site(&site_ref(&site)),
+            "resident.psk_reset",
+        )?;
         rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
         append_op(&tx, session, &site, &r, "psk_reset", json!({}), now)?;
         audit_ok(

@@ -221,11 +221,11 @@ impl App {
     ) -> AppResult<SyncConfig> {
         let now = self.now();
         let team = active_team(self.conn(), session)?;
-        authorize(
+        super::authorize_perm(
             self.conn(),
             now,
             session,
-            Feature::EditTeamSettings,
+            crate::access::roles::Permission::SyncConfigure,
             Target::Team(&team_ref(&team)),
             "sync.configure",
         )?;

@@ -577,3 +577,36 @@ mod grants_through_the_app {
         }
     }
 }
+
+/// The fine-grained permissions decide the resident use cases: a read-only token lists and
+/// shows, but cannot add, change the lifecycle, bulk, import or export.
+#[test]
+fn a_read_only_token_reads_residents_and_changes_nothing() {
+    let (mut app, _) = demo_app(60);
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let new = NewToken {
+        name: "reader".into(),
+        permissions: vec!["residents.view".into(), "sites.view".into(), "team.view".into()],
+        sites: vec!["Maple Court".into()],
+        ..Default::default()
+    };
+    let created = app.token_create(&admin, &new).unwrap();
+    let t = app.sign_in_token(&created.token).unwrap();
+    let listed = app.resident_list(&t, "Maple Court", &Default::default()).unwrap();
+    let email = listed[0].resident.email.clone();
+    assert!(app.resident_show(&t, &email).is_ok());
+    let denied = |r: Result<(), residentdesk::AppError>| {
+        let e = r.unwrap_err();
+        assert_eq!(e.code.exit_code(), 3, "{e:?}");
+    };
+    denied(app.resident_terminate(&t, &email).map(|_| ()));
+    denied(app.resident_purge(&t, &email).map(|_| ()));
+    denied(app.bulk(&t, residentdesk::domain::BulkAction::Suspend, "Maple Court", &[]).map(|_| ()));
+    let update = residentdesk::app::ResidentPatch { first_name: Some("X".into()), ..Default::default() };
+    denied(app.resident_update(&t, &email, &update).map(|_| ()));
+    denied(app.audit_list(&t, None, 10).map(|_| ()));
+    // Nothing changed, and every refusal is in the audit log.
+    assert!(store::outbox::list(app.conn(), &["pending"], 10).unwrap().is_empty());
+    let denials = app.audit_list(&admin, None, 50).unwrap().into_iter().filter(|e| e.outcome == "denied").count();
+    assert!(denials >= 5, "{denials}");
+}
