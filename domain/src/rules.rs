@@ -33,7 +33,7 @@ pub enum RuleError {
     NotAMapping { building: String, floor: String, unit: String },
     #[error("Unit {unit} is already occupied for these dates by {occupant}")]
     UnitOccupied { unit: String, occupant: String },
-    #[error("DeactivationDateUTC must be after ActivationDateUTC")]
+    #[error("the access end (DeactivationDateUTC) must be after the access start (ActivationDateUTC)")]
     EndBeforeStart,
     #[error("resident is already expired and cannot be purged this way")]
     PurgeExpired,
