@@ -43,9 +43,12 @@ before(async () => {
 });
 after(stopDriver);
 
+let simPort = null;
+
 test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
   let sim = await startSim(['--seed', 'demo', '--state', STATE]);
   const port = new URL(sim.url).port;
+  simPort = port;
   const s = await Session.start(['--db', DB]);
   try {
     // First run: a new team with the remote team's name, then the sync settings.
@@ -91,6 +94,88 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.screenshot('72-sync-back-online');
   } catch (e) {
     await s.screenshot('79-sync-failure').catch(() => {});
+    throw e;
+  } finally {
+    await s.end();
+    await stopSim(sim).catch(() => {});
+  }
+});
+
+/** Calls the simulator's v2 API as the service account. */
+async function v2(base, method, path, body) {
+  const auth = Buffer.from('team.admin@demo.sim.test:team-admin-pass').toString('base64');
+  const token = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: `Password ${auth}`, 'content-type': 'application/json' },
+    body: '{}',
+  }).then((r) => r.json());
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+test('a field changed here and on the remote is a conflict, resolved side by side', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
+  assert.ok(simPort, 'the first sync test ran');
+  const sim = await startSim(['--state', STATE, '--listen', `127.0.0.1:${simPort}`]);
+  const s = await Session.start(['--db', DB]);
+  try {
+    await s.type('#email', 'admin@desk.example.test');
+    await s.type('#password', 'Desk-Admin-2026!');
+    await s.click('#signin');
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'Online', timeout: 60000, content: true });
+    await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
+    const email = await s.exec("return document.querySelector('[data-testid=\"resident-row\"] .c-email').textContent.trim();");
+
+    // The remote changes the first name...
+    const teams = await v2(sim.url, 'GET', '/team');
+    const team = teams.Teams.find((t) => t.Name === 'Riverside Living');
+    const sites = await v2(sim.url, 'GET', `/team/${team.TeamId}/site`);
+    let target = null;
+    for (const site of sites.Sites) {
+      const list = await v2(sim.url, 'GET', `/team/${team.TeamId}/site/${site.SiteId}/resident`);
+      const r = list.Residents.find((x) => x.Email === email);
+      if (r) target = { site: site.SiteId, r };
+    }
+    assert.ok(target, `the remote has ${email}`);
+    const r = target.r;
+    await v2(sim.url, 'PUT', `/team/${team.TeamId}/site/${target.site}/resident/${r.ResidentId}`, {
+      FirstName: 'RemoteName',
+      LastName: r.LastName,
+      Email: r.Email,
+      PhoneNumber: r.PhoneNumber ?? r.Phone ?? null,
+      Building: r.Building,
+      Floor: r.Floor,
+      Unit: r.Unit,
+      ActivationDateUTC: r.ActivationDateUTC,
+      DeactivationDateUTC: r.DeactivationDateUTC ?? null,
+    });
+
+    // ...and so does this desk, before the next sync.
+    await s.click('[data-testid="open-resident"]');
+    await s.click('[data-testid="edit-resident"]');
+    await s.type('input[name="first_name"]', 'LocalName');
+    await s.click('[data-testid="save-resident"]');
+    await s.waitFor('#detail-h', { text: 'LocalName' });
+    await s.click('button[aria-label="Close resident details"]');
+    await s.click('[data-testid="sync-now"]');
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'conflict', timeout: 60000, content: true });
+
+    await s.click('[data-testid="nav-conflicts"]');
+    const conflict = await s.textOf('[data-testid="conflict"]');
+    assert.match(conflict, /LocalName/, conflict);
+    assert.match(conflict, /RemoteName/, conflict);
+    await s.screenshot('73-conflict-side-by-side');
+    await s.click('[data-testid="conflict"] button.primary + button');
+    await s.waitFor('[data-testid="no-conflicts"]', { timeout: 30000 });
+    await s.click('[data-testid="sync-now"]');
+    await s.screenshot('74-conflict-resolved');
+  } catch (e) {
+    await s.screenshot('79-conflict-failure').catch(() => {});
     throw e;
   } finally {
     await s.end();
