@@ -153,7 +153,9 @@ impl App {
         }
         for (account, hash) in accounts.iter().zip(&hashes) {
             let is_owner = account.level == "owner";
-            let staff_id = store::staff::insert(&tx, &account.email, &account.note, Some(hash), is_owner, now)?;
+            // The note reads "Name (role, scope)"; the account's display name is the name alone.
+            let name = account.note.split(" (").next().unwrap_or(&account.note);
+            let staff_id = store::staff::insert(&tx, &account.email, name, Some(hash), is_owner, now)?;
             let memberships: Vec<(usize, Level, Vec<i64>)> = match account.level.as_str() {
                 "owner" => (0..TEAMS.len()).map(|t| (t, Level::TeamAdmin, vec![])).collect(),
                 "team_admin" => vec![(0, Level::TeamAdmin, vec![])],
