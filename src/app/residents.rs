@@ -1,7 +1,7 @@
 //! Resident use cases: add, update, show, list, search, and the lifecycle actions
 //! (suspend, unsuspend, terminate, purge, invite, PSK reset).
 
-use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
+use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session, UseCaseTx};
 use crate::access::roles::Permission;
 use crate::access::{Feature, Target};
 use crate::error::{AppError, AppResult};
@@ -116,6 +116,14 @@ pub struct ActionOutcome {
     pub outcome: String,
     pub message: String,
     pub resident: Option<ResidentView>,
+}
+
+/// What a lifecycle action did, for its outcome and audit entry.
+struct Effect {
+    /// False for a no-op (nothing written but the audit entry).
+    done: bool,
+    message: String,
+    details: Value,
 }
 
 /// List filters.
@@ -595,214 +603,95 @@ impl App {
         resident: &str,
         change: StatusChange,
     ) -> AppResult<ActionOutcome> {
-        let now = self.now();
         let action = match change {
             StatusChange::Disabled => "resident.suspend",
             StatusChange::Active => "resident.unsuspend",
         };
-        let tx = self.begin()?;
-        let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(&tx, now, session, Permission::ResidentsLifecycle, Target::Site(&site_ref(&site)), action)?;
-        let flags = r.flags(now);
-        let outcome = if change.applies_to(flags) {
-            apply_status_change(&tx, session, &site, &r, change, now)?;
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                action,
-                "ok",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&r.email),
-                json!({"before": flags}),
-            )?;
-            ActionOutcome {
-                outcome: "done".into(),
-                message: format!("{} {}", r.full_name(), past_tense(change)),
-                resident: None,
+        self.lifecycle(session, resident, Permission::ResidentsLifecycle, action, |tx, r, site, now| {
+            let flags = r.flags(now);
+            if !change.applies_to(flags) {
+                let message = format!("nothing to do: {} is {flags}", r.full_name());
+                return Ok(Effect { done: false, message, details: json!({ "status": flags }) });
             }
-        } else {
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                action,
-                "no_op",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&r.email),
-                json!({"status": flags}),
-            )?;
-            ActionOutcome {
-                outcome: "no_op".into(),
-                message: format!("nothing to do: {} is {flags}", r.full_name()),
-                resident: None,
-            }
-        };
-        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
-        tx.commit()?;
-        Ok(ActionOutcome { resident: after, ..outcome })
+            apply_status_change(tx, session, site, r, change, now)?;
+            let message = format!("{} {}", r.full_name(), past_tense(change));
+            Ok(Effect { done: true, message, details: json!({ "before": flags }) })
+        })
     }
 
     /// Terminates a resident: access ends the day before today (site time), the resident
     /// is expired for 31 days, then purged automatically. Terminating an expired resident
     /// changes nothing.
     pub fn resident_terminate(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsLifecycle,
-            Target::Site(&site_ref(&site)),
-            "resident.terminate",
-        )?;
-        let flags = r.flags(now);
-        let outcome = if flags.is_expired() {
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                "resident.terminate",
-                "no_op",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&r.email),
-                json!({"status": flags}),
-            )?;
-            ActionOutcome {
-                outcome: "no_op".into(),
-                message: format!("{} is already expired", r.full_name()),
-                resident: None,
+        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.terminate", |tx, r, site, now| {
+            let flags = r.flags(now);
+            if flags.is_expired() {
+                let message = format!("{} is already expired", r.full_name());
+                return Ok(Effect { done: false, message, details: json!({ "status": flags }) });
             }
-        } else {
-            let end = apply_terminate(&tx, session, &site, &r, now)?;
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                "resident.terminate",
-                "ok",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&r.email),
-                json!({"deactivation": end, "before": flags}),
-            )?;
-            ActionOutcome {
-                outcome: "done".into(),
-                message: format!(
-                    "{} terminated; access ended {}",
-                    r.full_name(),
-                    end.with_timezone(&site_tz(&site)).date_naive()
-                ),
-                resident: None,
-            }
-        };
-        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
-        tx.commit()?;
-        Ok(ActionOutcome { resident: after, ..outcome })
+            let end = apply_terminate(tx, session, site, r, now)?;
+            let day = end.with_timezone(&site_tz(site)).date_naive();
+            let message = format!("{} terminated; access ended {day}", r.full_name());
+            Ok(Effect { done: true, message, details: json!({ "deactivation": end, "before": flags }) })
+        })
     }
 
     /// Terminates and purges at once. Refused for residents already expired.
     pub fn resident_purge(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsPurge,
-            Target::Site(&site_ref(&site)),
-            "resident.purge",
-        )?;
-        rules::check_purge(r.flags(now))?;
-        apply_purge(&tx, session, &site, &r, now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "resident.purge",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&r.email),
-            json!({"before": field_values(&r)}),
-        )?;
-        tx.commit()?;
-        Ok(ActionOutcome { outcome: "done".into(), message: format!("{} purged", r.full_name()), resident: None })
+        self.lifecycle(session, resident, Permission::ResidentsPurge, "resident.purge", |tx, r, site, now| {
+            rules::check_purge(r.flags(now))?;
+            apply_purge(tx, session, site, r, now)?;
+            let message = format!("{} purged", r.full_name());
+            Ok(Effect { done: true, message, details: json!({ "before": field_values(r) }) })
+        })
     }
 
     /// Resends the invitation (not yet onboarded) or the Wi-Fi details (onboarded).
     pub fn resident_invite(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsLifecycle,
-            Target::Site(&site_ref(&site)),
-            "resident.invite",
-        )?;
-        let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
-        apply_invite(&tx, session, &site, &r, "invite", now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "resident.invite",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&r.email),
-            json!({"kind": kind}),
-        )?;
-        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
-        tx.commit()?;
-        let message = match kind {
-            InviteKind::Invitation => format!("a new invitation will be sent to {}", r.email),
-            InviteKind::WifiDetails => format!("the Wi-Fi details will be sent to {}", r.email),
-        };
-        Ok(ActionOutcome { outcome: "done".into(), message, resident: after })
+        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.invite", |tx, r, site, now| {
+            let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
+            apply_invite(tx, session, site, r, "invite", now)?;
+            let message = match kind {
+                InviteKind::Invitation => format!("a new invitation will be sent to {}", r.email),
+                InviteKind::WifiDetails => format!("the Wi-Fi details will be sent to {}", r.email),
+            };
+            Ok(Effect { done: true, message, details: json!({ "kind": kind }) })
+        })
     }
 
     /// Starts a personal PSK reset (PPK-C and PPK-D sites only).
     pub fn resident_psk_reset(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
+        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.psk_reset", |tx, r, site, now| {
+            rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
+            append_op(tx, session, site, r, "psk_reset", json!({}), now)?;
+            let message = format!("{} will get a link to reset their personal Wi-Fi key", r.email);
+            Ok(Effect { done: true, message, details: json!({}) })
+        })
+    }
+
+    /// The shape every single-resident lifecycle action shares: one transaction that
+    /// resolves the resident, checks `permission` at its site, applies the action (which
+    /// writes the change and its outbox entry, or decides it is a no-op), writes the audit
+    /// entry and returns the resident as it is afterwards.
+    fn lifecycle(
+        &mut self,
+        session: &Session,
+        resident: &str,
+        permission: Permission,
+        action: &str,
+        apply: impl FnOnce(&UseCaseTx<'_>, &Resident, &Site, DateTime<Utc>) -> AppResult<Effect>,
+    ) -> AppResult<ActionOutcome> {
         let now = self.now();
         let tx = self.begin()?;
         let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsLifecycle,
-            Target::Site(&site_ref(&site)),
-            "resident.psk_reset",
-        )?;
-        rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
-        append_op(&tx, session, &site, &r, "psk_reset", json!({}), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "resident.psk_reset",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&r.email),
-            json!({}),
-        )?;
+        authorize_perm(&tx, now, session, permission, Target::Site(&site_ref(&site)), action)?;
+        let effect = apply(&tx, &r, &site, now)?;
+        let (outcome, audit_outcome) = if effect.done { ("done", "ok") } else { ("no_op", "no_op") };
+        let (team, site_id) = (Some(site.team_id), Some(site.id));
+        audit_ok(&tx, now, Some(session), action, audit_outcome, team, site_id, Some(&r.email), effect.details)?;
+        let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
         tx.commit()?;
-        Ok(ActionOutcome {
-            outcome: "done".into(),
-            message: format!("{} will get a link to reset their personal Wi-Fi key", r.email),
-            resident: Some(ResidentView::new(r, &site, now)),
-        })
+        Ok(ActionOutcome { outcome: outcome.into(), message: effect.message, resident: after })
     }
 
     /// Purges every resident whose 31-day grace period is over (local housekeeping; the
