@@ -42,6 +42,29 @@ pub fn verify_secret(secret: &str, phc: &str) -> bool {
 /// takes as long as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_secret("not-a-real-password").unwrap_or_default());
 
+/// Appends the audit entry of one sign-in attempt (ok, failed or refused).
+fn audit_sign_in(
+    conn: &rusqlite::Connection,
+    actor_id: Option<i64>,
+    email: &str,
+    outcome: &str,
+    details: serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let entry = NewAudit {
+        actor_id,
+        actor: email,
+        action: "sign_in",
+        outcome,
+        team_id: None,
+        site_id: None,
+        target: None,
+        details,
+    };
+    store::audit::append(conn, &entry, now)?;
+    Ok(())
+}
+
 /// Checks a new password's strength.
 pub fn check_password(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
@@ -86,35 +109,16 @@ impl App {
         let failure = |message: String| AppError::new(ErrorCode::Unauthenticated, message);
         let Some(staff) = store::staff::by_email(&self.conn, &email)? else {
             let _ = verify_secret(password, &DUMMY_HASH);
-            store::audit::append(
-                &self.conn,
-                &NewAudit {
-                    actor_id: None,
-                    actor: &email,
-                    action: "sign_in",
-                    outcome: "failed",
-                    team_id: None,
-                    site_id: None,
-                    target: None,
-                    details: json!({"reason": "unknown account"}),
-                },
-                now,
-            )?;
+            audit_sign_in(&self.conn, None, &email, "failed", json!({"reason": "unknown account"}), now)?;
             return Err(failure("wrong email or password".into()));
         };
         if let Some(until) = staff.locked_until.filter(|u| *u > now) {
-            store::audit::append(
+            audit_sign_in(
                 &self.conn,
-                &NewAudit {
-                    actor_id: Some(staff.id),
-                    actor: &email,
-                    action: "sign_in",
-                    outcome: "denied",
-                    team_id: None,
-                    site_id: None,
-                    target: None,
-                    details: json!({"reason": "locked", "locked_until": until}),
-                },
+                Some(staff.id),
+                &email,
+                "denied",
+                json!({"reason": "locked", "locked_until": until}),
                 now,
             )?;
             let minutes = (until - now).num_minutes() + 1;
@@ -124,20 +128,7 @@ impl App {
             .with_details(json!({ "locked_until": until })));
         }
         if staff.disabled {
-            store::audit::append(
-                &self.conn,
-                &NewAudit {
-                    actor_id: Some(staff.id),
-                    actor: &email,
-                    action: "sign_in",
-                    outcome: "denied",
-                    team_id: None,
-                    site_id: None,
-                    target: None,
-                    details: json!({"reason": "disabled"}),
-                },
-                now,
-            )?;
+            audit_sign_in(&self.conn, Some(staff.id), &email, "denied", json!({"reason": "disabled"}), now)?;
             return Err(failure("this account is disabled".into()));
         }
         let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));
@@ -151,18 +142,12 @@ impl App {
             let failures = staff.failed_attempts * i64::from(!lock_expired) + 1;
             let lock = (failures >= MAX_FAILURES).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
             store::staff::record_failure(&tx, staff.id, lock)?;
-            store::audit::append(
+            audit_sign_in(
                 &tx,
-                &NewAudit {
-                    actor_id: Some(staff.id),
-                    actor: &email,
-                    action: "sign_in",
-                    outcome: "failed",
-                    team_id: None,
-                    site_id: None,
-                    target: None,
-                    details: json!({"failures": failures, "locked": lock.is_some()}),
-                },
+                Some(staff.id),
+                &email,
+                "failed",
+                json!({"failures": failures, "locked": lock.is_some()}),
                 now,
             )?;
             tx.commit()?;
@@ -174,20 +159,7 @@ impl App {
             return Err(failure("wrong email or password".into()));
         }
         store::staff::reset_failures(&tx, staff.id)?;
-        store::audit::append(
-            &tx,
-            &NewAudit {
-                actor_id: Some(staff.id),
-                actor: &email,
-                action: "sign_in",
-                outcome: "ok",
-                team_id: None,
-                site_id: None,
-                target: None,
-                details: json!({}),
-            },
-            now,
-        )?;
+        audit_sign_in(&tx, Some(staff.id), &email, "ok", json!({}), now)?;
         tx.commit()?;
         session_for(&self.conn, staff.id)
     }
