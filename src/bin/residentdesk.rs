@@ -286,27 +286,14 @@ enum ResidentCmd {
 enum StaffCmd {
     /// Staff you may manage.
     List,
-    /// Add a staff account (password from --password-stdin/RESIDENTDESK_NEW_PASSWORD, else generated and printed once).
+    /// Add a staff account (password from --new-password-stdin or RESIDENTDESK_NEW_PASSWORD, else generated and printed once).
     Add {
         #[arg(long)]
         email: String,
         #[arg(long)]
         name: String,
-        /// staff_user, staff_local_admin, team_user or team_admin (default: the job function's).
-        #[arg(long, default_value = "")]
-        level: String,
-        /// A job function giving the initial roles and site access (see `role job-functions`).
-        #[arg(long)]
-        job_function: Option<String>,
-        /// Add-on role (repeatable).
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        /// Every site of the team, automatically (sites added later included).
-        #[arg(long, conflicts_with = "sites")]
-        all_sites: bool,
-        /// Member site (repeatable; required for Staff-level accounts).
-        #[arg(long = "site")]
-        sites: Vec<String>,
+        #[command(flatten)]
+        grant: access_cmd::GrantArgs,
         /// Read the new account's password from standard input.
         #[arg(long)]
         new_password_stdin: bool,
@@ -833,7 +820,7 @@ fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) 
 fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
         StaffCmd::List => print_members(&app.staff_list(session)?, out),
-        StaffCmd::Add { email, name, level, sites, new_password_stdin, job_function, roles, all_sites } => {
+        StaffCmd::Add { email, name, grant, new_password_stdin } => {
             let (password, generated) = if *new_password_stdin {
                 (read_stdin_line("new password")?, false)
             } else if let Ok(p) = std::env::var("RESIDENTDESK_NEW_PASSWORD") {
@@ -844,12 +831,15 @@ fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Res
             let new = NewStaff {
                 email: email.clone(),
                 display_name: name.clone(),
-                level: level.clone(),
-                sites: sites.clone(),
+                level: grant.level.clone(),
+                sites: grant.sites.clone(),
                 password: password.clone(),
             };
-            let access =
-                StaffAccess { job_function: job_function.clone(), roles: roles.clone(), all_sites: *all_sites };
+            let access = StaffAccess {
+                job_function: grant.job_function.clone(),
+                roles: grant.roles.clone(),
+                all_sites: grant.all_sites,
+            };
             let member = app.staff_add_with(session, &new, &access)?;
             let shown = generated.then_some(password);
             out.value(&json!({"member": member, "generated_password": shown}), || {

@@ -6,7 +6,7 @@
 //! explains someone else's while the actor stays authenticated as themselves.
 
 use crate::output::{print_table, Out};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use residentdesk::app::access::{AccessChange, NewInvitation, NewRole, NewToken};
 use residentdesk::app::Session;
 use residentdesk::{App, AppError, ErrorCode};
@@ -89,6 +89,27 @@ pub enum RoleCmd {
     },
 }
 
+/// What a new account or an invitation is granted: level, job function, add-ons, sites
+/// (shared by `staff add` and `invite create`).
+#[derive(Args, Debug)]
+pub struct GrantArgs {
+    /// staff_user, staff_local_admin, team_user or team_admin (default: the job function's).
+    #[arg(long, default_value = "")]
+    pub level: String,
+    /// A job function giving the initial roles and site access (see `role job-functions`).
+    #[arg(long)]
+    pub job_function: Option<String>,
+    /// Add-on role (repeatable).
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// Every site of the team, automatically (sites added later included).
+    #[arg(long, conflicts_with = "sites")]
+    pub all_sites: bool,
+    /// Member site (repeatable; required for Staff-level accounts).
+    #[arg(long = "site")]
+    pub sites: Vec<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum InviteCmd {
     /// Invite a person by email with roles and sites; prints the text to send.
@@ -97,16 +118,8 @@ pub enum InviteCmd {
         email: String,
         #[arg(long, default_value = "")]
         name: String,
-        #[arg(long, default_value = "")]
-        level: String,
-        #[arg(long)]
-        job_function: Option<String>,
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        #[arg(long, conflicts_with = "sites")]
-        all_sites: bool,
-        #[arg(long = "site")]
-        sites: Vec<String>,
+        #[command(flatten)]
+        grant: GrantArgs,
     },
     /// The invitations of the active team.
     List,
@@ -355,17 +368,17 @@ pub fn invite_anonymous(app: &mut App, cmd: &InviteCmd, out: &Out) -> Result<(),
 
 pub fn invite_cmd(app: &mut App, session: &Session, cmd: &InviteCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
-        InviteCmd::Create { email, name, level, job_function, roles, all_sites, sites } => {
+        InviteCmd::Create { email, name, grant } => {
             let created = app.invite_create(
                 session,
                 &NewInvitation {
                     email: email.clone(),
                     display_name: name.clone(),
-                    level: level.clone(),
-                    job_function: job_function.clone(),
-                    roles: roles.clone(),
-                    all_sites: *all_sites,
-                    sites: sites.clone(),
+                    level: grant.level.clone(),
+                    job_function: grant.job_function.clone(),
+                    roles: grant.roles.clone(),
+                    all_sites: grant.all_sites,
+                    sites: grant.sites.clone(),
                 },
             )?;
             out.value(&created, || {
