@@ -119,12 +119,20 @@ pub fn test() -> Result<(), String> {
     sh_in(&ui_dir(), "npm", &["run", "check"])?;
     sh_in(&ui_dir(), "npm", &["test"])?;
     cargo_desktop(&["build", "--bins"])?;
-    e2e()
+    e2e(&[])
+}
+
+/// `cargo xtask e2e [FILE...]`: builds the UI and the app, then runs the end-to-end tests
+/// (all of `tests/e2e/`, or only the files named) — the quick loop while working on screens.
+pub fn e2e_only(files: &[String]) -> Result<(), String> {
+    deps(true)?;
+    build()?;
+    e2e(files)
 }
 
 /// The end-to-end tests: the real binary in WebKitGTK under Xvfb, driven over WebDriver
 /// (tauri-driver → WebKitWebDriver). Screenshots land in `target/screenshots/`.
-pub fn e2e() -> Result<(), String> {
+pub fn e2e(files: &[String]) -> Result<(), String> {
     let shots = root().join("target").join("screenshots");
     std::fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
     let db_dir = root().join("target").join("e2e");
@@ -133,8 +141,14 @@ pub fn e2e() -> Result<(), String> {
     // The simulator for the sync test (in the core's target directory).
     crate::sh(&std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()), &["build", "-p", "sitemanager-sim"])?;
     let sim = root().join("target").join("debug").join("sitemanager-sim");
+    let mut args: Vec<&str> = vec!["-a", "-s", "-screen 0 1366x900x24", "node", "--test", "--test-concurrency=1"];
+    if files.is_empty() {
+        args.push("tests/e2e/");
+    } else {
+        args.extend(files.iter().map(String::as_str));
+    }
     let status = Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1366x900x24", "node", "--test", "--test-concurrency=1", "tests/e2e/"])
+        .args(&args)
         .current_dir(root())
         .env("RESIDENTDESK_APP", app_binary())
         .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))

@@ -20,11 +20,12 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "run" => run(&rest),
         "bench" => bench(&rest),
+        "e2e" => desktop::e2e_only(&rest),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <run|test|bench>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)");
+            println!("usage: cargo xtask <run|test|bench>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)");
             Ok(())
         }
-        other => Err(format!("unknown xtask command {other:?} (run, test, bench)")),
+        other => Err(format!("unknown xtask command {other:?} (run, test, bench, e2e)")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
