@@ -146,7 +146,7 @@ fn audit_alone(
 ) -> AppResult<()> {
     store::audit::append(
         conn,
-        &NewAudit { actor_id, actor, action, outcome, team_id, site_id: None, target, details },
+        &NewAudit { actor_id, actor, action, outcome, team_id, site_id: None, target, details: details.into() },
         now,
     )?;
     Ok(())
@@ -1399,7 +1399,7 @@ impl App {
                 team_id: Some(inv.team_id),
                 site_id: None,
                 target: Some(&inv.email),
-                details: json!({"invitation": inv.id, "access": assignment_json(&assignment)}),
+                details: json!({"invitation": inv.id, "access": assignment_json(&assignment)}).into(),
             },
             now,
         )?;
@@ -1423,7 +1423,7 @@ impl App {
                 team_id: Some(inv.team_id),
                 site_id: None,
                 target: Some(&inv.email),
-                details: json!({"invitation": inv.id, "side": "invitee"}),
+                details: json!({"invitation": inv.id, "side": "invitee"}).into(),
             },
             now,
         )?;

@@ -59,7 +59,7 @@ fn audit_sign_in(
         team_id: None,
         site_id: None,
         target: None,
-        details,
+        details: details.into(),
     };
     store::audit::append(conn, &entry, now)?;
     Ok(())

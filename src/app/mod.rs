@@ -164,7 +164,7 @@ fn flush_denials(conn: &Connection) {
             team_id: d.team_id,
             site_id: d.site_id,
             target: Some(&d.target),
-            details: d.details,
+            details: d.details.into(),
         };
         if let Err(e) = store::audit::append(conn, &entry, d.at) {
             tracing::error!("cannot write the audit entry of a denial: {e}");
@@ -281,7 +281,7 @@ pub(crate) fn audit_ok(
     team_id: Option<i64>,
     site_id: Option<i64>,
     target: Option<&str>,
-    details: Value,
+    details: impl Into<store::JsonText>,
 ) -> AppResult<()> {
     let actor = session.map(|s| s.actor.email.as_str()).unwrap_or("system");
     store::audit::append(
@@ -294,7 +294,7 @@ pub(crate) fn audit_ok(
             team_id,
             site_id,
             target,
-            details,
+            details: details.into(),
         },
         now,
     )?;

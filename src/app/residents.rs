@@ -5,7 +5,7 @@ use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session, UseC
 use crate::access::roles::Permission;
 use crate::access::{Feature, Target};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site};
+use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site, JsonText};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime};
@@ -506,8 +506,8 @@ impl App {
                 remote_id: after.remote_id.as_deref(),
                 email: Some(&after.email),
                 op: "update",
-                payload: json!({ "resident": new, "changed": changed }),
-                base,
+                payload: json!({ "resident": new, "changed": changed }).into(),
+                base: base.into(),
             },
             now,
         )?;
@@ -740,7 +740,8 @@ pub(crate) fn insert_resident(
     action: &str,
 ) -> AppResult<i64> {
     let id = store::residents::insert(tx, site.id, email, fields, None, now)?;
-    let values = serde_json::to_value(wire_fields(email, fields)).unwrap_or(Value::Null);
+    // Serialised once for both entries: an import writes 100,000 of each.
+    let values = serde_json::to_string(&wire_fields(email, fields)).map_err(|e| AppError::internal(e.to_string()))?;
     store::outbox::append(
         tx,
         &NewEntry {
@@ -750,8 +751,8 @@ pub(crate) fn insert_resident(
             remote_id: None,
             email: Some(email),
             op: "create",
-            payload: json!({ "resident": values }),
-            base: json!({}),
+            payload: JsonText::wrap("resident", &values),
+            base: json!({}).into(),
         },
         now,
     )?;
@@ -764,7 +765,7 @@ pub(crate) fn insert_resident(
         Some(site.team_id),
         Some(site.id),
         Some(email),
-        json!({ "after": values }),
+        JsonText::wrap("after", &values),
     )?;
     Ok(id)
 }
@@ -788,8 +789,8 @@ pub(crate) fn append_op(
             remote_id: r.remote_id.as_deref(),
             email: Some(&r.email),
             op,
-            payload,
-            base: json!({}),
+            payload: payload.into(),
+            base: json!({}).into(),
         },
         now,
     )?)
@@ -831,8 +832,8 @@ pub(crate) fn apply_terminate(
             remote_id: r.remote_id.as_deref(),
             email: Some(&r.email),
             op: "terminate",
-            payload: json!({ "DeactivationDateUTC": format_wire_utc(end) }),
-            base,
+            payload: json!({ "DeactivationDateUTC": format_wire_utc(end) }).into(),
+            base: base.into(),
         },
         now,
     )?;

@@ -413,8 +413,8 @@ impl App {
                     remote_id: r.remote_id.as_deref(),
                     email: Some(&r.email),
                     op,
-                    payload,
-                    base,
+                    payload: payload.into(),
+                    base: base.into(),
                 },
                 now,
             )?)

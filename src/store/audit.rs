@@ -15,7 +15,7 @@ pub struct NewAudit<'a> {
     pub team_id: Option<i64>,
     pub site_id: Option<i64>,
     pub target: Option<&'a str>,
-    pub details: serde_json::Value,
+    pub details: super::JsonText,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,7 +49,7 @@ pub fn append(conn: &Connection, a: &NewAudit<'_>, now: DateTime<Utc>) -> rusqli
         a.team_id,
         a.site_id,
         a.target,
-        a.details.to_string()
+        a.details.as_str()
     ])?;
     Ok(conn.last_insert_rowid())
 }

@@ -15,8 +15,8 @@ pub struct NewEntry<'a> {
     pub remote_id: Option<&'a str>,
     pub email: Option<&'a str>,
     pub op: &'a str,
-    pub payload: serde_json::Value,
-    pub base: serde_json::Value,
+    pub payload: super::JsonText,
+    pub base: super::JsonText,
 }
 
 /// An outbox entry as stored.
@@ -89,8 +89,8 @@ pub fn append(tx: &Transaction<'_>, e: &NewEntry<'_>, now: DateTime<Utc>) -> rus
         e.remote_id,
         e.email,
         e.op,
-        e.payload.to_string(),
-        e.base.to_string(),
+        e.payload.as_str(),
+        e.base.as_str(),
         key
     ])?;
     Ok(tx.last_insert_rowid())

@@ -222,8 +222,8 @@ mod tests {
             remote_id: None,
             email: Some("a@b.co"),
             op: "create",
-            payload: json!({}),
-            base: json!({}),
+            payload: json!({}).into(),
+            base: json!({}).into(),
         };
         let id = outbox::append(&tx, &e, now).unwrap();
         let job = job_start(&tx, 1, "import", "create", &[id], now).unwrap();
