@@ -1,6 +1,10 @@
 //! The deterministic demo portfolio: several teams, sites of every type in several time
 //! zones, mappings, residents in every status, and one staff account of each level.
 //! It scales to 100,000 residents over 250 sites (one transaction, prepared statements).
+//!
+//! [`App::demo_portfolio`] describes a seeded demo as plain data, so the desktop can start a
+//! simulated Site Manager (`sitemanager-sim`) holding the same portfolio: the first sync
+//! then links every team, site and resident, and the demo behaves like a connected desk.
 
 use super::auth::hash_secret;
 use super::{audit_ok, App};
@@ -32,6 +36,85 @@ pub struct DemoSummary {
     pub sites: usize,
     pub residents: usize,
     pub accounts: Vec<DemoAccount>,
+}
+
+/// A demo database's portfolio as plain data (what a simulated remote is seeded with).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoPortfolio {
+    pub teams: Vec<DemoTeam>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoTeam {
+    pub name: String,
+    pub sites: Vec<DemoSite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DemoSite {
+    pub name: String,
+    pub site_type: String,
+    pub time_zone: String,
+    pub mappings: Vec<Mapping>,
+    pub residents: Vec<store::residents::Resident>,
+}
+
+/// The service account the demo's simulated remote knows: a Team administrator of every
+/// demo team (the password is a demo secret like the staff accounts' ones).
+pub const DEMO_SYNC_ACCOUNT: (&str, &str) = ("sync@demo.residentdesk.test", "Demo-Sync-2026");
+
+impl DemoPortfolio {
+    /// The portfolio as a `sitemanager-sim` seed file (`--seed FILE.json`, the JSON form of
+    /// `sitemanager_sim::Seed`): the same teams, sites, mappings and residents with their
+    /// onboarding and suspension, and [`DEMO_SYNC_ACCOUNT`] as a Team administrator of
+    /// every team. The simulator's clock runs in real time.
+    pub fn to_sim_seed(&self) -> serde_json::Value {
+        let (mut teams, mut sites, mut residents, mut team_ids) = (vec![], vec![], vec![], vec![]);
+        let wire = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+        for (t, team) in self.teams.iter().enumerate() {
+            let team_id = format!("demo-team-{}", t + 1);
+            teams.push(json!({"team_id": team_id, "name": team.name}));
+            for site in &team.sites {
+                let site_id = format!("demo-site-{}", sites.len() + 1);
+                let mappings: Vec<serde_json::Value> = site
+                    .mappings
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "building": m.building, "floor": m.floor, "unit": m.unit,
+                            "passphrase": m.passphrase.clone().unwrap_or_default(),
+                            "ssid": m.ssid.clone().unwrap_or_default(),
+                            "vlan": m.vlan.clone().unwrap_or_default(),
+                        })
+                    })
+                    .collect();
+                for r in &site.residents {
+                    residents.push(json!({
+                        "site_id": site_id,
+                        "first_name": r.first_name, "last_name": r.last_name, "email": r.email,
+                        "phone": (!r.phone.is_empty()).then_some(&r.phone),
+                        "building": r.building, "floor": r.floor, "unit": r.unit,
+                        "activation_utc": wire(Some(r.activation_utc)),
+                        "deactivation_utc": wire(r.deactivation_utc),
+                        "onboarded_at": wire(r.onboarded_at),
+                        "suspended": r.suspended,
+                    }));
+                }
+                sites.push(json!({
+                    "site_id": site_id, "team_id": team_id, "name": site.name,
+                    "site_type": site.site_type, "time_zone": site.time_zone, "mappings": mappings,
+                }));
+            }
+            team_ids.push(team_id);
+        }
+        let (email, password) = DEMO_SYNC_ACCOUNT;
+        json!({
+            "teams": teams,
+            "sites": sites,
+            "residents": residents,
+            "accounts": [{"email": email, "password": password, "level": "team_admin", "team_ids": team_ids}],
+        })
+    }
 }
 
 const TEAMS: [&str; 3] = ["Riverside Living", "Summit Communities", "Harbor Point Residential"];
@@ -185,6 +268,36 @@ impl App {
         )?;
         tx.commit()?;
         Ok(DemoSummary { teams: TEAMS.len(), sites: site_count, residents: made, accounts })
+    }
+}
+
+impl App {
+    /// Every team, site, mapping and resident of a demo database, for seeding its simulated
+    /// remote. Only the demo's owner may ask, and only of a database `demo_seed` created.
+    pub fn demo_portfolio(&self, session: &super::Session) -> AppResult<DemoPortfolio> {
+        if !session.actor.is_owner || !self.is_demo()? {
+            return Err(AppError::invalid("the demo portfolio is only described to the owner of a demo database"));
+        }
+        let mut teams = Vec::new();
+        for (team, _level) in store::teams::for_staff(&self.conn, session.actor.staff_id)? {
+            let mut sites = Vec::new();
+            for site in store::sites::list(&self.conn, &crate::access::Scope::Team(team.id))? {
+                sites.push(DemoSite {
+                    mappings: store::sites::mappings(&self.conn, site.id)?,
+                    residents: store::residents::list_site(&self.conn, site.id)?,
+                    name: site.name,
+                    site_type: site.site_type,
+                    time_zone: site.time_zone,
+                });
+            }
+            teams.push(DemoTeam { name: team.name, sites });
+        }
+        Ok(DemoPortfolio { teams })
+    }
+
+    /// Whether this database was created by [`App::demo_seed`] (its audit log says so).
+    pub fn is_demo(&self) -> AppResult<bool> {
+        Ok(store::audit::has_action(&self.conn, "demo.seed")?)
     }
 }
 

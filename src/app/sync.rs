@@ -210,6 +210,36 @@ impl App {
         })
     }
 
+    /// Points sync at the demo's simulated remote after it restarted on another loopback
+    /// port (the desktop restarts it with the app). Only a demo database already synced with
+    /// a loopback remote is changed, so no real remote can be redirected this way.
+    pub fn demo_remote_moved(&mut self, url: &str) -> AppResult<()> {
+        let loopback = |u: &str| u.starts_with("http://127.0.0.1:");
+        let current = store::settings::get(self.conn(), KEY_URL)?.unwrap_or_default();
+        if !self.is_demo()? || !loopback(&current) || !loopback(url) {
+            return Err(AppError::invalid_field(
+                "remote",
+                "only a demo database's simulated remote can move to another loopback port",
+            ));
+        }
+        let now = self.now();
+        let tx = self.begin()?;
+        store::settings::set(&tx, KEY_URL, url.trim_end_matches('/'))?;
+        audit_ok(
+            &tx,
+            now,
+            None,
+            "sync.configure",
+            "ok",
+            None,
+            None,
+            None,
+            json!({"remote_url": url, "reason": "the demo's simulated remote restarted on another port"}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Sets the remote URL and/or the service account (Team administrators only). The
     /// password goes to the credential store, never to the database.
     pub fn sync_configure(

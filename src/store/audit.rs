@@ -54,6 +54,11 @@ pub fn append(conn: &Connection, a: &NewAudit<'_>, now: DateTime<Utc>) -> rusqli
     Ok(conn.last_insert_rowid())
 }
 
+/// Whether any entry records `action` (e.g. `demo.seed`: a demo database).
+pub fn has_action(conn: &Connection, action: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM audit WHERE action = ?1 LIMIT 1")?.exists([action])
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     let at: String = r.get(1)?;
     let details: String = r.get(9)?;

@@ -876,3 +876,57 @@ fn credentials_fall_back_to_a_private_file_and_load_back() {
         assert_eq!(store.describe(), "the OS keyring");
     }
 }
+
+/// The desktop's first-run demo: a simulator seeded with the demo database's own portfolio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_portfolio_seeds_a_simulator_that_the_first_sync_links_without_a_change() {
+    use crate::fixture::{OWNER, STAFF};
+    use residentdesk::app::demo::DEMO_SYNC_ACCOUNT;
+    let mut app = App::open_in_memory(Arc::new(SystemClock)).unwrap();
+    app.demo_seed(600, 42).unwrap();
+    let owner = app.sign_in(OWNER.0, OWNER.1).unwrap();
+    let staff = app.sign_in(STAFF.0, STAFF.1).unwrap();
+    assert!(app.demo_portfolio(&staff).is_err(), "only the owner is given the whole portfolio");
+    let portfolio = app.demo_portfolio(&owner).unwrap();
+    let seed: Seed = serde_json::from_value(portfolio.to_sim_seed()).expect("a valid sitemanager-sim seed file");
+    assert_eq!((seed.teams.len(), seed.sites.len(), seed.residents.len()), (3, 6, 600));
+    let sim = Sim::start(SimConfig::with_seed(seed).job_duration_ms(40)).unwrap();
+    let remote = HttpRemote::new(
+        &sim.base_url(),
+        Credentials { email: DEMO_SYNC_ACCOUNT.0.into(), password: DEMO_SYNC_ACCOUNT.1.into() },
+    )
+    .unwrap();
+    for team in app.team_list(&owner).unwrap() {
+        let s = app.team_switch(&owner, &team.name).unwrap();
+        let report = sync_all(&mut app, &s, &remote).await;
+        assert_eq!(
+            (report.residents_inserted, report.residents_updated, report.residents_deleted, report.sites_inserted),
+            (0, 0, 0, 0),
+            "the first sync of {} only links what both sides already hold: {report:?}",
+            team.name
+        );
+        let st = app.sync_status(&s).unwrap();
+        assert_eq!((st.pending, st.rejected, st.open_conflicts), (0, 0, 0), "{st:?}");
+    }
+    let unlinked: i64 =
+        app.conn().query_row("SELECT count(*) FROM residents WHERE remote_id IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(unlinked, 0, "every demo resident is linked to its simulated twin");
+    assert_eq!(local_view(&app), remote_view(&sim));
+
+    // From then on the demo behaves like a connected desk: a change reaches the remote.
+    let s = app.team_switch(&owner, "Riverside Living").unwrap();
+    let maple = site(&app, &s, "Maple Court");
+    let someone = app.resident_list(&s, &maple.to_string(), &ResidentFilter::default()).unwrap()[0].resident.clone();
+    let patch = ResidentPatch { first_name: Some("Renamed".into()), ..Default::default() };
+    app.resident_update(&s, &someone.email, &patch).unwrap();
+    sync_all(&mut app, &s, &remote).await;
+    let twin = sim.data().residents.into_values().find(|r| r.email == someone.email).unwrap();
+    assert_eq!(twin.first_name, "Renamed");
+
+    // The simulated remote may move to another loopback port; nothing else can be redirected.
+    assert!(app.demo_remote_moved("http://127.0.0.1:9/v2").is_err(), "the remote is not a loopback one yet");
+    app.sync_configure(&s, Some(&sim.base_url()), None, None).unwrap();
+    app.demo_remote_moved("http://127.0.0.1:9/v2").unwrap();
+    assert_eq!(app.sync_config(&s).unwrap().remote_url, "http://127.0.0.1:9/v2");
+    assert!(app.demo_remote_moved("https://api.example.com/v2").is_err());
+}
