@@ -3,10 +3,9 @@
 //! `{code, message, details}`. All run off the main thread (`async`), so a long use case
 //! never freezes the window.
 
-use crate::{Bootstrap, Desk, Reply, SessionInfo};
+use crate::{Bootstrap, DemoReady, Desk, Reply, SessionInfo};
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
-use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
@@ -84,12 +83,17 @@ fn start_sync(handle: &AppHandle, desk: &Desk) {
 #[tauri::command(async)]
 pub fn bootstrap(desk: Desktop<'_>) -> Reply<Bootstrap> {
     let initialised = desk.anon(|app| app.is_initialised())?;
-    Ok(Bootstrap { initialised, db_path: desk.db_path().display().to_string(), session: desk.current()? })
+    Ok(Bootstrap {
+        initialised,
+        db_path: desk.db_path().display().to_string(),
+        default_remote_url: residentdesk::sync::client::DEFAULT_BASE_URL.to_string(),
+        session: desk.current()?,
+    })
 }
 
 #[tauri::command(async)]
-pub fn demo_seed(desk: Desktop<'_>, residents: usize) -> Reply<DemoSummary> {
-    desk.anon(|app| app.demo_seed(residents, 42))
+pub fn demo_seed(desk: Desktop<'_>, residents: usize) -> Reply<DemoReady> {
+    desk.demo_seed(residents)
 }
 
 #[tauri::command(async)]

@@ -7,8 +7,10 @@
 //! [`access::authorize`] answer, shown by the UI as enabled or disabled-with-reason.
 
 pub mod commands;
+pub mod demo_remote;
 
 use residentdesk::access::{self, Feature, Level, Target, TeamRef};
+use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
 use residentdesk::sync::client::HttpRemote;
@@ -35,6 +37,8 @@ pub struct Desk {
     worker: Mutex<Option<Arc<Worker>>>,
     /// The runtime the worker and its event forwarding run on.
     runtime: tokio::runtime::Runtime,
+    /// The simulated Site Manager of a demo database (see [`demo_remote`]).
+    demo_remote: Mutex<Option<demo_remote::DemoRemote>>,
 }
 
 struct Inner {
@@ -49,7 +53,17 @@ impl Desk {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let app = App::open(path, Arc::new(SystemClock))?;
+        let mut app = App::open(path, Arc::new(SystemClock))?;
+        // A demo database gets its simulated remote back; without it the demo stays usable
+        // offline, and the sync bar says why it cannot reach the remote.
+        let demo_remote = match demo_remote::resume(&mut app, path) {
+            Some(Ok(remote)) => Some(remote),
+            Some(Err(e)) => {
+                eprintln!("residentdesk-desktop: {e}");
+                None
+            }
+            None => None,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("residentdesk-sync")
@@ -61,7 +75,23 @@ impl Desk {
             db_path: path.to_path_buf(),
             worker: Mutex::new(None),
             runtime,
+            demo_remote: Mutex::new(demo_remote),
         })
+    }
+
+    /// Seeds the demo portfolio and starts its simulated remote (first run).
+    pub fn demo_seed(&self, residents: usize) -> Reply<DemoReady> {
+        let mut inner = self.lock();
+        let summary = inner.app.demo_seed(residents, 42)?;
+        let (remote_url, remote_problem) = match demo_remote::create(&mut inner.app, &self.db_path, &summary) {
+            Ok(remote) => {
+                let url = remote.base_url();
+                *self.demo_remote.lock().unwrap_or_else(|p| p.into_inner()) = Some(remote);
+                (Some(url), None)
+            }
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Ok(DemoReady { summary, remote_url, remote_problem })
     }
 
     /// (Re)starts the background sync worker for the signed-in person, on its own
@@ -225,12 +255,23 @@ impl SessionInfo {
     }
 }
 
+/// The first-run demo: the portfolio, and the simulated Site Manager it syncs with (or why
+/// that could not start; the demo then works offline).
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct DemoReady {
+    pub summary: DemoSummary,
+    pub remote_url: Option<String>,
+    pub remote_problem: Option<String>,
+}
+
 /// What the UI needs before anyone signs in.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Bootstrap {
     /// False on first run (no staff account yet): the UI offers the demo or a new team.
     pub initialised: bool,
     pub db_path: String,
+    /// The real Site Manager API, offered on first run for connecting a new team.
+    pub default_remote_url: String,
     pub session: Option<SessionInfo>,
 }
 

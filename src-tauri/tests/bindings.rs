@@ -15,7 +15,7 @@ use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk_desktop::commands::ExportResult;
-use residentdesk_desktop::{Bootstrap, Permission, SessionInfo};
+use residentdesk_desktop::{Bootstrap, DemoReady, Permission, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -58,6 +58,7 @@ fn export_bindings() {
         BulkItem,
         DemoSummary,
         DemoAccount,
+        DemoReady,
         NewStaff,
         StaffPatch,
         Member,

@@ -21,16 +21,29 @@ async function withApp(fn) {
   }
 }
 
-test('first run offers the demo portfolio and then the sign-in', () =>
+test('first run offers the demo portfolio, synced with an in-process simulated Site Manager', () =>
   withApp(async (s) => {
     await s.waitFor('[data-testid="seed-demo"]');
+    await s.click('[data-testid="connect-remote"]');
+    await s.waitFor('legend', { text: 'Site Manager connection', content: true });
     await s.screenshot('01-first-run');
+    await s.click('[data-testid="connect-remote"]');
     await s.click('[data-testid="seed-demo"]');
     await s.waitFor('#demo-ready', { timeout: 60000 });
+    const remote = await s.exec("return document.querySelector('[data-testid=\"demo-remote\"]')?.textContent ?? '';");
+    assert.match(remote, /^http:\/\/127\.0\.0\.1:\d+\/v2$/, 'the demo names its simulated remote');
     await s.screenshot('02-demo-ready');
     await s.click('#demo-ready ~ p button, .panel button.primary');
     await s.waitFor('#signin');
     await s.screenshot('03-sign-in');
+    // The first sync links every demo resident to its simulated twin: nothing pending, no
+    // conflict, no error.
+    await signIn(s, accounts.team_admin);
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'last sync', timeout: 60000, content: true });
+    const bar = await s.exec("return document.querySelector('[data-testid=\"sync-bar\"]').textContent;");
+    assert.match(bar, /Online/);
+    assert.doesNotMatch(bar, /pending|rejected|conflict|Offline/);
+    await s.screenshot('04-demo-synced');
   }));
 
 // What Table-1 shows for each level (the core decides; the UI displays it).

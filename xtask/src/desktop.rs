@@ -93,9 +93,10 @@ pub fn build() -> Result<(), String> {
     cargo_desktop(&["build", "--bins", "--tests"])
 }
 
-/// Regenerates the TypeScript bindings and fails if they differ from the committed ones.
+/// Runs the shell's own tests and regenerates the TypeScript bindings, failing if they
+/// differ from the committed ones.
 fn check_bindings() -> Result<(), String> {
-    cargo_desktop(&["test", "--test", "bindings"])?;
+    cargo_desktop(&["test", "--lib", "--test", "bindings"])?;
     let dir = "ui/src/lib/api/bindings";
     let out = Command::new("git")
         .args(["status", "--porcelain", "--", dir])

@@ -5,7 +5,7 @@ import type { ActionOutcome } from './bindings/ActionOutcome';
 import type { AuditEntry } from './bindings/AuditEntry';
 import type { Bootstrap } from './bindings/Bootstrap';
 import type { BulkReport } from './bindings/BulkReport';
-import type { DemoSummary } from './bindings/DemoSummary';
+import type { DemoReady } from './bindings/DemoReady';
 import type { Entry } from './bindings/Entry';
 import type { Mapping } from './bindings/Mapping';
 import type { Member } from './bindings/Member';
@@ -39,7 +39,7 @@ export type StatusChange = 'Active' | 'Disabled';
 
 export const api = {
   bootstrap: () => call<Bootstrap>('bootstrap'),
-  demoSeed: (residents: number) => call<DemoSummary>('demo_seed', { residents }),
+  demoSeed: (residents: number) => call<DemoReady>('demo_seed', { residents }),
   init: (email: string, password: string, teamName: string) =>
     call<SessionInfo>('init', { email, password, teamName }),
   signIn: (email: string, password: string) => call<SessionInfo>('sign_in', { email, password }),

@@ -8,4 +8,8 @@ export type Bootstrap = {
 /**
  * False on first run (no staff account yet): the UI offers the demo or a new team.
  */
-initialised: boolean, db_path: string, session: SessionInfo | null, };
+initialised: boolean, db_path: string, 
+/**
+ * The real Site Manager API, offered on first run for connecting a new team.
+ */
+default_remote_url: string, session: SessionInfo | null, };
