@@ -739,9 +739,29 @@ pub(crate) fn insert_resident(
     now: DateTime<Utc>,
     action: &str,
 ) -> AppResult<i64> {
+    insert_resident_json(tx, session, site, email, fields, &resident_wire_json(email, fields), now, action)
+}
+
+/// The wire fields of a new resident as JSON text, for its outbox and audit entries.
+pub(crate) fn resident_wire_json(email: &str, fields: &ResidentFields) -> String {
+    // Serialising plain strings into a String cannot fail.
+    serde_json::to_string(&wire_fields(email, fields)).unwrap_or_else(|_| "{}".into())
+}
+
+/// [`insert_resident`] with the wire fields already serialised (an import prepares them on
+/// its checker thread): the resident, its outbox `create` entry and its audit entry.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_resident_json(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    email: &str,
+    fields: &ResidentFields,
+    wire_json: &str,
+    now: DateTime<Utc>,
+    action: &str,
+) -> AppResult<i64> {
     let id = store::residents::insert(tx, site.id, email, fields, None, now)?;
-    // Serialised once for both entries: an import writes 100,000 of each.
-    let values = serde_json::to_string(&wire_fields(email, fields)).map_err(|e| AppError::internal(e.to_string()))?;
     store::outbox::append(
         tx,
         &NewEntry {
@@ -751,7 +771,7 @@ pub(crate) fn insert_resident(
             remote_id: None,
             email: Some(email),
             op: "create",
-            payload: JsonText::wrap("resident", &values),
+            payload: JsonText::wrap("resident", wire_json),
             base: json!({}).into(),
         },
         now,
@@ -765,7 +785,7 @@ pub(crate) fn insert_resident(
         Some(site.team_id),
         Some(site.id),
         Some(email),
-        JsonText::wrap("after", &values),
+        JsonText::wrap("after", wire_json),
     )?;
     Ok(id)
 }

@@ -209,29 +209,66 @@ fn every_rule_is_reported_by_row_column_and_value() {
 #[test]
 fn dry_run_writes_nothing_and_commit_reports_the_same() {
     let (mut app, s) = setup();
+    dry_run_and_commit_agree(&mut app, &s);
+}
+
+/// On a database file the import checks rows on a second thread against a snapshot while
+/// the first one writes: the same report, the same rows, as in one thread.
+#[test]
+fn a_file_database_imports_the_same_with_its_row_checker_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::open(&dir.path().join("import.db"), Arc::new(FixedClock::new(test_now()))).unwrap();
+    app.demo_seed(60, 7).unwrap();
+    let s = sign_in(&mut app, TEAM_ADMIN);
+    add_site(&mut app, &s, SITE, "America/Chicago");
+    let on_disk = dry_run_and_commit_agree(&mut app, &s);
+    let (mut memory, ms) = setup();
+    assert_eq!(on_disk, dry_run_and_commit_agree(&mut memory, &ms), "both ways report the same problems");
+}
+
+/// Imports a file with in-file and database problems: dry run, all-or-nothing, valid-only.
+fn dry_run_and_commit_agree(app: &mut App, s: &Session) -> Vec<residentdesk::csvio::import::RowProblem> {
+    // Already here: Dee in A/1/110 (the file repeats her email and overlaps her unit).
+    let dee = ResidentInput {
+        first_name: "Dee".into(),
+        last_name: "Here".into(),
+        email: "dee@new.test".into(),
+        phone: None,
+        building: "A".into(),
+        floor: "1".into(),
+        unit: "110".into(),
+        start: "2026-01-01".into(),
+        end: None,
+    };
+    app.resident_add(s, SITE, &dee).unwrap();
     let text = format!(
-        "{API}Ava,Stone,ava@new.test,,A,1,101,2026-01-01,\nAva,Twin,ava@new.test,,A,1,102,2026-01-01,\nBo,Lee,bo@new.test,,A,1,101,2026-02-01,\nCy,Lee,cy@new.test,,B,2,201,2026-01-01,\n"
+        "{API}Ava,Stone,ava@new.test,,A,1,101,2026-01-01,\nAva,Twin,ava@new.test,,A,1,102,2026-01-01,\nBo,Lee,bo@new.test,,A,1,101,2026-02-01,\nCy,Lee,cy@new.test,,B,2,201,2026-01-01,\nDee,Again,DEE@new.test,,B,2,202,2026-01-01,\nEve,Late,eve@new.test,,A,1,110,2026-03-01,\n"
     );
-    let before = counts(&app);
-    let dry = preview(&mut app, &s, &text);
-    assert_eq!(counts(&app), before, "a dry run writes nothing, not even audit");
-    assert_eq!(dry.invalid_rows, 2);
+    let before = counts(app);
+    let dry = preview(app, s, &text);
+    assert_eq!(counts(app), before, "a dry run writes nothing, not even audit");
+    assert_eq!(dry.invalid_rows, 4, "{:#?}", dry.problems);
+    assert!(dry.problems.iter().any(|p| p.row == 6 && p.field == "Email"), "{:#?}", dry.problems);
+    assert!(dry.problems.iter().any(|p| p.row == 7 && p.field == "Unit"), "{:#?}", dry.problems);
     // Default: all or nothing.
-    let all = app.import_commit(&s, SITE, text.as_bytes(), false).unwrap();
+    let all = app.import_commit(s, SITE, text.as_bytes(), false).unwrap();
     assert_eq!(all.status, ImportStatus::Rejected);
     assert_eq!(all.imported, 0);
     assert_eq!(all.problems, dry.problems, "dry run and commit report the same problems");
-    let after = counts(&app);
+    let after = counts(app);
     assert_eq!((after.0, after.1), (before.0, before.1), "nothing imported");
     assert_eq!(after.2, before.2 + 1, "the rejected import is audited");
     // Valid only: rows 2 and 5.
-    let some = app.import_commit(&s, SITE, text.as_bytes(), true).unwrap();
+    let some = app.import_commit(s, SITE, text.as_bytes(), true).unwrap();
     assert_eq!(some.status, ImportStatus::PartiallyImported);
     assert_eq!(some.imported, 2);
     assert_eq!(some.problems, dry.problems);
-    let emails: Vec<String> = site_residents(&app, &s, SITE).into_iter().map(|r| r.resident.email).collect();
-    assert_eq!(emails.len(), 2);
+    let emails: Vec<String> = site_residents(app, s, SITE).into_iter().map(|r| r.resident.email).collect();
+    assert_eq!(emails.len(), 3);
     assert!(emails.contains(&"ava@new.test".to_string()) && emails.contains(&"cy@new.test".to_string()));
+    let after = counts(app);
+    assert_eq!((after.0, after.1), (before.0 + 2, before.1 + 2), "one outbox entry per imported resident");
+    dry.problems
 }
 
 #[test]
