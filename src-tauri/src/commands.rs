@@ -4,6 +4,11 @@
 //! never freezes the window.
 
 use crate::{Bootstrap, DemoReady, Desk, Reply, SessionInfo};
+use residentdesk::access::roles::Role;
+use residentdesk::app::access::{
+    AccessChange, ActionGate, CreatedInvitation, CreatedToken, Explanation, InvitationView, JobFunctionView, Matrix,
+    MemberActions, NewInvitation, NewRole, NewToken, RoleView,
+};
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
@@ -14,6 +19,7 @@ use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::{BulkAction, StatusChange};
 use residentdesk::store::staff::Member;
 use residentdesk::store::{audit::AuditEntry, conflicts::Conflict, outbox::Entry, sites::Mapping, sites::Site};
+use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk::AppError;
 use serde::Serialize;
@@ -64,6 +70,25 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         import_preview,
         import_commit,
         export_residents,
+        role_list,
+        role_add,
+        role_remove,
+        job_function_list,
+        job_function_add,
+        invite_create,
+        invite_list,
+        invite_reject,
+        invite_resend,
+        invite_accept,
+        invite_reject_token,
+        token_create,
+        token_list,
+        token_revoke,
+        access_explain,
+        access_matrix,
+        access_change,
+        access_gates,
+        staff_actions,
     ]
 }
 
@@ -333,4 +358,118 @@ pub fn export_residents(desk: Desktop<'_>, request: ExportRequest) -> Reply<Expo
             .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
         Ok(ExportResult { path: path.display().to_string(), summary })
     })
+}
+
+// ---- access management (roles, invitations, API tokens, explain) ----------------------
+
+#[tauri::command(async)]
+pub fn role_list(desk: Desktop<'_>) -> Reply<Vec<RoleView>> {
+    desk.signed_in(|app, s| app.role_list(s))
+}
+
+#[tauri::command(async)]
+pub fn role_add(desk: Desktop<'_>, role: NewRole) -> Reply<Role> {
+    desk.signed_in(|app, s| app.role_add(s, &role))
+}
+
+#[tauri::command(async)]
+pub fn role_remove(desk: Desktop<'_>, key: String) -> Reply<usize> {
+    desk.signed_in(|app, s| app.role_remove(s, &key))
+}
+
+#[tauri::command(async)]
+pub fn job_function_list(desk: Desktop<'_>) -> Reply<Vec<JobFunctionView>> {
+    desk.signed_in(|app, s| app.job_function_list(s))
+}
+
+#[tauri::command(async)]
+pub fn job_function_add(
+    desk: Desktop<'_>,
+    key: String,
+    name: String,
+    base: String,
+    roles: Vec<String>,
+    all_sites: bool,
+) -> Reply<JobFunctionView> {
+    desk.signed_in(|app, s| app.job_function_add(s, &key, &name, &base, &roles, all_sites))
+}
+
+#[tauri::command(async)]
+pub fn invite_create(desk: Desktop<'_>, invitation: NewInvitation) -> Reply<CreatedInvitation> {
+    desk.signed_in(|app, s| app.invite_create(s, &invitation))
+}
+
+#[tauri::command(async)]
+pub fn invite_list(desk: Desktop<'_>) -> Reply<Vec<InvitationView>> {
+    desk.signed_in(|app, s| app.invite_list(s))
+}
+
+#[tauri::command(async)]
+pub fn invite_reject(desk: Desktop<'_>, id: i64) -> Reply<Invitation> {
+    desk.signed_in(|app, s| app.invite_reject(s, id))
+}
+
+#[tauri::command(async)]
+pub fn invite_resend(desk: Desktop<'_>, id: i64) -> Reply<CreatedInvitation> {
+    desk.signed_in(|app, s| app.invite_resend(s, id))
+}
+
+/// Accepts an invitation from the sign-in screen: the new account is signed in to the team.
+#[tauri::command(async)]
+pub fn invite_accept(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    token: String,
+    name: String,
+    password: String,
+) -> Reply<SessionInfo> {
+    let info = desk.start_session(|app, _| app.invite_accept(&token, &name, &password))?;
+    start_sync(&handle, &desk);
+    Ok(info)
+}
+
+/// Declines an invitation from the sign-in screen (no one is signed in).
+#[tauri::command(async)]
+pub fn invite_reject_token(desk: Desktop<'_>, token: String) -> Reply<Invitation> {
+    desk.anon(|app| app.invite_reject_token(&token))
+}
+
+#[tauri::command(async)]
+pub fn token_create(desk: Desktop<'_>, token: NewToken) -> Reply<CreatedToken> {
+    desk.signed_in(|app, s| app.token_create(s, &token))
+}
+
+#[tauri::command(async)]
+pub fn token_list(desk: Desktop<'_>) -> Reply<Vec<TokenRow>> {
+    desk.signed_in(|app, s| app.token_list(s))
+}
+
+#[tauri::command(async)]
+pub fn token_revoke(desk: Desktop<'_>, token: String) -> Reply<TokenRow> {
+    desk.signed_in(|app, s| app.token_revoke(s, &token))
+}
+
+#[tauri::command(async)]
+pub fn access_explain(desk: Desktop<'_>, email: Option<String>, action: String, place: String) -> Reply<Explanation> {
+    desk.signed_in(|app, s| app.access_explain(s, email.as_deref(), &action, &place))
+}
+
+#[tauri::command(async)]
+pub fn access_matrix(desk: Desktop<'_>, email: Option<String>) -> Reply<Matrix> {
+    desk.signed_in(|app, s| app.access_matrix(s, email.as_deref()))
+}
+
+#[tauri::command(async)]
+pub fn access_change(desk: Desktop<'_>, email: String, change: AccessChange) -> Reply<Member> {
+    desk.signed_in(|app, s| app.access_change(s, &email, &change))
+}
+
+#[tauri::command(async)]
+pub fn access_gates(desk: Desktop<'_>) -> Reply<Vec<ActionGate>> {
+    desk.signed_in(|app, s| app.access_gates(s))
+}
+
+#[tauri::command(async)]
+pub fn staff_actions(desk: Desktop<'_>) -> Reply<Vec<MemberActions>> {
+    desk.signed_in(|app, s| app.staff_actions(s))
 }

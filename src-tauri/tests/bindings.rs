@@ -2,6 +2,11 @@
 //! (or `$BINDINGS_DIR`). `cargo xtask test` runs this and fails when the committed copy
 //! differs, so the UI can never compile against stale types.
 
+use residentdesk::access::roles::{Role, RoleKind, SiteAccess};
+use residentdesk::app::access::{
+    AccessAction, AccessChange, ActionGate, CreatedInvitation, CreatedToken, Explanation, Gate, InvitationView,
+    JobFunctionView, Matrix, MatrixFeature, MatrixRow, MemberActions, NewInvitation, NewRole, NewToken, RoleView,
+};
 use residentdesk::app::bulk::{BulkItem, BulkReport};
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
@@ -13,6 +18,7 @@ use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::error::{AppError, ErrorCode};
 use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
+use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk_desktop::commands::ExportResult;
 use residentdesk_desktop::{Bootstrap, DemoReady, Permission, SessionInfo};
@@ -73,6 +79,28 @@ fn export_bindings() {
         ExportRequest,
         ExportSummary,
         ExportResult,
+        Role,
+        RoleKind,
+        RoleView,
+        NewRole,
+        SiteAccess,
+        JobFunctionView,
+        NewInvitation,
+        CreatedInvitation,
+        Invitation,
+        InvitationView,
+        NewToken,
+        CreatedToken,
+        TokenRow,
+        Explanation,
+        Matrix,
+        MatrixRow,
+        MatrixFeature,
+        AccessChange,
+        AccessAction,
+        Gate,
+        ActionGate,
+        MemberActions,
     );
     // ts-rs writes i64 as `bigint`, but serde_json sends ids and counts as plain JSON numbers
     // (all far below 2^53), which is what the web view receives: say so in the types.

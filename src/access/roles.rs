@@ -297,6 +297,7 @@ pub fn feature_needs(feature: Feature) -> (PermSet, bool) {
 
 /// Hierarchical (one per person, inheriting) or add-on (on top of a base role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RoleKind {
     Hierarchical,
@@ -305,12 +306,14 @@ pub enum RoleKind {
 
 /// A role as listed and assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Role {
     /// Stable key: `team_admin`, `auditor`, `exporter`...
     pub key: String,
     pub name: String,
     pub kind: RoleKind,
     /// Everything the role gives (for hierarchical roles: including what they inherit).
+    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
     pub permissions: PermSet,
     /// Whether a person may assign it by hand (otherwise only the system gives it).
     pub assignable: bool,
@@ -375,6 +378,7 @@ pub fn builtin_role(key: &str) -> Option<Role> {
 
 /// Site access of a member in one team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "mode", content = "sites")]
 pub enum SiteAccess {
     /// Every site of the team, including sites added later.

@@ -9,7 +9,7 @@ use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
 use crate::access::roles::{
     builtin_job_functions, builtin_role, builtin_roles, Grants, PermSet, Permission, Role, RoleKind, SiteAccess,
 };
-use crate::access::{evaluate, Actor, Feature, Level, Need, Target, TeamRef};
+use crate::access::{evaluate, Actor, Decision, Feature, Level, Need, Target, TeamRef};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, audit::NewAudit, invitations::Invitation, staff::Member, tokens::TokenRow};
 use chrono::{DateTime, Duration, Utc};
@@ -175,8 +175,164 @@ pub(crate) fn refuse(
 
 /// Checks the session's own grants for a `staff.*`/`team.*` need on the team, audited.
 fn need(conn: &Connection, now: DateTime<Utc>, session: &Session, p: Permission, action: &str) -> AppResult<()> {
-    let team = active_team(conn, session)?;
-    authorize_need(conn, now, session, Need::Permission(p), Target::Team(&team_ref(&team)), action)
+    Check::Audited(now, action).need(conn, session, Need::Permission(p))
+}
+
+/// How a precondition is checked: by the use case itself (a denial is audited and fails the
+/// call), or beforehand and quietly, for the UI to show an action disabled with the reason.
+/// Both run the same code, so what the UI shows is what the use case will decide.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Check<'a> {
+    Audited(DateTime<Utc>, &'a str),
+    Quiet,
+}
+
+impl Check<'_> {
+    /// `need` on the active team.
+    pub(crate) fn need(self, conn: &Connection, session: &Session, need: Need) -> AppResult<()> {
+        let team = active_team(conn, session)?;
+        self.need_at(conn, session, need, Target::Team(&team_ref(&team)))
+    }
+
+    /// `need` on `target`.
+    pub(crate) fn need_at(self, conn: &Connection, session: &Session, need: Need, target: Target<'_>) -> AppResult<()> {
+        match self {
+            Check::Audited(now, action) => authorize_need(conn, now, session, need, target, action),
+            Check::Quiet => match evaluate(&session.actor, &session.grants, need, target) {
+                Decision::Allow { .. } => Ok(()),
+                Decision::Deny { reason } => Err(AppError::denied(format!("denied: {reason}"))),
+            },
+        }
+    }
+
+    /// A refused grant as an error (audited when the use case itself checks).
+    pub(crate) fn refusal(
+        self,
+        conn: &Connection,
+        session: &Session,
+        team_id: i64,
+        target: &str,
+        refusal: Refusal,
+    ) -> AppError {
+        match (self, refusal) {
+            (Check::Audited(now, action), r) => refuse(conn, now, session, action, Some(team_id), target, r),
+            (Check::Quiet, Refusal::Invalid { field, message }) => AppError::invalid_field(field, message),
+            (Check::Quiet, Refusal::Denied(reason)) => AppError::denied(format!("denied: {reason}")),
+        }
+    }
+}
+
+/// Whether an action is allowed, and the core's reason when it is not: what the desktop shows
+/// beside a disabled button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Gate {
+    pub allowed: bool,
+    /// Empty when allowed; otherwise the core's message ("denied: ...").
+    pub reason: String,
+}
+
+impl Gate {
+    /// The gate of a quiet check: an `Err` becomes its message. Database errors stay errors.
+    pub(crate) fn of(result: AppResult<()>) -> AppResult<Gate> {
+        match result {
+            Ok(()) => Ok(Gate { allowed: true, reason: String::new() }),
+            Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::InvalidInput) => {
+                Ok(Gate { allowed: false, reason: e.message })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The access-management use cases whose precondition (a permission on the active team) can
+/// be asked before trying them. Each use case checks its precondition through
+/// [`AccessAction::check`], so the answer given beforehand is the one the use case applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AccessAction {
+    /// List roles (`role list`).
+    RoleList,
+    /// Define or delete a team add-on role, define a job function.
+    RoleManage,
+    /// List job functions.
+    JobFunctionList,
+    /// List invitations.
+    InviteList,
+    /// Invite someone (the roles and sites given are checked when the invitation is made).
+    InviteCreate,
+    /// Withdraw or resend an invitation.
+    InviteManage,
+    /// Create an API token (a subset of what the person holds).
+    TokenCreate,
+    /// Explain or show the matrix of someone else (yourself is always allowed).
+    ExplainOthers,
+}
+
+impl AccessAction {
+    pub const ALL: [AccessAction; 8] = [
+        AccessAction::RoleList,
+        AccessAction::RoleManage,
+        AccessAction::JobFunctionList,
+        AccessAction::InviteList,
+        AccessAction::InviteCreate,
+        AccessAction::InviteManage,
+        AccessAction::TokenCreate,
+        AccessAction::ExplainOthers,
+    ];
+
+    /// What the action needs on the active team (`None`: any signed-in person).
+    fn need(self) -> Option<Need> {
+        Some(match self {
+            AccessAction::RoleList => Need::Permission(Permission::TeamView),
+            AccessAction::RoleManage => Need::Permission(Permission::TeamMembers),
+            AccessAction::JobFunctionList | AccessAction::InviteList | AccessAction::ExplainOthers => {
+                Need::Permission(Permission::StaffView)
+            }
+            AccessAction::InviteCreate => Need::Feature(Feature::ManageStaffUsers),
+            AccessAction::InviteManage => Need::Permission(Permission::StaffAdd),
+            AccessAction::TokenCreate => return None,
+        })
+    }
+
+    /// Checks the action's precondition for `session` (audited under `Check::Audited`).
+    pub(crate) fn check(self, conn: &Connection, session: &Session, how: Check<'_>) -> AppResult<()> {
+        if self == AccessAction::TokenCreate && session.token.is_some() {
+            let team = active_team(conn, session)?;
+            return Err(how.refusal(
+                conn,
+                session,
+                team.id,
+                "token",
+                Refusal::Denied("an API token cannot create tokens".into()),
+            ));
+        }
+        match self.need() {
+            Some(n) => how.need(conn, session, n),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One access-management action with the core's answer for the signed-in person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ActionGate {
+    pub action: AccessAction,
+    pub allowed: bool,
+    pub reason: String,
+}
+
+/// What the person may do to one member of the team, with the core's reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberActions {
+    pub email: String,
+    /// Change the member's base role, add-on roles or sites (`access_change`).
+    pub edit: Gate,
+    /// Remove the member from the team (`staff_remove`).
+    pub remove: Gate,
 }
 
 /// Parses the sites of a request: all sites, or a list resolved in the active team.
@@ -234,8 +390,30 @@ pub(crate) fn assignment_json(a: &Assignment) -> Value {
     })
 }
 
+/// The precondition of changing a member's access from `cur` to `after`: `staff.edit` (and
+/// `team.members` when a Team-level role is involved), then grant-only-what-you-hold.
+pub(crate) fn change_check(
+    conn: &Connection,
+    session: &Session,
+    team_id: i64,
+    email: &str,
+    cur: Current<'_>,
+    after: &Assignment,
+    how: Check<'_>,
+) -> AppResult<()> {
+    let staff_need = if cur.assignment.base.is_team_level() || after.base.is_team_level() {
+        Permission::TeamMembers
+    } else {
+        Permission::StaffEdit
+    };
+    how.need(conn, session, Need::Permission(Permission::StaffEdit))?;
+    how.need(conn, session, Need::Permission(staff_need))?;
+    grant::check(grantor(session), Some(cur), Some(after)).map_err(|r| how.refusal(conn, session, team_id, email, r))
+}
+
 /// A change to a member's roles and sites; `None` keeps a part.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AccessChange {
     /// A new base role (Table-1 level).
     #[serde(default)]
@@ -253,6 +431,7 @@ pub struct AccessChange {
 
 /// A role as listed, with whether the session may assign it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoleView {
     #[serde(flatten)]
     pub role: Role,
@@ -262,6 +441,7 @@ pub struct RoleView {
 
 /// A new add-on role.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewRole {
     pub key: String,
     pub name: String,
@@ -278,6 +458,7 @@ fn yes() -> bool {
 
 /// A job function as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct JobFunctionView {
     pub key: String,
     pub name: String,
@@ -289,6 +470,7 @@ pub struct JobFunctionView {
 
 /// The answer of `explain`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Explanation {
     pub person: String,
     pub action: String,
@@ -301,6 +483,7 @@ pub struct Explanation {
 
 /// One row of the effective matrix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatrixRow {
     pub category: String,
     pub permission: String,
@@ -310,6 +493,7 @@ pub struct MatrixRow {
 
 /// One Table-1 feature in the effective matrix (checked on the team).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatrixFeature {
     pub feature: String,
     pub allowed: bool,
@@ -318,6 +502,7 @@ pub struct MatrixFeature {
 
 /// A person's effective access.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Matrix {
     pub person: String,
     pub team: String,
@@ -332,6 +517,7 @@ pub struct Matrix {
 
 /// A new API token.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewToken {
     pub name: String,
     /// Permission names; empty: every permission the creator holds.
@@ -348,6 +534,7 @@ pub struct NewToken {
 
 /// A created token: the secret is shown this once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreatedToken {
     pub token: String,
     #[serde(flatten)]
@@ -473,14 +660,7 @@ impl App {
     /// Every role of the active team: the built-in ones and the team's add-on roles.
     pub fn role_list(&self, session: &Session) -> AppResult<Vec<RoleView>> {
         let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            self.now(),
-            session,
-            Need::Permission(Permission::TeamView),
-            Target::Team(&team_ref(&team)),
-            "role.list",
-        )?;
+        AccessAction::RoleList.check(&self.conn, session, Check::Audited(self.now(), "role.list"))?;
         let mut roles = builtin_roles();
         roles.extend(store::roles::list(&self.conn, team.id)?);
         Ok(roles
@@ -521,7 +701,7 @@ impl App {
         };
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
-        need(&tx, now, session, Permission::TeamMembers, "role.add")?;
+        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "role.add"))?;
         grant::check_role_definition(&session.grants, &role)
             .map_err(|r| refuse(&tx, now, session, "role.add", Some(team.id), &key, r))?;
         if builtin_role(&key).is_some() || store::roles::get(&tx, team.id, &key)?.is_some() {
@@ -549,7 +729,7 @@ impl App {
         let key = key.trim().to_ascii_lowercase();
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
-        need(&tx, now, session, Permission::TeamMembers, "role.remove")?;
+        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "role.remove"))?;
         if builtin_role(&key).is_some() {
             return Err(AppError::invalid_field("key", format!("{key} is a built-in role and cannot be removed")));
         }
@@ -576,14 +756,7 @@ impl App {
     /// The job functions of the active team (built in and the team's).
     pub fn job_function_list(&self, session: &Session) -> AppResult<Vec<JobFunctionView>> {
         let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            self.now(),
-            session,
-            Need::Permission(Permission::StaffView),
-            Target::Team(&team_ref(&team)),
-            "job_function.list",
-        )?;
+        AccessAction::JobFunctionList.check(&self.conn, session, Check::Audited(self.now(), "job_function.list"))?;
         let mut out: Vec<JobFunctionView> = builtin_job_functions()
             .into_iter()
             .map(|j| JobFunctionView {
@@ -625,7 +798,7 @@ impl App {
             Level::parse(base).ok_or_else(|| AppError::invalid_field("base", format!("unknown base role {base:?}")))?;
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
-        need(&tx, now, session, Permission::TeamMembers, "job_function.add")?;
+        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "job_function.add"))?;
         for a in addons {
             let role = load_role(&tx, team.id, a)?;
             if role.kind != RoleKind::AddOn {
@@ -740,16 +913,8 @@ impl App {
             || !after.grants().permissions.is_subset(before.grants().permissions)
             || !after.sites.is_within(&before.sites);
         let action = if widened { "access.grant" } else { "access.revoke" };
-        let staff_need = if before.base.is_team_level() || after.base.is_team_level() {
-            Permission::TeamMembers
-        } else {
-            Permission::StaffEdit
-        };
-        need(&tx, now, session, Permission::StaffEdit, action)?;
-        need(&tx, now, session, staff_need, action)?;
         let cur = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
-        grant::check(grantor(session), Some(cur), Some(&after))
-            .map_err(|r| refuse(&tx, now, session, action, Some(team.id), &member.staff.email, r))?;
+        change_check(&tx, session, team.id, &member.staff.email, cur, &after, Check::Audited(now, action))?;
         write_assignment(&tx, member.staff.id, team.id, &after, Some(session.actor.staff_id), now)?;
         audit_ok(
             &tx,
@@ -815,14 +980,7 @@ impl App {
             return Ok(session.clone());
         };
         let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            now,
-            session,
-            Need::Permission(Permission::StaffView),
-            Target::Team(&team_ref(&team)),
-            action,
-        )?;
+        AccessAction::ExplainOthers.check(&self.conn, session, Check::Audited(now, action))?;
         let member = super::staff::find_member(&self.conn, team.id, email)?;
         let other = build_session(&self.conn, member.staff.id, Some(team.id))?;
         let within = other.grants.base <= session.grants.base
@@ -930,17 +1088,7 @@ impl App {
         let name = residentdesk_domain::rules::validate_text("name", &new.name, true, 80)?;
         let requested = PermSet::parse_list(&new.permissions).map_err(|e| AppError::invalid_field("permissions", e))?;
         let team = active_team(&self.conn, session)?;
-        if session.token.is_some() {
-            return Err(refuse(
-                &self.conn,
-                now,
-                session,
-                "token.create",
-                Some(team.id),
-                &name,
-                Refusal::Denied("an API token cannot create tokens".into()),
-            ));
-        }
+        AccessAction::TokenCreate.check(&self.conn, session, Check::Audited(now, "token.create"))?;
         let permissions = if new.permissions.is_empty() { session.grants.permissions } else { requested };
         let sites = if !new.all_sites && new.sites.is_empty() {
             session.grants.sites.clone()
@@ -1087,6 +1235,7 @@ pub const RESEND_AFTER_DAYS: i64 = 2;
 
 /// A new invitation by email with roles and sites.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewInvitation {
     pub email: String,
     #[serde(default)]
@@ -1106,6 +1255,7 @@ pub struct NewInvitation {
 
 /// An invitation with its one-time token (shown once) and the text to send.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreatedInvitation {
     pub invitation: Invitation,
     pub token: String,
@@ -1114,6 +1264,7 @@ pub struct CreatedInvitation {
 
 /// An invitation as listed: `state` reads `expired` once a pending one is past its expiry.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InvitationView {
     #[serde(flatten)]
     pub invitation: Invitation,
@@ -1198,6 +1349,7 @@ impl App {
             parse_site_access(&tx, session, all_sites, &new.sites)?
         };
         let assignment = Assignment { base, addons, sites };
+        AccessAction::InviteCreate.check(&tx, session, Check::Audited(now, "invite.create"))?;
         super::staff::check_manage(&tx, now, session, None, Some(&assignment), "invite.create")?;
         if let Some(existing) = store::staff::by_email(&tx, &email)? {
             if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
@@ -1251,14 +1403,7 @@ impl App {
     pub fn invite_list(&self, session: &Session) -> AppResult<Vec<InvitationView>> {
         let now = self.now();
         let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            now,
-            session,
-            Need::Permission(Permission::StaffView),
-            Target::Team(&team_ref(&team)),
-            "invite.list",
-        )?;
+        AccessAction::InviteList.check(&self.conn, session, Check::Audited(now, "invite.list"))?;
         Ok(store::invitations::list(&self.conn, team.id)?
             .into_iter()
             .map(|mut i| {
@@ -1433,14 +1578,7 @@ impl App {
 
     fn team_invitation(&self, session: &Session, id: i64, action: &str) -> AppResult<Invitation> {
         let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            self.now(),
-            session,
-            Need::Permission(Permission::StaffAdd),
-            Target::Team(&team_ref(&team)),
-            action,
-        )?;
+        AccessAction::InviteManage.check(&self.conn, session, Check::Audited(self.now(), action))?;
         store::invitations::get(&self.conn, id)?
             .filter(|i| i.team_id == team.id)
             .ok_or_else(|| AppError::not_found(format!("no invitation #{id} in your active team")))

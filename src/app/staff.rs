@@ -5,12 +5,15 @@
 //! the owner cannot be demoted or removed (only ownership transferred). New accounts may get a
 //! job function, add-on roles and access to all sites of the team.
 
-use super::access::{assignment_json, load_assignment, load_role, refuse, write_assignment};
+use super::access::{
+    assignment_json, change_check, load_assignment, load_role, refuse, write_assignment, AccessAction, ActionGate,
+    Check, Gate, MemberActions,
+};
 use super::auth::{check_password, hash_secret};
 use super::{active_team, audit_ok, authorize, resolve_site, site_ref, team_ref, App, Session};
 use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
 use crate::access::roles::SiteAccess;
-use crate::access::{Feature, Level, Target};
+use crate::access::{Feature, Level, Need, Target};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, staff::Member};
 use residentdesk_domain::rules;
@@ -71,6 +74,17 @@ pub(crate) fn check_manage(
     a: Option<&Assignment>,
     action: &str,
 ) -> AppResult<()> {
+    check_manage_with(conn, session, current, a, Check::Audited(now, action))
+}
+
+/// [`check_manage`], audited or quiet (for showing an action disabled beforehand).
+fn check_manage_with(
+    conn: &Connection,
+    session: &Session,
+    current: Option<Current<'_>>,
+    a: Option<&Assignment>,
+    how: Check<'_>,
+) -> AppResult<()> {
     let team = active_team(conn, session)?;
     let tref = team_ref(&team);
     let mut team_level = current.is_some_and(|c| c.assignment.base.is_team_level());
@@ -82,9 +96,9 @@ pub(crate) fn check_manage(
         }
     }
     if team_level {
-        authorize(conn, now, session, Feature::EditTeamMembers, Target::Team(&tref), action)?;
+        how.need_at(conn, session, Need::Feature(Feature::EditTeamMembers), Target::Team(&tref))?;
     } else {
-        authorize(conn, now, session, Feature::ManageStaffUsers, Target::Team(&tref), action)?;
+        how.need_at(conn, session, Need::Feature(Feature::ManageStaffUsers), Target::Team(&tref))?;
         if let Some(SiteAccess::Listed(s)) = a.map(|a| &a.sites) {
             if s.is_empty() {
                 return Err(AppError::invalid_field("sites", "a Staff-level account needs at least one site"));
@@ -94,7 +108,7 @@ pub(crate) fn check_manage(
         sites.dedup();
         for id in sites {
             if let Some(site) = store::sites::get(conn, id)? {
-                authorize(conn, now, session, Feature::ManageStaffUsers, Target::Site(&site_ref(&site)), action)?;
+                how.need_at(conn, session, Need::Feature(Feature::ManageStaffUsers), Target::Site(&site_ref(&site)))?;
             }
         }
     }
@@ -104,7 +118,29 @@ pub(crate) fn check_manage(
         current,
         a,
     )
-    .map_err(|r| refuse(conn, now, session, action, Some(team.id), target, r))
+    .map_err(|r| how.refusal(conn, session, team.id, target, r))
+}
+
+/// The precondition of removing `member` from the active team.
+fn remove_check(conn: &Connection, session: &Session, member: &Member, how: Check<'_>) -> AppResult<()> {
+    let team = active_team(conn, session)?;
+    let before =
+        load_assignment(conn, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+    let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
+    check_manage_with(conn, session, Some(current), None, how)?;
+    if member.staff.id == session.actor.staff_id {
+        return Err(AppError::denied("denied: you cannot remove yourself"));
+    }
+    Ok(())
+}
+
+/// The precondition of changing `member`'s access at all (their roles and sites as they are).
+fn edit_check(conn: &Connection, session: &Session, member: &Member, how: Check<'_>) -> AppResult<()> {
+    let team = active_team(conn, session)?;
+    let before =
+        load_assignment(conn, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+    let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
+    change_check(conn, session, team.id, &member.staff.email, current, &before, how)
 }
 
 fn parse_level(text: &str) -> AppResult<Level> {
@@ -142,6 +178,35 @@ impl App {
                     || m.staff.id == session.actor.staff_id
             })
             .collect())
+    }
+
+    /// What the person may do to each member they can see ([`App::staff_list`]): edit their
+    /// access, remove them, each with the core's reason when not. The same checks as the use
+    /// cases, run quietly (a listing audits no denial).
+    pub fn staff_actions(&self, session: &Session) -> AppResult<Vec<MemberActions>> {
+        self.staff_list(session)?
+            .iter()
+            .map(|m| {
+                Ok(MemberActions {
+                    email: m.staff.email.clone(),
+                    edit: Gate::of(edit_check(&self.conn, session, m, Check::Quiet))?,
+                    remove: Gate::of(remove_check(&self.conn, session, m, Check::Quiet))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The core's answer on every access-management action for the person (see
+    /// [`AccessAction`]), so the desktop shows each screen and button enabled or disabled with
+    /// the reason. Quiet: asking audits nothing.
+    pub fn access_gates(&self, session: &Session) -> AppResult<Vec<ActionGate>> {
+        AccessAction::ALL
+            .into_iter()
+            .map(|action| {
+                let g = Gate::of(action.check(&self.conn, session, Check::Quiet))?;
+                Ok(ActionGate { action, allowed: g.allowed, reason: g.reason })
+            })
+            .collect()
     }
 
     /// Adds a staff account to the active team (Table-1 level and member sites).
@@ -279,13 +344,7 @@ impl App {
         let tx = self.begin()?;
         let team = active_team(&tx, session)?;
         let member = find_member(&tx, team.id, email)?;
-        let before =
-            load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
-        let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
-        check_manage(&tx, now, session, Some(current), None, "staff.remove")?;
-        if member.staff.id == session.actor.staff_id {
-            return Err(AppError::denied("denied: you cannot remove yourself"));
-        }
+        remove_check(&tx, session, &member, Check::Audited(now, "staff.remove"))?;
         store::staff::remove_membership(&tx, member.staff.id, team.id)?;
         store::roles::set_member_roles(&tx, member.staff.id, team.id, &[], None, now)?;
         audit_ok(

@@ -150,6 +150,50 @@ enum Command {
     },
 }
 
+/// `demo seed --big-site N`: adds N units (building "Z") to the first site of the owner's
+/// active team, then N residents through the ordinary CSV import (every rule, outbox entry
+/// and audit entry as for any import). Units come from the remote in real use, so there is no
+/// use case that adds them: this demo-only step writes them with the store directly.
+fn grow_first_site(
+    app: &mut App,
+    summary: &residentdesk::app::demo::DemoSummary,
+    n: usize,
+) -> Result<(String, u64), AppError> {
+    let owner = summary
+        .accounts
+        .iter()
+        .find(|a| a.level == "owner")
+        .ok_or_else(|| AppError::internal("the demo has no owner account"))?;
+    let session = app.sign_in(&owner.email, &owner.password)?;
+    let site = app.site_list(&session)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?.site;
+    let floor = |k: usize| (k / 100 + 1).to_string();
+    let tx = app.conn_mut().transaction().map_err(|e| AppError::internal(e.to_string()))?;
+    for k in 0..n {
+        let m = residentdesk::store::sites::Mapping {
+            building: "Z".into(),
+            floor: floor(k),
+            unit: format!("Z{k:06}"),
+            passphrase: None,
+            ssid: Some(format!("{} WiFi", site.name)),
+            vlan: None,
+        };
+        residentdesk::store::sites::insert_mapping(&tx, site.id, &m).map_err(|e| AppError::internal(e.to_string()))?;
+    }
+    tx.commit().map_err(|e| AppError::internal(e.to_string()))?;
+    let mut csv = String::from("FirstName,LastName,Email,Building,Floor,Unit,ActivationDate\n");
+    for k in 0..n {
+        csv.push_str(&format!(
+            "Big{k},Resident,big.resident.{k}@residents.example,Z,{},Z{k:06},2025-01-01\n",
+            floor(k)
+        ));
+    }
+    let report = app.import_commit(&session, &site.id.to_string(), csv.as_bytes(), false)?;
+    if report.imported as usize != n {
+        return Err(AppError::internal(format!("the big site import wrote {} of {n} rows", report.imported)));
+    }
+    Ok((site.name, report.imported))
+}
+
 #[derive(Subcommand, Debug)]
 enum DemoCmd {
     /// Seed a deterministic demo portfolio into an empty database.
@@ -158,6 +202,10 @@ enum DemoCmd {
         residents: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Then give the first site N more residents (one site of 10,000+ residents, for the
+        /// desktop's scrolling test; the demo itself spreads ~400 per site).
+        #[arg(long, value_name = "N")]
+        big_site: Option<usize>,
     },
 }
 
@@ -460,12 +508,19 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             });
             return Ok(());
         }
-        Command::Demo(DemoCmd::Seed { residents, seed }) => {
-            if *residents > 1_000_000 {
-                return Err(AppError::invalid_field("residents", "at most 1,000,000 demo residents"));
+        Command::Demo(DemoCmd::Seed { residents, seed, big_site }) => {
+            if *residents > 1_000_000 || big_site.is_some_and(|n| n > 200_000) {
+                return Err(AppError::invalid_field(
+                    "residents",
+                    "at most 1,000,000 demo residents, 200,000 in the big site",
+                ));
             }
             let started = std::time::Instant::now();
             let summary = app.demo_seed(*residents, *seed)?;
+            if let Some(n) = big_site.filter(|n| *n > 0) {
+                let (site, imported) = grow_first_site(&mut app, &summary, n)?;
+                eprintln!("Gave site {site} {imported} more residents.");
+            }
             out.value(&summary, || {
                 println!(
                     "Seeded {} teams, {} sites, {} residents into {} in {:.1} s.",

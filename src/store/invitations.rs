@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// An invitation as stored (the token hash never leaves the store except for verifying).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Invitation {
     pub id: i64,
     pub team_id: i64,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// An API token as stored (the hash never leaves the store except for verifying).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TokenRow {
     pub id: i64,
     pub team_id: i64,
@@ -16,6 +17,7 @@ pub struct TokenRow {
     pub prefix: String,
     #[serde(skip)]
     pub token_hash: String,
+    #[cfg_attr(feature = "ts", ts(as = "Vec<String>"))]
     pub permissions: PermSet,
     pub sites: SiteAccess,
     pub created_at: DateTime<Utc>,

@@ -5,7 +5,7 @@
 use crate::fixture::{demo_app, sign_in, Work, LOCAL_ADMIN, OWNER, STAFF, TEAM_ADMIN, TEAM_USER};
 use chrono::Duration;
 use residentdesk::access::{level_allows, Feature, Level};
-use residentdesk::app::access::{AccessChange, NewInvitation, NewRole, NewToken};
+use residentdesk::app::access::{AccessAction, AccessChange, NewInvitation, NewRole, NewToken};
 use residentdesk::app::staff::{NewStaff, StaffAccess, StaffPatch};
 use residentdesk::app::Session;
 use residentdesk::{store, App};
@@ -609,4 +609,70 @@ fn a_read_only_token_reads_residents_and_changes_nothing() {
     assert!(store::outbox::list(app.conn(), &["pending"], 10).unwrap().is_empty());
     let denials = app.audit_list(&admin, None, 50).unwrap().into_iter().filter(|e| e.outcome == "denied").count();
     assert!(denials >= 5, "{denials}");
+}
+
+/// The per-row actions the desktop shows are the use cases' own answers: where the listing
+/// says "denied" the use case is denied with the same message, where it says allowed the use
+/// case goes through; and asking audits nothing.
+#[test]
+fn staff_actions_give_the_use_cases_own_answers_without_auditing() {
+    let (mut app, _) = demo_app(0);
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let audit_before = store::audit::list(app.conn(), None, None, 100_000).unwrap().len();
+    let rows = app.staff_actions(&admin).unwrap();
+    assert_eq!(store::audit::list(app.conn(), None, None, 100_000).unwrap().len(), audit_before, "quiet");
+    let row = |email: &str| rows.iter().find(|r| r.email == email).unwrap().clone();
+    let owner = row(OWNER.0);
+    assert!(!owner.remove.allowed && !owner.edit.allowed);
+    assert!(owner.remove.reason.contains("owner"), "{}", owner.remove.reason);
+    let err = app.staff_remove(&admin, OWNER.0).unwrap_err();
+    assert_eq!(err.message, owner.remove.reason, "the row shows the use case's own reason");
+    let me = row(TEAM_ADMIN.0);
+    assert!(!me.remove.allowed);
+    assert_eq!(app.staff_remove(&admin, TEAM_ADMIN.0).unwrap_err().message, me.remove.reason);
+    let staff = row(STAFF.0);
+    assert!(staff.remove.allowed && staff.edit.allowed, "{staff:?}");
+    app.access_change(&admin, STAFF.0, &AccessChange { add_roles: vec!["auditor".into()], ..Default::default() })
+        .unwrap();
+    app.staff_remove(&admin, STAFF.0).unwrap();
+    // A local-admin sees Staff-level accounts only, and cannot remove themselves.
+    let la = sign_in(&mut app, LOCAL_ADMIN);
+    let rows = app.staff_actions(&la).unwrap();
+    assert!(rows.iter().all(|r| r.email != OWNER.0 && r.email != TEAM_ADMIN.0));
+    let me = rows.iter().find(|r| r.email == LOCAL_ADMIN.0).unwrap();
+    assert!(!me.remove.allowed && me.remove.reason.contains("yourself"), "{me:?}");
+}
+
+#[test]
+fn access_gates_follow_the_role_model_and_match_the_use_cases() {
+    let (mut app, _) = demo_app(0);
+    let gates = |app: &App, s: &Session| -> Vec<(AccessAction, bool, String)> {
+        app.access_gates(s).unwrap().into_iter().map(|g| (g.action, g.allowed, g.reason)).collect()
+    };
+    let allowed = |g: &[(AccessAction, bool, String)], a: AccessAction| g.iter().find(|x| x.0 == a).unwrap().1;
+    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let g = gates(&app, &admin);
+    assert!(g.iter().all(|x| x.1), "a Team administrator may do all of it: {g:?}");
+    let staff = sign_in(&mut app, STAFF);
+    let g = gates(&app, &staff);
+    for a in
+        [AccessAction::RoleManage, AccessAction::InviteList, AccessAction::InviteCreate, AccessAction::ExplainOthers]
+    {
+        assert!(!allowed(&g, a), "{a:?}");
+    }
+    for a in [AccessAction::RoleList, AccessAction::TokenCreate] {
+        assert!(allowed(&g, a), "{a:?}");
+    }
+    // The reason shown is the one the use case gives.
+    let invite_reason = g.iter().find(|x| x.0 == AccessAction::InviteList).unwrap().2.clone();
+    assert!(invite_reason.starts_with("denied: "), "{invite_reason}");
+    assert_eq!(app.invite_list(&staff).unwrap_err().message, invite_reason);
+    let role_reason = g.iter().find(|x| x.0 == AccessAction::RoleManage).unwrap().2.clone();
+    let new =
+        NewRole { key: "x".into(), name: "X".into(), permissions: vec!["residents.view".into()], ..Default::default() };
+    assert_eq!(app.role_add(&staff, &new).unwrap_err().message, role_reason);
+    // A token session may not create tokens.
+    let t = app.token_create(&admin, &NewToken { name: "ci".into(), ..Default::default() }).unwrap();
+    let ts = app.sign_in_token(&t.token).unwrap();
+    assert!(!allowed(&gates(&app, &ts), AccessAction::TokenCreate));
 }

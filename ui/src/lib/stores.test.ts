@@ -3,7 +3,8 @@ import { get } from 'svelte/store';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary } = await import('./stores');
+const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, accessGates, loadAccessGates, actionGate, notices } =
+  await import('./stores');
 import type { SyncStatus } from './api/bindings/SyncStatus';
 const { ApiError } = await import('./api');
 import type { ResidentView } from './api/bindings/ResidentView';
@@ -159,5 +160,28 @@ describe('syncSummary', () => {
     expect(offline).toEqual({ state: 'offline', text: 'Offline · 1 pending · last sync 14:05 UTC', detail: 'network error: refused' });
     const running = syncSummary({ status: { ...base, running: true, progress: { phase: 'push', done: 3, total: 10 } }, configured: true });
     expect(running).toEqual({ state: 'syncing', text: 'Syncing (push 3/10)' });
+  });
+});
+
+describe('access-management gates', () => {
+  it('stay closed until the core answers, then show its decision and reason', async () => {
+    expect(actionGate(null, 'role_manage')).toEqual({ allowed: false, reason: 'checking…' });
+    await loadAccessGates(() =>
+      Promise.resolve([
+        { action: 'role_list', allowed: true, reason: '' },
+        { action: 'role_manage', allowed: false, reason: 'denied: Staff users lack team.members' },
+      ]),
+    );
+    const gates = get(accessGates);
+    expect(actionGate(gates, 'role_list')).toEqual({ allowed: true, reason: '' });
+    expect(actionGate(gates, 'role_manage')).toEqual({ allowed: false, reason: 'Staff users lack team.members' });
+    expect(actionGate(gates, 'token_create').allowed).toBe(false);
+  });
+
+  it('close everything and show a notice when the core cannot answer', async () => {
+    await loadAccessGates(() => Promise.reject(new ApiError({ code: 'unauthenticated', message: 'please sign in first', details: null })));
+    expect(get(accessGates)).toEqual([]);
+    expect(actionGate(get(accessGates), 'role_list').allowed).toBe(false);
+    expect(get(notices).some((n) => n.text === 'please sign in first')).toBe(true);
   });
 });

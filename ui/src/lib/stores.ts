@@ -22,6 +22,32 @@ export function gate(info: SessionInfo | null, feature: Feature): Gate {
   return { allowed: p.allowed, reason: p.explanation };
 }
 
+// ---- access-management gates -------------------------------------------------------------
+
+import type { AccessAction } from './api/bindings/AccessAction';
+import type { ActionGate } from './api/bindings/ActionGate';
+
+/** The core's answers on the access-management actions (App::access_gates), per session. */
+export const accessGates = writable<ActionGate[] | null>(null);
+
+/** Asks the core again (after sign-in, a team switch, or a change of one's own rights). */
+export async function loadAccessGates(fetch: () => Promise<ActionGate[]> = api.accessGates): Promise<void> {
+  try {
+    accessGates.set(await fetch());
+  } catch (e) {
+    accessGates.set([]);
+    notices.push('error', errorText(e));
+  }
+}
+
+/** The core's decision on one access-management action; closed until the core has answered. */
+export function actionGate(gates: ActionGate[] | null, action: AccessAction): Gate {
+  if (!gates) return { allowed: false, reason: 'checking…' };
+  const g = gates.find((x) => x.action === action);
+  if (!g) return { allowed: false, reason: `unknown action ${action}` };
+  return { allowed: g.allowed, reason: g.reason.replace(/^denied: /, '') };
+}
+
 // ---- notices ---------------------------------------------------------------------------
 
 export interface Notice {

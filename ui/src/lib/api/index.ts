@@ -29,6 +29,22 @@ import type { Resolution } from './bindings/Resolution';
 import type { ResolveOutcome } from './bindings/ResolveOutcome';
 import type { SyncConfig } from './bindings/SyncConfig';
 import type { SyncStatus } from './bindings/SyncStatus';
+import type { AccessChange } from './bindings/AccessChange';
+import type { ActionGate } from './bindings/ActionGate';
+import type { CreatedInvitation } from './bindings/CreatedInvitation';
+import type { CreatedToken } from './bindings/CreatedToken';
+import type { Explanation } from './bindings/Explanation';
+import type { Invitation } from './bindings/Invitation';
+import type { InvitationView } from './bindings/InvitationView';
+import type { JobFunctionView } from './bindings/JobFunctionView';
+import type { Matrix } from './bindings/Matrix';
+import type { MemberActions } from './bindings/MemberActions';
+import type { NewInvitation } from './bindings/NewInvitation';
+import type { NewRole } from './bindings/NewRole';
+import type { NewToken } from './bindings/NewToken';
+import type { Role } from './bindings/Role';
+import type { RoleView } from './bindings/RoleView';
+import type { TokenRow } from './bindings/TokenRow';
 
 export { ApiError, toApiError } from './ipc';
 export type { FieldProblem } from './ipc';
@@ -83,6 +99,29 @@ export const api = {
   importCommit: (site: string, bytes: number[], validOnly: boolean) =>
     call<ImportReport>('import_commit', { site, bytes, validOnly }),
   exportResidents: (request: ExportRequest) => call<ExportResult>('export_residents', { request }),
+  // Access management (roles, invitations, API tokens, explain).
+  roleList: () => call<RoleView[]>('role_list'),
+  roleAdd: (role: NewRole) => call<Role>('role_add', { role }),
+  roleRemove: (key: string) => call<number>('role_remove', { key }),
+  jobFunctionList: () => call<JobFunctionView[]>('job_function_list'),
+  jobFunctionAdd: (key: string, name: string, base: string, roles: string[], allSites: boolean) =>
+    call<JobFunctionView>('job_function_add', { key, name, base, roles, allSites }),
+  inviteCreate: (invitation: NewInvitation) => call<CreatedInvitation>('invite_create', { invitation }),
+  inviteList: () => call<InvitationView[]>('invite_list'),
+  inviteReject: (id: number) => call<Invitation>('invite_reject', { id }),
+  inviteResend: (id: number) => call<CreatedInvitation>('invite_resend', { id }),
+  inviteAccept: (token: string, name: string, password: string) =>
+    call<SessionInfo>('invite_accept', { token, name, password }),
+  inviteRejectToken: (token: string) => call<Invitation>('invite_reject_token', { token }),
+  tokenCreate: (token: NewToken) => call<CreatedToken>('token_create', { token }),
+  tokenList: () => call<TokenRow[]>('token_list'),
+  tokenRevoke: (token: string) => call<TokenRow>('token_revoke', { token }),
+  accessExplain: (email: string | null, action: string, place: string) =>
+    call<Explanation>('access_explain', { email, action, place }),
+  accessMatrix: (email: string | null) => call<Matrix>('access_matrix', { email }),
+  accessChange: (email: string, change: AccessChange) => call<Member>('access_change', { email, change }),
+  accessGates: () => call<ActionGate[]>('access_gates'),
+  staffActions: () => call<MemberActions[]>('staff_actions'),
   /** Status events of the background sync worker. */
   onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
 };

@@ -65,4 +65,47 @@ describe('api wrappers', () => {
     expect(odd.message).toBe('window closed');
     expect(toApiError({ code: 'made_up', message: 'x' }).code).toBe('internal');
   });
+
+  it('sends the access-management commands with their arguments', async () => {
+    invoke.mockResolvedValue(null);
+    await api.roleAdd({ key: 'exporter', name: 'Exporter', permissions: ['residents.export'], assignable: true, description: '' });
+    expect(invoke).toHaveBeenLastCalledWith('role_add', {
+      role: { key: 'exporter', name: 'Exporter', permissions: ['residents.export'], assignable: true, description: '' },
+    });
+    await api.jobFunctionAdd('night', 'Night desk', 'staff_user', ['exporter'], true);
+    expect(invoke).toHaveBeenLastCalledWith('job_function_add', {
+      key: 'night', name: 'Night desk', base: 'staff_user', roles: ['exporter'], allSites: true,
+    });
+    const invitation = { email: 'n@x.test', display_name: 'N', level: 'staff_user', job_function: null, roles: [], all_sites: false, sites: ['1'] };
+    await api.inviteCreate(invitation);
+    expect(invoke).toHaveBeenLastCalledWith('invite_create', { invitation });
+    await api.inviteResend(4);
+    expect(invoke).toHaveBeenLastCalledWith('invite_resend', { id: 4 });
+    await api.inviteAccept('rdi_abc_def', 'Nora', 'long-password');
+    expect(invoke).toHaveBeenLastCalledWith('invite_accept', { token: 'rdi_abc_def', name: 'Nora', password: 'long-password' });
+    await api.tokenCreate({ name: 'ci', permissions: [], all_sites: false, sites: [], expires_in_days: 30 });
+    expect(invoke).toHaveBeenLastCalledWith('token_create', {
+      token: { name: 'ci', permissions: [], all_sites: false, sites: [], expires_in_days: 30 },
+    });
+    await api.tokenRevoke('1a2b3c4d');
+    expect(invoke).toHaveBeenLastCalledWith('token_revoke', { token: '1a2b3c4d' });
+    await api.accessExplain(null, 'manage_staff_users', 'team');
+    expect(invoke).toHaveBeenLastCalledWith('access_explain', { email: null, action: 'manage_staff_users', place: 'team' });
+    await api.accessChange('s@x.test', { base: null, add_roles: ['auditor'], remove_roles: [], all_sites: null, sites: null });
+    expect(invoke).toHaveBeenLastCalledWith('access_change', {
+      email: 's@x.test',
+      change: { base: null, add_roles: ['auditor'], remove_roles: [], all_sites: null, sites: null },
+    });
+    await api.staffActions();
+    expect(invoke).toHaveBeenLastCalledWith('staff_actions', {});
+  });
+
+  it('passes a refused resend through with the core reason', async () => {
+    invoke.mockImplementation(() =>
+      Promise.reject({ code: 'invalid_input', message: 'invitation #3 was sent at 2026-05-01 10:00 UTC; it can be resent once it has been pending for more than 2 days' }),
+    );
+    const e = await api.inviteResend(3).catch((x: unknown) => x);
+    expect(e instanceof ApiError).toBe(true);
+    expect((e as InstanceType<typeof ApiError>).message).toContain('more than 2 days');
+  });
 });
