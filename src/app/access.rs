@@ -1297,8 +1297,9 @@ fn invitation_text(conn: &Connection, i: &Invitation, inviter: &str, team: &str,
     let hello = if i.display_name.is_empty() { "Hello,".to_string() } else { format!("Hello {},", i.display_name) };
     Ok(format!(
         "{hello}\n\n{inviter} invites you to join the team {team} on ResidentDesk as {} with access to {sites}.\n\n\
-         To accept, run:\n    residentdesk invite accept --token {token}\nand choose a password (at least 10 characters).\n\
-         To decline:\n    residentdesk invite reject --token {token}\n\n\
+         To accept, open ResidentDesk, choose \"I have an invitation\" on the sign-in screen, enter the code\n    {token}\n\
+         and choose a password (at least 10 characters); you can decline there too. From the command line:\n    \
+         residentdesk invite accept --token {token}    (or: invite reject --token {token})\n\n\
          This invitation is for {} only and expires on {} UTC.\n",
         roles.join(" + "),
         i.email,
