@@ -167,6 +167,35 @@ pub fn e2e(files: &[String]) -> Result<(), String> {
     }
 }
 
+/// The desktop's start-up benchmark (`tests/e2e/bench.mjs`): the real app under Xvfb on a
+/// database of 100,000 demo residents (seeded once by the CLI `cli`), timed from launch to
+/// the sign-in screen and from "Sign in" to a usable resident list, with its memory.
+pub fn bench(cli: &std::path::Path) -> Result<(), String> {
+    deps(true)?;
+    build()?;
+    let dir = root().join("target").join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let db = dir.join("desktop-100k.db");
+    if !db.exists() {
+        let cli = cli.to_str().ok_or("non-UTF-8 path")?;
+        let path = db.to_str().ok_or("non-UTF-8 path")?;
+        crate::sh(cli, &["--db", path, "demo", "seed", "--residents", "100000"])?;
+    }
+    let status = Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1366x900x24", "node", "tests/e2e/bench.mjs"])
+        .current_dir(root())
+        .env("RESIDENTDESK_APP", app_binary())
+        .env("RESIDENTDESK_DB", &db)
+        .env("NODE_PATH", ui_dir().join("node_modules"))
+        .status()
+        .map_err(|e| format!("cannot start xvfb-run: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the desktop start-up benchmark failed ({status})"))
+    }
+}
+
 /// `cargo xtask run`: installs what is missing, builds, and starts the app on the person's
 /// database (`RESIDENTDESK_DB`, or the platform data directory); an empty database offers
 /// the demo portfolio on first start.

@@ -138,6 +138,10 @@ fn bench(_args: &[String]) -> Result<(), String> {
         sh(&cargo, &["bench", "-p", "sitemanager-sim", "--bench", "sim_throughput"])?;
         ran += 1;
     }
+    // The desktop: start-up to a usable resident list on 100,000 residents, and memory.
+    sh(&cargo, &["build", "--release", "-p", "residentdesk", "--bin", "residentdesk"])?;
+    desktop::bench(&root.join("target/release/residentdesk"))?;
+    ran += 1;
     println!("xtask: {ran} benchmark programs ran");
     Ok(())
 }
