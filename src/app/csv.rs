@@ -19,7 +19,9 @@
 //! while the use case's thread writes the valid ones, so a large file costs about the
 //! slower of the two halves.
 
-use super::residents::{insert_resident_json, resident_wire_json, site_tz, validate_new, FieldProblem, ResidentFilter};
+use super::residents::{
+    create_entries, insert_resident_with, site_tz, validate_new, CreateEntries, FieldProblem, ResidentFilter,
+};
 use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
 use crate::access::roles::Permission;
 use crate::access::Target;
@@ -318,13 +320,13 @@ impl App {
                         report.valid_rows += 1;
                         if let Some(valid) = valid {
                             if may_write(report) {
-                                insert_resident_json(
+                                insert_resident_with(
                                     &tx,
                                     session,
                                     &site,
                                     &valid.email,
                                     &valid.fields,
-                                    &valid.wire_json,
+                                    valid.entries,
                                     now,
                                     "resident.import",
                                 )?;
@@ -539,11 +541,11 @@ enum Checked {
     End(FileInfo),
 }
 
-/// A valid row, ready for [`insert_resident_json`].
+/// A valid row, ready for [`insert_resident_with`].
 struct ValidRow {
     email: String,
     fields: store::residents::ResidentFields,
-    wire_json: String,
+    entries: CreateEntries,
 }
 
 /// Reads and checks the rows of an import: every rule of a single add (against the
@@ -658,8 +660,8 @@ impl RowCheck<'_> {
             };
             let valid = match fields {
                 Some((email, fields)) if problems.is_empty() && self.prepare_writes => {
-                    let wire_json = resident_wire_json(&email, &fields);
-                    Some(ValidRow { email, fields, wire_json })
+                    let entries = create_entries(&email, &fields);
+                    Some(ValidRow { email, fields, entries })
                 }
                 _ => None,
             };

@@ -739,25 +739,32 @@ pub(crate) fn insert_resident(
     now: DateTime<Utc>,
     action: &str,
 ) -> AppResult<i64> {
-    insert_resident_json(tx, session, site, email, fields, &resident_wire_json(email, fields), now, action)
+    insert_resident_with(tx, session, site, email, fields, create_entries(email, fields), now, action)
 }
 
-/// The wire fields of a new resident as JSON text, for its outbox and audit entries.
-pub(crate) fn resident_wire_json(email: &str, fields: &ResidentFields) -> String {
+/// A new resident's outbox payload and audit details, from one serialisation of its wire
+/// fields (an import builds them on its checker thread, off the writer's).
+pub(crate) struct CreateEntries {
+    payload: JsonText,
+    after: JsonText,
+}
+
+pub(crate) fn create_entries(email: &str, fields: &ResidentFields) -> CreateEntries {
     // Serialising plain strings into a String cannot fail.
-    serde_json::to_string(&wire_fields(email, fields)).unwrap_or_else(|_| "{}".into())
+    let wire = serde_json::to_string(&wire_fields(email, fields)).unwrap_or_else(|_| "{}".into());
+    CreateEntries { payload: JsonText::wrap("resident", &wire), after: JsonText::wrap("after", &wire) }
 }
 
-/// [`insert_resident`] with the wire fields already serialised (an import prepares them on
-/// its checker thread): the resident, its outbox `create` entry and its audit entry.
+/// [`insert_resident`] with its entries prepared: the resident, its outbox `create` entry
+/// and its audit entry.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn insert_resident_json(
+pub(crate) fn insert_resident_with(
     tx: &rusqlite::Transaction<'_>,
     session: &Session,
     site: &Site,
     email: &str,
     fields: &ResidentFields,
-    wire_json: &str,
+    entries: CreateEntries,
     now: DateTime<Utc>,
     action: &str,
 ) -> AppResult<i64> {
@@ -771,22 +778,12 @@ pub(crate) fn insert_resident_json(
             remote_id: None,
             email: Some(email),
             op: "create",
-            payload: JsonText::wrap("resident", wire_json),
+            payload: entries.payload,
             base: json!({}).into(),
         },
         now,
     )?;
-    audit_ok(
-        tx,
-        now,
-        Some(session),
-        action,
-        "ok",
-        Some(site.team_id),
-        Some(site.id),
-        Some(email),
-        JsonText::wrap("after", wire_json),
-    )?;
+    audit_ok(tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(email), entries.after)?;
     Ok(id)
 }
 
