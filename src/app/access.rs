@@ -607,6 +607,8 @@ impl App {
             Some("the token was revoked")
         } else if row.expires_at.is_some_and(|e| e <= now) {
             Some("the token has expired")
+        } else if store::staff::get(&self.conn, row.created_by)?.is_none_or(|c| c.disabled) {
+            Some("the token's creator is disabled")
         } else {
             None
         };
@@ -623,21 +625,6 @@ impl App {
                 json!({"reason": reason}),
             )?;
             return Err(failure(reason));
-        }
-        let creator = store::staff::get(&self.conn, row.created_by)?;
-        if creator.as_ref().is_none_or(|c| c.disabled) {
-            audit_alone(
-                &self.conn,
-                now,
-                Some(row.created_by),
-                &who,
-                "token.use",
-                "denied",
-                Some(row.team_id),
-                Some(&row.name),
-                json!({"reason": "creator disabled"}),
-            )?;
-            return Err(failure("the token's creator is disabled"));
         }
         let session = token_session(&self.conn, &row)?;
         let tx = self.begin()?;
