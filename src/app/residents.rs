@@ -797,6 +797,22 @@ pub(crate) fn append_op(
     payload: Value,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
+    append_entry(tx, session, site, r, op, payload, json!({}), now)
+}
+
+/// Appends an outbox entry for `r` with the last-pulled `base` values of the fields it
+/// touches (what a 3-way merge compares against).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn append_entry(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    op: &str,
+    payload: Value,
+    base: Value,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
     Ok(store::outbox::append(
         tx,
         &NewEntry {
@@ -807,7 +823,7 @@ pub(crate) fn append_op(
             email: Some(&r.email),
             op,
             payload: payload.into(),
-            base: json!({}).into(),
+            base: base.into(),
         },
         now,
     )?)

@@ -11,7 +11,7 @@
 use super::{active_team, audit_ok, authorize, site_ref, team_ref, App, Session};
 use crate::access::{Feature, Target};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::store::{self, conflicts::Conflict, outbox::Entry, outbox::NewEntry, sites::Site};
+use crate::store::{self, conflicts::Conflict, outbox::Entry, sites::Site};
 use crate::sync::client::{Credentials, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
@@ -434,20 +434,7 @@ impl App {
                       payload: Value,
                       base: Value|
          -> AppResult<i64> {
-            Ok(store::outbox::append(
-                tx,
-                &NewEntry {
-                    actor_id: Some(session.actor.staff_id),
-                    site_id: site.id,
-                    resident_id: Some(r.id),
-                    remote_id: r.remote_id.as_deref(),
-                    email: Some(&r.email),
-                    op,
-                    payload: payload.into(),
-                    base: base.into(),
-                },
-                now,
-            )?)
+            super::residents::append_entry(tx, session, &site, r, op, payload, base, now)
         };
         let mut entry_id = None;
         let message;
