@@ -289,9 +289,18 @@ pub fn conflict_resolve(desk: Desktop<'_>, id: i64, resolution: Resolution) -> R
     desk.signed_in(|app, s| app.conflict_resolve(s, id, &resolution))
 }
 
+/// The stored status, with whether the background worker is in a pass right now (and how
+/// far), so a screen opened mid-pass does not show it idle.
 #[tauri::command(async)]
 pub fn sync_status(desk: Desktop<'_>) -> Reply<SyncStatus> {
-    desk.signed_in(|app, s| app.sync_status(s))
+    let mut status = desk.signed_in(|app, s| app.sync_status(s))?;
+    if let Some(worker) = desk.worker() {
+        let live = worker.subscribe();
+        let live = live.borrow();
+        status.running = live.running;
+        status.progress = live.progress.clone();
+    }
+    Ok(status)
 }
 
 /// Asks the background worker for a pass now; its progress arrives as `sync-status` events.

@@ -45,11 +45,23 @@ after(stopDriver);
 
 let simPort = null;
 
+/** Prints how long each step took, so a slow or stuck step is plain in CI's log. */
+function stopwatch(name) {
+  const start = Date.now();
+  let last = start;
+  return (step) => {
+    const now = Date.now();
+    console.log(`${name}: ${step} after ${now - last} ms (${now - start} ms in all)`);
+    last = now;
+  };
+}
+
 test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
   let sim = await startSim(['--seed', 'demo', '--state', STATE]);
   const port = new URL(sim.url).port;
   simPort = port;
   const s = await Session.start(['--db', DB]);
+  const mark = stopwatch('offline edit');
   try {
     // First run: a new team with the remote team's name, then the sync settings.
     await s.type('#init-h ~ label input[type="email"], form[aria-labelledby="init-h"] input[type="email"]', 'admin@desk.example.test');
@@ -62,7 +74,9 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.type('form[aria-label="Sync with the remote"] label:nth-of-type(2) input', 'team.admin@demo.sim.test');
     await s.type('form[aria-label="Sync with the remote"] label:nth-of-type(3) input', 'team-admin-pass');
     await s.click('form[aria-label="Sync with the remote"] button[type="submit"]');
+    mark('settings saved');
     await s.waitFor('[data-testid="sync-bar"]', { text: 'Online', timeout: 60000, content: true });
+    mark('first sync done');
     await s.screenshot('70-sync-online');
 
     // The pulled sites and residents are there.
@@ -70,6 +84,7 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.click('[data-testid="nav-sites"]');
     await s.click('[data-testid="nav-residents"]');
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
+    mark('pulled residents listed');
 
     // Offline: stop the remote, edit a resident, ask for a sync.
     await stopSim(sim);
@@ -79,27 +94,41 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.click('[data-testid="save-resident"]');
     await s.waitFor('[data-testid="resident-detail"]', { text: '+15550100' });
     await s.click('button[aria-label="Close resident details"]');
+    mark('edited while the remote is down');
     await s.click('[data-testid="sync-now"]');
     await s.waitFor('[data-testid="sync-bar"]', { text: 'Offline', timeout: 60000, content: true });
     await s.waitFor('[data-testid="sync-bar"]', { text: '1 pending', timeout: 30000, content: true });
+    mark('offline shown');
     await s.screenshot('71-sync-offline-pending');
 
     // Back online on the same address and state: the change goes out.
     sim = await startSim(['--state', STATE, '--listen', `127.0.0.1:${port}`]);
     await s.click('[data-testid="sync-now"]');
-    const bar = await s.waitFor('[data-testid="sync-bar"]', { text: 'Online', timeout: 60000, content: true });
-    await s.waitFor('[data-testid="sync-bar"]', { text: 'up to date', timeout: 60000, content: true }).catch(() => bar);
-    const text = await s.exec("return document.querySelector('[data-testid=\"sync-bar\"]').textContent;");
-    assert.doesNotMatch(text, /pending/, text);
+    const text = await s.waitForContent('[data-testid="sync-bar"]', 'Online with nothing pending', (t) => t.includes('Online') && !t.includes('pending'), { timeout: 60000 });
+    mark('synced after the remote came back');
+    assert.match(text, /last sync \d\d:\d\d UTC/, text);
     await s.screenshot('72-sync-back-online');
   } catch (e) {
     await s.screenshot('79-sync-failure').catch(() => {});
+    await dumpSyncState(s);
     throw e;
   } finally {
     await s.end();
     await stopSim(sim).catch(() => {});
   }
 });
+
+/** Prints what the app knows of sync (the bar's detail and the stored status), so a
+ * failure in CI's log says where the pass stood. */
+async function dumpSyncState(s) {
+  const detail = await s
+    .exec("const t = document.querySelector('[data-testid=\"sync-bar\"] .text'); return t ? t.title : '(no sync bar)';")
+    .catch((e) => `(cannot read the sync bar: ${e.message})`);
+  const status = await s
+    .exec("return window.__TAURI_INTERNALS__.invoke('sync_status').then((v) => JSON.stringify(v), (e) => 'error ' + JSON.stringify(e));")
+    .catch((e) => `(cannot ask the app: ${e.message})`);
+  console.log(`sync bar detail: ${detail}\nstored sync status: ${status}`);
+}
 
 /** Calls the simulator's v2 API as the service account. */
 async function v2(base, method, path, body) {
@@ -176,6 +205,7 @@ test('a field changed here and on the remote is a conflict, resolved side by sid
     await s.screenshot('74-conflict-resolved');
   } catch (e) {
     await s.screenshot('79-conflict-failure').catch(() => {});
+    await dumpSyncState(s);
     throw e;
   } finally {
     await s.end();

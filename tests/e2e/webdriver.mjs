@@ -112,6 +112,23 @@ export class Session {
     }
     throw new Error(`timed out waiting for ${css}${text ? ` with text ${JSON.stringify(text)} (last: ${JSON.stringify(last)})` : ''}`);
   }
+  /** Waits until the DOM text of `css` satisfies `test` (a function of the text); the
+   * error names `what` and the last text seen. */
+  async waitForContent(css, what, test, { timeout = 15000 } = {}) {
+    const until = Date.now() + timeout;
+    let last = '';
+    while (Date.now() < until) {
+      try {
+        const el = await this.find(css);
+        last = await this.exec('return arguments[0].textContent;', [{ [ELEMENT]: el }]);
+        if (test(last)) return last;
+      } catch {
+        /* not there yet */
+      }
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${css} to show ${what} (last: ${JSON.stringify(last)})`);
+  }
   async click(css) {
     await this.clickElement(await this.waitFor(css));
   }
