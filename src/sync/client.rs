@@ -181,12 +181,16 @@ fn res_path(team: &str, site: &str) -> String {
 impl HttpRemote {
     /// A client for `base` (e.g. [`DEFAULT_BASE_URL`]) signing in as `credentials`.
     pub fn new(base: &str, credentials: Credentials) -> RemoteResult<HttpRemote> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
-            .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| RemoteError::Network(format!("cannot build the HTTP client: {e}")))?;
+            .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")));
+        // A remote on this machine (the demo's simulator) is reached directly: a proxy from
+        // the environment (HTTP_PROXY...) would otherwise get, and usually refuse, it.
+        if is_loopback(base) {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| RemoteError::Network(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpRemote {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -293,6 +297,15 @@ impl HttpRemote {
         }
         Ok(r.result.unwrap_or_default())
     }
+}
+
+/// Whether `base` names this machine (localhost, 127.0.0.0/8 or ::1).
+fn is_loopback(base: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -431,6 +444,17 @@ mod tests {
         assert!(RemoteError::RateLimited { retry_after: None, message: "x".into() }.retryable());
         assert!(!RemoteError::Rejected { status: 409, message: "x".into() }.retryable());
         assert!(!RemoteError::Auth("x".into()).retryable());
+    }
+
+    #[test]
+    fn only_this_machine_bypasses_proxies() {
+        for base in ["http://127.0.0.1:8080/v2", "http://127.9.0.1/v2", "http://localhost:3000/v2", "http://[::1]:9/v2"]
+        {
+            assert!(is_loopback(base), "{base}");
+        }
+        for base in [DEFAULT_BASE_URL, "http://10.0.0.1/v2", "http://localhost.example.com/v2", "not a url"] {
+            assert!(!is_loopback(base), "{base}");
+        }
     }
 
     #[test]
