@@ -218,4 +218,60 @@ mod tests {
         assert!(conn.execute("UPDATE audit SET actor = 'b'", []).is_err());
         assert!(conn.execute("DELETE FROM audit", []).is_err());
     }
+
+    #[test]
+    fn outbox_entries_are_never_deleted() {
+        let conn = open_in_memory().unwrap();
+        conn.execute(
+            "INSERT INTO outbox(created_at, site_id, op, payload, base, idempotency_key, updated_at) \
+             VALUES ('t', 1, 'create', '{}', '{}', 'k', 't')",
+            [],
+        )
+        .unwrap();
+        let err = conn.execute("DELETE FROM outbox", []).unwrap_err();
+        assert!(err.to_string().contains("outbox entries are kept"), "{err}");
+    }
+
+    /// Migration 0004 drops AUTOINCREMENT from the outbox and the audit log: every row keeps
+    /// its id, the triggers and indexes are back, and new rows continue after the last id.
+    #[test]
+    fn outbox_and_audit_keep_their_rows_and_ids_without_autoincrement() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 3).unwrap();
+        for id in [3, 7] {
+            conn.execute(
+                "INSERT INTO outbox(id, created_at, site_id, op, payload, base, idempotency_key, updated_at) \
+                 VALUES (?1, 't', 1, 'create', '{\"a\":1}', '{}', 'key' || ?1, 't')",
+                [id],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO audit(id, at, actor, action, outcome) VALUES (?1, 't', 'a', 'x', 'ok')", [id])
+                .unwrap();
+        }
+        migrations().to_latest(&mut conn).unwrap();
+        let schema: String = conn
+            .query_row(
+                "SELECT group_concat(sql, ';') FROM sqlite_schema WHERE tbl_name IN ('outbox', 'audit')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!schema.contains("AUTOINCREMENT"), "{schema}");
+        for name in
+            ["outbox_state", "outbox_resident", "outbox_no_delete", "audit_at", "audit_no_update", "audit_no_delete"]
+        {
+            assert!(schema.contains(name), "{name} missing from {schema}");
+        }
+        let ids = |table: &str| -> Vec<i64> {
+            let mut stmt = conn.prepare(&format!("SELECT id FROM {table} ORDER BY id")).unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(ids("outbox"), [3, 7]);
+        assert_eq!(ids("audit"), [3, 7]);
+        let payload: String = conn.query_row("SELECT payload FROM outbox WHERE id = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(payload, r#"{"a":1}"#);
+        conn.execute("INSERT INTO audit(at, actor, action, outcome) VALUES ('t', 'a', 'y', 'ok')", []).unwrap();
+        assert_eq!(conn.last_insert_rowid(), 8);
+        assert!(conn.execute("DELETE FROM audit", []).is_err());
+    }
 }
