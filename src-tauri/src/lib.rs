@@ -111,7 +111,7 @@ impl Desk {
         let app = App::open(&self.db_path, Arc::new(SystemClock))?;
         let worker = {
             let _entered = self.runtime.enter();
-            Worker::spawn(app, session, remote, SyncOptions::default(), SYNC_INTERVAL)
+            Worker::spawn(app, session, remote, SyncOptions::default().in_background(), SYNC_INTERVAL)
         };
         let mut status = worker.subscribe();
         self.runtime.spawn(async move {

@@ -43,6 +43,11 @@ pub struct SyncOptions {
     /// How long one pass waits for a job; after that its entries stay in flight and the
     /// next pass picks the job up again.
     pub job_timeout: Duration,
+    /// Attempts of a pass's first contact with the remote. A one-off pass (the CLI) retries
+    /// like any call; the background worker makes one, because its own backoff timer
+    /// retries the pass, so an unreachable remote shows as Offline at once instead of after
+    /// the in-pass retries.
+    pub reach_attempts: u32,
 }
 
 impl Default for SyncOptions {
@@ -53,6 +58,7 @@ impl Default for SyncOptions {
             poll_first: Duration::from_millis(250),
             poll_cap: Duration::from_secs(5),
             job_timeout: Duration::from_secs(600),
+            reach_attempts: RetryPolicy::default().max_attempts,
         }
     }
 }
@@ -66,7 +72,14 @@ impl SyncOptions {
             poll_first: Duration::from_millis(20),
             poll_cap: Duration::from_millis(200),
             job_timeout: Duration::from_secs(60),
+            reach_attempts: RetryPolicy::fast().max_attempts,
         }
+    }
+
+    /// For the background worker: as `self`, but the first contact is tried once (see
+    /// [`SyncOptions::reach_attempts`]).
+    pub fn in_background(self) -> Self {
+        SyncOptions { reach_attempts: 1, ..self }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::client::{RemoteApi, RemoteError};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
-use super::retry::retry;
+use super::retry::{retry, RetryPolicy};
 use super::{step_error, Ctx, SyncError};
 use crate::app::audit_ok;
 use crate::error::{AppError, AppResult};
@@ -23,7 +23,8 @@ use std::time::Instant;
 pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, SyncError> {
     let team = crate::app::active_team(cx.app.conn(), cx.session)?;
     let (remote, policy) = (cx.remote, cx.opts.retry);
-    let teams = match retry(&policy, true, || remote.teams()).await {
+    let reach = RetryPolicy { max_attempts: cx.opts.reach_attempts.max(1), ..policy };
+    let teams = match retry(&reach, true, || remote.teams()).await {
         Ok(t) => t,
         Err(e) => {
             step_error(cx, "reading the remote teams", e)?;

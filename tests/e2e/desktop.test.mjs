@@ -83,7 +83,7 @@ for (const level of levels) {
         await s.screenshot(`13-audit-${level.key}`);
       }
       await s.click('[data-testid="nav-settings"]');
-      await s.waitFor('#settings-h');
+      await s.waitFor('form[aria-label="Sync with the remote"]');
       const readOnly = (await s.findAll('[data-testid="settings-reason"]')).length > 0;
       assert.equal(readOnly, level.key !== 'team_admin', 'only Team administrators edit the sync settings');
       await s.screenshot(`14-settings-${level.key}`);

@@ -845,6 +845,23 @@ async fn worker_retries_on_its_backoff_timer_after_being_offline() {
     worker.stop().await;
 }
 
+/// An unreachable remote: a one-off pass tries its first contact as often as any call, the
+/// background worker's pass once (its own timer retries), and both report offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_remote_is_offline_after_one_attempt_in_the_background() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", closed.local_addr().unwrap());
+    drop(closed);
+    let (mut app, s) = local();
+    for (options, attempts) in [(opts(), opts().retry.max_attempts), (opts().in_background(), 1)] {
+        let r = HttpRemote::new(&url, Credentials { email: SVC.0.into(), password: SVC.1.into() }).unwrap();
+        let report = sync_pass(&mut app, &s, &r, &options, None).await.unwrap();
+        assert!(report.offline, "{report:?}");
+        assert_eq!(r.requests_sent(), u64::from(attempts));
+        assert!(app.sync_status(&s).unwrap().last_error.is_some_and(|e| e.contains("will retry")));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_team_the_service_account_cannot_see_is_a_clear_error() {
     let sim = start_sim(FaultConfig::default());
