@@ -3,10 +3,10 @@
 //!
 //! The configuration (remote URL, service-account email) is a Team-administrator setting
 //! (Table-1 "edit team settings") and lives in the `settings` table. The service
-//! account's password is never stored in the database: it goes to a file beside the
-//! database that only the user can read (mode 0600), with a warning; the `keyring` crate
-//! was not added because its Linux backends need D-Bus system libraries this build does not
-//! have (see [`CredentialStore`]).
+//! account's password is never stored in the database: it goes to the OS keyring (Secret
+//! Service, Keychain, Credential Manager) where one answers, otherwise to a file beside the
+//! database that only the user can read (mode 0600), with a warning (see
+//! [`CredentialStore`]).
 
 use super::{active_team, audit_ok, authorize, site_ref, team_ref, App, Session};
 use crate::access::{Feature, Target};
@@ -73,8 +73,8 @@ pub struct SyncConfig {
 const KEY_URL: &str = "sync.remote_url";
 const KEY_USER: &str = "sync.remote_user";
 
-/// Where the service account's password is kept: a file beside the database readable only
-/// by the user (0600). An OS keyring backend would go here.
+/// Where the service account's password is kept: the OS keyring where one answers, else a
+/// file beside the database readable only by the user (0600).
 pub struct CredentialStore {
     /// The OS keyring entry for this database, unless the keyring is switched off.
     keyring: Option<keyring::Entry>,
