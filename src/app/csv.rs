@@ -282,6 +282,30 @@ impl App {
         options: ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
+        // A committing import into a database file may write tens of megabytes: its commit
+        // does not also copy them back from the WAL; a background thread does, afterwards.
+        let db_file = self.conn.path().filter(|p| !p.is_empty() && !options.dry_run).map(std::path::PathBuf::from);
+        if db_file.is_some() {
+            self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        let report = self.import_residents_in_one_transaction(session, site, input, options, progress);
+        if let Some(path) = db_file {
+            self.conn.pragma_update(None, "wal_autocheckpoint", store::WAL_AUTOCHECKPOINT_PAGES)?;
+            if let Some(previous) = self.checkpoint.replace(store::checkpoint_in_background(&path)) {
+                previous.wait();
+            }
+        }
+        report
+    }
+
+    fn import_residents_in_one_transaction(
+        &mut self,
+        session: &Session,
+        site: &str,
+        input: impl Read + Send,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> AppResult<ImportReport> {
         let now = self.now();
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
         // statement cache smaller than that would re-prepare every one of them on every row.

@@ -35,6 +35,9 @@ pub use residents::{ResidentInput, ResidentPatch, ResidentView};
 pub struct App {
     conn: Connection,
     clock: Arc<dyn Clock>,
+    /// The WAL checkpoint a large write left to a background thread (see
+    /// [`store::checkpoint_in_background`]); [`App::settle`] waits for it.
+    checkpoint: Option<store::BackgroundCheckpoint>,
 }
 
 /// A signed-in person (or API token) acting in their active team.
@@ -62,14 +65,22 @@ impl App {
     /// 31-day grace period has ended.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> AppResult<App> {
         let conn = store::open(path)?;
-        let mut app = App { conn, clock };
+        let mut app = App { conn, clock, checkpoint: None };
         app.purge_after_grace()?;
         Ok(app)
     }
 
     /// An in-memory application (tests and benchmarks).
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> AppResult<App> {
-        Ok(App { conn: store::open_in_memory()?, clock })
+        Ok(App { conn: store::open_in_memory()?, clock, checkpoint: None })
+    }
+
+    /// Waits for the WAL checkpoint a large write (an import) left running in the
+    /// background, and returns how long it took; `None` when there was none. The change
+    /// itself was durable when its transaction committed; this only folds the log back into
+    /// the database file (a CLI waits for it before exiting).
+    pub fn settle(&mut self) -> Option<std::time::Duration> {
+        self.checkpoint.take().map(store::BackgroundCheckpoint::wait)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -64,6 +64,45 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 /// The page size of databases created by this version.
 pub const PAGE_SIZE: i64 = 16_384;
 
+/// SQLite's default: a commit that leaves more than this many pages in the WAL copies them
+/// back into the database file itself (an automatic checkpoint).
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
+
+/// A WAL checkpoint running on its own connection and thread.
+#[derive(Debug)]
+pub struct BackgroundCheckpoint {
+    thread: std::thread::JoinHandle<Duration>,
+}
+
+impl BackgroundCheckpoint {
+    /// Waits for the checkpoint; returns how long it ran (a failed one is logged: it only
+    /// leaves the log longer, for the next checkpoint to fold back).
+    pub fn wait(self) -> Duration {
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// Copies the WAL of the database at `path` back into the database file on a thread of
+/// its own (a PASSIVE checkpoint: readers and writers go on meanwhile). A large write turns
+/// its connection's automatic checkpoint off and calls this after its commit, so the person
+/// who imported 100,000 rows is not kept waiting while tens of megabytes are copied.
+pub fn checkpoint_in_background(path: &Path) -> BackgroundCheckpoint {
+    let path = path.to_path_buf();
+    let thread = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let run = || -> rusqlite::Result<()> {
+            let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        };
+        if let Err(e) = run() {
+            tracing::warn!("background checkpoint of {} failed: {e}", path.display());
+        }
+        started.elapsed()
+    });
+    BackgroundCheckpoint { thread }
+}
+
 /// A read-only connection to the database at `path`, inside a read transaction: it sees
 /// the last committed state for as long as it lives, whatever a writer does meanwhile (the
 /// import checks its rows on one while the writer inserts them).

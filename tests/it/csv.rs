@@ -226,6 +226,43 @@ fn a_file_database_imports_the_same_with_its_row_checker_thread() {
     assert_eq!(on_disk, dry_run_and_commit_agree(&mut memory, &ms), "both ways report the same problems");
 }
 
+/// A committing import into a database file leaves the WAL checkpoint to a background
+/// thread: the rows are readable at once from another connection, `settle` waits for the
+/// checkpoint, after which every logged frame is back in the database file, and the
+/// connection's automatic checkpoint is on again. A dry run starts none.
+#[test]
+fn a_file_import_checkpoints_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("import.db");
+    let mut app = App::open(&path, Arc::new(FixedClock::new(test_now()))).unwrap();
+    app.demo_seed(60, 7).unwrap();
+    let s = sign_in(&mut app, TEAM_ADMIN);
+    add_site(&mut app, &s, SITE, "America/Chicago");
+    let rows: String = (1..=20).map(|u| format!("R{u},Lee,r{u}@bg.test,,A,1,1{u:02},2026-01-01,\n")).collect();
+    let text = format!("{API}{rows}");
+    assert_eq!(preview(&mut app, &s, &text).invalid_rows, 0);
+    assert_eq!(app.settle(), None, "a dry run leaves no checkpoint behind");
+    let report = app.import_commit(&s, SITE, text.as_bytes(), false).unwrap();
+    assert_eq!(report.imported, 20);
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let seen: i64 =
+        other.query_row("SELECT count(*) FROM residents WHERE email LIKE '%@bg.test'", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen, 20, "committed before the checkpoint");
+    assert!(app.settle().is_some(), "the import started a background checkpoint");
+    // The database file alone (immutable: no WAL read) now holds the rows.
+    let uri = format!("file:{}?immutable=1", path.display());
+    let file_only = rusqlite::Connection::open_with_flags(
+        uri,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+    )
+    .unwrap();
+    let in_file: i64 =
+        file_only.query_row("SELECT count(*) FROM residents WHERE email LIKE '%@bg.test'", [], |r| r.get(0)).unwrap();
+    assert_eq!(in_file, 20, "the checkpoint copied the import into the database file");
+    let auto: i64 = app.conn().query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
+    assert_eq!(auto, residentdesk::store::WAL_AUTOCHECKPOINT_PAGES);
+}
+
 /// Imports a file with in-file and database problems: dry run, all-or-nothing, valid-only.
 fn dry_run_and_commit_agree(app: &mut App, s: &Session) -> Vec<residentdesk::csvio::import::RowProblem> {
     // Already here: Dee in A/1/110 (the file repeats her email and overlaps her unit).

@@ -131,6 +131,8 @@ pub fn import(
     if show_progress {
         eprintln!();
     }
+    // The rows are saved; fold the log back into the database file before exiting.
+    app.settle();
     print_report(&report, out);
     let problems = report.invalid_rows > 0 || report.file_error.is_some();
     match report.status {
