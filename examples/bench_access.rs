@@ -12,6 +12,10 @@
 //! Run: `cargo run --release --example bench_access` (BENCH_STAFF, BENCH_ROLES, BENCH_SITES
 //! override the sizes).
 
+/// The desktop app's allocator: these in-process figures are the desktop's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use residentdesk::access::roles::{PermSet, Permission, Role, RoleKind};

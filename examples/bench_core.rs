@@ -3,6 +3,10 @@
 //! Prints medians, and each figure's ratio to its target and to a reference measured in
 //! the same run (a naive full-scan query on the same rows).
 
+/// The desktop app's allocator: these in-process figures are the desktop's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use residentdesk::access::{self, Feature, Target};
 use residentdesk::app::residents::ResidentFilter;
 use residentdesk::{App, SystemClock};

@@ -7,6 +7,10 @@
 //!
 //! `cargo run --release --example bench_sync` (also run by `cargo xtask bench`).
 
+/// The desktop app's allocator: these in-process figures are the desktop's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use residentdesk::app::sync::sync_pass;
 use residentdesk::app::{ResidentInput, Session};
 use residentdesk::domain::BulkAction;

@@ -1,6 +1,10 @@
 //! The ResidentDesk desktop binary: opens the database and starts the window.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+/// The same allocator as the CLI: less CPU on large imports (WebKit keeps its own).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Err(e) = residentdesk_desktop::run() {
         eprintln!("residentdesk-desktop: {e}");
