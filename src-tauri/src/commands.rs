@@ -10,7 +10,7 @@ use residentdesk::app::access::{
     MemberActions, NewInvitation, NewRole, NewToken, RoleView,
 };
 use residentdesk::app::bulk::BulkReport;
-use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
+use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportOptions, ImportProgress, ImportReport};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
@@ -335,14 +335,31 @@ pub fn sync_configure(
     Ok(config)
 }
 
+/// The event that carries an import's progress (rows and bytes read, every 1,000 rows).
+pub const IMPORT_EVENT: &str = "import-progress";
+
 #[tauri::command(async)]
-pub fn import_preview(desk: Desktop<'_>, site: String, bytes: Vec<u8>) -> Reply<ImportReport> {
-    desk.signed_in(|app, s| app.import_preview(s, &site, &bytes))
+pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String, bytes: Vec<u8>) -> Reply<ImportReport> {
+    let options = ImportOptions { dry_run: true, valid_only: false };
+    desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
 }
 
 #[tauri::command(async)]
-pub fn import_commit(desk: Desktop<'_>, site: String, bytes: Vec<u8>, valid_only: bool) -> Reply<ImportReport> {
-    desk.signed_in(|app, s| app.import_commit(s, &site, &bytes, valid_only))
+pub fn import_commit(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    site: String,
+    bytes: Vec<u8>,
+    valid_only: bool,
+) -> Reply<ImportReport> {
+    let options = ImportOptions { dry_run: false, valid_only };
+    desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
+}
+
+fn report_import(handle: &AppHandle) -> impl FnMut(ImportProgress) + '_ {
+    move |p| {
+        let _ = handle.emit(IMPORT_EVENT, p);
+    }
 }
 
 /// Where an export was written, and what it holds.

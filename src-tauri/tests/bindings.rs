@@ -8,7 +8,7 @@ use residentdesk::app::access::{
     JobFunctionView, Matrix, MatrixFeature, MatrixRow, MemberActions, NewInvitation, NewRole, NewToken, RoleView,
 };
 use residentdesk::app::bulk::{BulkItem, BulkReport};
-use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportReport};
+use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
@@ -76,6 +76,7 @@ fn export_bindings() {
         Resolution,
         ResolveOutcome,
         ImportReport,
+        ImportProgress,
         ExportRequest,
         ExportSummary,
         ExportResult,

@@ -81,8 +81,9 @@ pub struct ImportOptions {
     pub valid_only: bool,
 }
 
-/// Progress of a long import.
+/// Progress of a long import: rows and bytes of the file read so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportProgress {
     pub rows: u64,
     pub bytes: u64,

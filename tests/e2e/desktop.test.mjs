@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Session, startDriver, stopDriver, signIn, accounts, SHOTS } from './webdriver.mjs';
 
 before(startDriver);
@@ -187,7 +187,7 @@ test('import a CSV file (dry run, then commit) and export one', () =>
     writeFileSync(
       csv,
       'FirstName,LastName,Email,PhoneNumber,Building,Floor,Unit,ActivationDateUTC,DeactivationDateUTC\n' +
-        'Iris,Importer,iris.importer@example.test,,A,1,101,2026-12-01,\n' +
+        'Iris,Importer,iris.importer@example.test,,C,7,C716,2026-12-01,\n' +
         'Bad,Email,not-an-email,,A,1,102,2026-12-01,\n',
     );
     await signIn(s, accounts.team_admin);
@@ -200,6 +200,29 @@ test('import a CSV file (dry run, then commit) and export one', () =>
     assert.match(report, /2 row\(s\)/, report);
     assert.match(report, /not-an-email/, report);
     await s.screenshot('60-import-dry-run');
+    // Commit the valid row only.
+    await s.click('[data-testid="import-valid-only"]');
+    await s.click('[data-testid="import-commit"]');
+    await s.waitFor('[data-testid="import-report"]', { text: '1 imported' });
+    await s.screenshot('63-import-valid-only');
+
+    // A long file: the check shows how far it has read (events every 1,000 rows).
+    const big = join(dirname(csv), 'import-big.csv');
+    let rows = 'FirstName,LastName,Email,PhoneNumber,Building,Floor,Unit,ActivationDateUTC,DeactivationDateUTC\n';
+    for (let i = 0; i < 20000; i++) rows += `Row${i},Big,row${i}@big.example.test,,A,1,101,2026-12-01,\n`;
+    writeFileSync(big, rows);
+    await s.exec(`window.__progressSeen = [];
+      new MutationObserver(() => {
+        const busy = document.querySelector('[data-testid="busy"]');
+        if (busy && busy.querySelector('progress')) window.__progressSeen.push(busy.textContent.trim());
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });`);
+    await s.cmd('POST', `/element/${await s.waitFor('[data-testid="import-file"]')}/value`, { text: big });
+    await s.click('[data-testid="import-preview"]');
+    await s.waitFor('[data-testid="import-report"]', { text: '20000 row(s)', timeout: 60000 });
+    const seen = await s.exec('return window.__progressSeen;');
+    assert.ok(seen.length > 0, 'a progress bar was shown while the file was checked');
+    assert.match(seen[seen.length - 1], /\d[\d,]* rows read \(\d+ %\)/, seen.join(' | '));
+    console.log(`import progress: ${seen.length} updates, last "${seen[seen.length - 1]}"`);
     await s.click('[data-testid="export-run"]');
     const exported = await s.textOf('[data-testid="export-result"]');
     assert.match(exported, /row\(s\) written to .*\.csv/, exported);

@@ -25,6 +25,7 @@ import type { Conflict } from './bindings/Conflict';
 import type { ExportRequest } from './bindings/ExportRequest';
 import type { ExportResult } from './bindings/ExportResult';
 import type { ImportReport } from './bindings/ImportReport';
+import type { ImportProgress } from './bindings/ImportProgress';
 import type { Resolution } from './bindings/Resolution';
 import type { ResolveOutcome } from './bindings/ResolveOutcome';
 import type { SyncConfig } from './bindings/SyncConfig';
@@ -124,6 +125,9 @@ export const api = {
   staffActions: () => call<MemberActions[]>('staff_actions'),
   /** Status events of the background sync worker. */
   onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
+  /** Progress of a running import check or import (every 1,000 rows). */
+  onImportProgress: (handler: (progress: ImportProgress) => void) =>
+    subscribe<ImportProgress>('import-progress', handler),
 };
 
 export type Api = typeof api;

@@ -2,6 +2,8 @@ import { describe, it, expect, vi, beforeEach } from 'vitest';
 
 const invoke = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
+const listen = vi.fn();
+vi.mock('@tauri-apps/api/event', () => ({ listen: (...args: unknown[]) => listen(...args) }));
 
 const { api, ApiError, toApiError } = await import('./index');
 
@@ -23,6 +25,24 @@ describe('api wrappers', () => {
     expect(invoke).toHaveBeenLastCalledWith('staff_add', {
       new: { email: 'x@y.test', display_name: 'X', level: 'staff_user', sites: [], password: 'p' },
     });
+  });
+
+  it('subscribes to the shell events by name and hands over their payloads', async () => {
+    const unlisten = vi.fn();
+    let deliver: ((e: { payload: unknown }) => void) | null = null;
+    listen.mockImplementation(async (_event: string, cb: (e: { payload: unknown }) => void) => {
+      deliver = cb;
+      return unlisten;
+    });
+    const seen: unknown[] = [];
+    const stop = await api.onImportProgress((p) => seen.push(p));
+    expect(listen).toHaveBeenLastCalledWith('import-progress', expect.any(Function));
+    deliver!({ payload: { rows: 1000, bytes: 98000 } });
+    expect(seen).toEqual([{ rows: 1000, bytes: 98000 }]);
+    stop();
+    expect(unlisten).toHaveBeenCalled();
+    await api.onSyncStatus(() => {});
+    expect(listen).toHaveBeenLastCalledWith('sync-status', expect.any(Function));
   });
 
   it('returns what the command returns', async () => {
