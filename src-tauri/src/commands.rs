@@ -338,22 +338,35 @@ pub fn sync_configure(
 /// The event that carries an import's progress (rows and bytes read, every 1,000 rows).
 pub const IMPORT_EVENT: &str = "import-progress";
 
+/// Checks a CSV file (`data`: its bytes in base64) without writing anything.
 #[tauri::command(async)]
-pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String, bytes: Vec<u8>) -> Reply<ImportReport> {
+pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String, data: String) -> Reply<ImportReport> {
+    let bytes = file_bytes(&data)?;
     let options = ImportOptions { dry_run: true, valid_only: false };
     desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
 }
 
+/// Imports a CSV file (`data`: its bytes in base64): all rows or none, or the valid ones.
 #[tauri::command(async)]
 pub fn import_commit(
     handle: AppHandle,
     desk: Desktop<'_>,
     site: String,
-    bytes: Vec<u8>,
+    data: String,
     valid_only: bool,
 ) -> Reply<ImportReport> {
+    let bytes = file_bytes(&data)?;
     let options = ImportOptions { dry_run: false, valid_only };
     desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
+}
+
+/// The file's bytes from the base64 text the web view sends (any encoding, BOM included:
+/// the importer decides what they mean).
+fn file_bytes(data: &str) -> Result<Vec<u8>, AppError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| AppError::invalid_field("file", format!("the file did not arrive intact (not base64: {e})")))
 }
 
 fn report_import(handle: &AppHandle) -> impl FnMut(ImportProgress) + '_ {
@@ -498,4 +511,20 @@ pub fn access_gates(desk: Desktop<'_>) -> Reply<Vec<ActionGate>> {
 #[tauri::command(async)]
 pub fn staff_actions(desk: Desktop<'_>) -> Reply<Vec<MemberActions>> {
     desk.signed_in(|app, s| app.staff_actions(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_crosses_as_base64_and_garbage_is_named() {
+        let original = b"\xEF\xBB\xBFFirstName;LastName\r\nJos\xE9;N\xFA\xF1ez\r\n";
+        use base64::Engine;
+        let sent = base64::engine::general_purpose::STANDARD.encode(original);
+        assert_eq!(file_bytes(&sent).unwrap(), original);
+        let err = file_bytes("not base64!").unwrap_err();
+        assert_eq!(err.field(), Some("file"));
+        assert!(err.message.contains("did not arrive intact"), "{}", err.message);
+    }
 }

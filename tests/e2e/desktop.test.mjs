@@ -217,12 +217,14 @@ test('import a CSV file (dry run, then commit) and export one', () =>
         if (busy && busy.querySelector('progress')) window.__progressSeen.push(busy.textContent.trim());
       }).observe(document.body, { subtree: true, childList: true, characterData: true });`);
     await s.cmd('POST', `/element/${await s.waitFor('[data-testid="import-file"]')}/value`, { text: big });
+    const started = Date.now();
     await s.click('[data-testid="import-preview"]');
     await s.waitFor('[data-testid="import-report"]', { text: '20000 row(s)', timeout: 60000 });
+    const took = Date.now() - started;
     const seen = await s.exec('return window.__progressSeen;');
     assert.ok(seen.length > 0, 'a progress bar was shown while the file was checked');
     assert.match(seen[seen.length - 1], /\d[\d,]* rows read \(\d+ %\)/, seen.join(' | '));
-    console.log(`import progress: ${seen.length} updates, last "${seen[seen.length - 1]}"`);
+    console.log(`import check of 20,000 rows (1.1 MB) in the debug build: ${took} ms, ${seen.length} progress updates, last "${seen[seen.length - 1]}"`);
     await s.click('[data-testid="export-run"]');
     const exported = await s.textOf('[data-testid="export-result"]');
     assert.match(exported, /row\(s\) written to .*\.csv/, exported);

@@ -96,9 +96,11 @@ export const api = {
   syncConfig: () => call<SyncConfig>('sync_config'),
   syncConfigure: (remoteUrl: string | null, remoteUser: string | null, password: string | null) =>
     call<SyncConfig>('sync_configure', { remoteUrl, remoteUser, password }),
-  importPreview: (site: string, bytes: number[]) => call<ImportReport>('import_preview', { site, bytes }),
-  importCommit: (site: string, bytes: number[], validOnly: boolean) =>
-    call<ImportReport>('import_commit', { site, bytes, validOnly }),
+  /** The file's bytes cross as base64 text (a third of a JSON array of numbers). */
+  importPreview: (site: string, file: Uint8Array) =>
+    call<ImportReport>('import_preview', { site, data: toBase64(file) }),
+  importCommit: (site: string, file: Uint8Array, validOnly: boolean) =>
+    call<ImportReport>('import_commit', { site, data: toBase64(file), validOnly }),
   exportResidents: (request: ExportRequest) => call<ExportResult>('export_residents', { request }),
   // Access management (roles, invitations, API tokens, explain).
   roleList: () => call<RoleView[]>('role_list'),
@@ -131,3 +133,13 @@ export const api = {
 };
 
 export type Api = typeof api;
+
+/** Base64 of any bytes (a file in any encoding), built in chunks to stay within call limits. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  }
+  return btoa(binary);
+}
