@@ -307,7 +307,13 @@ pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) 
             return deny(format!("{} cannot {} (at {where_})", grants.base.plural(), need.phrase()));
         }
         let lack = if missing.is_empty() { "access to every site of the team".to_string() } else { missing.describe() };
-        return deny(format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()));
+        return deny(match need {
+            // The permission is the need itself: name it once.
+            Need::Permission(_) if !missing.is_empty() => {
+                format!("{} lacks the permission {lack} (at {where_})", grants.holder())
+            }
+            _ => format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()),
+        });
     }
     if let Target::Site(site) = target {
         if !grants.sites.covers(site.id) {
@@ -408,6 +414,11 @@ mod tests {
         assert_eq!(d.explanation(), "Staff users cannot manage staff users (at site Maple Court)");
         let d = authorize(&staff, Feature::ManageResidents, Target::Site(&site));
         assert_eq!(d.explanation(), "site Maple Court is not in your sites");
+        // A permission need names the permission once.
+        let grants = roles::Grants::for_level(Level::StaffUser, &BTreeSet::new());
+        let team = TeamRef { id: 1, name: "North".into() };
+        let d = evaluate(&staff, &grants, Need::Permission(roles::Permission::StaffView), Target::Team(&team));
+        assert_eq!(d.explanation(), "Staff user lacks the permission staff.view (at team North)");
         let nobody = Actor { team: None, ..staff };
         assert!(!authorize(&nobody, Feature::ViewTeamDetails, Target::Site(&site)).is_allowed());
         assert_eq!(nobody.scope(), Scope::Nothing);
