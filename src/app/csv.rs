@@ -289,7 +289,7 @@ impl App {
         if db_file.is_some() {
             self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
-        let report = self.import_residents_in_one_transaction(session, site, input, options, progress);
+        let report = self.import_residents_in_one_transaction(session, site, input, options, db_file.clone(), progress);
         if let Some(path) = db_file {
             self.conn.pragma_update(None, "wal_autocheckpoint", store::WAL_AUTOCHECKPOINT_PAGES)?;
             if let Some(previous) = self.checkpoint.replace(store::checkpoint_in_background(&path)) {
@@ -299,19 +299,21 @@ impl App {
         report
     }
 
+    /// The import itself; `snapshot`: the database file a committing import checks its rows
+    /// against on a second thread (none in memory or in a dry run).
     fn import_residents_in_one_transaction(
         &mut self,
         session: &Session,
         site: &str,
         input: impl Read + Send,
         options: ImportOptions,
+        snapshot: Option<std::path::PathBuf>,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
         let now = self.now();
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
         // statement cache smaller than that would re-prepare every one of them on every row.
         self.conn.set_prepared_statement_cache_capacity(64);
-        let snapshot = self.conn.path().filter(|p| !p.is_empty() && !options.dry_run).map(std::path::PathBuf::from);
         let tx = self.begin()?;
         let site = resolve_site(&tx, session, site)?;
         authorize_perm(
