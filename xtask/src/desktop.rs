@@ -135,6 +135,11 @@ pub fn e2e_only(files: &[String]) -> Result<(), String> {
 /// (tauri-driver → WebKitWebDriver). Screenshots land in `target/screenshots/`.
 pub fn e2e(files: &[String]) -> Result<(), String> {
     let shots = root().join("target").join("screenshots");
+    // The whole suite starts from an empty folder, so no picture (a failure's included) is
+    // left over from an earlier run.
+    if files.is_empty() {
+        let _ = std::fs::remove_dir_all(&shots);
+    }
     std::fs::create_dir_all(&shots).map_err(|e| format!("cannot create {}: {e}", shots.display()))?;
     let db_dir = root().join("target").join("e2e");
     let _ = std::fs::remove_dir_all(&db_dir);
