@@ -39,7 +39,15 @@ test('first run offers the demo portfolio, synced with an in-process simulated S
     // The first sync links every demo resident to its simulated twin: nothing pending, no
     // conflict, no error.
     await signIn(s, accounts.team_admin);
-    await s.waitFor('[data-testid="sync-bar"]', { text: 'last sync', timeout: 60000, content: true });
+    const signedIn = Date.now();
+    await s.waitFor('[data-testid="sync-bar"]', { text: 'last sync', timeout: 60000, content: true }).catch(async (e) => {
+      const status = await s
+        .exec("return window.__TAURI_INTERNALS__.invoke('sync_status').then((v) => JSON.stringify(v), (e) => 'error ' + JSON.stringify(e));")
+        .catch((err) => `(cannot ask the app: ${err.message})`);
+      console.log(`sync status when the wait ended: ${status}`);
+      throw e;
+    });
+    console.log(`demo: sign-in to the first sync's end ${Date.now() - signedIn} ms`);
     const bar = await s.exec("return document.querySelector('[data-testid=\"sync-bar\"]').textContent;");
     assert.match(bar, /Online/);
     assert.doesNotMatch(bar, /pending|rejected|conflict|Offline/);

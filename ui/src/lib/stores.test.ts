@@ -3,7 +3,7 @@ import { get } from 'svelte/store';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, accessGates, loadAccessGates, actionGate, notices } =
+const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, syncFeed, accessGates, loadAccessGates, actionGate, notices } =
   await import('./stores');
 import type { SyncStatus } from './api/bindings/SyncStatus';
 const { ApiError } = await import('./api');
@@ -128,6 +128,36 @@ describe('debounce', () => {
     expect(fn).toHaveBeenCalledTimes(1);
     expect(fn).toHaveBeenCalledWith(2);
     vi.useRealTimers();
+  });
+});
+
+describe('syncFeed', () => {
+  const status = (running: boolean, pending = 0): SyncStatus => ({
+    sites: [],
+    pending,
+    in_flight: 0,
+    rejected: 0,
+    conflict: 0,
+    open_conflicts: 0,
+    last_error: null,
+    last_pass_at: running ? null : '2026-11-23T19:00:00Z',
+    running,
+    progress: null,
+  });
+
+  it('keeps an event that arrives while a read is on its way', async () => {
+    const { writable } = await import('svelte/store');
+    const target = writable<{ status: SyncStatus | null; configured: boolean }>({ status: null, configured: false });
+    const feed = syncFeed(target);
+    let answer: (v: { status: SyncStatus; configured: boolean }) => void = () => {};
+    const read = feed.read(() => new Promise((resolve) => (answer = resolve)));
+    feed.event(status(false)); // the pass ended while the read was out
+    answer({ status: status(true), configured: true }); // the read saw it running
+    await read;
+    expect(get(target)).toEqual({ status: status(false), configured: true });
+    // With no event in between, the read's status is taken.
+    await feed.read(async () => ({ status: status(false, 2), configured: true }));
+    expect(get(target).status?.pending).toBe(2);
   });
 });
 

@@ -213,6 +213,24 @@ export interface SyncView {
 
 export const sync = writable<SyncView>({ status: null, configured: false });
 
+/** Feeds `sync` from the worker's events and from reads of the status. A read answered
+ * after a newer event keeps the event's status (the read may have left before the pass
+ * ended), so the bar never falls back to an older state. */
+export function syncFeed(target = sync) {
+  let events = 0;
+  return {
+    event(status: SyncStatus) {
+      events++;
+      target.update((v) => ({ ...v, status }));
+    },
+    async read(load: () => Promise<{ status: SyncStatus; configured: boolean }>) {
+      const seen = events;
+      const { status, configured } = await load();
+      target.update((v) => ({ status: events === seen ? status : v.status, configured }));
+    },
+  };
+}
+
 /** One line for the sync bar: what a person needs to know at a glance. */
 export function syncSummary(view: SyncView): {
   state: 'off' | 'online' | 'offline' | 'syncing';
