@@ -59,11 +59,7 @@ fn failed(what: &str, e: impl std::fmt::Display) -> AppError {
 /// Right after `demo_seed`: seeds a new simulator with the portfolio and points sync at it
 /// with the demo's service account.
 pub fn create(app: &mut App, db: &Path, summary: &DemoSummary) -> Result<DemoRemote, AppError> {
-    let owner = summary
-        .accounts
-        .iter()
-        .find(|a| a.level == "owner")
-        .ok_or_else(|| AppError::internal("the demo has no owner account"))?;
+    let owner = summary.owner()?;
     let session = app.sign_in(&owner.email, &owner.password)?;
     let seed: Seed = serde_json::from_value(app.demo_portfolio(&session)?.to_sim_seed())
         .map_err(|e| failed("cannot read its seed", e))?;

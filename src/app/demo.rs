@@ -38,6 +38,16 @@ pub struct DemoSummary {
     pub accounts: Vec<DemoAccount>,
 }
 
+impl DemoSummary {
+    /// The demo's owner account (the one that reads the portfolio back and configures sync).
+    pub fn owner(&self) -> AppResult<&DemoAccount> {
+        self.accounts
+            .iter()
+            .find(|a| a.level == "owner")
+            .ok_or_else(|| AppError::internal("the demo has no owner account"))
+    }
+}
+
 /// A demo database's portfolio as plain data (what a simulated remote is seeded with).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DemoPortfolio {

@@ -159,11 +159,7 @@ fn grow_first_site(
     summary: &residentdesk::app::demo::DemoSummary,
     n: usize,
 ) -> Result<(String, u64), AppError> {
-    let owner = summary
-        .accounts
-        .iter()
-        .find(|a| a.level == "owner")
-        .ok_or_else(|| AppError::internal("the demo has no owner account"))?;
+    let owner = summary.owner()?;
     let session = app.sign_in(&owner.email, &owner.password)?;
     let site = app.site_list(&session)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?.site;
     let floor = |k: usize| (k / 100 + 1).to_string();
