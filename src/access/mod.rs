@@ -280,7 +280,7 @@ impl Need {
     fn phrase(self) -> String {
         match self {
             Need::Feature(f) => f.phrase().to_string(),
-            Need::Permission(p) => format!("use {p}"),
+            Need::Permission(p) => p.phrase().to_string(),
         }
     }
 }
@@ -299,7 +299,9 @@ pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) 
     if target_team != team.id {
         return deny(format!("{where_} is not in your active team {}", team.name));
     }
-    let table_1 = grants.is_table_1() && matches!(need, Need::Feature(_));
+    // Grants equal to a level's defaults explain themselves in Table-1's words, whichever
+    // way the use case states its need.
+    let table_1 = grants.is_table_1();
     let (perms, needs_all_sites) = need.needs();
     let missing = perms.difference(grants.permissions);
     if !missing.is_empty() || (needs_all_sites && !grants.all_sites()) {
@@ -312,7 +314,10 @@ pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) 
             Need::Permission(_) if !missing.is_empty() => {
                 format!("{} lacks the permission {lack} (at {where_})", grants.holder())
             }
-            _ => format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()),
+            Need::Permission(p) => {
+                format!("{} lacks {lack}, needed to use {p} (at {where_})", grants.holder())
+            }
+            Need::Feature(_) => format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()),
         });
     }
     if let Target::Site(site) = target {
@@ -418,7 +423,11 @@ mod tests {
         let grants = roles::Grants::for_level(Level::StaffUser, &BTreeSet::new());
         let team = TeamRef { id: 1, name: "North".into() };
         let d = evaluate(&staff, &grants, Need::Permission(roles::Permission::StaffView), Target::Team(&team));
-        assert_eq!(d.explanation(), "Staff user lacks the permission staff.view (at team North)");
+        assert_eq!(d.explanation(), "Staff users cannot manage staff users (at team North)");
+        let auditor = roles::builtin_role("auditor").unwrap();
+        let grants = roles::Grants::resolve(Level::StaffUser, &[auditor], roles::SiteAccess::Listed(BTreeSet::new()));
+        let d = evaluate(&staff, &grants, Need::Permission(roles::Permission::StaffView), Target::Team(&team));
+        assert_eq!(d.explanation(), "Staff user + Auditor lacks the permission staff.view (at team North)");
         let nobody = Actor { team: None, ..staff };
         assert!(!authorize(&nobody, Feature::ViewTeamDetails, Target::Site(&site)).is_allowed());
         assert_eq!(nobody.scope(), Scope::Nothing);

@@ -136,6 +136,31 @@ impl Permission {
         }
     }
 
+    /// The verb phrase used in explanations under Table-1's defaults ("Staff users cannot
+    /// manage staff users"): Table-1's own words where a feature covers the permission.
+    pub fn phrase(self) -> &'static str {
+        use Permission::*;
+        match self {
+            ResidentsView => "view residents",
+            ResidentsEdit => "manage residents",
+            ResidentsLifecycle => "change a resident's status",
+            ResidentsPurge => "purge residents",
+            ResidentsBulk => "run bulk actions",
+            ResidentsImport => "import residents",
+            ResidentsExport => "export residents",
+            StaffView | StaffAdd | StaffEdit | StaffDelete => "manage staff users",
+            SitesView => "view individual sites",
+            SitesSettings => "edit site settings",
+            TeamView => "view team details",
+            TeamMembers => "edit team members",
+            TeamSettings => "edit team settings",
+            SyncOperate => "run a sync",
+            SyncConfigure => "configure sync",
+            AuditView => "read the audit log",
+            AuditExport => "export the audit log",
+        }
+    }
+
     /// Parses `residents.view`, `residents:view`, `RESIDENTS_VIEW` (case ignored).
     pub fn parse(text: &str) -> Option<Permission> {
         let key = text.trim().to_ascii_lowercase().replace([':', '_', '-', ' '], ".");

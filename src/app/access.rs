@@ -4,14 +4,16 @@
 //! audit export. Every grant, revoke, token step and denial is audited.
 
 use super::auth::{hash_secret, verify_secret};
-use super::{active_team, audit_ok, authorize_need, record_denial, resolve_site, team_ref, App, Session};
+use super::gate::{record_denial, session_ended, At};
+use super::usecases::{self as uc, UseCase};
+use super::{active_team, resolve_site, team_ref, App, Session};
 use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
 use crate::access::roles::{
     builtin_job_functions, builtin_role, builtin_roles, Grants, PermSet, Permission, Role, RoleKind, SiteAccess,
 };
 use crate::access::{evaluate, Actor, Decision, Feature, Level, Need, Target, TeamRef};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::store::{self, audit::NewAudit, invitations::Invitation, staff::Member, tokens::TokenRow};
+use crate::store::{self, invitations::Invitation, staff::Member, tokens::TokenRow};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -121,34 +123,53 @@ fn token_session(conn: &Connection, token: &TokenRow) -> AppResult<Session> {
     Ok(session)
 }
 
-/// Rebuilds a session from the database: a person's in their active team; a token's with the
-/// token's limits (and refused once the token is revoked or expired).
+/// Rebuilds a session from the database, as every use case does at the gate: a person's in
+/// their active team (ended when the account is disabled, or their membership of that team
+/// was disabled or removed); a token's with the token's limits (ended once the token is
+/// revoked or expired, or its creator disabled or gone from its team).
 pub(crate) fn rebuild_session(conn: &Connection, session: &Session, now: DateTime<Utc>) -> AppResult<Session> {
-    let Some(t) = &session.token else { return build_session(conn, session.actor.staff_id, None) };
-    let row = store::tokens::by_prefix(conn, &t.prefix)?
-        .filter(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now))
-        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "the API token was revoked or has expired"))?;
-    token_session(conn, &row)
+    let staff_id = match &session.token {
+        Some(t) => {
+            let row = store::tokens::by_prefix(conn, &t.prefix)?
+                .filter(|r| r.revoked_at.is_none() && r.expires_at.is_none_or(|e| e > now))
+                .ok_or_else(|| session_ended("the API token was revoked or has expired"))?;
+            if store::staff::get(conn, row.created_by)?.is_none_or(|c| c.disabled) {
+                return Err(session_ended("the API token's creator is disabled"));
+            }
+            return token_session(conn, &row);
+        }
+        None => session.actor.staff_id,
+    };
+    let staff = store::staff::get(conn, staff_id)?.ok_or_else(|| session_ended("this account no longer exists"))?;
+    if staff.disabled {
+        return Err(session_ended("this account is disabled; ask a Team administrator"));
+    }
+    let fresh = build_session(conn, staff_id, session.actor.team_id())?;
+    if let Some((team, _)) = &session.actor.team {
+        if fresh.actor.team_id() != Some(team.id) {
+            return Err(session_ended(format!("your access to team {} has ended; sign in again", team.name)));
+        }
+    }
+    Ok(fresh)
 }
 
-/// Writes an audit entry on its own (denials and failures, whose transaction rolls back).
+/// Writes an audit entry of a failed or refused public use case (sign-in with a token, an
+/// invitation code) in that use case's own transaction.
 #[allow(clippy::too_many_arguments)]
-fn audit_alone(
-    conn: &Connection,
-    now: DateTime<Utc>,
+fn audit_refusal(
+    run: &super::gate::PublicRun<'_>,
     actor_id: Option<i64>,
     actor: &str,
-    action: &str,
-    outcome: &str,
+    outcome: &'static str,
     team_id: Option<i64>,
     target: Option<&str>,
     details: Value,
 ) -> AppResult<()> {
-    store::audit::append(
-        conn,
-        &NewAudit { actor_id, actor, action, outcome, team_id, site_id: None, target, details: details.into() },
-        now,
-    )?;
+    let mut audit = run.audit(actor_id, actor).outcome(outcome).team(team_id).details(details);
+    if let Some(t) = target {
+        audit = audit.target(t);
+    }
+    audit.write()?;
     Ok(())
 }
 
@@ -173,11 +194,6 @@ pub(crate) fn refuse(
     }
 }
 
-/// Checks the session's own grants for a `staff.*`/`team.*` need on the team, audited.
-fn need(conn: &Connection, now: DateTime<Utc>, session: &Session, p: Permission, action: &str) -> AppResult<()> {
-    Check::Audited(now, action).need(conn, session, Need::Permission(p))
-}
-
 /// How a precondition is checked: by the use case itself (a denial is audited and fails the
 /// call), or beforehand and quietly, for the UI to show an action disabled with the reason.
 /// Both run the same code, so what the UI shows is what the use case will decide.
@@ -197,7 +213,19 @@ impl Check<'_> {
     /// `need` on `target`.
     pub(crate) fn need_at(self, conn: &Connection, session: &Session, need: Need, target: Target<'_>) -> AppResult<()> {
         match self {
-            Check::Audited(now, action) => authorize_need(conn, now, session, need, target, action),
+            Check::Audited(now, action) => match evaluate(&session.actor, &session.grants, need, target) {
+                Decision::Allow { .. } => Ok(()),
+                Decision::Deny { reason } => {
+                    let (team_id, site_id, name) = match target {
+                        Target::Team(t) => (Some(t.id), None, t.name.clone()),
+                        Target::Site(s) => (Some(s.team_id), Some(s.id), s.name.clone()),
+                    };
+                    let token = session.token.as_ref().map(|t| t.name.clone());
+                    let details = json!({ "reason": reason, "need": format!("{need:?}"), "token": token });
+                    record_denial(conn, now, session, action, team_id, site_id, &name, details);
+                    Err(AppError::denied(format!("denied: {reason}")))
+                }
+            },
             Check::Quiet => match evaluate(&session.actor, &session.grants, need, target) {
                 Decision::Allow { .. } => Ok(()),
                 Decision::Deny { reason } => Err(AppError::denied(format!("denied: {reason}"))),
@@ -282,35 +310,17 @@ impl AccessAction {
         AccessAction::ExplainOthers,
     ];
 
-    /// What the action needs on the active team (`None`: any signed-in person).
-    fn need(self) -> Option<Need> {
-        Some(match self {
-            AccessAction::RoleList => Need::Permission(Permission::TeamView),
-            AccessAction::RoleManage => Need::Permission(Permission::TeamMembers),
-            AccessAction::JobFunctionList | AccessAction::InviteList | AccessAction::ExplainOthers => {
-                Need::Permission(Permission::StaffView)
-            }
-            AccessAction::InviteCreate => Need::Feature(Feature::ManageStaffUsers),
-            AccessAction::InviteManage => Need::Permission(Permission::StaffAdd),
-            AccessAction::TokenCreate => return None,
-        })
-    }
-
-    /// Checks the action's precondition for `session` (audited under `Check::Audited`).
-    pub(crate) fn check(self, conn: &Connection, session: &Session, how: Check<'_>) -> AppResult<()> {
-        if self == AccessAction::TokenCreate && session.token.is_some() {
-            let team = active_team(conn, session)?;
-            return Err(how.refusal(
-                conn,
-                session,
-                team.id,
-                "token",
-                Refusal::Denied("an API token cannot create tokens".into()),
-            ));
-        }
-        match self.need() {
-            Some(n) => how.need(conn, session, n),
-            None => Ok(()),
+    /// The use case behind the action: its declaration in the table is what the gate checks.
+    pub fn use_case(self) -> &'static UseCase {
+        match self {
+            AccessAction::RoleList => &uc::ROLE_LIST,
+            AccessAction::RoleManage => &uc::ROLE_ADD,
+            AccessAction::JobFunctionList => &uc::JOB_FUNCTION_LIST,
+            AccessAction::InviteList => &uc::INVITE_LIST,
+            AccessAction::InviteCreate => &uc::INVITE_CREATE,
+            AccessAction::InviteManage => &uc::INVITE_RESEND,
+            AccessAction::TokenCreate => &uc::TOKEN_CREATE,
+            AccessAction::ExplainOthers => &uc::STAFF_LIST,
         }
     }
 }
@@ -571,85 +581,64 @@ impl App {
     /// Signs in with an API token (`RESIDENTDESK_TOKEN`): the creator's current grants cut down
     /// to the token's. Every use, and every failed or refused use, is audited.
     pub fn sign_in_token(&mut self, token: &str) -> AppResult<Session> {
-        let now = self.now();
+        let tx = self.write_public(&uc::TOKEN_SIGN_IN)?;
+        let now = tx.now;
         let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
-        let Some(prefix) = secret_prefix("rdt", token) else {
-            audit_alone(
-                &self.conn,
-                now,
-                None,
-                "token",
-                "token.use",
-                "failed",
-                None,
-                None,
-                json!({"reason": "malformed token"}),
-            )?;
-            return Err(failure("malformed API token (expected rdt_XXXXXXXX_...)"));
+        // Every refusal is committed with its audit entry before the error is returned.
+        let refused = |tx: super::gate::PublicRun<'_>, message: &str| -> AppResult<Session> {
+            tx.commit()?;
+            Err(failure(message))
         };
-        let row = store::tokens::by_prefix(&self.conn, &prefix)?;
+        let Some(prefix) = secret_prefix("rdt", token) else {
+            audit_refusal(&tx, None, "token", "failed", None, None, json!({"reason": "malformed token"}))?;
+            return refused(tx, "malformed API token (expected rdt_XXXXXXXX_...)");
+        };
+        let row = store::tokens::by_prefix(&tx, &prefix)?;
         let Some(row) = row.filter(|r| verify_secret(token.trim(), &r.token_hash)) else {
-            audit_alone(
-                &self.conn,
-                now,
-                None,
-                &format!("token {prefix}"),
-                "token.use",
-                "failed",
-                None,
-                None,
-                json!({"reason": "unknown token"}),
-            )?;
-            return Err(failure("unknown API token"));
+            let who = format!("token {prefix}");
+            audit_refusal(&tx, None, &who, "failed", None, None, json!({"reason": "unknown token"}))?;
+            return refused(tx, "unknown API token");
         };
         let who = format!("token {} ({})", row.name, row.prefix);
-        let refused = if row.revoked_at.is_some() {
+        let reason = if row.revoked_at.is_some() {
             Some("the token was revoked")
         } else if row.expires_at.is_some_and(|e| e <= now) {
             Some("the token has expired")
-        } else if store::staff::get(&self.conn, row.created_by)?.is_none_or(|c| c.disabled) {
+        } else if store::staff::get(&tx, row.created_by)?.is_none_or(|c| c.disabled) {
             Some("the token's creator is disabled")
         } else {
             None
         };
-        if let Some(reason) = refused {
-            audit_alone(
-                &self.conn,
-                now,
-                Some(row.created_by),
-                &who,
-                "token.use",
-                "denied",
-                Some(row.team_id),
-                Some(&row.name),
-                json!({"reason": reason}),
-            )?;
-            return Err(failure(reason));
+        if let Some(reason) = reason {
+            let details = json!({"reason": reason});
+            audit_refusal(&tx, Some(row.created_by), &who, "denied", Some(row.team_id), Some(&row.name), details)?;
+            return refused(tx, reason);
         }
-        let session = token_session(&self.conn, &row)?;
-        let tx = self.begin()?;
+        let session = match token_session(&tx, &row) {
+            Ok(s) => s,
+            Err(e) => {
+                let details = json!({"reason": e.message});
+                audit_refusal(&tx, Some(row.created_by), &who, "denied", Some(row.team_id), Some(&row.name), details)?;
+                tx.commit()?;
+                return Err(e);
+            }
+        };
         store::tokens::touch(&tx, row.id, now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(&session),
-            "token.use",
-            "ok",
-            Some(row.team_id),
-            None,
-            Some(&row.name),
-            json!({"prefix": row.prefix}),
-        )?;
+        tx.audit(Some(row.created_by), &session.actor.email)
+            .team(Some(row.team_id))
+            .target(row.name.clone())
+            .details(json!({"prefix": row.prefix}))
+            .write()?;
         tx.commit()?;
         Ok(session)
     }
 
     /// Every role of the active team: the built-in ones and the team's add-on roles.
     pub fn role_list(&self, session: &Session) -> AppResult<Vec<RoleView>> {
-        let team = active_team(&self.conn, session)?;
-        AccessAction::RoleList.check(&self.conn, session, Check::Audited(self.now(), "role.list"))?;
+        let rd = self.read(session, &uc::ROLE_LIST, At::Team)?;
+        let session = &rd.ctx.session;
         let mut roles = builtin_roles();
-        roles.extend(store::roles::list(&self.conn, team.id)?);
+        roles.extend(store::roles::list(&rd, rd.ctx.team.id)?);
         Ok(roles
             .into_iter()
             .map(|role| {
@@ -663,7 +652,6 @@ impl App {
     /// Defines an add-on role in the active team (needs `team.members`; the role may give only
     /// permissions its author holds).
     pub fn role_add(&mut self, session: &Session, new: &NewRole) -> AppResult<Role> {
-        let now = self.now();
         let key = new.key.trim().to_ascii_lowercase();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || key.len() > 40 {
             return Err(AppError::invalid_field("key", format!("role key {key:?} must be 1-40 of a-z, 0-9 and _")));
@@ -686,37 +674,27 @@ impl App {
             level: None,
             description: new.description.trim().to_string(),
         };
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
-        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "role.add"))?;
+        let tx = self.write(session, &uc::ROLE_ADD, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         grant::check_role_definition(&session.grants, &role)
             .map_err(|r| refuse(&tx, now, session, "role.add", Some(team.id), &key, r))?;
         if builtin_role(&key).is_some() || store::roles::get(&tx, team.id, &key)?.is_some() {
             return Err(AppError::invalid_field("key", format!("a role {key:?} already exists")));
         }
         store::roles::insert(&tx, team.id, &role, session.actor.staff_id, now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "role.add",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&key),
-            json!({"permissions": role.permissions, "assignable": role.assignable}),
-        )?;
+        tx.audit()
+            .target(key.clone())
+            .details(json!({"permissions": role.permissions, "assignable": role.assignable}))
+            .write()?;
         tx.commit()?;
         Ok(role)
     }
 
     /// Deletes a team-defined role (and every assignment of it).
     pub fn role_remove(&mut self, session: &Session, key: &str) -> AppResult<usize> {
-        let now = self.now();
         let key = key.trim().to_ascii_lowercase();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
-        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "role.remove"))?;
+        let tx = self.write(session, &uc::ROLE_REMOVE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         if builtin_role(&key).is_some() {
             return Err(AppError::invalid_field("key", format!("{key} is a built-in role and cannot be removed")));
         }
@@ -725,25 +703,15 @@ impl App {
         grant::check_role_definition(&session.grants, &role)
             .map_err(|r| refuse(&tx, now, session, "role.remove", Some(team.id), &key, r))?;
         let held = store::roles::delete(&tx, team.id, &key)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "role.remove",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&key),
-            json!({"revoked_from": held}),
-        )?;
+        tx.audit().target(key.clone()).details(json!({"revoked_from": held})).write()?;
         tx.commit()?;
         Ok(held)
     }
 
     /// The job functions of the active team (built in and the team's).
     pub fn job_function_list(&self, session: &Session) -> AppResult<Vec<JobFunctionView>> {
-        let team = active_team(&self.conn, session)?;
-        AccessAction::JobFunctionList.check(&self.conn, session, Check::Audited(self.now(), "job_function.list"))?;
+        let rd = self.read(session, &uc::JOB_FUNCTION_LIST, At::Team)?;
+        let team = rd.ctx.team.clone();
         let mut out: Vec<JobFunctionView> = builtin_job_functions()
             .into_iter()
             .map(|j| JobFunctionView {
@@ -755,7 +723,7 @@ impl App {
                 builtin: true,
             })
             .collect();
-        out.extend(store::roles::job_functions(&self.conn, team.id)?.into_iter().map(|j| JobFunctionView {
+        out.extend(store::roles::job_functions(&rd, team.id)?.into_iter().map(|j| JobFunctionView {
             key: j.key,
             name: j.name,
             base: j.base,
@@ -776,16 +744,14 @@ impl App {
         addons: &[String],
         all_sites: bool,
     ) -> AppResult<JobFunctionView> {
-        let now = self.now();
         let key = key.trim().to_ascii_lowercase();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(AppError::invalid_field("key", format!("job function key {key:?} must be a-z, 0-9 and _")));
         }
         let base =
             Level::parse(base).ok_or_else(|| AppError::invalid_field("base", format!("unknown base role {base:?}")))?;
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
-        AccessAction::RoleManage.check(&tx, session, Check::Audited(now, "job_function.add"))?;
+        let tx = self.write(session, &uc::JOB_FUNCTION_ADD, At::Team)?;
+        let team = tx.ctx.team.clone();
         for a in addons {
             let role = load_role(&tx, team.id, a)?;
             if role.kind != RoleKind::AddOn {
@@ -810,17 +776,10 @@ impl App {
             all_sites,
         };
         store::roles::insert_job_function(&tx, team.id, &row)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "job_function.add",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&key),
-            json!({"base": base.as_str(), "roles": addons, "all_sites": all_sites}),
-        )?;
+        tx.audit()
+            .target(key.clone())
+            .details(json!({"base": base.as_str(), "roles": addons, "all_sites": all_sites}))
+            .write()?;
         tx.commit()?;
         Ok(JobFunctionView { key: row.key, name: row.name, base, addons: row.addons, all_sites, builtin: false })
     }
@@ -849,9 +808,8 @@ impl App {
     /// Changes a member's base role, add-on roles or site access: needs `staff.edit` (and
     /// `team.members` when a Team-level role is involved), then grant-only-what-you-hold.
     pub fn access_change(&mut self, session: &Session, email: &str, change: &AccessChange) -> AppResult<Member> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
+        let tx = self.write(session, &uc::ACCESS_CHANGE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let member = super::staff::find_member(&tx, team.id, email)?;
         let before =
             load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
@@ -903,17 +861,11 @@ impl App {
         let cur = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
         change_check(&tx, session, team.id, &member.staff.email, cur, &after, Check::Audited(now, action))?;
         write_assignment(&tx, member.staff.id, team.id, &after, Some(session.actor.staff_id), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            action,
-            "ok",
-            Some(team.id),
-            None,
-            Some(&member.staff.email),
-            json!({"before": assignment_json(&before), "after": assignment_json(&after)}),
-        )?;
+        tx.audit()
+            .action(action)
+            .target(member.staff.email.clone())
+            .before_after(assignment_json(&before), assignment_json(&after))
+            .write()?;
         let updated = super::staff::find_member(&tx, team.id, &member.staff.email)?;
         tx.commit()?;
         Ok(updated)
@@ -921,10 +873,9 @@ impl App {
 
     /// Hands the owner flag to another Team administrator of the active team (owner only).
     pub fn owner_transfer(&mut self, session: &Session, email: &str) -> AppResult<Member> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
-        if !session.actor.is_owner || session.token.is_some() {
+        let tx = self.write(session, &uc::OWNER_TRANSFER, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
+        if !session.actor.is_owner {
             return Err(refuse(
                 &tx,
                 now,
@@ -943,17 +894,7 @@ impl App {
             ));
         }
         store::staff::transfer_owner(&tx, session.actor.staff_id, member.staff.id)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "owner.transfer",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&member.staff.email),
-            json!({"from": session.actor.email}),
-        )?;
+        tx.audit().target(member.staff.email.clone()).details(json!({"from": session.actor.email})).write()?;
         let updated = super::staff::find_member(&tx, team.id, &member.staff.email)?;
         tx.commit()?;
         Ok(updated)
@@ -961,25 +902,26 @@ impl App {
 
     /// The session of another member of the active team, for explain and matrix: allowed for
     /// yourself; for others with `staff.view` when they are not above you.
-    fn session_of(&self, session: &Session, email: Option<&str>, action: &str) -> AppResult<Session> {
-        let now = self.now();
+    fn session_of(&self, session: &Session, email: Option<&str>, use_case: &'static UseCase) -> AppResult<Session> {
+        let rd = self.read(session, use_case, At::Team)?;
+        let (now, session) = (rd.ctx.now, &rd.ctx.session);
         let Some(email) = email.filter(|e| !e.trim().eq_ignore_ascii_case(&session.actor.email)) else {
             return Ok(session.clone());
         };
-        let team = active_team(&self.conn, session)?;
-        AccessAction::ExplainOthers.check(&self.conn, session, Check::Audited(now, action))?;
-        let member = super::staff::find_member(&self.conn, team.id, email)?;
-        let other = build_session(&self.conn, member.staff.id, Some(team.id))?;
+        let team = rd.ctx.team.clone();
+        rd.require(Permission::StaffView)?;
+        let member = super::staff::find_member(&rd, team.id, email)?;
+        let other = build_session(&rd, member.staff.id, Some(team.id))?;
         let within = other.grants.base <= session.grants.base
             && (other.grants.permissions.is_subset(session.grants.permissions)
                 || session.grants.permissions.contains(Permission::TeamMembers))
             && other.grants.sites.is_within(&session.grants.sites);
         if !within {
             return Err(refuse(
-                &self.conn,
+                &rd,
                 now,
                 session,
-                action,
+                use_case.name,
                 Some(team.id),
                 email,
                 Refusal::Denied(format!("you cannot look into the access of {email}, who holds more than you")),
@@ -997,7 +939,7 @@ impl App {
         action: &str,
         place: &str,
     ) -> AppResult<Explanation> {
-        let who = self.session_of(session, email, "access.explain")?;
+        let who = self.session_of(session, email, &uc::ACCESS_EXPLAIN)?;
         let need = match (Feature::parse(action), Permission::parse(action)) {
             (Some(f), _) => Need::Feature(f),
             (None, Some(p)) => Need::Permission(p),
@@ -1008,13 +950,13 @@ impl App {
                 ))
             }
         };
-        let team = active_team(&self.conn, session)?;
+        let team = active_team(self.conn(), session)?;
         let tref = team_ref(&team);
         let place_t = place.trim();
         let (decision, target) = if place_t.is_empty() || place_t.eq_ignore_ascii_case("team") {
             (evaluate(&who.actor, &who.grants, need, Target::Team(&tref)), format!("team {}", team.name))
         } else {
-            let site = resolve_site(&self.conn, session, place_t)?;
+            let site = resolve_site(self.conn(), session, place_t)?;
             let sref = super::site_ref(&site);
             (evaluate(&who.actor, &who.grants, need, Target::Site(&sref)), format!("site {}", site.name))
         };
@@ -1031,8 +973,8 @@ impl App {
     /// The effective matrix of `email` (default: the person asking): every permission with the
     /// role it comes from, every Table-1 feature on the team, and the sites reached.
     pub fn access_matrix(&self, session: &Session, email: Option<&str>) -> AppResult<Matrix> {
-        let who = self.session_of(session, email, "access.matrix")?;
-        let team = active_team(&self.conn, session)?;
+        let who = self.session_of(session, email, &uc::ACCESS_MATRIX)?;
+        let team = active_team(self.conn(), session)?;
         let tref = team_ref(&team);
         let permissions = Permission::ALL
             .into_iter()
@@ -1050,7 +992,7 @@ impl App {
                 MatrixFeature { feature: f.as_str().into(), allowed: d.is_allowed(), rule: d.explanation().into() }
             })
             .collect();
-        let sites = store::sites::list(&self.conn, &crate::access::Scope::Team(team.id))?
+        let sites = store::sites::list(self.conn(), &crate::access::Scope::Team(team.id))?
             .into_iter()
             .filter(|s| who.grants.sites.covers(s.id))
             .map(|s| s.name)
@@ -1071,25 +1013,23 @@ impl App {
     /// Creates an API token: a subset of the creator's permissions and sites (refused and
     /// audited otherwise); the secret is returned once and stored as an argon2id hash.
     pub fn token_create(&mut self, session: &Session, new: &NewToken) -> AppResult<CreatedToken> {
-        let now = self.now();
         let name = residentdesk_domain::rules::validate_text("name", &new.name, true, 80)?;
         let requested = PermSet::parse_list(&new.permissions).map_err(|e| AppError::invalid_field("permissions", e))?;
-        let team = active_team(&self.conn, session)?;
-        AccessAction::TokenCreate.check(&self.conn, session, Check::Audited(now, "token.create"))?;
+        if let Some(d) = new.expires_in_days.filter(|d| *d <= 0 || *d > 3650) {
+            return Err(AppError::invalid_field("expires_in_days", format!("{d} is not between 1 and 3650 days")));
+        }
+        let (secret, prefix) = new_secret("rdt");
+        let hash = hash_secret(&secret)?;
+        let tx = self.write(session, &uc::TOKEN_CREATE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let permissions = if new.permissions.is_empty() { session.grants.permissions } else { requested };
         let sites = if !new.all_sites && new.sites.is_empty() {
             session.grants.sites.clone()
         } else {
-            parse_site_access(&self.conn, session, new.all_sites, &new.sites)?
+            parse_site_access(&tx, session, new.all_sites, &new.sites)?
         };
-        if let Some(d) = new.expires_in_days.filter(|d| *d <= 0 || *d > 3650) {
-            return Err(AppError::invalid_field("expires_in_days", format!("{d} is not between 1 and 3650 days")));
-        }
         grant::check_token(&session.grants, permissions, &sites)
-            .map_err(|r| refuse(&self.conn, now, session, "token.create", Some(team.id), &name, r))?;
-        let (secret, prefix) = new_secret("rdt");
-        let hash = hash_secret(&secret)?;
-        let tx = self.begin()?;
+            .map_err(|r| refuse(&tx, now, session, uc::TOKEN_CREATE.name, Some(team.id), &name, r))?;
         let id = store::tokens::insert(
             &tx,
             &store::tokens::NewToken {
@@ -1104,30 +1044,24 @@ impl App {
             },
             now,
         )?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "token.create",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&name),
-            json!({"prefix": prefix, "permissions": permissions, "sites": sites}),
-        )?;
-        tx.commit()?;
-        let info = store::tokens::list(&self.conn, team.id)?
+        tx.audit()
+            .target(name.clone())
+            .details(json!({"prefix": prefix, "permissions": permissions, "sites": sites}))
+            .write()?;
+        let info = store::tokens::list(&tx, team.id)?
             .into_iter()
             .find(|t| t.id == id)
             .ok_or_else(|| AppError::internal("token vanished"))?;
+        tx.commit()?;
         Ok(CreatedToken { token: secret, info })
     }
 
     /// The tokens of the active team: all of them for holders of `team.members`, else your own.
     pub fn token_list(&self, session: &Session) -> AppResult<Vec<TokenRow>> {
-        let team = active_team(&self.conn, session)?;
+        let rd = self.read(session, &uc::TOKEN_LIST, At::Team)?;
+        let session = &rd.ctx.session;
         let all = session.grants.permissions.contains(Permission::TeamMembers) && session.token.is_none();
-        Ok(store::tokens::list(&self.conn, team.id)?
+        Ok(store::tokens::list(&rd, rd.ctx.team.id)?
             .into_iter()
             .filter(|t| all || t.created_by == session.actor.staff_id)
             .collect())
@@ -1135,10 +1069,10 @@ impl App {
 
     /// Revokes a token by id or prefix: its creator, or a holder of `team.members`.
     pub fn token_revoke(&mut self, session: &Session, reference: &str) -> AppResult<TokenRow> {
-        let now = self.now();
-        let team = active_team(&self.conn, session)?;
+        let tx = self.write(session, &uc::TOKEN_REVOKE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let reference = reference.trim();
-        let found = store::tokens::list(&self.conn, team.id)?
+        let found = store::tokens::list(&tx, team.id)?
             .into_iter()
             .find(|t| {
                 t.prefix == reference
@@ -1148,40 +1082,23 @@ impl App {
             .ok_or_else(|| AppError::not_found(format!("no token {reference:?} in your active team")))?;
         let mine = found.created_by == session.actor.staff_id;
         if !mine {
-            need(&self.conn, now, session, Permission::TeamMembers, "token.revoke")?;
+            tx.require(Permission::TeamMembers)?;
         }
-        let tx = self.begin()?;
         if !store::tokens::revoke(&tx, found.id, session.actor.staff_id, now)? {
             return Err(AppError::invalid(format!("token {} is already revoked", found.prefix)));
         }
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "token.revoke",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&found.name),
-            json!({"prefix": found.prefix}),
-        )?;
+        tx.audit().target(found.name.clone()).details(json!({"prefix": found.prefix})).write()?;
+        let after = store::tokens::by_prefix(&tx, &found.prefix)?.unwrap_or(found);
         tx.commit()?;
-        Ok(store::tokens::by_prefix(&self.conn, &found.prefix)?.unwrap_or(found))
+        Ok(after)
     }
 
     /// The audit log of the active team as CSV (needs `audit.export`); the export is audited.
     pub fn audit_export_csv(&mut self, session: &Session, since: Option<DateTime<Utc>>) -> AppResult<String> {
-        let now = self.now();
-        let team = active_team(&self.conn, session)?;
-        authorize_need(
-            &self.conn,
-            now,
-            session,
-            Need::Permission(Permission::AuditExport),
-            Target::Team(&team_ref(&team)),
-            "audit.export",
-        )?;
-        let entries = store::audit::list(&self.conn, Some(team.id), since, usize::MAX >> 1)?;
+        let rd = self.read(session, &uc::AUDIT_EXPORT, At::Team)?;
+        let team = rd.ctx.team.clone();
+        let entries = store::audit::list(&rd, Some(team.id), since, usize::MAX >> 1)?;
+        drop(rd);
         let mut out = String::from("id,at,actor,action,outcome,team_id,site_id,target,details\n");
         for e in entries.iter().rev() {
             let row = [
@@ -1198,18 +1115,8 @@ impl App {
             out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
             out.push('\n');
         }
-        let tx = self.begin()?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "audit.export",
-            "ok",
-            Some(team.id),
-            None,
-            None,
-            json!({"rows": entries.len()}),
-        )?;
+        let tx = self.write(session, &uc::AUDIT_EXPORT, At::Team)?;
+        tx.audit().no_target().details(json!({"rows": entries.len()})).write()?;
         tx.commit()?;
         Ok(out)
     }
@@ -1294,11 +1201,16 @@ fn invitation_text(conn: &Connection, i: &Invitation, inviter: &str, team: &str,
     ))
 }
 
+/// The assignment an invitation gives (its base role, add-on roles and sites).
+fn invitation_assignment(conn: &Connection, inv: &Invitation) -> AppResult<Assignment> {
+    let addons = inv.addons.iter().map(|k| load_role(conn, inv.team_id, k)).collect::<AppResult<Vec<_>>>()?;
+    Ok(Assignment { base: inv.base, addons, sites: inv.sites.clone() })
+}
+
 impl App {
     /// Invites a person by email with roles and sites: the same checks as adding them (the
     /// inviter grants only what they hold). Returns the one-time token and the text to send.
     pub fn invite_create(&mut self, session: &Session, new: &NewInvitation) -> AppResult<CreatedInvitation> {
-        let now = self.now();
         let email = residentdesk_domain::rules::normalize_email(&new.email)
             .map_err(|e| AppError::invalid_field("email", e.to_string()))?;
         let display_name = residentdesk_domain::rules::validate_text(
@@ -1309,8 +1221,8 @@ impl App {
         )?;
         let (secret, prefix) = new_secret("rdi");
         let hash = hash_secret(&secret)?;
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
+        let tx = self.write(session, &uc::INVITE_CREATE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let (mut base, mut addons, mut all_sites) = (None, Vec::new(), new.all_sites);
         if let Some(jf) = new.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
             let (b, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
@@ -1337,8 +1249,7 @@ impl App {
             parse_site_access(&tx, session, all_sites, &new.sites)?
         };
         let assignment = Assignment { base, addons, sites };
-        AccessAction::InviteCreate.check(&tx, session, Check::Audited(now, "invite.create"))?;
-        super::staff::check_manage(&tx, now, session, None, Some(&assignment), "invite.create")?;
+        super::staff::check_manage(&tx, now, session, None, Some(&assignment), &uc::INVITE_CREATE)?;
         if let Some(existing) = store::staff::by_email(&tx, &email)? {
             if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
                 return Err(AppError::invalid_field("email", format!("{email} is already a member of {}", team.name)));
@@ -1370,17 +1281,10 @@ impl App {
             },
             now,
         )?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "invite.create",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&email),
-            json!({"invitation": id, "access": assignment_json(&assignment)}),
-        )?;
+        tx.audit()
+            .target(email.clone())
+            .details(json!({"invitation": id, "access": assignment_json(&assignment)}))
+            .write()?;
         let invitation = store::invitations::get(&tx, id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
         let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
         tx.commit()?;
@@ -1389,10 +1293,9 @@ impl App {
 
     /// The invitations of the active team (needs `staff.view`).
     pub fn invite_list(&self, session: &Session) -> AppResult<Vec<InvitationView>> {
-        let now = self.now();
-        let team = active_team(&self.conn, session)?;
-        AccessAction::InviteList.check(&self.conn, session, Check::Audited(now, "invite.list"))?;
-        Ok(store::invitations::list(&self.conn, team.id)?
+        let rd = self.read(session, &uc::INVITE_LIST, At::Team)?;
+        let now = rd.ctx.now;
+        Ok(store::invitations::list(&rd, rd.ctx.team.id)?
             .into_iter()
             .map(|mut i| {
                 let can_resend = i.state == "pending" && now - i.sent_at > Duration::days(RESEND_AFTER_DAYS);
@@ -1402,82 +1305,26 @@ impl App {
             .collect())
     }
 
-    /// Finds a pending, unexpired invitation by its token. An expired one is marked expired;
-    /// every refused use is audited.
-    fn invitation_by_token(&mut self, token: &str, action: &str) -> AppResult<Invitation> {
-        let now = self.now();
-        let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
-        let found = secret_prefix("rdi", token)
-            .map(|p| store::invitations::by_prefix(&self.conn, &p))
-            .transpose()?
-            .flatten()
-            .filter(|i| verify_secret(token.trim(), &i.token_hash));
-        let Some(inv) = found else {
-            audit_alone(
-                &self.conn,
-                now,
-                None,
-                "invitee",
-                action,
-                "failed",
-                None,
-                None,
-                json!({"reason": "unknown invitation token"}),
-            )?;
-            return Err(failure("unknown invitation token"));
-        };
-        let reason = if inv.state != "pending" {
-            Some(format!("the invitation was already {}", inv.state))
-        } else if inv.expires_at <= now {
-            let tx = self.begin()?;
-            store::invitations::decide(&tx, inv.id, "expired", "system", now)?;
-            tx.commit()?;
-            Some(format!("the invitation expired on {}", inv.expires_at.format("%Y-%m-%d %H:%M UTC")))
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            audit_alone(
-                &self.conn,
-                now,
-                None,
-                &inv.email,
-                action,
-                "denied",
-                Some(inv.team_id),
-                Some(&inv.email),
-                json!({"reason": reason, "invitation": inv.id}),
-            )?;
-            return Err(AppError::denied(format!("denied: {reason}")));
-        }
-        Ok(inv)
-    }
-
     /// Accepts an invitation with its token: creates the account with `password` (or, for an
-    /// existing account, checks its password), gives the invited roles and sites (if the
-    /// inviter still holds them) and signs the person in to the team.
+    /// existing account, checks its password under the sign-in's lockout and refuses a
+    /// disabled account), gives the invited roles and sites (if the inviter still holds
+    /// them) and signs the person in to the team.
     pub fn invite_accept(&mut self, token: &str, display_name: &str, password: &str) -> AppResult<Session> {
-        let now = self.now();
-        let inv = self.invitation_by_token(token, "invite.accept")?;
-        let existing = store::staff::by_email(&self.conn, &inv.email)?;
+        let tx = self.write_public(&uc::INVITE_ACCEPT)?;
+        let now = tx.now;
+        let inv = match invitation_by_token(&tx, token)? {
+            Ok(inv) => inv,
+            Err(e) => {
+                tx.commit()?;
+                return Err(e);
+            }
+        };
+        let existing = store::staff::by_email(&tx, &inv.email)?;
         match &existing {
             Some(s) => {
-                if !s.password_hash.as_deref().is_some_and(|h| verify_secret(password, h)) {
-                    audit_alone(
-                        &self.conn,
-                        now,
-                        Some(s.id),
-                        &inv.email,
-                        "invite.accept",
-                        "failed",
-                        Some(inv.team_id),
-                        Some(&inv.email),
-                        json!({"reason": "wrong password of the existing account"}),
-                    )?;
-                    return Err(AppError::new(
-                        ErrorCode::Unauthenticated,
-                        format!("{} already has an account: give its password", inv.email),
-                    ));
+                if let Err(e) = check_existing_password(&tx, s, password, now)? {
+                    tx.commit()?;
+                    return Err(e);
                 }
             }
             None => super::auth::check_password(password)?,
@@ -1488,28 +1335,18 @@ impl App {
         let name =
             residentdesk_domain::rules::validate_text("name", &name, true, residentdesk_domain::rules::MAX_NAME_LEN)?;
         let hash = if existing.is_none() { Some(hash_secret(password)?) } else { None };
-        let addons = inv.addons.iter().map(|k| load_role(&self.conn, inv.team_id, k)).collect::<AppResult<Vec<_>>>()?;
-        let assignment = Assignment { base: inv.base, addons, sites: inv.sites.clone() };
+        let assignment = invitation_assignment(&tx, &inv)?;
         // The inviter must still hold what the invitation gives.
-        let inviter = build_session(&self.conn, inv.invited_by, Some(inv.team_id))?;
+        let inviter = build_session(&tx, inv.invited_by, Some(inv.team_id))?;
         if let Err(r) = grant::check(grantor(&inviter), None, Some(&assignment)) {
-            audit_alone(
-                &self.conn,
-                now,
-                None,
-                &inv.email,
-                "invite.accept",
-                "denied",
-                Some(inv.team_id),
-                Some(&inv.email),
-                json!({"reason": r.message(), "invitation": inv.id}),
-            )?;
+            let details = json!({"reason": r.message(), "invitation": inv.id});
+            audit_refusal(&tx, None, &inv.email, "denied", Some(inv.team_id), Some(&inv.email), details)?;
+            tx.commit()?;
             return Err(AppError::denied(format!(
                 "denied: the inviter no longer holds what the invitation gives ({})",
                 r.message()
             )));
         }
-        let tx = self.begin()?;
         if !store::invitations::decide(&tx, inv.id, "accepted", "invitee", now)? {
             return Err(AppError::invalid("the invitation is no longer pending"));
         }
@@ -1522,84 +1359,63 @@ impl App {
         }
         write_assignment(&tx, staff_id, inv.team_id, &assignment, Some(inv.invited_by), now)?;
         store::staff::set_active_team(&tx, staff_id, inv.team_id)?;
-        store::audit::append(
-            &tx,
-            &NewAudit {
-                actor_id: Some(staff_id),
-                actor: &inv.email,
-                action: "invite.accept",
-                outcome: "ok",
-                team_id: Some(inv.team_id),
-                site_id: None,
-                target: Some(&inv.email),
-                details: json!({"invitation": inv.id, "access": assignment_json(&assignment)}).into(),
-            },
-            now,
-        )?;
+        tx.audit(Some(staff_id), &inv.email)
+            .team(Some(inv.team_id))
+            .target(inv.email.clone())
+            .details(json!({"invitation": inv.id, "access": assignment_json(&assignment)}))
+            .write()?;
         tx.commit()?;
-        build_session(&self.conn, staff_id, Some(inv.team_id))
+        build_session(self.conn(), staff_id, Some(inv.team_id))
     }
 
-    /// Rejects an invitation from the invitee's side, with its token.
+    /// Declines an invitation from the invitee's side, with its token.
     pub fn invite_reject_token(&mut self, token: &str) -> AppResult<Invitation> {
-        let now = self.now();
-        let inv = self.invitation_by_token(token, "invite.reject")?;
-        let tx = self.begin()?;
+        let tx = self.write_public(&uc::INVITE_DECLINE)?;
+        let now = tx.now;
+        let inv = match invitation_by_token(&tx, token)? {
+            Ok(inv) => inv,
+            Err(e) => {
+                tx.commit()?;
+                return Err(e);
+            }
+        };
         store::invitations::decide(&tx, inv.id, "rejected", "invitee", now)?;
-        store::audit::append(
-            &tx,
-            &NewAudit {
-                actor_id: None,
-                actor: &inv.email,
-                action: "invite.reject",
-                outcome: "ok",
-                team_id: Some(inv.team_id),
-                site_id: None,
-                target: Some(&inv.email),
-                details: json!({"invitation": inv.id, "side": "invitee"}).into(),
-            },
-            now,
-        )?;
+        tx.audit(None, &inv.email)
+            .team(Some(inv.team_id))
+            .target(inv.email.clone())
+            .details(json!({"invitation": inv.id, "side": "invitee"}))
+            .write()?;
+        let after = store::invitations::get(&tx, inv.id)?.unwrap_or(inv);
         tx.commit()?;
-        Ok(store::invitations::get(&self.conn, inv.id)?.unwrap_or(inv))
+        Ok(after)
     }
 
-    fn team_invitation(&self, session: &Session, id: i64, action: &str) -> AppResult<Invitation> {
-        let team = active_team(&self.conn, session)?;
-        AccessAction::InviteManage.check(&self.conn, session, Check::Audited(self.now(), action))?;
-        store::invitations::get(&self.conn, id)?
-            .filter(|i| i.team_id == team.id)
-            .ok_or_else(|| AppError::not_found(format!("no invitation #{id} in your active team")))
-    }
-
-    /// Withdraws (rejects) a pending invitation from the team's side (needs `staff.add`).
+    /// Withdraws (rejects) a pending invitation from the team's side: needs `staff.add`, and
+    /// only someone who could have created it (grant only what you hold, against its roles
+    /// and sites) may touch it.
     pub fn invite_reject(&mut self, session: &Session, id: i64) -> AppResult<Invitation> {
-        let now = self.now();
-        let inv = self.team_invitation(session, id, "invite.reject")?;
-        let tx = self.begin()?;
+        let tx = self.write(session, &uc::INVITE_WITHDRAW, At::Team)?;
+        let (now, session) = (tx.ctx.now, &tx.ctx.session);
+        let inv = team_invitation(&tx, &tx.ctx, id)?;
         if !store::invitations::decide(&tx, inv.id, "rejected", &session.actor.email, now)? {
             return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
         }
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "invite.reject",
-            "ok",
-            Some(inv.team_id),
-            None,
-            Some(&inv.email),
-            json!({"invitation": inv.id, "side": "team"}),
-        )?;
+        tx.audit().target(inv.email.clone()).details(json!({"invitation": inv.id, "side": "team"})).write()?;
+        let after = store::invitations::get(&tx, inv.id)?.unwrap_or(inv);
         tx.commit()?;
-        Ok(store::invitations::get(&self.conn, inv.id)?.unwrap_or(inv))
+        Ok(after)
     }
 
     /// Resends a pending invitation that has waited more than 2 days: a new token (the old
-    /// one stops working) and a new expiry.
+    /// one stops working) and a new expiry. Needs `staff.add` and the right to create this
+    /// very invitation (its roles and sites), so the code can only reach someone the person
+    /// could have invited themselves.
     pub fn invite_resend(&mut self, session: &Session, id: i64) -> AppResult<CreatedInvitation> {
-        let now = self.now();
-        let inv = self.team_invitation(session, id, "invite.resend")?;
+        let (secret, prefix) = new_secret("rdi");
+        let hash = hash_secret(&secret)?;
+        let tx = self.write(session, &uc::INVITE_RESEND, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
+        let inv = team_invitation(&tx, &tx.ctx, id)?;
         if inv.state != "pending" {
             return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
         }
@@ -1609,27 +1425,107 @@ impl App {
                 inv.sent_at.format("%Y-%m-%d %H:%M UTC")
             )));
         }
-        let (secret, prefix) = new_secret("rdi");
-        let hash = hash_secret(&secret)?;
-        let team = active_team(&self.conn, session)?;
-        let tx = self.begin()?;
         store::invitations::renew(&tx, inv.id, &prefix, &hash, now, now + Duration::days(INVITATION_DAYS))?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "invite.resend",
-            "ok",
-            Some(inv.team_id),
-            None,
-            Some(&inv.email),
-            json!({"invitation": inv.id}),
-        )?;
+        tx.audit().target(inv.email.clone()).details(json!({"invitation": inv.id})).write()?;
         let invitation =
             store::invitations::get(&tx, inv.id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
         let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
         tx.commit()?;
         Ok(CreatedInvitation { invitation, token: secret, text })
+    }
+}
+
+/// An invitation of the active team that the session could have created: the same
+/// grant-only-what-you-hold check as [`App::invite_create`] against its base role, add-on
+/// roles and sites (a denial is audited).
+fn team_invitation(tx: &rusqlite::Transaction<'_>, ctx: &super::gate::Ctx, id: i64) -> AppResult<Invitation> {
+    let inv = store::invitations::get(tx, id)?
+        .filter(|i| i.team_id == ctx.team.id)
+        .ok_or_else(|| AppError::not_found(format!("no invitation #{id} in your active team")))?;
+    let assignment = invitation_assignment(tx, &inv)?;
+    super::staff::check_manage(tx, ctx.now, &ctx.session, None, Some(&assignment), ctx.uc)?;
+    Ok(inv)
+}
+
+/// Finds a pending, unexpired invitation by its token, inside the public use case's
+/// transaction. An expired one is marked expired; every refused use is audited there (the
+/// caller commits before returning the refusal, the inner `Err`).
+fn invitation_by_token(tx: &super::gate::PublicRun<'_>, token: &str) -> AppResult<AppResult<Invitation>> {
+    let now = tx.now;
+    let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
+    let found = secret_prefix("rdi", token)
+        .map(|p| store::invitations::by_prefix(tx, &p))
+        .transpose()?
+        .flatten()
+        .filter(|i| verify_secret(token.trim(), &i.token_hash));
+    let Some(inv) = found else {
+        audit_refusal(tx, None, "invitee", "failed", None, None, json!({"reason": "unknown invitation token"}))?;
+        return Ok(Err(failure("unknown invitation token")));
+    };
+    let reason = if inv.state != "pending" {
+        Some(format!("the invitation was already {}", inv.state))
+    } else if inv.expires_at <= now {
+        store::invitations::decide(tx, inv.id, "expired", "system", now)?;
+        Some(format!("the invitation expired on {}", inv.expires_at.format("%Y-%m-%d %H:%M UTC")))
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        let details = json!({"reason": reason, "invitation": inv.id});
+        audit_refusal(tx, None, &inv.email, "denied", Some(inv.team_id), Some(&inv.email), details)?;
+        return Ok(Err(AppError::denied(format!("denied: {reason}"))));
+    }
+    Ok(Ok(inv))
+}
+
+/// Accepting an invitation with an existing account: its password is checked under the
+/// sign-in's rules, inside the use case's transaction (the staff row is read there, so
+/// parallel tries cannot share a count): a locked or disabled account is refused, a wrong
+/// password counts towards the lockout. The argon2 work is done in every case. The inner
+/// `Err` is a refusal already audited; the caller commits before returning it.
+fn check_existing_password(
+    tx: &super::gate::PublicRun<'_>,
+    staff: &store::staff::Staff,
+    password: &str,
+    now: DateTime<Utc>,
+) -> AppResult<AppResult<()>> {
+    let staff = store::staff::get(tx, staff.id)?.unwrap_or_else(|| staff.clone());
+    let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));
+    let locked = staff.locked_until.filter(|u| *u > now);
+    let reason = if staff.disabled {
+        Some(json!({"reason": "disabled"}))
+    } else if let Some(until) = locked {
+        Some(json!({"reason": "locked", "locked_until": until}))
+    } else if !ok {
+        let restart = staff.locked_until.is_some();
+        if restart {
+            store::staff::reset_failures(tx, staff.id)?;
+        }
+        let failures = staff.failed_attempts * i64::from(!restart) + 1;
+        let lock =
+            (failures >= super::auth::MAX_FAILURES).then(|| now + Duration::minutes(super::auth::LOCKOUT_MINUTES));
+        store::staff::record_failure(tx, staff.id, lock)?;
+        Some(
+            json!({"reason": "wrong password of the existing account", "failures": failures, "locked": lock.is_some()}),
+        )
+    } else {
+        None
+    };
+    match reason {
+        Some(details) => {
+            audit_refusal(tx, Some(staff.id), &staff.email, "failed", None, Some(&staff.email), details)?;
+            Ok(Err(AppError::new(
+                ErrorCode::Unauthenticated,
+                format!(
+                    "{} already has an account: give its password (a locked or disabled account cannot accept)",
+                    staff.email
+                ),
+            )))
+        }
+        None => {
+            store::staff::reset_failures(tx, staff.id)?;
+            Ok(Ok(()))
+        }
     }
 }
 

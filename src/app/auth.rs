@@ -2,7 +2,8 @@
 //! verification, lockout after 5 failures for 15 minutes, every attempt audited; and
 //! `init`, which creates the first Team administrator (the owner).
 
-use super::{audit_ok, session_for, App, Session};
+use super::usecases as uc;
+use super::{session_for, App, Session};
 use crate::access::Level;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, audit::NewAudit};
@@ -83,13 +84,13 @@ impl App {
     /// Creates the first Team administrator (the owner) and their team. Refused once any
     /// staff account exists.
     pub fn init(&mut self, admin_email: &str, password: &str, team_name: &str) -> AppResult<Session> {
-        let now = self.now();
         let email =
             rules::normalize_email(admin_email).map_err(|e| AppError::invalid_field("admin-email", e.to_string()))?;
         check_password(password)?;
         let team_name = rules::validate_text("team", team_name, true, rules::MAX_NAME_LEN)?;
         let hash = hash_secret(password)?;
-        let tx = self.begin()?;
+        let tx = self.write_public(&uc::INIT)?;
+        let now = tx.now;
         if store::staff::count(&tx)? > 0 {
             return Err(AppError::invalid("the database is already initialised: it has staff accounts"));
         }
@@ -97,9 +98,13 @@ impl App {
         let staff_id = store::staff::insert(&tx, &email, "Administrator", Some(&hash), true, now)?;
         store::staff::set_membership(&tx, staff_id, team_id, Level::TeamAdmin.as_str())?;
         store::staff::set_active_team(&tx, staff_id, team_id)?;
-        audit_ok(&tx, now, None, "init", "ok", Some(team_id), None, Some(&email), json!({"team": team_name}))?;
+        tx.audit(None, "system")
+            .team(Some(team_id))
+            .target(email.clone())
+            .details(json!({"team": team_name}))
+            .write()?;
         tx.commit()?;
-        session_for(&self.conn, staff_id)
+        session_for(self.conn(), staff_id)
     }
 
     /// Signs a person in. Five failures in a row lock the account for 15 minutes.
@@ -107,14 +112,14 @@ impl App {
         let now = self.now();
         let email = email.trim().to_ascii_lowercase();
         let failure = |message: String| AppError::new(ErrorCode::Unauthenticated, message);
-        let Some(staff) = store::staff::by_email(&self.conn, &email)? else {
+        let Some(staff) = store::staff::by_email(self.conn(), &email)? else {
             let _ = verify_secret(password, &DUMMY_HASH);
-            audit_sign_in(&self.conn, None, &email, "failed", json!({"reason": "unknown account"}), now)?;
+            audit_sign_in(self.conn(), None, &email, "failed", json!({"reason": "unknown account"}), now)?;
             return Err(failure("wrong email or password".into()));
         };
         if let Some(until) = staff.locked_until.filter(|u| *u > now) {
             audit_sign_in(
-                &self.conn,
+                self.conn(),
                 Some(staff.id),
                 &email,
                 "denied",
@@ -128,11 +133,11 @@ impl App {
             .with_details(json!({ "locked_until": until })));
         }
         if staff.disabled {
-            audit_sign_in(&self.conn, Some(staff.id), &email, "denied", json!({"reason": "disabled"}), now)?;
+            audit_sign_in(self.conn(), Some(staff.id), &email, "denied", json!({"reason": "disabled"}), now)?;
             return Err(failure("this account is disabled".into()));
         }
         let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));
-        let tx = self.begin()?;
+        let tx = self.write_public(&uc::SIGN_IN)?;
         if !ok {
             // Count this failure on top of the previous ones (an expired lock starts afresh).
             let lock_expired = staff.locked_until.is_some();
@@ -161,11 +166,11 @@ impl App {
         store::staff::reset_failures(&tx, staff.id)?;
         audit_sign_in(&tx, Some(staff.id), &email, "ok", json!({}), now)?;
         tx.commit()?;
-        session_for(&self.conn, staff.id)
+        session_for(self.conn(), staff.id)
     }
 
     /// Whether the database has any staff account yet (the first run shows `init`/demo).
     pub fn is_initialised(&self) -> AppResult<bool> {
-        Ok(store::staff::count(&self.conn)? > 0)
+        Ok(store::staff::count(self.conn())? > 0)
     }
 }

@@ -2,10 +2,11 @@
 //! applies to is changed exactly as the single action would change it; the others are
 //! reported as failed with the reason, like the remote's bulk job.
 
+use super::gate::At;
 use super::residents::{apply_invite, apply_purge, apply_status_change, apply_terminate};
-use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
+use super::usecases as uc;
+use super::{App, Session};
 use crate::access::roles::Permission;
-use crate::access::Target;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use residentdesk_domain::{BulkAction, StatusChange};
@@ -43,20 +44,11 @@ impl App {
     /// Applies `action` to the given residents of a site, or to every resident of the site
     /// when `ids` is empty. One transaction for the whole batch.
     pub fn bulk(&mut self, session: &Session, action: BulkAction, site: &str, ids: &[String]) -> AppResult<BulkReport> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let site = resolve_site(&tx, session, site)?;
+        let tx = self.write(session, &uc::BULK, At::Site(site))?;
+        let (site, now, session) = (tx.ctx.site().clone(), tx.ctx.now, &tx.ctx.session);
         let audit_action = format!("bulk.{}", action.as_str());
-        authorize_perm(&tx, now, session, Permission::ResidentsBulk, Target::Site(&site_ref(&site)), &audit_action)?;
         if action == BulkAction::TerminatePurge {
-            authorize_perm(
-                &tx,
-                now,
-                session,
-                Permission::ResidentsPurge,
-                Target::Site(&site_ref(&site)),
-                &audit_action,
-            )?;
+            tx.require(Permission::ResidentsPurge)?;
         }
         let residents = if ids.is_empty() {
             store::residents::list_site(&tx, site.id)?
@@ -109,21 +101,14 @@ impl App {
             };
             report.success.push(item(result));
         }
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            &audit_action,
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&site.name),
-            json!({
+        tx.audit()
+            .action(&audit_action)
+            .details(json!({
                 "total": report.total,
                 "success": report.success.iter().map(|i| &i.email).collect::<Vec<_>>(),
                 "failed": report.failed.iter().map(|i| json!({"email": i.email, "reason": i.result})).collect::<Vec<_>>(),
-            }),
-        )?;
+            }))
+            .write()?;
         tx.commit()?;
         Ok(report)
     }

@@ -19,12 +19,12 @@
 //! while the use case's thread writes the valid ones, so a large file costs about the
 //! slower of the two halves.
 
+use super::gate::At;
 use super::residents::{
     create_entries, insert_resident_with, site_tz, validate_new, CreateEntries, FieldProblem, ResidentFilter,
 };
-use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session};
-use crate::access::roles::Permission;
-use crate::access::Target;
+use super::usecases as uc;
+use super::{App, Session};
 use crate::csvio::export::{Layout, RowWriter};
 use crate::csvio::import::{FileInfo, RowProblem, RowReader};
 use crate::csvio::{Columns, MAX_LISTED_PROBLEMS};
@@ -177,35 +177,18 @@ impl App {
         request: &ExportRequest,
         out: &mut dyn Write,
     ) -> AppResult<ExportSummary> {
-        let now = self.now();
-        let sites: Vec<Site> = match request.site.as_deref() {
-            Some(site) => {
-                let site = resolve_site(&self.conn, session, site)?;
-                authorize_perm(
-                    &self.conn,
-                    now,
-                    session,
-                    Permission::ResidentsExport,
-                    Target::Site(&site_ref(&site)),
-                    "resident.export",
-                )?;
-                vec![site]
-            }
+        let at = match request.site.as_deref() {
+            Some(site) => At::Site(site),
+            None => At::Team,
+        };
+        let rd = self.read(session, &uc::EXPORT, at)?;
+        let now = rd.ctx.now;
+        let sites: Vec<Site> = match &rd.ctx.site {
+            Some(site) => vec![site.clone()],
             None => {
-                let team = super::active_team(&self.conn, session)?;
-                let sites = store::sites::list(&self.conn, &session.actor.scope())?;
-                for s in &sites {
-                    authorize_perm(
-                        &self.conn,
-                        now,
-                        session,
-                        Permission::ResidentsExport,
-                        Target::Site(&site_ref(s)),
-                        "resident.export",
-                    )?;
-                }
+                let sites = rd.ctx.sites_allowed(&rd)?;
                 if sites.is_empty() {
-                    return Err(AppError::not_found(format!("you see no site in team {}", team.name)));
+                    return Err(AppError::not_found(format!("you see no site in team {}", rd.ctx.team.name)));
                 }
                 sites
             }
@@ -216,26 +199,23 @@ impl App {
             local_dates: request.local_dates,
             with_site: request.site.is_none(),
         };
-        let result = write_rows(&self.conn, &sites, &request.filter, layout, now, out);
+        let result = write_rows(&rd, &sites, &request.filter, layout, now, out);
+        drop(rd);
         let names: Vec<String> = sites.iter().map(|s| s.name.clone()).collect();
         let (outcome, rows, error) = match &result {
             Ok(rows) => ("ok", *rows, None),
             Err((rows, e)) => ("failed", *rows, Some(e.message.clone())),
         };
-        let tx = self.begin()?;
-        let team_id = sites.first().map(|s| s.team_id);
+        // The audit entry has a (short) write transaction of its own: the rows were streamed
+        // outside any write transaction, so a long export never holds the writer's lock.
+        let tx = self.write(session, &uc::EXPORT, at)?;
         let site_id = (sites.len() == 1).then(|| sites[0].id);
         let target = if request.site.is_some() { names[0].clone() } else { format!("{} site(s)", names.len()) };
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "resident.export",
-            outcome,
-            team_id,
-            site_id,
-            Some(&target),
-            json!({
+        tx.audit()
+            .outcome(outcome)
+            .site(site_id)
+            .target(target)
+            .details(json!({
                 "sites": names,
                 "rows": rows,
                 "columns": request.columns,
@@ -243,8 +223,8 @@ impl App {
                 "local_dates": request.local_dates,
                 "filter": request.filter,
                 "error": error,
-            }),
-        )?;
+            }))
+            .write()?;
         tx.commit()?;
         result.map_err(|(_, e)| e)?;
         Ok(ExportSummary {
@@ -285,16 +265,14 @@ impl App {
     ) -> AppResult<ImportReport> {
         // A committing import into a database file may write tens of megabytes: its commit
         // does not also copy them back from the WAL; a background thread does, afterwards.
-        let db_file = self.conn.path().filter(|p| !p.is_empty() && !options.dry_run).map(std::path::PathBuf::from);
+        let db_file = store::file_path(self.conn()).filter(|_| !options.dry_run);
         if db_file.is_some() {
-            self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            store::set_auto_checkpoint(self.conn(), 0)?;
         }
         let report = self.import_residents_in_one_transaction(session, site, input, options, db_file.clone(), progress);
         if let Some(path) = db_file {
-            self.conn.pragma_update(None, "wal_autocheckpoint", store::WAL_AUTOCHECKPOINT_PAGES)?;
-            if let Some(previous) = self.checkpoint.replace(store::checkpoint_in_background(&path)) {
-                previous.wait();
-            }
+            store::set_auto_checkpoint(self.conn(), store::WAL_AUTOCHECKPOINT_PAGES)?;
+            self.keep_checkpoint(store::checkpoint_in_background(&path));
         }
         report
     }
@@ -310,20 +288,14 @@ impl App {
         snapshot: Option<std::path::PathBuf>,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
-        let now = self.now();
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
         // statement cache smaller than that would re-prepare every one of them on every row.
-        self.conn.set_prepared_statement_cache_capacity(64);
-        let tx = self.begin()?;
-        let site = resolve_site(&tx, session, site)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsImport,
-            Target::Site(&site_ref(&site)),
-            "resident.import",
-        )?;
+        self.conn().set_prepared_statement_cache_capacity(64);
+        let site_reference = site;
+        let tx = self.write(session, &uc::IMPORT, At::Site(site_reference))?;
+        let (site, now) = (tx.ctx.site().clone(), tx.ctx.now);
+        let fresh = tx.ctx.session.clone();
+        let session = &fresh;
         let mut report = ImportReport {
             site: site.name.clone(),
             status: ImportStatus::DryRun,
@@ -355,7 +327,7 @@ impl App {
                                     &valid.fields,
                                     valid.entries,
                                     now,
-                                    "resident.import",
+                                    uc::IMPORT.name,
                                 )?;
                                 report.imported += 1;
                             }
@@ -447,31 +419,11 @@ impl App {
         if report.status == ImportStatus::Rejected {
             report.imported = 0;
             drop(tx);
-            let tx = self.begin()?;
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                "resident.import",
-                "rejected",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&site.name),
-                details,
-            )?;
+            let tx = self.write(session, &uc::IMPORT, At::Site(site_reference))?;
+            tx.audit().outcome("rejected").details(details).write()?;
             tx.commit()?;
         } else {
-            audit_ok(
-                &tx,
-                now,
-                Some(session),
-                "resident.import",
-                "ok",
-                Some(site.team_id),
-                Some(site.id),
-                Some(&site.name),
-                details,
-            )?;
+            tx.audit().details(details).write()?;
             tx.commit()?;
         }
         Ok(report)

@@ -7,7 +7,7 @@
 //! then links every team, site and resident, and the demo behaves like a connected desk.
 
 use super::auth::hash_secret;
-use super::{audit_ok, App};
+use super::App;
 use crate::access::Level;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, residents::ResidentFields, sites::Mapping};
@@ -158,8 +158,7 @@ impl App {
     /// Seeds the demo portfolio into an empty database. `residents` is the total over all
     /// sites (one site per 400 residents, at least 6); `seed` makes it reproducible.
     pub fn demo_seed(&mut self, residents: usize, seed: u64) -> AppResult<DemoSummary> {
-        let now = self.now();
-        if self.is_initialised()? || store::teams::count(&self.conn)? > 0 {
+        if self.is_initialised()? || store::teams::count(self.conn())? > 0 {
             return Err(AppError::invalid("demo seed needs an empty database; use another --db"));
         }
         let mut rng = StdRng::seed_from_u64(seed);
@@ -168,7 +167,8 @@ impl App {
         let extra = residents % site_count;
         let accounts = demo_accounts();
         let hashes: Vec<String> = accounts.iter().map(|a| hash_secret(&a.password)).collect::<AppResult<_>>()?;
-        let tx = self.begin()?;
+        let tx = self.write_public(&super::usecases::DEMO_SEED)?;
+        let now = tx.now;
         let team_ids: Vec<i64> = TEAMS.iter().map(|t| store::teams::insert(&tx, t, None)).collect::<Result<_, _>>()?;
         let mut site_ids: Vec<Vec<i64>> = vec![Vec::new(); TEAMS.len()];
         let mut made = 0usize;
@@ -265,17 +265,7 @@ impl App {
             }
             store::staff::set_active_team(&tx, staff_id, team_ids[memberships[0].0])?;
         }
-        audit_ok(
-            &tx,
-            now,
-            None,
-            "demo.seed",
-            "ok",
-            None,
-            None,
-            None,
-            json!({"residents": made, "sites": site_count, "seed": seed}),
-        )?;
+        tx.audit(None, "system").details(json!({"residents": made, "sites": site_count, "seed": seed})).write()?;
         tx.commit()?;
         Ok(DemoSummary { teams: TEAMS.len(), sites: site_count, residents: made, accounts })
     }
@@ -285,16 +275,17 @@ impl App {
     /// Every team, site, mapping and resident of a demo database, for seeding its simulated
     /// remote. Only the demo's owner may ask, and only of a database `demo_seed` created.
     pub fn demo_portfolio(&self, session: &super::Session) -> AppResult<DemoPortfolio> {
-        if !session.actor.is_owner || !self.is_demo()? {
+        let rd = self.read(session, &super::usecases::DEMO_PORTFOLIO, super::gate::At::Team)?;
+        if !rd.ctx.session.actor.is_owner || !self.is_demo()? {
             return Err(AppError::invalid("the demo portfolio is only described to the owner of a demo database"));
         }
         let mut teams = Vec::new();
-        for (team, _level) in store::teams::for_staff(&self.conn, session.actor.staff_id)? {
+        for (team, _level) in store::teams::for_staff(&rd, rd.ctx.session.actor.staff_id)? {
             let mut sites = Vec::new();
-            for site in store::sites::list(&self.conn, &crate::access::Scope::Team(team.id))? {
+            for site in store::sites::list(&rd, &crate::access::Scope::Team(team.id))? {
                 sites.push(DemoSite {
-                    mappings: store::sites::mappings(&self.conn, site.id)?,
-                    residents: store::residents::list_site(&self.conn, site.id)?,
+                    mappings: store::sites::mappings(&rd, site.id)?,
+                    residents: store::residents::list_site(&rd, site.id)?,
                     name: site.name,
                     site_type: site.site_type,
                     time_zone: site.time_zone,
@@ -307,7 +298,7 @@ impl App {
 
     /// Whether this database was created by [`App::demo_seed`] (its audit log says so).
     pub fn is_demo(&self) -> AppResult<bool> {
-        Ok(store::audit::has_action(&self.conn, "demo.seed")?)
+        Ok(store::audit::has_action(self.conn(), "demo.seed")?)
     }
 }
 

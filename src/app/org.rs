@@ -1,8 +1,10 @@
 //! Teams and sites: list and switch teams (one active team at a time), list and show sites
 //! and their mappings, view and edit site and team settings.
 
-use super::{active_team, audit_ok, authorize, resolve_site, session_for, site_ref, team_ref, App, Session};
-use crate::access::{Feature, Level, Target};
+use super::gate::At;
+use super::usecases as uc;
+use super::{session_for, App, Session};
+use crate::access::Level;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, sites::Mapping, sites::Site, teams::Team};
 use residentdesk_domain::rules::{self, SiteType};
@@ -61,9 +63,11 @@ fn lower_alnum(s: &str) -> String {
 impl App {
     /// The teams the person belongs to.
     pub fn team_list(&self, session: &Session) -> AppResult<Vec<TeamEntry>> {
-        let active = session.actor.team_id();
-        Ok(store::teams::for_staff(&self.conn, session.actor.staff_id)?
+        let rd = self.read(session, &uc::TEAM_LIST, At::Team)?;
+        let active = rd.ctx.session.actor.team_id();
+        Ok(store::teams::for_staff(&rd, rd.ctx.session.actor.staff_id)?
             .into_iter()
+            .filter(|(t, _)| rd.ctx.session.token.is_none() || Some(t.id) == active)
             .map(|(t, level)| TeamEntry { active: Some(t.id) == active, id: t.id, name: t.name, level })
             .collect())
     }
@@ -71,14 +75,9 @@ impl App {
     /// Makes another team the active one, by id, exact name, or a fuzzy name that matches
     /// one team only (an ambiguous name is an error listing the candidates).
     pub fn team_switch(&mut self, session: &Session, reference: &str) -> AppResult<Session> {
-        let now = self.now();
-        if session.token.is_some() {
-            // A token is bound to the team and sites it was created for; switching would hand
-            // it the creator's full session.
-            return Err(AppError::denied(
-                "denied: an API token works only in the team it was created for; sign in as a person to switch teams",
-            ));
-        }
+        // A token is bound to the team and sites it was created for (switching would hand it
+        // the creator's full session): the gate refuses it (`team.switch` is for people only).
+        self.read(session, &uc::TEAM_SWITCH, At::Team)?;
         let teams = self.team_list(session)?;
         let reference = reference.trim();
         let by_id = reference.parse::<i64>().ok().and_then(|id| teams.iter().find(|t| t.id == id));
@@ -111,38 +110,22 @@ impl App {
                 }
             }
         };
-        let tx = self.begin()?;
+        // The gate checks `team.view` in the chosen team, with the person's grants there.
+        let tx = self.write(session, &uc::TEAM_SWITCH, At::TeamId(chosen.id))?;
         store::staff::set_active_team(&tx, session.actor.staff_id, chosen.id)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "team.switch",
-            "ok",
-            Some(chosen.id),
-            None,
-            Some(&chosen.name),
-            json!({ "from": session.actor.team_id() }),
-        )?;
+        tx.audit().details(json!({ "from": session.actor.team_id() })).write()?;
         tx.commit()?;
-        session_for(&self.conn, session.actor.staff_id)
+        session_for(self.conn(), session.actor.staff_id)
     }
 
     /// Details of the active team.
     pub fn team_show(&self, session: &Session) -> AppResult<TeamDetails> {
-        let team = active_team(&self.conn, session)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewTeamDetails,
-            Target::Team(&team_ref(&team)),
-            "team.show",
-        )?;
+        let rd = self.read(session, &uc::TEAM_SHOW, At::Team)?;
+        let team = rd.ctx.team.clone();
         Ok(TeamDetails {
             id: team.id,
-            sites: store::sites::count_in_team(&self.conn, team.id)?,
-            your_level: session.level().map(|l| l.as_str().to_string()).unwrap_or_default(),
+            sites: store::sites::count_in_team(&rd, team.id)?,
+            your_level: rd.ctx.session.level().map(|l| l.as_str().to_string()).unwrap_or_default(),
             name: team.name,
             settings: team.settings,
         })
@@ -155,10 +138,8 @@ impl App {
         name: Option<&str>,
         settings: Option<&serde_json::Map<String, Value>>,
     ) -> AppResult<Team> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
-        authorize(&tx, now, session, Feature::EditTeamSettings, Target::Team(&team_ref(&team)), "team.settings")?;
+        let tx = self.write(session, &uc::TEAM_SETTINGS, At::Team)?;
+        let team = tx.ctx.team.clone();
         let new_name = match name {
             Some(n) => rules::validate_text("name", n, true, rules::MAX_NAME_LEN)?,
             None => team.name.clone(),
@@ -168,17 +149,13 @@ impl App {
             merged.extend(s.clone());
         }
         store::teams::update_settings(&tx, team.id, &new_name, &Value::Object(merged.clone()))?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "team.settings",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&new_name),
-            json!({"before": {"name": team.name, "settings": team.settings}, "after": {"name": new_name, "settings": merged}}),
-        )?;
+        tx.audit()
+            .target(new_name.clone())
+            .before_after(
+                json!({"name": team.name, "settings": team.settings}),
+                json!({"name": new_name, "settings": merged}),
+            )
+            .write()?;
         let updated = store::teams::get(&tx, team.id)?.ok_or_else(|| AppError::internal("team vanished"))?;
         tx.commit()?;
         Ok(updated)
@@ -187,19 +164,10 @@ impl App {
     /// The sites the person can see: every site of the team for Team users, their member
     /// sites for Staff users.
     pub fn site_list(&self, session: &Session) -> AppResult<Vec<SiteSummary>> {
-        let team = active_team(&self.conn, session)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewTeamDetails,
-            Target::Team(&team_ref(&team)),
-            "site.list",
-        )?;
-        let scope = session.actor.scope();
+        let rd = self.read(session, &uc::SITE_LIST, At::Team)?;
         let mut out = Vec::new();
-        for site in store::sites::list(&self.conn, &scope)? {
-            let residents = store::residents::count_in_site(&self.conn, site.id)?;
+        for site in rd.ctx.sites_allowed(&rd)? {
+            let residents = store::residents::count_in_site(&rd, site.id)?;
             out.push(SiteSummary { site, residents });
         }
         Ok(out)
@@ -207,45 +175,22 @@ impl App {
 
     /// One site (Table-1 "view individual sites").
     pub fn site_show(&self, session: &Session, site: &str) -> AppResult<SiteSummary> {
-        let site = resolve_site(&self.conn, session, site)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewIndividualSites,
-            Target::Site(&site_ref(&site)),
-            "site.show",
-        )?;
-        let residents = store::residents::count_in_site(&self.conn, site.id)?;
+        let rd = self.read(session, &uc::SITE_SHOW, At::Site(site))?;
+        let site = rd.ctx.site().clone();
+        let residents = store::residents::count_in_site(&rd, site.id)?;
         Ok(SiteSummary { site, residents })
     }
 
     /// The PAN mappings of a site (the allowed Building/Floor/Unit combinations).
     pub fn site_mappings(&self, session: &Session, site: &str) -> AppResult<Vec<Mapping>> {
-        let site = resolve_site(&self.conn, session, site)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewIndividualSites,
-            Target::Site(&site_ref(&site)),
-            "site.mappings",
-        )?;
-        Ok(store::sites::mappings(&self.conn, site.id)?)
+        let rd = self.read(session, &uc::SITE_MAPPINGS, At::Site(site))?;
+        Ok(store::sites::mappings(&rd, rd.ctx.site().id)?)
     }
 
     /// The settings of a site (Table-1 "view site settings").
     pub fn site_settings(&self, session: &Session, site: &str) -> AppResult<Site> {
-        let site = resolve_site(&self.conn, session, site)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewSiteSettings,
-            Target::Site(&site_ref(&site)),
-            "site.settings",
-        )?;
-        Ok(site)
+        let rd = self.read(session, &uc::SITE_SETTINGS, At::Site(site))?;
+        Ok(rd.ctx.site().clone())
     }
 
     /// Edits a site's settings (Table-1 "edit site settings": Team administrators).
@@ -255,10 +200,8 @@ impl App {
         site: &str,
         patch: &SiteSettingsPatch,
     ) -> AppResult<Site> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let site = resolve_site(&tx, session, site)?;
-        authorize(&tx, now, session, Feature::EditSiteSettings, Target::Site(&site_ref(&site)), "site.settings.edit")?;
+        let tx = self.write(session, &uc::SITE_SETTINGS_EDIT, At::Site(site))?;
+        let site = tx.ctx.site().clone();
         let name = match &patch.name {
             Some(n) => rules::validate_text("name", n, true, rules::MAX_NAME_LEN)?,
             None => site.name.clone(),
@@ -277,33 +220,15 @@ impl App {
         }
         store::sites::update_settings(&tx, site.id, &name, &site_type, &time_zone, &Value::Object(settings))?;
         let after = store::sites::get(&tx, site.id)?.ok_or_else(|| AppError::internal("site vanished"))?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "site.settings.edit",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&name),
-            json!({"before": site, "after": after}),
-        )?;
+        tx.audit().target(name.clone()).before_after(&site, &after).write()?;
         tx.commit()?;
         Ok(after)
     }
 
     /// The Team-level members of the active team (Table-1 "view team members").
     pub fn team_members(&self, session: &Session) -> AppResult<Vec<store::staff::Member>> {
-        let team = active_team(&self.conn, session)?;
-        authorize(
-            &self.conn,
-            self.now(),
-            session,
-            Feature::ViewTeamMembers,
-            Target::Team(&team_ref(&team)),
-            "team.members",
-        )?;
-        Ok(store::staff::members_of_team(&self.conn, team.id)?
+        let rd = self.read(session, &uc::TEAM_MEMBERS, At::Team)?;
+        Ok(store::staff::members_of_team(&rd, rd.ctx.team.id)?
             .into_iter()
             .filter(|m| Level::parse(&m.level).is_some_and(Level::is_team_level))
             .collect())

@@ -1,8 +1,9 @@
 //! Resident use cases: add, update, show, list, search, and the lifecycle actions
 //! (suspend, unsuspend, terminate, purge, invite, PSK reset).
 
-use super::{audit_ok, authorize_perm, resolve_site, site_ref, App, Session, UseCaseTx};
-use crate::access::roles::Permission;
+use super::gate::{audit_by, At, Run};
+use super::usecases::{self as uc, UseCase};
+use super::{site_ref, App, Session};
 use crate::access::{Feature, Target};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site, JsonText};
@@ -418,12 +419,10 @@ fn base_of(conn: &Connection, resident_id: i64, fields: &[&str]) -> AppResult<Va
 impl App {
     /// Adds a resident at a site.
     pub fn resident_add(&mut self, session: &Session, site: &str, input: &ResidentInput) -> AppResult<ResidentView> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let site = resolve_site(&tx, session, site)?;
-        authorize_perm(&tx, now, session, Permission::ResidentsEdit, Target::Site(&site_ref(&site)), "resident.add")?;
+        let tx = self.write(session, &uc::RESIDENT_ADD, At::Site(site))?;
+        let (site, now) = (tx.ctx.site().clone(), tx.ctx.now);
         let (email, fields) = validate_new(&tx, &site, input, now).map_err(problems_to_error)?;
-        let id = insert_resident(&tx, session, &site, &email, &fields, now, "resident.add")?;
+        let id = insert_resident(&tx, &tx.ctx.session, &site, &email, &fields, now, uc::RESIDENT_ADD.name)?;
         let resident = store::residents::get(&tx, id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
         tx.commit()?;
         Ok(ResidentView::new(resident, &site, now))
@@ -437,17 +436,8 @@ impl App {
         resident: &str,
         patch: &ResidentPatch,
     ) -> AppResult<ResidentView> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let (before, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(
-            &tx,
-            now,
-            session,
-            Permission::ResidentsEdit,
-            Target::Site(&site_ref(&site)),
-            "resident.update",
-        )?;
+        let tx = self.write(session, &uc::RESIDENT_UPDATE, At::Resident(resident))?;
+        let (before, site, now) = (tx.ctx.resident().clone(), tx.ctx.site().clone(), tx.ctx.now);
         if let Some(email) = &patch.email {
             if !email.trim().eq_ignore_ascii_case(&before.email) {
                 return Err(RuleError::EmailImmutable.into());
@@ -500,7 +490,7 @@ impl App {
         store::outbox::append(
             &tx,
             &NewEntry {
-                actor_id: Some(session.actor.staff_id),
+                actor_id: Some(tx.ctx.session.actor.staff_id),
                 site_id: site.id,
                 resident_id: Some(after.id),
                 remote_id: after.remote_id.as_deref(),
@@ -515,33 +505,16 @@ impl App {
             .iter()
             .map(|f| ((*f).to_string(), json!({ "before": old.get(*f), "after": new.get(*f) })))
             .collect();
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "resident.update",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            Some(&after.email),
-            Value::Object(diff),
-        )?;
+        tx.audit().details(Value::Object(diff)).write()?;
         tx.commit()?;
         Ok(ResidentView::new(after, &site, now))
     }
 
     /// One resident, by local id, remote id or email.
     pub fn resident_show(&self, session: &Session, resident: &str) -> AppResult<ResidentView> {
-        let (r, site) = resolve_resident(&self.conn, session, resident)?;
-        authorize_perm(
-            &self.conn,
-            self.now(),
-            session,
-            Permission::ResidentsView,
-            Target::Site(&site_ref(&site)),
-            "resident.show",
-        )?;
-        Ok(ResidentView::new(r, &site, self.now()))
+        let rd = self.read(session, &uc::RESIDENT_SHOW, At::Resident(resident))?;
+        let ctx = rd.ctx;
+        Ok(ResidentView::new(ctx.resident().clone(), ctx.site(), ctx.now))
     }
 
     /// The residents of one site, filtered.
@@ -551,19 +524,11 @@ impl App {
         site: &str,
         filter: &ResidentFilter,
     ) -> AppResult<Vec<ResidentView>> {
-        let now = self.now();
-        let site = resolve_site(&self.conn, session, site)?;
-        authorize_perm(
-            &self.conn,
-            now,
-            session,
-            Permission::ResidentsView,
-            Target::Site(&site_ref(&site)),
-            "resident.list",
-        )?;
+        let rd = self.read(session, &uc::RESIDENT_LIST, At::Site(site))?;
+        let (site, now) = (rd.ctx.site(), rd.ctx.now);
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        for r in store::residents::list_site(&self.conn, site.id)? {
+        for r in store::residents::list_site(&rd, site.id)? {
             let flags = r.flags(now);
             if filter.matches(&r, flags) {
                 out.push(ResidentView { resident: r, status: flags, site_name: site.name.clone() });
@@ -578,14 +543,15 @@ impl App {
     /// Prefix search by first name, last name, email or unit across every site the person
     /// can see in the active team (search as you type).
     pub fn resident_search(&self, session: &Session, query: &str, limit: usize) -> AppResult<Vec<ResidentView>> {
-        let now = self.now();
-        let scope = session.actor.scope();
-        let found = store::residents::search(&self.conn, &scope, query, limit)?;
+        let rd = self.read(session, &uc::RESIDENT_SEARCH, At::Team)?;
+        let now = rd.ctx.now;
+        let scope = rd.ctx.session.actor.scope();
+        let found = store::residents::search(&rd, &scope, query, limit)?;
         let mut names = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(found.len());
         for r in found {
             if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.site_id) {
-                let site = store::sites::get(&self.conn, r.site_id)?.map(|s| s.name).unwrap_or_default();
+                let site = store::sites::get(&rd, r.site_id)?.map(|s| s.name).unwrap_or_default();
                 e.insert(site);
             }
             let flags = r.flags(now);
@@ -604,10 +570,10 @@ impl App {
         change: StatusChange,
     ) -> AppResult<ActionOutcome> {
         let action = match change {
-            StatusChange::Disabled => "resident.suspend",
-            StatusChange::Active => "resident.unsuspend",
+            StatusChange::Disabled => &uc::RESIDENT_SUSPEND,
+            StatusChange::Active => &uc::RESIDENT_UNSUSPEND,
         };
-        self.lifecycle(session, resident, Permission::ResidentsLifecycle, action, |tx, r, site, now| {
+        self.lifecycle(session, resident, action, |tx, session, r, site, now| {
             let flags = r.flags(now);
             if !change.applies_to(flags) {
                 let message = format!("nothing to do: {} is {flags}", r.full_name());
@@ -623,7 +589,7 @@ impl App {
     /// is expired for 31 days, then purged automatically. Terminating an expired resident
     /// changes nothing.
     pub fn resident_terminate(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.terminate", |tx, r, site, now| {
+        self.lifecycle(session, resident, &uc::RESIDENT_TERMINATE, |tx, session, r, site, now| {
             let flags = r.flags(now);
             if flags.is_expired() {
                 let message = format!("{} is already expired", r.full_name());
@@ -638,7 +604,7 @@ impl App {
 
     /// Terminates and purges at once. Refused for residents already expired.
     pub fn resident_purge(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        self.lifecycle(session, resident, Permission::ResidentsPurge, "resident.purge", |tx, r, site, now| {
+        self.lifecycle(session, resident, &uc::RESIDENT_PURGE, |tx, session, r, site, now| {
             rules::check_purge(r.flags(now))?;
             apply_purge(tx, session, site, r, now)?;
             let message = format!("{} purged", r.full_name());
@@ -648,7 +614,7 @@ impl App {
 
     /// Resends the invitation (not yet onboarded) or the Wi-Fi details (onboarded).
     pub fn resident_invite(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.invite", |tx, r, site, now| {
+        self.lifecycle(session, resident, &uc::RESIDENT_INVITE, |tx, session, r, site, now| {
             let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
             apply_invite(tx, session, site, r, "invite", now)?;
             let message = match kind {
@@ -661,7 +627,7 @@ impl App {
 
     /// Starts a personal PSK reset (PPK-C and PPK-D sites only).
     pub fn resident_psk_reset(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
-        self.lifecycle(session, resident, Permission::ResidentsLifecycle, "resident.psk_reset", |tx, r, site, now| {
+        self.lifecycle(session, resident, &uc::RESIDENT_PSK_RESET, |tx, session, r, site, now| {
             rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
             append_op(tx, session, site, r, "psk_reset", json!({}), now)?;
             let message = format!("{} will get a link to reset their personal Wi-Fi key", r.email);
@@ -669,52 +635,47 @@ impl App {
         })
     }
 
-    /// The shape every single-resident lifecycle action shares: one transaction that
-    /// resolves the resident, checks `permission` at its site, applies the action (which
-    /// writes the change and its outbox entry, or decides it is a no-op), writes the audit
-    /// entry and returns the resident as it is afterwards.
+    /// The shape every single-resident lifecycle action shares: the gate resolves the
+    /// resident and checks the use case's permission at its site; the action writes the
+    /// change and its outbox entry (or decides it is a no-op); then the audit entry, and the
+    /// resident as it is afterwards.
     fn lifecycle(
         &mut self,
         session: &Session,
         resident: &str,
-        permission: Permission,
-        action: &str,
-        apply: impl FnOnce(&UseCaseTx<'_>, &Resident, &Site, DateTime<Utc>) -> AppResult<Effect>,
+        use_case: &'static UseCase,
+        apply: impl FnOnce(&Run<'_>, &Session, &Resident, &Site, DateTime<Utc>) -> AppResult<Effect>,
     ) -> AppResult<ActionOutcome> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let (r, site) = resolve_resident(&tx, session, resident)?;
-        authorize_perm(&tx, now, session, permission, Target::Site(&site_ref(&site)), action)?;
-        let effect = apply(&tx, &r, &site, now)?;
+        let tx = self.write(session, use_case, At::Resident(resident))?;
+        let (r, site, now) = (tx.ctx.resident().clone(), tx.ctx.site().clone(), tx.ctx.now);
+        let effect = apply(&tx, &tx.ctx.session, &r, &site, now)?;
         let (outcome, audit_outcome) = if effect.done { ("done", "ok") } else { ("no_op", "no_op") };
-        let (team, site_id) = (Some(site.team_id), Some(site.id));
-        audit_ok(&tx, now, Some(session), action, audit_outcome, team, site_id, Some(&r.email), effect.details)?;
+        tx.audit().outcome(audit_outcome).details(effect.details).write()?;
         let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
         tx.commit()?;
         Ok(ActionOutcome { outcome: outcome.into(), message: effect.message, resident: after })
     }
 
     /// Purges every resident whose 31-day grace period is over (local housekeeping; the
-    /// remote purges on its own, so no outbox entry is written).
-    pub fn purge_after_grace(&mut self) -> AppResult<usize> {
-        let now = self.now();
+    /// remote purges on its own, so no outbox entry is written). It runs only on behalf of a
+    /// signed-in session (a person or a token, re-checked by [`App::refresh`]), never at open,
+    /// so a database opened with a wrong clock or by nobody deletes nothing; each purge is
+    /// audited as the system's act.
+    pub fn purge_after_grace(&mut self, session: &Session) -> AppResult<usize> {
+        self.refresh(session)?;
+        let tx = self.write_public(&uc::AUTO_PURGE)?;
+        let now = tx.now;
         let cutoff = now - chrono::Duration::days(rules::GRACE_DAYS);
-        let tx = self.begin()?;
         let due = store::residents::deactivated_before(&tx, cutoff)?;
         for r in &due {
             store::residents::delete(&tx, r.id)?;
             let site = store::sites::get(&tx, r.site_id)?;
-            audit_ok(
-                &tx,
-                now,
-                None,
-                "resident.auto_purge",
-                "ok",
-                site.as_ref().map(|s| s.team_id),
-                Some(r.site_id),
-                Some(&r.email),
-                json!({"deactivation": r.deactivation_utc}),
-            )?;
+            tx.audit(None, "system")
+                .team(site.as_ref().map(|s| s.team_id))
+                .site(Some(r.site_id))
+                .target(r.email.clone())
+                .details(json!({"deactivation": r.deactivation_utc, "after_sign_in_of": session.actor.email}))
+                .write()?;
         }
         tx.commit()?;
         Ok(due.len())
@@ -783,7 +744,7 @@ pub(crate) fn insert_resident_with(
         },
         now,
     )?;
-    audit_ok(tx, now, Some(session), action, "ok", Some(site.team_id), Some(site.id), Some(email), entries.after)?;
+    audit_by(tx, session, now, action).site(Some(site.id)).target(email).details(entries.after).write()?;
     Ok(id)
 }
 

@@ -10,10 +10,12 @@ use super::access::{
     Check, Gate, MemberActions,
 };
 use super::auth::{check_password, hash_secret};
-use super::{active_team, audit_ok, authorize, resolve_site, site_ref, team_ref, App, Session};
+use super::gate::At;
+use super::usecases::{self as uc, UseCase};
+use super::{active_team, resolve_site, site_ref, team_ref, App, Session};
 use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
-use crate::access::roles::SiteAccess;
-use crate::access::{Feature, Level, Need, Target};
+use crate::access::roles::{Permission, SiteAccess};
+use crate::access::{Level, Need, Target};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, staff::Member};
 use residentdesk_domain::rules;
@@ -64,17 +66,19 @@ pub struct StaffAccess {
     pub all_sites: bool,
 }
 
-/// Checks that the session may manage an account as `a` describes: the Table-1 feature (and
-/// each listed site), then grant-only-what-you-hold against the account as it is (`current`).
+/// Checks that the session may manage an account as `a` describes, for `use_case` (whose
+/// permission — `staff.add`, `staff.edit`, `staff.delete` — is needed at the team and at each
+/// listed site; `team.members` too when a Team-level role is involved), then
+/// grant-only-what-you-hold against the account as it is (`current`).
 pub(crate) fn check_manage(
     conn: &Connection,
     now: chrono::DateTime<chrono::Utc>,
     session: &Session,
     current: Option<Current<'_>>,
     a: Option<&Assignment>,
-    action: &str,
+    use_case: &'static UseCase,
 ) -> AppResult<()> {
-    check_manage_with(conn, session, current, a, Check::Audited(now, action))
+    check_manage_with(conn, session, current, a, use_case, Check::Audited(now, use_case.name))
 }
 
 /// [`check_manage`], audited or quiet (for showing an action disabled beforehand).
@@ -83,10 +87,12 @@ fn check_manage_with(
     session: &Session,
     current: Option<Current<'_>>,
     a: Option<&Assignment>,
+    use_case: &'static UseCase,
     how: Check<'_>,
 ) -> AppResult<()> {
     let team = active_team(conn, session)?;
     let tref = team_ref(&team);
+    let permission = use_case.permission.unwrap_or(Permission::StaffEdit);
     let mut team_level = current.is_some_and(|c| c.assignment.base.is_team_level());
     let mut sites: Vec<i64> = Vec::new();
     for x in current.map(|c| c.assignment).into_iter().chain(a) {
@@ -95,10 +101,10 @@ fn check_manage_with(
             sites.extend(s.iter().copied());
         }
     }
+    how.need_at(conn, session, Need::Permission(permission), Target::Team(&tref))?;
     if team_level {
-        how.need_at(conn, session, Need::Feature(Feature::EditTeamMembers), Target::Team(&tref))?;
+        how.need_at(conn, session, Need::Permission(Permission::TeamMembers), Target::Team(&tref))?;
     } else {
-        how.need_at(conn, session, Need::Feature(Feature::ManageStaffUsers), Target::Team(&tref))?;
         if let Some(SiteAccess::Listed(s)) = a.map(|a| &a.sites) {
             if s.is_empty() {
                 return Err(AppError::invalid_field("sites", "a Staff-level account needs at least one site"));
@@ -108,7 +114,7 @@ fn check_manage_with(
         sites.dedup();
         for id in sites {
             if let Some(site) = store::sites::get(conn, id)? {
-                how.need_at(conn, session, Need::Feature(Feature::ManageStaffUsers), Target::Site(&site_ref(&site)))?;
+                how.need_at(conn, session, Need::Permission(permission), Target::Site(&site_ref(&site)))?;
             }
         }
     }
@@ -127,7 +133,7 @@ fn remove_check(conn: &Connection, session: &Session, member: &Member, how: Chec
     let before =
         load_assignment(conn, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
     let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
-    check_manage_with(conn, session, Some(current), None, how)?;
+    check_manage_with(conn, session, Some(current), None, &uc::STAFF_REMOVE, how)?;
     if member.staff.id == session.actor.staff_id {
         return Err(AppError::denied("denied: you cannot remove yourself"));
     }
@@ -157,21 +163,22 @@ fn resolve_sites(conn: &Connection, session: &Session, refs: &[String]) -> AppRe
 }
 
 impl App {
-    /// The staff the person may manage: all members for Team administrators; Staff-level
-    /// accounts (at the person's sites, for local-admins) for those who manage staff users.
+    /// The staff the person may see (`staff.view`): every member for holders of
+    /// `team.members`; otherwise Staff-level accounts (at the person's sites, for Staff-level
+    /// people) and themselves.
     pub fn staff_list(&self, session: &Session) -> AppResult<Vec<Member>> {
-        let now = self.now();
-        let team = active_team(&self.conn, session)?;
-        let tref = team_ref(&team);
-        let all = store::staff::members_of_team(&self.conn, team.id)?;
-        if crate::access::authorize(&session.actor, Feature::ViewTeamMembers, Target::Team(&tref)).is_allowed() {
+        let rd = self.read(session, &uc::STAFF_LIST, At::Team)?;
+        let session = &rd.ctx.session;
+        let all = store::staff::members_of_team(&rd, rd.ctx.team.id)?;
+        if session.grants.permissions.contains(Permission::TeamMembers) {
             return Ok(all);
         }
-        authorize(&self.conn, now, session, Feature::ManageStaffUsers, Target::Team(&tref), "staff.list")?;
-        let scope_all = session.level().is_some_and(Level::is_team_level);
+        let scope_all = session.grants.all_sites();
         Ok(all
             .into_iter()
-            .filter(|m| Level::parse(&m.level).is_some_and(|l| !l.is_team_level()))
+            .filter(|m| {
+                Level::parse(&m.level).is_some_and(|l| !l.is_team_level()) || m.staff.id == session.actor.staff_id
+            })
             .filter(|m| {
                 scope_all
                     || m.site_ids.iter().any(|s| session.actor.member_sites.contains(s))
@@ -189,8 +196,8 @@ impl App {
             .map(|m| {
                 Ok(MemberActions {
                     email: m.staff.email.clone(),
-                    edit: Gate::of(edit_check(&self.conn, session, m, Check::Quiet))?,
-                    remove: Gate::of(remove_check(&self.conn, session, m, Check::Quiet))?,
+                    edit: Gate::of(edit_check(self.conn(), session, m, Check::Quiet))?,
+                    remove: Gate::of(remove_check(self.conn(), session, m, Check::Quiet))?,
                 })
             })
             .collect()
@@ -203,7 +210,7 @@ impl App {
         AccessAction::ALL
             .into_iter()
             .map(|action| {
-                let g = Gate::of(action.check(&self.conn, session, Check::Quiet))?;
+                let g = Gate::of(self.ask(session, action.use_case(), At::Team).map(|_| ()))?;
                 Ok(ActionGate { action, allowed: g.allowed, reason: g.reason })
             })
             .collect()
@@ -217,13 +224,12 @@ impl App {
     /// Adds a staff account with a job function, add-on roles or access to all sites. Nobody
     /// grants a role, permission or site they do not hold.
     pub fn staff_add_with(&mut self, session: &Session, new: &NewStaff, access: &StaffAccess) -> AppResult<Member> {
-        let now = self.now();
         let email = rules::normalize_email(&new.email).map_err(|e| AppError::invalid_field("email", e.to_string()))?;
         let name = rules::validate_text("name", &new.display_name, true, rules::MAX_NAME_LEN)?;
         check_password(&new.password)?;
         let hash = hash_secret(&new.password)?;
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
+        let tx = self.write(session, &uc::STAFF_ADD, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let (mut level, mut addons, mut all_sites) = (None, Vec::new(), access.all_sites);
         if let Some(jf) = access.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
             let (base, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
@@ -250,7 +256,7 @@ impl App {
             SiteAccess::Listed(resolve_sites(&tx, session, &new.sites)?)
         };
         let assignment = Assignment { base: level, addons, sites };
-        check_manage(&tx, now, session, None, Some(&assignment), "staff.add")?;
+        check_manage(&tx, now, session, None, Some(&assignment), &uc::STAFF_ADD)?;
         let staff_id = match store::staff::by_email(&tx, &email)? {
             Some(existing) => {
                 if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
@@ -264,27 +270,21 @@ impl App {
             None => store::staff::insert(&tx, &email, &name, Some(&hash), false, now)?,
         };
         write_assignment(&tx, staff_id, team.id, &assignment, Some(session.actor.staff_id), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "staff.add",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&email),
-            json!({"level": level.as_str(), "access": assignment_json(&assignment), "job_function": access.job_function}),
-        )?;
+        tx.audit()
+            .target(email.clone())
+            .details(json!({"level": level.as_str(), "access": assignment_json(&assignment), "job_function": access.job_function}))
+            .write()?;
         let member = find_member(&tx, team.id, &email)?;
         tx.commit()?;
         Ok(member)
     }
 
-    /// Changes a member's name, level, sites or disabled flag.
+    /// Changes a member's name, level, sites or disabled flag. Disabling applies to the
+    /// membership of the active team only (the person keeps their other teams); disabling
+    /// the account everywhere is the owner's act ([`App::account_disable`]).
     pub fn staff_update(&mut self, session: &Session, email: &str, patch: &StaffPatch) -> AppResult<Member> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
+        let tx = self.write(session, &uc::STAFF_UPDATE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let member = find_member(&tx, team.id, email)?;
         let before =
             load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
@@ -306,33 +306,26 @@ impl App {
                 &tx,
                 now,
                 session,
-                "staff.update",
+                uc::STAFF_UPDATE.name,
                 Some(team.id),
                 &member.staff.email,
                 Refusal::Denied("the owner cannot be demoted or disabled; transfer ownership first".into()),
             ));
         }
         // The person must be able to manage the account as it is, and as it will be.
-        check_manage(&tx, now, session, Some(current), Some(&after), "staff.update")?;
+        check_manage(&tx, now, session, Some(current), Some(&after), &uc::STAFF_UPDATE)?;
         if let Some(name) = &patch.display_name {
             let name = rules::validate_text("name", name, true, rules::MAX_NAME_LEN)?;
             store::staff::set_display_name(&tx, member.staff.id, &name)?;
         }
         if let Some(disabled) = patch.disabled {
-            store::staff::set_disabled(&tx, member.staff.id, disabled)?;
+            store::staff::set_membership_disabled(&tx, member.staff.id, team.id, disabled)?;
         }
         write_assignment(&tx, member.staff.id, team.id, &after, Some(session.actor.staff_id), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "staff.update",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&member.staff.email),
-            json!({"before": assignment_json(&before), "after": assignment_json(&after), "disabled": patch.disabled}),
-        )?;
+        tx.audit()
+            .target(member.staff.email.clone())
+            .details(json!({"before": assignment_json(&before), "after": assignment_json(&after), "disabled_in_team": patch.disabled}))
+            .write()?;
         let updated = find_member(&tx, team.id, &member.staff.email)?;
         tx.commit()?;
         Ok(updated)
@@ -340,26 +333,42 @@ impl App {
 
     /// Removes a member from the active team (the account stays for its other teams).
     pub fn staff_remove(&mut self, session: &Session, email: &str) -> AppResult<()> {
-        let now = self.now();
-        let tx = self.begin()?;
-        let team = active_team(&tx, session)?;
+        let tx = self.write(session, &uc::STAFF_REMOVE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let member = find_member(&tx, team.id, email)?;
-        remove_check(&tx, session, &member, Check::Audited(now, "staff.remove"))?;
+        remove_check(&tx, session, &member, Check::Audited(now, uc::STAFF_REMOVE.name))?;
         store::staff::remove_membership(&tx, member.staff.id, team.id)?;
         store::roles::set_member_roles(&tx, member.staff.id, team.id, &[], None, now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "staff.remove",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&member.staff.email),
-            json!({"level": member.level, "sites": member.site_ids}),
-        )?;
+        tx.audit()
+            .target(member.staff.email.clone())
+            .details(json!({"level": member.level, "sites": member.site_ids}))
+            .write()?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Disables (or enables again) an account in every team: the owner's act alone. The
+    /// person's sessions end at their next action and their API tokens stop working.
+    pub fn account_disable(&mut self, session: &Session, email: &str, disabled: bool) -> AppResult<Member> {
+        let tx = self.write(session, &uc::ACCOUNT_DISABLE, At::Team)?;
+        let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
+        let member = find_member(&tx, team.id, email)?;
+        let refusal = if !session.actor.is_owner {
+            Some("only the owner can disable an account in every team; disable the membership of this team instead")
+        } else if member.staff.id == session.actor.staff_id {
+            Some("the owner cannot disable their own account")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            let r = Refusal::Denied(reason.into());
+            return Err(refuse(&tx, now, session, uc::ACCOUNT_DISABLE.name, Some(team.id), &member.staff.email, r));
+        }
+        store::staff::set_disabled(&tx, member.staff.id, disabled)?;
+        tx.audit().target(member.staff.email.clone()).details(json!({"disabled_everywhere": disabled})).write()?;
+        let updated = find_member(&tx, team.id, &member.staff.email)?;
+        tx.commit()?;
+        Ok(updated)
     }
 }
 

@@ -8,10 +8,11 @@
 //! database that only the user can read (mode 0600), with a warning (see
 //! [`CredentialStore`]).
 
-use super::{active_team, audit_ok, authorize, site_ref, team_ref, App, Session};
-use crate::access::{Feature, Target};
+use super::gate::At;
+use super::usecases as uc;
+use super::{App, Session};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::store::{self, conflicts::Conflict, outbox::Entry, sites::Site};
+use crate::store::{self, conflicts::Conflict, outbox::Entry};
 use crate::sync::client::{Credentials, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
@@ -167,18 +168,10 @@ impl CredentialStore {
     }
 }
 
-fn scope_sites(app: &App, session: &Session) -> AppResult<Vec<Site>> {
-    Ok(store::sites::list(app.conn(), &session.actor.scope())?)
-}
-
-fn site_in_scope(app: &App, session: &Session, site_id: i64) -> AppResult<Site> {
-    scope_sites(app, session)?
-        .into_iter()
-        .find(|s| s.id == site_id)
-        .ok_or_else(|| AppError::not_found(format!("site #{site_id} is not one of your sites")))
-}
-
-/// One full sync pass for `session` (only the sites in its scope).
+/// One full sync pass for `session` (only the sites in its scope), through the gate
+/// (`sync.run` needs `sync.operate` on the team; the pass is audited). The executor
+/// (`crate::sync`) then writes the outbox states and the pulled residents in its own short
+/// transactions, as a pass that talks to the network must.
 pub async fn sync_pass<R: RemoteApi>(
     app: &mut App,
     session: &Session,
@@ -186,25 +179,54 @@ pub async fn sync_pass<R: RemoteApi>(
     opts: &SyncOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> AppResult<PassReport> {
-    if session.actor.team_id().is_none() {
-        return Err(AppError::denied(format!("denied: {} is not a member of any team", session.email())));
-    }
-    Ok(run_pass(app, session, remote, opts, progress).await?)
+    let fresh = {
+        let tx = app.write(session, &uc::SYNC_RUN, At::Team)?;
+        tx.audit().write()?;
+        let fresh = tx.ctx.session.clone();
+        tx.commit()?;
+        fresh
+    };
+    Ok(run_pass(app, &fresh, remote, opts, progress).await?)
 }
 
 impl App {
-    /// Per-site last pull, entry counts, open conflicts and the last error.
+    /// The gate of a background pass (the desktop's worker, every tick): the session as the
+    /// database says it is now, if it may still run `sync.run` (a denial is audited; a
+    /// successful tick is not, or the log would fill with timer ticks).
+    pub fn sync_gate(&self, session: &Session) -> AppResult<Session> {
+        Ok(self.read(session, &uc::SYNC_RUN, At::Team)?.ctx.session)
+    }
+}
+
+impl App {
+    /// Per-site last pull, entry counts, open conflicts and the last error: the sites where
+    /// the session may see residents.
     pub fn sync_status(&self, session: &Session) -> AppResult<SyncStatus> {
-        let sites = scope_sites(self, session)?;
-        Ok(status::load(self.conn(), &sites)?)
+        let rd = self.read(session, &uc::SYNC_STATUS, At::Team)?;
+        let sites = rd.ctx.sites_allowed(&rd)?;
+        Ok(status::load(&rd, &sites)?)
+    }
+
+    /// Outbox entries of the sites where the session may see residents, oldest first: those
+    /// still waiting or needing attention, or all of them with `all`.
+    pub fn outbox_list(&self, session: &Session, all: bool, limit: usize) -> AppResult<Vec<Entry>> {
+        let rd = self.read(session, &uc::OUTBOX_LIST, At::Team)?;
+        let sites: Vec<i64> = rd.ctx.sites_allowed(&rd)?.iter().map(|s| s.id).collect();
+        let states: &[&str] = if all {
+            &["pending", "in_flight", "rejected", "conflict", "done", "discarded"]
+        } else {
+            &["pending", "in_flight", "rejected", "conflict"]
+        };
+        Ok(store::outbox::list_for_sites(&rd, &sites, states, limit)?)
     }
 
     /// The sync configuration of this desk.
-    pub fn sync_config(&self, _session: &Session) -> AppResult<SyncConfig> {
-        let store = CredentialStore::for_conn(self.conn());
+    pub fn sync_config(&self, session: &Session) -> AppResult<SyncConfig> {
+        let rd = self.read(session, &uc::SYNC_CONFIG, At::Team)?;
+        let store = CredentialStore::for_conn(&rd);
         Ok(SyncConfig {
-            remote_url: store::settings::get(self.conn(), KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-            remote_user: store::settings::get(self.conn(), KEY_USER)?,
+            remote_url: store::settings::get(&rd, KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            remote_user: store::settings::get(&rd, KEY_USER)?,
             credentials_stored: store.load()?.is_some(),
             credential_store: store.describe(),
         })
@@ -222,20 +244,11 @@ impl App {
                 "only a demo database's simulated remote can move to another loopback port",
             ));
         }
-        let now = self.now();
-        let tx = self.begin()?;
+        let tx = self.write_public(&uc::DEMO_REMOTE_MOVED)?;
         store::settings::set(&tx, KEY_URL, url.trim_end_matches('/'))?;
-        audit_ok(
-            &tx,
-            now,
-            None,
-            "sync.configure",
-            "ok",
-            None,
-            None,
-            None,
-            json!({"remote_url": url, "reason": "the demo's simulated remote restarted on another port"}),
-        )?;
+        tx.audit(None, "system")
+            .details(json!({"remote_url": url, "reason": "the demo's simulated remote restarted on another port"}))
+            .write()?;
         tx.commit()?;
         Ok(())
     }
@@ -249,16 +262,8 @@ impl App {
         remote_user: Option<&str>,
         password: Option<&str>,
     ) -> AppResult<SyncConfig> {
-        let now = self.now();
-        let team = active_team(self.conn(), session)?;
-        super::authorize_perm(
-            self.conn(),
-            now,
-            session,
-            crate::access::roles::Permission::SyncConfigure,
-            Target::Team(&team_ref(&team)),
-            "sync.configure",
-        )?;
+        // The gate first (a denial is audited), before any credential is touched.
+        drop(self.read(session, &uc::SYNC_CONFIGURE, At::Team)?);
         if let Some(url) = remote_url {
             let u = url.trim();
             if !(u.starts_with("https://") || u.starts_with("http://")) {
@@ -279,24 +284,16 @@ impl App {
                 "the service account's email is needed with a password",
             ));
         }
-        let tx = self.begin()?;
+        let tx = self.write(session, &uc::SYNC_CONFIGURE, At::Team)?;
         if let Some(u) = remote_url {
             store::settings::set(&tx, KEY_URL, u.trim().trim_end_matches('/'))?;
         }
         if let Some(u) = &user {
             store::settings::set(&tx, KEY_USER, u)?;
         }
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "sync.configure",
-            "ok",
-            Some(team.id),
-            None,
-            Some(&team.name),
-            json!({"remote_url": remote_url, "remote_user": user, "password_changed": password.is_some()}),
-        )?;
+        tx.audit()
+            .details(json!({"remote_url": remote_url, "remote_user": user, "password_changed": password.is_some()}))
+            .write()?;
         tx.commit()?;
         self.sync_config(session)
     }
@@ -311,101 +308,88 @@ impl App {
         })
     }
 
-    fn entry_in_scope(&self, session: &Session, id: i64) -> AppResult<(Entry, Site)> {
-        let e =
-            store::outbox::get(self.conn(), id)?.ok_or_else(|| AppError::not_found(format!("outbox entry #{id}")))?;
-        let site =
-            site_in_scope(self, session, e.site_id).map_err(|_| AppError::not_found(format!("outbox entry #{id}")))?;
-        Ok((e, site))
+    /// The site of an outbox entry, for the gate (an entry outside the team is not found).
+    fn entry_site(&self, id: i64) -> AppResult<i64> {
+        Ok(store::outbox::get(self.conn(), id)?
+            .ok_or_else(|| AppError::not_found(format!("outbox entry #{id}")))?
+            .site_id)
     }
 
-    /// Sends a rejected entry again on the next pass.
-    pub fn outbox_retry(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
-        let now = self.now();
-        let (e, site) = self.entry_in_scope(session, id)?;
-        authorize(self.conn(), now, session, Feature::ManageResidents, Target::Site(&site_ref(&site)), "outbox.retry")?;
-        if e.state != "rejected" {
-            return Err(AppError::invalid(format!("entry #{id} is {}; only rejected entries can be retried", e.state)));
+    /// Moves one outbox entry from one of `from` to `to`, checked and changed in the use
+    /// case's transaction (a sync pass that took the entry meanwhile wins; the person is told).
+    fn entry_transition(
+        &mut self,
+        session: &Session,
+        use_case: &'static uc::UseCase,
+        id: i64,
+        from: &[&str],
+        to: &str,
+    ) -> AppResult<Entry> {
+        let site_id = self.entry_site(id)?;
+        let tx = self.write(session, use_case, At::SiteId(site_id)).map_err(|e| match e.code {
+            ErrorCode::NotFound => AppError::not_found(format!("outbox entry #{id}")),
+            _ => e,
+        })?;
+        let now = tx.ctx.now;
+        let e = store::outbox::get(&tx, id)?.ok_or_else(|| AppError::not_found(format!("outbox entry #{id}")))?;
+        if !from.contains(&e.state.as_str()) {
+            return Err(AppError::invalid(format!(
+                "entry #{id} is {}; only {} entries can be {}",
+                e.state,
+                from.join(" or "),
+                if to == "pending" { "retried" } else { "discarded" }
+            )));
         }
-        let tx = self.begin()?;
-        store::sync_state::finish_entry(&tx, id, "pending", e.last_error.as_deref(), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "outbox.retry",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            e.email.as_deref(),
-            json!({"entry": id, "op": e.op}),
-        )?;
+        store::sync_state::finish_entry(&tx, id, to, e.last_error.as_deref(), now)?;
+        let mut details = json!({"entry": id, "op": e.op});
+        if to == "discarded" {
+            details["payload"] = e.payload.clone();
+        }
+        let mut audit = tx.audit().details(details);
+        if let Some(email) = &e.email {
+            audit = audit.target(email.clone());
+        }
+        audit.write()?;
+        let after = store::outbox::get(&tx, id)?.unwrap_or(e);
         tx.commit()?;
-        Ok(store::outbox::get(self.conn(), id)?.unwrap_or(e))
+        Ok(after)
+    }
+
+    /// Sends a rejected entry again on the next pass (`sync.operate` at the entry's site).
+    pub fn outbox_retry(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
+        self.entry_transition(session, &uc::OUTBOX_RETRY, id, &["rejected"], "pending")
     }
 
     /// Gives up sending an entry (pending or rejected). The local data is kept; the next
     /// pull brings the remote's values back for fields no other entry changes.
     pub fn outbox_discard(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
-        let now = self.now();
-        let (e, site) = self.entry_in_scope(session, id)?;
-        authorize(
-            self.conn(),
-            now,
-            session,
-            Feature::ManageResidents,
-            Target::Site(&site_ref(&site)),
-            "outbox.discard",
-        )?;
-        if !matches!(e.state.as_str(), "rejected" | "pending") {
-            return Err(AppError::invalid(format!(
-                "entry #{id} is {}; only pending or rejected entries can be discarded",
-                e.state
-            )));
-        }
-        let tx = self.begin()?;
-        store::sync_state::finish_entry(&tx, id, "discarded", e.last_error.as_deref(), now)?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "outbox.discard",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            e.email.as_deref(),
-            json!({"entry": id, "op": e.op, "payload": e.payload}),
-        )?;
-        tx.commit()?;
-        Ok(store::outbox::get(self.conn(), id)?.unwrap_or(e))
+        self.entry_transition(session, &uc::OUTBOX_DISCARD, id, &["rejected", "pending"], "discarded")
     }
 
-    /// Conflicts of the person's sites (open ones unless `all`).
+    /// Conflicts of the sites where the session may see residents (open ones unless `all`).
     pub fn conflict_list(&self, session: &Session, all: bool) -> AppResult<Vec<Conflict>> {
-        let ids: Vec<i64> = scope_sites(self, session)?.iter().map(|s| s.id).collect();
-        Ok(store::conflicts::list_for_sites(self.conn(), &ids, all)?)
+        let rd = self.read(session, &uc::CONFLICT_LIST, At::Team)?;
+        let ids: Vec<i64> = rd.ctx.sites_allowed(&rd)?.iter().map(|s| s.id).collect();
+        Ok(store::conflicts::list_for_sites(&rd, &ids, all)?)
     }
 
     /// Resolves a conflict. The decision becomes an ordinary outbox entry (when the remote
     /// must change) and an audit entry; the entries the conflict held are superseded.
     pub fn conflict_resolve(&mut self, session: &Session, id: i64, choice: &Resolution) -> AppResult<ResolveOutcome> {
-        let now = self.now();
-        let c =
-            store::conflicts::get(self.conn(), id)?.ok_or_else(|| AppError::not_found(format!("conflict #{id}")))?;
-        let site =
-            site_in_scope(self, session, c.site_id).map_err(|_| AppError::not_found(format!("conflict #{id}")))?;
-        authorize(
-            self.conn(),
-            now,
-            session,
-            Feature::ManageResidents,
-            Target::Site(&site_ref(&site)),
-            "conflict.resolve",
-        )?;
+        let site_id = store::conflicts::get(self.conn(), id)?
+            .ok_or_else(|| AppError::not_found(format!("conflict #{id}")))?
+            .site_id;
+        let tx = self.write(session, &uc::CONFLICT_RESOLVE, At::SiteId(site_id)).map_err(|e| match e.code {
+            ErrorCode::NotFound => AppError::not_found(format!("conflict #{id}")),
+            _ => e,
+        })?;
+        let (site, now, session) = (tx.ctx.site().clone(), tx.ctx.now, &tx.ctx.session);
+        // The state is checked inside the use case's transaction, so a second resolution (or a
+        // sync pass) cannot slip in between the check and the change.
+        let c = store::conflicts::get(&tx, id)?.ok_or_else(|| AppError::not_found(format!("conflict #{id}")))?;
         if c.state != "open" {
             return Err(AppError::invalid(format!("conflict #{id} is already resolved")));
         }
-        let tx = self.begin()?;
         let resident = match c.resident_id {
             Some(r) => store::residents::get(&tx, r)?,
             None => None,
@@ -581,17 +565,13 @@ impl App {
             Some(session.actor.staff_id),
             now,
         )?;
-        audit_ok(
-            &tx,
-            now,
-            Some(session),
-            "conflict.resolve",
-            "ok",
-            Some(site.team_id),
-            Some(site.id),
-            c.email.as_deref(),
-            json!({"conflict": id, "kind": c.kind, "fields": c.fields, "choice": choice, "entry": entry_id}),
-        )?;
+        let mut audit = tx
+            .audit()
+            .details(json!({"conflict": id, "kind": c.kind, "fields": c.fields, "choice": choice, "entry": entry_id}));
+        if let Some(email) = &c.email {
+            audit = audit.target(email.clone());
+        }
+        audit.write()?;
         tx.commit()?;
         Ok(ResolveOutcome { conflict_id: id, entry_id, message })
     }

@@ -446,8 +446,15 @@ fn usage(msg: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::Usage, msg)
 }
 
-/// Signs the actor in from `--as` and the password source.
+/// Signs the actor in from `--as` and the password source, then runs the housekeeping that
+/// needs a signed-in session (the purge of residents past their 31-day grace period).
 fn sign_in(app: &mut App, cli: &Cli) -> Result<Session, AppError> {
+    let session = sign_in_only(app, cli)?;
+    app.purge_after_grace(&session)?;
+    Ok(session)
+}
+
+fn sign_in_only(app: &mut App, cli: &Cli) -> Result<Session, AppError> {
     let Some(email) = &cli.actor else {
         // An API token (integrators): RESIDENTDESK_TOKEN, used when no --as is given.
         if let Some(token) = std::env::var("RESIDENTDESK_TOKEN").ok().filter(|t| !t.trim().is_empty()) {

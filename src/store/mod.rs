@@ -68,6 +68,22 @@ pub const PAGE_SIZE: i64 = 16_384;
 /// back into the database file itself (an automatic checkpoint).
 pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
 
+/// Begins an immediate transaction (the one writer). Called by the app's gate for every use
+/// case and by the sync executor for its short steps, nowhere else (`tests/it/gate.rs`).
+pub fn begin_immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// The file of an on-disk database (`None` in memory).
+pub fn file_path(conn: &Connection) -> Option<std::path::PathBuf> {
+    conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from)
+}
+
+/// Sets the connection's automatic WAL checkpoint (0: off, while a large import commits).
+pub fn set_auto_checkpoint(conn: &Connection, pages: i64) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", pages)
+}
+
 /// A WAL checkpoint running on its own connection and thread.
 #[derive(Debug)]
 pub struct BackgroundCheckpoint {

@@ -104,6 +104,20 @@ pub fn set_disabled(tx: &Transaction<'_>, id: i64, disabled: bool) -> rusqlite::
     Ok(())
 }
 
+/// Disables (or enables) one membership: the person keeps their other teams.
+pub fn set_membership_disabled(
+    tx: &Transaction<'_>,
+    staff_id: i64,
+    team_id: i64,
+    disabled: bool,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE team_members SET disabled = ?3 WHERE staff_id = ?1 AND team_id = ?2",
+        params![staff_id, team_id, disabled as i64],
+    )?;
+    Ok(())
+}
+
 pub fn set_membership(tx: &Transaction<'_>, staff_id: i64, team_id: i64, level: &str) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO team_members(staff_id, team_id, level) VALUES (?1, ?2, ?3)
@@ -192,22 +206,24 @@ pub struct Member {
     pub all_sites: bool,
     /// Add-on role keys.
     pub roles: Vec<String>,
+    /// Whether this membership is disabled (the person keeps their other teams).
+    pub disabled_here: bool,
 }
 
 pub fn members_of_team(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<Member>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {}, m.level FROM staff s JOIN team_members m ON m.staff_id = s.id WHERE m.team_id = ?1 ORDER BY s.email",
+        "SELECT {}, m.level, m.disabled FROM staff s JOIN team_members m ON m.staff_id = s.id WHERE m.team_id = ?1 ORDER BY s.email",
         COLS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
     ))?;
-    let rows = stmt.query_map([team_id], |r| Ok((from_row(r)?, r.get::<_, String>(9)?)))?;
+    let rows = stmt.query_map([team_id], |r| Ok((from_row(r)?, r.get::<_, String>(9)?, r.get::<_, i64>(10)? != 0)))?;
     let mut out = Vec::new();
     for row in rows {
-        let (staff, level) = row?;
+        let (staff, level, disabled_here) = row?;
         let site_ids = member_sites(conn, staff.id, team_id)?;
         let all_sites = all_sites(conn, staff.id, team_id)?
             || crate::access::Level::parse(&level).is_some_and(crate::access::Level::is_team_level);
         let roles = super::roles::member_role_keys(conn, staff.id, team_id)?;
-        out.push(Member { staff, level, site_ids, all_sites, roles });
+        out.push(Member { staff, level, site_ids, all_sites, roles, disabled_here });
     }
     Ok(out)
 }

@@ -38,10 +38,11 @@ pub fn by_remote_id(conn: &Connection, remote_id: &str) -> rusqlite::Result<Opti
 }
 
 /// The teams a person belongs to, with their level in each.
+/// The teams a person works in: every membership that is not disabled.
 pub fn for_staff(conn: &Connection, staff_id: i64) -> rusqlite::Result<Vec<(Team, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.id, t.remote_id, t.name, t.settings, m.level FROM teams t
-         JOIN team_members m ON m.team_id = t.id WHERE m.staff_id = ?1 ORDER BY t.name",
+         JOIN team_members m ON m.team_id = t.id WHERE m.staff_id = ?1 AND m.disabled = 0 ORDER BY t.name",
     )?;
     let rows = stmt.query_map([staff_id], |r| Ok((from_row(r)?, r.get::<_, String>(4)?)))?;
     rows.collect()

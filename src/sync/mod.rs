@@ -149,6 +149,34 @@ pub struct Progress {
     pub total: u64,
 }
 
+/// An audit entry of a step of the pass (a site added, a resident purged remotely), written
+/// in that step's transaction on behalf of the session running the pass.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit_step(
+    tx: &Transaction<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    session: Option<&Session>,
+    action: &str,
+    outcome: &str,
+    team_id: Option<i64>,
+    site_id: Option<i64>,
+    target: Option<&str>,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    let entry = store::audit::NewAudit {
+        actor_id: session.map(|s| s.actor.staff_id),
+        actor: session.map(|s| s.actor.email.as_str()).unwrap_or("system"),
+        action,
+        outcome,
+        team_id,
+        site_id,
+        target,
+        details: details.into(),
+    };
+    store::audit::append(tx, &entry, now)?;
+    Ok(())
+}
+
 /// A progress callback.
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 
@@ -168,7 +196,7 @@ pub(crate) struct Ctx<'a, R: RemoteApi> {
 impl<R: RemoteApi> Ctx<'_, R> {
     /// Runs `f` in one immediate transaction and commits it.
     pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
-        let tx = self.app.begin()?;
+        let tx = store::begin_immediate(self.app.conn())?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -193,7 +221,7 @@ impl<R: RemoteApi> Ctx<'_, R> {
 
 /// One full pass for `session`: link the team and sites, push the outbox, pull every site
 /// in scope. Being offline is not an error: the report says so and the entries wait.
-pub async fn run_pass<R: RemoteApi>(
+pub(crate) async fn run_pass<R: RemoteApi>(
     app: &mut App,
     session: &Session,
     remote: &R,

@@ -8,7 +8,6 @@ use super::client::{RemoteApi, RemoteError};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
 use super::{step_error, Ctx, SyncError};
-use crate::app::audit_ok;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
 use residentdesk_domain::dates::parse_wire_utc;
@@ -76,7 +75,7 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
                     s.time_zone.clone().filter(|t| t.parse::<chrono_tz::Tz>().is_ok()).unwrap_or_else(|| "UTC".into());
                 let kind = s.site_type.clone().unwrap_or_else(|| "PSK".into());
                 let id = store::sites::insert(tx, team.id, &name, &kind, &tz, Some(&s.site_id))?;
-                audit_ok(
+                super::audit_step(
                     tx,
                     now,
                     Some(session),
@@ -453,7 +452,7 @@ fn merge_site(
                 report.conflict_entries += held.len() as u64;
             } else {
                 store::residents::delete(tx, l.id)?;
-                audit_ok(
+                super::audit_step(
                     tx,
                     now,
                     Some(session),

@@ -59,6 +59,9 @@ impl Worker {
     }
 }
 
+/// How often the background worker runs the purge of residents past their grace period.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 fn load_status(app: &App, session: &Session) -> SyncStatus {
     let sites = crate::store::sites::list(app.conn(), &session.actor.scope()).unwrap_or_default();
     status::load(app.conn(), &sites).unwrap_or_default()
@@ -76,6 +79,7 @@ async fn run<R: RemoteApi>(
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut failures = 0u32;
+    let mut last_purge: Option<tokio::time::Instant> = None;
     let mut retry_at: Option<tokio::time::Instant> = None;
     let status = Arc::new(status);
     loop {
@@ -99,7 +103,20 @@ async fn run<R: RemoteApi>(
         });
         let progress_tx = status.clone();
         let progress = move |p: Progress| progress_tx.send_modify(|s| s.progress = Some(p));
-        let outcome = run_pass(&mut app, &session, &remote, &opts, Some(&progress)).await;
+        // Every pass goes through the gate first: a session that lost `sync.operate`, was
+        // disabled or whose token was revoked stops syncing at its next tick.
+        let outcome = match app.sync_gate(&session) {
+            Ok(fresh) => run_pass(&mut app, &fresh, &remote, &opts, Some(&progress)).await,
+            Err(e) => Err(SyncError::App(e)),
+        };
+        // The 31-day purge runs on the worker's timer too (at most hourly), on behalf of the
+        // signed-in session, so a desk left open for weeks still purges on time.
+        if last_purge.is_none_or(|at: tokio::time::Instant| at.elapsed() >= PURGE_EVERY) {
+            last_purge = Some(tokio::time::Instant::now());
+            if let Err(e) = app.purge_after_grace(&session) {
+                tracing::warn!("the purge after the grace period failed: {e}");
+            }
+        }
         let trouble = match &outcome {
             Ok(r) => r.offline || r.retry_later > 0,
             Err(SyncError::Auth(_)) => false,
