@@ -340,7 +340,11 @@ impl App {
                 if to == "pending" { "retried" } else { "discarded" }
             )));
         }
-        store::sync_state::finish_entry(&tx, id, to, e.last_error.as_deref(), now)?;
+        // Compare-and-set inside the use case's transaction: a sync pass that took the entry
+        // in flight since it was read leaves it alone.
+        if !store::sync_state::transition(&tx, id, from, to, e.last_error.as_deref(), now)? {
+            return Err(AppError::invalid(format!("entry #{id} changed meanwhile; look again")));
+        }
         let mut details = json!({"entry": id, "op": e.op});
         if to == "discarded" {
             details["payload"] = e.payload.clone();

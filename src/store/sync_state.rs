@@ -1,6 +1,12 @@
 //! The sync bookkeeping tables: per-site pull state (`sync_sites`), the jobs outbox entries
 //! were sent in (`sync_jobs`, `sync_job_entries`, written before a request leaves), the
-//! sync-wide status (`sync_status`), and the outbox queries only sync needs.
+//! sync-wide status (`sync_status`), the lease that lets one pass run at a time
+//! (`sync_lease`), and the outbox queries and state transitions only sync needs.
+//!
+//! Every change of an entry's state here is a compare-and-set: the `UPDATE` names the
+//! states the entry is expected to be in and the caller learns whether it moved, so a check
+//! made earlier (in another transaction, by another pass or by a person) can never be acted
+//! on after it stopped being true.
 
 use super::outbox::Entry;
 use super::{opt_ts, ts};
@@ -68,16 +74,42 @@ pub struct SyncJob {
     pub state: String,
 }
 
-/// Records a job about to be sent and marks its entries `in_flight`, in the caller's
-/// transaction (which must commit before the request leaves).
+/// A job recorded by [`job_start`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStart {
+    pub job_id: i64,
+    /// Per group given: whether its entries moved to `in_flight` (and belong to the job).
+    pub moved: Vec<bool>,
+}
+
+/// Records a job about to be sent and moves its entries `pending` → `in_flight` by
+/// compare-and-set, in the caller's transaction (which must commit before the request
+/// leaves). Entries come in groups — the entries one coalesced action carries — and a group
+/// moves whole or not at all: one whose entries are not all still pending (a person
+/// discarded one, another pass took them) is left out, and the request must leave it out
+/// too. Returns `None`, recording no job, when no group could move.
 pub fn job_start(
     tx: &Transaction<'_>,
     site_id: i64,
     kind: &str,
     action: &str,
-    entry_ids: &[i64],
+    groups: &[&[i64]],
     now: DateTime<Utc>,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<Option<JobStart>> {
+    // Inside the caller's IMMEDIATE transaction nobody else writes between this count and
+    // the updates below; the updates still name the expected state and count the rows.
+    let mut pending = tx.prepare_cached(
+        "SELECT count(DISTINCT id) FROM outbox WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending'",
+    )?;
+    let mut moved = Vec::with_capacity(groups.len());
+    for ids in groups {
+        let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+        let n: i64 = pending.query_row([super::json_ids(ids)], |r| r.get(0))?;
+        moved.push(!distinct.is_empty() && n as usize == distinct.len());
+    }
+    if !moved.contains(&true) {
+        return Ok(None);
+    }
     tx.prepare_cached(
         "INSERT INTO sync_jobs(site_id, kind, action, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
@@ -88,13 +120,49 @@ pub fn job_start(
          ON CONFLICT(entry_id) DO UPDATE SET job_id = excluded.job_id",
     )?;
     let mut mark = tx.prepare_cached(
-        "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+        "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, updated_at = ?2
+         WHERE id = ?1 AND state = 'pending'",
     )?;
-    for id in entry_ids {
-        link.execute(params![id, job_id])?;
-        mark.execute(params![id, ts(now)])?;
+    for (ids, ok) in groups.iter().zip(&moved) {
+        if !ok {
+            continue;
+        }
+        for id in ids.iter().copied().collect::<std::collections::BTreeSet<i64>>() {
+            let changed = mark.execute(params![id, ts(now)])?;
+            if changed != 1 {
+                // Cannot happen under the transaction's write lock; refuse rather than send.
+                return Err(rusqlite::Error::StatementChangedRows(changed));
+            }
+            link.execute(params![id, job_id])?;
+        }
     }
-    Ok(job_id)
+    Ok(Some(JobStart { job_id, moved }))
+}
+
+/// Moves an entry from one of the states `from` to `to`, with `error` as its last error,
+/// in one statement: true when it was in one of `from` and moved, false when it was not
+/// (someone changed it since it was read; nothing is written). Leaving `in_flight`
+/// unlinks it from its job. For retry, discard and conflict resolution, so the check and
+/// the change cannot be split by another writer.
+pub fn transition(
+    tx: &Transaction<'_>,
+    entry_id: i64,
+    from: &[&str],
+    to: &str,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let from = serde_json::to_string(from).unwrap_or_else(|_| "[]".into());
+    let moved = tx
+        .prepare_cached(
+            "UPDATE outbox SET state = ?3, last_error = ?4, updated_at = ?5
+             WHERE id = ?1 AND state IN (SELECT value FROM json_each(?2))",
+        )?
+        .execute(params![entry_id, from, to, error, ts(now)])?;
+    if moved == 1 && to != "in_flight" {
+        tx.prepare_cached("DELETE FROM sync_job_entries WHERE entry_id = ?1")?.execute([entry_id])?;
+    }
+    Ok(moved == 1)
 }
 
 /// Records the remote's job id once the start was answered.
@@ -204,6 +272,96 @@ pub fn status_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<(Stri
         .optional()
 }
 
+/// The lease of the running sync pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lease {
+    /// Random id of the holding pass.
+    pub holder_id: String,
+    /// Who holds it, for people ("residentdesk (pid 4242 on desk-7)").
+    pub holder: String,
+    pub pid: Option<i64>,
+    pub host: Option<String>,
+    pub taken_at: DateTime<Utc>,
+    pub renewed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A pass asking for the lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLease<'a> {
+    pub holder_id: &'a str,
+    pub holder: &'a str,
+    pub pid: Option<i64>,
+    pub host: Option<&'a str>,
+}
+
+/// The current lease, expired or not (none while no pass runs).
+pub fn lease_get(conn: &Connection) -> rusqlite::Result<Option<Lease>> {
+    conn.prepare_cached(
+        "SELECT holder_id, holder, pid, host, taken_at, renewed_at, expires_at FROM sync_lease WHERE id = 1",
+    )?
+    .query_row([], |r| {
+        let at = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+            let text: String = r.get(i)?;
+            Ok(super::parse_ts(&text).unwrap_or_default())
+        };
+        Ok(Lease {
+            holder_id: r.get(0)?,
+            holder: r.get(1)?,
+            pid: r.get(2)?,
+            host: r.get(3)?,
+            taken_at: at(4)?,
+            renewed_at: at(5)?,
+            expires_at: at(6)?,
+        })
+    })
+    .optional()
+}
+
+/// Takes the lease until `expires_at` when nobody holds it, when its holder's expiry is at
+/// or before `now` (judged by the caller's clock), or when its holder is `replacing` (a
+/// holder the caller knows is gone). True when taken; false when someone else holds it.
+/// Run it in an IMMEDIATE transaction so two passes cannot both see it free.
+pub fn lease_take(
+    tx: &Transaction<'_>,
+    new: &NewLease<'_>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    replacing: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO sync_lease(id, holder_id, holder, pid, host, taken_at, renewed_at, expires_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?5, ?6)
+             ON CONFLICT(id) DO UPDATE SET holder_id = excluded.holder_id, holder = excluded.holder,
+                 pid = excluded.pid, host = excluded.host, taken_at = excluded.taken_at,
+                 renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+             WHERE sync_lease.expires_at <= ?5 OR sync_lease.holder_id = ?1 OR sync_lease.holder_id = ?7",
+        )?
+        .execute(params![new.holder_id, new.holder, new.pid, new.host, ts(now), ts(expires_at), replacing])?;
+    Ok(changed == 1)
+}
+
+/// Extends the lease of `holder_id` to `expires_at`; false when it no longer holds it
+/// (it expired and another pass took it over).
+pub fn lease_renew(
+    tx: &Transaction<'_>,
+    holder_id: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let changed = tx
+        .prepare_cached("UPDATE sync_lease SET renewed_at = ?2, expires_at = ?3 WHERE id = 1 AND holder_id = ?1")?
+        .execute(params![holder_id, ts(now), ts(expires_at)])?;
+    Ok(changed == 1)
+}
+
+/// Gives the lease of `holder_id` back; false when it did not hold it any more.
+pub fn lease_release(tx: &Transaction<'_>, holder_id: &str) -> rusqlite::Result<bool> {
+    let changed = tx.prepare_cached("DELETE FROM sync_lease WHERE id = 1 AND holder_id = ?1")?.execute([holder_id])?;
+    Ok(changed == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,8 +384,9 @@ mod tests {
             base: json!({}).into(),
         };
         let id = outbox::append(&tx, &e, now).unwrap();
-        let job = job_start(&tx, 1, "import", "create", &[id], now).unwrap();
-        job_started(&tx, job, "remote-7", now).unwrap();
+        let job = job_start(&tx, 1, "import", "create", &[&[id]], now).unwrap().unwrap();
+        assert_eq!(job.moved, [true]);
+        job_started(&tx, job.job_id, "remote-7", now).unwrap();
         tx.commit().unwrap();
         assert_eq!(outbox::get(&conn, id).unwrap().unwrap().state, "in_flight");
         let j = job_of_entry(&conn, id).unwrap().unwrap();
@@ -237,5 +396,130 @@ mod tests {
         tx.commit().unwrap();
         assert!(job_of_entry(&conn, id).unwrap().is_none());
         assert_eq!(outbox::get(&conn, id).unwrap().unwrap().state, "done");
+    }
+
+    fn entry(tx: &Transaction<'_>, email: &str, now: DateTime<Utc>) -> i64 {
+        let e = outbox::NewEntry {
+            actor_id: None,
+            site_id: 1,
+            resident_id: None,
+            remote_id: None,
+            email: Some(email),
+            op: "create",
+            payload: json!({}).into(),
+            base: json!({}).into(),
+        };
+        outbox::append(tx, &e, now).unwrap()
+    }
+
+    /// Two connections to one file database, as two processes would have.
+    fn two_connections() -> (tempfile::TempDir, Connection, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lease.db");
+        let a = crate::store::open(&path).unwrap();
+        let b = crate::store::open(&path).unwrap();
+        (dir, a, b)
+    }
+
+    fn immediate(conn: &mut Connection) -> Transaction<'_> {
+        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap()
+    }
+
+    #[test]
+    fn the_second_mover_of_an_entry_is_refused() {
+        let (_dir, mut a, mut b) = two_connections();
+        let now = Utc::now();
+        let tx = immediate(&mut a);
+        let (x, y, z) = (entry(&tx, "x@b.co", now), entry(&tx, "y@b.co", now), entry(&tx, "z@b.co", now));
+        tx.commit().unwrap();
+        // Both passes read the three entries as pending; A moves x and y first.
+        let tx = immediate(&mut a);
+        let first = job_start(&tx, 1, "import", "create", &[&[x], &[y]], now).unwrap().unwrap();
+        tx.commit().unwrap();
+        assert_eq!(first.moved, [true, true]);
+        let tx = immediate(&mut b);
+        let second = job_start(&tx, 1, "import", "create", &[&[x], &[y, z], &[z]], now).unwrap().unwrap();
+        tx.commit().unwrap();
+        assert_eq!(second.moved, [false, false, true], "only z was still pending; y's group moves whole or not");
+        assert_eq!(job_of_entry(&b, x).unwrap().unwrap().id, first.job_id, "x stays with the first job");
+        assert_eq!(job_of_entry(&b, z).unwrap().unwrap().id, second.job_id);
+        assert_eq!(outbox::get(&b, x).unwrap().unwrap().attempts, 1, "counted once");
+        let tx = immediate(&mut b);
+        assert_eq!(job_start(&tx, 1, "single", "create", &[&[x, y, z]], now).unwrap(), None, "no job recorded");
+        drop(tx);
+        let jobs: i64 = b.query_row("SELECT count(*) FROM sync_jobs", [], |r| r.get(0)).unwrap();
+        assert_eq!(jobs, 2);
+    }
+
+    #[test]
+    fn transition_moves_only_from_the_expected_states() {
+        let (_dir, mut a, mut b) = two_connections();
+        let now = Utc::now();
+        let tx = immediate(&mut a);
+        let id = entry(&tx, "t@b.co", now);
+        tx.commit().unwrap();
+        // A person discards the pending entry while a pass is about to record it as done.
+        let tx = immediate(&mut a);
+        assert!(transition(&tx, id, &["pending", "rejected"], "discarded", Some("by hand"), now).unwrap());
+        tx.commit().unwrap();
+        let tx = immediate(&mut b);
+        assert!(!transition(&tx, id, &["pending"], "done", None, now).unwrap(), "the pass's stale check is refused");
+        tx.commit().unwrap();
+        let e = outbox::get(&b, id).unwrap().unwrap();
+        assert_eq!((e.state.as_str(), e.last_error.as_deref()), ("discarded", Some("by hand")));
+        // Leaving in_flight unlinks the entry from its job.
+        let tx = immediate(&mut b);
+        let other = entry(&tx, "u@b.co", now);
+        job_start(&tx, 1, "single", "create", &[&[other]], now).unwrap().unwrap();
+        assert!(!transition(&tx, other, &["pending"], "done", None, now).unwrap());
+        assert!(job_of_entry(&tx, other).unwrap().is_some());
+        assert!(transition(&tx, other, &["in_flight"], "done", None, now).unwrap());
+        assert!(job_of_entry(&tx, other).unwrap().is_none());
+        tx.commit().unwrap();
+    }
+
+    fn lease<'a>(holder_id: &'a str) -> NewLease<'a> {
+        NewLease { holder_id, holder: holder_id, pid: Some(1), host: Some("h") }
+    }
+
+    #[test]
+    fn a_lease_blocks_others_until_released_or_expired_by_the_callers_clock() {
+        let (_dir, mut a, mut b) = two_connections();
+        let t0 = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 23, 15, 0, 0).unwrap();
+        let ttl = chrono::Duration::seconds(90);
+        let tx = immediate(&mut a);
+        assert!(lease_take(&tx, &lease("A"), t0, t0 + ttl, None).unwrap());
+        tx.commit().unwrap();
+        let tx = immediate(&mut b);
+        assert!(!lease_take(&tx, &lease("B"), t0 + chrono::Duration::seconds(89), t0 + ttl * 2, None).unwrap());
+        assert!(!lease_take(&tx, &lease("B"), t0, t0 + ttl, Some("someone else")).unwrap());
+        tx.commit().unwrap();
+        assert_eq!(lease_get(&b).unwrap().unwrap().holder_id, "A");
+        // A renews: its expiry moves, and B still waits past the first expiry.
+        let tx = immediate(&mut a);
+        let t1 = t0 + chrono::Duration::seconds(60);
+        assert!(lease_renew(&tx, "A", t1, t1 + ttl).unwrap());
+        tx.commit().unwrap();
+        let tx = immediate(&mut b);
+        assert!(!lease_take(&tx, &lease("B"), t0 + chrono::Duration::seconds(100), t0 + ttl * 3, None).unwrap());
+        // Once A's expiry has passed by the clock B is given, B takes it over; A notices.
+        assert!(lease_take(&tx, &lease("B"), t1 + ttl, t1 + ttl * 2, None).unwrap());
+        tx.commit().unwrap();
+        let tx = immediate(&mut a);
+        assert!(!lease_renew(&tx, "A", t1 + ttl, t1 + ttl * 2).unwrap());
+        assert!(!lease_release(&tx, "A").unwrap(), "A cannot release B's lease");
+        tx.commit().unwrap();
+        assert_eq!(lease_get(&a).unwrap().unwrap().holder_id, "B");
+        // B releases; A takes it at once. A holder known to be gone is replaced at once too.
+        let tx = immediate(&mut b);
+        assert!(lease_release(&tx, "B").unwrap());
+        tx.commit().unwrap();
+        assert_eq!(lease_get(&a).unwrap(), None);
+        let tx = immediate(&mut a);
+        assert!(lease_take(&tx, &lease("A2"), t1, t1 + ttl, None).unwrap());
+        assert!(lease_take(&tx, &lease("C"), t1, t1 + ttl, Some("A2")).unwrap());
+        tx.commit().unwrap();
+        let now = lease_get(&a).unwrap().unwrap();
+        assert_eq!((now.holder_id.as_str(), now.taken_at, now.expires_at), ("C", t1, t1 + ttl));
     }
 }

@@ -9,10 +9,12 @@
 //! - [`client`]: the typed v2 client ([`client::RemoteApi`], [`client::HttpRemote`]);
 //! - [`plan`]: coalescing and batching (pure); [`merge`]: the 3-way merge (pure);
 //! - [`push`], [`pull`]: the two halves of a pass; [`retry`]: backoff;
-//! - [`worker`]: the background task of the desktop shell; [`status`]: what it reports.
+//! - [`worker`]: the background task of the desktop shell; [`status`]: what it reports;
+//! - [`lease`]: one pass at a time per database.
 
 pub mod assumptions;
 pub mod client;
+pub mod lease;
 pub mod merge;
 pub mod plan;
 pub mod pull;
@@ -24,12 +26,13 @@ pub mod worker;
 use crate::app::{App, Session};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, sites::Site};
+use chrono::{DateTime, Utc};
 use client::{RemoteApi, RemoteError};
 use plan::BatchLimits;
 use retry::RetryPolicy;
 use rusqlite::Transaction;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 /// How a pass behaves.
@@ -48,6 +51,17 @@ pub struct SyncOptions {
     /// retries the pass, so an unreachable remote shows as Offline at once instead of after
     /// the in-pass retries.
     pub reach_attempts: u32,
+    /// How long a pass waits for another pass on the same database to end before it gives
+    /// up with [`SyncError::Busy`] (polling meanwhile).
+    pub lease_wait: Duration,
+    /// How long the lease of a running pass lasts without renewal: long enough for a slow
+    /// request, since the pass renews it between requests (before each batch, each job
+    /// poll, each pull chunk, and with every in-flight mark). A holder killed without
+    /// releasing it blocks other passes for at most this long (less on the same host).
+    pub lease_ttl: Duration,
+    /// Who the pass is, for the message another pass shows ("desktop", …); `None`: the
+    /// program's name. The process id and host are added.
+    pub lease_label: Option<String>,
 }
 
 impl Default for SyncOptions {
@@ -59,6 +73,9 @@ impl Default for SyncOptions {
             poll_cap: Duration::from_secs(5),
             job_timeout: Duration::from_secs(600),
             reach_attempts: RetryPolicy::default().max_attempts,
+            lease_wait: Duration::from_secs(2),
+            lease_ttl: Duration::from_secs(90),
+            lease_label: None,
         }
     }
 }
@@ -73,13 +90,17 @@ impl SyncOptions {
             poll_cap: Duration::from_millis(200),
             job_timeout: Duration::from_secs(60),
             reach_attempts: RetryPolicy::fast().max_attempts,
+            lease_wait: Duration::from_secs(2),
+            lease_ttl: Duration::from_secs(90),
+            lease_label: None,
         }
     }
 
     /// For the background worker: as `self`, but the first contact is tried once (see
     /// [`SyncOptions::reach_attempts`]).
     pub fn in_background(self) -> Self {
-        SyncOptions { reach_attempts: 1, ..self }
+        let lease_label = self.lease_label.clone().or_else(|| Some("the desktop's background sync".into()));
+        SyncOptions { reach_attempts: 1, lease_label, ..self }
     }
 }
 
@@ -108,6 +129,9 @@ pub struct PassReport {
     pub merge_ms: f64,
     /// Of which the field-by-field merge computation itself (no SQL), in ms.
     pub merge_cpu_ms: f64,
+    /// Entries left out of a request because they were no longer pending when the pass
+    /// came to send them (a person discarded one, or another pass had taken them).
+    pub taken_elsewhere: u64,
     /// Errors that did not stop the pass (offline sites, retries left for later).
     pub errors: Vec<String>,
     /// Whether the remote could not be reached at all.
@@ -120,8 +144,17 @@ pub enum SyncError {
     /// The credentials were refused twice: a person must re-enter them.
     #[error("{0}")]
     Auth(String),
+    /// Another pass holds this database's sync lease (or took it over from this one):
+    /// nothing was sent; try again once it has ended. Not a sign of being offline.
+    #[error("a sync is already running on this database (since {}, by {holder})", clock_time(.since))]
+    Busy { holder: String, since: DateTime<Utc> },
     #[error(transparent)]
     App(#[from] AppError),
+}
+
+/// `HH:MM` in the local time zone (what a person at the desk compares with their clock).
+fn clock_time(at: &DateTime<Utc>) -> String {
+    at.with_timezone(&chrono::Local).format("%H:%M").to_string()
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -132,12 +165,20 @@ impl From<rusqlite::Error> for SyncError {
 
 impl From<SyncError> for AppError {
     fn from(e: SyncError) -> Self {
+        let message = e.to_string();
         match e {
             SyncError::Auth(m) => AppError::new(ErrorCode::Unauthenticated, m),
+            // No error code fits exactly and a new one would change the desktop's bindings:
+            // `internal` (CLI exit 1) with a reason the shells can tell apart.
+            SyncError::Busy { holder, since } => AppError::internal(message)
+                .with_details(serde_json::json!({"reason": BUSY_REASON, "holder": holder, "since": since})),
             SyncError::App(a) => a,
         }
     }
 }
+
+/// `details.reason` of the [`AppError`] a [`SyncError::Busy`] becomes.
+pub const BUSY_REASON: &str = "sync_busy";
 
 /// Progress of a long pass, for the status line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -191,6 +232,22 @@ pub(crate) struct Ctx<'a, R: RemoteApi> {
     pub sites: BTreeMap<i64, Site>,
     pub report: PassReport,
     pub progress: Option<ProgressFn<'a>>,
+    /// The pass's lease (taken before the pass starts, released when it ends).
+    pub lease: Option<lease::Held>,
+    /// Entries this pass holds in flight (it marked them, or found them left in flight
+    /// under its lease): their transitions start from `in_flight`, all others from
+    /// `pending`, so a state someone else changed meanwhile is never overwritten.
+    pub flying: HashSet<i64>,
+}
+
+/// A pass that ends any way — returned, failed, or dropped mid-way (a cancelled task) —
+/// gives its lease back.
+impl<R: RemoteApi> Drop for Ctx<'_, R> {
+    fn drop(&mut self) {
+        if let Some(held) = self.lease.take() {
+            held.release(self.app);
+        }
+    }
 }
 
 impl<R: RemoteApi> Ctx<'_, R> {
@@ -200,6 +257,29 @@ impl<R: RemoteApi> Ctx<'_, R> {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Renews the lease when a renewal is due (cheap to call before every request);
+    /// [`SyncError::Busy`] when another pass has taken it over, and the pass must stop.
+    pub fn keep_lease(&mut self) -> Result<(), SyncError> {
+        let Some(held) = self.lease.as_mut() else { return Ok(()) };
+        if !held.due() {
+            return Ok(());
+        }
+        let now = self.app.now();
+        let tx = store::begin_immediate(self.app.conn()).map_err(AppError::from)?;
+        held.renew_in(&tx, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The state an entry of this pass is expected to be in before it moves.
+    pub fn expected(&self, entry_id: i64) -> &'static str {
+        if self.flying.contains(&entry_id) {
+            "in_flight"
+        } else {
+            "pending"
+        }
     }
 
     pub fn site_remote(&self, site_id: i64) -> Option<String> {
@@ -219,8 +299,11 @@ impl<R: RemoteApi> Ctx<'_, R> {
     }
 }
 
-/// One full pass for `session`: link the team and sites, push the outbox, pull every site
-/// in scope. Being offline is not an error: the report says so and the entries wait.
+/// One full pass for `session`: take the database's sync lease (waiting up to
+/// `opts.lease_wait`, else [`SyncError::Busy`]), link the team and sites, push the outbox,
+/// pull every site in scope, release the lease. Being offline is not an error: the report
+/// says so and the entries wait. Reached only through the gate (`app::sync::sync_pass`, or
+/// the worker after `App::sync_gate`).
 pub(crate) async fn run_pass<R: RemoteApi>(
     app: &mut App,
     session: &Session,
@@ -228,6 +311,7 @@ pub(crate) async fn run_pass<R: RemoteApi>(
     opts: &SyncOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<PassReport, SyncError> {
+    let held = lease::acquire(app, opts).await?;
     let mut cx = Ctx {
         app,
         session,
@@ -237,6 +321,8 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         sites: BTreeMap::new(),
         report: PassReport::default(),
         progress,
+        lease: Some(held),
+        flying: HashSet::new(),
     };
     let outcome = async {
         if !pull::link(&mut cx).await? {
@@ -246,11 +332,16 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         pull::pull(&mut cx).await
     }
     .await;
+    if matches!(outcome, Err(SyncError::Busy { .. })) {
+        // Another pass took the lease over: the status is its to write.
+        return outcome.map(|()| cx.report.clone());
+    }
     let now = cx.app.now();
     let report = cx.report.clone();
     let last_error = match &outcome {
         Err(SyncError::Auth(m)) => Some(m.clone()),
         Err(SyncError::App(e)) => Some(e.message.clone()),
+        Err(e @ SyncError::Busy { .. }) => Some(e.to_string()),
         Ok(()) => report.errors.first().cloned(),
     };
     let summary = serde_json::to_string(&report).unwrap_or_default();
@@ -263,6 +354,9 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         }
         Ok(())
     })?;
+    if let Some(held) = cx.lease.take() {
+        held.release(cx.app);
+    }
     outcome.map(|()| report)
 }
 

@@ -108,6 +108,7 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
     let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
     let mut done = 0u64;
     for chunk in sites.chunks(PULL_CHUNK) {
+        cx.keep_lease()?;
         let fetches = chunk.iter().map(|site| {
             let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
             async move {
@@ -386,11 +387,13 @@ fn merge_site(
                     if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
                         let names: Vec<&str> = m.conflicts.keys().map(String::as_str).collect();
                         let message = format!("changed here and on the remote: {}", names.join(", "));
-                        let held: Vec<i64> = entries
-                            .iter()
-                            .filter(|e| e.resident_id == Some(l.id) && e.state == "pending")
-                            .map(|e| e.id)
-                            .collect();
+                        // Read in this transaction; each still moves by compare-and-set.
+                        let mut held: Vec<i64> = Vec::new();
+                        for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == "pending") {
+                            if sync_state::transition(tx, e.id, &["pending"], "conflict", Some(&message), now)? {
+                                held.push(e.id);
+                            }
+                        }
                         store::conflicts::insert(
                             tx,
                             &NewConflict {
@@ -405,9 +408,6 @@ fn merge_site(
                             },
                             now,
                         )?;
-                        for id in &held {
-                            sync_state::finish_entry(tx, *id, "conflict", Some(&message), now)?;
-                        }
                         report.conflicts_recorded += 1;
                         report.conflict_entries += held.len() as u64;
                     }
@@ -423,12 +423,14 @@ fn merge_site(
                 if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
                     continue;
                 }
-                let held: Vec<i64> = entries
-                    .iter()
-                    .filter(|e| e.resident_id == Some(l.id) && e.state != "in_flight")
-                    .map(|e| e.id)
-                    .collect();
                 let message = "the resident was purged on the remote while changed here".to_string();
+                // Read in this transaction; each still moves by compare-and-set from the state read.
+                let mut held: Vec<i64> = Vec::new();
+                for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != "in_flight") {
+                    if sync_state::transition(tx, e.id, &[e.state.as_str()], "conflict", Some(&message), now)? {
+                        held.push(e.id);
+                    }
+                }
                 store::conflicts::insert(
                     tx,
                     &NewConflict {
@@ -445,9 +447,6 @@ fn merge_site(
                     },
                     now,
                 )?;
-                for id in &held {
-                    sync_state::finish_entry(tx, *id, "conflict", Some(&message), now)?;
-                }
                 report.conflicts_recorded += 1;
                 report.conflict_entries += held.len() as u64;
             } else {

@@ -4,6 +4,12 @@
 //! conflict. Entries are marked in flight, with their job, in a committed transaction
 //! before each request leaves.
 //!
+//! One pass at a time holds the database's lease (see [`super::lease`]), and every change
+//! of an entry's state is a compare-and-set from the state this pass expects it in
+//! (`pending`, or `in_flight` once this pass marked it or found it left in flight): an
+//! entry someone else changed meanwhile (a person discarded it, another pass took it) is
+//! left out of the request and its state is left alone.
+//!
 //! At-most-once operations: an invite, PSK reset or onboard-now whose outcome is unknown
 //! (crash while in flight, or no answer) is never resent automatically; its entry is
 //! rejected with that reason, and a person may retry it (`outbox retry`).
@@ -20,6 +26,46 @@ use residentdesk_domain::BulkAction;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
+
+/// The entries of `ids`, each with the state this pass expects it in.
+fn expected<R: RemoteApi>(cx: &Ctx<'_, R>, ids: &[i64]) -> Vec<(i64, &'static str)> {
+    ids.iter().map(|id| (*id, cx.expected(*id))).collect()
+}
+
+/// Moves entries from their expected state to `to`, one compare-and-set each, in the
+/// caller's transaction; returns how many moved (the others changed hands meanwhile).
+fn settle_in(
+    tx: &rusqlite::Transaction<'_>,
+    from: &[(i64, &'static str)],
+    to: &str,
+    msg: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<u64> {
+    let mut moved = 0;
+    for (id, state) in from {
+        if sync_state::transition(tx, *id, &[state], to, msg, now)? {
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// After a transition this pass no longer holds the entries in flight (whether they moved
+/// or someone else had changed them).
+fn landed<R: RemoteApi>(cx: &mut Ctx<'_, R>, from: &[(i64, &'static str)]) {
+    for (id, _) in from {
+        cx.flying.remove(id);
+    }
+}
+
+/// Moves entries from their expected state to `to` in a transaction of their own.
+fn settle<R: RemoteApi>(cx: &mut Ctx<'_, R>, ids: &[i64], to: &str, msg: Option<&str>) -> AppResult<u64> {
+    let from = expected(cx, ids);
+    let now = cx.app.now();
+    let moved = cx.write(|tx| settle_in(tx, &from, to, msg, now))?;
+    landed(cx, &from);
+    Ok(moved)
+}
 
 /// What happened to one action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +103,9 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         .into_iter()
         .filter(|e| e.state == "in_flight")
         .collect();
+    // Under the lease nobody else is sending: whatever is in flight was left by a pass that
+    // ended without finishing it, and is this pass's to reconcile.
+    cx.flying.extend(in_flight.iter().map(|e| e.id));
     if !in_flight.is_empty() {
         recover(cx, &mut snap, in_flight).await?;
     }
@@ -74,6 +123,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
     let mut remote_ids: HashMap<String, String> = HashMap::new();
     let mut sent = 0u64;
     while !chains.is_empty() {
+        cx.keep_lease()?;
         let mut round = Vec::new();
         for (key, chain) in chains.iter_mut() {
             if let Some(mut a) = chain.pop_front() {
@@ -92,6 +142,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
                     actions.iter().map(|a| a.entry_ids.len() as u64).sum()
                 }
             };
+            cx.keep_lease()?;
             let results = run_batch(cx, &mut snap, batch, &mut started).await?;
             for (key, outcome, remote_id) in results {
                 if let Some(id) = remote_id {
@@ -211,7 +262,6 @@ async fn recover<R: RemoteApi>(
         };
         let _ = results;
     }
-    let now = cx.app.now();
     for e in loose {
         match e.op.as_str() {
             "create" => {
@@ -224,33 +274,22 @@ async fn recover<R: RemoteApi>(
                             created(cx, &a, &r, "found on the remote after an interruption")?;
                         }
                     }
-                    Some(None) => cx.write(|tx| {
-                        sync_state::note_retry(
-                            tx,
-                            e.id,
-                            "interrupted before the remote answered; not found remotely, resending",
-                            now,
-                        )?;
-                        Ok(())
-                    })?,
-                    None => cx.write(|tx| {
-                        sync_state::note_retry(tx, e.id, "interrupted; the remote could not be checked yet", now)?;
-                        Ok(())
-                    })?,
+                    Some(None) => {
+                        let msg = "interrupted before the remote answered; not found remotely, resending";
+                        settle(cx, &[e.id], "pending", Some(msg))?;
+                    }
+                    None => {
+                        settle(cx, &[e.id], "pending", Some("interrupted; the remote could not be checked yet"))?;
+                    }
                 }
             }
             "invite" | "psk_reset" | "onboard_now" => {
                 let msg = format!("interrupted while sending: {UNKNOWN_AT_MOST_ONCE}");
-                cx.write(|tx| {
-                    sync_state::finish_entry(tx, e.id, "rejected", Some(&msg), now)?;
-                    Ok(())
-                })?;
-                cx.report.rejected += 1;
+                cx.report.rejected += settle(cx, &[e.id], "rejected", Some(&msg))?;
             }
-            _ => cx.write(|tx| {
-                sync_state::note_retry(tx, e.id, "interrupted while sending; resending (safe to repeat)", now)?;
-                Ok(())
-            })?,
+            _ => {
+                settle(cx, &[e.id], "pending", Some("interrupted while sending; resending (safe to repeat)"))?;
+            }
         }
     }
     Ok(())
@@ -273,21 +312,9 @@ async fn run_batch<R: RemoteApi>(
 ) -> Result<Results, SyncError> {
     match batch {
         Batch::Nothing(a) => {
-            let now = cx.app.now();
-            cx.write(|tx| {
-                for id in &a.entry_ids {
-                    sync_state::finish_entry(
-                        tx,
-                        *id,
-                        "done",
-                        Some("nothing to send: created and purged before sync"),
-                        now,
-                    )?;
-                }
-                Ok(())
-            })?;
-            cx.report.done += a.entry_ids.len() as u64;
-            cx.report.coalesced += a.entry_ids.len() as u64;
+            let n = settle(cx, &a.entry_ids, "done", Some("nothing to send: created and purged before sync"))?;
+            cx.report.done += n;
+            cx.report.coalesced += n;
             Ok(vec![(chain_key(&a), Outcome::Next, None)])
         }
         Batch::Single(a) => {
@@ -301,28 +328,39 @@ async fn run_batch<R: RemoteApi>(
     }
 }
 
-/// Marks the entries of `actions` in flight under a new job, committed before sending.
+/// Moves the entries of `actions` `pending` → `in_flight` under a new job (compare-and-set
+/// per action; see [`sync_state::job_start`]), committed before sending, after checking in
+/// the same transaction that this pass still holds the lease. Returns the job and, per
+/// action, whether it is in it; `None` when no action could be taken. An action not taken
+/// (a person discarded one of its entries, another pass took them) must not be sent.
 fn mark_in_flight<R: RemoteApi>(
     cx: &mut Ctx<'_, R>,
     site_id: i64,
     kind: &str,
     action: &str,
     actions: &[&Action],
-) -> AppResult<i64> {
-    let ids: Vec<i64> = actions.iter().flat_map(|a| a.entry_ids.iter().copied()).collect();
+) -> Result<Option<(i64, Vec<bool>)>, SyncError> {
+    let groups: Vec<&[i64]> = actions.iter().map(|a| a.entry_ids.as_slice()).collect();
     let now = cx.app.now();
-    cx.write(|tx| Ok(sync_state::job_start(tx, site_id, kind, action, &ids, now)?))
+    let tx = crate::store::begin_immediate(cx.app.conn()).map_err(crate::AppError::from)?;
+    if let Some(held) = cx.lease.as_mut() {
+        held.renew_in(&tx, now)?;
+    }
+    let start = sync_state::job_start(&tx, site_id, kind, action, &groups, now)?;
+    tx.commit()?;
+    let moved = start.as_ref().map(|s| s.moved.clone()).unwrap_or_else(|| vec![false; actions.len()]);
+    for (a, ok) in actions.iter().zip(&moved) {
+        if *ok {
+            cx.flying.extend(a.entry_ids.iter().copied());
+        } else {
+            cx.report.taken_elsewhere += a.entry_ids.len() as u64;
+        }
+    }
+    Ok(start.map(|s| (s.job_id, s.moved)))
 }
 
 fn finish<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, state: &str, msg: Option<&str>) -> AppResult<()> {
-    let now = cx.app.now();
-    cx.write(|tx| {
-        for id in &a.entry_ids {
-            sync_state::finish_entry(tx, *id, state, msg, now)?;
-        }
-        Ok(())
-    })?;
-    let n = a.entry_ids.len() as u64;
+    let n = settle(cx, &a.entry_ids, state, msg)?;
     match state {
         "done" => {
             cx.report.done += n;
@@ -336,22 +374,26 @@ fn finish<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, state: &str, msg: Optio
 }
 
 fn later<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, msg: &str) -> AppResult<()> {
-    let now = cx.app.now();
-    cx.write(|tx| {
-        for id in &a.entry_ids {
-            sync_state::note_retry(tx, *id, msg, now)?;
-        }
-        Ok(())
-    })?;
-    cx.report.retry_later += a.entry_ids.len() as u64;
+    cx.report.retry_later += settle(cx, &a.entry_ids, "pending", Some(msg))?;
     cx.note_error(msg);
     Ok(())
 }
 
-/// Records a conflict holding the action's entries.
+/// Records a conflict holding the action's entries (those still in the state this pass
+/// expects; none left: no conflict).
 fn conflict<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, kind: &str, fields: Value, message: &str) -> AppResult<()> {
     let now = cx.app.now();
-    cx.write(|tx| {
+    let from = expected(cx, &a.entry_ids);
+    let held = cx.write(|tx| {
+        let mut held = Vec::new();
+        for (id, state) in &from {
+            if sync_state::transition(tx, *id, &[state], "conflict", Some(message), now)? {
+                held.push(*id);
+            }
+        }
+        if held.is_empty() {
+            return Ok(held);
+        }
         store::conflicts::insert(
             tx,
             &NewConflict {
@@ -361,30 +403,32 @@ fn conflict<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, kind: &str, fields: V
                 email: a.email.as_deref(),
                 kind,
                 fields,
-                entry_ids: &a.entry_ids,
+                entry_ids: &held,
                 message,
             },
             now,
         )?;
-        for id in &a.entry_ids {
-            sync_state::finish_entry(tx, *id, "conflict", Some(message), now)?;
-        }
-        Ok(())
+        Ok(held)
     })?;
-    cx.report.conflicts_recorded += 1;
-    cx.report.conflict_entries += a.entry_ids.len() as u64;
+    landed(cx, &from);
+    if !held.is_empty() {
+        cx.report.conflicts_recorded += 1;
+        cx.report.conflict_entries += held.len() as u64;
+    }
     Ok(())
 }
 
 /// Writes a successful create (in the caller's transaction): the remote id on the resident
-/// and its entries, the base.
+/// and its entries, the base, the entries done (from their expected states `from`).
+/// Returns how many entries moved.
 fn record_created(
     tx: &rusqlite::Transaction<'_>,
     a: &Action,
+    from: &[(i64, &'static str)],
     r: &ResidentObject,
     note: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
+) -> AppResult<u64> {
     let rid = r.resident_id.clone();
     if let (Some(res), Some(rid)) = (a.resident_id, &rid) {
         if store::residents::get(tx, res)?.is_some() {
@@ -393,26 +437,27 @@ fn record_created(
         }
         store::outbox::set_remote_id_for_resident(tx, res, rid)?;
     }
-    for id in &a.entry_ids {
-        if let Some(rid) = &rid {
+    if let Some(rid) = &rid {
+        for id in &a.entry_ids {
             sync_state::set_entry_remote_id(tx, *id, rid)?;
         }
-        sync_state::finish_entry(tx, *id, "done", Some(note).filter(|n| !n.is_empty()), now)?;
     }
-    Ok(())
+    settle_in(tx, from, "done", Some(note).filter(|n| !n.is_empty()), now)
 }
 
 /// Records successful creates in one transaction.
 fn created_many<R: RemoteApi>(cx: &mut Ctx<'_, R>, done: &[(&Action, ResidentObject)], note: &str) -> AppResult<()> {
     let now = cx.app.now();
-    cx.write(|tx| {
-        for (a, r) in done {
-            record_created(tx, a, r, note, now)?;
+    let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
+    let moved = cx.write(|tx| {
+        let mut moved = Vec::with_capacity(done.len());
+        for ((a, r), from) in done.iter().zip(&from) {
+            moved.push(record_created(tx, a, from, r, note, now)?);
         }
-        Ok(())
+        Ok(moved)
     })?;
-    for (a, _) in done {
-        let n = a.entry_ids.len() as u64;
+    for (from, n) in from.iter().zip(moved) {
+        landed(cx, from);
         cx.report.done += n;
         cx.report.coalesced += n.saturating_sub(1);
     }
@@ -432,21 +477,21 @@ fn done_many<R: RemoteApi>(
     note: Option<&str>,
 ) -> AppResult<()> {
     let now = cx.app.now();
-    cx.write(|tx| {
-        for (a, base) in done {
+    let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
+    let moved = cx.write(|tx| {
+        let mut moved = Vec::with_capacity(done.len());
+        for ((a, base), from) in done.iter().zip(&from) {
             if let (Some(res), Some(base)) = (a.resident_id, base) {
                 if store::residents::get(tx, res)?.is_some() {
                     store::residents::set_remote_base(tx, res, base, now)?;
                 }
             }
-            for id in &a.entry_ids {
-                sync_state::finish_entry(tx, *id, "done", note, now)?;
-            }
+            moved.push(settle_in(tx, from, "done", note, now)?);
         }
-        Ok(())
+        Ok(moved)
     })?;
-    for (a, _) in done {
-        let n = a.entry_ids.len() as u64;
+    for (from, n) in from.iter().zip(moved) {
+        landed(cx, from);
         cx.report.done += n;
         cx.report.coalesced += n.saturating_sub(1);
     }
@@ -480,13 +525,7 @@ async fn failed<R: RemoteApi>(
     match e {
         RemoteError::Auth(m) => {
             let msg = RemoteError::Auth(m).to_string();
-            let now = cx.app.now();
-            cx.write(|tx| {
-                for id in &a.entry_ids {
-                    sync_state::note_retry(tx, *id, &msg, now)?;
-                }
-                Ok(())
-            })?;
+            settle(cx, &a.entry_ids, "pending", Some(&msg))?;
             Err(SyncError::Auth(msg))
         }
         e if is_unit_taken(&e) => {
@@ -611,7 +650,9 @@ async fn single<R: RemoteApi>(
                     return Ok((Outcome::Stop, None));
                 }
             };
-            mark_in_flight(cx, a.site_id, "single", "create", &[a])?;
+            if mark_in_flight(cx, a.site_id, "single", "create", &[a])?.is_none() {
+                return Ok((Outcome::Stop, None));
+            }
             match retry(&policy, false, || remote.create_resident(&team, &site, &input)).await {
                 Ok(r) => {
                     let rid = created(cx, a, &r, "")?;
@@ -629,7 +670,9 @@ async fn single<R: RemoteApi>(
                 finish(cx, a, "rejected", Some("the resident is not on the remote (its creation did not go through)"))?;
                 return Ok((Outcome::Stop, None));
             };
-            mark_in_flight(cx, a.site_id, "single", op.as_str(), &[a])?;
+            if mark_in_flight(cx, a.site_id, "single", op.as_str(), &[a])?.is_none() {
+                return Ok((Outcome::Stop, None));
+            }
             let result = match op {
                 LifeOp::Terminate => retry(&policy, true, || remote.terminate(&team, &site, &id)).await,
                 LifeOp::Purge => retry(&policy, true, || remote.purge(&team, &site, &id)).await,
@@ -720,7 +763,9 @@ async fn update<R: RemoteApi>(
             return Ok((Outcome::Stop, None));
         }
     };
-    mark_in_flight(cx, a.site_id, "single", "update", &[a])?;
+    if mark_in_flight(cx, a.site_id, "single", "update", &[a])?.is_none() {
+        return Ok((Outcome::Stop, None));
+    }
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     match retry(&policy, true, || remote.update_resident(&team, site, &id, &input)).await {
         Ok(r) => {
@@ -772,9 +817,24 @@ async fn import<R: RemoteApi>(
         return Ok(out);
     }
     let Some(site) = cx.site_remote(site_id) else { return Ok(out) };
-    *cx.report.jobs.entry("import".into()).or_default() += 1;
     let refs: Vec<&Action> = sendable.iter().collect();
-    let job = mark_in_flight(cx, site_id, "import", "create", &refs)?;
+    let Some((job, moved)) = mark_in_flight(cx, site_id, "import", "create", &refs)? else {
+        out.extend(sendable.iter().map(|a| (chain_key(a), Outcome::Stop, None)));
+        return Ok(out);
+    };
+    *cx.report.jobs.entry("import".into()).or_default() += 1;
+    // Only the actions whose entries this pass moved go out.
+    let mut taken = Vec::new();
+    let mut taken_rows = Vec::new();
+    for ((a, row), ok) in sendable.into_iter().zip(rows).zip(moved) {
+        if ok {
+            taken.push(a);
+            taken_rows.push(row);
+        } else {
+            out.push((chain_key(&a), Outcome::Stop, None));
+        }
+    }
+    let (sendable, rows) = (taken, taken_rows);
     let body = ImportBody { residents: rows };
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     match retry(&policy, false, || remote.start_import(&team, &site, &body)).await {
@@ -850,6 +910,7 @@ async fn poll<R: RemoteApi>(
     let mut next = cx.opts.poll_first;
     loop {
         tokio::time::sleep(delay).await;
+        cx.keep_lease()?;
         let status = if bulk {
             retry(&policy, true, || remote.bulk_status(&team, site, job)).await
         } else {
@@ -973,9 +1034,22 @@ async fn bulk<R: RemoteApi>(
     started: &mut Vec<Started>,
 ) -> Result<Results, SyncError> {
     let Some(site) = cx.site_remote(site_id) else { return Ok(Vec::new()) };
-    *cx.report.jobs.entry("bulk".into()).or_default() += 1;
     let refs: Vec<&Action> = actions.iter().collect();
-    let job = mark_in_flight(cx, site_id, "bulk", action.as_str(), &refs)?;
+    let Some((job, moved)) = mark_in_flight(cx, site_id, "bulk", action.as_str(), &refs)? else {
+        return Ok(actions.iter().map(|a| (chain_key(a), Outcome::Stop, None)).collect());
+    };
+    *cx.report.jobs.entry("bulk".into()).or_default() += 1;
+    // Only the actions whose entries this pass moved go out.
+    let mut taken = Vec::new();
+    let mut skipped: Results = Vec::new();
+    for (a, ok) in actions.into_iter().zip(moved) {
+        if ok {
+            taken.push(a);
+        } else {
+            skipped.push((chain_key(&a), Outcome::Stop, None));
+        }
+    }
+    let actions = taken;
     let ids: Vec<String> = actions.iter().filter_map(|a| a.remote_id.clone()).collect();
     let body = BulkActionBody { action: action.as_str().into(), resident_ids: Some(ids) };
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
@@ -984,11 +1058,11 @@ async fn bulk<R: RemoteApi>(
             let now = cx.app.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
             started.push(Started::Bulk { job, site_id, action, actions, remote_job: job_id, at: Instant::now() });
-            Ok(Vec::new())
+            Ok(skipped)
         }
         Err(e) => {
             close_job(cx, job, "abandoned")?;
-            let mut out = Vec::new();
+            let mut out = skipped;
             let mut snap = Snapshots::default();
             for a in &actions {
                 let (o, rid) = failed(cx, &mut snap, a, e.clone()).await?;

@@ -1,7 +1,10 @@
 //! The background sync worker for the desktop shell: a tokio task that owns the app, runs a
 //! pass on an interval (missed ticks are skipped, not bunched), on demand (`SyncNow`), and
 //! after a failed pass on a backoff timer (never waiting for the next local edit), and
-//! publishes [`SyncStatus`] events on a `watch` channel.
+//! publishes [`SyncStatus`] events on a `watch` channel. A pass that finds another pass
+//! running on the database (`residentdesk sync` beside the desktop, [`SyncError::Busy`]) is
+//! neither offline nor failed: the worker skips it, keeps its backoff as it was and tries
+//! again a little later.
 
 use super::client::RemoteApi;
 use super::status::{self, SyncStatus};
@@ -117,10 +120,20 @@ async fn run<R: RemoteApi>(
                 tracing::warn!("the purge after the grace period failed: {e}");
             }
         }
+        if matches!(outcome, Err(SyncError::Busy { .. })) {
+            // Skip this tick: the other pass sends the same outbox. Look again after a few
+            // of its lease renewals (or sooner on the next tick / SyncNow); the failure
+            // count and the last error stay as they were.
+            retry_at = Some(tokio::time::Instant::now() + busy_retry(&opts, interval));
+            let s = load_status(&app, &session);
+            status.send_replace(s);
+            continue;
+        }
         let trouble = match &outcome {
             Ok(r) => r.offline || r.retry_later > 0,
             Err(SyncError::Auth(_)) => false,
             Err(SyncError::App(_)) => true,
+            Err(SyncError::Busy { .. }) => false,
         };
         if trouble {
             failures += 1;
@@ -135,4 +148,10 @@ async fn run<R: RemoteApi>(
         }
         status.send_replace(s);
     }
+}
+
+/// When to look again after finding another pass running: a third of the lease's life
+/// (the other pass renews it more often than that), never later than the next tick.
+fn busy_retry(opts: &SyncOptions, interval: Duration) -> Duration {
+    (opts.lease_ttl / 3).max(opts.lease_wait).min(interval)
 }

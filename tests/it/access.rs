@@ -465,7 +465,7 @@ fn cli_tokens_explain_matrix_and_invitations() {
 #[test]
 fn every_sign_in_is_audited_including_disabled_accounts() {
     let (mut app, _) = demo_app(0);
-    let admin = sign_in(&mut app, TEAM_ADMIN);
+    let _admin = sign_in(&mut app, TEAM_ADMIN);
     let owner = sign_in(&mut app, OWNER);
     app.account_disable(&owner, STAFF.0, true).unwrap();
     assert_eq!(app.sign_in(STAFF.0, STAFF.1).unwrap_err().code.exit_code(), 3);

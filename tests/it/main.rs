@@ -6,3 +6,4 @@ mod cli_core;
 mod csv;
 mod fixture;
 mod sync;
+mod sync_lease;
