@@ -605,3 +605,48 @@ pub(crate) fn audit_by<'a>(
         details: JsonText::from(Value::Object(Default::default())),
     }
 }
+
+/// The core's answer on one use case for the signed-in person, before they try it: what the
+/// desktop enables or disables (with the reason). Site and resident use cases are allowed
+/// when the session may run them at one site at least.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UseCaseGate {
+    /// The use case's name (`resident.add`, `audit.list`...).
+    pub use_case: String,
+    pub allowed: bool,
+    /// Empty when allowed; otherwise the core's message ("denied: ...").
+    pub reason: String,
+}
+
+impl App {
+    /// Every use case a session may be asked about (all but the public and system ones),
+    /// decided by the same code as the gate, quietly (asking audits nothing).
+    pub fn use_case_gates(&self, session: &Session) -> AppResult<Vec<UseCaseGate>> {
+        let fresh = self.refresh(session)?;
+        let sites = store::sites::list(&self.conn, &fresh.actor.scope())?;
+        let mut out = Vec::new();
+        for uc in super::usecases::ALL.iter().filter(|u| matches!(u.runs, Runs::PeopleAndTokens | Runs::PeopleOnly)) {
+            let decision = match uc.target {
+                super::usecases::TargetKind::Site | super::usecases::TargetKind::Resident => {
+                    // The session's scope holds only sites its grants reach, so one of them
+                    // answers for all: the permission does not depend on which.
+                    match sites.first() {
+                        Some(site) => self.ask(&fresh, uc, At::SiteId(site.id)).map(|_| ()),
+                        None => Err(AppError::denied("denied: you see no site in this team")),
+                    }
+                }
+                _ => self.ask(&fresh, uc, At::Team).map(|_| ()),
+            };
+            let gate = match decision {
+                Ok(()) => UseCaseGate { use_case: uc.name.into(), allowed: true, reason: String::new() },
+                Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound) => {
+                    UseCaseGate { use_case: uc.name.into(), allowed: false, reason: e.message }
+                }
+                Err(e) => return Err(e),
+            };
+            out.push(gate);
+        }
+        Ok(out)
+    }
+}
