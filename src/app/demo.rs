@@ -296,6 +296,48 @@ impl App {
         Ok(DemoPortfolio { teams })
     }
 
+    /// Demo only (`demo seed --big-site N`): adds N units (building "Z") to the first site of
+    /// the owner's active team, then N residents through the ordinary CSV import (every rule,
+    /// outbox entry and audit entry as for any import). Units come from the remote in real
+    /// use, so this is the one use case that writes mappings, for the owner of a demo
+    /// database only.
+    pub fn demo_grow_site(&mut self, session: &super::Session, n: usize) -> AppResult<(String, u64)> {
+        let site = {
+            let tx = self.write(session, &super::usecases::DEMO_GROW_SITE, super::gate::At::Team)?;
+            if !tx.ctx.session.actor.is_owner || !store::audit::has_action(&tx, "demo.seed")? {
+                return Err(AppError::invalid("only the owner of a demo database can grow its first site"));
+            }
+            let site = tx.ctx.sites_allowed(&tx)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?;
+            let floor = |k: usize| (k / 100 + 1).to_string();
+            for k in 0..n {
+                let m = store::sites::Mapping {
+                    building: "Z".into(),
+                    floor: floor(k),
+                    unit: format!("Z{k:06}"),
+                    passphrase: None,
+                    ssid: Some(format!("{} WiFi", site.name)),
+                    vlan: None,
+                };
+                store::sites::insert_mapping(&tx, site.id, &m)?;
+            }
+            tx.audit().site(Some(site.id)).target(site.name.clone()).details(json!({"units_added": n})).write()?;
+            tx.commit()?;
+            site
+        };
+        let mut csv = String::from("FirstName,LastName,Email,Building,Floor,Unit,ActivationDate\n");
+        for k in 0..n {
+            csv.push_str(&format!(
+                "Big{k},Resident,big.resident.{k}@residents.example,Z,{},Z{k:06},2025-01-01\n",
+                k / 100 + 1
+            ));
+        }
+        let report = self.import_commit(session, &site.id.to_string(), csv.as_bytes(), false)?;
+        if report.imported as usize != n {
+            return Err(AppError::internal(format!("the big site import wrote {} of {n} rows", report.imported)));
+        }
+        Ok((site.name, report.imported))
+    }
+
     /// Whether this database was created by [`App::demo_seed`] (its audit log says so).
     pub fn is_demo(&self) -> AppResult<bool> {
         Ok(store::audit::has_action(self.conn(), "demo.seed")?)

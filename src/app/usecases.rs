@@ -162,6 +162,7 @@ use_cases! {
     AUDIT_LIST = "audit.list", p(AuditView), Team, PeopleAndTokens, false, "Read the team's audit log";
     AUDIT_EXPORT = "audit.export", p(AuditExport), Team, PeopleAndTokens, true, "Export the team's audit log as CSV";
     DEMO_PORTFOLIO = "demo.portfolio", p(TeamSettings), Team, PeopleOnly, false, "The demo portfolio as a simulator seed (owner of a demo database)";
+    DEMO_GROW_SITE = "demo.grow_site", p(SitesSettings), Team, PeopleOnly, true, "Add units and residents to a demo site (owner of a demo database)";
 }
 
 /// The use case of this name.

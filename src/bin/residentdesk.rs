@@ -150,10 +150,7 @@ enum Command {
     },
 }
 
-/// `demo seed --big-site N`: adds N units (building "Z") to the first site of the owner's
-/// active team, then N residents through the ordinary CSV import (every rule, outbox entry
-/// and audit entry as for any import). Units come from the remote in real use, so there is no
-/// use case that adds them: this demo-only step writes them with the store directly.
+/// `demo seed --big-site N`: the core's `demo_grow_site`, as the demo's owner.
 fn grow_first_site(
     app: &mut App,
     summary: &residentdesk::app::demo::DemoSummary,
@@ -161,33 +158,7 @@ fn grow_first_site(
 ) -> Result<(String, u64), AppError> {
     let owner = summary.owner()?;
     let session = app.sign_in(&owner.email, &owner.password)?;
-    let site = app.site_list(&session)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?.site;
-    let floor = |k: usize| (k / 100 + 1).to_string();
-    let tx = app.conn_mut().transaction().map_err(|e| AppError::internal(e.to_string()))?;
-    for k in 0..n {
-        let m = residentdesk::store::sites::Mapping {
-            building: "Z".into(),
-            floor: floor(k),
-            unit: format!("Z{k:06}"),
-            passphrase: None,
-            ssid: Some(format!("{} WiFi", site.name)),
-            vlan: None,
-        };
-        residentdesk::store::sites::insert_mapping(&tx, site.id, &m).map_err(|e| AppError::internal(e.to_string()))?;
-    }
-    tx.commit().map_err(|e| AppError::internal(e.to_string()))?;
-    let mut csv = String::from("FirstName,LastName,Email,Building,Floor,Unit,ActivationDate\n");
-    for k in 0..n {
-        csv.push_str(&format!(
-            "Big{k},Resident,big.resident.{k}@residents.example,Z,{},Z{k:06},2025-01-01\n",
-            floor(k)
-        ));
-    }
-    let report = app.import_commit(&session, &site.id.to_string(), csv.as_bytes(), false)?;
-    if report.imported as usize != n {
-        return Err(AppError::internal(format!("the big site import wrote {} of {n} rows", report.imported)));
-    }
-    Ok((site.name, report.imported))
+    app.demo_grow_site(&session, n)
 }
 
 #[derive(Subcommand, Debug)]
