@@ -21,7 +21,7 @@ use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffAccess, StaffPatch};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
 use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
-use residentdesk::{App, AppError, Clock, ErrorCode, FixedClock, SystemClock};
+use residentdesk::{App, AppError, ErrorCode};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::PathBuf;
@@ -410,16 +410,14 @@ fn main() {
     }
 }
 
-fn clock() -> Result<Arc<dyn Clock>, AppError> {
-    // RESIDENTDESK_NOW pins the clock (scripted runs and tests of grace periods).
-    match std::env::var("RESIDENTDESK_NOW") {
-        Ok(text) if !text.trim().is_empty() => {
-            let at = residentdesk::domain::dates::parse_user_datetime("RESIDENTDESK_NOW", &text, chrono_tz::UTC)
-                .map_err(|e| AppError::new(ErrorCode::Usage, e.to_string()))?;
-            Ok(Arc::new(FixedClock::new(at)))
-        }
-        _ => Ok(Arc::new(SystemClock)),
+/// The system clock; `RESIDENTDESK_NOW` pins it only in a `test-clock` build (the tests),
+/// and a release build says on stderr that it ignores it (see `residentdesk::clock`).
+fn clock() -> Result<Arc<dyn residentdesk::Clock>, AppError> {
+    let process = residentdesk::clock::process_clock()?;
+    if let Some(warning) = &process.warning {
+        eprintln!("{warning}");
     }
+    Ok(process.clock)
 }
 
 fn default_db() -> PathBuf {
