@@ -5,4 +5,5 @@ mod app_core;
 mod cli_core;
 mod csv;
 mod fixture;
+mod gate;
 mod sync;
