@@ -4,6 +4,24 @@
 //! 6 conflict).
 #![forbid(unsafe_code)]
 
+// std's print macros panic when standard output is a pipe whose reader has gone. These
+// replace them, by textual scope, here and in every module declared below, so each write
+// goes through `output`, which ends the process quietly on a closed pipe instead.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::print_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::print_stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 #[path = "residentdesk/access_cmd.rs"]
 mod access_cmd;
 #[path = "residentdesk/csv_cmd.rs"]
@@ -401,12 +419,13 @@ enum OutboxCmd {
 fn main() {
     let cli = Cli::parse();
     let out = Out { json: cli.json };
-    match run(cli, &out) {
-        Ok(()) => {}
-        Err(e) => {
-            out.error(&e);
-            std::process::exit(e.code.exit_code());
-        }
+    let result = run(cli, &out);
+    // Whatever is still buffered goes out before the exit code is decided (a closed pipe
+    // still ends quietly).
+    output::flush_stdout();
+    if let Err(e) = result {
+        out.error(&e);
+        std::process::exit(e.code.exit_code());
     }
 }
 
