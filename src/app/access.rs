@@ -1320,15 +1320,18 @@ impl App {
             }
         };
         let existing = store::staff::by_email(&tx, &inv.email)?;
-        match &existing {
-            Some(s) => {
-                if let Err(e) = check_existing_password(&tx, s, password, now)? {
-                    tx.commit()?;
-                    return Err(e);
-                }
+        // An existing account proves itself exactly as at sign-in: lockout counted in this
+        // transaction, a disabled or locked account refused, one argon2 verification.
+        let tx = match &existing {
+            Some(_) => {
+                let attempt = super::auth::Attempt { action: uc::INVITE_ACCEPT.name, team_id: Some(inv.team_id) };
+                super::auth::verify_account_password(tx, &inv.email, password, attempt, now)?.0
             }
-            None => super::auth::check_password(password)?,
-        }
+            None => {
+                super::auth::check_password(password)?;
+                tx
+            }
+        };
         let name =
             if display_name.trim().is_empty() { inv.display_name.clone() } else { display_name.trim().to_string() };
         let name = if name.is_empty() { inv.email.clone() } else { name };
@@ -1476,57 +1479,6 @@ fn invitation_by_token(tx: &super::gate::PublicRun<'_>, token: &str) -> AppResul
         return Ok(Err(AppError::denied(format!("denied: {reason}"))));
     }
     Ok(Ok(inv))
-}
-
-/// Accepting an invitation with an existing account: its password is checked under the
-/// sign-in's rules, inside the use case's transaction (the staff row is read there, so
-/// parallel tries cannot share a count): a locked or disabled account is refused, a wrong
-/// password counts towards the lockout. The argon2 work is done in every case. The inner
-/// `Err` is a refusal already audited; the caller commits before returning it.
-fn check_existing_password(
-    tx: &super::gate::PublicRun<'_>,
-    staff: &store::staff::Staff,
-    password: &str,
-    now: DateTime<Utc>,
-) -> AppResult<AppResult<()>> {
-    let staff = store::staff::get(tx, staff.id)?.unwrap_or_else(|| staff.clone());
-    let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));
-    let locked = staff.locked_until.filter(|u| *u > now);
-    let reason = if staff.disabled {
-        Some(json!({"reason": "disabled"}))
-    } else if let Some(until) = locked {
-        Some(json!({"reason": "locked", "locked_until": until}))
-    } else if !ok {
-        let restart = staff.locked_until.is_some();
-        if restart {
-            store::staff::reset_failures(tx, staff.id)?;
-        }
-        let failures = staff.failed_attempts * i64::from(!restart) + 1;
-        let lock =
-            (failures >= super::auth::MAX_FAILURES).then(|| now + Duration::minutes(super::auth::LOCKOUT_MINUTES));
-        store::staff::record_failure(tx, staff.id, lock)?;
-        Some(
-            json!({"reason": "wrong password of the existing account", "failures": failures, "locked": lock.is_some()}),
-        )
-    } else {
-        None
-    };
-    match reason {
-        Some(details) => {
-            audit_refusal(tx, Some(staff.id), &staff.email, "failed", None, Some(&staff.email), details)?;
-            Ok(Err(AppError::new(
-                ErrorCode::Unauthenticated,
-                format!(
-                    "{} already has an account: give its password (a locked or disabled account cannot accept)",
-                    staff.email
-                ),
-            )))
-        }
-        None => {
-            store::staff::reset_failures(tx, staff.id)?;
-            Ok(Ok(()))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,24 @@
 //! Sign-in with local staff accounts: argon2id hashes (OWASP parameters), constant-time
 //! verification, lockout after 5 failures for 15 minutes, every attempt audited; and
 //! `init`, which creates the first Team administrator (the owner).
+//!
+//! One gate (issue #12): [`verify_account_password`] decides every password attempt inside
+//! one immediate transaction (the failure count and the lock are read where the failure is
+//! written, so parallel processes get no extra tries), does one argon2 verification whatever
+//! the account (unknown, locked, disabled or not) and answers "wrong email or password" to
+//! every refusal; only the audit log keeps the reason.
 
+use super::gate::PublicRun;
 use super::usecases as uc;
 use super::{session_for, App, Session};
 use crate::access::Level;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::store::{self, audit::NewAudit};
+use crate::store::{self, audit::NewAudit, staff::Staff};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use residentdesk_domain::rules;
 use serde_json::json;
-use std::sync::LazyLock;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCKOUT_MINUTES: i64 = 15;
@@ -36,34 +42,119 @@ pub fn hash_secret(secret: &str) -> AppResult<String> {
 
 /// Verifies a secret against a PHC string (constant-time comparison inside argon2).
 pub fn verify_secret(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| argon2().verify_password(secret.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        count_verification();
+        argon2().verify_password(secret.as_bytes(), &h).is_ok()
+    })
 }
 
-/// A hash to verify against when the account does not exist, so that an unknown email
-/// takes as long as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_secret("not-a-real-password").unwrap_or_default());
+/// The hash verified against when an account has no password to check (unknown email, or
+/// no password set), so that the answer costs one argon2 verification like any other. A
+/// constant with [`argon2`]'s parameters (a unit test keeps them equal), of a random
+/// password nobody knows, never a match (the caller also requires a real hash): computing
+/// it at first use would make an unknown email cost a hash more in every new CLI process.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$6oTC7FFF0i569M/+lJvJqQ$aPaTFngaiuHIvB3svTI/cHpo+kwIc1RScFVdqZa9cmw";
 
-/// Appends the audit entry of one sign-in attempt (ok, failed or refused).
-fn audit_sign_in(
-    conn: &rusqlite::Connection,
-    actor_id: Option<i64>,
+#[cfg(feature = "test-clock")]
+thread_local! {
+    /// argon2 verifications done on this thread (tests run one per thread).
+    static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn count_verification() {
+    #[cfg(feature = "test-clock")]
+    VERIFICATIONS.with(|v| v.set(v.get() + 1));
+}
+
+/// How many argon2 verifications this thread has done: what lets the tests check that every
+/// sign-in answer (unknown, locked, disabled, wrong password) costs the same work, without
+/// timing anything. Test builds only (`test-clock`).
+#[cfg(feature = "test-clock")]
+pub fn argon2_verifications_on_this_thread() -> u64 {
+    VERIFICATIONS.with(std::cell::Cell::get)
+}
+
+/// How a password attempt is audited: the use case's action (`sign_in`, or
+/// `invitation.accept` when an invitation is accepted with an existing account) and team.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt<'a> {
+    pub action: &'a str,
+    pub team_id: Option<i64>,
+}
+
+impl Attempt<'static> {
+    pub(crate) const SIGN_IN: Attempt<'static> = Attempt { action: "sign_in", team_id: None };
+}
+
+/// Checks the password of the account `email` (normalised) inside the use case's immediate
+/// transaction `tx`, which it takes over:
+///
+/// - right password, account neither locked nor disabled: the failure count is reset and
+///   the transaction is handed back with the account, for the caller to go on, audit its
+///   own success and commit;
+/// - any refusal (unknown account, locked, disabled, wrong password): the failure count and
+///   lock, if any, and one audit entry with the reason are written and **committed here**,
+///   then the caller gets `unauthenticated` "wrong email or password" — the same answer for
+///   every reason, so that neither the message nor the work done tells whether the account
+///   exists or is locked. A right password on a locked account is refused too.
+///
+/// Taking the transaction by value is the point: a refusal returns an error, and a caller
+/// that propagated it with `?` would otherwise drop (roll back) the failure it records.
+/// Call it before the use case's own writes, which a refusal would commit with it.
+pub(crate) fn verify_account_password<'c>(
+    tx: PublicRun<'c>,
     email: &str,
-    outcome: &str,
-    details: serde_json::Value,
-    now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
-    let entry = NewAudit {
-        actor_id,
-        actor: email,
-        action: "sign_in",
-        outcome,
-        team_id: None,
-        site_id: None,
-        target: None,
-        details: details.into(),
+    password: &str,
+    attempt: Attempt<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<(PublicRun<'c>, Staff)> {
+    // Read in the writing transaction: a parallel attempt waits for this one's verdict.
+    let staff = store::staff::by_email(&tx, email)?;
+    let real_hash = staff.as_ref().and_then(|s| s.password_hash.as_deref());
+    // One verification in every case: the dummy hash stands in for a missing one.
+    let matches = verify_secret(password, real_hash.unwrap_or(DUMMY_HASH)) && real_hash.is_some();
+    let audit = |outcome: &str, actor_id: Option<i64>, details: serde_json::Value| {
+        let entry = NewAudit {
+            actor_id,
+            actor: email,
+            action: attempt.action,
+            outcome,
+            team_id: attempt.team_id,
+            site_id: None,
+            target: None,
+            details: details.into(),
+        };
+        store::audit::append(&tx, &entry, now).map(|_| ())
     };
-    store::audit::append(conn, &entry, now)?;
-    Ok(())
+    match staff {
+        None => audit("failed", None, json!({"reason": "unknown account"}))?,
+        Some(s) if s.locked_until.is_some_and(|until| until > now) => {
+            // Not counted: the lock runs its 15 minutes from the fifth failure.
+            audit("denied", Some(s.id), json!({"reason": "locked", "locked_until": s.locked_until}))?
+        }
+        Some(s) if s.disabled => audit("denied", Some(s.id), json!({"reason": "disabled"}))?,
+        Some(s) if !matches => {
+            // An expired lock starts the count afresh.
+            let previous = if s.locked_until.is_some() { 0 } else { s.failed_attempts };
+            let failures = previous + 1;
+            let lock = (failures >= MAX_FAILURES).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+            store::staff::set_failures(&tx, s.id, failures, lock)?;
+            audit(
+                "failed",
+                Some(s.id),
+                json!({"reason": "wrong password", "failures": failures, "locked": lock.is_some(), "locked_until": lock}),
+            )?
+        }
+        Some(s) => {
+            if s.failed_attempts != 0 || s.locked_until.is_some() {
+                store::staff::reset_failures(&tx, s.id)?;
+            }
+            return Ok((tx, s));
+        }
+    }
+    tx.commit()?;
+    Err(AppError::new(ErrorCode::Unauthenticated, "wrong email or password"))
 }
 
 /// Checks a new password's strength.
@@ -107,64 +198,14 @@ impl App {
         session_for(self.conn(), staff_id)
     }
 
-    /// Signs a person in. Five failures in a row lock the account for 15 minutes.
+    /// Signs a person in. Five failures in a row lock the account for 15 minutes; every
+    /// refusal says "wrong email or password" (see [`verify_account_password`]).
     pub fn sign_in(&mut self, email: &str, password: &str) -> AppResult<Session> {
         let now = self.now();
         let email = email.trim().to_ascii_lowercase();
-        let failure = |message: String| AppError::new(ErrorCode::Unauthenticated, message);
-        let Some(staff) = store::staff::by_email(self.conn(), &email)? else {
-            let _ = verify_secret(password, &DUMMY_HASH);
-            audit_sign_in(self.conn(), None, &email, "failed", json!({"reason": "unknown account"}), now)?;
-            return Err(failure("wrong email or password".into()));
-        };
-        if let Some(until) = staff.locked_until.filter(|u| *u > now) {
-            audit_sign_in(
-                self.conn(),
-                Some(staff.id),
-                &email,
-                "denied",
-                json!({"reason": "locked", "locked_until": until}),
-                now,
-            )?;
-            let minutes = (until - now).num_minutes() + 1;
-            return Err(failure(format!(
-                "account locked after {MAX_FAILURES} failed sign-ins; try again in {minutes} minutes"
-            ))
-            .with_details(json!({ "locked_until": until })));
-        }
-        if staff.disabled {
-            audit_sign_in(self.conn(), Some(staff.id), &email, "denied", json!({"reason": "disabled"}), now)?;
-            return Err(failure("this account is disabled".into()));
-        }
-        let ok = staff.password_hash.as_deref().is_some_and(|h| verify_secret(password, h));
         let tx = self.write_public(&uc::SIGN_IN)?;
-        if !ok {
-            // Count this failure on top of the previous ones (an expired lock starts afresh).
-            let lock_expired = staff.locked_until.is_some();
-            if lock_expired {
-                store::staff::reset_failures(&tx, staff.id)?;
-            }
-            let failures = staff.failed_attempts * i64::from(!lock_expired) + 1;
-            let lock = (failures >= MAX_FAILURES).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
-            store::staff::record_failure(&tx, staff.id, lock)?;
-            audit_sign_in(
-                &tx,
-                Some(staff.id),
-                &email,
-                "failed",
-                json!({"failures": failures, "locked": lock.is_some()}),
-                now,
-            )?;
-            tx.commit()?;
-            if lock.is_some() {
-                return Err(failure(format!(
-                    "wrong email or password; the account is now locked for {LOCKOUT_MINUTES} minutes"
-                )));
-            }
-            return Err(failure("wrong email or password".into()));
-        }
-        store::staff::reset_failures(&tx, staff.id)?;
-        audit_sign_in(&tx, Some(staff.id), &email, "ok", json!({}), now)?;
+        let (tx, staff) = verify_account_password(tx, &email, password, Attempt::SIGN_IN, now)?;
+        tx.audit(Some(staff.id), &email).details(json!({})).write()?;
         tx.commit()?;
         session_for(self.conn(), staff.id)
     }
@@ -172,5 +213,21 @@ impl App {
     /// Whether the database has any staff account yet (the first run shows `init`/demo).
     pub fn is_initialised(&self) -> AppResult<bool> {
         Ok(store::staff::count(self.conn())? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs() {
+        // argon2 verifies with the parameters written in the hash: the dummy must carry the
+        // ones new hashes get, or an unknown email would answer faster (or slower).
+        let params = |phc: &str| Params::try_from(&PasswordHash::new(phc).unwrap()).unwrap();
+        let real = hash_secret("some-password").unwrap();
+        assert_eq!(params(DUMMY_HASH), params(&real));
+        assert_eq!(PasswordHash::new(DUMMY_HASH).unwrap().algorithm, PasswordHash::new(&real).unwrap().algorithm);
+        assert!(!verify_secret("not-a-real-password", DUMMY_HASH));
     }
 }

@@ -307,7 +307,8 @@ impl App {
             if !tx.ctx.session.actor.is_owner || !store::audit::has_action(&tx, "demo.seed")? {
                 return Err(AppError::invalid("only the owner of a demo database can grow its first site"));
             }
-            let site = tx.ctx.sites_allowed(&tx)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?;
+            let site =
+                tx.ctx.sites_allowed(&tx)?.into_iter().next().ok_or_else(|| AppError::internal("no demo site"))?;
             let floor = |k: usize| (k / 100 + 1).to_string();
             for k in 0..n {
                 let m = store::sites::Mapping {

@@ -4,6 +4,24 @@
 //! 6 conflict).
 #![forbid(unsafe_code)]
 
+// std's print macros panic when standard output is a pipe whose reader has gone. These
+// replace them, by textual scope, here and in every module declared below, so each write
+// goes through `output`, which ends the process quietly on a closed pipe instead.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::print_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::print_stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 #[path = "residentdesk/access_cmd.rs"]
 mod access_cmd;
 #[path = "residentdesk/csv_cmd.rs"]
@@ -21,7 +39,7 @@ use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffAccess, StaffPatch};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
 use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
-use residentdesk::{App, AppError, Clock, ErrorCode, FixedClock, SystemClock};
+use residentdesk::{App, AppError, ErrorCode};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::PathBuf;
@@ -372,25 +390,24 @@ enum OutboxCmd {
 fn main() {
     let cli = Cli::parse();
     let out = Out { json: cli.json };
-    match run(cli, &out) {
-        Ok(()) => {}
-        Err(e) => {
-            out.error(&e);
-            std::process::exit(e.code.exit_code());
-        }
+    let result = run(cli, &out);
+    // Whatever is still buffered goes out before the exit code is decided (a closed pipe
+    // still ends quietly).
+    output::flush_stdout();
+    if let Err(e) = result {
+        out.error(&e);
+        std::process::exit(e.code.exit_code());
     }
 }
 
-fn clock() -> Result<Arc<dyn Clock>, AppError> {
-    // RESIDENTDESK_NOW pins the clock (scripted runs and tests of grace periods).
-    match std::env::var("RESIDENTDESK_NOW") {
-        Ok(text) if !text.trim().is_empty() => {
-            let at = residentdesk::domain::dates::parse_user_datetime("RESIDENTDESK_NOW", &text, chrono_tz::UTC)
-                .map_err(|e| AppError::new(ErrorCode::Usage, e.to_string()))?;
-            Ok(Arc::new(FixedClock::new(at)))
-        }
-        _ => Ok(Arc::new(SystemClock)),
+/// The system clock; `RESIDENTDESK_NOW` pins it only in a `test-clock` build (the tests),
+/// and a release build says on stderr that it ignores it (see `residentdesk::clock`).
+fn clock() -> Result<Arc<dyn residentdesk::Clock>, AppError> {
+    let process = residentdesk::clock::process_clock()?;
+    if let Some(warning) = &process.warning {
+        eprintln!("{warning}");
     }
+    Ok(process.clock)
 }
 
 fn default_db() -> PathBuf {

@@ -227,3 +227,18 @@ pub fn members_of_team(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<
     }
     Ok(out)
 }
+
+/// Sets the failure count and the lock (`None`: none) as decided from a read in the same
+/// transaction (the sign-in gate: `app::auth::verify_account_password`).
+pub fn set_failures(
+    tx: &Transaction<'_>,
+    id: i64,
+    failures: i64,
+    locked_until: Option<DateTime<Utc>>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE staff SET failed_attempts = ?2, locked_until = ?3 WHERE id = ?1",
+        params![id, failures, locked_until.map(ts)],
+    )?;
+    Ok(())
+}

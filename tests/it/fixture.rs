@@ -91,22 +91,37 @@ impl Work {
     }
 
     pub fn run_with_stdin(&self, who: Option<(&str, &str)>, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = self.cli(true, who, args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    /// `residentdesk --db DB [--json] [--as who] args...` at the work's time, output piped,
+    /// not yet started (for runs in parallel, or without `--json`).
+    pub fn cli(&self, json: bool, who: Option<(&str, &str)>, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_residentdesk"));
-        cmd.arg("--db").arg(self.db()).arg("--json");
+        cmd.arg("--db").arg(self.db());
+        if json {
+            cmd.arg("--json");
+        }
         cmd.env_remove("RESIDENTDESK_PASSWORD").env_remove("RESIDENTDESK_TOKEN").env_remove("RESIDENTDESK_DB");
         cmd.env("RESIDENTDESK_NOW", &self.now);
         if let Some((email, password)) = who {
             cmd.arg("--as").arg(email).env("RESIDENTDESK_PASSWORD", password);
         }
         cmd.args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(text) = stdin {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    }
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

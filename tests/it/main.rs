@@ -5,5 +5,6 @@ mod app_core;
 mod cli_core;
 mod csv;
 mod fixture;
+mod gate;
 mod sync;
 mod sync_lease;

@@ -1,9 +1,53 @@
 //! Output of the CLI: readable tables, or one JSON document with `--json`; errors on
 //! stderr (as `{"error": {...}}` with `--json`).
+//!
+//! Every `print!`/`println!` of the CLI lands in [`print_stdout`] (the binary's root
+//! replaces std's macros): std's own panic when the reader of a pipe has gone
+//! (`residentdesk resident list ... | head -1`), where a command line tool should stop
+//! quietly.
 
 use residentdesk::AppError;
 use serde::Serialize;
 use serde_json::json;
+use std::io::{ErrorKind, Write};
+
+/// The exit code when standard output's reader has gone: 0, as the CSV export to standard
+/// output already did, and as ripgrep, fd and bat do. The reader took what it wanted, so
+/// under `set -o pipefail` `residentdesk ... | head -1` still succeeds; a reader that failed
+/// reports its own error.
+pub const CLOSED_PIPE_EXIT: i32 = 0;
+
+/// Writes to standard output. A closed pipe ends the process at once with
+/// [`CLOSED_PIPE_EXIT`] and nothing on stderr; any other write error (a full disk behind a
+/// redirection) is reported on stderr and exits 1, as a failure.
+pub fn print_stdout(args: std::fmt::Arguments<'_>) {
+    let result = std::io::stdout().lock().write_fmt(args);
+    if let Err(e) = result {
+        stdout_failed(&e);
+    }
+}
+
+/// Flushes standard output before the process exits (what is buffered short of a newline),
+/// with the same handling of a closed pipe.
+pub fn flush_stdout() {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        stdout_failed(&e);
+    }
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == ErrorKind::BrokenPipe {
+        std::process::exit(CLOSED_PIPE_EXIT);
+    }
+    print_stderr(format_args!("error: cannot write to standard output: {e}\n"));
+    std::process::exit(1);
+}
+
+/// Writes to standard error; a closed standard error is ignored (there is nowhere left to
+/// say anything, and std's macro would panic).
+pub fn print_stderr(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
 
 pub struct Out {
     pub json: bool,
