@@ -234,12 +234,8 @@ impl App {
                 let onboarded = !matches!(kind, 12 | 13 | 15 | 16 | 19);
                 let suspended = kind == 14;
                 if onboarded || suspended {
-                    tx.prepare_cached("UPDATE residents SET onboarded_at = ?2, suspended = ?3 WHERE id = ?1")?
-                        .execute(rusqlite::params![
-                            id,
-                            onboarded.then(|| store::ts(activation + Duration::hours(2))),
-                            suspended as i64
-                        ])?;
+                    let onboarded_at = onboarded.then(|| activation + Duration::hours(2));
+                    store::residents::set_demo_state(&tx, id, onboarded_at, suspended)?;
                 }
             }
             made += n;

@@ -540,6 +540,27 @@ impl App {
         Ok(out)
     }
 
+    /// The residents of every site of the active team where the session may see residents,
+    /// filtered, site by site (`resident list --all`).
+    pub fn resident_list_all(&self, session: &Session, filter: &ResidentFilter) -> AppResult<Vec<ResidentView>> {
+        let rd = self.read(session, &uc::RESIDENT_LIST_ALL, At::Team)?;
+        let now = rd.ctx.now;
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for site in rd.ctx.sites_allowed(&rd)? {
+            for r in store::residents::list_site(&rd, site.id)? {
+                let flags = r.flags(now);
+                if filter.matches(&r, flags) {
+                    out.push(ResidentView { resident: r, status: flags, site_name: site.name.clone() });
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Prefix search by first name, last name, email or unit across every site the person
     /// can see in the active team (search as you type).
     pub fn resident_search(&self, session: &Session, query: &str, limit: usize) -> AppResult<Vec<ResidentView>> {

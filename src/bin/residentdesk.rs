@@ -46,7 +46,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "residentdesk", version, about = "Manage apartment residents' network accounts, offline first", long_about = None)]
+#[command(
+    name = "residentdesk",
+    version,
+    about = "Manage apartment residents' network accounts, offline first",
+    long_about = None,
+    after_long_help = use_cases_help()
+)]
 struct Cli {
     /// The SQLite database file (default: the platform data directory).
     #[arg(long, global = true, env = "RESIDENTDESK_DB")]
@@ -66,6 +72,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Every use case with the permission it needs and what it is aimed at (no sign-in).
+    UseCases {
+        /// As the Markdown table docs/ARCHITECTURE.md carries.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Create the database and its first Team administrator (the owner).
     Init {
         #[arg(long)]
@@ -260,10 +272,14 @@ struct ResidentFields {
 
 #[derive(Subcommand, Debug)]
 enum ResidentCmd {
-    /// Residents of a site.
+    /// Residents of a site (the only one you see when you give none), or of every site you
+    /// see with --all.
     List {
+        #[arg(long, conflicts_with = "all")]
+        site: Option<String>,
+        /// Every site you can see in the active team.
         #[arg(long)]
-        site: String,
+        all: bool,
         /// scheduled, current, pending, suspended or expired (repeatable).
         #[arg(long = "status")]
         statuses: Vec<String>,
@@ -331,7 +347,7 @@ enum StaffCmd {
         #[arg(long)]
         new_password_stdin: bool,
     },
-    /// Change a member's name, level, sites or disabled flag.
+    /// Change a member's name, level, sites, or disable them in this team (--disable).
     Update {
         email: String,
         #[arg(long)]
@@ -348,6 +364,12 @@ enum StaffCmd {
     },
     /// Remove a member from the active team.
     Remove { email: String },
+    /// Disable an account in every team (or --enable it again): the owner's act alone.
+    DisableAccount {
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,6 +407,16 @@ enum OutboxCmd {
     Retry { id: i64 },
     /// Stop trying to send an entry (the local data is kept).
     Discard { id: i64 },
+}
+
+/// The use-case table, for `--help` (derived from the core's table, never kept by hand).
+fn use_cases_help() -> String {
+    let mut out = String::from("Use cases and the permission each needs (`residentdesk use-cases`):\n");
+    for u in residentdesk::app::usecases::ALL {
+        let perm = u.permission.map(|p| p.as_str()).unwrap_or("-");
+        out.push_str(&format!("  {:<22} {:<22} {}\n", u.name, perm, u.summary));
+    }
+    out
 }
 
 fn main() {
@@ -479,6 +511,32 @@ fn parse_kv(items: &[String]) -> Result<Option<serde_json::Map<String, Value>>, 
 }
 
 fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
+    if let Command::UseCases { markdown } = &cli.command {
+        // Static: the table as the core declares it; no database, no sign-in.
+        let all = residentdesk::app::usecases::ALL;
+        out.value(&json!({"use_cases": all}), || {
+            if *markdown {
+                print!("{}", residentdesk::app::usecases::markdown_table());
+            } else {
+                print_table(
+                    &["USE CASE", "PERMISSION", "TARGET", "WHO", "AUDITED", "WHAT"],
+                    all.iter()
+                        .map(|u| {
+                            vec![
+                                u.name.to_string(),
+                                u.permission.map(|p| p.as_str().to_string()).unwrap_or_default(),
+                                format!("{:?}", u.target).to_lowercase(),
+                                format!("{:?}", u.runs),
+                                if u.audited { "yes" } else { "denials" }.to_string(),
+                                u.summary.to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
+        });
+        return Ok(());
+    }
     let db = cli.db.clone().unwrap_or_else(default_db);
     let mut app = App::open(&db, clock()?)?;
     match &cli.command {
@@ -542,7 +600,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
     }
     let session = sign_in(&mut app, &cli)?;
     match &cli.command {
-        Command::Init { .. } | Command::Demo(_) => unreachable!("handled above"),
+        Command::Init { .. } | Command::Demo(_) | Command::UseCases { .. } => unreachable!("handled above"),
         Command::Team(cmd) => team_cmd(&mut app, &session, cmd, out),
         Command::Site(cmd) => site_cmd(&mut app, &session, cmd, out),
         Command::Resident(cmd) => resident_cmd(&mut app, &session, cmd, out),
@@ -786,14 +844,31 @@ fn parse_statuses(items: &[String]) -> Result<Vec<StatusFlag>, AppError> {
 
 fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
-        ResidentCmd::List { site, statuses, building, search, limit } => {
+        ResidentCmd::List { site, all, statuses, building, search, limit } => {
             let filter = ResidentFilter {
                 statuses: parse_statuses(statuses)?,
                 building: building.clone(),
                 search: search.clone(),
                 limit: *limit,
             };
-            let list = app.resident_list(session, site, &filter)?;
+            let list = match (site, all) {
+                (Some(site), _) => app.resident_list(session, site, &filter)?,
+                (None, true) => app.resident_list_all(session, &filter)?,
+                (None, false) => {
+                    let sites = app.site_list(session)?;
+                    match sites.as_slice() {
+                        [one] => app.resident_list(session, &one.site.id.to_string(), &filter)?,
+                        _ => {
+                            let names: Vec<&str> = sites.iter().map(|s| s.site.name.as_str()).collect();
+                            return Err(usage(format!(
+                                "you see {} sites: give --site NAME or --all (sites: {})",
+                                sites.len(),
+                                names.join(", ")
+                            )));
+                        }
+                    }
+                }
+            };
             print_residents(&list, out);
         }
         ResidentCmd::Search { query, limit } => {
@@ -914,6 +989,11 @@ fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Res
         StaffCmd::Remove { email } => {
             app.staff_remove(session, email)?;
             out.value(&json!({"removed": email}), || println!("Removed {email} from your active team."));
+        }
+        StaffCmd::DisableAccount { email, enable } => {
+            let m = app.account_disable(session, email, !*enable)?;
+            let state = if m.staff.disabled { "disabled in every team" } else { "enabled" };
+            out.value(&json!({"member": m}), || println!("{} is now {state}.", m.staff.email));
         }
     }
     Ok(())

@@ -186,6 +186,22 @@ pub fn set_invited(tx: &Transaction<'_>, id: i64, now: DateTime<Utc>) -> rusqlit
     Ok(())
 }
 
+/// The demo's onboarding and suspension of a resident it just inserted (the demo seeds
+/// residents in every status; real ones get these from the remote or a lifecycle action).
+pub fn set_demo_state(
+    tx: &Transaction<'_>,
+    id: i64,
+    onboarded_at: Option<DateTime<Utc>>,
+    suspended: bool,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE residents SET onboarded_at = ?2, suspended = ?3 WHERE id = ?1")?.execute(params![
+        id,
+        onboarded_at.map(super::ts),
+        suspended as i64
+    ])?;
+    Ok(())
+}
+
 pub fn delete(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM residents WHERE id = ?1")?.execute([id])?;
     Ok(())

@@ -4,7 +4,6 @@
 
 use crate::fixture::*;
 use residentdesk::app::auth::{argon2_verifications_on_this_thread, LOCKOUT_MINUTES, MAX_FAILURES};
-use residentdesk::app::staff::StaffPatch;
 use residentdesk::store::{self, audit::AuditEntry};
 use std::io::{BufRead, BufReader, Read};
 
@@ -72,7 +71,7 @@ fn unknown_locked_disabled_and_wrong_password_get_the_same_answer() {
     for _ in 0..MAX_FAILURES {
         w.run(Some((TEAM_USER.0, "wrong-password-2")), &["site", "list"]).fails(3);
     }
-    w.run(Some(TEAM_ADMIN), &["staff", "update", STAFF.0, "--disable"]).ok();
+    w.run(Some(OWNER), &["staff", "disable-account", STAFF.0]).ok();
     // The right password of the locked and the disabled account, a wrong one for an active
     // account, any password for an account that does not exist.
     let attempts = [
@@ -112,8 +111,8 @@ fn unknown_locked_disabled_and_wrong_password_get_the_same_answer() {
 #[test]
 fn every_sign_in_answer_costs_one_argon2_verification() {
     let (mut app, clock) = demo_app(0);
-    let admin = sign_in(&mut app, TEAM_ADMIN);
-    app.staff_update(&admin, STAFF.0, &StaffPatch { disabled: Some(true), ..Default::default() }).unwrap();
+    let owner = sign_in(&mut app, OWNER);
+    app.account_disable(&owner, STAFF.0, true).unwrap();
     for _ in 0..MAX_FAILURES {
         assert!(app.sign_in(TEAM_USER.0, "wrong-password-4").is_err());
     }

@@ -6,5 +6,6 @@ mod cli_core;
 mod csv;
 mod fixture;
 mod gate;
+mod one_gate;
 mod sync;
 mod sync_lease;
