@@ -565,3 +565,143 @@ fn invite_accept_obeys_the_lockout() {
         .count();
     assert_eq!(fails, 6, "every try is audited");
 }
+
+/// The CLI arguments that run use case `uc` (None: the use case has no CLI arm of its own).
+fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> {
+    let res = |i: usize| t.residents[i % t.residents.len()].clone();
+    let v = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect::<Vec<String>>());
+    match uc {
+        "team.list" => v(&["team", "list"]),
+        "team.show" => v(&["team", "show"]),
+        "team.settings" => v(&["team", "settings", "--name", "Riverside Living"]),
+        "team.members" => v(&["team", "members"]),
+        "site.list" => v(&["site", "list"]),
+        "site.show" => v(&["site", "show", SITE]),
+        "site.mappings" => v(&["site", "mappings", SITE]),
+        "site.settings" => v(&["site", "settings", SITE]),
+        "site.settings.edit" => v(&["site", "settings", SITE, "--set", "notes=gate"]),
+        "resident.list" => v(&["resident", "list", "--site", SITE]),
+        "resident.list_all" => v(&["resident", "list", "--all"]),
+        "resident.search" => v(&["resident", "search", "a"]),
+        "resident.show" => v(&["resident", "show", &res(1)]),
+        "resident.add" => v(&[
+            "resident",
+            "add",
+            "--site",
+            SITE,
+            "--first",
+            "Gate",
+            "--last",
+            "Cli",
+            "--email",
+            &format!("cli{n}@gate.test"),
+            "--building",
+            "Z",
+            "--floor",
+            "9",
+            "--unit",
+            "Z999",
+            "--start",
+            "2026-12-01",
+        ]),
+        "resident.update" => v(&["resident", "update", &res(2), "--first", "Gate"]),
+        "resident.suspend" => v(&["resident", "suspend", &res(3)]),
+        "resident.unsuspend" => v(&["resident", "unsuspend", &res(3)]),
+        "resident.terminate" => v(&["resident", "terminate", &res(4)]),
+        "resident.purge" => v(&["resident", "purge", &res(12 + n % 3)]),
+        "resident.invite" => v(&["resident", "invite", &res(9)]),
+        "resident.psk_reset" => v(&["resident", "psk-reset", &res(10)]),
+        "resident.bulk" => v(&["bulk", "resend-invites", "--site", SITE, "--ids", &res(11)]),
+        "resident.import" => v(&["import", file, "--site", SITE, "--dry-run"]),
+        "resident.export" => v(&["export", "--site", SITE, "-o", "-"]),
+        "staff.list" => v(&["staff", "list"]),
+        "staff.add" => v(&[
+            "staff",
+            "add",
+            "--email",
+            &format!("cli{n}@gate.test"),
+            "--name",
+            "Cli",
+            "--level",
+            "staff_user",
+            "--site",
+            SITE,
+        ]),
+        "staff.update" => v(&["staff", "update", STAFF.0, "--name", "Staff User"]),
+        "staff.remove" => v(&["staff", "remove", &t.removable]),
+        "role.list" => v(&["role", "list"]),
+        "role.add" => v(&["role", "add", &format!("cli_{n}"), "--name", "Cli role", "--permission", "residents.view"]),
+        "role.remove" => v(&["role", "remove", &t.role]),
+        "job_function.list" => v(&["role", "job-functions"]),
+        "job_function.add" => {
+            v(&["role", "add-job-function", &format!("cli_{n}"), "--name", "Cli", "--base", "staff_user"])
+        }
+        "access.change" => v(&["access", "set", STAFF.0]),
+        "access.explain" => v(&["access", "explain", "manage_residents", "team"]),
+        "access.matrix" => v(&["access", "matrix"]),
+        "token.list" => v(&["token", "list"]),
+        "token.revoke" => v(&["token", "revoke", &t.token_prefix]),
+        "invite.create" => {
+            v(&["invite", "create", "--email", &format!("cli{n}@gate.test"), "--level", "staff_user", "--site", SITE])
+        }
+        "invite.list" => v(&["invite", "list"]),
+        "invite.resend" => v(&["invite", "resend", &t.invitation.to_string()]),
+        "invite.withdraw" => v(&["invite", "reject", &t.invitation.to_string()]),
+        "sync.run" => v(&["sync", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"]),
+        "sync.status" => v(&["sync", "status"]),
+        "outbox.list" => v(&["outbox", "list"]),
+        "outbox.retry" => v(&["outbox", "retry", &t.entry.to_string()]),
+        "outbox.discard" => v(&["outbox", "discard", &t.entry.to_string()]),
+        "conflict.list" => v(&["conflict", "list"]),
+        "conflict.resolve" => v(&["conflict", "resolve", &t.conflict.to_string(), "--keep", "local"]),
+        "audit.list" => v(&["audit", "list"]),
+        "audit.export" => v(&["audit", "export"]),
+        // Shown and set through `sync` and the desktop's Settings, not a command of their own.
+        "sync.config" | "sync.configure" => None,
+        other => panic!("use case {other} has no CLI arguments in this test: add them"),
+    }
+}
+
+/// The same exhaustive check through the built CLI: a token lacking the use case's
+/// permission exits 3 with `permission_denied`, and a token holding everything does not.
+#[test]
+fn every_use_case_through_the_cli_exits_3_without_its_permission() {
+    let w = Work::demo(400);
+    let file = w.dir.path().join("rows.csv");
+    std::fs::write(&file, "FirstName,LastName\n").unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let (t, secrets) = {
+        let mut app = App::open(&w.db(), std::sync::Arc::new(residentdesk::FixedClock::new(test_now()))).unwrap();
+        let owner = sign_in(&mut app, OWNER);
+        let t = targets(&mut app, &owner);
+        let mut secrets = std::collections::BTreeMap::new();
+        let everything: Vec<Permission> = Permission::ALL.to_vec();
+        for p in Permission::ALL {
+            let without: Vec<Permission> = everything.iter().copied().filter(|q| *q != p).collect();
+            let created = app.token_create(&owner, &token_of(&format!("no-{p}"), &without)).unwrap();
+            secrets.insert(Some(p), created.token);
+        }
+        secrets.insert(None, app.token_create(&owner, &token_of("all", &everything)).unwrap().token);
+        (t, secrets)
+    };
+    let run = |secret: &str, args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = w.cli(true, None, &args);
+        cmd.env("RESIDENTDESK_TOKEN", secret)
+            .env("RESIDENTDESK_REMOTE_PASSWORD", "gate")
+            .env("RESIDENTDESK_NO_KEYRING", "1");
+        Run::from(cmd.output().unwrap())
+    };
+    let mut checked = 0;
+    for (i, uc) in usecases::ALL.iter().enumerate() {
+        let (Runs::PeopleAndTokens, Some(p)) = (uc.runs, uc.permission) else { continue };
+        let Some(args) = cli_args(uc.name, &t, &file, i) else { continue };
+        let r = run(&secrets[&Some(p)], &args);
+        assert_eq!(r.code, 3, "{}: {args:?} without {p}: {r:?}", uc.name);
+        assert_eq!(r.error()["code"], "permission_denied", "{}", uc.name);
+        let r = run(&secrets[&None], &cli_args(uc.name, &t, &file, i + 1000).unwrap());
+        assert_ne!(r.code, 3, "{}: a token holding {p} passes the gate: {r:?}", uc.name);
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} use cases checked through the CLI");
+}

@@ -121,6 +121,9 @@ pub fn sync(
         });
         return Ok(());
     }
+    // The gate of `sync.run` first: a person or token that may not sync learns it before
+    // any setting or credential is touched.
+    app.sync_gate(session)?;
     let password = if args.remote_password_stdin {
         Some(read_password(actor_used_stdin)?)
     } else {
