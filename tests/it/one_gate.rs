@@ -705,3 +705,204 @@ fn every_use_case_through_the_cli_exits_3_without_its_permission() {
     }
     assert!(checked >= 50, "{checked} use cases checked through the CLI");
 }
+
+mod escalation {
+    //! Random sequences of the access-changing use cases by random actors (people and their
+    //! tokens): invitations created, resent, withdrawn and accepted, tokens created, roles
+    //! defined and removed, members disabled, enabled and removed, access changed, teams
+    //! switched. Whatever succeeds never leaves anyone holding a permission, a base role or a
+    //! site that the person who granted it did not hold at that moment.
+    use super::*;
+    use proptest::prelude::*;
+    use residentdesk::access::roles::PermSet;
+
+    const PEOPLE: [(&str, &str); 5] = [OWNER, TEAM_ADMIN, TEAM_USER, LOCAL_ADMIN, STAFF];
+    const LEVELS: [&str; 4] = ["staff_user", "staff_local_admin", "team_user", "team_admin"];
+    const ROLES: [&str; 3] = ["auditor", "sync_operator", "r_mixed"];
+    const SITES: [&str; 2] = ["Maple Court", "Willow Park"];
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Invite { who: usize, level: usize, role: Option<usize>, site: usize },
+        Resend { who: usize },
+        Withdraw { who: usize },
+        Accept,
+        Token { who: usize, perms: u32 },
+        RoleAdd { who: usize, perms: u32 },
+        RoleRemove { who: usize },
+        Disable { who: usize, whom: usize, disabled: bool },
+        Remove { who: usize, whom: usize },
+        Change { who: usize, whom: usize, level: usize, role: Option<usize> },
+        Switch { who: usize },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        // Invitations weigh more: a leak there needs three steps in a row to show.
+        prop_oneof![
+            4 => (0..5usize, 0..4usize, proptest::option::of(0..3usize), 0..2usize)
+                .prop_map(|(who, level, role, site)| Step::Invite { who, level, role, site }),
+            4 => (0..5usize).prop_map(|who| Step::Resend { who }),
+            1 => (0..5usize).prop_map(|who| Step::Withdraw { who }),
+            4 => Just(Step::Accept),
+            1 => (0..5usize, any::<u32>()).prop_map(|(who, perms)| Step::Token { who, perms }),
+            1 => (0..5usize, any::<u32>()).prop_map(|(who, perms)| Step::RoleAdd { who, perms }),
+            1 => (0..5usize).prop_map(|who| Step::RoleRemove { who }),
+            1 => (0..5usize, 0..5usize, any::<bool>()).prop_map(|(who, whom, disabled)| Step::Disable {
+                who,
+                whom,
+                disabled
+            }),
+            1 => (0..5usize, 0..5usize).prop_map(|(who, whom)| Step::Remove { who, whom }),
+            1 => (0..5usize, 0..5usize, 0..4usize, proptest::option::of(0..3usize))
+                .prop_map(|(who, whom, level, role)| Step::Change { who, whom, level, role }),
+            1 => (0..5usize).prop_map(|who| Step::Switch { who }),
+        ]
+    }
+
+    /// Whether an invitation gives only what `holder` holds (its base role, add-on roles'
+    /// permissions and sites).
+    fn invitation_within(app: &App, owner: &Session, holder: &Session, id: i64) -> bool {
+        let owner = app.refresh(owner).unwrap();
+        let Some(inv) = app.invite_list(&owner).unwrap().into_iter().map(|v| v.invitation).find(|i| i.id == id) else {
+            return true;
+        };
+        let roles = app.role_list(&owner).unwrap();
+        let addon_perms = inv
+            .addons
+            .iter()
+            .filter_map(|k| roles.iter().find(|r| &r.role.key == k))
+            .fold(PermSet::EMPTY, |acc, r| acc.union(r.role.permissions));
+        inv.base <= holder.grants.base
+            && addon_perms.is_subset(holder.grants.permissions)
+            && inv.sites.is_within(&holder.grants.sites)
+    }
+
+    fn within(holder: &Session, given: &Session) -> bool {
+        given.grants.permissions.is_subset(holder.grants.permissions)
+            && given.grants.base <= holder.grants.base
+            && given.grants.sites.is_within(&holder.grants.sites)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn no_sequence_of_use_cases_escalates(steps in proptest::collection::vec(step(), 1..14)) {
+            let (mut app, clock) = demo_app(0);
+            let owner = sign_in(&mut app, OWNER);
+            let mixed = NewRole {
+                key: "r_mixed".into(),
+                name: "Mixed".into(),
+                permissions: vec!["audit.view".into(), "staff.add".into(), "sites.settings".into()],
+                assignable: true,
+                description: String::new(),
+            };
+            app.role_add(&owner, &mixed).unwrap();
+            let mut sessions: Vec<Option<Session>> = PEOPLE.iter().map(|p| Some(sign_in(&mut app, *p))).collect();
+            // The open invitation: its code and who created it (as they were then).
+            let mut pending: Option<(String, i64, Session)> = None;
+            let mut k = 0;
+            for s in steps {
+                k += 1;
+                clock.advance(chrono::Duration::days(3));
+                let actor = |sessions: &Vec<Option<Session>>, app: &App, who: usize| {
+                    sessions[who].as_ref().and_then(|s| app.refresh(s).ok())
+                };
+                match s {
+                    Step::Invite { who, level, role, site } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let new = NewInvitation {
+                            email: format!("p{k}@esc.test"),
+                            level: LEVELS[level].into(),
+                            roles: role.map(|r| vec![ROLES[r].to_string()]).unwrap_or_default(),
+                            sites: vec![SITES[site].into()],
+                            ..Default::default()
+                        };
+                        if let Ok(c) = app.invite_create(&a, &new) {
+                            pending = Some((c.token, c.invitation.id, a));
+                        }
+                    }
+                    Step::Resend { who } => {
+                        let (Some(a), Some((_, id, _))) = (actor(&sessions, &app, who), pending.clone()) else { continue };
+                        if let Ok(c) = app.invite_resend(&a, id) {
+                            prop_assert!(invitation_within(&app, &owner, &a, id), "{} resent an invitation beyond them", a.actor.email);
+                            // Whoever resends could have created it: the code is theirs now.
+                            pending = Some((c.token, id, a));
+                        }
+                    }
+                    Step::Withdraw { who } => {
+                        let (Some(a), Some((_, id, _))) = (actor(&sessions, &app, who), pending.clone()) else { continue };
+                        let allowed = invitation_within(&app, &owner, &a, id);
+                        if app.invite_reject(&a, id).is_ok() {
+                            prop_assert!(allowed, "{} withdrew an invitation beyond them", a.actor.email);
+                            pending = None;
+                        }
+                    }
+                    Step::Accept => {
+                        let Some((token, _, by)) = pending.take() else { continue };
+                        if let Ok(invitee) = app.invite_accept(&token, "", "esc-password-1") {
+                            prop_assert!(within(&by, &invitee), "an invitation gave {:?} beyond {}", invitee.grants, by.actor.email);
+                        }
+                    }
+                    Step::Token { who, perms } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let asked: Vec<String> = PermSet::from_bits(perms).iter().map(|p| p.as_str().to_string()).collect();
+                        let new = NewToken { name: format!("t{k}"), permissions: asked, all_sites: false, sites: vec![], expires_in_days: None };
+                        if let Ok(c) = app.token_create(&a, &new) {
+                            let t = app.sign_in_token(&c.token).unwrap();
+                            prop_assert!(within(&a, &t), "a token got {:?} beyond {}", t.grants, a.actor.email);
+                        }
+                    }
+                    Step::RoleAdd { who, perms } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let asked: Vec<String> = PermSet::from_bits(perms).iter().map(|p| p.as_str().to_string()).collect();
+                        let role = NewRole { key: format!("r{k}"), name: format!("R{k}"), permissions: asked, assignable: true, description: String::new() };
+                        if let Ok(r) = app.role_add(&a, &role) {
+                            prop_assert!(r.permissions.is_subset(a.grants.permissions), "a role beyond its author");
+                        }
+                    }
+                    Step::RoleRemove { who } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let _ = app.role_remove(&a, "r_mixed");
+                    }
+                    Step::Disable { who, whom, disabled } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let _ = app.staff_update(&a, PEOPLE[whom].0, &StaffPatch { disabled: Some(disabled), ..Default::default() });
+                    }
+                    Step::Remove { who, whom } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let _ = app.staff_remove(&a, PEOPLE[whom].0);
+                    }
+                    Step::Change { who, whom, level, role } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let change = AccessChange {
+                            base: Some(LEVELS[level].into()),
+                            add_roles: role.map(|r| vec![ROLES[r].to_string()]).unwrap_or_default(),
+                            ..Default::default()
+                        };
+                        if app.access_change(&a, PEOPLE[whom].0, &change).is_ok() {
+                            if let Some(target) = actor(&sessions, &app, whom).filter(|t| t.actor.team_id() == a.actor.team_id()) {
+                                prop_assert!(within(&a, &target), "{} got beyond {}", PEOPLE[whom].0, a.actor.email);
+                            }
+                        }
+                    }
+                    Step::Switch { who } => {
+                        let Some(a) = actor(&sessions, &app, who) else { continue };
+                        let other = app.team_list(&a).unwrap().into_iter().find(|t| !t.active);
+                        if let Some(t) = other {
+                            if let Ok(s) = app.team_switch(&a, &t.id.to_string()) {
+                                sessions[who] = Some(s);
+                            }
+                        }
+                    }
+                }
+                // Sessions whose access ended are signed in again (or stay out).
+                for (i, s) in sessions.iter_mut().enumerate() {
+                    let fresh = s.as_ref().and_then(|x| app.refresh(x).ok());
+                    *s = fresh.or_else(|| app.sign_in(PEOPLE[i].0, PEOPLE[i].1).ok());
+                }
+                let o = sessions[0].clone().expect("the owner is never locked out");
+                prop_assert!(o.actor.is_owner && o.grants.base == residentdesk::access::Level::TeamAdmin);
+            }
+        }
+    }
+}
