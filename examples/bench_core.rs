@@ -105,6 +105,32 @@ fn main() {
         search_staff.as_secs_f64() / 0.010
     );
 
+    // The one gate's cost on the same reads (issue #12): the search and a site's list through
+    // the gate (session re-read, target, permission) against the store's own query, same run.
+    let scope = admin.actor.scope();
+    let search_store = time(200, |i| {
+        residentdesk::store::residents::search(app.conn(), &scope, queries[i % queries.len()], 50).expect("search").len()
+    });
+    let site_id = app.site_show(&admin, "Maple Court").expect("site").site.id;
+    let list_store = time(20, |_| residentdesk::store::residents::list_site(app.conn(), site_id).expect("list").len());
+    let gate = time(2000, |_| app.team_show(&admin).expect("team").sites as usize);
+    println!(
+        "  gated search / store search    {:>9.3}      ({:.3} ms through the gate, {:.3} ms straight from the store)",
+        search_admin.as_secs_f64() / search_store.as_secs_f64(),
+        ms(search_admin),
+        ms(search_store)
+    );
+    println!(
+        "  gated list / store list        {:>9.3}      ({:.3} ms through the gate, {:.3} ms straight from the store)",
+        list.as_secs_f64() / list_store.as_secs_f64(),
+        ms(list),
+        ms(list_store)
+    );
+    println!(
+        "  the gate on a small read       {:>9.1} µs   (team show: session re-read + target + permission + the read)",
+        gate.as_secs_f64() * 1e6
+    );
+
     let site = access::SiteRef { id: 1, team_id: admin.actor.team_id().unwrap_or(1), name: "Maple Court".into() };
     let n = 200_000;
     let t = Instant::now();
