@@ -109,7 +109,9 @@ fn main() {
     // the gate (session re-read, target, permission) against the store's own query, same run.
     let scope = admin.actor.scope();
     let search_store = time(200, |i| {
-        residentdesk::store::residents::search(app.conn(), &scope, queries[i % queries.len()], 50).expect("search").len()
+        residentdesk::store::residents::search(app.conn(), &scope, queries[i % queries.len()], 50)
+            .expect("search")
+            .len()
     });
     let site_id = app.site_show(&admin, "Maple Court").expect("site").site.id;
     let list_store = time(20, |_| residentdesk::store::residents::list_site(app.conn(), site_id).expect("list").len());

@@ -58,11 +58,11 @@ pub(crate) fn load_assignment(conn: &Connection, staff_id: i64, team_id: i64) ->
 /// The Table-1 projection of grants: the member sites an actor reaches and its level. A token
 /// limited to listed sites of a Team-level person acts at Staff level, so that every scope
 /// filter (which reads the actor) stays within the token's sites.
+///
+/// A Team-level actor's scope is the whole team (`Scope::Team`), so its member sites are not
+/// listed: the gate rebuilds the session at every use case, and reading every site id of a
+/// 2,500-site portfolio each time would be most of its cost.
 fn project(conn: &Connection, team: &TeamRef, grants: &Grants) -> AppResult<(Level, BTreeSet<i64>)> {
-    let sites: BTreeSet<i64> = match &grants.sites {
-        SiteAccess::Listed(s) => s.clone(),
-        SiteAccess::AllSites => store::staff::team_site_ids(conn, team.id)?.into_iter().collect(),
-    };
     let level = if grants.base.is_team_level() && !grants.all_sites() {
         if grants.permissions.contains(Permission::StaffEdit) {
             Level::StaffLocalAdmin
@@ -72,12 +72,23 @@ fn project(conn: &Connection, team: &TeamRef, grants: &Grants) -> AppResult<(Lev
     } else {
         grants.base
     };
+    let sites: BTreeSet<i64> = match &grants.sites {
+        SiteAccess::Listed(s) => s.clone(),
+        SiteAccess::AllSites if level.is_team_level() => BTreeSet::new(),
+        SiteAccess::AllSites => store::staff::team_site_ids(conn, team.id)?.into_iter().collect(),
+    };
     Ok((level, sites))
 }
 
 /// Builds a person's session in `team` (default: their active team, else their first).
 pub(crate) fn build_session(conn: &Connection, staff_id: i64, team: Option<i64>) -> AppResult<Session> {
     let staff = store::staff::get(conn, staff_id)?.ok_or_else(|| AppError::not_found(format!("staff #{staff_id}")))?;
+    session_of_staff(conn, staff, team)
+}
+
+/// [`build_session`] for an account already read.
+fn session_of_staff(conn: &Connection, staff: store::staff::Staff, team: Option<i64>) -> AppResult<Session> {
+    let staff_id = staff.id;
     let teams = store::teams::for_staff(conn, staff_id)?;
     let wanted = team.or(staff.active_team_id);
     let active = wanted.and_then(|id| teams.iter().find(|(t, _)| t.id == id)).or_else(|| teams.first());
@@ -144,7 +155,7 @@ pub(crate) fn rebuild_session(conn: &Connection, session: &Session, now: DateTim
     if staff.disabled {
         return Err(session_ended("this account is disabled; ask a Team administrator"));
     }
-    let fresh = build_session(conn, staff_id, session.actor.team_id())?;
+    let fresh = session_of_staff(conn, staff, session.actor.team_id())?;
     if let Some((team, _)) = &session.actor.team {
         if fresh.actor.team_id() != Some(team.id) {
             return Err(session_ended(format!("your access to team {} has ended; sign in again", team.name)));

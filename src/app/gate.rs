@@ -40,18 +40,20 @@ pub struct App {
     /// The WAL checkpoint a large write left to a background thread (see
     /// [`store::checkpoint_in_background`]); [`App::settle`] waits for it.
     checkpoint: Option<store::BackgroundCheckpoint>,
+    /// The last session the gate rebuilt, kept while the database has not changed.
+    sessions: SessionCache,
 }
 
 impl App {
     /// Opens (creating and migrating) the database at `path`. Nothing is purged here: the
     /// housekeeping runs once someone has signed in (see [`App::purge_after_grace`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> AppResult<App> {
-        Ok(App { conn: store::open(path)?, clock, checkpoint: None })
+        Ok(App { conn: store::open(path)?, clock, checkpoint: None, sessions: SessionCache::default() })
     }
 
     /// An in-memory application (tests and benchmarks).
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> AppResult<App> {
-        Ok(App { conn: store::open_in_memory()?, clock, checkpoint: None })
+        Ok(App { conn: store::open_in_memory()?, clock, checkpoint: None, sessions: SessionCache::default() })
     }
 
     /// Waits for the WAL checkpoint a large write (an import) left running in the
@@ -90,7 +92,7 @@ impl App {
 
     /// Rebuilds the session from the database (after a team switch or a change of rights).
     pub fn refresh(&self, session: &Session) -> AppResult<Session> {
-        access::rebuild_session(&self.conn, session, self.now())
+        self.sessions.fresh(&self.conn, session, self.now())
     }
 
     /// Opens the gate of a write use case: fresh session, target, permission (a denial is
@@ -99,20 +101,20 @@ impl App {
     pub(crate) fn write(&mut self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Run<'_>> {
         let now = self.now();
         let tx = UseCaseTx::begin(&self.conn)?;
-        let ctx = decide(&tx, session, uc, at, now, Check::Audited)?;
+        let ctx = decide(&tx, &self.sessions, session, uc, at, now, Check::Audited)?;
         Ok(Run { tx, ctx })
     }
 
     /// Opens the gate of a read use case: the same checks as [`App::write`], no transaction.
     pub(crate) fn read(&self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Read<'_>> {
-        let ctx = decide(&self.conn, session, uc, at, self.now(), Check::Audited)?;
+        let ctx = decide(&self.conn, &self.sessions, session, uc, at, self.now(), Check::Audited)?;
         Ok(Read { conn: &self.conn, ctx })
     }
 
     /// The same decision as [`App::read`]/[`App::write`] without auditing a denial: what the
     /// desktop shows beside a disabled button before anyone tries.
     pub(crate) fn ask(&self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Ctx> {
-        decide(&self.conn, session, uc, at, self.now(), Check::Quiet)
+        decide(&self.conn, &self.sessions, session, uc, at, self.now(), Check::Quiet)
     }
 
     /// A write use case that no session runs (sign-in, set-up, invitations by their code,
@@ -184,6 +186,39 @@ impl Ctx {
     }
 }
 
+/// The session the gate last rebuilt from the database, reused while the database is
+/// unchanged (same [`store::data_stamp`]) and a token's expiry has not come: rebuilding reads
+/// the account, its memberships, roles and sites (five to seven queries), which would be most
+/// of the cost of a small read. Any write — by this connection or any other — misses.
+#[derive(Default)]
+struct SessionCache(RefCell<Option<CachedSession>>);
+
+struct CachedSession {
+    asked: (i64, Option<i64>, Option<String>),
+    stamp: (i64, u64),
+    token_expires: Option<DateTime<Utc>>,
+    session: Session,
+}
+
+impl SessionCache {
+    fn fresh(&self, conn: &Connection, session: &Session, now: DateTime<Utc>) -> AppResult<Session> {
+        let asked = (session.actor.staff_id, session.actor.team_id(), session.token.as_ref().map(|t| t.prefix.clone()));
+        let stamp = store::data_stamp(conn)?;
+        if let Some(c) = self.0.borrow().as_ref() {
+            if c.asked == asked && c.stamp == stamp && c.token_expires.is_none_or(|e| e > now) {
+                return Ok(c.session.clone());
+            }
+        }
+        let fresh = access::rebuild_session(conn, session, now)?;
+        let token_expires = match &fresh.token {
+            Some(t) => store::tokens::by_prefix(conn, &t.prefix)?.and_then(|r| r.expires_at),
+            None => None,
+        };
+        *self.0.borrow_mut() = Some(CachedSession { asked, stamp, token_expires, session: fresh.clone() });
+        Ok(fresh)
+    }
+}
+
 /// Whether a decision is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
@@ -194,6 +229,7 @@ enum Check {
 /// The runner's decision: fresh session → target → who may run it → permission at the target.
 fn decide(
     conn: &Connection,
+    sessions: &SessionCache,
     session: &Session,
     uc: &'static UseCase,
     at: At<'_>,
@@ -208,7 +244,7 @@ fn decide(
                 Err(AppError::not_found(format!("team #{team_id} is not one of your teams")))
             }
         })?,
-        _ => access::rebuild_session(conn, session, now)?,
+        _ => sessions.fresh(conn, session, now)?,
     };
     let team = super::active_team(conn, &fresh)?;
     let (site, resident) = match at {

@@ -74,6 +74,14 @@ pub fn begin_immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transact
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
 }
 
+/// A stamp that changes whenever the database may have changed: SQLite's `data_version`
+/// (bumped by commits of other connections) with this connection's own change count. Equal
+/// stamps mean nothing was written in between, so what was read then still holds.
+pub fn data_stamp(conn: &Connection) -> rusqlite::Result<(i64, u64)> {
+    let version: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+    Ok((version, conn.total_changes()))
+}
+
 /// The file of an on-disk database (`None` in memory).
 pub fn file_path(conn: &Connection) -> Option<std::path::PathBuf> {
     conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from)
