@@ -37,6 +37,7 @@ pub struct BackupReport {
     pub path: PathBuf,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub kind: Kind,
     pub taken_at: DateTime<Utc>,
     /// Older automatic backups deleted to keep the newest N.

@@ -35,10 +35,9 @@ pub enum BackupError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// What made a backup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case", tag = "kind", content = "from_version")]
+/// What made a backup; serialised as its name's suffix (`manual`, `daily`,
+/// `before-migration-v4`, `before-restore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// `residentdesk backup` or the desktop's "Back up now".
     Manual,
@@ -50,8 +49,15 @@ pub enum Kind {
     BeforeRestore,
 }
 
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.suffix())
+    }
+}
+
 impl Kind {
-    fn suffix(self) -> String {
+    /// The kind as its name's suffix says it.
+    pub fn suffix(self) -> String {
         match self {
             Kind::Manual => "manual".into(),
             Kind::Daily => "daily".into(),
@@ -60,7 +66,7 @@ impl Kind {
         }
     }
 
-    fn parse(suffix: &str) -> Option<Kind> {
+    pub fn parse(suffix: &str) -> Option<Kind> {
         match suffix {
             "manual" => Some(Kind::Manual),
             "daily" => Some(Kind::Daily),
@@ -83,6 +89,7 @@ pub struct BackupFile {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub path: PathBuf,
     pub name: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub kind: Kind,
     /// When it was taken (from its name, UTC).
     pub taken_at: DateTime<Utc>,

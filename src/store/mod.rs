@@ -158,7 +158,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
-    configure(&conn).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    // Before any pragma changes the file: a refusal leaves it byte for byte as it was.
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     let latest = backup::latest_version();
     let found = backup::user_version(&conn)?;
     if found > latest {
@@ -180,6 +182,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             }
         }
     }
+    configure(&conn).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     MIGRATIONS.to_latest(&mut conn)?;
     Ok(conn)
 }

@@ -72,10 +72,7 @@ pub fn backup(app: &mut App, session: &Session, args: &BackupArgs, out: &Out) ->
                 .map(|b| {
                     vec![
                         b.taken_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        serde_json::to_value(b.kind)
-                            .ok()
-                            .and_then(|v| v["kind"].as_str().map(str::to_string))
-                            .unwrap_or_default(),
+                        b.kind.suffix(),
                         human_bytes(b.bytes),
                         b.name.clone(),
                     ]
