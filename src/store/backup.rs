@@ -525,11 +525,15 @@ pub struct OutboxSettlement {
     pub only_in_replaced: u64,
 }
 
+/// The job an in-flight entry of the live database was sent in: its id there, kind, action,
+/// remote job id, state, created and updated times.
+type LiveJob = (i64, String, String, Option<String>, String, String, String);
+
 /// An entry of the live database as the settlement needs it.
 struct LiveEntry {
     state: String,
     last_error: Option<String>,
-    job: Option<(i64, String, String, Option<String>, String, String, String)>,
+    job: Option<LiveJob>,
 }
 
 fn live_entry(live: &Connection, key: &str) -> rusqlite::Result<Option<LiveEntry>> {
