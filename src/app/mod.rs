@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bulk;
 pub mod csv;
 pub mod demo;

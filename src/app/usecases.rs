@@ -163,6 +163,13 @@ use_cases! {
     AUDIT_EXPORT = "audit.export", p(AuditExport), Team, PeopleAndTokens, true, "Export the team's audit log as CSV";
     DEMO_PORTFOLIO = "demo.portfolio", p(TeamSettings), Team, PeopleOnly, false, "The demo portfolio as a simulator seed (owner of a demo database)";
     DEMO_GROW_SITE = "demo.grow_site", p(SitesSettings), Team, PeopleOnly, true, "Add units and residents to a demo site (owner of a demo database)";
+
+    // Backups.
+    BACKUP_CREATE = "backup.create", p(TeamSettings), Team, PeopleAndTokens, true, "Take a backup copy of the whole database";
+    BACKUP_LIST = "backup.list", p(TeamSettings), Team, PeopleAndTokens, false, "List the backups beside the database";
+    BACKUP_SETTINGS = "backup.settings", p(TeamSettings), Team, PeopleAndTokens, true, "Set how many automatic backups are kept";
+    BACKUP_RESTORE = "backup.restore", p(TeamSettings), Team, PeopleOnly, true, "Replace the database with a checked backup (the owner only)";
+    BACKUP_AUTO = "backup.auto", None, Team, System, true, "Take the daily automatic backup when one is due";
 }
 
 /// The use case of this name.

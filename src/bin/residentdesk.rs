@@ -24,6 +24,8 @@ macro_rules! eprintln {
 
 #[path = "residentdesk/access_cmd.rs"]
 mod access_cmd;
+#[path = "residentdesk/backup_cmd.rs"]
+mod backup_cmd;
 #[path = "residentdesk/csv_cmd.rs"]
 mod csv_cmd;
 #[path = "residentdesk/output.rs"]
@@ -178,6 +180,10 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Back up the whole database (while it is in use), list the backups, set how many are kept.
+    Backup(backup_cmd::BackupArgs),
+    /// Replace the database with a backup (checked first; the owner only).
+    Restore(backup_cmd::RestoreArgs),
 }
 
 /// `demo seed --big-site N`: the core's `demo_grow_site`, as the demo's owner.
@@ -471,6 +477,10 @@ fn usage(msg: impl Into<String>) -> AppError {
 fn sign_in(app: &mut App, cli: &Cli) -> Result<Session, AppError> {
     let session = sign_in_only(app, cli)?;
     app.purge_after_grace(&session)?;
+    // The daily backup: a failure (full disk, read-only folder) is said, not fatal.
+    if let Err(e) = app.backup_if_due(&session) {
+        eprintln!("warning: the daily backup was not taken: {}", e.message);
+    }
     Ok(session)
 }
 
@@ -611,6 +621,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             Ok(())
         }
         Command::Staff(cmd) => staff_cmd(&mut app, &session, cmd, out),
+        Command::Backup(args) => backup_cmd::backup(&mut app, &session, args, out),
+        Command::Restore(args) => backup_cmd::restore(&mut app, &session, args, out),
         Command::Audit(AuditCmd::Export { since, output }) => {
             let since = since
                 .as_deref()

@@ -4,6 +4,7 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod backup;
 pub mod conflicts;
 pub mod export;
 pub mod invitations;
@@ -39,6 +40,19 @@ pub enum StoreError {
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// The database was made by a newer version (a package downgraded over it).
+    #[error(
+        "the database {path} was made by a newer version of ResidentDesk (schema version {found}; this \
+         version knows up to {latest}); install that version or a later one"
+    )]
+    TooNew { path: String, found: i64, latest: i64 },
+    /// The copy taken before migrating could not be written: nothing was migrated.
+    #[error(
+        "the database {path} must be migrated (schema version {from} to {to}) and a backup is taken first, \
+         but {reason}; the database was left as it was — free some space or make the folder writable and \
+         start again"
+    )]
+    BackupBeforeMigration { path: String, from: i64, to: i64, reason: String },
 }
 
 /// The embedded migrations (for `validate()` in tests).
@@ -152,6 +166,30 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    // Before any pragma changes the file: a refusal leaves it byte for byte as it was.
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    let latest = backup::latest_version();
+    let found = backup::user_version(&conn)?;
+    if found > latest {
+        return Err(StoreError::TooNew { path: path.display().to_string(), found, latest });
+    }
+    // A database written by an older version (a package installed over it): a copy goes
+    // to the backup folder before the first migration touches it.
+    if let Some(from) = backup::needs_migration_backup(&conn)? {
+        match backup::before_migration(&conn, path, from) {
+            Ok(copy) => tracing::info!("backed up {} to {} before migrating it", path.display(), copy.display()),
+            Err(e) => {
+                let reason = e.to_string();
+                return Err(StoreError::BackupBeforeMigration {
+                    path: path.display().to_string(),
+                    from,
+                    to: latest,
+                    reason,
+                });
+            }
+        }
+    }
     configure(&conn).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     MIGRATIONS.to_latest(&mut conn)?;
     Ok(conn)

@@ -2,6 +2,7 @@
 
 mod access;
 mod app_core;
+mod backup;
 mod cli_core;
 mod csv;
 mod fixture;

@@ -206,6 +206,16 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "audit.export" => app.audit_export_csv(s, None).map(|_| ()),
         "demo.portfolio" => app.demo_portfolio(s).map(|_| ()),
         "demo.grow_site" => app.demo_grow_site(s, 1).map(|_| ()),
+        // In memory: past the gate, a backup without a file and a restore say so.
+        "backup.create" => app.backup_create(s, None).map(|_| ()),
+        "backup.list" => app.backup_list(s).map(|_| ()),
+        "backup.settings" => app.backup_settings(s, 14).map(|_| ()),
+        "backup.restore" => {
+            // The owner only: after `owner.transfer` above, the owner is the Team administrator.
+            let person = s.token.is_none() && !app.refresh(s).is_ok_and(|f| f.actor.is_owner);
+            let s = if person { app.sign_in(TEAM_ADMIN.0, TEAM_ADMIN.1)? } else { s.clone() };
+            app.restore(&s, std::path::Path::new("/nonexistent/backup.db")).map(|_| ())
+        }
         other => panic!("use case {other} has no call in this test: add one"),
     }
     .map(ok)
@@ -377,6 +387,7 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
     let edges = [
         "src/bin/residentdesk.rs",
         "src/bin/residentdesk/access_cmd.rs",
+        "src/bin/residentdesk/backup_cmd.rs",
         "src/bin/residentdesk/csv_cmd.rs",
         "src/bin/residentdesk/sync_cmd.rs",
         "src-tauri/src/commands.rs",
