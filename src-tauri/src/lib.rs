@@ -15,7 +15,7 @@ use residentdesk::app::Session;
 use residentdesk::error::AppResult;
 use residentdesk::sync::client::HttpRemote;
 use residentdesk::sync::status::SyncStatus;
-use residentdesk::sync::worker::Worker;
+use residentdesk::app::worker::Worker;
 use residentdesk::sync::SyncOptions;
 use residentdesk::{App, AppError, SystemClock};
 use serde::Serialize;

@@ -9,6 +9,9 @@
 
 pub mod grant;
 pub mod roles;
+pub mod session;
+
+pub use session::{Session, TokenInfo};
 
 use roles::{feature_needs, Grants, PermSet, Permission};
 use serde::{Deserialize, Serialize};

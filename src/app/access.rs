@@ -20,13 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// The API token a session signed in with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub name: String,
-    pub prefix: String,
-}
+pub use crate::access::session::TokenInfo;
 
 /// Finds a role by key: built in, or defined by the team.
 pub(crate) fn load_role(conn: &Connection, team_id: i64, key: &str) -> AppResult<Role> {

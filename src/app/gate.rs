@@ -90,6 +90,12 @@ impl App {
         &mut self.conn
     }
 
+    /// The database and clock lent to the sync executor for a pass the gate has allowed
+    /// (`sync.run` through [`super::sync::sync_pass`] or [`App::sync_gate`]).
+    pub(crate) fn sync_db(&mut self) -> crate::sync::Db<'_> {
+        crate::sync::Db { conn: &mut self.conn, clock: &*self.clock }
+    }
+
     /// Rebuilds the session from the database (after a team switch or a change of rights).
     pub fn refresh(&self, session: &Session) -> AppResult<Session> {
         self.sessions.fresh(&self.conn, session, self.now())

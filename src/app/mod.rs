@@ -20,36 +20,17 @@ pub mod residents;
 pub mod staff;
 pub mod sync;
 pub mod usecases;
+pub mod worker;
 
-use crate::access::roles::Grants;
-use crate::access::{Actor, Level, SiteRef, TeamRef};
+use crate::access::{SiteRef, TeamRef};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, sites::Site, teams::Team};
 use rusqlite::Connection;
 
+pub use crate::access::session::{Session, TokenInfo};
 pub use gate::App;
 pub use residents::{ResidentInput, ResidentPatch, ResidentView};
 pub use usecases::UseCase;
-
-/// A signed-in person (or API token) acting in their active team.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// The Table-1 view of the person (base role, member sites).
-    pub actor: Actor,
-    /// What the session effectively holds: roles, add-ons, site access, token limits.
-    pub grants: Grants,
-    /// The API token the session signed in with, if any.
-    pub token: Option<access::TokenInfo>,
-}
-
-impl Session {
-    pub fn email(&self) -> &str {
-        &self.actor.email
-    }
-    pub fn level(&self) -> Option<Level> {
-        self.actor.level()
-    }
-}
 
 /// Builds the session of a staff account in its active team (or its first team).
 pub(crate) fn session_for(conn: &Connection, staff_id: i64) -> AppResult<Session> {

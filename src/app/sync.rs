@@ -186,7 +186,7 @@ pub async fn sync_pass<R: RemoteApi>(
         tx.commit()?;
         fresh
     };
-    Ok(run_pass(app, &fresh, remote, opts, progress).await?)
+    Ok(run_pass(app.sync_db(), &fresh, remote, opts, progress).await?)
 }
 
 impl App {

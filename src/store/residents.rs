@@ -57,6 +57,11 @@ impl Resident {
             deactivation_utc: self.deactivation_utc,
         }
     }
+    /// The resident as the API's input body (its editable fields by their wire names).
+    pub fn wire_input(&self) -> residentdesk_domain::wire::ResidentInput {
+        self.editable_fields().wire(&self.email)
+    }
+
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
@@ -73,6 +78,24 @@ pub struct ResidentFields {
     pub unit: String,
     pub activation_utc: DateTime<Utc>,
     pub deactivation_utc: Option<DateTime<Utc>>,
+}
+
+impl ResidentFields {
+    /// These fields as the API's input body for the resident with `email`.
+    pub fn wire(&self, email: &str) -> residentdesk_domain::wire::ResidentInput {
+        use residentdesk_domain::dates::format_wire_utc;
+        residentdesk_domain::wire::ResidentInput {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: Some(email.to_string()),
+            phone_number: (!self.phone.is_empty()).then(|| self.phone.clone()),
+            building: self.building.clone(),
+            floor: self.floor.clone(),
+            unit: self.unit.clone(),
+            activation_date_utc: format_wire_utc(self.activation_utc),
+            deactivation_date_utc: self.deactivation_utc.map(format_wire_utc),
+        }
+    }
 }
 
 pub const COLS: &str = "id, site_id, remote_id, first_name, last_name, email, phone, building, floor, unit, \

@@ -11,8 +11,8 @@
 //! taken over once its lease expires, or at once when it ran on this host and its process
 //! no longer exists (checked where the OS makes that cheap: `/proc` on Linux).
 
+use super::Db;
 use super::{SyncError, SyncOptions};
-use crate::app::App;
 use crate::store::sync_state::{self, Lease, NewLease};
 use std::time::{Duration, Instant};
 
@@ -92,15 +92,15 @@ pub(crate) fn busy(lease: Lease) -> SyncError {
 }
 
 /// Takes the lease, waiting up to `opts.lease_wait` for the running pass to end.
-pub(crate) async fn acquire(app: &mut App, opts: &SyncOptions) -> Result<Held, SyncError> {
+pub(crate) async fn acquire(db: &mut Db<'_>, opts: &SyncOptions) -> Result<Held, SyncError> {
     let id = uuid::Uuid::new_v4().to_string();
     let (holder, pid, host) = holder_description(opts.lease_label.as_deref());
     let ttl = ttl_of(opts);
     let started = Instant::now();
     loop {
-        let now = app.now();
+        let now = db.now();
         let new = NewLease { holder_id: &id, holder: &holder, pid: Some(pid), host: host.as_deref() };
-        let current = match try_take(app, &new, now, ttl)? {
+        let current = match try_take(db, &new, now, ttl)? {
             None => return Ok(Held { id, ttl, renew_every: opts.lease_ttl / 6, renewed: Instant::now() }),
             Some(current) => current,
         };
@@ -118,12 +118,12 @@ pub(crate) async fn acquire(app: &mut App, opts: &SyncOptions) -> Result<Held, S
 /// One attempt, in one IMMEDIATE transaction: `None` when taken, else the lease that
 /// stands in the way.
 fn try_take(
-    app: &mut App,
+    db: &Db<'_>,
     new: &NewLease<'_>,
     now: chrono::DateTime<chrono::Utc>,
     ttl: chrono::Duration,
 ) -> Result<Option<Option<Lease>>, SyncError> {
-    let tx = crate::store::begin_immediate(app.conn()).map_err(crate::AppError::from)?;
+    let tx = crate::store::begin_immediate(db.conn).map_err(crate::AppError::from)?;
     let current = sync_state::lease_get(&tx)?;
     let gone = current.as_ref().filter(|l| holder_gone(l)).map(|l| l.holder_id.clone());
     if !sync_state::lease_take(&tx, new, now, now + ttl, gone.as_deref())? {
@@ -164,8 +164,8 @@ impl Held {
     }
 
     /// Gives the lease back (a failure only delays the next pass until the lease expires).
-    pub fn release(self, app: &mut App) {
-        let done = crate::store::begin_immediate(app.conn()).map_err(crate::AppError::from).and_then(|tx| {
+    pub fn release(self, db: &Db<'_>) {
+        let done = crate::store::begin_immediate(db.conn).map_err(crate::AppError::from).and_then(|tx| {
             sync_state::lease_release(&tx, &self.id)?;
             tx.commit()?;
             Ok(())

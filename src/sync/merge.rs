@@ -79,7 +79,7 @@ pub fn remote_fields(r: &ResidentObject) -> Map<String, Value> {
 
 /// The editable fields of a local resident, normalised.
 pub fn local_fields(r: &Resident) -> Map<String, Value> {
-    match crate::app::residents::field_values(r) {
+    match serde_json::to_value(r.wire_input()).unwrap_or(Value::Null) {
         Value::Object(m) => normalize(&m),
         _ => Map::new(),
     }

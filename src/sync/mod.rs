@@ -21,9 +21,9 @@ pub mod pull;
 pub mod push;
 pub mod retry;
 pub mod status;
-pub mod worker;
 
-use crate::app::{App, Session};
+use crate::access::Session;
+use crate::clock::Clock;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
@@ -218,12 +218,27 @@ pub(crate) fn audit_step(
     Ok(())
 }
 
+/// What a pass works on: the database connection and the clock, lent by the app's gate
+/// (`app::sync::sync_pass`, or the worker after `App::sync_gate`). The executor writes its
+/// short steps through `store::begin_immediate` on this connection.
+pub struct Db<'a> {
+    /// Held mutably so the pass (a future that may move between threads) owns it alone.
+    pub conn: &'a mut rusqlite::Connection,
+    pub clock: &'a dyn Clock,
+}
+
+impl Db<'_> {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
 /// A progress callback.
 pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 
 /// The state of one pass, shared by push and pull.
 pub(crate) struct Ctx<'a, R: RemoteApi> {
-    pub app: &'a mut App,
+    pub db: Db<'a>,
     pub session: &'a Session,
     pub remote: &'a R,
     pub opts: &'a SyncOptions,
@@ -245,7 +260,7 @@ pub(crate) struct Ctx<'a, R: RemoteApi> {
 impl<R: RemoteApi> Drop for Ctx<'_, R> {
     fn drop(&mut self) {
         if let Some(held) = self.lease.take() {
-            held.release(self.app);
+            held.release(&self.db);
         }
     }
 }
@@ -253,7 +268,7 @@ impl<R: RemoteApi> Drop for Ctx<'_, R> {
 impl<R: RemoteApi> Ctx<'_, R> {
     /// Runs `f` in one immediate transaction and commits it.
     pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
-        let tx = store::begin_immediate(self.app.conn())?;
+        let tx = store::begin_immediate(self.db.conn)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
@@ -266,8 +281,8 @@ impl<R: RemoteApi> Ctx<'_, R> {
         if !held.due() {
             return Ok(());
         }
-        let now = self.app.now();
-        let tx = store::begin_immediate(self.app.conn()).map_err(AppError::from)?;
+        let now = self.db.now();
+        let tx = store::begin_immediate(self.db.conn).map_err(AppError::from)?;
         held.renew_in(&tx, now)?;
         tx.commit()?;
         Ok(())
@@ -305,15 +320,15 @@ impl<R: RemoteApi> Ctx<'_, R> {
 /// says so and the entries wait. Reached only through the gate (`app::sync::sync_pass`, or
 /// the worker after `App::sync_gate`).
 pub(crate) async fn run_pass<R: RemoteApi>(
-    app: &mut App,
+    mut db: Db<'_>,
     session: &Session,
     remote: &R,
     opts: &SyncOptions,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<PassReport, SyncError> {
-    let held = lease::acquire(app, opts).await?;
+    let held = lease::acquire(&mut db, opts).await?;
     let mut cx = Ctx {
-        app,
+        db,
         session,
         remote,
         opts,
@@ -336,7 +351,7 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         // Another pass took the lease over: the status is its to write.
         return outcome.map(|()| cx.report.clone());
     }
-    let now = cx.app.now();
+    let now = cx.db.now();
     let report = cx.report.clone();
     let last_error = match &outcome {
         Err(SyncError::Auth(m)) => Some(m.clone()),
@@ -355,7 +370,7 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         Ok(())
     })?;
     if let Some(held) = cx.lease.take() {
-        held.release(cx.app);
+        held.release(&cx.db);
     }
     outcome.map(|()| report)
 }

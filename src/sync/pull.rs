@@ -20,7 +20,9 @@ use std::time::Instant;
 /// Links the active team and its sites; returns false when the remote cannot be reached
 /// (the pass then ends, offline).
 pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, SyncError> {
-    let team = crate::app::active_team(cx.app.conn(), cx.session)?;
+    let team_id = cx.session.actor.team_id().ok_or_else(|| AppError::denied("denied: not a member of any team"))?;
+    let team =
+        store::teams::get(cx.db.conn, team_id)?.ok_or_else(|| AppError::not_found(format!("team #{team_id}")))?;
     let (remote, policy) = (cx.remote, cx.opts.retry);
     let reach = RetryPolicy { max_attempts: cx.opts.reach_attempts.max(1), ..policy };
     let teams = match retry(&reach, true, || remote.teams()).await {
@@ -44,7 +46,7 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
         ))));
     };
-    let now = cx.app.now();
+    let now = cx.db.now();
     if team.remote_id.is_none() {
         cx.write(|tx| Ok(store::teams::set_remote_id(tx, team.id, &remote_team.team_id)?))?;
     }
@@ -92,8 +94,9 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
         Ok(inserted)
     })?;
     cx.report.sites_inserted += inserted;
-    let scope = cx.app.refresh(cx.session).map(|s| s.actor.scope()).unwrap_or_else(|_| cx.session.actor.scope());
-    cx.sites = store::sites::list(cx.app.conn(), &scope)?
+    // The session is the one the gate rebuilt for this pass.
+    let scope = cx.session.actor.scope();
+    cx.sites = store::sites::list(cx.db.conn, &scope)?
         .into_iter()
         .filter(|s| s.remote_id.is_some())
         .map(|s| (s.id, s))
@@ -123,7 +126,7 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         {
             return Err(SyncError::Auth(RemoteError::Auth(m.clone()).to_string()));
         }
-        let now = cx.app.now();
+        let now = cx.db.now();
         let session = cx.session;
         let mut report = std::mem::take(&mut cx.report);
         let started = Instant::now();
@@ -278,7 +281,7 @@ fn remote_state(
 #[allow(clippy::too_many_arguments)]
 fn merge_site(
     tx: &Transaction<'_>,
-    session: &crate::app::Session,
+    session: &crate::access::Session,
     site: &crate::store::sites::Site,
     mappings: &[MappingObject],
     remote: Vec<ResidentObject>,

@@ -61,7 +61,7 @@ fn landed<R: RemoteApi>(cx: &mut Ctx<'_, R>, from: &[(i64, &'static str)]) {
 /// Moves entries from their expected state to `to` in a transaction of their own.
 fn settle<R: RemoteApi>(cx: &mut Ctx<'_, R>, ids: &[i64], to: &str, msg: Option<&str>) -> AppResult<u64> {
     let from = expected(cx, ids);
-    let now = cx.app.now();
+    let now = cx.db.now();
     let moved = cx.write(|tx| settle_in(tx, &from, to, msg, now))?;
     landed(cx, &from);
     Ok(moved)
@@ -99,7 +99,7 @@ fn entry_key(e: &Entry) -> String {
 pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
     let site_ids: Vec<i64> = cx.sites.keys().copied().collect();
     let mut snap = Snapshots::default();
-    let in_flight: Vec<Entry> = sync_state::unfinished_for_sites(cx.app.conn(), &site_ids)?
+    let in_flight: Vec<Entry> = sync_state::unfinished_for_sites(cx.db.conn, &site_ids)?
         .into_iter()
         .filter(|e| e.state == "in_flight")
         .collect();
@@ -109,7 +109,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
     if !in_flight.is_empty() {
         recover(cx, &mut snap, in_flight).await?;
     }
-    let entries = sync_state::unfinished_for_sites(cx.app.conn(), &site_ids)?;
+    let entries = sync_state::unfinished_for_sites(cx.db.conn, &site_ids)?;
     let held: HashSet<String> = entries.iter().filter(|e| e.state != "pending").map(entry_key).collect();
     let pending: Vec<Entry> =
         entries.into_iter().filter(|e| e.state == "pending" && !held.contains(&entry_key(e))).collect();
@@ -245,7 +245,7 @@ async fn recover<R: RemoteApi>(
     let mut by_job: BTreeMap<i64, (store::sync_state::SyncJob, Vec<Entry>)> = BTreeMap::new();
     let mut loose = Vec::new();
     for e in entries {
-        match sync_state::job_of_entry(cx.app.conn(), e.id)? {
+        match sync_state::job_of_entry(cx.db.conn, e.id)? {
             Some(job) if job.remote_job_id.is_some() && job.kind != "single" => {
                 by_job.entry(job.id).or_insert_with(|| (job, Vec::new())).1.push(e)
             }
@@ -341,8 +341,8 @@ fn mark_in_flight<R: RemoteApi>(
     actions: &[&Action],
 ) -> Result<Option<(i64, Vec<bool>)>, SyncError> {
     let groups: Vec<&[i64]> = actions.iter().map(|a| a.entry_ids.as_slice()).collect();
-    let now = cx.app.now();
-    let tx = crate::store::begin_immediate(cx.app.conn()).map_err(crate::AppError::from)?;
+    let now = cx.db.now();
+    let tx = crate::store::begin_immediate(cx.db.conn).map_err(crate::AppError::from)?;
     if let Some(held) = cx.lease.as_mut() {
         held.renew_in(&tx, now)?;
     }
@@ -382,7 +382,7 @@ fn later<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, msg: &str) -> AppResult<
 /// Records a conflict holding the action's entries (those still in the state this pass
 /// expects; none left: no conflict).
 fn conflict<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, kind: &str, fields: Value, message: &str) -> AppResult<()> {
-    let now = cx.app.now();
+    let now = cx.db.now();
     let from = expected(cx, &a.entry_ids);
     let held = cx.write(|tx| {
         let mut held = Vec::new();
@@ -447,7 +447,7 @@ fn record_created(
 
 /// Records successful creates in one transaction.
 fn created_many<R: RemoteApi>(cx: &mut Ctx<'_, R>, done: &[(&Action, ResidentObject)], note: &str) -> AppResult<()> {
-    let now = cx.app.now();
+    let now = cx.db.now();
     let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
     let moved = cx.write(|tx| {
         let mut moved = Vec::with_capacity(done.len());
@@ -476,7 +476,7 @@ fn done_many<R: RemoteApi>(
     done: &[(&Action, Option<Value>)],
     note: Option<&str>,
 ) -> AppResult<()> {
-    let now = cx.app.now();
+    let now = cx.db.now();
     let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
     let moved = cx.write(|tx| {
         let mut moved = Vec::with_capacity(done.len());
@@ -769,7 +769,7 @@ async fn update<R: RemoteApi>(
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     match retry(&policy, true, || remote.update_resident(&team, site, &id, &input)).await {
         Ok(r) => {
-            let now = cx.app.now();
+            let now = cx.db.now();
             let fields = Value::Object(remote_fields(&r));
             cx.write(|tx| {
                 if let Some(res) = a.resident_id {
@@ -839,7 +839,7 @@ async fn import<R: RemoteApi>(
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     match retry(&policy, false, || remote.start_import(&team, &site, &body)).await {
         Ok(job_id) => {
-            let now = cx.app.now();
+            let now = cx.db.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
             started.push(Started::Import { job, site_id, actions: sendable, remote_job: job_id, at: Instant::now() });
         }
@@ -858,7 +858,7 @@ async fn import<R: RemoteApi>(
 }
 
 fn close_job<R: RemoteApi>(cx: &mut Ctx<'_, R>, job: i64, state: &str) -> AppResult<()> {
-    let now = cx.app.now();
+    let now = cx.db.now();
     cx.write(|tx| Ok(sync_state::job_close(tx, job, state, now)?))
 }
 
@@ -1055,7 +1055,7 @@ async fn bulk<R: RemoteApi>(
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     match retry(&policy, false, || remote.start_bulk(&team, &site, &body)).await {
         Ok(job_id) => {
-            let now = cx.app.now();
+            let now = cx.db.now();
             cx.write(|tx| Ok(sync_state::job_started(tx, job, &job_id, now)?))?;
             started.push(Started::Bulk { job, site_id, action, actions, remote_job: job_id, at: Instant::now() });
             Ok(skipped)

@@ -667,6 +667,9 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "conflict.resolve" => v(&["conflict", "resolve", &t.conflict.to_string(), "--keep", "local"]),
         "audit.list" => v(&["audit", "list"]),
         "audit.export" => v(&["audit", "export"]),
+        "backup.create" => v(&["backup"]),
+        "backup.list" => v(&["backup", "list"]),
+        "backup.settings" => v(&["backup", "settings", "--keep", "14"]),
         // Shown and set through `sync` and the desktop's Settings, not a command of their own.
         "sync.config" | "sync.configure" => None,
         other => panic!("use case {other} has no CLI arguments in this test: add them"),

@@ -636,7 +636,7 @@ fn crash_harness_sigkill_trials_end_in_the_same_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_worker_syncs_on_demand_and_reports_status() {
-    use residentdesk::sync::worker::Worker;
+    use residentdesk::app::worker::Worker;
     let sim = start_sim(FaultConfig::default());
     let (mut app, s) = local();
     let r = remote(&sim);
@@ -801,7 +801,7 @@ async fn a_staff_actor_syncs_only_its_sites_and_cannot_configure_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_retries_on_its_backoff_timer_after_being_offline() {
-    use residentdesk::sync::worker::Worker;
+    use residentdesk::app::worker::Worker;
     let sim = start_sim(FaultConfig::default());
     let (mut app, s) = local();
     let r = remote(&sim);

@@ -109,7 +109,7 @@ async fn the_lease_is_released_when_a_pass_fails_or_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_skips_a_busy_tick_and_syncs_once_the_other_pass_ends() {
-    use residentdesk::sync::worker::Worker;
+    use residentdesk::app::worker::Worker;
     let sim = start_sim(FaultConfig::default());
     let dir = tempfile::tempdir().unwrap();
     let (mut app, s, db) = file_app(dir.path(), Arc::new(SystemClock));

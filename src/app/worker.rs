@@ -1,4 +1,5 @@
-//! The background sync worker for the desktop shell: a tokio task that owns the app, runs a
+//! The background sync worker for the desktop shell (in `app/` because it composes the gate,
+//! the sync executor and the housekeeping): a tokio task that owns the app, runs a
 //! pass on an interval (missed ticks are skipped, not bunched), on demand (`SyncNow`), and
 //! after a failed pass on a backoff timer (never waiting for the next local edit), and
 //! publishes [`SyncStatus`] events on a `watch` channel. A pass that finds another pass
@@ -6,10 +7,10 @@
 //! neither offline nor failed: the worker skips it, keeps its backoff as it was and tries
 //! again a little later.
 
-use super::client::RemoteApi;
-use super::status::{self, SyncStatus};
-use super::{run_pass, Progress, SyncError, SyncOptions};
-use crate::app::{App, Session};
+use super::{App, Session};
+use crate::sync::client::RemoteApi;
+use crate::sync::status::{self, SyncStatus};
+use crate::sync::{run_pass, Progress, SyncError, SyncOptions};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -109,7 +110,7 @@ async fn run<R: RemoteApi>(
         // Every pass goes through the gate first: a session that lost `sync.operate`, was
         // disabled or whose token was revoked stops syncing at its next tick.
         let outcome = match app.sync_gate(&session) {
-            Ok(fresh) => run_pass(&mut app, &fresh, &remote, &opts, Some(&progress)).await,
+            Ok(fresh) => run_pass(app.sync_db(), &fresh, &remote, &opts, Some(&progress)).await,
             Err(e) => Err(SyncError::App(e)),
         };
         // The 31-day purge runs on the worker's timer too (at most hourly), on behalf of the
