@@ -505,6 +505,7 @@ impl World {
         rules::check_occupancy(
             &location.unit,
             &interval,
+            now,
             same_unit.map(|r| Occupant { label: &r.email, interval: r.interval(), flags: r.flags(now) }),
         )?;
         Ok(ValidInput { first_name, last_name, email, phone, location, interval })
@@ -566,14 +567,16 @@ impl World {
         Ok(out)
     }
 
-    /// Terminate: expired at once, deactivation the day before in the site's time zone.
+    /// Terminate: expired at once, deactivation the day before in the site's time zone, but
+    /// never before the access start (`rules::termination_end`: a resident whose access has
+    /// not started gets an empty stay, end = start).
     pub fn terminate(&mut self, site: &Site, id: &str) -> ApiResult<()> {
         let now = self.now();
         let r = self.resident_on_site(site, id)?;
         if r.flags(now).is_expired() && assumptions::TERMINATE_EXPIRED_IS_NOOP {
             return Ok(());
         }
-        let end = rules::termination_deactivation(now, site.tz());
+        let end = rules::termination_end(r.activation_utc, now, site.tz());
         if let Some(r) = self.data.residents.get_mut(id) {
             r.deactivation_utc = Some(end);
             r.updated_at = now;

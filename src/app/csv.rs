@@ -704,8 +704,9 @@ impl InFile {
         };
         let (Some(start), Some(end)) = (start, end) else { return (email_dup, None) };
         let Ok(interval) = Interval::new(start, end) else { return (email_dup, None) };
-        // An expired stay does not occupy the unit (as the occupancy rule says).
-        if end.is_some_and(|e| e <= now) {
+        // A stay that is over (or empty) does not occupy the unit: the occupancy rule's own
+        // definition, so the in-file check and `rules::check_occupancy` never disagree.
+        if interval.ended_by(now) {
             return (email_dup, None);
         }
         let (building, floor, unit) = (input.building.trim(), input.floor.trim(), input.unit.trim());
