@@ -546,7 +546,7 @@ impl RowCheck<'_> {
             summary,
             problem: RowProblem { row, column: String::new(), field: "file".into(), value: String::new(), message },
         };
-        let mut reader = match RowReader::new(input) {
+        let mut reader = match RowReader::for_site(input, self.tz) {
             Ok(r) => r,
             Err(e) => {
                 emit(file_problem(e.row, e.message.clone(), e.message));
