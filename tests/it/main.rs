@@ -7,5 +7,6 @@ mod csv;
 mod fixture;
 mod gate;
 mod one_gate;
+mod rules_corners;
 mod sync;
 mod sync_lease;
