@@ -8,5 +8,6 @@ mod fixture;
 mod gate;
 mod one_gate;
 mod rules_corners;
+mod rules_sim;
 mod sync;
 mod sync_lease;
