@@ -4,6 +4,7 @@ mod access;
 mod app_core;
 mod cli_core;
 mod csv;
+mod csv_excel;
 mod fixture;
 mod gate;
 mod one_gate;
