@@ -634,7 +634,8 @@ mod tests {
             let end = termination_end(start, now, chicago);
             assert_eq!(end, expected, "{name}");
             let stay = Interval::new(start, Some(end)).expect(name);
-            let life = Lifecycle { activation_utc: start, deactivation_utc: Some(end), onboarded_at: None, suspended: false };
+            let life =
+                Lifecycle { activation_utc: start, deactivation_utc: Some(end), onboarded_at: None, suspended: false };
             assert!(derive_flags(&life, now).is_expired(), "{name}: expired at once");
             // The stored interval passes the rules again unchanged (a rename), and moving the
             // end into the future reactivates.
@@ -651,7 +652,12 @@ mod tests {
         let later = Interval::new(utc(2026, 7, 1, 0), Some(utc(2027, 7, 1, 0))).unwrap();
         let moved = onboard_now(flags(&[Scheduled]), later, now).unwrap();
         assert_eq!(moved, Interval { start: now, end: later.end });
-        let life = Lifecycle { activation_utc: moved.start, deactivation_utc: moved.end, onboarded_at: None, suspended: false };
+        let life = Lifecycle {
+            activation_utc: moved.start,
+            deactivation_utc: moved.end,
+            onboarded_at: None,
+            suspended: false,
+        };
         assert_eq!(derive_flags(&life, now), flags(&[Current, Pending]), "current after onboard-now");
         for f in [flags(&[Current]), flags(&[Current, Pending]), flags(&[Expired])] {
             let err = onboard_now(f, later, now).unwrap_err();

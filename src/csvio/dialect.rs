@@ -120,9 +120,8 @@ pub fn field_of_header(header: &str) -> Option<(Field, Option<Columns>)> {
     let key = header_key(header);
     let found = field_of_key(&key);
     // `Start Date UTC`, `Move In (UTC)`: a date alias with a UTC suffix (see [`DateReading`]).
-    let found = found.or_else(|| {
-        key.strip_suffix("utc").and_then(field_of_key).filter(|f| matches!(f, Field::Start | Field::End))
-    });
+    let found = found
+        .or_else(|| key.strip_suffix("utc").and_then(field_of_key).filter(|f| matches!(f, Field::Start | Field::End)));
     let field = found?;
     let spaced = header.trim().contains(' ');
     let dialect = |api: bool| Some(if api { Columns::Api } else { Columns::SiteManager });

@@ -135,7 +135,8 @@ impl<W: Write> RowWriter<W> {
 }
 
 /// The columns of the audit log's CSV export, in order.
-pub const AUDIT_HEADER: [&str; 9] = ["id", "at", "actor", "action", "outcome", "team_id", "site_id", "target", "details"];
+pub const AUDIT_HEADER: [&str; 9] =
+    ["id", "at", "actor", "action", "outcome", "team_id", "site_id", "target", "details"];
 
 /// Writes a CSV of audit rows (`header`, then one record per row) with the one writer
 /// configuration ([`super::writer_builder`], `\n` line ends, quotes only where needed) and

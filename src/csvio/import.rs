@@ -572,7 +572,8 @@ mod tests {
         let mut r = RowReader::for_site(day.as_bytes(), chicago).unwrap();
         let start = r.next_row().unwrap().unwrap().input.start;
         assert_eq!(start, "2027-01-05T06:00:00+00:00", "a bare date is a day at the site");
-        let plain = "Email,FirstName,LastName,Building,Floor,Unit,ActivationDate\na@x.test,A,B,A,1,101,2027-01-05 21:10:00\n";
+        let plain =
+            "Email,FirstName,LastName,Building,Floor,Unit,ActivationDate\na@x.test,A,B,A,1,101,2027-01-05 21:10:00\n";
         let mut r = RowReader::for_site(plain.as_bytes(), chicago).unwrap();
         assert_eq!(r.next_row().unwrap().unwrap().input.start, "2027-01-05 21:10:00");
         assert_eq!(r.info().dates[0].reading, DateReading::SiteTime);

@@ -84,7 +84,10 @@ fn terminating_before_the_access_start_leaves_a_valid_empty_stay() {
     let err = w.run(A, &["resident", "update", "sched@corner.test", "--end", "2027-06-01"]).fails(4).error();
     assert!(err["message"].as_str().unwrap().contains("occupied"), "{err}");
     let back = w
-        .run(A, &["resident", "update", "sched@corner.test", "--building", "B", "--unit", "B101", "--end", "2027-06-01"])
+        .run(
+            A,
+            &["resident", "update", "sched@corner.test", "--building", "B", "--unit", "B101", "--end", "2027-06-01"],
+        )
         .ok()
         .json();
     assert_eq!(status(&back), ["scheduled"], "reactivated by update");
@@ -122,7 +125,10 @@ fn onboard_now_makes_the_resident_current_or_fails_on_occupancy() {
     assert!(failed[0]["result"].as_str().unwrap().contains("occupied"), "{report}");
     assert!(failed[1]["result"].as_str().unwrap().contains("scheduled"), "{report}");
     let after = show(&w, "after@corner.test");
-    assert_eq!((status(&after), after["activation_utc"].as_str()), (vec!["scheduled".into()], Some("2027-01-01T06:00:00Z")));
+    assert_eq!(
+        (status(&after), after["activation_utc"].as_str()),
+        (vec!["scheduled".into()], Some("2027-01-01T06:00:00Z"))
+    );
 }
 
 /// Corner case 3: the single invite and the bulk resend-invites agree, status by status.
