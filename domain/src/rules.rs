@@ -662,7 +662,7 @@ mod tests {
         for f in [flags(&[Current]), flags(&[Current, Pending]), flags(&[Expired])] {
             let err = onboard_now(f, later, now).unwrap_err();
             assert!(matches!(err, RuleError::NotScheduled { .. }), "{f}");
-            assert_eq!(BulkAction::OnboardNow.eligible(f), false, "{f}");
+            assert!(!BulkAction::OnboardNow.eligible(f), "{f}");
         }
         // The earlier start is what the occupancy rule must see: it now overlaps a stay that
         // ends in June, which the scheduled interval did not.
