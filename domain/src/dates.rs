@@ -8,8 +8,29 @@ use crate::rules::{local_to_utc, RuleError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-/// Parses a date or date-time typed by a person, for the field `field`.
+/// Parses a date or date-time typed by a person, for the field `field`: with an offset, that
+/// instant; without one, wall-clock time in the site's zone `tz` (a bare date: midnight).
 pub fn parse_user_datetime(field: &str, text: &str, tz: Tz) -> Result<DateTime<Utc>, RuleError> {
+    parse_datetime_reading(field, text, |naive| local_to_utc(naive, tz))
+}
+
+/// Parses a date or date-time from a field whose name says UTC (`ActivationDateUTC` in a CSV
+/// file that Excel saved again, without the offset): with an offset, that instant; a
+/// date-time without one is UTC. A bare date has no time of day to be UTC or not: it names a
+/// day at the site, midnight in `tz`, as everywhere else. The forms of [`parse_user_datetime`].
+pub fn parse_utc_datetime(field: &str, text: &str, tz: Tz) -> Result<DateTime<Utc>, RuleError> {
+    if let Ok(d) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(crate::rules::local_midnight(d, tz));
+    }
+    parse_datetime_reading(field, text, |naive| naive.and_utc())
+}
+
+/// The forms people type; `naive` says what a date-time without an offset means.
+fn parse_datetime_reading(
+    field: &str,
+    text: &str,
+    naive: impl Fn(NaiveDateTime) -> DateTime<Utc>,
+) -> Result<DateTime<Utc>, RuleError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(RuleError::Required { field: field.to_string() });
@@ -18,11 +39,11 @@ pub fn parse_user_datetime(field: &str, text: &str, tz: Tz) -> Result<DateTime<U
         return Ok(dt.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(crate::rules::local_midnight(d, tz));
+        return Ok(naive(d.and_time(chrono::NaiveTime::MIN)));
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
-            return Ok(local_to_utc(n, tz));
+            return Ok(naive(n));
         }
     }
     Err(RuleError::Invalid {
@@ -79,6 +100,27 @@ mod tests {
         let err = parse_user_datetime("DeactivationDateUTC", "next tuesday", tz).unwrap_err();
         assert_eq!(err.field(), Some("DeactivationDateUTC"));
         assert!(parse_user_datetime("X", "2021-02-30", tz).is_err());
+    }
+
+    /// Corner case 4: the same text in a UTC-named field and in a site-time field.
+    #[test]
+    fn utc_reading_table() {
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        let at = |d, h, m| Utc.with_ymd_and_hms(2027, 1, d, h, m, 0).unwrap();
+        let cases = [
+            ("2027-01-05 21:10:00", at(5, 21, 10), at(6, 3, 10)),
+            ("2027-01-05T21:10", at(5, 21, 10), at(6, 3, 10)),
+            // A bare date is a day at the site in both readings.
+            ("2027-01-05", at(5, 6, 0), at(5, 6, 0)),
+            // An explicit offset is that instant in either reading.
+            ("2027-01-05T21:10:00+00:00", at(5, 21, 10), at(5, 21, 10)),
+            ("2027-01-05T15:10:00-06:00", at(5, 21, 10), at(5, 21, 10)),
+        ];
+        for (text, utc, site) in cases {
+            assert_eq!(parse_utc_datetime("ActivationDateUTC", text, chicago).unwrap(), utc, "{text} as UTC");
+            assert_eq!(parse_user_datetime("ActivationDate", text, chicago).unwrap(), site, "{text} as site time");
+        }
+        assert!(parse_utc_datetime("ActivationDateUTC", "soon", chicago).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! rule broken, so the CLI, the desktop form, the CSV import report and the simulator's
 //! `{"Error": ...}` body all say the same thing.
 
-use crate::status::{StatusFlag, StatusFlags};
+use crate::status::StatusFlags;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -33,12 +33,16 @@ pub enum RuleError {
     NotAMapping { building: String, floor: String, unit: String },
     #[error("Unit {unit} is already occupied for these dates by {occupant}")]
     UnitOccupied { unit: String, occupant: String },
-    #[error("the access end (DeactivationDateUTC) must be after the access start (ActivationDateUTC)")]
+    #[error("the access end (DeactivationDateUTC) must be after the access start (ActivationDateUTC), or equal to it for an empty stay")]
     EndBeforeStart,
     #[error("resident is already expired and cannot be purged this way")]
     PurgeExpired,
     #[error("resident is expired; {action} is not possible")]
     Expired { action: String },
+    #[error("resident is scheduled (access has not started); {action} is not possible: the first invitation goes out on the activation date, or at once with onboard-now")]
+    NotStarted { action: String },
+    #[error("onboard-now applies to scheduled residents; this resident is {status}")]
+    NotScheduled { status: String },
     #[error("PSK reset is only available on PPK-C or PPK-D sites (this site is {site_type})")]
     PskResetNotAllowed { site_type: String },
     #[error("Status must be Active or Disabled, not {given:?}")]
@@ -148,6 +152,11 @@ pub fn check_mapping<'a>(mappings: impl IntoIterator<Item = &'a Location>, wante
 }
 
 /// A half-open access interval `[start, end)`; `end = None` is open-ended.
+///
+/// `end == start` is a valid, *empty* stay: it is what terminating a resident whose access
+/// has not started leaves behind ([`termination_end`]). An empty stay holds no date, so it
+/// overlaps nothing and its resident is expired (see [`Interval::ended_by`]). An end before
+/// the start is never valid, so every stored interval can be saved again unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval {
     pub start: DateTime<Utc>,
@@ -156,13 +165,27 @@ pub struct Interval {
 
 impl Interval {
     pub fn new(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Result<Self, RuleError> {
-        if end.is_some_and(|e| e <= start) {
+        if end.is_some_and(|e| e < start) {
             return Err(RuleError::EndBeforeStart);
         }
         Ok(Interval { start, end })
     }
 
+    /// A stay that holds no date at all (`end == start`).
+    pub fn is_empty(&self) -> bool {
+        self.end.is_some_and(|e| e <= self.start)
+    }
+
+    /// True once the stay is over at `now`: its end has passed, or it is empty. This is the
+    /// one definition of "expired" — `status::derive_flags` and the occupancy rule use it.
+    pub fn ended_by(&self, now: DateTime<Utc>) -> bool {
+        self.is_empty() || self.end.is_some_and(|e| e <= now)
+    }
+
     pub fn overlaps(&self, other: &Interval) -> bool {
+        if self.is_empty() || other.is_empty() {
+            return false;
+        }
         let self_before_other = self.end.is_some_and(|e| e <= other.start);
         let other_before_self = other.end.is_some_and(|e| e <= self.start);
         !(self_before_other || other_before_self)
@@ -178,12 +201,21 @@ pub struct Occupant<'a> {
 }
 
 /// One resident per unit per date: the candidate's interval may not overlap the interval
-/// of any non-expired resident of the same unit. Expired residents free the unit.
+/// of any non-expired resident of the same unit. Both halves of "expired residents free the
+/// unit" live here: a candidate whose own stay is over at `now` (back-dated, terminated, or
+/// empty) occupies nothing and is not checked; other residents that are expired are skipped.
+///
+/// The core (add, update, import, onboard-now) and the simulator call this one function, so
+/// a back-dated stay is accepted or refused the same way on both sides.
 pub fn check_occupancy<'a>(
     unit: &str,
     candidate: &Interval,
+    now: DateTime<Utc>,
     occupants: impl IntoIterator<Item = Occupant<'a>>,
 ) -> Result<(), RuleError> {
+    if candidate.ended_by(now) {
+        return Ok(());
+    }
     for occupant in occupants {
         if !occupant.flags.is_expired() && occupant.interval.overlaps(candidate) {
             return Err(RuleError::UnitOccupied { unit: unit.to_string(), occupant: occupant.label.to_string() });
@@ -219,9 +251,53 @@ pub fn termination_deactivation(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
     local_midnight(yesterday, tz)
 }
 
-/// True once an expired resident's 31-day grace period is over.
+/// The access end that terminating at `now` stores: the day before today in the site's zone
+/// ([`termination_deactivation`]), but never before the access start. A resident whose
+/// access has not started yet (scheduled, or starting later today) gets `end = start`: an
+/// empty stay, so the resident is expired at once and the stored interval stays valid (a
+/// later update — a rename, or a new end in the future to reactivate — passes the rules).
+pub fn termination_end(activation: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    termination_deactivation(now, tz).max(activation)
+}
+
+/// True once an expired resident's 31-day grace period is over. The grace period runs from
+/// the stored access end (for a resident terminated before their access started, that is
+/// the start they never reached).
 pub fn purge_due(flags: StatusFlags, deactivation: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     flags.is_expired() && deactivation.is_some_and(|d| now >= d + Duration::days(GRACE_DAYS))
+}
+
+/// The latest access end a resident can have and still be [`purge_due`] at `now`: a store
+/// may pre-select candidates with `deactivation <= purge_cutoff(now)` (an index range), and
+/// then decide each one with [`purge_due`].
+pub fn purge_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::days(GRACE_DAYS)
+}
+
+/// Onboard now: the resident must be scheduled; the access start moves to `now` (the first
+/// invitation goes out at once), the end stays. The caller checks the returned interval
+/// with [`check_occupancy`] against the unit's other stays, since the earlier start may
+/// now overlap one of them.
+pub fn onboard_now(flags: StatusFlags, interval: Interval, now: DateTime<Utc>) -> Result<Interval, RuleError> {
+    check_onboard_now(flags)?;
+    Interval::new(interval.start.min(now), interval.end)
+}
+
+/// Onboard-now applies to scheduled residents only (Table-4).
+pub fn check_onboard_now(flags: StatusFlags) -> Result<(), RuleError> {
+    if flags.is_scheduled() {
+        Ok(())
+    } else {
+        Err(RuleError::NotScheduled { status: status_text(flags) })
+    }
+}
+
+fn status_text(flags: StatusFlags) -> String {
+    if flags == StatusFlags::empty() {
+        "unknown".to_string()
+    } else {
+        flags.to_string()
+    }
 }
 
 /// Terminate + purge removes at once, but never an already expired resident.
@@ -278,10 +354,16 @@ pub enum InviteKind {
     WifiDetails,
 }
 
-/// Pending (not onboarded) → invitation; onboarded → Wi-Fi details; expired → refused.
+/// Pending (not onboarded) → invitation; onboarded → Wi-Fi details; expired → refused;
+/// scheduled → refused: the first invitation goes out on the activation date (seed 001), so
+/// there is nothing to resend yet — onboard-now sends it early. The single `invite` and the
+/// bulk `resend-invites` ([`BulkAction::eligible`]) both decide with this function.
 pub fn invite_kind(flags: StatusFlags, onboarded: bool) -> Result<InviteKind, RuleError> {
     if flags.is_expired() {
         return Err(RuleError::Expired { action: "resending an invitation".into() });
+    }
+    if !flags.is_current() {
+        return Err(RuleError::NotStarted { action: "resending an invitation".into() });
     }
     Ok(if onboarded { InviteKind::WifiDetails } else { InviteKind::Invitation })
 }
@@ -378,8 +460,9 @@ impl BulkAction {
     /// - suspend: current, non-pending (and not already suspended);
     /// - unsuspend: current and suspended;
     /// - terminate / terminate-purge: current (pending or not, suspended or not) and scheduled;
-    /// - resend-invites: current and pending (invitation), current non-pending (Wi-Fi details);
-    /// - onboard-now: scheduled.
+    /// - resend-invites: whatever [`invite_kind`] accepts — current and pending (invitation),
+    ///   current non-pending (Wi-Fi details);
+    /// - onboard-now: whatever [`check_onboard_now`] accepts — scheduled.
     pub fn eligible(self, flags: StatusFlags) -> bool {
         match self {
             BulkAction::Suspend => StatusChange::Disabled.applies_to(flags),
@@ -387,14 +470,15 @@ impl BulkAction {
             BulkAction::Terminate | BulkAction::TerminatePurge => {
                 !flags.is_expired() && (flags.is_current() || flags.is_scheduled())
             }
-            BulkAction::ResendInvites => flags.is_current(),
-            BulkAction::OnboardNow => flags.contains(StatusFlag::Scheduled),
+            // A current resident is pending exactly when not onboarded.
+            BulkAction::ResendInvites => invite_kind(flags, !flags.is_pending()).is_ok(),
+            BulkAction::OnboardNow => check_onboard_now(flags).is_ok(),
         }
     }
 
     /// The reason shown for a resident the action skips.
     pub fn ineligible_reason(self, flags: StatusFlags) -> String {
-        let status = if flags == StatusFlags::empty() { "unknown".to_string() } else { flags.to_string() };
+        let status = status_text(flags);
         let wants = match self {
             BulkAction::Suspend => "current, non-pending, unsuspended",
             BulkAction::Unsuspend => "current and suspended",
@@ -422,7 +506,7 @@ pub fn parse_time_zone(field: &str, name: &str) -> Result<Tz, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{derive_flags, Lifecycle, StatusFlag::*};
+    use crate::status::{derive_flags, Lifecycle, StatusFlag, StatusFlag::*};
 
     fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
@@ -477,7 +561,118 @@ mod tests {
             assert_eq!(a.overlaps(&b), expected, "{name}");
             assert_eq!(b.overlaps(&a), expected, "{name} (symmetric)");
         }
-        assert_eq!(Interval::new(utc(2026, 1, 2, 0), Some(utc(2026, 1, 2, 0))), Err(RuleError::EndBeforeStart));
+        assert_eq!(Interval::new(utc(2026, 1, 2, 0), Some(utc(2026, 1, 1, 0))), Err(RuleError::EndBeforeStart));
+        // An empty stay is valid, holds no date, and overlaps nothing.
+        let empty = Interval::new(utc(2026, 1, 5, 0), Some(utc(2026, 1, 5, 0))).unwrap();
+        assert!(empty.is_empty());
+        assert!(!empty.overlaps(&i(1, None)) && !i(1, None).overlaps(&empty));
+    }
+
+    /// Corner case 5: both halves of "expired frees the unit" are in `check_occupancy`.
+    #[test]
+    fn occupancy_table_both_halves() {
+        let now = utc(2026, 6, 1, 12);
+        let iv = |s: DateTime<Utc>, e: Option<DateTime<Utc>>| Interval::new(s, e).unwrap();
+        let occupant = |interval, f: &[StatusFlag]| Occupant { label: "other@x.com", interval, flags: flags(f) };
+        let cases: Vec<(&str, Interval, Vec<Occupant<'_>>, bool)> = vec![
+            ("free unit", iv(utc(2026, 5, 1, 0), None), vec![], true),
+            (
+                "overlaps a current stay",
+                iv(utc(2026, 5, 1, 0), None),
+                vec![occupant(iv(utc(2026, 1, 1, 0), None), &[Current])],
+                false,
+            ),
+            (
+                "back-dated candidate, over at now, frees itself even over a current stay",
+                iv(utc(2026, 1, 10, 0), Some(utc(2026, 2, 1, 0))),
+                vec![occupant(iv(utc(2026, 1, 1, 0), None), &[Current])],
+                true,
+            ),
+            (
+                "candidate ending exactly now is over",
+                iv(utc(2026, 1, 10, 0), Some(now)),
+                vec![occupant(iv(utc(2026, 1, 1, 0), None), &[Current])],
+                true,
+            ),
+            (
+                "empty candidate (terminated before it started) occupies nothing",
+                iv(utc(2026, 9, 1, 0), Some(utc(2026, 9, 1, 0))),
+                vec![occupant(iv(utc(2026, 1, 1, 0), None), &[Current])],
+                true,
+            ),
+            (
+                "another resident's expired stay is skipped",
+                iv(utc(2026, 5, 1, 0), None),
+                vec![occupant(iv(utc(2025, 1, 1, 0), Some(utc(2026, 5, 31, 0))), &[Expired])],
+                true,
+            ),
+            (
+                "a scheduled stay that starts inside the candidate's",
+                iv(utc(2026, 5, 1, 0), Some(utc(2026, 8, 1, 0))),
+                vec![occupant(iv(utc(2026, 7, 1, 0), None), &[Scheduled])],
+                false,
+            ),
+        ];
+        for (name, candidate, occupants, ok) in cases {
+            assert_eq!(check_occupancy("105", &candidate, now, occupants).is_ok(), ok, "{name}");
+        }
+    }
+
+    /// Corner case 1: terminating a resident whose access has not started stores end = start.
+    #[test]
+    fn terminate_table_never_stores_an_end_before_the_start() {
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        let now = utc(2026, 11, 11, 18); // Nov 11 in Chicago → yesterday = Nov 10, 06:00 UTC
+        let yesterday = utc(2026, 11, 10, 6);
+        let cases = [
+            ("current since January: yesterday", utc(2026, 1, 1, 0), yesterday),
+            ("started yesterday at 10:00: end = start", utc(2026, 11, 10, 16), utc(2026, 11, 10, 16)),
+            ("started this morning: end = start", utc(2026, 11, 11, 14), utc(2026, 11, 11, 14)),
+            ("scheduled for December: end = start", utc(2026, 12, 1, 6), utc(2026, 12, 1, 6)),
+        ];
+        for (name, start, expected) in cases {
+            let end = termination_end(start, now, chicago);
+            assert_eq!(end, expected, "{name}");
+            let stay = Interval::new(start, Some(end)).expect(name);
+            let life =
+                Lifecycle { activation_utc: start, deactivation_utc: Some(end), onboarded_at: None, suspended: false };
+            assert!(derive_flags(&life, now).is_expired(), "{name}: expired at once");
+            // The stored interval passes the rules again unchanged (a rename), and moving the
+            // end into the future reactivates.
+            assert!(Interval::new(stay.start, stay.end).is_ok(), "{name}");
+            let reactivated = Lifecycle { deactivation_utc: Some(start.max(now) + Duration::days(30)), ..life };
+            assert!(!derive_flags(&reactivated, now).is_expired(), "{name}: reactivated");
+        }
+    }
+
+    /// Corner case 2: onboard-now makes a scheduled resident current, start moved to now.
+    #[test]
+    fn onboard_now_table() {
+        let now = utc(2026, 6, 1, 12);
+        let later = Interval::new(utc(2026, 7, 1, 0), Some(utc(2027, 7, 1, 0))).unwrap();
+        let moved = onboard_now(flags(&[Scheduled]), later, now).unwrap();
+        assert_eq!(moved, Interval { start: now, end: later.end });
+        let life = Lifecycle {
+            activation_utc: moved.start,
+            deactivation_utc: moved.end,
+            onboarded_at: None,
+            suspended: false,
+        };
+        assert_eq!(derive_flags(&life, now), flags(&[Current, Pending]), "current after onboard-now");
+        for f in [flags(&[Current]), flags(&[Current, Pending]), flags(&[Expired])] {
+            let err = onboard_now(f, later, now).unwrap_err();
+            assert!(matches!(err, RuleError::NotScheduled { .. }), "{f}");
+            assert!(!BulkAction::OnboardNow.eligible(f), "{f}");
+        }
+        // The earlier start is what the occupancy rule must see: it now overlaps a stay that
+        // ends in June, which the scheduled interval did not.
+        let june = Occupant {
+            label: "june@x.com",
+            interval: Interval::new(utc(2026, 1, 1, 0), Some(utc(2026, 6, 20, 0))).unwrap(),
+            flags: flags(&[Current]),
+        };
+        assert!(check_occupancy("105", &later, now, [june.clone()]).is_ok());
+        assert!(check_occupancy("105", &moved, now, [june]).is_err());
     }
 
     #[test]
@@ -485,9 +680,10 @@ mod tests {
         let cand = Interval::new(utc(2026, 3, 1, 0), None).unwrap();
         let old = Interval::new(utc(2025, 1, 1, 0), None).unwrap();
         let expired = Occupant { label: "old@x.com", interval: old, flags: flags(&[Expired]) };
-        assert!(check_occupancy("105", &cand, [expired.clone()]).is_ok());
+        let now = utc(2026, 6, 1, 0);
+        assert!(check_occupancy("105", &cand, now, [expired.clone()]).is_ok());
         let current = Occupant { flags: flags(&[Current]), ..expired };
-        let err = check_occupancy("105", &cand, [current]).unwrap_err();
+        let err = check_occupancy("105", &cand, now, [current]).unwrap_err();
         assert!(err.is_conflict());
     }
 
@@ -532,6 +728,20 @@ mod tests {
         assert!(check_purge(flags(&[Current, Pending])).is_ok());
     }
 
+    /// Corner case 6: the cutoff a store pre-selects with never leaves out a due resident.
+    #[test]
+    fn purge_cutoff_bounds_purge_due() {
+        let exp = flags(&[Expired]);
+        let now = utc(2026, 3, 1, 12);
+        for hours in -2000i64..2000 {
+            let end = now - Duration::days(GRACE_DAYS) + Duration::hours(hours);
+            if purge_due(exp, Some(end), now) {
+                assert!(end <= purge_cutoff(now), "due at {end} but after the cutoff");
+            }
+        }
+        assert!(purge_due(exp, Some(purge_cutoff(now)), now), "the cutoff itself is due");
+    }
+
     #[test]
     fn suspend_unsuspend_are_no_ops_outside_their_states() {
         let cases = [
@@ -556,12 +766,33 @@ mod tests {
     fn invite_and_psk_rules() {
         assert_eq!(invite_kind(flags(&[Current, Pending]), false).unwrap(), InviteKind::Invitation);
         assert_eq!(invite_kind(flags(&[Current]), true).unwrap(), InviteKind::WifiDetails);
-        assert_eq!(invite_kind(flags(&[Scheduled]), false).unwrap(), InviteKind::Invitation);
         assert!(invite_kind(flags(&[Expired]), true).is_err());
         assert!(check_psk_reset(&SiteType::parse("ppk-c"), flags(&[Current])).is_ok());
         assert!(check_psk_reset(&SiteType::parse("PPK-D"), flags(&[Current])).is_ok());
         assert!(check_psk_reset(&SiteType::parse("PSK"), flags(&[Current])).is_err());
         assert!(check_psk_reset(&SiteType::parse("PPK-C"), flags(&[Expired])).is_err());
+    }
+
+    /// Corner case 3: the single invite and bulk resend-invites agree on every status; a
+    /// scheduled resident gets its first invitation on the activation date (or onboard-now).
+    #[test]
+    fn invite_table_agrees_with_resend_invites() {
+        let cases = [
+            (flags(&[Current, Pending]), false, Some(InviteKind::Invitation)),
+            (flags(&[Current]), true, Some(InviteKind::WifiDetails)),
+            (flags(&[Current, Suspended]), true, Some(InviteKind::WifiDetails)),
+            (flags(&[Scheduled]), false, None),
+            (flags(&[Scheduled]), true, None),
+            (flags(&[Expired]), false, None),
+            (flags(&[Expired]), true, None),
+        ];
+        for (f, onboarded, expected) in cases {
+            let got = invite_kind(f, onboarded).ok();
+            assert_eq!(got, expected, "{f} onboarded={onboarded}");
+            assert_eq!(BulkAction::ResendInvites.eligible(f), expected.is_some(), "{f}: bulk agrees");
+        }
+        let err = invite_kind(flags(&[Scheduled]), false).unwrap_err();
+        assert!(err.to_string().contains("onboard-now"), "{err}");
     }
 
     #[test]

@@ -134,12 +134,15 @@ pub struct Lifecycle {
 
 /// Derives the flags of a resident at `now`.
 ///
-/// - expired: deactivation at or before `now` (the interval is half-open `[start, end)`);
+/// - expired: deactivation at or before `now` (the interval is half-open `[start, end)`), or
+///   an empty stay (`end == start`, what terminating a scheduled resident leaves), as
+///   [`Interval::ended_by`](crate::rules::Interval::ended_by) defines it;
 /// - scheduled: activation after `now`;
 /// - current: otherwise; then pending when not onboarded, suspended when switched off.
 pub fn derive_flags(life: &Lifecycle, now: DateTime<Utc>) -> StatusFlags {
     let flags = StatusFlags::empty();
-    if life.deactivation_utc.is_some_and(|end| end <= now) {
+    let stay = crate::rules::Interval { start: life.activation_utc, end: life.deactivation_utc };
+    if stay.ended_by(now) {
         return flags.with(StatusFlag::Expired);
     }
     if life.activation_utc > now {
@@ -181,6 +184,11 @@ mod tests {
             ("end exactly now is expired", life(at(2026, 1, 1, 0), Some(now), true, false), vec![Expired]),
             ("start exactly now is current", life(now, None, true, false), vec![Current]),
             ("end in future", life(at(2026, 1, 1, 0), Some(at(2026, 6, 1, 13)), true, false), vec![Current]),
+            (
+                "an empty stay in the future (terminated before it started) is expired, not scheduled",
+                life(at(2026, 7, 1, 0), Some(at(2026, 7, 1, 0)), false, false),
+                vec![Expired],
+            ),
             (
                 "expired wins over suspended",
                 life(at(2026, 1, 1, 0), Some(at(2026, 2, 1, 0)), true, true),

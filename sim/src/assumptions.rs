@@ -80,8 +80,27 @@ pub const TERMINATE_EXPIRED_IS_NOOP: bool = true;
 
 /// `onboard-now` on a scheduled resident moves `ActivationDateUTC` to now, making the
 /// resident current and pending, and sends the first invitation. When the earlier start
-/// would overlap another tenancy of the unit, the item fails (field `Unit`).
+/// would overlap another tenancy of the unit, the item fails (field `Unit`). The decision is
+/// `rules::onboard_now` + `rules::check_occupancy`, the same the core's bulk onboard-now makes.
 pub const ONBOARD_NOW_MOVES_ACTIVATION: bool = true;
+
+/// Terminating a resident whose access has not started (Table-4 allows terminating
+/// Scheduled residents) sets `DeactivationDateUTC` equal to `ActivationDateUTC` rather than to
+/// the day before, which would lie before the start: an empty stay, `["expired"]` at once,
+/// and a valid interval that a later PUT (a rename, or a future end to reactivate) accepts.
+/// The 31-day grace runs from that end. Decided by `rules::termination_end`, shared with the core.
+pub const TERMINATE_BEFORE_START_IS_EMPTY_STAY: bool = true;
+
+/// `POST .../invite` on a Scheduled resident is refused (400): the first invitation goes out
+/// on the activation date, so there is nothing to resend, and `resend-invites` leaves
+/// Scheduled residents out (Table-4); `onboard-now` sends it early. `rules::invite_kind`
+/// decides both.
+pub const INVITE_SCHEDULED_REFUSED: bool = true;
+
+/// A back-dated stay that is already over (or empty) frees the unit, like an expired resident:
+/// POST/PUT/import of such a resident is not checked against the unit's other stays
+/// (`rules::check_occupancy`, shared with the core).
+pub const OVER_STAY_FREES_UNIT: bool = true;
 
 /// Email uniqueness is checked across the whole remote system (all teams), expired residents
 /// included; comparison is on the trimmed, lowercased address, which is also what is stored.

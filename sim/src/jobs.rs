@@ -209,7 +209,7 @@ impl World {
                 Ok(())
             }
             BulkAction::Terminate => {
-                let end = rules::termination_deactivation(now, site.tz());
+                let end = rules::termination_end(r.activation_utc, now, site.tz());
                 if let Some(r) = self.data.residents.get_mut(id) {
                     r.deactivation_utc = Some(end);
                     r.updated_at = now;
@@ -224,11 +224,9 @@ impl World {
                 invite = Some(k);
                 self.record_mail(&email, mail_kind(k), Some(id));
             }),
-            BulkAction::OnboardNow => self.onboard_now_allowed(site, id, now).map(|()| {
+            BulkAction::OnboardNow => self.onboard_now_interval(site, id, now).map(|moved| {
                 if let Some(r) = self.data.residents.get_mut(id) {
-                    if assumptions::ONBOARD_NOW_MOVES_ACTIVATION {
-                        r.activation_utc = now;
-                    }
+                    r.activation_utc = moved.start;
                     r.updated_at = now;
                     r.version += 1;
                 }
@@ -247,21 +245,32 @@ impl World {
         }
     }
 
-    /// Moving a scheduled resident's start to `now` must not overlap another tenancy of the unit.
-    fn onboard_now_allowed(&self, site: &Site, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), RuleError> {
+    /// The interval onboard-now gives a scheduled resident (`rules::onboard_now`: the start
+    /// moves to `now`), checked against the unit's other stays with the one occupancy rule.
+    fn onboard_now_interval(
+        &self,
+        site: &Site,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<rules::Interval, RuleError> {
+        let r = self.data.residents.get(id).ok_or_else(|| RuleError::Invalid {
+            field: "ResidentIds".into(),
+            reason: format!("Resident {id} not found on this site"),
+        })?;
+        let interval = rules::onboard_now(r.flags(now), r.interval(), now)?;
         if !assumptions::ONBOARD_NOW_MOVES_ACTIVATION {
-            return Ok(());
+            return Ok(r.interval());
         }
-        let Some(r) = self.data.residents.get(id) else { return Ok(()) };
-        let interval = rules::Interval::new(now, r.deactivation_utc)?;
         let others = self.site_residents(&site.site_id).into_iter().filter(|o| {
             o.resident_id != r.resident_id && o.unit == r.unit && o.floor == r.floor && o.building == r.building
         });
         rules::check_occupancy(
             &r.unit,
             &interval,
+            now,
             others.map(|o| rules::Occupant { label: &o.email, interval: o.interval(), flags: o.flags(now) }),
-        )
+        )?;
+        Ok(interval)
     }
 
     /// The status of job `job_id` of `site` (404 for another site's or an unknown job).

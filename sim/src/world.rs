@@ -505,6 +505,7 @@ impl World {
         rules::check_occupancy(
             &location.unit,
             &interval,
+            now,
             same_unit.map(|r| Occupant { label: &r.email, interval: r.interval(), flags: r.flags(now) }),
         )?;
         Ok(ValidInput { first_name, last_name, email, phone, location, interval })
@@ -566,14 +567,16 @@ impl World {
         Ok(out)
     }
 
-    /// Terminate: expired at once, deactivation the day before in the site's time zone.
+    /// Terminate: expired at once, deactivation the day before in the site's time zone, but
+    /// never before the access start (`rules::termination_end`: a resident whose access has
+    /// not started gets an empty stay, end = start).
     pub fn terminate(&mut self, site: &Site, id: &str) -> ApiResult<()> {
         let now = self.now();
         let r = self.resident_on_site(site, id)?;
         if r.flags(now).is_expired() && assumptions::TERMINATE_EXPIRED_IS_NOOP {
             return Ok(());
         }
-        let end = rules::termination_deactivation(now, site.tz());
+        let end = rules::termination_end(r.activation_utc, now, site.tz());
         if let Some(r) = self.data.residents.get_mut(id) {
             r.deactivation_utc = Some(end);
             r.updated_at = now;
@@ -753,6 +756,33 @@ mod tests {
         let incremental = index_snapshot(&w);
         w.reindex();
         assert_eq!(incremental, index_snapshot(&w));
+    }
+
+    /// The simulator's side of issue #13's corner cases (the core's side is in `tests/it`).
+    #[test]
+    fn terminate_before_start_back_dated_stays_and_invite_on_scheduled() {
+        let mut w = world();
+        let site = w.site("site-bench").cloned().unwrap();
+        let now = w.now();
+        // Terminating a scheduled resident: end = start, expired, and a PUT afterwards works.
+        let later = w.create_resident(&site, &input("later@x.example", "00020", now + Duration::days(30))).unwrap();
+        assert!(rules::invite_kind(later.flags(now), false).is_err());
+        assert!(w.invite(&site, &later.resident_id).is_err(), "no invitation before the activation date");
+        w.terminate(&site, &later.resident_id).unwrap();
+        let r = w.data.residents[&later.resident_id].clone();
+        assert_eq!(r.deactivation_utc, Some(r.activation_utc));
+        assert!(r.flags(now).is_expired());
+        let mut rename = input("later@x.example", "00020", r.activation_utc);
+        rename.first_name = "Renamed".into();
+        rename.deactivation_date_utc = Some(r.activation_utc.to_rfc3339());
+        assert_eq!(w.update_resident(&site, &later.resident_id, &rename).unwrap().first_name, "Renamed");
+        // A back-dated stay that is over frees the unit, even over a current tenancy.
+        w.create_resident(&site, &input("now@x.example", "00021", now - Duration::days(40))).unwrap();
+        let mut past = input("past@x.example", "00021", now - Duration::days(30));
+        past.deactivation_date_utc = Some((now - Duration::days(20)).to_rfc3339());
+        assert!(w.create_resident(&site, &past).is_ok());
+        let overlap = w.create_resident(&site, &input("overlap@x.example", "00021", now + Duration::days(5)));
+        assert!(overlap.unwrap_err().is_conflict());
     }
 
     #[test]

@@ -367,7 +367,10 @@ async fn terminate_sets_deactivation_to_the_day_before_in_site_time_zone() {
     let sim = Sim::start(SimConfig::demo().frozen_at(now)).unwrap();
     let api = login(&sim, ADMIN).await;
     let site = site_path(&sim, "Hudson Lofts");
-    let r = create(&api, &site, resident_body(&sim, "t@example.com", ("Hudson", "3", "303"))).await;
+    // A resident whose access began well before the day before today.
+    let mut body = resident_body(&sim, "t@example.com", ("Hudson", "3", "303"));
+    body["ActivationDateUTC"] = json!(iso(now - Duration::days(10)));
+    let r = create(&api, &site, body).await;
     let id = r["ResidentId"].as_str().unwrap();
     api.delete(&format!("{site}/resident/{id}")).await;
     let got = api.get(&format!("{site}/resident/{id}")).await.body["Residents"][0].clone();
@@ -379,11 +382,34 @@ async fn terminate_sets_deactivation_to_the_day_before_in_site_time_zone() {
     assert_eq!(again.body["Result"], "Terminated");
     // The London site uses its own zone: 2026-11-11 (UTC 03:00 = 03:00 GMT) → Nov 10 00:00 GMT.
     let harbour = site_path(&sim, "Harbour House");
-    let r = create(&api, &harbour, resident_body(&sim, "l@example.com", ("Harbour", "2", "204"))).await;
+    let mut body = resident_body(&sim, "l@example.com", ("Harbour", "2", "204"));
+    body["ActivationDateUTC"] = json!(iso(now - Duration::days(10)));
+    let r = create(&api, &harbour, body).await;
     let id = r["ResidentId"].as_str().unwrap();
     api.delete(&format!("{harbour}/resident/{id}")).await;
     let got = api.get(&format!("{harbour}/resident/{id}")).await.body["Residents"][0].clone();
     assert_eq!(got["DeactivationDateUTC"], "2026-11-10T00:00:00+00:00");
+    // Access that began after the day before today (Nov 9 21:00 in Chicago), or has not
+    // begun: the end is never before the start — end = start, an empty stay, expired.
+    for (email, unit, start) in
+        [("late@example.com", "304", now - Duration::days(1)), ("soon@example.com", "305", now + Duration::days(20))]
+    {
+        let mut body = resident_body(&sim, email, ("Hudson", "3", unit));
+        body["ActivationDateUTC"] = json!(iso(start));
+        let r = create(&api, &site, body).await;
+        let id = r["ResidentId"].as_str().unwrap();
+        api.delete(&format!("{site}/resident/{id}")).await;
+        let got = api.get(&format!("{site}/resident/{id}")).await.body["Residents"][0].clone();
+        assert_eq!(got["DeactivationDateUTC"], got["ActivationDateUTC"], "{email}");
+        assert_eq!(got["Status"], json!(["expired"]), "{email}");
+        // The stored interval is valid: a PUT of it unchanged (a rename) is accepted.
+        let mut rename = resident_body(&sim, email, ("Hudson", "3", unit));
+        rename["FirstName"] = json!("Renamed");
+        rename["ActivationDateUTC"] = got["ActivationDateUTC"].clone();
+        rename["DeactivationDateUTC"] = got["DeactivationDateUTC"].clone();
+        let put = api.put(&format!("{site}/resident/{id}"), rename).await;
+        assert_eq!(put.status, 200, "{email}: {}", put.body);
+    }
 }
 
 #[tokio::test]

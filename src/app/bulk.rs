@@ -3,13 +3,14 @@
 //! reported as failed with the reason, like the remote's bulk job.
 
 use super::gate::At;
-use super::residents::{apply_invite, apply_purge, apply_status_change, apply_terminate};
+use super::residents::{apply_invite, apply_onboard_now, apply_purge, apply_status_change, apply_terminate};
 use super::usecases as uc;
 use super::{App, Session};
 use crate::access::roles::Permission;
 use crate::error::{AppError, AppResult};
 use crate::store;
-use residentdesk_domain::{BulkAction, StatusChange};
+use residentdesk_domain::rules::invite_kind;
+use residentdesk_domain::{BulkAction, InviteKind, StatusChange};
 use serde::Serialize;
 use serde_json::json;
 
@@ -91,13 +92,22 @@ impl App {
                     "purged".to_string()
                 }
                 BulkAction::ResendInvites => {
+                    // The single invite's rule; `eligible` agreed, so this cannot refuse.
+                    let kind = invite_kind(flags, r.onboarded_at.is_some())?;
                     apply_invite(&tx, session, &site, &r, "invite", now)?;
-                    if r.onboarded_at.is_some() { "wifi details sent" } else { "invitation sent" }.to_string()
+                    match kind {
+                        InviteKind::WifiDetails => "wifi details sent",
+                        InviteKind::Invitation => "invitation sent",
+                    }
+                    .to_string()
                 }
-                BulkAction::OnboardNow => {
-                    apply_invite(&tx, session, &site, &r, "onboard_now", now)?;
-                    "onboarding started".to_string()
-                }
+                BulkAction::OnboardNow => match apply_onboard_now(&tx, session, &site, &r, now)? {
+                    Ok(_) => "onboarding started; access starts now".to_string(),
+                    Err(problem) => {
+                        report.failed.push(item(problem.message));
+                        continue;
+                    }
+                },
             };
             report.success.push(item(result));
         }

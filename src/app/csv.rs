@@ -546,7 +546,7 @@ impl RowCheck<'_> {
             summary,
             problem: RowProblem { row, column: String::new(), field: "file".into(), value: String::new(), message },
         };
-        let mut reader = match RowReader::new(input) {
+        let mut reader = match RowReader::for_site(input, self.tz) {
             Ok(r) => r,
             Err(e) => {
                 emit(file_problem(e.row, e.message.clone(), e.message));
@@ -704,8 +704,9 @@ impl InFile {
         };
         let (Some(start), Some(end)) = (start, end) else { return (email_dup, None) };
         let Ok(interval) = Interval::new(start, end) else { return (email_dup, None) };
-        // An expired stay does not occupy the unit (as the occupancy rule says).
-        if end.is_some_and(|e| e <= now) {
+        // A stay that is over (or empty) does not occupy the unit: the occupancy rule's own
+        // definition, so the in-file check and `rules::check_occupancy` never disagree.
+        if interval.ended_by(now) {
             return (email_dup, None);
         }
         let (building, floor, unit) = (input.building.trim(), input.floor.trim(), input.unit.trim());

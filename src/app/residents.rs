@@ -354,17 +354,16 @@ fn check_fields(
         activation_utc: start,
         deactivation_utc: end,
     };
-    // An expired resident does not occupy the unit, so it is not checked against others.
-    let self_expired = end.is_some_and(|e| e <= now);
-    if !self_expired {
-        if let Err(p) = check_unit_free(conn, site.id, &fields, &interval, exclude, now) {
-            problems.push(p);
-            return None;
-        }
+    // Whether a stay that is already over needs checking is the occupancy rule's decision.
+    if let Err(p) = check_unit_free(conn, site.id, &fields, &interval, exclude, now) {
+        problems.push(p);
+        return None;
     }
     Some(fields)
 }
 
+/// One resident per unit per date ([`rules::check_occupancy`], both halves) for `interval`
+/// in the unit of `f`, against the unit's other residents (all but `exclude`).
 fn check_unit_free(
     conn: &Connection,
     site_id: i64,
@@ -381,7 +380,7 @@ fn check_unit_free(
         interval: Interval { start: o.activation_utc, end: o.deactivation_utc },
         flags: o.flags(now),
     });
-    rules::check_occupancy(&f.unit, interval, occupants).map_err(FieldProblem::from)
+    rules::check_occupancy(&f.unit, interval, now, occupants).map_err(FieldProblem::from)
 }
 
 /// Finds a resident by local id, remote id or email, within what the session may see.
@@ -686,8 +685,10 @@ impl App {
         self.refresh(session)?;
         let tx = self.write_public(&uc::AUTO_PURGE)?;
         let now = tx.now;
-        let cutoff = now - chrono::Duration::days(rules::GRACE_DAYS);
-        let due = store::residents::deactivated_before(&tx, cutoff)?;
+        // The store pre-selects by the cutoff (an index range); the rule decides each one.
+        let candidates = store::residents::deactivated_before(&tx, rules::purge_cutoff(now))?;
+        let due: Vec<Resident> =
+            candidates.into_iter().filter(|r| rules::purge_due(r.flags(now), r.deactivation_utc, now)).collect();
         for r in &due {
             store::residents::delete(&tx, r.id)?;
             let site = store::sites::get(&tx, r.site_id)?;
@@ -835,7 +836,9 @@ pub(crate) fn apply_terminate(
     r: &Resident,
     now: DateTime<Utc>,
 ) -> AppResult<DateTime<Utc>> {
-    let end = rules::termination_deactivation(now, site_tz(site));
+    // Never before the access start: a resident whose access has not started gets an empty
+    // stay (end = start), so the stored interval stays valid for every later update.
+    let end = rules::termination_end(r.activation_utc, now, site_tz(site));
     store::residents::set_deactivation(tx, r.id, Some(end), now)?;
     let base = base_of(tx, r.id, &["DeactivationDateUTC"])?;
     store::outbox::append(
@@ -865,6 +868,34 @@ pub(crate) fn apply_purge(
     append_op(tx, session, site, r, "purge", json!({}), now)?;
     store::residents::delete(tx, r.id)?;
     Ok(())
+}
+
+/// Onboard now ([`rules::onboard_now`]): a scheduled resident's access starts now and the
+/// first invitation goes out; the earlier start is checked against the unit's other stays
+/// ([`rules::check_occupancy`]). A broken rule is returned as the inner error (the bulk
+/// action reports it for that resident and goes on); nothing is written then.
+pub(crate) fn apply_onboard_now(
+    tx: &rusqlite::Transaction<'_>,
+    session: &Session,
+    site: &Site,
+    r: &Resident,
+    now: DateTime<Utc>,
+) -> AppResult<Result<DateTime<Utc>, FieldProblem>> {
+    let stay = Interval { start: r.activation_utc, end: r.deactivation_utc };
+    let moved = match rules::onboard_now(r.flags(now), stay, now) {
+        Ok(moved) => moved,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let mut fields = r.editable_fields();
+    fields.activation_utc = moved.start;
+    if let Err(p) = check_unit_free(tx, site.id, &fields, &moved, Some(r.id), now) {
+        return Ok(Err(p));
+    }
+    store::residents::update_fields(tx, r.id, &fields, now)?;
+    // The remote's onboard-now moves its activation the same way (sitemanager-sim does it
+    // with the same rule); the next pull brings its exact value back.
+    apply_invite(tx, session, site, r, "onboard_now", now)?;
+    Ok(Ok(moved.start))
 }
 
 pub(crate) fn apply_invite(

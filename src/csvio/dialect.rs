@@ -7,8 +7,14 @@
 //!   and tab outside quotes (comma on a tie or when none occurs).
 //! - Headers are compared case-, space- and punctuation-insensitively, with the aliases
 //!   leasing offices use (E-mail, Phone, Mobile, Start Date, Move In, Move Out...).
+//! - A date column's name says how a date without an offset is read ([`DateReading`]): a
+//!   name ending in `UTC` (`ActivationDateUTC`, `DeactivationDateUTC`, `Move In (UTC)`) means
+//!   UTC; every other name (`Access Start`, `ActivationDate`, `Start Date`...) means the
+//!   site's time. Excel drops the `+00:00` of an exported UTC date when it saves the file
+//!   again, so the name is all that is left to say which time it was.
 
 use super::{Columns, Field};
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// The UTF-8 byte-order mark.
@@ -87,13 +93,60 @@ fn header_key(header: &str) -> String {
     header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
+/// How a date column's values without an offset are read. A value with an offset (or `Z`)
+/// is that instant whatever the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DateReading {
+    /// The column is named `...UTC`: values are UTC.
+    Utc,
+    /// Any other name: values are wall-clock time in the site's zone.
+    SiteTime,
+}
+
+/// The reading a date column's header asks for (see [`DateReading`]).
+pub fn date_reading_of_header(header: &str) -> DateReading {
+    if header_key(header).ends_with("utc") {
+        DateReading::Utc
+    } else {
+        DateReading::SiteTime
+    }
+}
+
 /// The field a header means, and which dialect spelled it that way (API names are one word,
 /// the UI template has spaces). `None` for a column the importer does not know.
 pub fn field_of_header(header: &str) -> Option<(Field, Option<Columns>)> {
     let key = header_key(header);
+    let found = field_of_key(&key);
+    // `Start Date UTC`, `Move In (UTC)`: a date alias with a UTC suffix (see [`DateReading`]).
+    let found = found
+        .or_else(|| key.strip_suffix("utc").and_then(field_of_key).filter(|f| matches!(f, Field::Start | Field::End)));
+    let field = found?;
     let spaced = header.trim().contains(' ');
     let dialect = |api: bool| Some(if api { Columns::Api } else { Columns::SiteManager });
-    let field = match key.as_str() {
+    // Which dialect: the exact API spellings are the API dialect; the exact template names
+    // are the Site Manager dialect; aliases say nothing.
+    let which = match header.trim() {
+        "FirstName" | "LastName" | "PhoneNumber" | "ActivationDateUTC" | "DeactivationDateUTC" => dialect(true),
+        "First Name" | "Last Name" | "Phone Number" | "Access Start" | "Access End" => dialect(false),
+        _ if matches!(field, Field::FirstName | Field::LastName | Field::Phone | Field::Start | Field::End) => {
+            if key.starts_with("access") || spaced && matches!(key.as_str(), "firstname" | "lastname" | "phonenumber") {
+                dialect(false)
+            } else if matches!(key.as_str(), "activationdateutc" | "deactivationdateutc") {
+                dialect(true)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    Some((field, which))
+}
+
+/// The field a header key (see [`header_key`]) names.
+fn field_of_key(key: &str) -> Option<Field> {
+    let field = match key {
         "firstname" | "first" | "givenname" | "fname" | "forename" => Field::FirstName,
         "lastname" | "last" | "surname" | "familyname" | "lname" => Field::LastName,
         "email" | "emailaddress" | "mail" | "emailid" => Field::Email,
@@ -120,23 +173,7 @@ pub fn field_of_header(header: &str) -> Option<(Field, Option<Columns>)> {
         "site" | "sitename" | "property" => Field::Site,
         _ => return None,
     };
-    // Which dialect: the exact API spellings are the API dialect; the exact template names
-    // are the Site Manager dialect; aliases say nothing.
-    let which = match header.trim() {
-        "FirstName" | "LastName" | "PhoneNumber" | "ActivationDateUTC" | "DeactivationDateUTC" => dialect(true),
-        "First Name" | "Last Name" | "Phone Number" | "Access Start" | "Access End" => dialect(false),
-        _ if matches!(field, Field::FirstName | Field::LastName | Field::Phone | Field::Start | Field::End) => {
-            if key.starts_with("access") || spaced && matches!(key.as_str(), "firstname" | "lastname" | "phonenumber") {
-                dialect(false)
-            } else if matches!(key.as_str(), "activationdateutc" | "deactivationdateutc") {
-                dialect(true)
-            } else {
-                None
-            }
-        }
-        _ => None,
-    };
-    Some((field, which))
+    Some(field)
 }
 
 /// The meaning of a header row.
@@ -150,6 +187,8 @@ pub struct HeaderMap {
     pub dialect: Columns,
     /// Columns the importer ignores (unknown headers), as written.
     pub ignored: Vec<String>,
+    /// For each column: how its dates are read (meaningful for the date columns only).
+    pub readings: Vec<DateReading>,
 }
 
 impl HeaderMap {
@@ -198,12 +237,24 @@ impl HeaderMap {
             ));
         }
         let dialect = if ui > api { Columns::SiteManager } else { Columns::Api };
-        Ok(HeaderMap { fields, names: headers.iter().map(|h| h.trim().to_string()).collect(), dialect, ignored })
+        let readings = headers.iter().map(|h| date_reading_of_header(h)).collect();
+        Ok(HeaderMap {
+            fields,
+            names: headers.iter().map(|h| h.trim().to_string()).collect(),
+            dialect,
+            ignored,
+            readings,
+        })
     }
 
     /// The column index of `field`.
     pub fn column_of(&self, field: Field) -> Option<usize> {
         self.fields.iter().position(|f| *f == Some(field))
+    }
+
+    /// How the dates of `field`'s column are read (site time when there is no such column).
+    pub fn reading_of(&self, field: Field) -> DateReading {
+        self.column_of(field).map(|i| self.readings[i]).unwrap_or(DateReading::SiteTime)
     }
 }
 
@@ -267,6 +318,41 @@ mod tests {
             assert_eq!(field_of_header(header).map(|(f, _)| f), Some(field), "{header}");
         }
         assert_eq!(field_of_header("Pet name"), None);
+        assert_eq!(field_of_header("Move In (UTC)").map(|(f, _)| f), Some(Field::Start));
+        assert_eq!(field_of_header("Email UTC"), None, "only date columns take a UTC suffix");
+    }
+
+    /// Corner case 4: a UTC-named date column means UTC; every other name, site time.
+    #[test]
+    fn date_reading_table() {
+        let cases = [
+            ("ActivationDateUTC", DateReading::Utc),
+            ("DeactivationDateUTC", DateReading::Utc),
+            ("activation_date_utc", DateReading::Utc),
+            ("Move In (UTC)", DateReading::Utc),
+            ("Start Date UTC", DateReading::Utc),
+            ("Access Start", DateReading::SiteTime),
+            ("Access End", DateReading::SiteTime),
+            ("ActivationDate", DateReading::SiteTime),
+            ("DeactivationDate", DateReading::SiteTime),
+            ("Move In", DateReading::SiteTime),
+        ];
+        for (header, reading) in cases {
+            assert_eq!(date_reading_of_header(header), reading, "{header}");
+        }
+        let map = HeaderMap::new(&strings(&[
+            "Email",
+            "FirstName",
+            "LastName",
+            "Building",
+            "Floor",
+            "Unit",
+            "ActivationDateUTC",
+            "Access End",
+        ]))
+        .unwrap();
+        assert_eq!(map.reading_of(Field::Start), DateReading::Utc);
+        assert_eq!(map.reading_of(Field::End), DateReading::SiteTime);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES) stops the import, at most
 //! [`MAX_ROWS`](super::MAX_ROWS) rows are read.
 
-use super::dialect::{self, Bom, HeaderMap};
+use super::dialect::{self, Bom, DateReading, HeaderMap};
 use super::{dates, Field, MAX_CELL_BYTES, MAX_RECORD_BYTES, MAX_ROWS};
 use crate::app::residents::ResidentInput;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,22 @@ pub struct FileInfo {
     pub headers: Vec<String>,
     /// Columns that were ignored (unknown headers).
     pub ignored_columns: Vec<String>,
+    /// How each date column's values without an offset were read.
+    pub dates: Vec<DateColumn>,
+}
+
+/// How one date column of the file was read (the report says so, so nobody has to guess
+/// whether `2027-01-05 21:10` was UTC or the site's time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DateColumn {
+    /// The header as written.
+    pub column: String,
+    /// The API field name (`ActivationDateUTC` or `DeactivationDateUTC`).
+    pub field: String,
+    pub reading: DateReading,
+    /// For people: `UTC`, or `site time (America/Chicago)`.
+    pub meaning: String,
 }
 
 /// One data row.
@@ -183,6 +199,8 @@ pub struct RowReader<R: Read> {
     csv: csv::Reader<Guard<BufReader<R>>>,
     map: HeaderMap,
     info: FileInfo,
+    /// The site's zone: bare dates in UTC-named columns are days there.
+    tz: chrono_tz::Tz,
     record: csv::ByteRecord,
     tracker: Rc<RefCell<RowTracker>>,
     /// The row of the last record read.
@@ -219,8 +237,15 @@ fn unneutralise(text: &str) -> &str {
 }
 
 impl<R: Read> RowReader<R> {
-    /// Reads the start of the file: byte-order mark, delimiter and header row.
+    /// [`RowReader::for_site`] for a site whose time zone is UTC.
     pub fn new(reader: R) -> Result<RowReader<R>, FileError> {
+        RowReader::for_site(reader, chrono_tz::UTC)
+    }
+
+    /// Reads the start of the file (byte-order mark, delimiter and header row) of an import
+    /// into a site in time zone `tz` (the report names it; bare dates in UTC-named columns
+    /// are days at the site).
+    pub fn for_site(reader: R, tz: chrono_tz::Tz) -> Result<RowReader<R>, FileError> {
         let file_err = |message: String| FileError { row: 1, message };
         let mut buffered = BufReader::with_capacity(64 * 1024, reader);
         let head = buffered.fill_buf().map_err(|e| file_err(format!("cannot read the file: {e}")))?;
@@ -275,6 +300,18 @@ impl<R: Read> RowReader<R> {
             header_dialect: map.dialect,
             headers: map.names.clone(),
             ignored_columns: map.ignored.clone(),
+            dates: [Field::Start, Field::End]
+                .into_iter()
+                .filter_map(|f| {
+                    let i = map.column_of(f)?;
+                    let reading = map.readings[i];
+                    let meaning = match reading {
+                        DateReading::Utc => "UTC".to_string(),
+                        DateReading::SiteTime => format!("site time ({})", tz.name()),
+                    };
+                    Some(DateColumn { column: map.names[i].clone(), field: f.api_name().to_string(), reading, meaning })
+                })
+                .collect(),
         };
         Ok(RowReader {
             csv,
@@ -288,6 +325,7 @@ impl<R: Read> RowReader<R> {
             record_start,
             bom_len: bom_len as u64,
             excel_safe: bom == Bom::Utf8,
+            tz,
             done: false,
         })
     }
@@ -416,6 +454,18 @@ impl<R: Read> RowReader<R> {
                 Field::Unit => input.unit = value.to_string(),
                 Field::Start | Field::End => match dates::normalize_excel_date(value) {
                     Ok(iso) => {
+                        // A UTC-named column: a date without an offset is UTC, so it is
+                        // handed on with one (the user-date parser would read it in the
+                        // site's zone). Text that is no date is left for the parser to report.
+                        let iso = match self.map.readings[i] {
+                            DateReading::Utc => {
+                                match residentdesk_domain::dates::parse_utc_datetime(field.api_name(), &iso, self.tz) {
+                                    Ok(dt) => residentdesk_domain::dates::format_wire_utc(dt).into(),
+                                    Err(_) => iso,
+                                }
+                            }
+                            DateReading::SiteTime => iso,
+                        };
                         if *field == Field::Start {
                             input.start = iso.into_owned();
                         } else {
@@ -480,8 +530,10 @@ mod tests {
         assert_eq!(rows[1].row, 4);
         assert_eq!(rows[1].input.first_name, "Bo\nB");
         assert_eq!(rows[1].input.last_name, "O\"Neil");
-        assert_eq!(rows[1].input.start, "2021-11-05T14:10:00");
-        assert_eq!(rows[1].input.end.as_deref(), Some("2026-12-31"));
+        // UTC-named columns: Excel's forms and dates without an offset are read as UTC.
+        assert_eq!(rows[1].input.start, "2021-11-05T14:10:00+00:00");
+        assert_eq!(rows[1].input.end.as_deref(), Some("2026-12-31T00:00:00+00:00"), "a day at the (UTC) site");
+        assert_eq!(info.dates.iter().map(|d| d.meaning.as_str()).collect::<Vec<_>>(), ["UTC", "UTC"]);
         assert_eq!(rows[2].row, 5);
         assert!(rows.iter().all(|r| r.problems.is_empty()));
     }
@@ -497,6 +549,34 @@ mod tests {
         // Header 1, data 2, blanks 3–4, the two-line record 5, an all-empty row 6 (skipped), 7.
         assert_eq!(numbers, [2, 5, 7]);
         assert_eq!(rows[1].input.first_name, "c\r\nd");
+    }
+
+    /// Corner case 4: `ActivationDateUTC` without an offset is UTC; `Access End` and plain
+    /// `ActivationDate` stay site time; the file facts say which reading was used.
+    #[test]
+    fn utc_named_columns_are_read_as_utc() {
+        let text = "Email,FirstName,LastName,Building,Floor,Unit,ActivationDateUTC,Access End\n\
+                    a@x.test,A,B,A,1,101,2027-01-05 21:10:00,1/6/2027 9:00\n\
+                    b@x.test,A,B,A,1,102,1/5/2027 21:10,2027-02-01T00:00:00-06:00\n";
+        let chicago: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+        let mut r = RowReader::for_site(text.as_bytes(), chicago).unwrap();
+        let (a, b) = (r.next_row().unwrap().unwrap(), r.next_row().unwrap().unwrap());
+        assert_eq!(a.input.start, "2027-01-05T21:10:00+00:00");
+        assert_eq!(a.input.end.as_deref(), Some("2027-01-06T09:00:00"), "site time: left for the site's zone");
+        assert_eq!(b.input.start, "2027-01-05T21:10:00+00:00", "Excel's form of the same UTC instant");
+        assert_eq!(b.input.end.as_deref(), Some("2027-02-01T00:00:00-06:00"), "an explicit offset is kept");
+        let meanings: Vec<(&str, &str)> =
+            r.info().dates.iter().map(|d| (d.column.as_str(), d.meaning.as_str())).collect();
+        assert_eq!(meanings, [("ActivationDateUTC", "UTC"), ("Access End", "site time (America/Chicago)")]);
+        let day = "Email,FirstName,LastName,Building,Floor,Unit,ActivationDateUTC\na@x.test,A,B,A,1,101,1/5/2027\n";
+        let mut r = RowReader::for_site(day.as_bytes(), chicago).unwrap();
+        let start = r.next_row().unwrap().unwrap().input.start;
+        assert_eq!(start, "2027-01-05T06:00:00+00:00", "a bare date is a day at the site");
+        let plain =
+            "Email,FirstName,LastName,Building,Floor,Unit,ActivationDate\na@x.test,A,B,A,1,101,2027-01-05 21:10:00\n";
+        let mut r = RowReader::for_site(plain.as_bytes(), chicago).unwrap();
+        assert_eq!(r.next_row().unwrap().unwrap().input.start, "2027-01-05 21:10:00");
+        assert_eq!(r.info().dates[0].reading, DateReading::SiteTime);
     }
 
     #[test]

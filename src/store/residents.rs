@@ -333,7 +333,9 @@ pub fn for_each_in_sites(
     Ok(())
 }
 
-/// Expired candidates for the automatic purge: deactivation at or before `cutoff`.
+/// Candidates for the automatic purge: deactivation at or before `cutoff`
+/// (`rules::purge_cutoff`). A pre-selection only: the caller decides each one with
+/// `rules::purge_due`.
 pub fn deactivated_before(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<Resident>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM residents WHERE deactivation_utc IS NOT NULL AND deactivation_utc <= ?1"
