@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dates;
+pub mod input;
 pub mod rules;
 pub mod status;
 pub mod wire;

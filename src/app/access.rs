@@ -572,16 +572,6 @@ pub(crate) fn secret_prefix(kind: &str, token: &str) -> Option<String> {
     (prefix.len() == 8 && !secret.is_empty()).then(|| prefix.to_string())
 }
 
-fn csv_cell(text: &str) -> String {
-    // Cells starting with a formula sign are quoted with a leading apostrophe (CSV injection).
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 impl App {
     /// Signs in with an API token (`RESIDENTDESK_TOKEN`): the creator's current grants cut down
     /// to the token's. Every use, and every failed or refused use, is audited.
@@ -1104,9 +1094,9 @@ impl App {
         let team = rd.ctx.team.clone();
         let entries = store::audit::list(&rd, Some(team.id), since, usize::MAX >> 1)?;
         drop(rd);
-        let mut out = String::from("id,at,actor,action,outcome,team_id,site_id,target,details\n");
-        for e in entries.iter().rev() {
-            let row = [
+        // The one CSV writer and its Excel-safe guard, as for residents.
+        let rows = entries.iter().rev().map(|e| {
+            [
                 e.id.to_string(),
                 store::ts(e.at),
                 e.actor.clone(),
@@ -1116,10 +1106,10 @@ impl App {
                 e.site_id.map(|v| v.to_string()).unwrap_or_default(),
                 e.target.clone().unwrap_or_default(),
                 e.details.to_string(),
-            ];
-            out.push_str(&row.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-            out.push('\n');
-        }
+            ]
+        });
+        let out = crate::csvio::export::audit_csv(&crate::csvio::export::AUDIT_HEADER, rows)
+            .map_err(|e| AppError::internal(format!("cannot write the audit CSV: {e}")))?;
         let tx = self.write(session, &uc::AUDIT_EXPORT, At::Team)?;
         tx.audit().no_target().details(json!({"rows": entries.len()})).write()?;
         tx.commit()?;
@@ -1498,13 +1488,5 @@ mod tests {
         assert_eq!(secret_prefix("rdi", &secret), None);
         assert_eq!(secret_prefix("rdt", "rdt_short"), None);
         assert_ne!(new_secret("rdt").0, secret);
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
     }
 }

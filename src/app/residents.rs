@@ -16,24 +16,8 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// A new resident as typed by a person (dates as text, read in the site's time zone).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ResidentInput {
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    #[serde(default)]
-    pub phone: Option<String>,
-    pub building: String,
-    pub floor: String,
-    pub unit: String,
-    /// Access start: `YYYY-MM-DD` or ISO 8601.
-    pub start: String,
-    /// Access end; `None` or empty for open-ended.
-    #[serde(default)]
-    pub end: Option<String>,
-}
+/// A new resident as typed by a person: the shared vocabulary type of `domain/`.
+pub use residentdesk_domain::input::ResidentInput;
 
 /// Changes to a resident; `None` leaves a field as it is. `end: Some("")` clears the end.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -175,22 +159,7 @@ pub(crate) fn site_tz(site: &Site) -> Tz {
 
 /// The wire body the remote expects for this resident (POST, PUT, import item).
 pub fn wire_input(r: &Resident) -> wire::ResidentInput {
-    wire_fields(&r.email, &r.editable_fields())
-}
-
-/// The wire body of a resident about to be created, from its validated fields.
-fn wire_fields(email: &str, f: &ResidentFields) -> wire::ResidentInput {
-    wire::ResidentInput {
-        first_name: f.first_name.clone(),
-        last_name: f.last_name.clone(),
-        email: Some(email.to_string()),
-        phone_number: (!f.phone.is_empty()).then(|| f.phone.clone()),
-        building: f.building.clone(),
-        floor: f.floor.clone(),
-        unit: f.unit.clone(),
-        activation_date_utc: format_wire_utc(f.activation_utc),
-        deactivation_date_utc: f.deactivation_utc.map(format_wire_utc),
-    }
+    r.wire_input()
 }
 
 /// The editable fields as API name → value, for merge bases and audit before/after.
@@ -734,7 +703,7 @@ pub(crate) struct CreateEntries {
 
 pub(crate) fn create_entries(email: &str, fields: &ResidentFields) -> CreateEntries {
     // Serialising plain strings into a String cannot fail.
-    let wire = serde_json::to_string(&wire_fields(email, fields)).unwrap_or_else(|_| "{}".into());
+    let wire = serde_json::to_string(&fields.wire(email)).unwrap_or_else(|_| "{}".into());
     CreateEntries { payload: JsonText::wrap("resident", &wire), after: JsonText::wrap("after", &wire) }
 }
 

@@ -14,7 +14,7 @@
 
 use super::dialect::{self, Bom, DateReading, HeaderMap};
 use super::{dates, Field, MAX_CELL_BYTES, MAX_RECORD_BYTES, MAX_ROWS};
-use crate::app::residents::ResidentInput;
+use residentdesk_domain::input::ResidentInput;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -233,6 +233,11 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
                 "terminate" => {
                     l.fields.insert("DeactivationDateUTC".into());
                 }
+                // Onboard-now moves the access start to now (rules::onboard_now): a pull before
+                // it is pushed must not put the remote's future start back.
+                "onboard_now" => {
+                    l.fields.insert("ActivationDateUTC".into());
+                }
                 "suspend" | "unsuspend" => l.status = true,
                 "purge" => l.purge.push(e.id),
                 _ => {}

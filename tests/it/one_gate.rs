@@ -920,3 +920,18 @@ mod escalation {
         }
     }
 }
+
+/// The layers point one way: the store, the CSV format and the sync executor import nothing
+/// from the app layer (the app composes them; they never call back up).
+#[test]
+fn store_csvio_and_sync_import_nothing_from_app() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["src/store", "src/csvio", "src/sync"] {
+        for file in walk(&root.join(dir)) {
+            let src = std::fs::read_to_string(&file).unwrap();
+            for needle in ["crate::app", "super::super::app", "residentdesk::app"] {
+                assert!(!src.contains(needle), "{} imports the app layer ({needle})", file.display());
+            }
+        }
+    }
+}
