@@ -68,6 +68,9 @@ struct Cli {
     /// Machine output: one JSON document on stdout; errors as JSON on stderr.
     #[arg(long, global = true)]
     json: bool,
+    /// Log what happens on stderr (-v: info, -vv: debug, -vvv: trace; RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -425,8 +428,24 @@ fn use_cases_help() -> String {
     out
 }
 
+/// Sends the core's `tracing` events to stderr: warnings and errors by default, more with
+/// `-v`, or whatever `RUST_LOG` asks for.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
 fn main() {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     let out = Out { json: cli.json };
     let result = run(cli, &out);
     // Whatever is still buffered goes out before the exit code is decided (a closed pipe
@@ -449,11 +468,7 @@ fn clock() -> Result<Arc<dyn residentdesk::Clock>, AppError> {
 }
 
 fn default_db() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("residentdesk").join("residentdesk.db")
+    residentdesk::store::default_database_path()
 }
 
 fn read_stdin_line(what: &str) -> Result<String, AppError> {

@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{include_dir, Dir};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::Migrations;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -94,6 +94,14 @@ pub fn begin_immediate(conn: &Connection) -> rusqlite::Result<rusqlite::Transact
 pub fn data_stamp(conn: &Connection) -> rusqlite::Result<(i64, u64)> {
     let version: i64 = conn.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
     Ok((version, conn.total_changes()))
+}
+
+/// The database used when none is named (`--db`, `RESIDENTDESK_DB`): `residentdesk.db` in a
+/// `residentdesk` folder of the platform's data directory (`$XDG_DATA_HOME` or
+/// `~/.local/share` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on
+/// Windows). The CLI and the desktop both call this, so they open the same file on every OS.
+pub fn default_database_path() -> PathBuf {
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("residentdesk").join("residentdesk.db")
 }
 
 /// The file of an on-disk database (`None` in memory).
