@@ -237,6 +237,33 @@ impl<'a> FieldsText<'a> {
 
 /// Validates the editable fields; occupancy is checked against the unit's other residents
 /// (all but `exclude`). Pushes problems and returns the fields when they are all valid.
+/// The checks of an update (text, phone, mapping, interval, occupancy) on fields that come
+/// from elsewhere than a form — a conflict's resolution picks them from both sides — so a
+/// resolution can never store what an update would refuse.
+pub(crate) fn check_resident_fields(
+    conn: &Connection,
+    site: &Site,
+    resident_id: i64,
+    f: &ResidentFields,
+    now: DateTime<Utc>,
+) -> AppResult<ResidentFields> {
+    let text = FieldsText {
+        first_name: &f.first_name,
+        last_name: &f.last_name,
+        phone: &f.phone,
+        building: &f.building,
+        floor: &f.floor,
+        unit: &f.unit,
+        start: Ok(f.activation_utc),
+        end: f.deactivation_utc.map(Ok),
+    };
+    let mut problems = Vec::new();
+    match check_fields(conn, site, Some(resident_id), text, now, &mut problems) {
+        Some(checked) if problems.is_empty() => Ok(checked),
+        _ => Err(problems_to_error(problems)),
+    }
+}
+
 fn check_fields(
     conn: &Connection,
     site: &Site,

@@ -456,6 +456,8 @@ impl App {
                 }
                 let fields = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
                     .ok_or_else(|| AppError::invalid("the chosen values do not make a valid resident"))?;
+                // The same checks as an update: a resolution never stores what an update refuses.
+                let fields = super::residents::check_resident_fields(&tx, &site, r.id, &fields, now)?;
                 store::residents::update_fields(&tx, r.id, &fields, now)?;
                 let after = store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
                 let mut changed: std::collections::BTreeSet<String> = held
@@ -549,6 +551,7 @@ impl App {
                             }
                             if let Some(fields) = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
                             {
+                                let fields = super::residents::check_resident_fields(&tx, &site, r.id, &fields, now)?;
                                 store::residents::update_fields(&tx, r.id, &fields, now)?;
                             }
                             message = format!("{} stays in the remote's unit", r.email);

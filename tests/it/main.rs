@@ -4,6 +4,7 @@ mod access;
 mod app_core;
 mod backup;
 mod cli_core;
+mod conflicts;
 mod csv;
 mod csv_excel;
 mod fixture;
