@@ -1,0 +1,298 @@
+//! `residentdesk resident` and `residentdesk bulk`: residents one at a time or many at once,
+//! thin over `app::residents` and `app::bulk`.
+
+use crate::output::{print_table, Out};
+use crate::usage;
+use clap::{Args, Subcommand};
+use residentdesk::app::bulk::BulkReport;
+use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
+use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
+use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
+use residentdesk::{App, AppError};
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub struct ResidentFields {
+    #[arg(long)]
+    first: Option<String>,
+    #[arg(long)]
+    last: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    building: Option<String>,
+    #[arg(long)]
+    floor: Option<String>,
+    #[arg(long)]
+    unit: Option<String>,
+    /// Access start: YYYY-MM-DD (site time) or ISO 8601.
+    #[arg(long)]
+    start: Option<String>,
+    /// Access end: YYYY-MM-DD or ISO 8601 (empty string: open-ended).
+    #[arg(long)]
+    end: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResidentCmd {
+    /// Residents of a site (the only one you see when you give none), or of every site you
+    /// see with --all.
+    List {
+        #[arg(long, conflicts_with = "all")]
+        site: Option<String>,
+        /// Every site you can see in the active team.
+        #[arg(long)]
+        all: bool,
+        /// scheduled, current, pending, suspended or expired (repeatable).
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        #[arg(long)]
+        building: Option<String>,
+        /// Name, email or unit prefix.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Search every site you can see by name, email or unit prefix.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One resident (local id, remote id or email).
+    Show { resident: String },
+    /// Add a resident.
+    Add {
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        fields: ResidentFields,
+    },
+    /// Change a resident's fields (the email cannot change).
+    Update {
+        resident: String,
+        /// Accepted only when unchanged: the email is immutable.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        fields: ResidentFields,
+    },
+    /// Suspend a current, onboarded resident.
+    Suspend { resident: String },
+    /// Unsuspend a suspended resident.
+    Unsuspend { resident: String },
+    /// End access yesterday; purged automatically after 31 days.
+    Terminate { resident: String },
+    /// Terminate and remove at once (not for expired residents).
+    Purge { resident: String },
+    /// Resend the invitation, or the Wi-Fi details once onboarded.
+    Invite { resident: String },
+    /// Send a personal Wi-Fi key reset link (PPK-C and PPK-D sites).
+    PskReset { resident: String },
+}
+
+pub fn parse_statuses(items: &[String]) -> Result<Vec<StatusFlag>, AppError> {
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| {
+            StatusFlag::parse(s).ok_or_else(|| {
+                AppError::invalid_field(
+                    "status",
+                    format!("unknown status {s:?} (scheduled, current, pending, suspended, expired)"),
+                )
+            })
+        })
+        .collect()
+}
+
+pub fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) -> Result<(), AppError> {
+    match cmd {
+        ResidentCmd::List { site, all, statuses, building, search, limit } => {
+            let filter = ResidentFilter {
+                statuses: parse_statuses(statuses)?,
+                building: building.clone(),
+                search: search.clone(),
+                limit: *limit,
+            };
+            let list = match (site, all) {
+                (Some(site), _) => app.resident_list(session, site, &filter)?,
+                (None, true) => app.resident_list_all(session, &filter)?,
+                (None, false) => {
+                    let sites = app.site_list(session)?;
+                    match sites.as_slice() {
+                        [one] => app.resident_list(session, &one.site.id.to_string(), &filter)?,
+                        _ => {
+                            let names: Vec<&str> = sites.iter().map(|s| s.site.name.as_str()).collect();
+                            return Err(usage(format!(
+                                "you see {} sites: give --site NAME or --all (sites: {})",
+                                sites.len(),
+                                names.join(", ")
+                            )));
+                        }
+                    }
+                }
+            };
+            print_residents(&list, out);
+        }
+        ResidentCmd::Search { query, limit } => {
+            let list = app.resident_search(session, query, *limit)?;
+            print_residents(&list, out);
+        }
+        ResidentCmd::Show { resident } => {
+            let r = app.resident_show(session, resident)?;
+            print_resident(&r, out);
+        }
+        ResidentCmd::Add { site, email, fields } => {
+            let missing: Vec<&str> = [
+                ("--first", &fields.first),
+                ("--last", &fields.last),
+                ("--building", &fields.building),
+                ("--floor", &fields.floor),
+                ("--unit", &fields.unit),
+                ("--start", &fields.start),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+            if !missing.is_empty() {
+                return Err(usage(format!("resident add needs {}", missing.join(", "))));
+            }
+            let input = ResidentInput {
+                first_name: fields.first.clone().unwrap_or_default(),
+                last_name: fields.last.clone().unwrap_or_default(),
+                email: email.clone(),
+                phone: fields.phone.clone(),
+                building: fields.building.clone().unwrap_or_default(),
+                floor: fields.floor.clone().unwrap_or_default(),
+                unit: fields.unit.clone().unwrap_or_default(),
+                start: fields.start.clone().unwrap_or_default(),
+                end: fields.end.clone(),
+            };
+            let r = app.resident_add(session, site, &input)?;
+            print_resident(&r, out);
+        }
+        ResidentCmd::Update { resident, email, fields } => {
+            let patch = ResidentPatch {
+                first_name: fields.first.clone(),
+                last_name: fields.last.clone(),
+                email: email.clone(),
+                phone: fields.phone.clone(),
+                building: fields.building.clone(),
+                floor: fields.floor.clone(),
+                unit: fields.unit.clone(),
+                start: fields.start.clone(),
+                end: fields.end.clone(),
+            };
+            let r = app.resident_update(session, resident, &patch)?;
+            print_resident(&r, out);
+        }
+        ResidentCmd::Suspend { resident } => {
+            print_outcome(&app.resident_set_status(session, resident, StatusChange::Disabled)?, out)
+        }
+        ResidentCmd::Unsuspend { resident } => {
+            print_outcome(&app.resident_set_status(session, resident, StatusChange::Active)?, out)
+        }
+        ResidentCmd::Terminate { resident } => print_outcome(&app.resident_terminate(session, resident)?, out),
+        ResidentCmd::Purge { resident } => print_outcome(&app.resident_purge(session, resident)?, out),
+        ResidentCmd::Invite { resident } => print_outcome(&app.resident_invite(session, resident)?, out),
+        ResidentCmd::PskReset { resident } => print_outcome(&app.resident_psk_reset(session, resident)?, out),
+    }
+    Ok(())
+}
+
+/// `bulk ACTION --site SITE [--ids ...]`: one action on many residents of a site.
+pub fn bulk(
+    app: &mut App,
+    session: &Session,
+    action: &str,
+    site: &str,
+    ids: &[String],
+    out: &Out,
+) -> Result<(), AppError> {
+    let action = BulkAction::parse(action).map_err(|e| usage(e.to_string()))?;
+    let report = app.bulk(session, action, site, ids)?;
+    print_bulk(&report, out);
+    Ok(())
+}
+
+fn date_cell(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+}
+
+fn print_residents(list: &[ResidentView], out: &Out) {
+    out.value(&json!({"residents": list, "count": list.len()}), || {
+        print_table(
+            &["ID", "NAME", "EMAIL", "SITE", "BLDG", "FLOOR", "UNIT", "START", "END", "STATUS"],
+            list.iter()
+                .map(|v| {
+                    let r = &v.resident;
+                    vec![
+                        r.id.to_string(),
+                        r.full_name(),
+                        r.email.clone(),
+                        v.site_name.clone(),
+                        r.building.clone(),
+                        r.floor.clone(),
+                        r.unit.clone(),
+                        date_cell(Some(r.activation_utc)),
+                        date_cell(r.deactivation_utc),
+                        v.status.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        println!("{} resident(s)", list.len());
+    });
+}
+
+fn print_resident(v: &ResidentView, out: &Out) {
+    out.value(v, || {
+        let r = &v.resident;
+        println!(
+            "{} <{}>  #{}{}",
+            r.full_name(),
+            r.email,
+            r.id,
+            r.remote_id.as_deref().map(|x| format!(" (remote {x})")).unwrap_or_default()
+        );
+        println!("  site:     {}", v.site_name);
+        println!("  unit:     {} / floor {} / unit {}", r.building, r.floor, r.unit);
+        println!("  phone:    {}", if r.phone.is_empty() { "-" } else { &r.phone });
+        println!(
+            "  access:   {} → {}",
+            r.activation_utc.to_rfc3339(),
+            r.deactivation_utc.map(|d| d.to_rfc3339()).unwrap_or_else(|| "open-ended".into())
+        );
+        println!("  status:   {}", v.status);
+        println!("  onboarded: {}", r.onboarded_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "not yet".into()));
+    });
+}
+
+fn print_outcome(o: &ActionOutcome, out: &Out) {
+    out.value(o, || println!("{}", o.message));
+}
+
+fn print_bulk(report: &BulkReport, out: &Out) {
+    out.value(report, || {
+        println!(
+            "{} at {}: {} of {} succeeded, {} failed",
+            report.action,
+            report.site,
+            report.success.len(),
+            report.total,
+            report.failed.len()
+        );
+        let rows = report
+            .success
+            .iter()
+            .map(|i| vec!["ok".to_string(), i.email.clone(), i.result.clone()])
+            .chain(report.failed.iter().map(|i| vec!["failed".to_string(), i.email.clone(), i.result.clone()]))
+            .collect();
+        print_table(&["", "RESIDENT", "RESULT"], rows);
+    });
+}
