@@ -50,8 +50,8 @@ const staffAuditor: SessionInfo = {
   gates: [
     { use_case: 'resident.add', allowed: true, reason: '' },
     { use_case: 'audit.list', allowed: true, reason: '' },
-    { use_case: 'staff.list', allowed: false, reason: 'denied: staff@x.test lacks the permission staff.view in Riverside' },
-    { use_case: 'staff.add', allowed: false, reason: 'denied: staff@x.test lacks the permission staff.add in Riverside' },
+    { use_case: 'staff.list', allowed: false, reason: 'denied: Staff users cannot manage staff users (at team Riverside)' },
+    { use_case: 'staff.add', allowed: false, reason: 'denied: Staff users cannot manage staff users (at team Riverside)' },
   ],
 };
 
@@ -60,14 +60,14 @@ describe('gate', () => {
     expect(gate(staffAuditor, 'audit.list')).toEqual({ allowed: true, reason: '' });
     expect(gate(staffAuditor, 'resident.add').allowed).toBe(true);
     // The same level without the add-on: the core says no, and so does the UI.
-    const plain = { ...staffAuditor, gates: staffAuditor.gates.map((g) => (g.use_case === 'audit.list' ? { ...g, allowed: false, reason: 'denied: staff@x.test lacks the permission audit.view in Riverside' } : g)) };
-    expect(gate(plain, 'audit.list')).toEqual({ allowed: false, reason: 'staff@x.test lacks the permission audit.view in Riverside' });
+    const plain = { ...staffAuditor, gates: staffAuditor.gates.map((g) => (g.use_case === 'audit.list' ? { ...g, allowed: false, reason: 'denied: Staff users cannot read the audit log (at team Riverside)' } : g)) };
+    expect(gate(plain, 'audit.list')).toEqual({ allowed: false, reason: 'Staff users cannot read the audit log (at team Riverside)' });
     // A Team administrator whose gate is closed stays closed: the level is only a label.
     const admin = { ...plain, level: 'team_admin' as const, level_title: 'Team administrator' };
     expect(gate(admin, 'audit.list').allowed).toBe(false);
   });
   it("shows the core's reason without its 'denied:' prefix", () => {
-    expect(gate(staffAuditor, 'staff.list')).toEqual({ allowed: false, reason: 'staff@x.test lacks the permission staff.view in Riverside' });
+    expect(gate(staffAuditor, 'staff.list')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users (at team Riverside)' });
   });
   it('stays closed when no one is signed in or the core gave no answer', () => {
     expect(gate(null, 'audit.list')).toEqual({ allowed: false, reason: 'sign in first' });
@@ -75,7 +75,7 @@ describe('gate', () => {
   });
   it('opens a screen serving several use cases when any is allowed', () => {
     expect(anyGate(staffAuditor, 'staff.list', 'audit.list').allowed).toBe(true);
-    expect(anyGate(staffAuditor, 'staff.list', 'staff.add')).toEqual({ allowed: false, reason: 'staff@x.test lacks the permission staff.view in Riverside' });
+    expect(anyGate(staffAuditor, 'staff.list', 'staff.add')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users (at team Riverside)' });
   });
 });
 
