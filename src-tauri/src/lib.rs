@@ -3,14 +3,16 @@
 //! [`Session`] behind a mutex; every command refreshes the session from the database first
 //! (so a change of rights applies at once) and hands the core's [`AppError`] to the web
 //! view unchanged, as `{code, message, details}`. Nothing here decides a rule: the core
-//! authorises every call, and [`SessionInfo::permissions`] is the core's own
-//! [`access::authorize`] answer, shown by the UI as enabled or disabled-with-reason.
+//! authorises every call, and [`SessionInfo::gates`] is the core's own answer on every use
+//! case ([`App::use_case_gates`], decided by the code the use cases run), shown by the UI as
+//! enabled or disabled-with-reason.
 
 pub mod commands;
 pub mod demo_remote;
 
-use residentdesk::access::{self, Feature, Level, Target, TeamRef};
+use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
+use residentdesk::app::gate::UseCaseGate;
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
 use residentdesk::sync::client::HttpRemote;
@@ -181,7 +183,7 @@ impl Desk {
         self.lock().session = None;
     }
 
-    /// The signed-in person, if any, with their permissions.
+    /// The signed-in person, if any, with the core's gates.
     pub fn current(&self) -> Reply<Option<SessionInfo>> {
         let mut inner = self.lock();
         let Inner { app, session } = &mut *inner;
@@ -205,15 +207,6 @@ fn not_signed_in() -> AppError {
     AppError::new(residentdesk::ErrorCode::Unauthenticated, "please sign in first")
 }
 
-/// One feature of Table-1 as the core decides it for the signed-in person in the active
-/// team: allowed with the rule, or denied with the reason.
-#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
-pub struct Permission {
-    pub feature: Feature,
-    pub allowed: bool,
-    pub explanation: String,
-}
-
 /// The signed-in person as the UI shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct SessionInfo {
@@ -223,25 +216,18 @@ pub struct SessionInfo {
     pub team_id: Option<i64>,
     pub team_name: Option<String>,
     pub level: Option<Level>,
-    /// "Team administrator", "Staff user"...
+    /// "Team administrator", "Staff user"... A label only: what the person may do is in
+    /// `gates`, because add-on roles and site grants make it differ from the level's.
     pub level_title: Option<String>,
-    /// Every feature of Table-1, in the core's order.
-    pub permissions: Vec<Permission>,
+    /// The core's answer on every use case a signed-in person may be asked about, in the
+    /// order of the core's use-case table; the UI enables a screen or a control from these.
+    pub gates: Vec<UseCaseGate>,
 }
 
 impl SessionInfo {
-    fn of(_app: &App, session: &Session) -> AppResult<SessionInfo> {
+    fn of(app: &App, session: &Session) -> AppResult<SessionInfo> {
         let actor = &session.actor;
         let team = actor.team.as_ref().map(|(t, _)| t.clone());
-        let fallback = TeamRef { id: -1, name: "no team".into() };
-        let target = team.clone().unwrap_or(fallback);
-        let permissions = Feature::ALL
-            .into_iter()
-            .map(|feature| {
-                let decision = access::authorize(actor, feature, Target::Team(&target));
-                Permission { feature, allowed: decision.is_allowed(), explanation: decision.explanation().to_string() }
-            })
-            .collect();
         Ok(SessionInfo {
             staff_id: actor.staff_id,
             email: actor.email.clone(),
@@ -250,7 +236,7 @@ impl SessionInfo {
             team_name: team.map(|t| t.name),
             level: actor.level(),
             level_title: actor.level().map(|l| l.title().to_string()),
-            permissions,
+            gates: app.use_case_gates(session)?,
         })
     }
 }

@@ -10,6 +10,7 @@ use residentdesk::app::access::{
 use residentdesk::app::bulk::{BulkItem, BulkReport};
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
+use residentdesk::app::gate::UseCaseGate;
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
@@ -21,7 +22,7 @@ use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, site
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk_desktop::commands::ExportResult;
-use residentdesk_desktop::{Bootstrap, DemoReady, Permission, SessionInfo};
+use residentdesk_desktop::{Bootstrap, DemoReady, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -47,7 +48,7 @@ fn export_bindings() {
         ErrorCode,
         Bootstrap,
         SessionInfo,
-        Permission,
+        UseCaseGate,
         TeamEntry,
         TeamDetails,
         SiteSummary,

@@ -129,7 +129,7 @@ test('a Staff user sees the access screens that Table-1 withholds disabled with 
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(await s.enabled('[data-testid="nav-invitations"]'), false);
-    assert.match(await s.textOf('[data-testid="nav-invitations"]'), /lacks the permission staff\.view/);
+    assert.match(await s.textOf('[data-testid="nav-invitations"]'), /cannot manage staff users/);
     assert.equal(await s.enabled('[data-testid="nav-staff"]'), false);
     assert.equal(await s.enabled('[data-testid="nav-roles"]'), true, 'team.view: roles are readable');
     await s.click('[data-testid="nav-roles"]');
@@ -137,7 +137,7 @@ test('a Staff user sees the access screens that Table-1 withholds disabled with 
     assert.equal((await s.findAll('[data-testid="add-role"]')).length, 0);
     await s.screenshot('89-roles-staff-user');
     await s.click('[data-testid="nav-explain"]');
-    assert.match(await s.textOf('[data-testid="explain-others-reason"]'), /lacks the permission staff\.view/);
+    assert.match(await s.textOf('[data-testid="explain-others-reason"]'), /cannot manage staff users/);
     await s.click('[data-testid="explain-run"]');
     assert.match(await s.textOf('[data-testid="explain-answer"]'), /^DENIED/);
     await s.screenshot('90-explain-staff-user');

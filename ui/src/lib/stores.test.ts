@@ -3,7 +3,7 @@ import { get } from 'svelte/store';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-const { gate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, syncFeed, accessGates, loadAccessGates, actionGate, notices } =
+const { gate, anyGate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, syncFeed, accessGates, loadAccessGates, actionGate, notices } =
   await import('./stores');
 import type { SyncStatus } from './api/bindings/SyncStatus';
 const { ApiError } = await import('./api');
@@ -37,7 +37,9 @@ function resident(id: number, first: string, last: string, unit: string, status:
   };
 }
 
-const staffUser: SessionInfo = {
+// A Staff user holding the auditor add-on role: the core allows the audit log although the
+// level alone would not, and refuses staff.list.
+const staffAuditor: SessionInfo = {
   staff_id: 5,
   email: 'staff@x.test',
   is_owner: false,
@@ -45,18 +47,35 @@ const staffUser: SessionInfo = {
   team_name: 'Riverside',
   level: 'staff_user',
   level_title: 'Staff user',
-  permissions: [
-    { feature: 'manage_residents', allowed: true, explanation: 'Table-1: Staff users may manage residents' },
-    { feature: 'manage_staff_users', allowed: false, explanation: 'Staff users cannot manage staff users' },
+  gates: [
+    { use_case: 'resident.add', allowed: true, reason: '' },
+    { use_case: 'audit.list', allowed: true, reason: '' },
+    { use_case: 'staff.list', allowed: false, reason: 'denied: Staff users cannot manage staff users (at team Riverside)' },
+    { use_case: 'staff.add', allowed: false, reason: 'denied: Staff users cannot manage staff users (at team Riverside)' },
   ],
 };
 
 describe('gate', () => {
-  it('shows the core decision and its reason', () => {
-    expect(gate(staffUser, 'manage_residents').allowed).toBe(true);
-    expect(gate(staffUser, 'manage_staff_users')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users' });
-    expect(gate(null, 'manage_residents').allowed).toBe(false);
-    expect(gate(staffUser, 'edit_team_settings').allowed).toBe(false);
+  it("answers from the core's gate of the use case, not from the level", () => {
+    expect(gate(staffAuditor, 'audit.list')).toEqual({ allowed: true, reason: '' });
+    expect(gate(staffAuditor, 'resident.add').allowed).toBe(true);
+    // The same level without the add-on: the core says no, and so does the UI.
+    const plain = { ...staffAuditor, gates: staffAuditor.gates.map((g) => (g.use_case === 'audit.list' ? { ...g, allowed: false, reason: 'denied: Staff users cannot read the audit log (at team Riverside)' } : g)) };
+    expect(gate(plain, 'audit.list')).toEqual({ allowed: false, reason: 'Staff users cannot read the audit log (at team Riverside)' });
+    // A Team administrator whose gate is closed stays closed: the level is only a label.
+    const admin = { ...plain, level: 'team_admin' as const, level_title: 'Team administrator' };
+    expect(gate(admin, 'audit.list').allowed).toBe(false);
+  });
+  it("shows the core's reason without its 'denied:' prefix", () => {
+    expect(gate(staffAuditor, 'staff.list')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users (at team Riverside)' });
+  });
+  it('stays closed when no one is signed in or the core gave no answer', () => {
+    expect(gate(null, 'audit.list')).toEqual({ allowed: false, reason: 'sign in first' });
+    expect(gate(staffAuditor, 'sync.run')).toEqual({ allowed: false, reason: 'unknown use case sync.run' });
+  });
+  it('opens a screen serving several use cases when any is allowed', () => {
+    expect(anyGate(staffAuditor, 'staff.list', 'audit.list').allowed).toBe(true);
+    expect(anyGate(staffAuditor, 'staff.list', 'staff.add')).toEqual({ allowed: false, reason: 'Staff users cannot manage staff users (at team Riverside)' });
   });
 });
 

@@ -1,25 +1,77 @@
 // Application state shared by the screens. Only display logic lives here: what is allowed
-// comes from the core (SessionInfo.permissions); every action is authorised again by Rust.
+// comes from the core (SessionInfo.gates, App::use_case_gates); every action is authorised
+// again by Rust.
 import { writable, get, type Readable } from 'svelte/store';
 import { api, ApiError, type FieldProblem } from './api';
-import type { Feature } from './api/bindings/Feature';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
 export const session = writable<SessionInfo | null>(null);
 
-/** The core's decision on one Table-1 feature for the signed-in person. */
+/** The use cases the screens ask the core about, by their names in the core's table
+ * (src/app/usecases.rs). Names only, no rule: a typo fails svelte-check, and a name the core
+ * does not know fails `src-tauri/tests/ui_gates.rs`. */
+export const USE_CASES = [
+  'site.list',
+  'site.settings.edit',
+  'resident.add',
+  'resident.update',
+  'resident.suspend',
+  'resident.unsuspend',
+  'resident.terminate',
+  'resident.purge',
+  'resident.invite',
+  'resident.psk_reset',
+  'resident.bulk',
+  'resident.import',
+  'resident.export',
+  'staff.list',
+  'staff.add',
+  'role.list',
+  'role.add',
+  'role.remove',
+  'job_function.add',
+  'access.explain',
+  'token.list',
+  'token.create',
+  'invite.list',
+  'invite.create',
+  'invite.resend',
+  'invite.withdraw',
+  'sync.run',
+  'sync.config',
+  'sync.configure',
+  'outbox.list',
+  'outbox.retry',
+  'outbox.discard',
+  'conflict.list',
+  'conflict.resolve',
+  'audit.list',
+] as const;
+export type UseCaseName = (typeof USE_CASES)[number];
+
+/** The core's decision on one use case for the signed-in person. */
 export interface Gate {
   allowed: boolean;
   reason: string;
 }
 
-export function gate(info: SessionInfo | null, feature: Feature): Gate {
+/** The core's answer on the use case named `useCase` (`audit.list`, `staff.add`...), as it
+ * came with the session: decided by the same code the use case runs, never from the level.
+ * Closed when no one is signed in or the core gave no answer on that name. */
+export function gate(info: SessionInfo | null, useCase: UseCaseName): Gate {
   if (!info) return { allowed: false, reason: 'sign in first' };
-  const p = info.permissions.find((x) => x.feature === feature);
-  if (!p) return { allowed: false, reason: `unknown feature ${feature}` };
-  return { allowed: p.allowed, reason: p.explanation };
+  const g = info.gates.find((x) => x.use_case === useCase);
+  if (!g) return { allowed: false, reason: `unknown use case ${useCase}` };
+  return { allowed: g.allowed, reason: g.allowed ? '' : g.reason.replace(/^denied: /, '') };
+}
+
+/** Open when the core allows any of the use cases (a screen serving several); otherwise
+ * closed with the first one's reason. */
+export function anyGate(info: SessionInfo | null, ...useCases: UseCaseName[]): Gate {
+  const gates = useCases.map((u) => gate(info, u));
+  return gates.find((g) => g.allowed) ?? gates[0] ?? { allowed: false, reason: 'nothing asked' };
 }
 
 // ---- access-management gates -------------------------------------------------------------

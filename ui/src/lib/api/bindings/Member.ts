@@ -12,4 +12,8 @@ all_sites: boolean,
 /**
  * Add-on role keys.
  */
-roles: Array<string>, };
+roles: Array<string>, 
+/**
+ * Whether this membership is disabled (the person keeps their other teams).
+ */
+disabled_here: boolean, };
