@@ -158,7 +158,19 @@ impl Desk {
         let mut inner = self.lock();
         let Inner { app, session } = &mut *inner;
         let current = session.as_ref().ok_or_else(not_signed_in)?;
-        let fresh = app.refresh(current)?;
+        let fresh = match app.refresh(current) {
+            Ok(s) => s,
+            Err(e) => {
+                // A disabled account or membership, a revoked token: the session ends at this
+                // action, as the core decided (the UI goes back to sign-in on `unauthenticated`).
+                if e.code == residentdesk::ErrorCode::Unauthenticated {
+                    *session = None;
+                    drop(inner);
+                    self.stop_sync();
+                }
+                return Err(e);
+            }
+        };
         *session = Some(fresh.clone());
         f(app, &fresh)
     }
@@ -275,7 +287,8 @@ pub fn db_path() -> PathBuf {
     if let Some(p) = std::env::var_os("RESIDENTDESK_DB").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("residentdesk").join("residentdesk.db")
+    // The same default as the CLI's, on every OS.
+    residentdesk::store::default_database_path()
 }
 
 /// A new export file: `RESIDENTDESK_EXPORT_DIR`, or the Downloads folder, or the data folder.

@@ -82,12 +82,22 @@ export function toApiError(reason: unknown): ApiError {
 
 export type Args = Record<string, unknown>;
 
+let sessionEnded: (() => void) | null = null;
+
+/** Who to tell when the core ends the session (`unauthenticated`: the account or membership
+ * was disabled, the token revoked): the app goes back to the sign-in screen. */
+export function onSessionEnded(handler: (() => void) | null): void {
+  sessionEnded = handler;
+}
+
 /** Calls one command of the shell. */
 export async function call<T>(command: string, args: Args = {}): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (reason) {
-    throw toApiError(reason);
+    const error = toApiError(reason);
+    if (error.code === 'unauthenticated') sessionEnded?.();
+    throw error;
   }
 }
 
