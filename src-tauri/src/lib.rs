@@ -13,11 +13,11 @@ pub mod demo_remote;
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::gate::UseCaseGate;
+use residentdesk::app::worker::Worker;
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
 use residentdesk::sync::client::HttpRemote;
 use residentdesk::sync::status::SyncStatus;
-use residentdesk::app::worker::Worker;
 use residentdesk::sync::SyncOptions;
 use residentdesk::{App, AppError, SystemClock};
 use serde::Serialize;
@@ -184,6 +184,14 @@ impl Desk {
         let mut inner = self.lock();
         let Inner { app, session } = &mut *inner;
         let next = f(app, session.as_ref())?;
+        // The housekeeping that waits for a signed-in session (never at open): the purge of
+        // residents past their 31-day grace and the daily backup. Neither stops the sign-in.
+        if let Err(e) = app.purge_after_grace(&next) {
+            eprintln!("residentdesk: the purge after the grace period failed: {e}");
+        }
+        if let Err(e) = app.backup_if_due(&next) {
+            eprintln!("residentdesk: the daily backup failed: {e}");
+        }
         let info = SessionInfo::of(app, &next)?;
         *session = Some(next);
         Ok(info)
