@@ -30,6 +30,8 @@ mod backup_cmd;
 mod csv_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
+#[path = "residentdesk/remote_cmd.rs"]
+mod remote_cmd;
 #[path = "residentdesk/sync_cmd.rs"]
 mod sync_cmd;
 
@@ -136,6 +138,9 @@ enum Command {
     Token(access_cmd::TokenCmd),
     /// One sync pass with the remote (push, then pull), or `sync status`.
     Sync(sync_cmd::SyncArgs),
+    /// The remote: `remote check` checks the contract's assumptions with read-only calls.
+    #[command(subcommand)]
+    Remote(remote_cmd::RemoteCmd),
     /// Sync conflicts waiting for a person.
     #[command(subcommand)]
     Conflict(sync_cmd::ConflictCmd),
@@ -696,6 +701,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             csv_cmd::export(&mut app, &session, args, out)
         }
         Command::Sync(args) => sync_cmd::sync(&mut app, &session, args, cli.password_stdin, out),
+        Command::Remote(cmd) => remote_cmd::remote_cmd(&mut app, &session, cmd, cli.password_stdin, out),
         Command::Conflict(cmd) => sync_cmd::conflict(&mut app, &session, cmd, out),
         Command::Outbox(OutboxCmd::Retry { id }) => sync_cmd::outbox_retry(&mut app, &session, *id, out),
         Command::Outbox(OutboxCmd::Discard { id }) => sync_cmd::outbox_discard(&mut app, &session, *id, out),
