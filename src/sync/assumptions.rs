@@ -214,7 +214,11 @@ mod tests {
         assert_eq!(ids.len(), ASSUMPTIONS.len(), "ids are unique");
         for a in ASSUMPTIONS {
             assert!(!a.topic.is_empty() && a.assumption.len() > 40, "{}", a.id);
-            assert!(a.id.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'), "{}", a.id);
+            assert!(
+                a.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_'),
+                "{}",
+                a.id
+            );
         }
         assert_eq!(by_id("token.shape").map(|a| a.push), Some(true));
     }
