@@ -13,7 +13,9 @@
 //! | `GET`/`POST /__sim/accounts` | list / add-or-replace an account |
 //! | `POST /__sim/tokens/expire` | invalidates every issued token |
 //! | `GET`/`DELETE /__sim/stats` | request counts per route, status and fault / reset |
+//! | `GET`/`PUT /__sim/contradict` | `{"assumption": id or null}`: answer contradicting one of the contract's assumptions ([`crate::contradict`]); `GET` also lists `available` ids |
 
+use crate::contradict::Contradiction;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ids, JsonBody};
 use crate::faults::FaultConfig;
@@ -39,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts", get(accounts).post(add_account))
         .route("/tokens/expire", post(expire_tokens))
         .route("/stats", get(stats).delete(reset_stats))
+        .route("/contradict", get(contradiction).put(set_contradiction))
 }
 
 fn clock_doc(w: &World) -> Value {
@@ -198,5 +201,27 @@ async fn reset_stats(State(s): State<AppState>) -> Json<Stats> {
     Json(s.with(|w| {
         w.stats = Stats::default();
         w.stats.clone()
+    }))
+}
+
+fn contradiction_doc(w: &World) -> Value {
+    let available: Vec<String> = Contradiction::ALL.iter().map(|c| c.id()).collect();
+    json!({"assumption": w.contradiction, "available": available})
+}
+
+async fn contradiction(State(s): State<AppState>) -> Json<Value> {
+    Json(s.with(|w| contradiction_doc(w)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetContradiction {
+    assumption: Option<Contradiction>,
+}
+
+async fn set_contradiction(State(s): State<AppState>, JsonBody(body): JsonBody<SetContradiction>) -> Json<Value> {
+    Json(s.with(|w| {
+        w.contradiction = body.assumption;
+        contradiction_doc(w)
     }))
 }

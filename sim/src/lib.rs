@@ -18,6 +18,7 @@
 pub mod api;
 pub mod assumptions;
 pub mod clock;
+pub mod contradict;
 pub mod control;
 pub mod error;
 pub mod extract;
@@ -29,6 +30,7 @@ pub mod seed;
 pub mod server;
 pub mod world;
 
+pub use contradict::Contradiction;
 pub use error::ApiError;
 pub use faults::{FaultConfig, FaultKind, ScriptedFault};
 pub use model::{Account, AccountLevel};

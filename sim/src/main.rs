@@ -55,6 +55,10 @@ struct Args {
     /// Import and bulk jobs make no progress (until changed via /__sim/faults).
     #[arg(long)]
     stall_jobs: bool,
+    /// Answer contradicting one assumption of the contract, by the client's id
+    /// (`residents.status`, ...; see GET /__sim/contradict), to try `residentdesk remote check`.
+    #[arg(long, value_name = "ASSUMPTION")]
+    contradict: Option<String>,
     /// Start the simulated clock at this RFC 3339 instant.
     #[arg(long)]
     now: Option<chrono::DateTime<chrono::Utc>>,
@@ -114,6 +118,14 @@ fn run(args: Args) -> Result<(), String> {
             (None, true) => Some(SimClock::frozen(chrono::Utc::now())),
             (None, false) => None,
         },
+        contradict: args
+            .contradict
+            .as_deref()
+            .map(|id| {
+                serde_json::from_value(serde_json::Value::String(id.into()))
+                    .map_err(|_| format!("--contradict: no such assumption {id:?}"))
+            })
+            .transpose()?,
         ..SimConfig::default()
     };
     let demo = matches!(config.seed, SeedSource::Demo);

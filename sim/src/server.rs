@@ -50,6 +50,9 @@ pub struct SimConfig {
     pub clock: Option<SimClock>,
     /// Seed of the id generator (resident and job ids).
     pub id_seed: u64,
+    /// Answer as if the contract's assumption of this id did not hold (see
+    /// [`crate::contradict`]); `None`: as the contract says.
+    pub contradict: Option<crate::contradict::Contradiction>,
 }
 
 impl Default for SimConfig {
@@ -62,6 +65,7 @@ impl Default for SimConfig {
             settings: Settings::default(),
             clock: None,
             id_seed: 1,
+            contradict: None,
         }
     }
 }
@@ -90,6 +94,11 @@ impl SimConfig {
     /// Freezes the clock at `at` (it moves only when advanced).
     pub fn frozen_at(mut self, at: DateTime<Utc>) -> Self {
         self.clock = Some(SimClock::frozen(at));
+        self
+    }
+    /// Answers contradicting one assumption of the contract (see [`crate::contradict`]).
+    pub fn contradict(mut self, c: crate::contradict::Contradiction) -> Self {
+        self.contradict = Some(c);
         self
     }
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -167,7 +176,8 @@ impl Sim {
     /// Starts a simulator on its own thread and runtime, so it works from sync and async
     /// code alike. Returns once it is listening.
     pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
-        let (world, loaded) = build_world(&config)?;
+        let (mut world, loaded) = build_world(&config)?;
+        world.contradiction = config.contradict;
         let state_file = match &config.state_file {
             Some(p) => Some(Mutex::new(StateFile::open(p).map_err(|e| SimError::State(e.to_string()))?)),
             None => None,
@@ -306,7 +316,10 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
     if !(path == "/v2" || path.starts_with("/v2/")) {
         return Ok(json_errors(app.oneshot(req).await.unwrap_or_else(|e| match e {})));
     }
-    let decision = shared.lock().faults.decide(req.method().as_str(), &path);
+    let (decision, contradiction) = {
+        let mut w = shared.lock();
+        (w.faults.decide(req.method().as_str(), &path), w.contradiction)
+    };
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
@@ -327,9 +340,10 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
     };
     if let Some(err) = early {
         shared.count(err.status.as_u16(), decision.fault);
-        return Ok(err.into_response());
+        return Ok(crate::contradict::apply(contradiction, &path, err.into_response()).await);
     }
     let resp = json_errors(app.oneshot(req).await.unwrap_or_else(|e| match e {}));
+    let resp = crate::contradict::apply(contradiction, &path, resp).await;
     shared.count(resp.status().as_u16(), decision.fault);
     match decision.fault {
         Some(FaultKind::DropAfter) => Err(std::io::Error::other("injected fault: connection dropped after applying")),
@@ -477,6 +491,10 @@ impl SimHandle {
             w.settings = settings;
             w.touch();
         });
+    }
+    /// Makes the answers contradict one assumption of the contract, or (`None`) follow it again.
+    pub fn set_contradiction(&self, c: Option<crate::contradict::Contradiction>) {
+        self.inner(|w| w.contradiction = c);
     }
     /// Expires every issued token (the next call with one gets 401).
     pub fn expire_tokens(&self) {

@@ -54,6 +54,8 @@ pub struct World {
     pub clock: SimClock,
     pub settings: Settings,
     pub faults: FaultState,
+    /// The contract assumption the answers contradict, if any (see [`crate::contradict`]).
+    pub contradiction: Option<crate::contradict::Contradiction>,
     pub stats: Stats,
     /// Deterministic ids (residents, jobs, seeded teams/sites).
     pub ids: StdRng,
@@ -104,6 +106,7 @@ impl World {
             clock,
             settings,
             faults: FaultState::new(faults),
+            contradiction: None,
             stats: Stats::default(),
             ids: StdRng::seed_from_u64(id_seed ^ 0x5eed_51e5),
             version: 0,

@@ -13,7 +13,8 @@ use super::usecases as uc;
 use super::{App, Session};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, conflicts::Conflict, outbox::Entry};
-use crate::sync::client::{Credentials, RemoteApi, DEFAULT_BASE_URL};
+use crate::sync::check::{self, CheckReport};
+use crate::sync::client::{Credentials, HttpRemote, RawRemote, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
 use serde::{Deserialize, Serialize};
@@ -581,5 +582,65 @@ impl App {
         audit.write()?;
         tx.commit()?;
         Ok(ResolveOutcome { conflict_id: id, entry_id, message })
+    }
+}
+
+/// The contract's assumptions checked against the remote (`remote.check`, issue #13): through
+/// the gate (`sync.operate` on the team, audited with the remote's address), then read-only
+/// calls to `remote` ([`crate::sync::check::run`]), then the report stored as the last check
+/// (a contradiction a push depends on holds the push until a check holds it) and audited
+/// with what it found (`remote.check.result`). Like [`sync_pass`], the network is reached
+/// outside any transaction.
+///
+/// `sync.operate`, not `sync.configure`: the check changes no setting and sends nothing; it
+/// is what the person who runs the sync does when a push is held, to see why and to clear
+/// the hold once the remote is fixed (a check can only clear it by finding the assumption
+/// held). Pointing it at another remote or account stays `sync.configure`'s.
+pub async fn remote_check_with<R: RawRemote>(app: &mut App, session: &Session, remote: &R) -> AppResult<CheckReport> {
+    let (fresh, target) = {
+        let tx = app.write(session, &uc::REMOTE_CHECK, At::Team)?;
+        tx.audit().details(json!({"remote_url": remote.base_url()})).write()?;
+        let fresh = tx.ctx.session.clone();
+        let target = check::target(&tx, &fresh)?;
+        tx.commit()?;
+        (fresh, target)
+    };
+    let report = check::run(remote, &target, app.now()).await;
+    check::record(app.sync_db(), &fresh, report)
+}
+
+impl App {
+    /// `remote.check` against the configured remote with the stored service account (what
+    /// the desktop's Settings → "Check the connection" calls). See [`remote_check_with`].
+    // Written as a `pub fn` returning the future so the gate test (tests/it/one_gate.rs), which
+    // reads `pub fn` declarations, sees it as a use case the CLI and the desktop may call.
+    #[allow(clippy::manual_async_fn)]
+    pub fn remote_check<'a>(
+        &'a mut self,
+        session: &'a Session,
+    ) -> impl std::future::Future<Output = AppResult<CheckReport>> + 'a {
+        async move {
+            // The gate first (a denial is audited), before any credential is read.
+            let url = {
+                let rd = self.read(session, &uc::REMOTE_CHECK, At::Team)?;
+                store::settings::get(&rd, KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+            };
+            let credentials = self.sync_credentials()?;
+            let remote = HttpRemote::new(&url, credentials).map_err(|e| AppError::internal(e.to_string()))?;
+            remote_check_with(self, session, &remote).await
+        }
+    }
+
+    /// The gate of `remote.check` alone (a denial is audited): the CLI asks it before it
+    /// touches the settings or credentials given with the command.
+    pub fn remote_check_gate(&self, session: &Session) -> AppResult<()> {
+        self.read(session, &uc::REMOTE_CHECK, At::Team).map(|_| ())
+    }
+
+    /// The last check's report, if a check ran (for the desktop's Settings and `sync status`;
+    /// as readable as the sync status).
+    pub fn remote_check_last(&self, session: &Session) -> AppResult<Option<CheckReport>> {
+        let rd = self.read(session, &uc::SYNC_STATUS, At::Team)?;
+        check::last(&rd)
     }
 }

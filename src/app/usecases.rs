@@ -157,6 +157,7 @@ use_cases! {
     OUTBOX_DISCARD = "outbox.discard", p(SyncOperate), Site, PeopleAndTokens, true, "Give up sending a change";
     CONFLICT_LIST = "conflict.list", p(ResidentsView), Team, PeopleAndTokens, false, "List the conflicts of your sites";
     CONFLICT_RESOLVE = "conflict.resolve", p(SyncOperate), Site, PeopleAndTokens, true, "Decide a conflict";
+    REMOTE_CHECK = "remote.check", p(SyncOperate), Team, PeopleAndTokens, true, "Check the remote against the contract's assumptions (read-only calls)";
 
     // Audit and the demo.
     AUDIT_LIST = "audit.list", p(AuditView), Team, PeopleAndTokens, false, "Read the team's audit log";

@@ -120,6 +120,10 @@ async fn run<R: RemoteApi>(
             if let Err(e) = app.purge_after_grace(&session) {
                 tracing::warn!("the purge after the grace period failed: {e}");
             }
+            // And the daily backup, for a desk that stays signed in for days.
+            if let Err(e) = app.backup_if_due(&session) {
+                tracing::warn!("the daily backup failed: {e}");
+            }
         }
         if matches!(outcome, Err(SyncError::Busy { .. })) {
             // Skip this tick: the other pass sends the same outbox. Look again after a few

@@ -38,6 +38,8 @@ mod org_cmd;
 mod outbox_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
+#[path = "residentdesk/remote_cmd.rs"]
+mod remote_cmd;
 #[path = "residentdesk/resident_cmd.rs"]
 mod resident_cmd;
 #[path = "residentdesk/staff_cmd.rs"]
@@ -143,6 +145,9 @@ enum Command {
     Token(access_cmd::TokenCmd),
     /// One sync pass with the remote (push, then pull), or `sync status`.
     Sync(sync_cmd::SyncArgs),
+    /// The remote: `remote check` checks the contract's assumptions with read-only calls.
+    #[command(subcommand)]
+    Remote(remote_cmd::RemoteCmd),
     /// Sync conflicts waiting for a person.
     #[command(subcommand)]
     Conflict(sync_cmd::ConflictCmd),
@@ -386,6 +391,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
             csv_cmd::export(&mut app, &session, args, out)
         }
         Command::Sync(args) => sync_cmd::sync(&mut app, &session, args, cli.password_stdin, out),
+        Command::Remote(cmd) => remote_cmd::remote_cmd(&mut app, &session, cmd, cli.password_stdin, out),
         Command::Conflict(cmd) => sync_cmd::conflict(&mut app, &session, cmd, out),
         Command::Outbox(cmd) => outbox_cmd::outbox(&mut app, &session, cmd, out),
     }

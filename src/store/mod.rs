@@ -9,6 +9,7 @@ pub mod conflicts;
 pub mod export;
 pub mod invitations;
 pub mod outbox;
+pub mod remote_check;
 pub mod residents;
 pub mod roles;
 pub mod settings;

@@ -299,6 +299,89 @@ impl HttpRemote {
     }
 }
 
+/// One answer as it came over the wire, for the first-contact check (`sync::check`): the
+/// status, every header (names lowercase), the body's bytes and how long it took. Nothing is
+/// parsed or classified, so a shape the typed client would refuse can still be looked at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl RawAnswer {
+    /// The first header of this (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Raw read-only access to the remote, for the first-contact check: the token request and a
+/// `GET` with a bearer token the caller chooses (its own, or a deliberately bad one). No
+/// retry, no renewal, no parsing; only a missing answer is an error ([`RemoteError::Network`]).
+pub trait RawRemote: Send + Sync {
+    /// The remote's base URL (for the report).
+    fn base_url(&self) -> &str;
+    /// `POST /oauth/token` with the service account's credentials.
+    fn raw_token(&self) -> impl Future<Output = RemoteResult<RawAnswer>> + Send;
+    /// `GET {base}{path}` with `Authorization: Bearer {token}`.
+    fn raw_get(&self, path: &str, token: &str) -> impl Future<Output = RemoteResult<RawAnswer>> + Send;
+}
+
+impl HttpRemote {
+    async fn raw(&self, req: reqwest::RequestBuilder) -> RemoteResult<RawAnswer> {
+        let started = std::time::Instant::now();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = req.send().await.map_err(|e| RemoteError::Network(describe(&e)))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = resp.bytes().await.map_err(|e| RemoteError::Network(describe(&e)))?.to_vec();
+        Ok(RawAnswer { status, headers, body, elapsed: started.elapsed() })
+    }
+}
+
+impl RawRemote for HttpRemote {
+    fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn raw_token(&self) -> RemoteResult<RawAnswer> {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.credentials.email, self.credentials.password);
+        let header = format!("Password {}", base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()));
+        let req = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .header(reqwest::header::AUTHORIZATION, header)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body("{}");
+        self.raw(req).await
+    }
+
+    async fn raw_get(&self, path: &str, token: &str) -> RemoteResult<RawAnswer> {
+        let req = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header(reqwest::header::AUTHORIZATION, format!("Bearer {token}"));
+        self.raw(req).await
+    }
+}
+
+/// The path of a site's residents (`/team/{TeamId}/site/{SiteId}/resident`), ids escaped.
+pub fn residents_path(team: &str, site: &str) -> String {
+    res_path(team, site)
+}
+
+/// One path segment, escaped as the client escapes ids.
+pub fn path_segment(id: &str) -> String {
+    seg(id)
+}
+
 /// Whether `base` names this machine (localhost, 127.0.0.0/8 or ::1).
 fn is_loopback(base: &str) -> bool {
     let Some(host) = reqwest::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)) else {

@@ -10,9 +10,12 @@
 //! - [`plan`]: coalescing and batching (pure); [`merge`]: the 3-way merge (pure);
 //! - [`push`], [`pull`]: the two halves of a pass; [`retry`]: backoff;
 //! - [`worker`]: the background task of the desktop shell; [`status`]: what it reports;
-//! - [`lease`]: one pass at a time per database.
+//! - [`lease`]: one pass at a time per database;
+//! - [`check`]: the contract's assumptions checked at first contact (a contradiction a push
+//!   depends on holds the push).
 
 pub mod assumptions;
+pub mod check;
 pub mod client;
 pub mod lease;
 pub mod merge;
@@ -136,6 +139,9 @@ pub struct PassReport {
     pub errors: Vec<String>,
     /// Whether the remote could not be reached at all.
     pub offline: bool,
+    /// The assumptions whose contradiction (in the last remote check) held the push back; the
+    /// reason is in `errors`. Empty when the push ran.
+    pub push_held: Vec<String>,
 }
 
 /// Why a pass stopped.

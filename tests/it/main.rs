@@ -10,6 +10,7 @@ mod csv_excel;
 mod fixture;
 mod gate;
 mod one_gate;
+mod remote_check;
 mod rules_corners;
 mod rules_sim;
 mod sync;

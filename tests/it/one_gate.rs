@@ -202,6 +202,11 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "outbox.discard" => app.outbox_discard(s, t.entry).map(|_| ()),
         "conflict.list" => app.conflict_list(s, false).map(|_| ()),
         "conflict.resolve" => app.conflict_resolve(s, t.conflict, &Resolution::default()).map(|_| ()),
+        "remote.check" => {
+            // In memory there are no stored credentials: past the gate the check says so.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(app.remote_check(s)).map(|_| ())
+        }
         "audit.list" => app.audit_list(s, None, 10).map(|_| ()),
         "audit.export" => app.audit_export_csv(s, None).map(|_| ()),
         "demo.portfolio" => app.demo_portfolio(s).map(|_| ()),
@@ -669,6 +674,9 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "outbox.discard" => v(&["outbox", "discard", &t.entry.to_string()]),
         "conflict.list" => v(&["conflict", "list"]),
         "conflict.resolve" => v(&["conflict", "resolve", &t.conflict.to_string(), "--keep", "local"]),
+        "remote.check" => {
+            v(&["remote", "check", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
+        }
         "audit.list" => v(&["audit", "list"]),
         "audit.export" => v(&["audit", "export"]),
         "backup.create" => v(&["backup"]),

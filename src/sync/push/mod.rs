@@ -67,6 +67,12 @@ fn entry_key(e: &Entry) -> String {
 
 /// The push half of a pass.
 pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
+    // The last remote check contradicts what a push relies on: send nothing (pull goes on).
+    if let Some(why) = super::check::push_refusal(cx.db.conn)? {
+        cx.report.push_held = super::check::push_held_ids(cx.db.conn)?;
+        cx.note_error(why);
+        return Ok(());
+    }
     let site_ids: Vec<i64> = cx.sites.keys().copied().collect();
     let mut snap = Snapshots::default();
     let in_flight: Vec<Entry> = sync_state::unfinished_for_sites(cx.db.conn, &site_ids)?
