@@ -96,7 +96,8 @@ pub fn build() -> Result<(), String> {
 /// Runs the shell's own tests and regenerates the TypeScript bindings, failing if they
 /// differ from the committed ones.
 fn check_bindings() -> Result<(), String> {
-    cargo_desktop(&["test", "--lib", "--test", "bindings"])?;
+    // `ui_gates`: every use case the UI gates on is one the core answers.
+    cargo_desktop(&["test", "--lib", "--test", "bindings", "--test", "ui_gates"])?;
     let dir = "ui/src/lib/api/bindings";
     let out = Command::new("git")
         .args(["status", "--porcelain", "--", dir])
