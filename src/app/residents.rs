@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime};
 use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError};
-use residentdesk_domain::{wire, InviteKind, StatusChange, StatusFlags};
+use residentdesk_domain::{wire, InviteKind, ResidentField, StatusChange, StatusFlags};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -280,12 +280,14 @@ fn check_fields(
             None
         }
     };
-    let first_name = ok(rules::validate_text("FirstName", t.first_name, true, rules::MAX_NAME_LEN));
-    let last_name = ok(rules::validate_text("LastName", t.last_name, true, rules::MAX_NAME_LEN));
+    let first_name =
+        ok(rules::validate_text(ResidentField::FirstName.as_str(), t.first_name, true, rules::MAX_NAME_LEN));
+    let last_name = ok(rules::validate_text(ResidentField::LastName.as_str(), t.last_name, true, rules::MAX_NAME_LEN));
     let phone = ok(rules::validate_phone(t.phone));
-    let building = ok(rules::validate_text("Building", t.building, true, rules::MAX_LOCATION_LEN));
-    let floor = ok(rules::validate_text("Floor", t.floor, true, rules::MAX_LOCATION_LEN));
-    let unit = ok(rules::validate_text("Unit", t.unit, true, rules::MAX_LOCATION_LEN));
+    let building =
+        ok(rules::validate_text(ResidentField::Building.as_str(), t.building, true, rules::MAX_LOCATION_LEN));
+    let floor = ok(rules::validate_text(ResidentField::Floor.as_str(), t.floor, true, rules::MAX_LOCATION_LEN));
+    let unit = ok(rules::validate_text(ResidentField::Unit.as_str(), t.unit, true, rules::MAX_LOCATION_LEN));
     let mut date = |field: &str, v: Result<DateTime<Utc>, &str>| match v {
         Ok(d) => Some(d),
         Err(text) => match parse_user_datetime(field, text, tz) {
@@ -296,10 +298,10 @@ fn check_fields(
             }
         },
     };
-    let start = date("ActivationDateUTC", t.start);
+    let start = date(ResidentField::ActivationDateUTC.as_str(), t.start);
     let end = match t.end {
         None => Some(None),
-        Some(v) => date("DeactivationDateUTC", v).map(Some),
+        Some(v) => date(ResidentField::DeactivationDateUTC.as_str(), v).map(Some),
     };
     let (
         Some(first_name),
@@ -464,19 +466,11 @@ impl App {
         store::residents::update_fields(&tx, before.id, &fields, now)?;
         let after = store::residents::get(&tx, before.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
         let (old, new) = (field_values(&before), field_values(&after));
-        let changed: Vec<&str> = [
-            "FirstName",
-            "LastName",
-            "PhoneNumber",
-            "Building",
-            "Floor",
-            "Unit",
-            "ActivationDateUTC",
-            "DeactivationDateUTC",
-        ]
-        .into_iter()
-        .filter(|f| old.get(*f) != new.get(*f))
-        .collect();
+        let changed: Vec<&str> = ResidentField::EDITABLE
+            .map(ResidentField::as_str)
+            .into_iter()
+            .filter(|f| old.get(*f) != new.get(*f))
+            .collect();
         if changed.is_empty() {
             tx.commit()?;
             return Ok(ResidentView::new(after, &site, now));

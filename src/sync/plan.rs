@@ -10,7 +10,7 @@
 //! - consecutive suspend/unsuspend → the last one; repeated terminate or invite → one.
 
 use crate::store::outbox::Entry;
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{vocab, BulkAction};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,7 +113,7 @@ impl Action {
 
 fn chain_key(e: &Entry) -> String {
     match (e.resident_id, &e.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(email)) => format!("e{email}"),
         (None, None) => format!("x{}", e.id),
     }

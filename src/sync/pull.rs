@@ -11,6 +11,7 @@ use super::{step_error, Ctx, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
 use residentdesk_domain::dates::parse_wire_utc;
+use residentdesk_domain::vocab::{self, ResidentField};
 use residentdesk_domain::wire::{MappingObject, ResidentObject};
 use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
@@ -208,7 +209,7 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
     let mut out: HashMap<String, Local> = HashMap::new();
     for e in entries {
         let keys = [
-            e.resident_id.map(|r| format!("r{r}")),
+            e.resident_id.map(vocab::chain_key),
             e.remote_id.clone().map(|r| format!("x{r}")),
             e.email.clone().map(|m| format!("e{m}")),
         ];
@@ -219,7 +220,7 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
             match e.op.as_str() {
                 "create" => {
                     l.create = true;
-                    l.fields.extend(merge::FIELDS.iter().map(|f| f.to_string()));
+                    l.fields.extend(merge::FIELDS.map(|f| f.as_str().to_string()));
                 }
                 "update" => l.fields.extend(
                     e.payload
@@ -231,12 +232,12 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
                         .map(str::to_string),
                 ),
                 "terminate" => {
-                    l.fields.insert("DeactivationDateUTC".into());
+                    l.fields.insert(ResidentField::DeactivationDateUTC.as_str().into());
                 }
                 // Onboard-now moves the access start to now (rules::onboard_now): a pull before
                 // it is pushed must not put the remote's future start back.
                 "onboard_now" => {
-                    l.fields.insert("ActivationDateUTC".into());
+                    l.fields.insert(ResidentField::ActivationDateUTC.as_str().into());
                 }
                 "suspend" | "unsuspend" => l.status = true,
                 "purge" => l.purge.push(e.id),
@@ -329,7 +330,7 @@ fn merge_site(
             let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
             let local = by_remote.get(&rid).copied().or_else(|| {
                 by_email.get(email.as_str()).copied().filter(|l| {
-                    l.remote_id.is_none() && !local_changes.get(&format!("r{}", l.id)).is_some_and(|c| c.create)
+                    l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
                 })
             });
             let cpu = Instant::now();
@@ -359,7 +360,7 @@ fn merge_site(
                 }
                 Some(l) => {
                     seen.insert(l.id);
-                    let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+                    let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
                     if l.remote_id.is_none() {
                         store::residents::set_remote_id(tx, l.id, &rid)?;
                         store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
@@ -426,7 +427,7 @@ fn merge_site(
             if seen.contains(&l.id) || l.remote_id.is_none() {
                 continue;
             }
-            let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+            let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
             if changes.any {
                 if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
                     continue;

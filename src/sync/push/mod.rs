@@ -31,7 +31,7 @@ use super::{Ctx, SyncError};
 use crate::store::{outbox::Entry, sync_state};
 use recovery::recover;
 use residentdesk_domain::wire::ResidentObject;
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{vocab, BulkAction};
 use send::run_batch;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
@@ -51,7 +51,7 @@ const UNKNOWN_AT_MOST_ONCE: &str = "no answer from the remote, so it may or may 
 
 fn chain_key(a: &Action) -> String {
     match (a.resident_id, &a.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(e)) => format!("e{e}"),
         (None, None) => format!("x{}", a.entry_ids.first().copied().unwrap_or_default()),
     }
@@ -59,7 +59,7 @@ fn chain_key(a: &Action) -> String {
 
 fn entry_key(e: &Entry) -> String {
     match (e.resident_id, &e.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(m)) => format!("e{m}"),
         (None, None) => format!("x{}", e.id),
     }

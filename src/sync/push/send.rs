@@ -13,7 +13,7 @@ use crate::sync::plan::{Action, ActionKind, Batch, LifeOp};
 use crate::sync::retry::retry;
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::{BulkActionBody, ImportBody, JobStatus, ResidentInput};
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{BulkAction, ResidentField};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
 
@@ -77,20 +77,7 @@ pub(super) fn input_of(body: &Value) -> Result<ResidentInput, String> {
         Value::Object(m) => m.clone(),
         _ => return Err("the stored change has no resident values".into()),
     };
-    obj.retain(|k, _| {
-        matches!(
-            k.as_str(),
-            "FirstName"
-                | "LastName"
-                | "Email"
-                | "PhoneNumber"
-                | "Building"
-                | "Floor"
-                | "Unit"
-                | "ActivationDateUTC"
-                | "DeactivationDateUTC"
-        )
-    });
+    obj.retain(|k, _| ResidentField::parse(k).is_some());
     serde_json::from_value(Value::Object(obj)).map_err(|e| format!("the stored change cannot be sent: {e}"))
 }
 

@@ -13,7 +13,7 @@ use crate::sync::merge::{normalize, remote_fields};
 use crate::sync::plan::{Action, ActionKind, LifeOp};
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::{JobItem, ResidentObject};
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{BulkAction, ResidentField};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -213,7 +213,7 @@ fn same_person(a: &Action, r: &ResidentObject) -> bool {
     let ActionKind::Create { body } = &a.kind else { return false };
     let mine = normalize(body.as_object().unwrap_or(&Map::new()));
     let theirs = remote_fields(r);
-    ["FirstName", "LastName", "Building", "Floor", "Unit"].iter().all(|f| mine.get(*f) == theirs.get(*f))
+    ResidentField::IDENTITY.iter().all(|f| mine.get(f.as_str()) == theirs.get(f.as_str()))
 }
 
 fn is_unit_taken(e: &RemoteError) -> bool {
