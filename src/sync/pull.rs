@@ -11,7 +11,7 @@ use super::{step_error, Ctx, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
 use residentdesk_domain::dates::parse_wire_utc;
-use residentdesk_domain::vocab::{self, ResidentField};
+use residentdesk_domain::vocab::{self, ConflictKind, OutboxOp, OutboxState, ResidentField};
 use residentdesk_domain::wire::{MappingObject, ResidentObject};
 use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
@@ -217,12 +217,12 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
             let l = out.entry(key).or_default();
             l.any = true;
             l.ids.push(e.id);
-            match e.op.as_str() {
-                "create" => {
+            match OutboxOp::parse(&e.op) {
+                Some(OutboxOp::Create) => {
                     l.create = true;
                     l.fields.extend(merge::FIELDS.map(|f| f.as_str().to_string()));
                 }
-                "update" => l.fields.extend(
+                Some(OutboxOp::Update) => l.fields.extend(
                     e.payload
                         .get("changed")
                         .and_then(Value::as_array)
@@ -231,16 +231,16 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
                         .filter_map(Value::as_str)
                         .map(str::to_string),
                 ),
-                "terminate" => {
+                Some(OutboxOp::Terminate) => {
                     l.fields.insert(ResidentField::DeactivationDateUTC.as_str().into());
                 }
                 // Onboard-now moves the access start to now (rules::onboard_now): a pull before
                 // it is pushed must not put the remote's future start back.
-                "onboard_now" => {
+                Some(OutboxOp::OnboardNow) => {
                     l.fields.insert(ResidentField::ActivationDateUTC.as_str().into());
                 }
-                "suspend" | "unsuspend" => l.status = true,
-                "purge" => l.purge.push(e.id),
+                Some(OutboxOp::Suspend | OutboxOp::Unsuspend) => l.status = true,
+                Some(OutboxOp::Purge) => l.purge.push(e.id),
                 _ => {}
             }
         }
@@ -398,8 +398,17 @@ fn merge_site(
                         let message = format!("changed here and on the remote: {}", names.join(", "));
                         // Read in this transaction; each still moves by compare-and-set.
                         let mut held: Vec<i64> = Vec::new();
-                        for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == "pending") {
-                            if sync_state::transition(tx, e.id, &["pending"], "conflict", Some(&message), now)? {
+                        for e in
+                            entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == OutboxState::Pending)
+                        {
+                            if sync_state::transition(
+                                tx,
+                                e.id,
+                                &[OutboxState::Pending],
+                                OutboxState::Conflict,
+                                Some(&message),
+                                now,
+                            )? {
                                 held.push(e.id);
                             }
                         }
@@ -410,7 +419,7 @@ fn merge_site(
                                 resident_id: Some(l.id),
                                 remote_id: Some(&rid),
                                 email: Some(&l.email),
-                                kind: "field",
+                                kind: ConflictKind::Field,
                                 fields: serde_json::to_value(&m.conflicts).unwrap_or(Value::Null),
                                 entry_ids: &held,
                                 message: &message,
@@ -435,8 +444,10 @@ fn merge_site(
                 let message = "the resident was purged on the remote while changed here".to_string();
                 // Read in this transaction; each still moves by compare-and-set from the state read.
                 let mut held: Vec<i64> = Vec::new();
-                for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != "in_flight") {
-                    if sync_state::transition(tx, e.id, &[e.state.as_str()], "conflict", Some(&message), now)? {
+                for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != OutboxState::InFlight) {
+                    // The database's CHECK keeps every stored state one of OutboxState's.
+                    let Some(from) = OutboxState::parse(&e.state) else { continue };
+                    if sync_state::transition(tx, e.id, &[from], OutboxState::Conflict, Some(&message), now)? {
                         held.push(e.id);
                     }
                 }
@@ -447,7 +458,7 @@ fn merge_site(
                         resident_id: Some(l.id),
                         remote_id: l.remote_id.as_deref(),
                         email: Some(&l.email),
-                        kind: "remote_purge",
+                        kind: ConflictKind::RemotePurge,
                         fields: serde_json::to_value(local_fields(l))
                             .map(|v| json!({"local": v, "remote": null}))
                             .unwrap_or(Value::Null),
