@@ -17,7 +17,7 @@ use crate::sync::check::{self, CheckReport};
 use crate::sync::client::{Credentials, HttpRemote, RawRemote, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
-use residentdesk_domain::{ConflictKind, OutboxOp, OutboxState};
+use residentdesk_domain::{ConflictKind, OutboxOp, OutboxState, ResidentField};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -466,7 +466,7 @@ impl App {
                 let after = store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
                 let mut changed: std::collections::BTreeSet<String> = held
                     .iter()
-                    .filter(|e| e.op == "update")
+                    .filter(|e| e.op == OutboxOp::Update)
                     .flat_map(|e| e.payload["changed"].as_array().cloned().unwrap_or_default())
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect();
@@ -548,9 +548,9 @@ impl App {
                                 Value::Object(m) => m,
                                 _ => Map::new(),
                             };
-                            for f in ["Building", "Floor", "Unit"] {
-                                if let Some(v) = base.get(f) {
-                                    values.insert(f.into(), v.clone());
+                            for f in [ResidentField::Building, ResidentField::Floor, ResidentField::Unit] {
+                                if let Some(v) = base.get(f.as_str()) {
+                                    values.insert(f.as_str().into(), v.clone());
                                 }
                             }
                             if let Some(fields) = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
