@@ -9,7 +9,9 @@ pub mod dates;
 pub mod input;
 pub mod rules;
 pub mod status;
+pub mod vocab;
 pub mod wire;
 
 pub use rules::{BulkAction, InviteKind, RuleError, SiteType, StatusChange};
 pub use status::{derive_flags, Lifecycle, StatusFlag, StatusFlags};
+pub use vocab::{chain_key, ConflictKind, OutboxOp, OutboxState, ResidentField};

@@ -16,6 +16,7 @@ use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
+use residentdesk::domain::vocab::{ConflictKind, OutboxOp, OutboxState, ResidentField};
 use residentdesk::error::{AppError, ErrorCode};
 use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
@@ -103,6 +104,10 @@ fn export_bindings() {
         Gate,
         ActionGate,
         MemberActions,
+        ResidentField,
+        OutboxState,
+        OutboxOp,
+        ConflictKind,
     );
     // ts-rs writes i64 as `bigint`, but serde_json sends ids and counts as plain JSON numbers
     // (all far below 2^53), which is what the web view receives: say so in the types.

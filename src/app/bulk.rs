@@ -10,7 +10,7 @@ use crate::access::roles::Permission;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use residentdesk_domain::rules::invite_kind;
-use residentdesk_domain::{BulkAction, InviteKind, StatusChange};
+use residentdesk_domain::{BulkAction, InviteKind, OutboxOp, StatusChange};
 use serde::Serialize;
 use serde_json::json;
 
@@ -94,7 +94,7 @@ impl App {
                 BulkAction::ResendInvites => {
                     // The single invite's rule; `eligible` agreed, so this cannot refuse.
                     let kind = invite_kind(flags, r.onboarded_at.is_some())?;
-                    apply_invite(&tx, session, &site, &r, "invite", now)?;
+                    apply_invite(&tx, session, &site, &r, OutboxOp::Invite, now)?;
                     match kind {
                         InviteKind::WifiDetails => "wifi details sent",
                         InviteKind::Invitation => "invitation sent",

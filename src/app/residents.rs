@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime};
 use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError};
-use residentdesk_domain::{wire, InviteKind, StatusChange, StatusFlags};
+use residentdesk_domain::{wire, InviteKind, OutboxOp, ResidentField, StatusChange, StatusFlags};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -280,12 +280,14 @@ fn check_fields(
             None
         }
     };
-    let first_name = ok(rules::validate_text("FirstName", t.first_name, true, rules::MAX_NAME_LEN));
-    let last_name = ok(rules::validate_text("LastName", t.last_name, true, rules::MAX_NAME_LEN));
+    let first_name =
+        ok(rules::validate_text(ResidentField::FirstName.as_str(), t.first_name, true, rules::MAX_NAME_LEN));
+    let last_name = ok(rules::validate_text(ResidentField::LastName.as_str(), t.last_name, true, rules::MAX_NAME_LEN));
     let phone = ok(rules::validate_phone(t.phone));
-    let building = ok(rules::validate_text("Building", t.building, true, rules::MAX_LOCATION_LEN));
-    let floor = ok(rules::validate_text("Floor", t.floor, true, rules::MAX_LOCATION_LEN));
-    let unit = ok(rules::validate_text("Unit", t.unit, true, rules::MAX_LOCATION_LEN));
+    let building =
+        ok(rules::validate_text(ResidentField::Building.as_str(), t.building, true, rules::MAX_LOCATION_LEN));
+    let floor = ok(rules::validate_text(ResidentField::Floor.as_str(), t.floor, true, rules::MAX_LOCATION_LEN));
+    let unit = ok(rules::validate_text(ResidentField::Unit.as_str(), t.unit, true, rules::MAX_LOCATION_LEN));
     let mut date = |field: &str, v: Result<DateTime<Utc>, &str>| match v {
         Ok(d) => Some(d),
         Err(text) => match parse_user_datetime(field, text, tz) {
@@ -296,10 +298,10 @@ fn check_fields(
             }
         },
     };
-    let start = date("ActivationDateUTC", t.start);
+    let start = date(ResidentField::ActivationDateUTC.as_str(), t.start);
     let end = match t.end {
         None => Some(None),
-        Some(v) => date("DeactivationDateUTC", v).map(Some),
+        Some(v) => date(ResidentField::DeactivationDateUTC.as_str(), v).map(Some),
     };
     let (
         Some(first_name),
@@ -464,19 +466,11 @@ impl App {
         store::residents::update_fields(&tx, before.id, &fields, now)?;
         let after = store::residents::get(&tx, before.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
         let (old, new) = (field_values(&before), field_values(&after));
-        let changed: Vec<&str> = [
-            "FirstName",
-            "LastName",
-            "PhoneNumber",
-            "Building",
-            "Floor",
-            "Unit",
-            "ActivationDateUTC",
-            "DeactivationDateUTC",
-        ]
-        .into_iter()
-        .filter(|f| old.get(*f) != new.get(*f))
-        .collect();
+        let changed: Vec<&str> = ResidentField::EDITABLE
+            .map(ResidentField::as_str)
+            .into_iter()
+            .filter(|f| old.get(*f) != new.get(*f))
+            .collect();
         if changed.is_empty() {
             tx.commit()?;
             return Ok(ResidentView::new(after, &site, now));
@@ -490,7 +484,7 @@ impl App {
                 resident_id: Some(after.id),
                 remote_id: after.remote_id.as_deref(),
                 email: Some(&after.email),
-                op: "update",
+                op: OutboxOp::Update,
                 payload: json!({ "resident": new, "changed": changed }).into(),
                 base: base.into(),
             },
@@ -632,7 +626,7 @@ impl App {
     pub fn resident_invite(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
         self.lifecycle(session, resident, &uc::RESIDENT_INVITE, |tx, session, r, site, now| {
             let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
-            apply_invite(tx, session, site, r, "invite", now)?;
+            apply_invite(tx, session, site, r, OutboxOp::Invite, now)?;
             let message = match kind {
                 InviteKind::Invitation => format!("a new invitation will be sent to {}", r.email),
                 InviteKind::WifiDetails => format!("the Wi-Fi details will be sent to {}", r.email),
@@ -645,7 +639,7 @@ impl App {
     pub fn resident_psk_reset(&mut self, session: &Session, resident: &str) -> AppResult<ActionOutcome> {
         self.lifecycle(session, resident, &uc::RESIDENT_PSK_RESET, |tx, session, r, site, now| {
             rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
-            append_op(tx, session, site, r, "psk_reset", json!({}), now)?;
+            append_op(tx, session, site, r, OutboxOp::PskReset, json!({}), now)?;
             let message = format!("{} will get a link to reset their personal Wi-Fi key", r.email);
             Ok(Effect { done: true, message, details: json!({}) })
         })
@@ -756,7 +750,7 @@ pub(crate) fn insert_resident_with(
             resident_id: Some(id),
             remote_id: None,
             email: Some(email),
-            op: "create",
+            op: OutboxOp::Create,
             payload: entries.payload,
             base: json!({}).into(),
         },
@@ -772,7 +766,7 @@ pub(crate) fn append_op(
     session: &Session,
     site: &Site,
     r: &Resident,
-    op: &str,
+    op: OutboxOp,
     payload: Value,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
@@ -787,7 +781,7 @@ pub(crate) fn append_entry(
     session: &Session,
     site: &Site,
     r: &Resident,
-    op: &str,
+    op: OutboxOp,
     payload: Value,
     base: Value,
     now: DateTime<Utc>,
@@ -818,8 +812,8 @@ pub(crate) fn apply_status_change(
 ) -> AppResult<()> {
     store::residents::set_suspended(tx, r.id, change == StatusChange::Disabled, now)?;
     let op = match change {
-        StatusChange::Disabled => "suspend",
-        StatusChange::Active => "unsuspend",
+        StatusChange::Disabled => OutboxOp::Suspend,
+        StatusChange::Active => OutboxOp::Unsuspend,
     };
     append_op(tx, session, site, r, op, json!({ "Status": change.as_str() }), now)?;
     Ok(())
@@ -845,7 +839,7 @@ pub(crate) fn apply_terminate(
             resident_id: Some(r.id),
             remote_id: r.remote_id.as_deref(),
             email: Some(&r.email),
-            op: "terminate",
+            op: OutboxOp::Terminate,
             payload: json!({ "DeactivationDateUTC": format_wire_utc(end) }).into(),
             base: base.into(),
         },
@@ -861,7 +855,7 @@ pub(crate) fn apply_purge(
     r: &Resident,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    append_op(tx, session, site, r, "purge", json!({}), now)?;
+    append_op(tx, session, site, r, OutboxOp::Purge, json!({}), now)?;
     store::residents::delete(tx, r.id)?;
     Ok(())
 }
@@ -890,7 +884,7 @@ pub(crate) fn apply_onboard_now(
     store::residents::update_fields(tx, r.id, &fields, now)?;
     // The remote's onboard-now moves its activation the same way (sitemanager-sim does it
     // with the same rule); the next pull brings its exact value back.
-    apply_invite(tx, session, site, r, "onboard_now", now)?;
+    apply_invite(tx, session, site, r, OutboxOp::OnboardNow, now)?;
     Ok(Ok(moved.start))
 }
 
@@ -899,7 +893,7 @@ pub(crate) fn apply_invite(
     session: &Session,
     site: &Site,
     r: &Resident,
-    op: &str,
+    op: OutboxOp,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     store::residents::set_invited(tx, r.id, now)?;

@@ -17,6 +17,7 @@ use crate::sync::check::{self, CheckReport};
 use crate::sync::client::{Credentials, HttpRemote, RawRemote, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
+use residentdesk_domain::{ConflictKind, OutboxOp, OutboxState, ResidentField};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -213,11 +214,7 @@ impl App {
     pub fn outbox_list(&self, session: &Session, all: bool, limit: usize) -> AppResult<Vec<Entry>> {
         let rd = self.read(session, &uc::OUTBOX_LIST, At::Team)?;
         let sites: Vec<i64> = rd.ctx.sites_allowed(&rd)?.iter().map(|s| s.id).collect();
-        let states: &[&str] = if all {
-            &["pending", "in_flight", "rejected", "conflict", "done", "discarded"]
-        } else {
-            &["pending", "in_flight", "rejected", "conflict"]
-        };
+        let states: &[OutboxState] = if all { &OutboxState::ALL } else { &OutboxState::OPEN };
         Ok(store::outbox::list_for_sites(&rd, &sites, states, limit)?)
     }
 
@@ -323,8 +320,8 @@ impl App {
         session: &Session,
         use_case: &'static uc::UseCase,
         id: i64,
-        from: &[&str],
-        to: &str,
+        from: &[OutboxState],
+        to: OutboxState,
     ) -> AppResult<Entry> {
         let site_id = self.entry_site(id)?;
         let tx = self.write(session, use_case, At::SiteId(site_id)).map_err(|e| match e.code {
@@ -333,12 +330,12 @@ impl App {
         })?;
         let now = tx.ctx.now;
         let e = store::outbox::get(&tx, id)?.ok_or_else(|| AppError::not_found(format!("outbox entry #{id}")))?;
-        if !from.contains(&e.state.as_str()) {
+        if !from.iter().any(|s| e.state == *s) {
             return Err(AppError::invalid(format!(
                 "entry #{id} is {}; only {} entries can be {}",
                 e.state,
-                from.join(" or "),
-                if to == "pending" { "retried" } else { "discarded" }
+                from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or "),
+                if to == OutboxState::Pending { "retried" } else { "discarded" }
             )));
         }
         // Compare-and-set inside the use case's transaction: a sync pass that took the entry
@@ -347,7 +344,7 @@ impl App {
             return Err(AppError::invalid(format!("entry #{id} changed meanwhile; look again")));
         }
         let mut details = json!({"entry": id, "op": e.op});
-        if to == "discarded" {
+        if to == OutboxState::Discarded {
             details["payload"] = e.payload.clone();
         }
         let mut audit = tx.audit().details(details);
@@ -362,13 +359,19 @@ impl App {
 
     /// Sends a rejected entry again on the next pass (`sync.operate` at the entry's site).
     pub fn outbox_retry(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
-        self.entry_transition(session, &uc::OUTBOX_RETRY, id, &["rejected"], "pending")
+        self.entry_transition(session, &uc::OUTBOX_RETRY, id, &[OutboxState::Rejected], OutboxState::Pending)
     }
 
     /// Gives up sending an entry (pending or rejected). The local data is kept; the next
     /// pull brings the remote's values back for fields no other entry changes.
     pub fn outbox_discard(&mut self, session: &Session, id: i64) -> AppResult<Entry> {
-        self.entry_transition(session, &uc::OUTBOX_DISCARD, id, &["rejected", "pending"], "discarded")
+        self.entry_transition(
+            session,
+            &uc::OUTBOX_DISCARD,
+            id,
+            &[OutboxState::Rejected, OutboxState::Pending],
+            OutboxState::Discarded,
+        )
     }
 
     /// Conflicts of the sites where the session may see residents (open ones unless `all`).
@@ -403,14 +406,14 @@ impl App {
             .entry_ids
             .iter()
             .filter_map(|e| store::outbox::get(&tx, *e).ok().flatten())
-            .filter(|e| e.state == "conflict")
+            .filter(|e| e.state == OutboxState::Conflict)
             .collect();
         let supersede = |tx: &rusqlite::Transaction<'_>| -> AppResult<()> {
             for e in &held {
                 store::sync_state::finish_entry(
                     tx,
                     e.id,
-                    "discarded",
+                    OutboxState::Discarded,
                     Some(&format!("superseded by the resolution of conflict #{id}")),
                     now,
                 )?;
@@ -419,7 +422,7 @@ impl App {
         };
         let append = |tx: &rusqlite::Transaction<'_>,
                       r: &store::residents::Resident,
-                      op: &str,
+                      op: OutboxOp,
                       payload: Value,
                       base: Value|
          -> AppResult<i64> {
@@ -427,8 +430,8 @@ impl App {
         };
         let mut entry_id = None;
         let message;
-        match c.kind.as_str() {
-            "field" => {
+        match ConflictKind::parse(&c.kind) {
+            Some(ConflictKind::Field) => {
                 let r =
                     resident.ok_or_else(|| AppError::not_found("the resident of this conflict no longer exists"))?;
                 let disputed: Vec<String> =
@@ -463,7 +466,7 @@ impl App {
                 let after = store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
                 let mut changed: std::collections::BTreeSet<String> = held
                     .iter()
-                    .filter(|e| e.op == "update")
+                    .filter(|e| e.op == OutboxOp::Update)
                     .flat_map(|e| e.payload["changed"].as_array().cloned().unwrap_or_default())
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect();
@@ -474,15 +477,15 @@ impl App {
                     };
                 }
                 supersede(&tx)?;
-                for e in held.iter().filter(|e| e.op != "update") {
-                    store::sync_state::finish_entry(&tx, e.id, "pending", None, now)?;
+                for e in held.iter().filter(|e| e.op != OutboxOp::Update) {
+                    store::sync_state::finish_entry(&tx, e.id, OutboxState::Pending, None, now)?;
                 }
                 if !changed.is_empty() {
                     let base = store::residents::remote_base(&tx, r.id)?.unwrap_or(Value::Null);
                     let base: Map<String, Value> =
                         changed.iter().map(|f| (f.clone(), base.get(f).cloned().unwrap_or(Value::Null))).collect();
                     let payload = json!({"resident": crate::app::residents::field_values(&after), "changed": changed});
-                    entry_id = Some(append(&tx, &after, "update", payload, Value::Object(base))?);
+                    entry_id = Some(append(&tx, &after, OutboxOp::Update, payload, Value::Object(base))?);
                 }
                 message = format!(
                     "kept {}",
@@ -493,7 +496,7 @@ impl App {
                         .join(", ")
                 );
             }
-            "remote_purge" => {
+            Some(ConflictKind::RemotePurge) => {
                 let keep = choice.keep.ok_or_else(|| {
                     AppError::invalid_field("keep", "a purge conflict is resolved with --keep local|remote")
                 })?;
@@ -505,7 +508,7 @@ impl App {
                         let after =
                             store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
                         let payload = json!({"resident": crate::app::residents::field_values(&after)});
-                        entry_id = Some(append(&tx, &after, "create", payload, json!({}))?);
+                        entry_id = Some(append(&tx, &after, OutboxOp::Create, payload, json!({}))?);
                         message = format!("{} will be created again on the remote", after.email);
                     }
                     (Keep::Remote, Some(r)) => {
@@ -515,7 +518,7 @@ impl App {
                     (_, None) => message = "the resident no longer exists here".into(),
                 }
             }
-            "unit_taken" => {
+            Some(ConflictKind::UnitTaken) => {
                 let keep = choice.keep.ok_or_else(|| {
                     AppError::invalid_field("keep", "a unit conflict is resolved with --keep local|remote")
                 })?;
@@ -525,7 +528,7 @@ impl App {
                             store::sync_state::finish_entry(
                                 &tx,
                                 e.id,
-                                "pending",
+                                OutboxState::Pending,
                                 Some("sent again after the unit conflict was resolved"),
                                 now,
                             )?;
@@ -545,9 +548,9 @@ impl App {
                                 Value::Object(m) => m,
                                 _ => Map::new(),
                             };
-                            for f in ["Building", "Floor", "Unit"] {
-                                if let Some(v) = base.get(f) {
-                                    values.insert(f.into(), v.clone());
+                            for f in [ResidentField::Building, ResidentField::Floor, ResidentField::Unit] {
+                                if let Some(v) = base.get(f.as_str()) {
+                                    values.insert(f.as_str().into(), v.clone());
                                 }
                             }
                             if let Some(fields) = crate::sync::merge::to_fields(&crate::sync::merge::normalize(&values))
@@ -564,7 +567,7 @@ impl App {
                     }
                 }
             }
-            other => return Err(AppError::internal(format!("unknown conflict kind {other:?}"))),
+            None => return Err(AppError::internal(format!("unknown conflict kind {:?}", c.kind))),
         }
         store::conflicts::resolve(
             &tx,

@@ -20,6 +20,7 @@ pub mod dialect;
 pub mod export;
 pub mod import;
 
+use residentdesk_domain::ResidentField;
 use serde::{Deserialize, Serialize};
 
 /// Largest cell the importer accepts (bytes); longer cells are a row error.
@@ -122,21 +123,30 @@ impl Field {
     pub const REQUIRED: [Field; 7] =
         [Field::FirstName, Field::LastName, Field::Email, Field::Building, Field::Floor, Field::Unit, Field::Start];
 
+    /// The resident field this column holds (`None`: status, id and site are not fields a
+    /// person edits).
+    pub fn resident_field(self) -> Option<ResidentField> {
+        Some(match self {
+            Field::FirstName => ResidentField::FirstName,
+            Field::LastName => ResidentField::LastName,
+            Field::Email => ResidentField::Email,
+            Field::Phone => ResidentField::PhoneNumber,
+            Field::Building => ResidentField::Building,
+            Field::Floor => ResidentField::Floor,
+            Field::Unit => ResidentField::Unit,
+            Field::Start => ResidentField::ActivationDateUTC,
+            Field::End => ResidentField::DeactivationDateUTC,
+            Field::Status | Field::ResidentId | Field::Site => return None,
+        })
+    }
+
     /// The API field name (what `FieldProblem::field` and the wire use).
     pub fn api_name(self) -> &'static str {
         match self {
-            Field::FirstName => "FirstName",
-            Field::LastName => "LastName",
-            Field::Email => "Email",
-            Field::Phone => "PhoneNumber",
-            Field::Building => "Building",
-            Field::Floor => "Floor",
-            Field::Unit => "Unit",
-            Field::Start => "ActivationDateUTC",
-            Field::End => "DeactivationDateUTC",
             Field::Status => "Status",
             Field::ResidentId => "ResidentId",
             Field::Site => "Site",
+            f => f.resident_field().map_or("", ResidentField::as_str),
         }
     }
 

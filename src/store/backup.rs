@@ -8,6 +8,7 @@
 
 use super::{ts, MIGRATIONS_DIR};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use residentdesk_domain::OutboxState;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -542,7 +543,7 @@ fn live_entry(live: &Connection, key: &str) -> rusqlite::Result<Option<LiveEntry
         .query_row([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
         .optional()?;
     let Some((id, state, last_error)) = found else { return Ok(None) };
-    let job = if state == "in_flight" {
+    let job = if state == OutboxState::InFlight {
         live.prepare_cached(
             "SELECT j.id, j.kind, j.action, j.remote_job_id, j.state, j.created_at, j.updated_at
              FROM sync_job_entries e JOIN sync_jobs j ON j.id = e.job_id WHERE e.entry_id = ?1",
@@ -558,13 +559,13 @@ fn live_entry(live: &Connection, key: &str) -> rusqlite::Result<Option<LiveEntry
 fn set_entry(
     tx: &Transaction<'_>,
     id: i64,
-    state: &str,
+    state: OutboxState,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![id, state, error, ts(now)])?;
-    if state != "in_flight" {
+        .execute(params![id, state.as_str(), error, ts(now)])?;
+    if state != OutboxState::InFlight {
         tx.prepare_cached("DELETE FROM sync_job_entries WHERE entry_id = ?1")?.execute([id])?;
     }
     Ok(())
@@ -586,27 +587,33 @@ fn settle_outbox(tx: &Transaction<'_>, live: &Connection, now: DateTime<Utc>) ->
     let mut jobs: HashMap<i64, i64> = HashMap::new();
     for (id, key, state, site_id) in unfinished {
         let Some(l) = live_entry(live, &key)? else {
-            if state == "pending" {
+            if state == OutboxState::Pending {
                 report.still_to_send += 1;
             }
             continue;
         };
-        let held_by_conflict = state == "conflict";
-        match l.state.as_str() {
-            "done" => {
-                set_entry(tx, id, "done", Some("sent before the restore (done in the database it replaced)"), now)?;
+        let held_by_conflict = state == OutboxState::Conflict;
+        match OutboxState::parse(&l.state) {
+            Some(OutboxState::Done) => {
+                set_entry(
+                    tx,
+                    id,
+                    OutboxState::Done,
+                    Some("sent before the restore (done in the database it replaced)"),
+                    now,
+                )?;
                 report.already_sent += 1;
             }
-            "discarded" => {
-                set_entry(tx, id, "discarded", l.last_error.as_deref(), now)?;
+            Some(OutboxState::Discarded) => {
+                set_entry(tx, id, OutboxState::Discarded, l.last_error.as_deref(), now)?;
                 report.discarded += 1;
             }
-            "rejected" if !held_by_conflict => {
-                set_entry(tx, id, "rejected", l.last_error.as_deref(), now)?;
+            Some(OutboxState::Rejected) if !held_by_conflict => {
+                set_entry(tx, id, OutboxState::Rejected, l.last_error.as_deref(), now)?;
                 report.rejected += 1;
             }
-            "in_flight" if !held_by_conflict => {
-                set_entry(tx, id, "in_flight", l.last_error.as_deref(), now)?;
+            Some(OutboxState::InFlight) if !held_by_conflict => {
+                set_entry(tx, id, OutboxState::InFlight, l.last_error.as_deref(), now)?;
                 if let Some((live_job, kind, action, remote_job, job_state, created, updated)) = l.job {
                     let job = match jobs.get(&live_job) {
                         Some(j) => *j,
@@ -635,11 +642,11 @@ fn settle_outbox(tx: &Transaction<'_>, live: &Connection, now: DateTime<Utc>) ->
             // database: never sent. Whatever the copy left in flight goes back to pending
             // (the live database knows it did not reach the remote).
             _ => {
-                if state == "in_flight" {
-                    set_entry(tx, id, "pending", None, now)?;
+                if state == OutboxState::InFlight {
+                    set_entry(tx, id, OutboxState::Pending, None, now)?;
                     report.back_to_pending += 1;
                     report.still_to_send += 1;
-                } else if state == "pending" {
+                } else if state == OutboxState::Pending {
                     report.still_to_send += 1;
                 }
             }

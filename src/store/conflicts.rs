@@ -3,6 +3,7 @@
 
 use super::{opt_ts, parse_ts, ts};
 use chrono::{DateTime, Utc};
+use residentdesk_domain::ConflictKind;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +16,7 @@ pub struct NewConflict<'a> {
     pub remote_id: Option<&'a str>,
     pub email: Option<&'a str>,
     /// `field`, `remote_purge` or `unit_taken`.
-    pub kind: &'a str,
+    pub kind: ConflictKind,
     /// Field → `{"base", "local", "remote"}`.
     pub fields: Value,
     pub entry_ids: &'a [i64],
@@ -82,7 +83,7 @@ pub fn insert(tx: &Transaction<'_>, c: &NewConflict<'_>, now: DateTime<Utc>) -> 
         c.resident_id,
         c.remote_id,
         c.email,
-        c.kind,
+        c.kind.as_str(),
         c.fields.to_string(),
         serde_json::to_string(c.entry_ids).unwrap_or_else(|_| "[]".into()),
         c.message
@@ -157,7 +158,7 @@ mod tests {
                 resident_id: Some(9),
                 remote_id: Some("r9"),
                 email: Some("a@b.co"),
-                kind: "field",
+                kind: ConflictKind::Field,
                 fields: json!({"FirstName": {"base": "A", "local": "B", "remote": "C"}}),
                 entry_ids: &[4, 5],
                 message: "FirstName changed on both sides",

@@ -3,6 +3,7 @@
 
 use super::{parse_ts, ts};
 use chrono::{DateTime, Utc};
+use residentdesk_domain::{OutboxOp, OutboxState};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ pub struct NewEntry<'a> {
     pub resident_id: Option<i64>,
     pub remote_id: Option<&'a str>,
     pub email: Option<&'a str>,
-    pub op: &'a str,
+    pub op: OutboxOp,
     pub payload: super::JsonText,
     pub base: super::JsonText,
 }
@@ -88,7 +89,7 @@ pub fn append(tx: &Transaction<'_>, e: &NewEntry<'_>, now: DateTime<Utc>) -> rus
         e.resident_id,
         e.remote_id,
         e.email,
-        e.op,
+        e.op.as_str(),
         e.payload.as_str(),
         e.base.as_str(),
         key
@@ -101,7 +102,7 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
 }
 
 /// Entries in the given states, oldest first.
-pub fn list(conn: &Connection, states: &[&str], limit: usize) -> rusqlite::Result<Vec<Entry>> {
+pub fn list(conn: &Connection, states: &[OutboxState], limit: usize) -> rusqlite::Result<Vec<Entry>> {
     let states = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM outbox WHERE state IN (SELECT value FROM json_each(?1)) ORDER BY id LIMIT ?2"
@@ -114,7 +115,7 @@ pub fn list(conn: &Connection, states: &[&str], limit: usize) -> rusqlite::Resul
 pub fn list_for_sites(
     conn: &Connection,
     site_ids: &[i64],
-    states: &[&str],
+    states: &[OutboxState],
     limit: usize,
 ) -> rusqlite::Result<Vec<Entry>> {
     let states = serde_json::to_string(states).unwrap_or_else(|_| "[]".into());
@@ -146,12 +147,12 @@ pub fn pending_for_resident(conn: &Connection, resident_id: i64) -> rusqlite::Re
 pub fn set_state(
     tx: &Transaction<'_>,
     id: i64,
-    state: &str,
+    state: OutboxState,
     last_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![id, state, last_error, ts(now)])?;
+        .execute(params![id, state.as_str(), last_error, ts(now)])?;
     Ok(())
 }
 

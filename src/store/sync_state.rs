@@ -11,6 +11,7 @@
 use super::outbox::Entry;
 use super::{opt_ts, ts};
 use chrono::{DateTime, Utc};
+use residentdesk_domain::OutboxState;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
@@ -147,8 +148,8 @@ pub fn job_start(
 pub fn transition(
     tx: &Transaction<'_>,
     entry_id: i64,
-    from: &[&str],
-    to: &str,
+    from: &[OutboxState],
+    to: OutboxState,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
@@ -158,8 +159,8 @@ pub fn transition(
             "UPDATE outbox SET state = ?3, last_error = ?4, updated_at = ?5
              WHERE id = ?1 AND state IN (SELECT value FROM json_each(?2))",
         )?
-        .execute(params![entry_id, from, to, error, ts(now)])?;
-    if moved == 1 && to != "in_flight" {
+        .execute(params![entry_id, from, to.as_str(), error, ts(now)])?;
+    if moved == 1 && to != OutboxState::InFlight {
         tx.prepare_cached("DELETE FROM sync_job_entries WHERE entry_id = ?1")?.execute([entry_id])?;
     }
     Ok(moved == 1)
@@ -206,12 +207,12 @@ pub fn job_of_entry(conn: &Connection, entry_id: i64) -> rusqlite::Result<Option
 pub fn finish_entry(
     tx: &Transaction<'_>,
     entry_id: i64,
-    state: &str,
+    state: OutboxState,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE outbox SET state = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")?
-        .execute(params![entry_id, state, error, ts(now)])?;
+        .execute(params![entry_id, state.as_str(), error, ts(now)])?;
     tx.prepare_cached("DELETE FROM sync_job_entries WHERE entry_id = ?1")?.execute([entry_id])?;
     Ok(())
 }
@@ -236,7 +237,7 @@ pub fn set_entry_remote_id(tx: &Transaction<'_>, entry_id: i64, remote_id: &str)
 /// Unfinished entries (pending, in flight, rejected, conflict) of the given sites, oldest
 /// first: what push works on and what the merge treats as local changes.
 pub fn unfinished_for_sites(conn: &Connection, site_ids: &[i64]) -> rusqlite::Result<Vec<Entry>> {
-    super::outbox::list_for_sites(conn, site_ids, &["pending", "in_flight", "rejected", "conflict"], usize::MAX >> 1)
+    super::outbox::list_for_sites(conn, site_ids, &OutboxState::OPEN, usize::MAX >> 1)
 }
 
 /// Counts of entries per state over the given sites.
@@ -366,6 +367,7 @@ pub fn lease_release(tx: &Transaction<'_>, holder_id: &str) -> rusqlite::Result<
 mod tests {
     use super::*;
     use crate::store::{open_in_memory, outbox};
+    use residentdesk_domain::OutboxOp;
     use serde_json::json;
 
     #[test]
@@ -379,7 +381,7 @@ mod tests {
             resident_id: Some(1),
             remote_id: None,
             email: Some("a@b.co"),
-            op: "create",
+            op: OutboxOp::Create,
             payload: json!({}).into(),
             base: json!({}).into(),
         };
@@ -392,7 +394,7 @@ mod tests {
         let j = job_of_entry(&conn, id).unwrap().unwrap();
         assert_eq!((j.kind.as_str(), j.remote_job_id.as_deref()), ("import", Some("remote-7")));
         let tx = conn.transaction().unwrap();
-        finish_entry(&tx, id, "done", None, now).unwrap();
+        finish_entry(&tx, id, OutboxState::Done, None, now).unwrap();
         tx.commit().unwrap();
         assert!(job_of_entry(&conn, id).unwrap().is_none());
         assert_eq!(outbox::get(&conn, id).unwrap().unwrap().state, "done");
@@ -405,7 +407,7 @@ mod tests {
             resident_id: None,
             remote_id: None,
             email: Some(email),
-            op: "create",
+            op: OutboxOp::Create,
             payload: json!({}).into(),
             base: json!({}).into(),
         };
@@ -460,10 +462,21 @@ mod tests {
         tx.commit().unwrap();
         // A person discards the pending entry while a pass is about to record it as done.
         let tx = immediate(&mut a);
-        assert!(transition(&tx, id, &["pending", "rejected"], "discarded", Some("by hand"), now).unwrap());
+        assert!(transition(
+            &tx,
+            id,
+            &[OutboxState::Pending, OutboxState::Rejected],
+            OutboxState::Discarded,
+            Some("by hand"),
+            now
+        )
+        .unwrap());
         tx.commit().unwrap();
         let tx = immediate(&mut b);
-        assert!(!transition(&tx, id, &["pending"], "done", None, now).unwrap(), "the pass's stale check is refused");
+        assert!(
+            !transition(&tx, id, &[OutboxState::Pending], OutboxState::Done, None, now).unwrap(),
+            "the pass's stale check is refused"
+        );
         tx.commit().unwrap();
         let e = outbox::get(&b, id).unwrap().unwrap();
         assert_eq!((e.state.as_str(), e.last_error.as_deref()), ("discarded", Some("by hand")));
@@ -471,9 +484,9 @@ mod tests {
         let tx = immediate(&mut b);
         let other = entry(&tx, "u@b.co", now);
         job_start(&tx, 1, "single", "create", &[&[other]], now).unwrap().unwrap();
-        assert!(!transition(&tx, other, &["pending"], "done", None, now).unwrap());
+        assert!(!transition(&tx, other, &[OutboxState::Pending], OutboxState::Done, None, now).unwrap());
         assert!(job_of_entry(&tx, other).unwrap().is_some());
-        assert!(transition(&tx, other, &["in_flight"], "done", None, now).unwrap());
+        assert!(transition(&tx, other, &[OutboxState::InFlight], OutboxState::Done, None, now).unwrap());
         assert!(job_of_entry(&tx, other).unwrap().is_none());
         tx.commit().unwrap();
     }

@@ -8,14 +8,14 @@
 
 use crate::store::residents::{Resident, ResidentFields};
 use residentdesk_domain::dates::{format_wire_utc, parse_wire_utc};
+use residentdesk_domain::vocab::ResidentField;
 use residentdesk_domain::wire::ResidentObject;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The editable fields, by API name.
-pub const FIELDS: [&str; 8] =
-    ["FirstName", "LastName", "PhoneNumber", "Building", "Floor", "Unit", "ActivationDateUTC", "DeactivationDateUTC"];
+/// The editable fields (`ResidentField::EDITABLE`), by API name.
+pub const FIELDS: [ResidentField; 8] = ResidentField::EDITABLE;
 
 /// Both values (and the base) of one disputed field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,8 +56,12 @@ pub fn normalize(map: &Map<String, Value>) -> Map<String, Value> {
     FIELDS
         .iter()
         .map(|f| {
-            let v = if f.ends_with("UTC") { norm_date(map.get(*f)) } else { norm_text(map.get(*f)) };
-            (f.to_string(), v)
+            let key = f.as_str();
+            let v = match f {
+                ResidentField::ActivationDateUTC | ResidentField::DeactivationDateUTC => norm_date(map.get(key)),
+                _ => norm_text(map.get(key)),
+            };
+            (key.to_string(), v)
         })
         .collect()
 }
@@ -66,14 +70,15 @@ pub fn normalize(map: &Map<String, Value>) -> Map<String, Value> {
 pub fn remote_fields(r: &ResidentObject) -> Map<String, Value> {
     let mut m = Map::new();
     let s = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
-    m.insert("FirstName".into(), s(&r.first_name));
-    m.insert("LastName".into(), s(&r.last_name));
-    m.insert("PhoneNumber".into(), r.any_phone().map(|p| Value::String(p.into())).unwrap_or(Value::Null));
-    m.insert("Building".into(), s(&r.building));
-    m.insert("Floor".into(), s(&r.floor));
-    m.insert("Unit".into(), s(&r.unit));
-    m.insert("ActivationDateUTC".into(), s(&r.activation_date_utc));
-    m.insert("DeactivationDateUTC".into(), s(&r.deactivation_date_utc));
+    let mut put = |f: ResidentField, v: Value| m.insert(f.as_str().into(), v);
+    put(ResidentField::FirstName, s(&r.first_name));
+    put(ResidentField::LastName, s(&r.last_name));
+    put(ResidentField::PhoneNumber, r.any_phone().map(|p| Value::String(p.into())).unwrap_or(Value::Null));
+    put(ResidentField::Building, s(&r.building));
+    put(ResidentField::Floor, s(&r.floor));
+    put(ResidentField::Unit, s(&r.unit));
+    put(ResidentField::ActivationDateUTC, s(&r.activation_date_utc));
+    put(ResidentField::DeactivationDateUTC, s(&r.deactivation_date_utc));
     normalize(&m)
 }
 
@@ -88,16 +93,16 @@ pub fn local_fields(r: &Resident) -> Map<String, Value> {
 /// Turns merged wire values back into local fields (`None` when a required value is
 /// missing or unreadable).
 pub fn to_fields(m: &Map<String, Value>) -> Option<ResidentFields> {
-    let text = |f: &str| m.get(f).and_then(Value::as_str).map(str::to_string);
+    let text = |f: ResidentField| m.get(f.as_str()).and_then(Value::as_str).map(str::to_string);
     Some(ResidentFields {
-        first_name: text("FirstName")?,
-        last_name: text("LastName")?,
-        phone: text("PhoneNumber").unwrap_or_default(),
-        building: text("Building")?,
-        floor: text("Floor")?,
-        unit: text("Unit")?,
-        activation_utc: parse_wire_utc(&text("ActivationDateUTC")?)?,
-        deactivation_utc: match text("DeactivationDateUTC") {
+        first_name: text(ResidentField::FirstName)?,
+        last_name: text(ResidentField::LastName)?,
+        phone: text(ResidentField::PhoneNumber).unwrap_or_default(),
+        building: text(ResidentField::Building)?,
+        floor: text(ResidentField::Floor)?,
+        unit: text(ResidentField::Unit)?,
+        activation_utc: parse_wire_utc(&text(ResidentField::ActivationDateUTC)?)?,
+        deactivation_utc: match text(ResidentField::DeactivationDateUTC) {
             Some(t) => Some(parse_wire_utc(&t)?),
             None => None,
         },
@@ -114,7 +119,7 @@ pub fn merge(
     pending: &BTreeSet<String>,
 ) -> FieldMerge {
     let mut out = FieldMerge::default();
-    for f in FIELDS {
+    for f in FIELDS.map(ResidentField::as_str) {
         let l = local.get(f).cloned().unwrap_or(Value::Null);
         let r = remote.get(f).cloned().unwrap_or(Value::Null);
         let b = base.and_then(|b| b.get(f)).cloned();

@@ -32,6 +32,7 @@ use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
 use client::{RemoteApi, RemoteError};
 use plan::BatchLimits;
+use residentdesk_domain::OutboxState;
 use retry::RetryPolicy;
 use rusqlite::Transaction;
 use serde::Serialize;
@@ -295,11 +296,11 @@ impl<R: RemoteApi> Ctx<'_, R> {
     }
 
     /// The state an entry of this pass is expected to be in before it moves.
-    pub fn expected(&self, entry_id: i64) -> &'static str {
+    pub fn expected(&self, entry_id: i64) -> OutboxState {
         if self.flying.contains(&entry_id) {
-            "in_flight"
+            OutboxState::InFlight
         } else {
-            "pending"
+            OutboxState::Pending
         }
     }
 

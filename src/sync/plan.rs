@@ -10,7 +10,7 @@
 //! - consecutive suspend/unsuspend → the last one; repeated terminate or invite → one.
 
 use crate::store::outbox::Entry;
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{vocab, BulkAction, OutboxOp};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,27 +28,31 @@ pub enum LifeOp {
 
 impl LifeOp {
     pub fn parse(op: &str) -> Option<LifeOp> {
-        Some(match op {
-            "terminate" => LifeOp::Terminate,
-            "purge" => LifeOp::Purge,
-            "invite" => LifeOp::Invite,
-            "onboard_now" => LifeOp::OnboardNow,
-            "psk_reset" => LifeOp::PskReset,
-            "suspend" => LifeOp::Suspend,
-            "unsuspend" => LifeOp::Unsuspend,
-            _ => return None,
+        Some(match OutboxOp::parse(op)? {
+            OutboxOp::Terminate => LifeOp::Terminate,
+            OutboxOp::Purge => LifeOp::Purge,
+            OutboxOp::Invite => LifeOp::Invite,
+            OutboxOp::OnboardNow => LifeOp::OnboardNow,
+            OutboxOp::PskReset => LifeOp::PskReset,
+            OutboxOp::Suspend => LifeOp::Suspend,
+            OutboxOp::Unsuspend => LifeOp::Unsuspend,
+            OutboxOp::Create | OutboxOp::Update => return None,
         })
     }
-    pub fn as_str(self) -> &'static str {
+    /// The outbox operation this is.
+    pub fn op(self) -> OutboxOp {
         match self {
-            LifeOp::Terminate => "terminate",
-            LifeOp::Purge => "purge",
-            LifeOp::Invite => "invite",
-            LifeOp::OnboardNow => "onboard_now",
-            LifeOp::PskReset => "psk_reset",
-            LifeOp::Suspend => "suspend",
-            LifeOp::Unsuspend => "unsuspend",
+            LifeOp::Terminate => OutboxOp::Terminate,
+            LifeOp::Purge => OutboxOp::Purge,
+            LifeOp::Invite => OutboxOp::Invite,
+            LifeOp::OnboardNow => OutboxOp::OnboardNow,
+            LifeOp::PskReset => OutboxOp::PskReset,
+            LifeOp::Suspend => OutboxOp::Suspend,
+            LifeOp::Unsuspend => OutboxOp::Unsuspend,
         }
+    }
+    pub fn as_str(self) -> &'static str {
+        self.op().as_str()
     }
     /// The bulk action doing the same thing, if there is one (PSK reset has none).
     pub fn bulk(self) -> Option<BulkAction> {
@@ -102,8 +106,8 @@ pub struct Action {
 impl Action {
     pub fn op_name(&self) -> &'static str {
         match &self.kind {
-            ActionKind::Create { .. } => "create",
-            ActionKind::Update { .. } => "update",
+            ActionKind::Create { .. } => OutboxOp::Create.as_str(),
+            ActionKind::Update { .. } => OutboxOp::Update.as_str(),
             ActionKind::Life(op) => op.as_str(),
             ActionKind::Nothing => "nothing",
             ActionKind::Unknown(_) => "unknown",
@@ -113,7 +117,7 @@ impl Action {
 
 fn chain_key(e: &Entry) -> String {
     match (e.resident_id, &e.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(email)) => format!("e{email}"),
         (None, None) => format!("x{}", e.id),
     }
@@ -152,12 +156,12 @@ fn push_entry(chain: &mut Vec<Action>, e: &Entry) {
             last.remote_id = e.remote_id.clone();
         }
     }
-    match e.op.as_str() {
-        "create" => {
+    match OutboxOp::parse(&e.op) {
+        Some(OutboxOp::Create) => {
             let body = e.payload.get("resident").cloned().unwrap_or(Value::Null);
             chain.push(new_action(e, ActionKind::Create { body }));
         }
-        "update" => {
+        Some(OutboxOp::Update) => {
             let body = e.payload.get("resident").cloned().unwrap_or(Value::Null);
             let changed: BTreeSet<String> = e
                 .payload
@@ -186,7 +190,8 @@ fn push_entry(chain: &mut Vec<Action>, e: &Entry) {
                 _ => chain.push(new_action(e, ActionKind::Update { body, changed, base })),
             }
         }
-        op => {
+        _ => {
+            let op = e.op.as_str();
             let Some(life) = LifeOp::parse(op) else {
                 // An unknown op is sent nowhere; push reports it as rejected.
                 chain.push(new_action(e, ActionKind::Unknown(op.to_string())));

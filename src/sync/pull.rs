@@ -11,6 +11,7 @@ use super::{step_error, Ctx, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
 use residentdesk_domain::dates::parse_wire_utc;
+use residentdesk_domain::vocab::{self, ConflictKind, OutboxOp, OutboxState, ResidentField};
 use residentdesk_domain::wire::{MappingObject, ResidentObject};
 use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
@@ -208,7 +209,7 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
     let mut out: HashMap<String, Local> = HashMap::new();
     for e in entries {
         let keys = [
-            e.resident_id.map(|r| format!("r{r}")),
+            e.resident_id.map(vocab::chain_key),
             e.remote_id.clone().map(|r| format!("x{r}")),
             e.email.clone().map(|m| format!("e{m}")),
         ];
@@ -216,12 +217,12 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
             let l = out.entry(key).or_default();
             l.any = true;
             l.ids.push(e.id);
-            match e.op.as_str() {
-                "create" => {
+            match OutboxOp::parse(&e.op) {
+                Some(OutboxOp::Create) => {
                     l.create = true;
-                    l.fields.extend(merge::FIELDS.iter().map(|f| f.to_string()));
+                    l.fields.extend(merge::FIELDS.map(|f| f.as_str().to_string()));
                 }
-                "update" => l.fields.extend(
+                Some(OutboxOp::Update) => l.fields.extend(
                     e.payload
                         .get("changed")
                         .and_then(Value::as_array)
@@ -230,16 +231,16 @@ fn touched(entries: &[Entry]) -> HashMap<String, Local> {
                         .filter_map(Value::as_str)
                         .map(str::to_string),
                 ),
-                "terminate" => {
-                    l.fields.insert("DeactivationDateUTC".into());
+                Some(OutboxOp::Terminate) => {
+                    l.fields.insert(ResidentField::DeactivationDateUTC.as_str().into());
                 }
                 // Onboard-now moves the access start to now (rules::onboard_now): a pull before
                 // it is pushed must not put the remote's future start back.
-                "onboard_now" => {
-                    l.fields.insert("ActivationDateUTC".into());
+                Some(OutboxOp::OnboardNow) => {
+                    l.fields.insert(ResidentField::ActivationDateUTC.as_str().into());
                 }
-                "suspend" | "unsuspend" => l.status = true,
-                "purge" => l.purge.push(e.id),
+                Some(OutboxOp::Suspend | OutboxOp::Unsuspend) => l.status = true,
+                Some(OutboxOp::Purge) => l.purge.push(e.id),
                 _ => {}
             }
         }
@@ -329,7 +330,7 @@ fn merge_site(
             let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
             let local = by_remote.get(&rid).copied().or_else(|| {
                 by_email.get(email.as_str()).copied().filter(|l| {
-                    l.remote_id.is_none() && !local_changes.get(&format!("r{}", l.id)).is_some_and(|c| c.create)
+                    l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
                 })
             });
             let cpu = Instant::now();
@@ -359,7 +360,7 @@ fn merge_site(
                 }
                 Some(l) => {
                     seen.insert(l.id);
-                    let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+                    let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
                     if l.remote_id.is_none() {
                         store::residents::set_remote_id(tx, l.id, &rid)?;
                         store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
@@ -397,8 +398,17 @@ fn merge_site(
                         let message = format!("changed here and on the remote: {}", names.join(", "));
                         // Read in this transaction; each still moves by compare-and-set.
                         let mut held: Vec<i64> = Vec::new();
-                        for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == "pending") {
-                            if sync_state::transition(tx, e.id, &["pending"], "conflict", Some(&message), now)? {
+                        for e in
+                            entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == OutboxState::Pending)
+                        {
+                            if sync_state::transition(
+                                tx,
+                                e.id,
+                                &[OutboxState::Pending],
+                                OutboxState::Conflict,
+                                Some(&message),
+                                now,
+                            )? {
                                 held.push(e.id);
                             }
                         }
@@ -409,7 +419,7 @@ fn merge_site(
                                 resident_id: Some(l.id),
                                 remote_id: Some(&rid),
                                 email: Some(&l.email),
-                                kind: "field",
+                                kind: ConflictKind::Field,
                                 fields: serde_json::to_value(&m.conflicts).unwrap_or(Value::Null),
                                 entry_ids: &held,
                                 message: &message,
@@ -426,7 +436,7 @@ fn merge_site(
             if seen.contains(&l.id) || l.remote_id.is_none() {
                 continue;
             }
-            let changes = local_changes.get(&format!("r{}", l.id)).unwrap_or(&empty);
+            let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
             if changes.any {
                 if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
                     continue;
@@ -434,8 +444,10 @@ fn merge_site(
                 let message = "the resident was purged on the remote while changed here".to_string();
                 // Read in this transaction; each still moves by compare-and-set from the state read.
                 let mut held: Vec<i64> = Vec::new();
-                for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != "in_flight") {
-                    if sync_state::transition(tx, e.id, &[e.state.as_str()], "conflict", Some(&message), now)? {
+                for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != OutboxState::InFlight) {
+                    // The database's CHECK keeps every stored state one of OutboxState's.
+                    let Some(from) = OutboxState::parse(&e.state) else { continue };
+                    if sync_state::transition(tx, e.id, &[from], OutboxState::Conflict, Some(&message), now)? {
                         held.push(e.id);
                     }
                 }
@@ -446,7 +458,7 @@ fn merge_site(
                         resident_id: Some(l.id),
                         remote_id: l.remote_id.as_deref(),
                         email: Some(&l.email),
-                        kind: "remote_purge",
+                        kind: ConflictKind::RemotePurge,
                         fields: serde_json::to_value(local_fields(l))
                             .map(|v| json!({"local": v, "remote": null}))
                             .unwrap_or(Value::Null),

@@ -5,6 +5,7 @@
 use super::Progress;
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
+use residentdesk_domain::OutboxState;
 use rusqlite::Connection;
 use serde::Serialize;
 
@@ -59,11 +60,11 @@ pub fn load(conn: &Connection, sites: &[Site]) -> rusqlite::Result<SyncStatus> {
         ..SyncStatus::default()
     };
     for (state, n) in store::sync_state::counts_for_sites(conn, &ids)? {
-        match state.as_str() {
-            "pending" => out.pending = n,
-            "in_flight" => out.in_flight = n,
-            "rejected" => out.rejected = n,
-            "conflict" => out.conflict = n,
+        match OutboxState::parse(&state) {
+            Some(OutboxState::Pending) => out.pending = n,
+            Some(OutboxState::InFlight) => out.in_flight = n,
+            Some(OutboxState::Rejected) => out.rejected = n,
+            Some(OutboxState::Conflict) => out.conflict = n,
             _ => {}
         }
     }

@@ -8,6 +8,7 @@ use residentdesk::access::{level_allows, Feature, Level};
 use residentdesk::app::access::{AccessAction, AccessChange, NewInvitation, NewRole, NewToken};
 use residentdesk::app::staff::{NewStaff, StaffAccess, StaffPatch};
 use residentdesk::app::Session;
+use residentdesk::domain::OutboxState;
 use residentdesk::{store, App};
 use std::process::{Command, Stdio};
 
@@ -607,7 +608,7 @@ fn a_read_only_token_reads_residents_and_changes_nothing() {
     denied(app.resident_update(&t, &email, &update).map(|_| ()));
     denied(app.audit_list(&t, None, 10).map(|_| ()));
     // Nothing changed, and every refusal is in the audit log.
-    assert!(store::outbox::list(app.conn(), &["pending"], 10).unwrap().is_empty());
+    assert!(store::outbox::list(app.conn(), &[OutboxState::Pending], 10).unwrap().is_empty());
     let denials = app.audit_list(&admin, None, 50).unwrap().into_iter().filter(|e| e.outcome == "denied").count();
     assert!(denials >= 5, "{denials}");
 }

@@ -8,6 +8,7 @@ use residentdesk::access::{Feature, Level};
 use residentdesk::app::residents::ResidentFilter;
 use residentdesk::app::{App, ResidentInput};
 use residentdesk::domain::rules::Interval;
+use residentdesk::domain::OutboxState;
 use residentdesk::store;
 
 fn input(email: &str, unit: &str, start: &str, end: Option<&str>) -> ResidentInput {
@@ -41,7 +42,7 @@ fn change_outbox_and_audit_commit_together() {
     app.resident_add(&s, "Maple Court", &input("one@example.com", "C101", "2026-11-01", None)).unwrap();
     let after = counts(&app);
     assert_eq!((after.0 - before.0, after.1 - before.1, after.2 - before.2), (1, 1, 1));
-    let entry = &store::outbox::list(app.conn(), &["pending"], 10).unwrap()[0];
+    let entry = &store::outbox::list(app.conn(), &[OutboxState::Pending], 10).unwrap()[0];
     assert_eq!(entry.op, "create");
     assert_eq!(entry.payload["resident"]["Email"], "one@example.com");
     assert_eq!(entry.payload["resident"]["ActivationDateUTC"], "2026-11-01T05:00:00+00:00");

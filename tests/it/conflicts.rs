@@ -4,6 +4,7 @@
 use crate::fixture::*;
 use residentdesk::app::residents::ResidentFilter;
 use residentdesk::app::sync::{Keep, Resolution};
+use residentdesk::domain::ConflictKind;
 use residentdesk::store;
 use serde_json::json;
 
@@ -25,7 +26,7 @@ fn a_resolution_cannot_store_what_an_update_would_refuse() {
             resident_id: Some(r.id),
             remote_id: None,
             email: Some(&r.email),
-            kind: "field",
+            kind: ConflictKind::Field,
             fields,
             entry_ids: &[],
             message: "test",

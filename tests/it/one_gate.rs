@@ -13,7 +13,7 @@ use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{sync_pass, Resolution};
 use residentdesk::app::usecases::{self, Runs, UseCase};
 use residentdesk::app::Session;
-use residentdesk::domain::{BulkAction, StatusChange};
+use residentdesk::domain::{BulkAction, ConflictKind, StatusChange};
 use residentdesk::sync::client::{Credentials, HttpRemote};
 use residentdesk::sync::SyncOptions;
 use residentdesk::{store, App, AppError, ErrorCode};
@@ -53,7 +53,7 @@ fn targets(app: &mut App, owner: &Session) -> Targets {
             resident_id: None,
             remote_id: None,
             email: None,
-            kind: "remote_purge",
+            kind: ConflictKind::RemotePurge,
             fields: serde_json::json!({}),
             entry_ids: &[],
             message: "test",

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use residentdesk::app::sync::sync_pass;
 use residentdesk::app::{ResidentInput, ResidentPatch, Session};
 use residentdesk::domain::wire::BulkActionBody;
-use residentdesk::domain::{BulkAction, StatusFlags};
+use residentdesk::domain::{BulkAction, OutboxState, StatusFlags};
 use residentdesk::store;
 use residentdesk::sync::client::{HttpRemote, RemoteApi, RemoteError};
 use residentdesk::sync::SyncOptions;
@@ -37,7 +37,7 @@ async fn sync_all(app: &mut App, s: &Session, r: &HttpRemote) {
             assert!(
                 !states.iter().any(|(state, n)| (state == "rejected" || state == "conflict") && *n > 0),
                 "the remote refused what the local rules accepted: {states:?} {:?}",
-                store::outbox::list(app.conn(), &["rejected", "conflict"], 20)
+                store::outbox::list(app.conn(), &[OutboxState::Rejected, OutboxState::Conflict], 20)
                     .unwrap()
                     .iter()
                     .map(|e| (e.op.clone(), e.email.clone(), e.last_error.clone()))

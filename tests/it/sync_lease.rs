@@ -8,6 +8,7 @@ use crate::fixture::{test_now, Run};
 use crate::sync::{remote, seed, start_sim, ADMIN, SVC};
 use residentdesk::app::sync::{sync_pass, NO_KEYRING_ENV};
 use residentdesk::app::{ResidentInput, ResidentPatch, Session};
+use residentdesk::domain::{OutboxOp, OutboxState};
 use residentdesk::store::{self, sync_state};
 use residentdesk::sync::{SyncOptions, BUSY_REASON};
 use residentdesk::{App, Clock, ErrorCode, FixedClock, SystemClock};
@@ -176,10 +177,16 @@ async fn an_entry_discarded_during_a_pass_is_not_sent() {
         }
         let mut conn = person.lock().unwrap();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
-        for e in store::outbox::list(&tx, &["pending"], 10).unwrap() {
-            let moved =
-                sync_state::transition(&tx, e.id, &["pending", "rejected"], "discarded", None, chrono::Utc::now())
-                    .unwrap();
+        for e in store::outbox::list(&tx, &[OutboxState::Pending], 10).unwrap() {
+            let moved = sync_state::transition(
+                &tx,
+                e.id,
+                &[OutboxState::Pending, OutboxState::Rejected],
+                OutboxState::Discarded,
+                None,
+                chrono::Utc::now(),
+            )
+            .unwrap();
             assert!(moved);
             list.push(e.id);
         }
@@ -218,7 +225,7 @@ fn racing_movers_move_each_entry_once() {
                 resident_id: None,
                 remote_id: None,
                 email: Some(&email),
-                op: "create",
+                op: OutboxOp::Create,
                 payload: serde_json::json!({}).into(),
                 base: serde_json::json!({}).into(),
             };

@@ -31,7 +31,7 @@ use super::{Ctx, SyncError};
 use crate::store::{outbox::Entry, sync_state};
 use recovery::recover;
 use residentdesk_domain::wire::ResidentObject;
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{vocab, BulkAction, OutboxState};
 use send::run_batch;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
@@ -51,7 +51,7 @@ const UNKNOWN_AT_MOST_ONCE: &str = "no answer from the remote, so it may or may 
 
 fn chain_key(a: &Action) -> String {
     match (a.resident_id, &a.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(e)) => format!("e{e}"),
         (None, None) => format!("x{}", a.entry_ids.first().copied().unwrap_or_default()),
     }
@@ -59,7 +59,7 @@ fn chain_key(a: &Action) -> String {
 
 fn entry_key(e: &Entry) -> String {
     match (e.resident_id, &e.email) {
-        (Some(id), _) => format!("r{id}"),
+        (Some(id), _) => vocab::chain_key(id),
         (None, Some(m)) => format!("e{m}"),
         (None, None) => format!("x{}", e.id),
     }
@@ -77,7 +77,7 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
     let mut snap = Snapshots::default();
     let in_flight: Vec<Entry> = sync_state::unfinished_for_sites(cx.db.conn, &site_ids)?
         .into_iter()
-        .filter(|e| e.state == "in_flight")
+        .filter(|e| e.state == OutboxState::InFlight)
         .collect();
     // Under the lease nobody else is sending: whatever is in flight was left by a pass that
     // ended without finishing it, and is this pass's to reconcile.
@@ -86,9 +86,9 @@ pub(crate) async fn push<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         recover(cx, &mut snap, in_flight).await?;
     }
     let entries = sync_state::unfinished_for_sites(cx.db.conn, &site_ids)?;
-    let held: HashSet<String> = entries.iter().filter(|e| e.state != "pending").map(entry_key).collect();
+    let held: HashSet<String> = entries.iter().filter(|e| e.state != OutboxState::Pending).map(entry_key).collect();
     let pending: Vec<Entry> =
-        entries.into_iter().filter(|e| e.state == "pending" && !held.contains(&entry_key(e))).collect();
+        entries.into_iter().filter(|e| e.state == OutboxState::Pending && !held.contains(&entry_key(e))).collect();
     let total = pending.len() as u64;
     let mut chains: BTreeMap<String, VecDeque<Action>> = BTreeMap::new();
     for chain in plan::coalesce(&pending) {

@@ -11,7 +11,7 @@ use crate::sync::client::RemoteApi;
 use crate::sync::plan::{self, Action};
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::ResidentObject;
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{BulkAction, OutboxOp, OutboxState};
 use std::collections::BTreeMap;
 
 /// Reconciles entries a crash (or a job still running) left in flight.
@@ -41,8 +41,8 @@ pub(super) async fn recover<R: RemoteApi>(
         let _ = results;
     }
     for e in loose {
-        match e.op.as_str() {
-            "create" => {
+        match OutboxOp::parse(&e.op) {
+            Some(OutboxOp::Create) => {
                 let email = e.email.clone().unwrap_or_default();
                 let found = snapshot(cx, snap, e.site_id, false).await?.map(|s| s.email(&email).cloned());
                 match found {
@@ -54,19 +54,29 @@ pub(super) async fn recover<R: RemoteApi>(
                     }
                     Some(None) => {
                         let msg = "interrupted before the remote answered; not found remotely, resending";
-                        settle(cx, &[e.id], "pending", Some(msg))?;
+                        settle(cx, &[e.id], OutboxState::Pending, Some(msg))?;
                     }
                     None => {
-                        settle(cx, &[e.id], "pending", Some("interrupted; the remote could not be checked yet"))?;
+                        settle(
+                            cx,
+                            &[e.id],
+                            OutboxState::Pending,
+                            Some("interrupted; the remote could not be checked yet"),
+                        )?;
                     }
                 }
             }
-            "invite" | "psk_reset" | "onboard_now" => {
+            Some(OutboxOp::Invite | OutboxOp::PskReset | OutboxOp::OnboardNow) => {
                 let msg = format!("interrupted while sending: {UNKNOWN_AT_MOST_ONCE}");
-                cx.report.rejected += settle(cx, &[e.id], "rejected", Some(&msg))?;
+                cx.report.rejected += settle(cx, &[e.id], OutboxState::Rejected, Some(&msg))?;
             }
             _ => {
-                settle(cx, &[e.id], "pending", Some("interrupted while sending; resending (safe to repeat)"))?;
+                settle(
+                    cx,
+                    &[e.id],
+                    OutboxState::Pending,
+                    Some("interrupted while sending; resending (safe to repeat)"),
+                )?;
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::sync::plan::{Action, ActionKind, Batch, LifeOp};
 use crate::sync::retry::retry;
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::{BulkActionBody, ImportBody, JobStatus, ResidentInput};
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{BulkAction, ConflictKind, OutboxOp, OutboxState, ResidentField};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
 
@@ -25,7 +25,8 @@ pub(super) async fn run_batch<R: RemoteApi>(
 ) -> Result<Results, SyncError> {
     match batch {
         Batch::Nothing(a) => {
-            let n = settle(cx, &a.entry_ids, "done", Some("nothing to send: created and purged before sync"))?;
+            let n =
+                settle(cx, &a.entry_ids, OutboxState::Done, Some("nothing to send: created and purged before sync"))?;
             cx.report.done += n;
             cx.report.coalesced += n;
             Ok(vec![(chain_key(&a), Outcome::Next, None)])
@@ -77,20 +78,7 @@ pub(super) fn input_of(body: &Value) -> Result<ResidentInput, String> {
         Value::Object(m) => m.clone(),
         _ => return Err("the stored change has no resident values".into()),
     };
-    obj.retain(|k, _| {
-        matches!(
-            k.as_str(),
-            "FirstName"
-                | "LastName"
-                | "Email"
-                | "PhoneNumber"
-                | "Building"
-                | "Floor"
-                | "Unit"
-                | "ActivationDateUTC"
-                | "DeactivationDateUTC"
-        )
-    });
+    obj.retain(|k, _| ResidentField::parse(k).is_some());
     serde_json::from_value(Value::Object(obj)).map_err(|e| format!("the stored change cannot be sent: {e}"))
 }
 
@@ -107,22 +95,27 @@ async fn single<R: RemoteApi>(
     let (remote, policy) = (cx.remote, cx.opts.retry);
     match &a.kind {
         ActionKind::Nothing => {
-            finish(cx, a, "done", Some("nothing to send"))?;
+            finish(cx, a, OutboxState::Done, Some("nothing to send"))?;
             Ok((Outcome::Next, None))
         }
         ActionKind::Unknown(op) => {
-            finish(cx, a, "rejected", Some(&format!("unknown operation {op:?}; this version cannot send it")))?;
+            finish(
+                cx,
+                a,
+                OutboxState::Rejected,
+                Some(&format!("unknown operation {op:?}; this version cannot send it")),
+            )?;
             Ok((Outcome::Stop, None))
         }
         ActionKind::Create { body } => {
             let input = match input_of(body) {
                 Ok(i) => i,
                 Err(m) => {
-                    finish(cx, a, "rejected", Some(&m))?;
+                    finish(cx, a, OutboxState::Rejected, Some(&m))?;
                     return Ok((Outcome::Stop, None));
                 }
             };
-            if mark_in_flight(cx, a.site_id, "single", "create", &[a])?.is_none() {
+            if mark_in_flight(cx, a.site_id, "single", OutboxOp::Create.as_str(), &[a])?.is_none() {
                 return Ok((Outcome::Stop, None));
             }
             match retry(&policy, false, || remote.create_resident(&team, &site, &input)).await {
@@ -139,7 +132,12 @@ async fn single<R: RemoteApi>(
         ActionKind::Update { body, changed, base } => update(cx, snap, a, &site, body, changed, base).await,
         ActionKind::Life(op) => {
             let Some(id) = a.remote_id.clone() else {
-                finish(cx, a, "rejected", Some("the resident is not on the remote (its creation did not go through)"))?;
+                finish(
+                    cx,
+                    a,
+                    OutboxState::Rejected,
+                    Some("the resident is not on the remote (its creation did not go through)"),
+                )?;
                 return Ok((Outcome::Stop, None));
             };
             if mark_in_flight(cx, a.site_id, "single", op.as_str(), &[a])?.is_none() {
@@ -162,7 +160,7 @@ async fn single<R: RemoteApi>(
             };
             match result {
                 Ok(_) => {
-                    finish(cx, a, "done", None)?;
+                    finish(cx, a, OutboxState::Done, None)?;
                     Ok((Outcome::Next, None))
                 }
                 Err(e) => failed(cx, snap, a, e).await,
@@ -191,7 +189,13 @@ async fn update<R: RemoteApi>(
         None => s.email(&email).cloned(),
     };
     let Some(current) = current else {
-        conflict(cx, a, "remote_purge", json!({}), "the resident was purged on the remote while changed here")?;
+        conflict(
+            cx,
+            a,
+            ConflictKind::RemotePurge,
+            json!({}),
+            "the resident was purged on the remote while changed here",
+        )?;
         return Ok((Outcome::Stop, None));
     };
     let Some(id) = current.resident_id.clone() else {
@@ -219,11 +223,11 @@ async fn update<R: RemoteApi>(
     if !disputed.is_empty() {
         let names: Vec<&str> = disputed.keys().map(String::as_str).collect();
         let msg = format!("changed here and on the remote: {}", names.join(", "));
-        conflict(cx, a, "field", Value::Object(disputed), &msg)?;
+        conflict(cx, a, ConflictKind::Field, Value::Object(disputed), &msg)?;
         return Ok((Outcome::Stop, None));
     }
     if merged == cur {
-        finish(cx, a, "done", Some("the remote already has these values"))?;
+        finish(cx, a, OutboxState::Done, Some("the remote already has these values"))?;
         return Ok((Outcome::Next, None));
     }
     let mut wire = merged.clone();
@@ -231,11 +235,11 @@ async fn update<R: RemoteApi>(
     let input = match input_of(&Value::Object(wire)) {
         Ok(i) => i,
         Err(m) => {
-            finish(cx, a, "rejected", Some(&m))?;
+            finish(cx, a, OutboxState::Rejected, Some(&m))?;
             return Ok((Outcome::Stop, None));
         }
     };
-    if mark_in_flight(cx, a.site_id, "single", "update", &[a])?.is_none() {
+    if mark_in_flight(cx, a.site_id, "single", OutboxOp::Update.as_str(), &[a])?.is_none() {
         return Ok((Outcome::Stop, None));
     }
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
@@ -251,7 +255,7 @@ async fn update<R: RemoteApi>(
                 }
                 Ok(())
             })?;
-            finish(cx, a, "done", None)?;
+            finish(cx, a, OutboxState::Done, None)?;
             if let Some(s) = snap.sites.get_mut(&a.site_id) {
                 s.put(r);
             }
@@ -280,7 +284,7 @@ async fn import<R: RemoteApi>(
                 sendable.push(a);
             }
             Err(m) => {
-                finish(cx, &a, "rejected", Some(&m))?;
+                finish(cx, &a, OutboxState::Rejected, Some(&m))?;
                 out.push((chain_key(&a), Outcome::Stop, None));
             }
         }
@@ -290,7 +294,7 @@ async fn import<R: RemoteApi>(
     }
     let Some(site) = cx.site_remote(site_id) else { return Ok(out) };
     let refs: Vec<&Action> = sendable.iter().collect();
-    let Some((job, moved)) = mark_in_flight(cx, site_id, "import", "create", &refs)? else {
+    let Some((job, moved)) = mark_in_flight(cx, site_id, "import", OutboxOp::Create.as_str(), &refs)? else {
         out.extend(sendable.iter().map(|a| (chain_key(a), Outcome::Stop, None)));
         return Ok(out);
     };

@@ -13,13 +13,13 @@ use crate::sync::merge::{normalize, remote_fields};
 use crate::sync::plan::{Action, ActionKind, LifeOp};
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::{JobItem, ResidentObject};
-use residentdesk_domain::BulkAction;
+use residentdesk_domain::{BulkAction, ConflictKind, OutboxOp, OutboxState, ResidentField};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::Instant;
 
 /// The entries of `ids`, each with the state this pass expects it in.
-fn expected<R: RemoteApi>(cx: &Ctx<'_, R>, ids: &[i64]) -> Vec<(i64, &'static str)> {
+fn expected<R: RemoteApi>(cx: &Ctx<'_, R>, ids: &[i64]) -> Vec<(i64, OutboxState)> {
     ids.iter().map(|id| (*id, cx.expected(*id))).collect()
 }
 
@@ -27,14 +27,14 @@ fn expected<R: RemoteApi>(cx: &Ctx<'_, R>, ids: &[i64]) -> Vec<(i64, &'static st
 /// caller's transaction; returns how many moved (the others changed hands meanwhile).
 fn settle_in(
     tx: &rusqlite::Transaction<'_>,
-    from: &[(i64, &'static str)],
-    to: &str,
+    from: &[(i64, OutboxState)],
+    to: OutboxState,
     msg: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<u64> {
     let mut moved = 0;
     for (id, state) in from {
-        if sync_state::transition(tx, *id, &[state], to, msg, now)? {
+        if sync_state::transition(tx, *id, &[*state], to, msg, now)? {
             moved += 1;
         }
     }
@@ -43,14 +43,19 @@ fn settle_in(
 
 /// After a transition this pass no longer holds the entries in flight (whether they moved
 /// or someone else had changed them).
-fn landed<R: RemoteApi>(cx: &mut Ctx<'_, R>, from: &[(i64, &'static str)]) {
+fn landed<R: RemoteApi>(cx: &mut Ctx<'_, R>, from: &[(i64, OutboxState)]) {
     for (id, _) in from {
         cx.flying.remove(id);
     }
 }
 
 /// Moves entries from their expected state to `to` in a transaction of their own.
-pub(super) fn settle<R: RemoteApi>(cx: &mut Ctx<'_, R>, ids: &[i64], to: &str, msg: Option<&str>) -> AppResult<u64> {
+pub(super) fn settle<R: RemoteApi>(
+    cx: &mut Ctx<'_, R>,
+    ids: &[i64],
+    to: OutboxState,
+    msg: Option<&str>,
+) -> AppResult<u64> {
     let from = expected(cx, ids);
     let now = cx.db.now();
     let moved = cx.write(|tx| settle_in(tx, &from, to, msg, now))?;
@@ -58,22 +63,27 @@ pub(super) fn settle<R: RemoteApi>(cx: &mut Ctx<'_, R>, ids: &[i64], to: &str, m
     Ok(moved)
 }
 
-pub(super) fn finish<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, state: &str, msg: Option<&str>) -> AppResult<()> {
+pub(super) fn finish<R: RemoteApi>(
+    cx: &mut Ctx<'_, R>,
+    a: &Action,
+    state: OutboxState,
+    msg: Option<&str>,
+) -> AppResult<()> {
     let n = settle(cx, &a.entry_ids, state, msg)?;
     match state {
-        "done" => {
+        OutboxState::Done => {
             cx.report.done += n;
             cx.report.coalesced += n.saturating_sub(1);
         }
-        "rejected" => cx.report.rejected += n,
-        "conflict" => cx.report.conflict_entries += n,
+        OutboxState::Rejected => cx.report.rejected += n,
+        OutboxState::Conflict => cx.report.conflict_entries += n,
         _ => {}
     }
     Ok(())
 }
 
 pub(super) fn later<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, msg: &str) -> AppResult<()> {
-    cx.report.retry_later += settle(cx, &a.entry_ids, "pending", Some(msg))?;
+    cx.report.retry_later += settle(cx, &a.entry_ids, OutboxState::Pending, Some(msg))?;
     cx.note_error(msg);
     Ok(())
 }
@@ -83,7 +93,7 @@ pub(super) fn later<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action, msg: &str) ->
 pub(super) fn conflict<R: RemoteApi>(
     cx: &mut Ctx<'_, R>,
     a: &Action,
-    kind: &str,
+    kind: ConflictKind,
     fields: Value,
     message: &str,
 ) -> AppResult<()> {
@@ -92,7 +102,7 @@ pub(super) fn conflict<R: RemoteApi>(
     let held = cx.write(|tx| {
         let mut held = Vec::new();
         for (id, state) in &from {
-            if sync_state::transition(tx, *id, &[state], "conflict", Some(message), now)? {
+            if sync_state::transition(tx, *id, &[*state], OutboxState::Conflict, Some(message), now)? {
                 held.push(*id);
             }
         }
@@ -129,7 +139,7 @@ pub(super) fn conflict<R: RemoteApi>(
 fn record_created(
     tx: &rusqlite::Transaction<'_>,
     a: &Action,
-    from: &[(i64, &'static str)],
+    from: &[(i64, OutboxState)],
     r: &ResidentObject,
     note: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -147,13 +157,13 @@ fn record_created(
             sync_state::set_entry_remote_id(tx, *id, rid)?;
         }
     }
-    settle_in(tx, from, "done", Some(note).filter(|n| !n.is_empty()), now)
+    settle_in(tx, from, OutboxState::Done, Some(note).filter(|n| !n.is_empty()), now)
 }
 
 /// Records successful creates in one transaction.
 fn created_many<R: RemoteApi>(cx: &mut Ctx<'_, R>, done: &[(&Action, ResidentObject)], note: &str) -> AppResult<()> {
     let now = cx.db.now();
-    let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
+    let from: Vec<Vec<(i64, OutboxState)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
     let moved = cx.write(|tx| {
         let mut moved = Vec::with_capacity(done.len());
         for ((a, r), from) in done.iter().zip(&from) {
@@ -187,7 +197,7 @@ fn done_many<R: RemoteApi>(
     note: Option<&str>,
 ) -> AppResult<()> {
     let now = cx.db.now();
-    let from: Vec<Vec<(i64, &'static str)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
+    let from: Vec<Vec<(i64, OutboxState)>> = done.iter().map(|(a, _)| expected(cx, &a.entry_ids)).collect();
     let moved = cx.write(|tx| {
         let mut moved = Vec::with_capacity(done.len());
         for ((a, base), from) in done.iter().zip(&from) {
@@ -196,7 +206,7 @@ fn done_many<R: RemoteApi>(
                     store::residents::set_remote_base(tx, res, base, now)?;
                 }
             }
-            moved.push(settle_in(tx, from, "done", note, now)?);
+            moved.push(settle_in(tx, from, OutboxState::Done, note, now)?);
         }
         Ok(moved)
     })?;
@@ -213,7 +223,7 @@ fn same_person(a: &Action, r: &ResidentObject) -> bool {
     let ActionKind::Create { body } = &a.kind else { return false };
     let mine = normalize(body.as_object().unwrap_or(&Map::new()));
     let theirs = remote_fields(r);
-    ["FirstName", "LastName", "Building", "Floor", "Unit"].iter().all(|f| mine.get(*f) == theirs.get(*f))
+    ResidentField::IDENTITY.iter().all(|f| mine.get(f.as_str()) == theirs.get(f.as_str()))
 }
 
 fn is_unit_taken(e: &RemoteError) -> bool {
@@ -235,7 +245,7 @@ pub(super) async fn failed<R: RemoteApi>(
     match e {
         RemoteError::Auth(m) => {
             let msg = RemoteError::Auth(m).to_string();
-            settle(cx, &a.entry_ids, "pending", Some(&msg))?;
+            settle(cx, &a.entry_ids, OutboxState::Pending, Some(&msg))?;
             Err(SyncError::Auth(msg))
         }
         e if is_unit_taken(&e) => {
@@ -247,26 +257,26 @@ pub(super) async fn failed<R: RemoteApi>(
                 "local": format!("{}/{}/{}", text_of(&body, "Building"), text_of(&body, "Floor"), text_of(&body, "Unit")),
                 "remote": e.to_string(),
             }});
-            conflict(cx, a, "unit_taken", fields, &format!("the unit was taken remotely: {e}"))?;
+            conflict(cx, a, ConflictKind::UnitTaken, fields, &format!("the unit was taken remotely: {e}"))?;
             Ok((Outcome::Stop, None))
         }
         RemoteError::Rejected { status: 404, .. }
             if matches!(a.kind, ActionKind::Life(LifeOp::Purge | LifeOp::Terminate)) =>
         {
-            finish(cx, a, "done", Some("already gone on the remote"))?;
+            finish(cx, a, OutboxState::Done, Some("already gone on the remote"))?;
             Ok((Outcome::Next, None))
         }
         RemoteError::Rejected { status: 404, message } if a.remote_id.is_some() => {
             conflict(
                 cx,
                 a,
-                "remote_purge",
+                ConflictKind::RemotePurge,
                 json!({}),
                 &format!("the resident was purged on the remote while changed here ({op}: {message})"),
             )?;
             Ok((Outcome::Stop, None))
         }
-        RemoteError::Rejected { status: 409, message } if op == "create" => {
+        RemoteError::Rejected { status: 409, message } if op == OutboxOp::Create.as_str() => {
             // Our own earlier attempt (a lost answer, a lost job, a crash) may have created it.
             let email = a.email.clone().unwrap_or_default();
             let found = snapshot(cx, snap, a.site_id, true).await?.and_then(|s| s.email(&email).cloned());
@@ -276,16 +286,16 @@ pub(super) async fn failed<R: RemoteApi>(
                     Ok((Outcome::Next, rid))
                 }
                 None => {
-                    finish(cx, a, "rejected", Some(&message))?;
+                    finish(cx, a, OutboxState::Rejected, Some(&message))?;
                     Ok((Outcome::Stop, None))
                 }
             }
         }
         RemoteError::Rejected { message, .. } => {
-            finish(cx, a, "rejected", Some(&message))?;
+            finish(cx, a, OutboxState::Rejected, Some(&message))?;
             Ok((Outcome::Stop, None))
         }
-        e if e.outcome_unknown() && op == "create" => {
+        e if e.outcome_unknown() && op == OutboxOp::Create.as_str() => {
             let email = a.email.clone().unwrap_or_default();
             let found = snapshot(cx, snap, a.site_id, true).await?.and_then(|s| s.email(&email).cloned());
             match found {
@@ -300,7 +310,7 @@ pub(super) async fn failed<R: RemoteApi>(
             }
         }
         e if e.outcome_unknown() && matches!(a.kind, ActionKind::Life(op) if !op.idempotent()) => {
-            finish(cx, a, "rejected", Some(&format!("{e}: {UNKNOWN_AT_MOST_ONCE}")))?;
+            finish(cx, a, OutboxState::Rejected, Some(&format!("{e}: {UNKNOWN_AT_MOST_ONCE}")))?;
             Ok((Outcome::Stop, None))
         }
         e => {
@@ -455,7 +465,7 @@ pub(super) async fn finish_bulk<R: RemoteApi>(
         if ok.contains_key(id.as_str()) {
             continue;
         } else if bad.get(id.as_str()).is_some_and(|i| already_applied(action, i)) {
-            finish(cx, a, "done", Some("already applied on the remote"))?;
+            finish(cx, a, OutboxState::Done, Some("already applied on the remote"))?;
             out.push((chain_key(a), Outcome::Next, None));
         } else if let Some(item) = bad.get(id.as_str()) {
             let not_found = item.result.to_lowercase().contains("not found");
