@@ -147,7 +147,13 @@ impl From<RuleError> for FieldProblem {
 #[serde(untagged)]
 pub enum BrokenRule {
     Rule(RuleError),
-    NoRule {},
+    /// No rule: nothing on the wire. `rule` is always `None`; it is there so the TypeScript
+    /// side reads `details.rule` (as `undefined`) whichever the case.
+    NoRule {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional, type = "never"))]
+        rule: Option<()>,
+    },
 }
 
 /// What an error says beyond its code and message (`details`), every member optional. The
@@ -213,7 +219,7 @@ impl Default for ErrorDetails {
             candidates: Vec::new(),
             contradicted: Vec::new(),
             push_held_by: Vec::new(),
-            rule: BrokenRule::NoRule {},
+            rule: BrokenRule::NoRule { rule: None },
         }
     }
 }
@@ -270,7 +276,7 @@ impl ErrorDetails {
         match (&self.field, &self.rule) {
             (Some(f), _) => Some(f.as_str()),
             (None, BrokenRule::Rule(r)) => r.field(),
-            (None, BrokenRule::NoRule {}) => None,
+            (None, BrokenRule::NoRule { .. }) => None,
         }
     }
 
@@ -278,7 +284,7 @@ impl ErrorDetails {
     pub fn broken_rule(&self) -> Option<&RuleError> {
         match &self.rule {
             BrokenRule::Rule(r) => Some(r),
-            BrokenRule::NoRule {} => None,
+            BrokenRule::NoRule { .. } => None,
         }
     }
 }
@@ -290,7 +296,7 @@ impl ErrorDetails {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
-    /// Boxed: most errors have none, and a `Result` stays small.
+    // Boxed: most errors have none, and a `Result` stays small.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<ErrorDetails>"))]
     pub details: Option<Box<ErrorDetails>>,
