@@ -18,7 +18,9 @@ pub const MAX_PHONE_LEN: usize = 32;
 pub const MAX_LOCATION_LEN: usize = 64;
 
 /// A broken rule, with the field it concerns where there is one (API field names).
+/// Serialised as `{"rule": kind, ...parameters}`: the details of the error a rule raises.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum RuleError {
     #[error("{field} is required")]

@@ -16,7 +16,7 @@
 use super::gate::{record_denial, At};
 use super::usecases as uc;
 use super::{App, Session};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails, ErrorReason};
 use crate::store::backup::{self as files, BackupError, BackupFile, FileFacts, Kind, OutboxSettlement};
 use crate::store::{self, sync_state};
 use chrono::{DateTime, Utc};
@@ -73,8 +73,10 @@ pub struct RestoreReport {
 
 fn backup_error(e: BackupError) -> AppError {
     match e {
-        BackupError::Refused(m) => AppError::invalid(m).with_details(json!({"reason": "backup_refused"})),
-        BackupError::Write(m) => AppError::internal(m).with_details(json!({"reason": "backup_not_written"})),
+        BackupError::Refused(m) => AppError::invalid(m).with_details(ErrorDetails::reason(ErrorReason::BackupRefused)),
+        BackupError::Write(m) => {
+            AppError::internal(m).with_details(ErrorDetails::reason(ErrorReason::BackupNotWritten))
+        }
         BackupError::Sql(e) => AppError::from(e),
     }
 }
@@ -213,7 +215,7 @@ impl App {
                 json!({"reason": reason, "permission": "owner"}),
             );
             return Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(json!({"use_case": uc::BACKUP_RESTORE.name, "permission": "owner"})));
+                .with_details(ErrorDetails::permission(uc::BACKUP_RESTORE.name, "owner")));
         }
         Ok(ctx)
     }
@@ -260,7 +262,11 @@ impl App {
                         lease.holder
                     ),
                 )
-                .with_details(json!({"reason": "sync_busy"})));
+                .with_details(ErrorDetails {
+                    holder: Some(lease.holder.clone()),
+                    since: Some(lease.taken_at),
+                    ..ErrorDetails::reason(ErrorReason::SyncBusy)
+                }));
             }
             let holder = format!("residentdesk restore (pid {})", std::process::id());
             let new = sync_state::NewLease {

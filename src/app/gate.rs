@@ -23,7 +23,7 @@ use super::{access, residents, Session};
 use crate::access::roles::Permission;
 use crate::access::{Decision, Need, SiteRef, Target, TeamRef};
 use crate::clock::Clock;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails};
 use crate::store::{self, audit::NewAudit, residents::Resident, sites::Site, teams::Team, JsonText};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
@@ -301,8 +301,7 @@ fn decide(
                 record_denial(conn, now, &ctx.session, uc.name, Some(ctx.team.id), site_id, &name, details);
             }
             let what = uc.permission.map(|p| p.as_str()).unwrap_or(uc.name);
-            Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(json!({ "use_case": uc.name, "permission": what })))
+            Err(AppError::denied(format!("denied: {reason}")).with_details(ErrorDetails::permission(uc.name, what)))
         }
     }
 }
@@ -401,7 +400,7 @@ fn require(conn: &Connection, ctx: &Ctx, permission: Permission) -> AppResult<()
                 details,
             );
             Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(json!({ "use_case": ctx.uc.name, "permission": permission.as_str() })))
+                .with_details(ErrorDetails::permission(ctx.uc.name, permission.as_str())))
         }
     }
 }

@@ -5,7 +5,7 @@ use super::gate::At;
 use super::usecases as uc;
 use super::{session_for, App, Session};
 use crate::access::Level;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorDetails, ErrorReason};
 use crate::store::{self, sites::Mapping, sites::Site, teams::Team};
 use residentdesk_domain::rules::{self, SiteType};
 use serde::{Deserialize, Serialize};
@@ -105,7 +105,10 @@ impl App {
                             "{reference:?} matches several teams: {}; be more precise",
                             names.join(", ")
                         ))
-                        .with_details(json!({ "candidates": names })));
+                        .with_details(ErrorDetails {
+                            candidates: names.into_iter().map(str::to_string).collect(),
+                            ..ErrorDetails::reason(ErrorReason::Ambiguous)
+                        }));
                     }
                 }
             }

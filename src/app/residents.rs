@@ -5,7 +5,7 @@ use super::gate::{audit_by, At, Run};
 use super::usecases::{self as uc, UseCase};
 use super::{site_ref, App, Session};
 use crate::access::{Feature, Target};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorDetails};
 use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site, JsonText};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -44,31 +44,13 @@ pub struct ResidentPatch {
     pub end: Option<String>,
 }
 
-/// One problem with one field, for forms and import reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct FieldProblem {
-    /// The API field name (FirstName, Email, Unit, ActivationDateUTC...).
-    pub field: String,
-    pub message: String,
-}
+pub use crate::error::FieldProblem;
 
-impl From<RuleError> for FieldProblem {
-    fn from(e: RuleError) -> Self {
-        FieldProblem { field: e.field().unwrap_or("resident").to_string(), message: e.to_string() }
-    }
-}
-
-fn problems_to_error(mut problems: Vec<FieldProblem>) -> AppError {
-    let first = problems.remove(0);
-    let mut all = vec![json!({"field": first.field, "message": first.message})];
-    all.extend(problems.iter().map(|p| json!({"field": p.field, "message": p.message})));
-    let message = if all.len() == 1 {
-        first.message.clone()
-    } else {
-        format!("{} (and {} more problems)", first.message, all.len() - 1)
-    };
-    AppError::invalid(message).with_details(json!({ "field": first.field, "problems": all }))
+fn problems_to_error(problems: Vec<FieldProblem>) -> AppError {
+    let first = problems.first().map(|p| p.message.clone()).unwrap_or_default();
+    let message =
+        if problems.len() <= 1 { first } else { format!("{first} (and {} more problems)", problems.len() - 1) };
+    AppError::invalid(message).with_details(ErrorDetails::problems(problems))
 }
 
 /// A resident with its derived status, as every edge shows it.
@@ -184,15 +166,13 @@ pub fn validate_new(
                 } else {
                     ""
                 };
-                problems.push(FieldProblem {
-                    field: "Email".into(),
-                    message: format!("{}{hint}", RuleError::EmailTaken { email: email.clone() }),
-                });
+                let rule = RuleError::EmailTaken { email: email.clone() };
+                problems.push(FieldProblem { message: format!("{rule}{hint}"), ..FieldProblem::from(rule) });
                 None
             }
             Ok(None) => Some(email),
             Err(e) => {
-                problems.push(FieldProblem { field: "Email".into(), message: format!("cannot check email: {e}") });
+                problems.push(FieldProblem::new(ResidentField::Email, format!("cannot check email: {e}")));
                 None
             }
         },
@@ -338,7 +318,7 @@ fn check_fields(
             return None;
         }
         Err(e) => {
-            problems.push(FieldProblem { field: "Unit".into(), message: format!("cannot check mappings: {e}") });
+            problems.push(FieldProblem::new(ResidentField::Unit, format!("cannot check mappings: {e}")));
             return None;
         }
     }
@@ -371,7 +351,7 @@ fn check_unit_free(
     now: DateTime<Utc>,
 ) -> Result<(), FieldProblem> {
     let others = store::residents::in_unit(conn, site_id, &f.building, &f.floor, &f.unit, exclude)
-        .map_err(|e| FieldProblem { field: "Unit".into(), message: format!("cannot check occupancy: {e}") })?;
+        .map_err(|e| FieldProblem::new(ResidentField::Unit, format!("cannot check occupancy: {e}")))?;
     let labels: Vec<String> = others.iter().map(|o| format!("{} ({})", o.full_name(), o.email)).collect();
     let occupants = others.iter().zip(&labels).map(|(o, label)| Occupant {
         label,
@@ -830,21 +810,9 @@ pub(crate) fn apply_terminate(
     // stay (end = start), so the stored interval stays valid for every later update.
     let end = rules::termination_end(r.activation_utc, now, site_tz(site));
     store::residents::set_deactivation(tx, r.id, Some(end), now)?;
-    let base = base_of(tx, r.id, &["DeactivationDateUTC"])?;
-    store::outbox::append(
-        tx,
-        &NewEntry {
-            actor_id: Some(session.actor.staff_id),
-            site_id: site.id,
-            resident_id: Some(r.id),
-            remote_id: r.remote_id.as_deref(),
-            email: Some(&r.email),
-            op: OutboxOp::Terminate,
-            payload: json!({ "DeactivationDateUTC": format_wire_utc(end) }).into(),
-            base: base.into(),
-        },
-        now,
-    )?;
+    let field = ResidentField::DeactivationDateUTC.as_str();
+    let base = base_of(tx, r.id, &[field])?;
+    append_entry(tx, session, site, r, OutboxOp::Terminate, json!({ field: format_wire_utc(end) }), base, now)?;
     Ok(end)
 }
 

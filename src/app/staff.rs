@@ -6,14 +6,15 @@
 //! job function, add-on roles and access to all sites of the team.
 
 use super::access::{
-    assignment_json, change_check, check_manage, check_manage_with, find_member, load_assignment, load_role, refuse,
-    write_assignment, AccessAction, ActionGate, Check, Gate, MemberActions,
+    assignment_json, change_check, check_manage, check_manage_with, find_member, load_assignment,
+    new_member_assignment, parse_level, refuse, write_assignment, AccessAction, ActionGate, AssignmentRequest, Check,
+    Gate, MemberActions,
 };
 use super::auth::{check_password, hash_secret};
 use super::gate::At;
 use super::usecases as uc;
 use super::{active_team, resolve_site, App, Session};
-use crate::access::grant::{Assignment, Current, Refusal};
+use crate::access::grant::{Current, Refusal};
 use crate::access::roles::{Permission, SiteAccess};
 use crate::access::Level;
 use crate::error::{AppError, AppResult};
@@ -88,15 +89,6 @@ fn edit_check(conn: &Connection, session: &Session, member: &Member, how: Check<
     change_check(conn, session, team.id, &member.staff.email, current, &before, how)
 }
 
-fn parse_level(text: &str) -> AppResult<Level> {
-    Level::parse(text).ok_or_else(|| {
-        AppError::invalid_field(
-            "level",
-            format!("unknown level {text:?} (staff_user, staff_local_admin, team_user, team_admin)"),
-        )
-    })
-}
-
 fn resolve_sites(conn: &Connection, session: &Session, refs: &[String]) -> AppResult<BTreeSet<i64>> {
     refs.iter().map(|s| resolve_site(conn, session, s).map(|s| s.id)).collect()
 }
@@ -169,49 +161,22 @@ impl App {
         let hash = hash_secret(&new.password)?;
         let tx = self.write(session, &uc::STAFF_ADD, At::Team)?;
         let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
-        let (mut level, mut addons, mut all_sites) = (None, Vec::new(), access.all_sites);
-        if let Some(jf) = access.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
-            let (base, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
-            level = Some(base);
-            addons = roles;
-            all_sites |= all && new.sites.is_empty();
-        }
-        if !new.level.trim().is_empty() {
-            level = Some(parse_level(&new.level)?);
-        }
-        let level = level.ok_or_else(|| AppError::invalid_field("level", "give a level or a job function"))?;
-        for key in &access.roles {
-            let role = load_role(&tx, team.id, key)?;
-            if !addons.iter().any(|r: &crate::access::roles::Role| r.key == role.key) {
-                addons.push(role);
-            }
-        }
-        let sites = if level.is_team_level() || all_sites {
-            if all_sites && !new.sites.is_empty() {
-                return Err(AppError::invalid_field("sites", "give either all sites or a list of sites, not both"));
-            }
-            SiteAccess::AllSites
-        } else {
-            SiteAccess::Listed(resolve_sites(&tx, session, &new.sites)?)
+        let request = AssignmentRequest {
+            level: &new.level,
+            job_function: access.job_function.as_deref(),
+            roles: &access.roles,
+            all_sites: access.all_sites,
+            sites: &new.sites,
         };
-        let assignment = Assignment { base: level, addons, sites };
-        check_manage(&tx, now, session, None, Some(&assignment), &uc::STAFF_ADD)?;
-        let staff_id = match store::staff::by_email(&tx, &email)? {
-            Some(existing) => {
-                if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
-                    return Err(AppError::invalid_field(
-                        "email",
-                        format!("{email} is already a member of {}", team.name),
-                    ));
-                }
-                existing.id // a person of another team joins this one; their password stays theirs
-            }
+        let (assignment, existing) = new_member_assignment(&tx, now, session, &team, &email, &request, &uc::STAFF_ADD)?;
+        let staff_id = match existing {
+            Some(existing) => existing.id, // a person of another team joins this one; their password stays theirs
             None => store::staff::insert(&tx, &email, &name, Some(&hash), false, now)?,
         };
         write_assignment(&tx, staff_id, team.id, &assignment, Some(session.actor.staff_id), now)?;
         tx.audit()
             .target(email.clone())
-            .details(json!({"level": level.as_str(), "access": assignment_json(&assignment), "job_function": access.job_function}))
+            .details(json!({"level": assignment.base.as_str(), "access": assignment_json(&assignment), "job_function": access.job_function}))
             .write()?;
         let member = find_member(&tx, team.id, &email)?;
         tx.commit()?;

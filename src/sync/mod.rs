@@ -27,7 +27,7 @@ pub mod status;
 
 use crate::access::Session;
 use crate::clock::Clock;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails, ErrorReason};
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
 use client::{RemoteApi, RemoteError};
@@ -177,15 +177,15 @@ impl From<SyncError> for AppError {
             SyncError::Auth(m) => AppError::new(ErrorCode::Unauthenticated, m),
             // No error code fits exactly and a new one would change the desktop's bindings:
             // `internal` (CLI exit 1) with a reason the shells can tell apart.
-            SyncError::Busy { holder, since } => AppError::internal(message)
-                .with_details(serde_json::json!({"reason": BUSY_REASON, "holder": holder, "since": since})),
+            SyncError::Busy { holder, since } => AppError::internal(message).with_details(ErrorDetails {
+                holder: Some(holder),
+                since: Some(since),
+                ..ErrorDetails::reason(ErrorReason::SyncBusy)
+            }),
             SyncError::App(a) => a,
         }
     }
 }
-
-/// `details.reason` of the [`AppError`] a [`SyncError::Busy`] becomes.
-pub const BUSY_REASON: &str = "sync_busy";
 
 /// Progress of a long pass, for the status line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

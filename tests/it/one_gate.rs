@@ -276,7 +276,12 @@ fn every_use_case_is_decided_by_its_declared_permission() {
                 let r = call(&mut app, &lacking, uc, &t, i);
                 let e = r.as_ref().expect_err(&format!("{}: a token without {p} is refused", uc.name));
                 assert_eq!(e.code, ErrorCode::PermissionDenied, "{}: {e:?}", uc.name);
-                assert_eq!(e.details["permission"], p.as_str(), "{}: {e:?}", uc.name);
+                assert_eq!(
+                    e.details.as_ref().and_then(|d| d.permission.as_deref()),
+                    Some(p.as_str()),
+                    "{}: {e:?}",
+                    uc.name
+                );
                 assert_eq!(denials_of(&app, uc.name), before + 1, "{}: the refusal is audited", uc.name);
                 let r = call(&mut app, &all_token, uc, &t, i + 1000);
                 assert!(!denied(&r), "{}: a token holding {p} passes the gate: {r:?}", uc.name);

@@ -9,8 +9,9 @@ use crate::sync::{remote, seed, start_sim, ADMIN, SVC};
 use residentdesk::app::sync::{sync_pass, NO_KEYRING_ENV};
 use residentdesk::app::{ResidentInput, ResidentPatch, Session};
 use residentdesk::domain::{OutboxOp, OutboxState};
+use residentdesk::error::ErrorReason;
 use residentdesk::store::{self, sync_state};
-use residentdesk::sync::{SyncOptions, BUSY_REASON};
+use residentdesk::sync::SyncOptions;
 use residentdesk::{App, Clock, ErrorCode, FixedClock, SystemClock};
 use rusqlite::{Connection, TransactionBehavior};
 use sitemanager_sim::seed::SeedResident;
@@ -62,7 +63,8 @@ async fn a_held_lease_blocks_a_pass_until_released_or_expired_by_the_apps_clock(
     let err = sync_pass(&mut app, &s, &r, &opts(Duration::from_millis(400)), None).await.unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(400), "the pass waited before giving up");
     assert_eq!(err.code, ErrorCode::Internal, "{err:?}");
-    assert_eq!(err.details["reason"], BUSY_REASON);
+    assert_eq!(err.reason(), Some(ErrorReason::SyncBusy));
+    assert_eq!(err.details.as_ref().and_then(|d| d.holder.as_deref()), Some("residentdesk sync, pid 1 on elsewhere"));
     assert!(err.message.starts_with("a sync is already running on this database (since "), "{}", err.message);
     assert!(err.message.contains("by residentdesk sync, pid 1 on elsewhere"), "{}", err.message);
     assert_eq!(sim.stats().total, 0, "nothing reached the remote");
@@ -420,7 +422,7 @@ fn two_sync_processes_at_once_send_each_change_once() {
             // The one that found the other running: `internal` (exit 1), a clear message.
             1 => {
                 let e = run.error();
-                assert_eq!(e["details"]["reason"], BUSY_REASON, "{}", run.stderr);
+                assert_eq!(e["details"]["reason"], serde_json::json!(ErrorReason::SyncBusy), "{}", run.stderr);
                 let msg = e["message"].as_str().unwrap();
                 assert!(msg.starts_with("a sync is already running on this database (since "), "{msg}");
                 assert!(msg.contains("residentdesk sync, pid "), "{msg}");

@@ -2,14 +2,14 @@
 //! person), listing, resending after 2 days, withdrawing; accepting or declining one with its
 //! code. Every step and every refused code is audited.
 
+use super::assign::{new_member_assignment, AssignmentRequest};
 use super::gates::audit_refusal;
-use super::grants::{assignment_json, grantor, parse_site_access, write_assignment};
+use super::grants::{assignment_json, grantor, write_assignment};
 use super::manage::check_manage;
 use super::session::{build_session, load_role};
 use super::tokens::{new_secret, secret_prefix};
 use crate::access::grant::{self, Assignment};
-use crate::access::roles::{Role, SiteAccess};
-use crate::access::Level;
+use crate::access::roles::SiteAccess;
 use crate::app::auth::{hash_secret, verify_secret};
 use crate::app::gate::At;
 use crate::app::usecases as uc;
@@ -122,38 +122,14 @@ impl App {
         let hash = hash_secret(&secret)?;
         let tx = self.write(session, &uc::INVITE_CREATE, At::Team)?;
         let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
-        let (mut base, mut addons, mut all_sites) = (None, Vec::new(), new.all_sites);
-        if let Some(jf) = new.job_function.as_deref().filter(|j| !j.trim().is_empty()) {
-            let (b, roles, all) = App::job_function_assignment(&tx, team.id, jf)?;
-            base = Some(b);
-            addons = roles;
-            all_sites |= all && new.sites.is_empty();
-        }
-        if !new.level.trim().is_empty() {
-            base = Some(
-                Level::parse(&new.level)
-                    .ok_or_else(|| AppError::invalid_field("level", format!("unknown level {:?}", new.level)))?,
-            );
-        }
-        let base = base.ok_or_else(|| AppError::invalid_field("level", "give a level or a job function"))?;
-        for key in &new.roles {
-            let role = load_role(&tx, team.id, key)?;
-            if !addons.iter().any(|r: &Role| r.key == role.key) {
-                addons.push(role);
-            }
-        }
-        let sites = if base.is_team_level() {
-            SiteAccess::AllSites
-        } else {
-            parse_site_access(&tx, session, all_sites, &new.sites)?
+        let request = AssignmentRequest {
+            level: &new.level,
+            job_function: new.job_function.as_deref(),
+            roles: &new.roles,
+            all_sites: new.all_sites,
+            sites: &new.sites,
         };
-        let assignment = Assignment { base, addons, sites };
-        check_manage(&tx, now, session, None, Some(&assignment), &uc::INVITE_CREATE)?;
-        if let Some(existing) = store::staff::by_email(&tx, &email)? {
-            if store::staff::level_in_team(&tx, existing.id, team.id)?.is_some() {
-                return Err(AppError::invalid_field("email", format!("{email} is already a member of {}", team.name)));
-            }
-        }
+        let (assignment, _) = new_member_assignment(&tx, now, session, &team, &email, &request, &uc::INVITE_CREATE)?;
         if let Some(p) = store::invitations::list(&tx, team.id)?
             .into_iter()
             .find(|i| i.email == email && invitation_state(i, now) == "pending")
@@ -170,7 +146,7 @@ impl App {
                 team_id: team.id,
                 email: &email,
                 display_name: &display_name,
-                base,
+                base: assignment.base,
                 addons: &keys,
                 sites: &assignment.sites,
                 token_prefix: &prefix,

@@ -9,6 +9,7 @@ use crate::csvio::import::{FileInfo, RowProblem, RowReader};
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
 use residentdesk_domain::rules::{self, Interval};
+use residentdesk_domain::ResidentField;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -156,10 +157,13 @@ impl RowCheck<'_> {
                     for p in rule_problems {
                         // The in-file message replaces what the database check says about
                         // rows of this same file (identical in dry run and commit).
-                        if (in_file_email && p.field == "Email") || (in_file_unit && p.field == "Unit") {
+                        let field = p.field.resident();
+                        if (in_file_email && field == Some(ResidentField::Email))
+                            || (in_file_unit && field == Some(ResidentField::Unit))
+                        {
                             continue;
                         }
-                        if already.contains(&p.field) {
+                        if already.iter().any(|f| f == p.field.as_str()) {
                             continue;
                         }
                         problems.push(row_problem(&reader, row.row, p));
@@ -193,8 +197,14 @@ fn site_matches(site: &Site, named: &str) -> bool {
 }
 
 fn row_problem<R: Read>(reader: &RowReader<R>, row: u64, p: FieldProblem) -> RowProblem {
-    let value = reader.cell(&p.field);
-    RowProblem { row, column: reader.column_name(&p.field), field: p.field, value, message: p.message }
+    let field = p.field.as_str();
+    RowProblem {
+        row,
+        column: reader.column_name(field),
+        field: field.to_string(),
+        value: reader.cell(field),
+        message: p.message,
+    }
 }
 
 impl InFile {

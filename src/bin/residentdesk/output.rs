@@ -70,16 +70,13 @@ impl Out {
 
     pub fn error(&self, e: &AppError) {
         if self.json {
-            let mut err = json!({ "code": e.code, "message": e.message });
-            if !e.details.is_null() {
-                err["details"] = e.details.clone();
-            }
-            eprintln!("{}", json!({ "error": err }));
+            eprintln!("{}", json!({ "error": e }));
         } else {
             eprintln!("error: {}", e.message);
-            if let Some(problems) = e.details.get("problems").and_then(|p| p.as_array()).filter(|p| p.len() > 1) {
+            let problems = e.details.as_deref().map(|d| d.problems.as_slice()).unwrap_or_default();
+            if problems.len() > 1 {
                 for p in problems {
-                    eprintln!("  - {}: {}", p["field"].as_str().unwrap_or("?"), p["message"].as_str().unwrap_or("?"));
+                    eprintln!("  - {}: {}", p.field.as_str(), p.message);
                 }
             }
         }

@@ -11,6 +11,7 @@
 use crate::output::{clip, print_table, Out};
 use clap::{Args, Subcommand};
 use residentdesk::app::Session;
+use residentdesk::error::{ErrorDetails, ErrorReason};
 use residentdesk::sync::check::{CheckReport, Verdict};
 use residentdesk::{App, AppError, ErrorCode};
 use serde_json::json;
@@ -153,8 +154,11 @@ fn outcome(r: &CheckReport) -> Result<(), AppError> {
         if !held.is_empty() {
             message.push_str(&format!("; the push is held by {}", held.join(", ")));
         }
-        return Err(AppError::new(ErrorCode::Conflict, message)
-            .with_details(json!({"contradicted": contradicted, "push_held_by": held})));
+        return Err(AppError::new(ErrorCode::Conflict, message).with_details(ErrorDetails {
+            contradicted: contradicted.into_iter().map(str::to_string).collect(),
+            push_held_by: held.into_iter().map(str::to_string).collect(),
+            ..ErrorDetails::reason(ErrorReason::AssumptionsContradicted)
+        }));
     }
     if r.credentials_refused {
         return Err(AppError::new(ErrorCode::Unauthenticated, r.stopped.clone().unwrap_or_default()));

@@ -96,7 +96,9 @@ describe('field errors', () => {
     expect(formField('FirstName')).toBe('first_name');
     expect(formField('ActivationDateUTC')).toBe('start');
     expect(formField('DeactivationDateUTC')).toBe('end');
+    expect(formField('end')).toBe('end');
     expect(formField('Nonsense')).toBeUndefined();
+    expect(formField('resident')).toBeUndefined();
   });
   it('puts each problem at its field and the rest under the form', () => {
     const e = new ApiError({
@@ -105,7 +107,7 @@ describe('field errors', () => {
       details: { field: 'Unit', problems: [{ field: 'Unit', message: 'occupied' }, { field: 'resident', message: 'other' }] },
     });
     expect(problemsByField(e)).toEqual({ unit: 'occupied', '': 'other' });
-    expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: null }))).toEqual({ '': 'denied: no' });
+    expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: { reason: 'permission_missing', use_case: 'resident.add', permission: 'residents.add' } }))).toEqual({ '': 'denied: no' });
   });
 });
 
@@ -128,7 +130,7 @@ describe('residents store', () => {
     expect(state.loading).toBe(false);
   });
   it('reports a failed load', async () => {
-    const store = createResidents(() => Promise.reject(new ApiError({ code: 'permission_denied', message: 'denied: site X is not in your sites', details: null })));
+    const store = createResidents(() => Promise.reject(new ApiError({ code: 'permission_denied', message: 'denied: site X is not in your sites' })));
     await store.load('9', { statuses: [], building: null, search: null, limit: null });
     expect(get(store).error).toBe('denied: site X is not in your sites');
   });
@@ -228,7 +230,7 @@ describe('access-management gates', () => {
   });
 
   it('close everything and show a notice when the core cannot answer', async () => {
-    await loadAccessGates(() => Promise.reject(new ApiError({ code: 'unauthenticated', message: 'please sign in first', details: null })));
+    await loadAccessGates(() => Promise.reject(new ApiError({ code: 'unauthenticated', message: 'please sign in first' })));
     expect(get(accessGates)).toEqual([]);
     expect(actionGate(get(accessGates), 'role_list').allowed).toBe(false);
     expect(get(notices).some((n) => n.text === 'please sign in first')).toBe(true);

@@ -2,7 +2,9 @@
 // comes from the core (SessionInfo.gates, App::use_case_gates); every action is authorised
 // again by Rust.
 import { writable, get, type Readable } from 'svelte/store';
-import { api, ApiError, type FieldProblem } from './api';
+import { api, ApiError } from './api';
+import type { FieldProblem } from './api/bindings/FieldProblem';
+import { formField } from './residentFields';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
@@ -165,27 +167,10 @@ export function sortResidents(rows: readonly ResidentView[], sort: Sort): Reside
   return keyed.map(([, r]) => r);
 }
 
-/** The API's field names (FirstName, ActivationDateUTC...) → the resident form's fields. */
-const FORM_FIELDS: Record<string, string> = {
-  firstname: 'first_name',
-  lastname: 'last_name',
-  email: 'email',
-  phonenumber: 'phone',
-  phone: 'phone',
-  building: 'building',
-  floor: 'floor',
-  unit: 'unit',
-  activationdateutc: 'start',
-  start: 'start',
-  deactivationdateutc: 'end',
-  end: 'end',
-};
+export { formField } from './residentFields';
 
-export function formField(apiField: string): string | undefined {
-  return FORM_FIELDS[apiField.toLowerCase().replace(/[^a-z0-9]/g, '')];
-}
-
-/** Field problems of an error keyed by form field; problems about no form field go under ''. */
+/** Field problems of an error keyed by resident form input (`first_name`...); problems about
+ * no such input go under ''. */
 export function problemsByField(e: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(e instanceof ApiError)) return { '': errorText(e) };

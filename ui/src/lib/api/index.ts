@@ -48,7 +48,7 @@ import type { RoleView } from './bindings/RoleView';
 import type { TokenRow } from './bindings/TokenRow';
 
 export { ApiError, toApiError } from './ipc';
-export type { FieldProblem } from './ipc';
+export type { ErrorDetails, ErrorField, ErrorReason, FieldProblem, RuleError } from './ipc';
 
 export type BulkAction = BulkReport['action'];
 export type StatusFlag = ResidentView['status'][number];

@@ -6,6 +6,7 @@ const listen = vi.fn();
 vi.mock('@tauri-apps/api/event', () => ({ listen: (...args: unknown[]) => listen(...args) }));
 
 const { api, ApiError, toApiError, toBase64 } = await import('./index');
+import type { AppError } from './bindings/AppError';
 
 describe('api wrappers', () => {
   beforeEach(() => {
@@ -63,15 +64,22 @@ describe('api wrappers', () => {
     await expect(api.teamList()).resolves.toEqual([{ id: 7, name: 'Riverside', level: 'team_admin', active: true }]);
   });
 
-  it('turns the core error into an ApiError with code, field and problems', async () => {
-    const coreError = {
+  it('turns the core error into an ApiError with code, field, rule and problems', async () => {
+    const coreError: AppError = {
       code: 'invalid_input',
-      message: 'unit 101 is occupied (and 1 more problems)',
+      message: 'Unit 101 is already occupied for these dates by Ava Reed (and 1 more problems)',
       details: {
+        rule: 'unit_occupied',
+        unit: '101',
+        occupant: 'Ava Reed',
         field: 'Unit',
         problems: [
-          { field: 'Unit', message: 'unit 101 is occupied' },
-          { field: 'FirstName', message: 'FirstName is required' },
+          {
+            field: 'Unit',
+            message: 'Unit 101 is already occupied for these dates by Ava Reed',
+            rule: { rule: 'unit_occupied', unit: '101', occupant: 'Ava Reed' },
+          },
+          { field: 'FirstName', message: 'FirstName is required', rule: { rule: 'required', field: 'FirstName' } },
         ],
       },
     };
@@ -84,8 +92,44 @@ describe('api wrappers', () => {
     const e = outcome as InstanceType<typeof ApiError>;
     expect(e.code).toBe('invalid_input');
     expect(e.field).toBe('Unit');
+    expect(e.reason).toBeUndefined();
+    const rule = e.rule;
+    expect(rule?.rule).toBe('unit_occupied');
+    if (rule?.rule === 'unit_occupied') expect(rule.occupant).toBe('Ava Reed');
     expect(e.problems.map((p) => p.field)).toEqual(['Unit', 'FirstName']);
     expect(e.problems[1].message).toBe('FirstName is required');
+    expect(e.problems[1].rule).toEqual({ rule: 'required', field: 'FirstName' });
+  });
+
+  it('gives one problem for an error about one field, with its rule', () => {
+    const required: AppError = { code: 'invalid_input', message: 'LastName is required', details: { rule: 'required', field: 'LastName' } };
+    const e = toApiError(required);
+    expect(e.field).toBe('LastName');
+    expect(e.problems).toEqual([{ field: 'LastName', message: 'LastName is required', rule: { rule: 'required', field: 'LastName' } }]);
+    const flag = toApiError({ code: 'invalid_input', message: 'expected local or remote', details: { field: 'keep' } });
+    expect(flag.problems).toEqual([{ field: 'keep', message: 'expected local or remote' }]);
+    expect(flag.rule).toBeUndefined();
+  });
+
+  it('reads the reason and its members', () => {
+    const busy: AppError = {
+      code: 'internal',
+      message: 'a sync is already running on this database (since 06:00, by residentdesk sync, pid 1 on elsewhere)',
+      details: { reason: 'sync_busy', holder: 'residentdesk sync, pid 1 on elsewhere', since: '2026-11-30T06:00:00Z' },
+    };
+    const e = toApiError(busy);
+    expect(e.reason).toBe('sync_busy');
+    expect(e.details?.holder).toBe('residentdesk sync, pid 1 on elsewhere');
+    expect(e.problems).toEqual([]);
+    const denied = toApiError({
+      code: 'permission_denied',
+      message: 'denied: no',
+      details: { reason: 'permission_missing', use_case: 'resident.add', permission: 'residents.add' },
+    });
+    expect(denied.reason).toBe('permission_missing');
+    expect(denied.details?.permission).toBe('residents.add');
+    const ambiguous = toApiError({ code: 'invalid_input', message: 'several', details: { reason: 'ambiguous', candidates: ['Riverside', 'River Oaks'] } });
+    expect(ambiguous.details?.candidates).toEqual(['Riverside', 'River Oaks']);
   });
 
   it('keeps a lockout message and maps non-core failures to internal', () => {

@@ -4,7 +4,13 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { AppError } from './bindings/AppError';
 import type { ErrorCode } from './bindings/ErrorCode';
-import type { JsonValue } from './bindings/serde_json/JsonValue';
+import type { ErrorDetails } from './bindings/ErrorDetails';
+import type { ErrorField } from './bindings/ErrorField';
+import type { ErrorReason } from './bindings/ErrorReason';
+import type { FieldProblem } from './bindings/FieldProblem';
+import type { RuleError } from './bindings/RuleError';
+
+export type { ErrorDetails, ErrorField, ErrorReason, FieldProblem, RuleError };
 
 const CODES: readonly ErrorCode[] = [
   'usage',
@@ -16,16 +22,10 @@ const CODES: readonly ErrorCode[] = [
   'internal',
 ];
 
-/** One problem with one form field, as the core reports it in `details.problems`. */
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-/** An error of a command: the core's error, unchanged. */
+/** An error of a command: the core's error, unchanged, with its typed details. */
 export class ApiError extends Error {
   readonly code: ErrorCode;
-  readonly details: JsonValue | undefined;
+  readonly details: ErrorDetails | undefined;
 
   constructor(error: AppError) {
     super(error.message);
@@ -34,35 +34,30 @@ export class ApiError extends Error {
     this.details = error.details ?? undefined;
   }
 
-  /** The field the error is about (`details.field`), if any. */
-  get field(): string | undefined {
+  /** The field the error is about (`details.field`: a resident field or another input), if any. */
+  get field(): ErrorField | undefined {
+    return this.details?.field;
+  }
+
+  /** Why (`details.reason`), when an edge acts on it (e.g. `sync_busy`). */
+  get reason(): ErrorReason | undefined {
+    return this.details?.reason;
+  }
+
+  /** The rule broken (`details.rule` and its parameters), if a rule said no. */
+  get rule(): RuleError | undefined {
     const d = this.details;
-    if (d && typeof d === 'object' && !Array.isArray(d)) {
-      const f = d['field'];
-      return typeof f === 'string' ? f : undefined;
-    }
-    return undefined;
+    return d?.rule !== undefined ? d : undefined;
   }
 
   /** Every field problem (`details.problems`), or the one `details.field` with the message. */
   get problems(): FieldProblem[] {
-    const d = this.details;
-    if (d && typeof d === 'object' && !Array.isArray(d)) {
-      const list = d['problems'];
-      if (Array.isArray(list)) {
-        const out: FieldProblem[] = [];
-        for (const p of list) {
-          if (p && typeof p === 'object' && !Array.isArray(p)) {
-            const field = p['field'];
-            const message = p['message'];
-            if (typeof field === 'string' && typeof message === 'string') out.push({ field, message });
-          }
-        }
-        if (out.length > 0) return out;
-      }
-    }
+    const listed = this.details?.problems;
+    if (listed && listed.length > 0) return listed;
     const field = this.field;
-    return field ? [{ field, message: this.message }] : [];
+    if (field === undefined) return [];
+    const rule = this.rule;
+    return [rule ? { field, message: this.message, rule } : { field, message: this.message }];
   }
 }
 
@@ -77,7 +72,7 @@ export function toApiError(reason: unknown): ApiError {
   if (reason instanceof ApiError) return reason;
   if (isAppError(reason)) return new ApiError(reason);
   const message = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'unknown error';
-  return new ApiError({ code: 'internal', message, details: null });
+  return new ApiError({ code: 'internal', message });
 }
 
 export type Args = Record<string, unknown>;

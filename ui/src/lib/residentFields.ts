@@ -1,0 +1,59 @@
+// The resident fields as the UI shows them, derived from the core's `ResidentField` (generated
+// from the Rust enum by ts-rs). `RESIDENT_FIELDS` is a record over every `ResidentField` and
+// over every input of the resident form (`ResidentInput`), checked both ways by the compiler:
+// a field added to the Rust enum or to the form's input fails `npm run check` until it is
+// given its form input and label here.
+import type { ResidentField } from './api/bindings/ResidentField';
+import type { ResidentInput } from './api/bindings/ResidentInput';
+
+/** An input of the resident form: a key of what the core reads to add a resident. */
+export type FormField = keyof ResidentInput;
+
+/** How the form shows one resident field. */
+export interface FieldShape {
+  /** The form's input for the field (`ResidentInput` key). */
+  input: FormField;
+  /** The label a person reads. */
+  label: string;
+}
+
+/** Every resident field (API name, as in errors, conflicts and CSV columns) → its form input and label. */
+export const RESIDENT_FIELDS = {
+  FirstName: { input: 'first_name', label: 'First name' },
+  LastName: { input: 'last_name', label: 'Last name' },
+  Email: { input: 'email', label: 'Email' },
+  PhoneNumber: { input: 'phone', label: 'Phone' },
+  Building: { input: 'building', label: 'Building' },
+  Floor: { input: 'floor', label: 'Floor' },
+  Unit: { input: 'unit', label: 'Unit' },
+  ActivationDateUTC: { input: 'start', label: 'Access start' },
+  DeactivationDateUTC: { input: 'end', label: 'Access end' },
+} as const satisfies Record<ResidentField, FieldShape>;
+
+/** Every resident field, in the core's order. */
+export const RESIDENT_FIELD_NAMES = Object.keys(RESIDENT_FIELDS) as ResidentField[];
+
+// Every input of the form is some resident field's input: `never` when complete, otherwise
+// the missing input names (and then this line does not compile).
+type UncoveredInput = Exclude<FormField, (typeof RESIDENT_FIELDS)[ResidentField]['input']>;
+const everyInputCovered: [UncoveredInput] extends [never] ? true : UncoveredInput = true;
+void everyInputCovered;
+
+/** Whether a name (from an error, a conflict) is a resident field. */
+export function isResidentField(name: string): name is ResidentField {
+  return Object.prototype.hasOwnProperty.call(RESIDENT_FIELDS, name);
+}
+
+/** The form's inputs by their own names (`first_name`...), for names already in form terms. */
+const INPUTS: ReadonlySet<string> = new Set(RESIDENT_FIELD_NAMES.map((f) => RESIDENT_FIELDS[f].input));
+
+/** The form input a field name (API name such as `ActivationDateUTC`, or an input name such as `start`) belongs to. */
+export function formField(name: string): FormField | undefined {
+  if (isResidentField(name)) return RESIDENT_FIELDS[name].input;
+  return INPUTS.has(name) ? (name as FormField) : undefined;
+}
+
+/** The label of a field name: the resident field's, or the name itself. */
+export function fieldLabel(name: string): string {
+  return isResidentField(name) ? RESIDENT_FIELDS[name].label : name;
+}
