@@ -179,6 +179,15 @@ fn prefix(wine: &Path) -> Result<PathBuf, String> {
     cmd.args(["wineboot", "--init"]);
     wine_env(&mut cmd, &prefix);
     let out = cmd.output().map_err(|e| format!("cannot start {}: {e}", wine.display()))?;
+    // The registry files are written when the prefix's wineserver exits: wait for it.
+    let server = match wine.parent().map(|d| d.join("wineserver")) {
+        Some(s) if s.is_file() => s,
+        _ => PathBuf::from("wineserver"),
+    };
+    let mut wait = Command::new(&server);
+    wait.arg("-w");
+    wine_env(&mut wait, &prefix);
+    let _ = wait.status();
     if !out.status.success() || !prefix.join("system.reg").is_file() {
         return Err(format!(
             "wineboot could not create the Wine prefix {} ({}):\n{}",
