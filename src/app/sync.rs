@@ -5,8 +5,9 @@
 //! (Table-1 "edit team settings") and lives in the `settings` table. The service
 //! account's password is never stored in the database: it goes to the OS keyring (Secret
 //! Service, Keychain, Credential Manager) where one answers, otherwise to a file beside the
-//! database that only the user can read (mode 0600), with a warning (see
-//! [`CredentialStore`]).
+//! database that only the user can read (mode 0600 on Unix; on Windows the file has only its
+//! folder's inherited access list — under the user profile, the user, SYSTEM and the
+//! administrators), with a warning (see [`CredentialStore`]).
 
 use super::gate::At;
 use super::usecases as uc;
@@ -88,6 +89,14 @@ pub struct CredentialStore {
 /// Set to any value to keep credentials in the 0600 file even where an OS keyring exists.
 pub const NO_KEYRING_ENV: &str = "RESIDENTDESK_NO_KEYRING";
 
+/// How the fallback file is protected, as the messages say it. Windows has no mode bits:
+/// the file gets its folder's inherited access list (std offers no portable way to set one,
+/// and the crate forbids the `unsafe` a Win32 security call would need).
+#[cfg(unix)]
+const FILE_PROTECTION: &str = "mode 0600";
+#[cfg(not(unix))]
+const FILE_PROTECTION: &str = "protected only by its folder's access list";
+
 fn parse_credentials(text: &str, source: &str) -> AppResult<Credentials> {
     let v: Value =
         serde_json::from_str(text).map_err(|e| AppError::internal(format!("{source} is not valid JSON: {e}")))?;
@@ -117,7 +126,7 @@ impl CredentialStore {
         }
         match &self.path {
             Some(p) => format!(
-                "file {} (mode 0600: no OS keyring answered, so anyone who can read your files as you can read it)",
+                "file {} ({FILE_PROTECTION}: no OS keyring answered, so anyone who can read your files as you can read it)",
                 p.display()
             ),
             None => "none (in-memory database)".into(),
@@ -150,7 +159,10 @@ impl CredentialStore {
                 let _ = std::fs::remove_file(path);
                 return Ok(());
             }
-            tracing::warn!("no OS keyring answered; keeping the sync credentials in {} (mode 0600)", path.display());
+            tracing::warn!(
+                "no OS keyring answered; keeping the sync credentials in {} ({FILE_PROTECTION})",
+                path.display()
+            );
         }
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
