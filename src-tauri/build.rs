@@ -63,6 +63,14 @@ const COMMANDS: &[&str] = &[
     "access_change",
     "access_gates",
     "staff_actions",
+    // src/maintenance.rs
+    "backup_list",
+    "backup_create",
+    "backup_settings",
+    "backup_check",
+    "backup_restore",
+    "remote_check",
+    "remote_check_last",
 ];
 
 fn main() {

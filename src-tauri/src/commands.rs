@@ -89,6 +89,14 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         access_change,
         access_gates,
         staff_actions,
+        // Settings → Backups and "Check the connection" (src/maintenance.rs).
+        crate::maintenance::backup_list,
+        crate::maintenance::backup_create,
+        crate::maintenance::backup_settings,
+        crate::maintenance::backup_check,
+        crate::maintenance::backup_restore,
+        crate::maintenance::remote_check,
+        crate::maintenance::remote_check_last,
     ]
 }
 

@@ -9,6 +9,7 @@
 
 pub mod commands;
 pub mod demo_remote;
+pub mod maintenance;
 
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;

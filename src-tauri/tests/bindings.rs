@@ -7,6 +7,7 @@ use residentdesk::app::access::{
     AccessAction, AccessChange, ActionGate, CreatedInvitation, CreatedToken, Explanation, Gate, InvitationView,
     JobFunctionView, Matrix, MatrixFeature, MatrixRow, MemberActions, NewInvitation, NewRole, NewToken, RoleView,
 };
+use residentdesk::app::backup::{BackupListing, BackupReport, RestoreReport};
 use residentdesk::app::bulk::{BulkItem, BulkReport};
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
@@ -18,9 +19,11 @@ use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::vocab::{ConflictKind, OutboxOp, OutboxState, ResidentField};
 use residentdesk::error::{AppError, ErrorCode};
+use residentdesk::store::backup::{BackupFile, FileFacts, OutboxSettlement};
 use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
+use residentdesk::sync::check::{AssumptionCheck, Blocker, CallRecord, CheckReport, Verdict};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk_desktop::commands::ExportResult;
 use residentdesk_desktop::{Bootstrap, DemoReady, SessionInfo};
@@ -108,6 +111,17 @@ fn export_bindings() {
         OutboxState,
         OutboxOp,
         ConflictKind,
+        BackupListing,
+        BackupReport,
+        BackupFile,
+        FileFacts,
+        RestoreReport,
+        OutboxSettlement,
+        CheckReport,
+        AssumptionCheck,
+        CallRecord,
+        Blocker,
+        Verdict,
     );
     // ts-rs writes i64 as `bigint`, but serde_json sends ids and counts as plain JSON numbers
     // (all far below 2^53), which is what the web view receives: say so in the types.

@@ -71,6 +71,19 @@ pub struct RestoreReport {
     pub outbox: OutboxSettlement,
 }
 
+/// Audited actions that change no data (a restore loses nothing by undoing them), left out
+/// of the count of changes a restore would lose.
+const CHANGES_NOTHING: &[&str] = &[
+    uc::SIGN_IN.name,
+    uc::TOKEN_SIGN_IN.name,
+    uc::EXPORT.name,
+    uc::AUDIT_EXPORT.name,
+    uc::REMOTE_CHECK.name,
+    uc::SYNC_RUN.name,
+    uc::BACKUP_CREATE.name,
+    uc::BACKUP_AUTO.name,
+];
+
 fn backup_error(e: BackupError) -> AppError {
     match e {
         BackupError::Refused(m) => AppError::invalid(m).with_details(ErrorDetails::reason(ErrorReason::BackupRefused)),
@@ -79,6 +92,13 @@ fn backup_error(e: BackupError) -> AppError {
         }
         BackupError::Sql(e) => AppError::from(e),
     }
+}
+
+/// Why `session` may not restore even with the permission: a restore replaces every team's
+/// data, so it is the owner's alone. Asked by the restore and by `App::use_case_gates`
+/// (the desktop shows "Restore…" only to whom it would let).
+pub(crate) fn restore_refusal(session: &Session) -> Option<&'static str> {
+    (!session.actor.is_owner).then_some("only the owner can restore a backup (it replaces every team's data)")
 }
 
 fn live_path(app: &App) -> AppResult<PathBuf> {
@@ -202,8 +222,7 @@ impl App {
     /// The owner check of `backup.restore` after the gate (a denial is audited).
     fn restore_gate(&self, session: &Session) -> AppResult<super::gate::Ctx> {
         let ctx = self.read(session, &uc::BACKUP_RESTORE, At::Team)?.ctx;
-        if !ctx.session.actor.is_owner {
-            let reason = "only the owner can restore a backup (it replaces every team's data)";
+        if let Some(reason) = restore_refusal(&ctx.session) {
             record_denial(
                 self.conn(),
                 ctx.now,
@@ -221,11 +240,13 @@ impl App {
     }
 
     /// What a restore of `file` would bring, checked as the restore checks it (the owner
-    /// only); nothing is written. The desktop shows this before asking to confirm.
+    /// only), and what it would lose (changes recorded since the copy, unsent changes the
+    /// copy lacks); nothing is written. The desktop shows this before asking to confirm.
     pub fn backup_check(&self, session: &Session, file: &Path) -> AppResult<FileFacts> {
         self.restore_gate(session)?;
         let live = live_path(self)?;
-        let checked = files::check(file, &live).map_err(backup_error)?;
+        let mut checked = files::check(file, &live).map_err(backup_error)?;
+        files::measure_loss(&mut checked, self.conn(), CHANGES_NOTHING)?;
         Ok(checked.facts.clone())
     }
 
@@ -244,7 +265,8 @@ impl App {
         let ctx = self.restore_gate(session)?;
         let live = live_path(self)?;
         self.settle();
-        let checked = files::check(file, &live).map_err(backup_error)?;
+        let mut checked = files::check(file, &live).map_err(backup_error)?;
+        files::measure_loss(&mut checked, self.conn(), CHANGES_NOTHING)?;
         let facts = checked.facts.clone();
         let now = self.now();
         let kept_as = files::free_name(&live, now, Kind::BeforeRestore);

@@ -7,6 +7,7 @@
 //! then links every team, site and resident, and the demo behaves like a connected desk.
 
 use super::auth::hash_secret;
+use super::progress::{Progress, Ticker};
 use super::App;
 use crate::access::Level;
 use crate::error::{AppError, AppResult};
@@ -158,6 +159,17 @@ impl App {
     /// Seeds the demo portfolio into an empty database. `residents` is the total over all
     /// sites (one site per 400 residents, at least 6); `seed` makes it reproducible.
     pub fn demo_seed(&mut self, residents: usize, seed: u64) -> AppResult<DemoSummary> {
+        self.demo_seed_observed(residents, seed, &mut |_| {})
+    }
+
+    /// [`App::demo_seed`], telling `progress` how many residents are made (every 1,000 and
+    /// at the end, out of `residents`).
+    pub fn demo_seed_observed(
+        &mut self,
+        residents: usize,
+        seed: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> AppResult<DemoSummary> {
         if self.is_initialised()? || store::teams::count(self.conn())? > 0 {
             return Err(AppError::invalid("demo seed needs an empty database; use another --db"));
         }
@@ -172,6 +184,7 @@ impl App {
         let team_ids: Vec<i64> = TEAMS.iter().map(|t| store::teams::insert(&tx, t, None)).collect::<Result<_, _>>()?;
         let mut site_ids: Vec<Vec<i64>> = vec![Vec::new(); TEAMS.len()];
         let mut made = 0usize;
+        let mut ticker = Ticker::new("seed", Some(residents as u64), progress);
         for s in 0..site_count {
             let team = s % TEAMS.len();
             let round = s / SITE_NAMES.len();
@@ -239,6 +252,7 @@ impl App {
                 }
             }
             made += n;
+            ticker.add(n as u64);
         }
         for (account, hash) in accounts.iter().zip(&hashes) {
             let is_owner = account.level == "owner";
@@ -263,6 +277,7 @@ impl App {
         }
         tx.audit(None, "system").details(json!({"residents": made, "sites": site_count, "seed": seed})).write()?;
         tx.commit()?;
+        ticker.finish();
         Ok(DemoSummary { teams: TEAMS.len(), sites: site_count, residents: made, accounts })
     }
 }

@@ -679,6 +679,13 @@ impl App {
                 }
                 _ => self.ask(&fresh, uc, At::Team).map(|_| ()),
             };
+            // A rule beyond the permission that the use case itself applies (restore: the owner).
+            let decision = decision.and_then(|()| match super::backup::restore_refusal(&fresh) {
+                Some(reason) if uc.name == super::usecases::BACKUP_RESTORE.name => {
+                    Err(AppError::denied(format!("denied: {reason}")))
+                }
+                _ => Ok(()),
+            });
             let gate = match decision {
                 Ok(()) => UseCaseGate { use_case: uc.name.into(), allowed: true, reason: String::new() },
                 Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound) => {

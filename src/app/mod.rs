@@ -16,6 +16,7 @@ pub mod csv;
 pub mod demo;
 pub mod gate;
 pub mod org;
+pub mod progress;
 pub mod residents;
 pub mod staff;
 pub mod sync;

@@ -14,6 +14,8 @@ macro_rules! println {
     () => { $crate::output::print_stdout(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::output::print_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
+// Unused today (every message ends a line), kept so a later `eprint!` cannot reach std's.
+#[allow(unused_macros)]
 macro_rules! eprint {
     ($($arg:tt)*) => { $crate::output::print_stderr(format_args!($($arg)*)) };
 }
@@ -38,6 +40,8 @@ mod org_cmd;
 mod outbox_cmd;
 #[path = "residentdesk/output.rs"]
 mod output;
+#[path = "residentdesk/progress.rs"]
+mod progress;
 #[path = "residentdesk/remote_cmd.rs"]
 mod remote_cmd;
 #[path = "residentdesk/resident_cmd.rs"]
@@ -227,7 +231,10 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     init_logging(cli.verbose);
     let out = Out { json: cli.json };
     let result = run(cli, &out);
@@ -238,6 +245,31 @@ fn main() {
         out.error(&e);
         std::process::exit(e.code.exit_code());
     }
+}
+
+/// A command line clap could not read. `--help` and `--version` print as clap prints them
+/// (exit 0); a usage error under `--json` is one JSON document on stderr like every other
+/// error (`{"error":{"code":"usage",...}}`), else clap's own text; both exit 2.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json");
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !wants_json {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = text.lines().next().unwrap_or("").trim_start_matches("error: ").trim().to_string();
+    let kind = format!("{:?}", e.kind());
+    let kind_snake = kind.chars().fold(String::new(), |mut s, c| {
+        if c.is_uppercase() && !s.is_empty() {
+            s.push('_');
+        }
+        s.push(c.to_ascii_lowercase());
+        s
+    });
+    let error = AppError::new(ErrorCode::Usage, if message.is_empty() { text.trim().to_string() } else { message })
+        .with_details(json!({"kind": kind_snake, "help": text.trim_end()}));
+    Out { json: true }.error(&error);
+    std::process::exit(error.code.exit_code());
 }
 
 /// The system clock; `RESIDENTDESK_NOW` pins it only in a `test-clock` build (the tests),

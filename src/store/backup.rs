@@ -326,6 +326,13 @@ pub struct FileFacts {
     pub outbox_unfinished: i64,
     /// The newest audit entry's time: about when the copy was taken.
     pub last_activity: Option<DateTime<Utc>>,
+    /// What a restore of this file would lose, measured against the live database by
+    /// [`measure_loss`] (0 until measured): the changes recorded in the live audit log after
+    /// the copy's newest entry...
+    pub changes_since: i64,
+    /// ...and the live database's unsent outbox entries that the copy does not have (changes
+    /// never sent to the remote; they stay only in the before-restore copy).
+    pub unsent_lost: i64,
 }
 
 /// A file that passed every check, copied into a temporary file beside the live database
@@ -431,6 +438,8 @@ pub fn check(file: &Path, live: &Path) -> Result<Checked, BackupError> {
             staff: 0,
             outbox_unfinished: 0,
             last_activity: None,
+            changes_since: 0,
+            unsent_lost: 0,
         },
     };
     if let Err(e) = copied {
@@ -497,9 +506,49 @@ pub fn check(file: &Path, live: &Path) -> Result<Checked, BackupError> {
         last_activity: conn
             .query_row("SELECT max(at) FROM audit", [], |r| r.get::<_, Option<String>>(0))
             .map(super::opt_ts)?,
+        changes_since: 0,
+        unsent_lost: 0,
     };
     checked.conn = Some(conn);
     Ok(checked)
+}
+
+/// Measures what replacing `live` with the checked copy would lose, into its facts: the
+/// successful audit entries of `live` after the copy's newest one, except the actions in
+/// `changes_nothing` (a sign-in, an export: recorded, but no data to lose), and the unsent
+/// outbox entries of `live` whose idempotency key the copy does not have (the same count
+/// the restore reports as `only_in_replaced`). Nothing is written.
+pub fn measure_loss(checked: &mut Checked, live: &Connection, changes_nothing: &[&str]) -> rusqlite::Result<()> {
+    let Some(copy) = checked.conn.as_ref() else { return Ok(()) };
+    let since = checked.facts.last_activity.map(ts).unwrap_or_default();
+    let mut changes = 0i64;
+    {
+        let mut stmt = live.prepare("SELECT action FROM audit WHERE at > ?1 AND outcome = 'ok'")?;
+        let mut rows = stmt.query([since.as_str()])?;
+        while let Some(row) = rows.next()? {
+            let action: String = row.get(0)?;
+            if !changes_nothing.contains(&action.as_str()) {
+                changes += 1;
+            }
+        }
+    }
+    let mut unsent = 0i64;
+    {
+        let mut stmt = live.prepare(
+            "SELECT idempotency_key FROM outbox WHERE state IN ('pending', 'in_flight', 'rejected', 'conflict')",
+        )?;
+        let mut known = copy.prepare("SELECT 1 FROM outbox WHERE idempotency_key = ?1")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            if !known.exists([key.as_str()])? {
+                unsent += 1;
+            }
+        }
+    }
+    checked.facts.changes_since = changes;
+    checked.facts.unsent_lost = unsent;
+    Ok(())
 }
 
 /// What a restore did with the outbox of the copy, matched with the live database's

@@ -175,6 +175,57 @@ fn restore_round_trip_keeps_the_replaced_database_and_audits_both() {
     assert!(files_in(dir.path()).iter().all(|f| !f.ends_with(".tmp")), "{:?}", files_in(dir.path()));
 }
 
+/// The confirmation of a restore says what it loses: the changes recorded since the copy (a
+/// sign-in or an export is no change) and the unsent changes the copy lacks; the check
+/// writes nothing, and the restore then loses exactly that.
+#[test]
+fn the_check_says_what_a_restore_would_lose() {
+    let (_dir, db, mut app, clock) = demo_file(0);
+    let owner = sign_in(&mut app, OWNER);
+    let copy = app.backup_create(&owner, None).unwrap();
+    let fresh = app.backup_check(&owner, &copy.path).unwrap();
+    assert_eq!((fresh.changes_since, fresh.unsent_lost), (0, 0), "nothing happened since: {fresh:?}");
+    clock.advance(chrono::Duration::minutes(5));
+    let owner = sign_in(&mut app, OWNER);
+    let site = app.site_list(&owner).unwrap()[0].site.clone();
+    let units = store::sites::mappings(app.conn(), site.id).unwrap();
+    for (i, email) in ["one@loss.test", "two@loss.test"].iter().enumerate() {
+        let input = ResidentInput {
+            first_name: "Lost".into(),
+            last_name: "Change".into(),
+            email: (*email).into(),
+            building: units[i].building.clone(),
+            floor: units[i].floor.clone(),
+            unit: units[i].unit.clone(),
+            start: "2027-01-01".into(),
+            ..Default::default()
+        };
+        app.resident_add(&owner, &site.id.to_string(), &input).unwrap();
+    }
+    app.team_show(&owner).unwrap();
+    let request = residentdesk::app::csv::ExportRequest { site: Some(site.name.clone()), ..Default::default() };
+    app.export_residents(&owner, &request, &mut Vec::new()).unwrap();
+    let before = scalar(app.conn(), "SELECT count(*) FROM audit");
+    let facts = app.backup_check(&owner, &copy.path).unwrap();
+    assert_eq!((facts.changes_since, facts.unsent_lost), (2, 2), "two adds, never sent: {facts:?}");
+    assert_eq!(scalar(app.conn(), "SELECT count(*) FROM audit"), before, "a check writes nothing");
+    // Only the owner is told (the check is the restore's).
+    let mut admin_app = App::open(&db, clock.clone()).unwrap();
+    let admin = sign_in(&mut admin_app, TEAM_ADMIN);
+    assert_eq!(admin_app.backup_check(&admin, &copy.path).unwrap_err().code, ErrorCode::PermissionDenied);
+    // The gates the desktop shows say the same: "Restore…" for the owner only.
+    let restore_gate = |app: &App, s: &Session| {
+        app.use_case_gates(s).unwrap().into_iter().find(|g| g.use_case == "backup.restore").unwrap()
+    };
+    assert!(restore_gate(&app, &owner).allowed);
+    let denied = restore_gate(&admin_app, &admin);
+    assert!(!denied.allowed && denied.reason.contains("only the owner"), "{denied:?}");
+    assert!(admin_app.use_case_gates(&admin).unwrap().iter().any(|g| g.use_case == "backup.create" && g.allowed));
+    let report = app.restore(&owner, &copy.path).unwrap();
+    assert_eq!(report.outbox.only_in_replaced as i64, facts.unsent_lost);
+    assert_eq!((report.file.changes_since, report.file.unsent_lost), (2, 2));
+}
+
 #[test]
 fn refused_files_leave_the_live_database_as_it_was() {
     let (dir, db, mut app, _) = demo_file(50);

@@ -168,4 +168,20 @@ fn the_cli_stops_quietly_when_its_reader_goes_away() {
         assert!(!stderr.contains("panicked"), "json {json}: {stderr}");
         assert_eq!((code, stderr.as_str()), (0, ""), "json {json}: a closed pipe ends quietly with 0");
     }
+    // As a person types it: `residentdesk ... | head -1` in a shell, under pipefail.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"set -o pipefail; "$0" --db "$1" --as "$2" resident list --site "Maple Court" --limit 100000 | head -1"#)
+        .arg(env!("CARGO_BIN_EXE_residentdesk"))
+        .arg(w.db())
+        .arg(TEAM_ADMIN.0)
+        .env("RESIDENTDESK_PASSWORD", TEAM_ADMIN.1)
+        .env("RESIDENTDESK_NOW", &w.now)
+        .env_remove("RESIDENTDESK_TOKEN")
+        .env_remove("RESIDENTDESK_DB")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!((out.status.code(), stderr.as_ref()), (Some(0), ""), "| head -1 under pipefail");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }

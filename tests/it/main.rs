@@ -4,6 +4,7 @@ mod access;
 mod app_core;
 mod backup;
 mod cli_core;
+mod cli_habits;
 mod conflicts;
 mod csv;
 mod csv_excel;

@@ -2,6 +2,7 @@
 //! streamed from SQLite to the writer (constant memory), every export audited.
 
 use crate::app::gate::At;
+use crate::app::progress::{Progress, Ticker};
 use crate::app::residents::{site_tz, ResidentFilter};
 use crate::app::usecases as uc;
 use crate::app::{App, Session};
@@ -54,6 +55,18 @@ impl App {
         request: &ExportRequest,
         out: &mut dyn Write,
     ) -> AppResult<ExportSummary> {
+        self.export_residents_observed(session, request, out, &mut |_| {})
+    }
+
+    /// [`App::export_residents`], telling `progress` how many rows are written (every
+    /// 1,000 rows and at the end; the total is not known beforehand).
+    pub fn export_residents_observed(
+        &mut self,
+        session: &Session,
+        request: &ExportRequest,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(Progress),
+    ) -> AppResult<ExportSummary> {
         let at = match request.site.as_deref() {
             Some(site) => At::Site(site),
             None => At::Team,
@@ -76,7 +89,9 @@ impl App {
             local_dates: request.local_dates,
             with_site: request.site.is_none(),
         };
-        let result = write_rows(&rd, &sites, &request.filter, layout, now, out);
+        let mut ticker = Ticker::new("export", None, progress);
+        let result = write_rows(&rd, &sites, &request.filter, layout, now, out, &mut ticker);
+        ticker.finish();
         drop(rd);
         let names: Vec<String> = sites.iter().map(|s| s.name.clone()).collect();
         let (outcome, rows, error) = match &result {
@@ -123,6 +138,7 @@ fn write_rows(
     layout: Layout,
     now: DateTime<Utc>,
     out: &mut dyn Write,
+    ticker: &mut Ticker<'_>,
 ) -> Result<u64, (u64, AppError)> {
     let io_err = |e: std::io::Error| AppError::internal(format!("cannot write the export: {e}"));
     let mut writer = RowWriter::new(out, layout).map_err(|e| (0, io_err(e)))?;
@@ -152,6 +168,7 @@ fn write_rows(
             };
             if passes {
                 writer.write(r, flags, tz, &site.name).map_err(io_err)?;
+                ticker.tick();
             }
             Ok(())
         });

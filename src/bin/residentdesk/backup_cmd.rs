@@ -97,6 +97,10 @@ pub fn restore(app: &mut App, session: &Session, args: &RestoreArgs, out: &Out) 
                 facts.staff,
                 facts.outbox_unfinished
             );
+            println!(
+                "Restoring it would lose {} change(s) made since it was taken and {} unsent change(s) it does not have.",
+                facts.changes_since, facts.unsent_lost
+            );
         });
         return Ok(());
     }

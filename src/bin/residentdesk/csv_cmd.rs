@@ -7,6 +7,7 @@
 //! imported because of problems, or when a dry run found problems.
 
 use crate::output::{clip, print_table, Out};
+use crate::progress::Bar;
 use residentdesk::app::csv::{ExportRequest, ImportOptions, ImportReport, ImportStatus};
 use residentdesk::app::residents::ResidentFilter;
 use residentdesk::app::Session;
@@ -45,13 +46,20 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
         local_dates: args.local_dates,
     };
     let to_file = args.output.filter(|p| p.as_os_str() != "-");
+    // No bar over CSV that goes to the same terminal.
+    let bar = if to_file.is_some() || !std::io::stdout().is_terminal() {
+        Bar::new(out, "exporting", "rows", None)
+    } else {
+        Bar::none()
+    };
+    let mut progress = |p: residentdesk::app::progress::Progress| bar.set(p.done, p.total);
     let summary = match to_file {
         Some(path) => {
             let tmp = partial_path(path);
             let file = std::fs::File::create(&tmp)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", tmp.display())))?;
             let mut w = BufWriter::with_capacity(256 * 1024, file);
-            let result = app.export_residents(session, &request, &mut w).and_then(|s| {
+            let result = app.export_residents_observed(session, &request, &mut w, &mut progress).and_then(|s| {
                 w.flush().map_err(|e| AppError::internal(format!("cannot write {}: {e}", tmp.display())))?;
                 Ok(s)
             });
@@ -72,7 +80,7 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
         None => {
             let stdout = std::io::stdout();
             let mut w = BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let result = app.export_residents(session, &request, &mut w).and_then(|s| {
+            let result = app.export_residents_observed(session, &request, &mut w, &mut progress).and_then(|s| {
                 w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
                 Ok(s)
             });
@@ -85,6 +93,7 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
             }
         }
     };
+    bar.finish();
     let text = format!(
         "exported {} resident(s) from {} site(s){}",
         summary.rows,
@@ -120,17 +129,15 @@ pub fn import(
         AppError::new(code, format!("cannot open {}: {e}", file.display()))
     })?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let show_progress = !out.json && std::io::stderr().is_terminal() && size > 1 << 20;
+    let what = if options.dry_run { "checking" } else { "importing" };
+    let bar = Bar::new(out, what, "bytes", Some(size));
     let mut progress = |p: residentdesk::app::csv::ImportProgress| {
-        if show_progress {
-            eprint!("\r{} rows, {:.0}%   ", p.rows, p.bytes as f64 * 100.0 / size.max(1) as f64);
-        }
+        bar.set(p.bytes, None);
+        bar.say(format!("{what}: {} rows read", p.rows));
     };
     let report =
         app.import_residents(session, site, BufReader::with_capacity(256 * 1024, f), options, &mut progress)?;
-    if show_progress {
-        eprintln!();
-    }
+    bar.finish();
     // The rows are saved; fold the log back into the database file before exiting.
     app.settle();
     print_report(&report, out);

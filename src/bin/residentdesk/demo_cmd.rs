@@ -1,6 +1,7 @@
 //! `residentdesk demo seed`: the demo portfolio, thin over `app::demo`.
 
 use crate::output::{print_table, Out};
+use crate::progress::Bar;
 use clap::Subcommand;
 use residentdesk::{App, AppError};
 use std::path::Path;
@@ -28,7 +29,9 @@ pub fn demo(app: &mut App, db: &Path, cmd: &DemoCmd, out: &Out) -> Result<(), Ap
         return Err(AppError::invalid_field("residents", "at most 1,000,000 demo residents, 200,000 in the big site"));
     }
     let started = std::time::Instant::now();
-    let summary = app.demo_seed(*residents, *seed)?;
+    let bar = Bar::new(out, "seeding the demo", "residents", Some(*residents as u64));
+    let summary = app.demo_seed_observed(*residents, *seed, &mut |p| bar.set(p.done, p.total))?;
+    bar.finish();
     if let Some(n) = big_site.filter(|n| *n > 0) {
         let (site, imported) = grow_first_site(app, &summary, n)?;
         eprintln!("Gave site {site} {imported} more residents.");

@@ -2,6 +2,7 @@
 //! thin edges over `app::sync`. A pass that leaves open conflicts exits 6.
 
 use crate::output::{clip, print_table, Out};
+use crate::progress::Bar;
 use clap::{Args, Subcommand};
 use residentdesk::app::sync::{sync_pass, Keep, Resolution};
 use residentdesk::app::Session;
@@ -145,15 +146,24 @@ pub fn sync(
         .map_err(|e| AppError::internal(format!("cannot start the async runtime: {e}")))?;
     let started = Instant::now();
     let last = Mutex::new((String::new(), Instant::now()));
-    let quiet = out.json;
-    let progress = move |p: Progress| {
+    // On a terminal a bar per phase; piped, a line per phase and second as before.
+    let bar = Bar::new(out, "sync", "changes", None);
+    let lines = !out.json && !crate::progress::wanted(out);
+    let progress = |p: Progress| {
+        if bar.is_drawn() {
+            bar.stage(&p.phase);
+            bar.set(p.done, Some(p.total));
+            return;
+        }
         let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-        if !quiet && p.total > 0 && (l.0 != p.phase || l.1.elapsed().as_millis() > 1000) {
+        if lines && p.total > 0 && (l.0 != p.phase || l.1.elapsed().as_millis() > 1000) {
             eprintln!("{} {}/{}", p.phase, p.done, p.total);
             *l = (p.phase.clone(), Instant::now());
         }
     };
-    let report = runtime.block_on(sync_pass(app, session, &remote, &SyncOptions::default(), Some(&progress)))?;
+    let report = runtime.block_on(sync_pass(app, session, &remote, &SyncOptions::default(), Some(&progress)));
+    bar.finish();
+    let report = report?;
     let st = app.sync_status(session)?;
     out.value(&json!({"report": report, "status": st, "requests": remote.requests_sent()}), || {
         println!(

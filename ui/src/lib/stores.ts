@@ -50,6 +50,11 @@ export const USE_CASES = [
   'conflict.list',
   'conflict.resolve',
   'audit.list',
+  'backup.list',
+  'backup.create',
+  'backup.settings',
+  'backup.restore',
+  'remote.check',
 ] as const;
 export type UseCaseName = (typeof USE_CASES)[number];
 

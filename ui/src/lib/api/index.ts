@@ -46,6 +46,11 @@ import type { NewToken } from './bindings/NewToken';
 import type { Role } from './bindings/Role';
 import type { RoleView } from './bindings/RoleView';
 import type { TokenRow } from './bindings/TokenRow';
+import type { BackupListing } from './bindings/BackupListing';
+import type { BackupReport } from './bindings/BackupReport';
+import type { FileFacts } from './bindings/FileFacts';
+import type { RestoreReport } from './bindings/RestoreReport';
+import type { CheckReport } from './bindings/CheckReport';
 
 export { ApiError, toApiError } from './ipc';
 export type { ErrorDetails, ErrorField, ErrorReason, FieldProblem, RuleError } from './ipc';
@@ -125,6 +130,16 @@ export const api = {
   accessChange: (email: string, change: AccessChange) => call<Member>('access_change', { email, change }),
   accessGates: () => call<ActionGate[]>('access_gates'),
   staffActions: () => call<MemberActions[]>('staff_actions'),
+  // Settings → Backups and "Check the connection" (src-tauri/src/maintenance.rs). A backup
+  // is named by its name in the core's listing, never by a path.
+  backupList: () => call<BackupListing>('backup_list'),
+  backupCreate: () => call<BackupReport>('backup_create'),
+  backupSettings: (keep: number) => call<BackupListing>('backup_settings', { keep }),
+  backupCheck: (name: string) => call<FileFacts>('backup_check', { name }),
+  /** Restores, then the shell reopens the database and the session ends (sign in again). */
+  backupRestore: (name: string) => call<RestoreReport>('backup_restore', { name }),
+  remoteCheck: () => call<CheckReport>('remote_check'),
+  remoteCheckLast: () => call<CheckReport | null>('remote_check_last'),
   /** Status events of the background sync worker. */
   onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
   /** Progress of a running import check or import (every 1,000 rows). */

@@ -1,0 +1,88 @@
+//! Progress of the long use cases (the export, the demo seed), for an edge to show: the CLI
+//! draws a bar on a terminal, the desktop could send events. The core knows nothing about
+//! terminals; it calls an observer, at most once every [`EVERY`] items and once at the end
+//! of each stage, so a bar costs nothing measurable on a 100,000-row export. (The import
+//! reports its own `ImportProgress` with the bytes read, the sync pass `sync::Progress`.)
+
+use serde::Serialize;
+
+/// How many items go by between two calls of the observer.
+pub const EVERY: u64 = 1000;
+
+/// How far a long use case has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// What is being done: `export` (rows written), `seed` (residents made).
+    pub stage: &'static str,
+    pub done: u64,
+    /// How many items there will be, when the core knows it beforehand.
+    pub total: Option<u64>,
+}
+
+/// Counts items and calls the observer at the rate above.
+pub struct Ticker<'a> {
+    stage: &'static str,
+    total: Option<u64>,
+    done: u64,
+    observer: &'a mut dyn FnMut(Progress),
+}
+
+impl<'a> Ticker<'a> {
+    pub fn new(stage: &'static str, total: Option<u64>, observer: &'a mut dyn FnMut(Progress)) -> Self {
+        Ticker { stage, total, done: 0, observer }
+    }
+
+    /// One more item done.
+    pub fn tick(&mut self) {
+        self.add(1);
+    }
+
+    /// `n` more items done (the observer hears of it when a multiple of [`EVERY`] is passed).
+    pub fn add(&mut self, n: u64) {
+        let before = self.done / EVERY;
+        self.done += n;
+        if self.done / EVERY != before {
+            self.report();
+        }
+    }
+
+    /// The stage has ended: the observer hears the final count.
+    pub fn finish(&mut self) {
+        self.report();
+    }
+
+    fn report(&mut self) {
+        (self.observer)(Progress { stage: self.stage, done: self.done, total: self.total });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_observer_hears_every_thousand_items_and_the_end() {
+        let mut heard = Vec::new();
+        {
+            let mut observer = |p: Progress| heard.push(p.done);
+            let mut t = Ticker::new("export", Some(2500), &mut observer);
+            for _ in 0..2500 {
+                t.tick();
+            }
+            t.add(0);
+            t.finish();
+        }
+        assert_eq!(heard, vec![1000, 2000, 2500]);
+        let mut jumps = Vec::new();
+        {
+            let mut observer = |p: Progress| jumps.push((p.stage, p.done, p.total));
+            let mut t = Ticker::new("seed", None, &mut observer);
+            t.add(400);
+            t.add(400);
+            t.add(400);
+            t.add(5000);
+            t.finish();
+        }
+        assert_eq!(jumps, vec![("seed", 1200, None), ("seed", 6200, None), ("seed", 6200, None)]);
+    }
+}
