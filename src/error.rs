@@ -200,6 +200,14 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<String>>"))]
     pub push_held_by: Vec<String>,
+    /// A command line the CLI could not read: clap's error kind (`unknown_argument`, …) and
+    /// its full text with the usage line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub help: Option<String>,
     /// The rule broken: `rule` (its kind, e.g. `unit_occupied`) and its parameters.
     #[serde(flatten)]
     #[cfg_attr(feature = "ts", ts(flatten))]
@@ -219,6 +227,8 @@ impl Default for ErrorDetails {
             candidates: Vec::new(),
             contradicted: Vec::new(),
             push_held_by: Vec::new(),
+            kind: None,
+            help: None,
             rule: BrokenRule::NoRule { rule: None },
         }
     }

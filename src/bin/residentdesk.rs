@@ -54,6 +54,7 @@ mod sync_cmd;
 use clap::{Parser, Subcommand};
 use output::{print_table, Out};
 use residentdesk::app::Session;
+use residentdesk::error::ErrorDetails;
 use residentdesk::{App, AppError, ErrorCode};
 use serde_json::json;
 use std::io::Read;
@@ -267,7 +268,11 @@ fn usage_error(e: clap::Error) -> ! {
         s
     });
     let error = AppError::new(ErrorCode::Usage, if message.is_empty() { text.trim().to_string() } else { message })
-        .with_details(json!({"kind": kind_snake, "help": text.trim_end()}));
+        .with_details(ErrorDetails {
+            kind: Some(kind_snake),
+            help: Some(text.trim_end().to_string()),
+            ..ErrorDetails::default()
+        });
     Out { json: true }.error(&error);
     std::process::exit(error.code.exit_code());
 }
