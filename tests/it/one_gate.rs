@@ -922,7 +922,9 @@ mod escalation {
                     }
                     Step::Switch { who } => {
                         let Some(a) = actor(&sessions, &app, who) else { continue };
-                        let other = app.team_list(&a).unwrap().into_iter().find(|t| !t.active);
+                        // Someone removed from their last team has no team to list (denied).
+                        let Ok(teams) = app.team_list(&a) else { continue };
+                        let other = teams.into_iter().find(|t| !t.active);
                         if let Some(t) = other {
                             if let Ok(s) = app.team_switch(&a, &t.id.to_string()) {
                                 sessions[who] = Some(s);
