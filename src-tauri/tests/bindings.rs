@@ -22,7 +22,7 @@ use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
-use residentdesk_desktop::commands::ExportResult;
+use residentdesk_desktop::commands::{ChosenFile, ExportResult};
 use residentdesk_desktop::{Bootstrap, DemoReady, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -82,6 +82,7 @@ fn export_bindings() {
         ExportRequest,
         ExportSummary,
         ExportResult,
+        ChosenFile,
         Role,
         RoleKind,
         RoleView,
