@@ -46,7 +46,12 @@ pub fn inform<R: Runtime>(app: &AppHandle<R>, title: &str, text: &str) {
     if e2e::record(title, text) {
         return;
     }
-    app.dialog().message(text).title(title).kind(MessageDialogKind::Info).buttons(MessageDialogButtons::Ok).show(|_| {});
+    app.dialog()
+        .message(text)
+        .title(title)
+        .kind(MessageDialogKind::Info)
+        .buttons(MessageDialogButtons::Ok)
+        .show(|_| {});
 }
 
 /// Shows an error box; `then` runs once the person closed it (the event loop must be running).

@@ -76,7 +76,8 @@ fn init_in(dir: &Path) -> LogTarget {
         Ok(appender) => {
             // The appender writes synchronously: a start-up failure exits the process right
             // after logging it, and a non-blocking writer's buffer would be lost with it.
-            let layer = tracing_subscriber::fmt::layer().with_writer(appender).with_filter(filter());
+            // No colour codes in a file a person opens in Notepad.
+            let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(appender).with_filter(filter());
             let _ = tracing_subscriber::registry().with(stderr).with(layer).try_init();
             LogTarget::Folder(dir.to_path_buf())
         }

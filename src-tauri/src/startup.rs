@@ -84,7 +84,9 @@ impl Failure {
         match self {
             Failure::AlreadyOpen => "Switch to that window, or close it and start ResidentDesk again.",
             Failure::Locked => "Close the other program (or wait for it to finish) and start ResidentDesk again.",
-            Failure::NewerSchema => "Install that version of ResidentDesk or a later one. The database was not changed.",
+            Failure::NewerSchema => {
+                "Install that version of ResidentDesk or a later one. The database was not changed."
+            }
             Failure::NotADatabase => {
                 "Check the database path (--db or RESIDENTDESK_DB), or restore a backup. The file was not changed."
             }
@@ -147,7 +149,8 @@ mod tests {
         let file = dir.path().join("a-file");
         std::fs::write(&file, "x").expect("write");
         assert_eq!(kind_of(&file.join("residentdesk.db")), Failure::Unwritable);
-        let lock = crate::instance::lock(&file.join("residentdesk.db"), std::time::Duration::ZERO).expect_err("no lock");
+        let lock =
+            crate::instance::lock(&file.join("residentdesk.db"), std::time::Duration::ZERO).expect_err("no lock");
         assert_eq!(Failure::of_lock(&lock), Failure::Unwritable);
     }
 
