@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "sync_config",
     "sync_configure",
+    "import_choose",
     "import_preview",
     "import_commit",
     "export_residents",

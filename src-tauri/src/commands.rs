@@ -67,6 +67,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         sync_now,
         sync_config,
         sync_configure,
+        import_choose,
         import_preview,
         import_commit,
         export_residents,
@@ -109,7 +110,7 @@ fn start_sync(handle: &AppHandle, desk: &Desk) {
     if let Err(e) = desk.restart_sync(move |status: SyncStatus| {
         let _ = handle.emit(SYNC_EVENT, status);
     }) {
-        eprintln!("residentdesk-desktop: background sync not started: {e}");
+        tracing::warn!("background sync not started: {e}");
     }
 }
 
@@ -346,35 +347,49 @@ pub fn sync_configure(
 /// The event that carries an import's progress (rows and bytes read, every 1,000 rows).
 pub const IMPORT_EVENT: &str = "import-progress";
 
-/// Checks a CSV file (`data`: its bytes in base64) without writing anything.
+/// The file chosen for an import: its name and size (the path stays in the shell).
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct ChosenFile {
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// Asks which CSV file to import (a native Open dialog). `None`: the person cancelled, and
+/// the file chosen before (if any) stays chosen.
 #[tauri::command(async)]
-pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String, data: String) -> Reply<ImportReport> {
-    let bytes = file_bytes(&data)?;
+pub fn import_choose(handle: AppHandle, desk: Desktop<'_>) -> Reply<Option<ChosenFile>> {
+    let Some(path) = crate::dialogs::open_csv(&handle, "Import residents from a CSV file") else { return Ok(None) };
+    let bytes = std::fs::metadata(&path)
+        .map_err(|e| AppError::invalid_field("file", format!("cannot read {}: {e}", path.display())))?
+        .len();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    desk.set_import_file(path);
+    Ok(Some(ChosenFile { name, bytes }))
+}
+
+/// Checks the chosen CSV file without writing anything.
+#[tauri::command(async)]
+pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String) -> Reply<ImportReport> {
+    let file = chosen_file(&desk)?;
     let options = ImportOptions { dry_run: true, valid_only: false };
-    desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
+    desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))
 }
 
-/// Imports a CSV file (`data`: its bytes in base64): all rows or none, or the valid ones.
+/// Imports the chosen CSV file: all rows or none, or the valid ones.
 #[tauri::command(async)]
-pub fn import_commit(
-    handle: AppHandle,
-    desk: Desktop<'_>,
-    site: String,
-    data: String,
-    valid_only: bool,
-) -> Reply<ImportReport> {
-    let bytes = file_bytes(&data)?;
+pub fn import_commit(handle: AppHandle, desk: Desktop<'_>, site: String, valid_only: bool) -> Reply<ImportReport> {
+    let file = chosen_file(&desk)?;
     let options = ImportOptions { dry_run: false, valid_only };
-    desk.signed_in(|app, s| app.import_residents(s, &site, bytes.as_slice(), options, &mut report_import(&handle)))
+    desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))
 }
 
-/// The file's bytes from the base64 text the web view sends (any encoding, BOM included:
-/// the importer decides what they mean).
-fn file_bytes(data: &str) -> Result<Vec<u8>, AppError> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|e| AppError::invalid_field("file", format!("the file did not arrive intact (not base64: {e})")))
+/// The chosen file, opened for reading (any encoding, BOM included: the importer decides
+/// what the bytes mean).
+fn chosen_file(desk: &Desk) -> Result<std::io::BufReader<std::fs::File>, AppError> {
+    let path = desk.import_file().ok_or_else(|| AppError::invalid_field("file", "choose a CSV file first"))?;
+    std::fs::File::open(&path)
+        .map(std::io::BufReader::new)
+        .map_err(|e| AppError::invalid_field("file", format!("cannot read {}: {e}", path.display())))
 }
 
 fn report_import(handle: &AppHandle) -> impl FnMut(ImportProgress) + '_ {
@@ -390,21 +405,35 @@ pub struct ExportResult {
     pub summary: ExportSummary,
 }
 
-/// Exports residents to a new file in the person's Downloads folder (the shell picks the
-/// path: the web view never names a file).
+/// Exports residents to a file the person chooses (a native Save As dialog; the web view
+/// never names a file). `None`: the person cancelled, nothing was written. The rows go to a
+/// `.partial` file beside the chosen one, renamed over it only when complete, so a refused
+/// or failed export leaves no half file and an existing file as it was.
 #[tauri::command(async)]
-pub fn export_residents(desk: Desktop<'_>, request: ExportRequest) -> Reply<ExportResult> {
-    let path = crate::export_path();
-    desk.signed_in(|app, s| {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(&path)
-                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", path.display())))?,
-        );
-        let summary = app.export_residents(s, &request, &mut file)?;
-        std::io::Write::flush(&mut file)
-            .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
-        Ok(ExportResult { path: path.display().to_string(), summary })
-    })
+pub fn export_residents(handle: AppHandle, desk: Desktop<'_>, request: ExportRequest) -> Reply<Option<ExportResult>> {
+    let suggested = format!("residentdesk-residents-{}.csv", chrono::Local::now().format("%Y-%m-%d"));
+    let Some(path) = crate::dialogs::save_csv(&handle, "Export residents", &suggested) else { return Ok(None) };
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = desk.signed_in(|app, s| {
+        let file = std::fs::File::create(&partial)
+            .map_err(|e| AppError::invalid_field("file", format!("cannot create {}: {e}", path.display())))?;
+        let mut out = std::io::BufWriter::new(file);
+        let summary = app.export_residents(s, &request, &mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all().map(|()| f));
+        file.map_err(|e| AppError::invalid_field("file", format!("cannot write {}: {e}", path.display())))?;
+        std::fs::rename(&partial, &path)
+            .map_err(|e| AppError::invalid_field("file", format!("cannot write {}: {e}", path.display())))?;
+        Ok(summary)
+    });
+    match written {
+        Ok(summary) => Ok(Some(ExportResult { path: path.display().to_string(), summary })),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
 }
 
 // ---- access management (roles, invitations, API tokens, explain) ----------------------
@@ -526,13 +555,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_crosses_as_base64_and_garbage_is_named() {
-        let original = b"\xEF\xBB\xBFFirstName;LastName\r\nJos\xE9;N\xFA\xF1ez\r\n";
-        use base64::Engine;
-        let sent = base64::engine::general_purpose::STANDARD.encode(original);
-        assert_eq!(file_bytes(&sent).unwrap(), original);
-        let err = file_bytes("not base64!").unwrap_err();
+    fn an_import_without_a_readable_chosen_file_names_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let desk = Desk::open(&dir.path().join("residentdesk.db")).expect("open");
+        let err = chosen_file(&desk).expect_err("nothing chosen");
         assert_eq!(err.field(), Some("file"));
-        assert!(err.message.contains("did not arrive intact"), "{}", err.message);
+        assert!(err.message.contains("choose a CSV file first"), "{}", err.message);
+        desk.set_import_file(dir.path().join("gone.csv"));
+        let err = chosen_file(&desk).expect_err("a file that is gone");
+        assert_eq!(err.field(), Some("file"));
+        assert!(err.message.contains("gone.csv"), "{}", err.message);
     }
 }

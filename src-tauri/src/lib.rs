@@ -9,7 +9,11 @@
 
 pub mod commands;
 pub mod demo_remote;
+pub mod dialogs;
+pub mod instance;
+pub mod logging;
 pub mod maintenance;
+pub mod startup;
 
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
@@ -25,6 +29,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tauri::Manager;
 
 /// How often the background worker syncs on its own.
 const SYNC_INTERVAL: Duration = Duration::from_secs(60);
@@ -42,6 +47,8 @@ pub struct Desk {
     runtime: tokio::runtime::Runtime,
     /// The simulated Site Manager of a demo database (see [`demo_remote`]).
     demo_remote: Mutex<Option<demo_remote::DemoRemote>>,
+    /// The file the person chose for an import (`commands::import_choose`).
+    import_file: Mutex<Option<PathBuf>>,
 }
 
 struct Inner {
@@ -62,7 +69,7 @@ impl Desk {
         let demo_remote = match demo_remote::resume(&mut app, path) {
             Some(Ok(remote)) => Some(remote),
             Some(Err(e)) => {
-                eprintln!("residentdesk-desktop: {e}");
+                tracing::warn!("the demo's simulated remote did not start: {e}");
                 None
             }
             None => None,
@@ -79,6 +86,7 @@ impl Desk {
             worker: Mutex::new(None),
             runtime,
             demo_remote: Mutex::new(demo_remote),
+            import_file: Mutex::new(None),
         })
     }
 
@@ -188,10 +196,10 @@ impl Desk {
         // The housekeeping that waits for a signed-in session (never at open): the purge of
         // residents past their 31-day grace and the daily backup. Neither stops the sign-in.
         if let Err(e) = app.purge_after_grace(&next) {
-            eprintln!("residentdesk: the purge after the grace period failed: {e}");
+            tracing::error!("the purge after the grace period failed: {e}");
         }
         if let Err(e) = app.backup_if_due(&next) {
-            eprintln!("residentdesk: the daily backup failed: {e}");
+            tracing::error!("the daily backup failed: {e}");
         }
         let info = SessionInfo::of(app, &next)?;
         *session = Some(next);
@@ -221,6 +229,16 @@ impl Desk {
 
     pub fn db_path(&self) -> &Path {
         &self.db_path
+    }
+
+    /// Keeps the file chosen for an import.
+    pub fn set_import_file(&self, path: PathBuf) {
+        *self.import_file.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
+    }
+
+    /// The file chosen for an import, if any.
+    pub fn import_file(&self) -> Option<PathBuf> {
+        self.import_file.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -300,24 +318,66 @@ pub fn db_path() -> PathBuf {
     residentdesk::store::default_database_path()
 }
 
-/// A new export file: `RESIDENTDESK_EXPORT_DIR`, or the Downloads folder, or the data folder.
-pub fn export_path() -> PathBuf {
-    let dir = std::env::var_os("RESIDENTDESK_EXPORT_DIR")
-        .map(PathBuf::from)
-        .or_else(dirs::download_dir)
-        .unwrap_or_else(|| db_path().parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")));
-    let _ = std::fs::create_dir_all(&dir);
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    dir.join(format!("residentdesk-residents-{stamp}.csv"))
+/// Starts the desktop: the log first; then Tauri with its plugins, the single-instance one
+/// first (a second start on this database hands over to the first window and exits here,
+/// before anything else runs); then, in `setup`, the database's lock and the database
+/// itself. Only when both are open is the main window created (it is taken out of the
+/// configuration for that), so a failed start shows a native message box and no empty
+/// window, and the process exits with status 1.
+pub fn run() -> Result<(), String> {
+    let log = logging::init();
+    let path = db_path();
+    tracing::info!("ResidentDesk {} starting on {}", env!("CARGO_PKG_VERSION"), path.display());
+    let mut context = tauri::generate_context!("../tauri.conf.json");
+    let windows = std::mem::take(&mut context.config_mut().app.windows);
+    let identifier = context.config().identifier.clone();
+    let db = path.clone();
+    let log_for_setup = log.clone();
+    tauri::Builder::default()
+        .plugin(instance::single_instance(&identifier, &path))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            match open_for_start(&db) {
+                Ok((lock, desk)) => {
+                    tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
+                    app.manage(lock);
+                    app.manage(desk);
+                    for window in &windows {
+                        tauri::WebviewWindowBuilder::from_config(app.handle(), window)?.build()?;
+                    }
+                }
+                Err((failure, details)) => {
+                    let text = startup::message(failure, &details, &db, &log_for_setup.describe());
+                    tracing::error!("cannot start: {text}");
+                    let handle = app.handle().clone();
+                    dialogs::error_then(app.handle(), "ResidentDesk could not start", &text, move || handle.exit(1));
+                }
+            }
+            Ok(())
+        })
+        .run(context)
+        .map_err(|e| {
+            tracing::error!("the window failed: {e}");
+            format!("the window failed: {e} (log: {})", log.describe())
+        })
 }
 
-/// Opens the database and runs the window until it is closed.
-pub fn run() -> Result<(), String> {
-    let path = db_path();
-    let desk = Desk::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    tauri::Builder::default()
-        .manage(desk)
-        .invoke_handler(commands::handler())
-        .run(tauri::generate_context!("../tauri.conf.json"))
-        .map_err(|e| format!("the window failed: {e}"))
+/// Takes the database's lock and opens it, or says why not.
+fn open_for_start(path: &Path) -> Result<(instance::DatabaseLock, Desk), (startup::Failure, String)> {
+    let lock = instance::lock_for_start(path).map_err(|e| {
+        let details = match &e {
+            instance::LockError::Held { lock } => format!("{} is held by another ResidentDesk window", lock.display()),
+            instance::LockError::Io { lock, error } => format!("cannot create {}: {error}", lock.display()),
+        };
+        (startup::Failure::of_lock(&e), details)
+    })?;
+    // The store's own open first, for its typed error (the app's error is text only); the
+    // app's open after it finds the database migrated and only opens it.
+    if let Err(e) = residentdesk::store::open(path) {
+        return Err((startup::Failure::of_store(&e), e.to_string()));
+    }
+    let desk = Desk::open(path).map_err(|e| (startup::Failure::Other, e.to_string()))?;
+    Ok((lock, desk))
 }

@@ -5,9 +5,10 @@
 // and last an account is locked by failed sign-ins. Every screen is saved as a screenshot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Session, startDriver, stopDriver, signIn, accounts, SHOTS } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, SHOTS, APP, answerDialog, messageBoxes } from './webdriver.mjs';
 
 before(startDriver);
 after(stopDriver);
@@ -189,7 +190,7 @@ test('multi-select and a bulk action', () =>
     await s.screenshot('41-bulk-done');
   }));
 
-test('import a CSV file (dry run, then commit) and export one', () =>
+test('import a CSV file chosen in the Open dialog (dry run, then commit) and export one through Save As', () =>
   withApp(async (s) => {
     const csv = join(process.env.RESIDENTDESK_DB ? join(process.env.RESIDENTDESK_DB, '..') : SHOTS, 'import.csv');
     writeFileSync(
@@ -200,9 +201,14 @@ test('import a CSV file (dry run, then commit) and export one', () =>
     );
     await signIn(s, accounts.team_admin);
     await s.click('[data-testid="nav-import"]');
-    await s.waitFor('[data-testid="import-file"]');
-    const input = await s.waitFor('[data-testid="import-file"]');
-    await s.cmd('POST', `/element/${input}/value`, { text: csv });
+    // A cancelled Open dialog: nothing chosen, no error.
+    answerDialog('open', '');
+    await s.click('[data-testid="import-choose"]');
+    await s.waitFor('[data-testid="import-file"]', { text: 'No file chosen' });
+    assert.equal(await s.exec("return document.querySelectorAll('.notice.error').length;"), 0, 'no error for a cancel');
+    answerDialog('open', csv);
+    await s.click('[data-testid="import-choose"]');
+    await s.waitFor('[data-testid="import-file"]', { text: 'import.csv' });
     await s.click('[data-testid="import-preview"]');
     const report = await s.textOf('[data-testid="import-report"]');
     assert.match(report, /2 row\(s\)/, report);
@@ -224,18 +230,44 @@ test('import a CSV file (dry run, then commit) and export one', () =>
         const busy = document.querySelector('[data-testid="busy"]');
         if (busy && busy.querySelector('progress')) window.__progressSeen.push(busy.textContent.trim());
       }).observe(document.body, { subtree: true, childList: true, characterData: true });`);
-    await s.cmd('POST', `/element/${await s.waitFor('[data-testid="import-file"]')}/value`, { text: big });
+    answerDialog('open', big);
+    await s.click('[data-testid="import-choose"]');
+    await s.waitFor('[data-testid="import-file"]', { text: 'import-big.csv' });
     const started = Date.now();
     await s.click('[data-testid="import-preview"]');
+    // A second start on this database while the first is checking the file: it does not
+    // open the database; it says the database is open in another window and exits non-zero
+    // (under Xvfb there is no D-Bus session, so the lock file is what refuses it; with one,
+    // the first window is focused instead and the second exits 0).
+    const second = await new Promise((resolve) => {
+      const child = spawn(APP, [], { env: process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    assert.equal(second.code, 1, `the second start exits 1: ${second.stderr.slice(-500)}`);
+    assert.match(messageBoxes(), /ResidentDesk could not start\nResidentDesk is already open on this database in another window\./);
+    assert.match(messageBoxes(), /Log file: .*residentdesk-desktop\.\d{4}-\d{2}-\d{2}\.log/);
     await s.waitFor('[data-testid="import-report"]', { text: '20000 row(s)', timeout: 60000 });
     const took = Date.now() - started;
     const seen = await s.exec('return window.__progressSeen;');
     assert.ok(seen.length > 0, 'a progress bar was shown while the file was checked');
     assert.match(seen[seen.length - 1], /\d[\d,]* rows read \(\d+ %\)/, seen.join(' | '));
     console.log(`import check of 20,000 rows (1.1 MB) in the debug build: ${took} ms, ${seen.length} progress updates, last "${seen[seen.length - 1]}"`);
+    // A cancelled Save As: nothing written, nothing said.
+    answerDialog('save', '');
+    await s.click('[data-testid="export-run"]');
+    await s.waitFor('[data-testid="export-run"]:not([disabled])');
+    const afterCancel = await s.exec("return [document.querySelectorAll('[data-testid=\"export-result\"], .notice.error').length, [...document.querySelectorAll('[data-testid=\"notice\"]')].map((n) => n.textContent).join(' | ')];");
+    assert.equal(afterCancel[0], 0, 'no result and no error for a cancel');
+    assert.doesNotMatch(afterCancel[1], /Exported/, afterCancel[1]);
+    const target = join(dirname(csv), 'chosen-by-save-as.csv');
+    answerDialog('save', target);
     await s.click('[data-testid="export-run"]');
     const exported = await s.textOf('[data-testid="export-result"]');
-    assert.match(exported, /row\(s\) written to .*\.csv/, exported);
+    assert.ok(exported.includes(`written to ${target}`), exported);
+    assert.match(readFileSync(target, 'utf8'), /FirstName,LastName/, 'the chosen file holds the CSV');
+    assert.ok(!existsSync(`${target}.partial`), 'no partial file is left');
     await s.screenshot('61-export-done');
     await s.click('[data-testid="nav-conflicts"]');
     await s.waitFor('#conflicts-h');

@@ -1,7 +1,7 @@
 // A small W3C WebDriver client (fetch only) and the harness that starts tauri-driver, which
 // starts WebKitWebDriver, which starts the real ResidentDesk binary in WebKitGTK.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -14,6 +14,22 @@ function elementId(ref) {
 }
 export const APP = process.env.RESIDENTDESK_APP;
 export const SHOTS = process.env.SCREENSHOTS ?? 'target/screenshots';
+/** The e2e build's dialog seam (src-tauri/src/dialogs.rs): answers and message boxes as files. */
+export const DIALOGS = process.env.RESIDENTDESK_E2E_DIALOGS;
+/** Answers the next native `save` or `open` dialog with `path` ('' = cancelled). */
+export function answerDialog(which, path) {
+  if (!DIALOGS) throw new Error('RESIDENTDESK_E2E_DIALOGS is not set (run through cargo xtask e2e)');
+  mkdirSync(DIALOGS, { recursive: true });
+  writeFileSync(join(DIALOGS, which), path);
+}
+/** The message boxes the app showed so far (title, text, '---'). */
+export function messageBoxes() {
+  try {
+    return readFileSync(join(DIALOGS, 'messages'), 'utf8');
+  } catch {
+    return '';
+  }
+}
 const PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
 const BASE = `http://127.0.0.1:${PORT}`;
 

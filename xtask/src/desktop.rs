@@ -87,10 +87,15 @@ pub fn deps(with_test_tools: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the UI into `ui/dist` (the binary embeds it) and then the app.
-pub fn build() -> Result<(), String> {
+/// Builds the UI into `ui/dist` (the binary embeds it) and then the app; `e2e` turns on the
+/// tests' dialog seam (src-tauri/src/dialogs.rs), which `run` and the bench never get.
+pub fn build(e2e: bool) -> Result<(), String> {
     sh_in(&ui_dir(), "npm", &["run", "build"])?;
-    cargo_desktop(&["build", "--bins", "--tests"])
+    if e2e {
+        cargo_desktop(&["build", "--features", "e2e", "--bins", "--tests"])
+    } else {
+        cargo_desktop(&["build", "--bins", "--tests"])
+    }
 }
 
 /// Runs the shell's own tests and regenerates the TypeScript bindings, failing if they
@@ -116,11 +121,11 @@ pub fn test() -> Result<(), String> {
     deps(true)?;
     sh_in(&ui_dir(), "npm", &["run", "build"])?;
     cargo_desktop(&["fmt", "--check"])?;
-    cargo_desktop(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+    cargo_desktop(&["clippy", "--all-targets", "--features", "e2e", "--", "-D", "warnings"])?;
     check_bindings()?;
     sh_in(&ui_dir(), "npm", &["run", "check"])?;
     sh_in(&ui_dir(), "npm", &["test"])?;
-    cargo_desktop(&["build", "--bins"])?;
+    cargo_desktop(&["build", "--features", "e2e", "--bins"])?;
     e2e(&[])
 }
 
@@ -128,7 +133,7 @@ pub fn test() -> Result<(), String> {
 /// (all of `tests/e2e/`, or only the files named) — the quick loop while working on screens.
 pub fn e2e_only(files: &[String]) -> Result<(), String> {
     deps(true)?;
-    build()?;
+    build(true)?;
     e2e(files)
 }
 
@@ -159,7 +164,8 @@ pub fn e2e(files: &[String]) -> Result<(), String> {
         .current_dir(root())
         .env("RESIDENTDESK_APP", app_binary())
         .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))
-        .env("RESIDENTDESK_EXPORT_DIR", &db_dir)
+        // The dialog seam of the e2e build: answers in files there (see src-tauri/src/dialogs.rs).
+        .env("RESIDENTDESK_E2E_DIALOGS", db_dir.join("dialogs"))
         .env("SITEMANAGER_SIM", &sim)
         .env("SCREENSHOTS", &shots)
         .env("NODE_PATH", ui_dir().join("node_modules"))
@@ -178,7 +184,7 @@ pub fn e2e(files: &[String]) -> Result<(), String> {
 /// the sign-in screen and from "Sign in" to a usable resident list, with its memory.
 pub fn bench(cli: &std::path::Path) -> Result<(), String> {
     deps(true)?;
-    build()?;
+    build(false)?;
     let dir = root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let db = dir.join("desktop-100k.db");
@@ -207,7 +213,7 @@ pub fn bench(cli: &std::path::Path) -> Result<(), String> {
 /// the demo portfolio on first start.
 pub fn run() -> Result<(), String> {
     deps(false)?;
-    build()?;
+    build(false)?;
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         println!(
             "xtask: the desktop app is built, but there is no display to open its window on; \

@@ -5,6 +5,7 @@ import type { ActionOutcome } from './bindings/ActionOutcome';
 import type { AuditEntry } from './bindings/AuditEntry';
 import type { Bootstrap } from './bindings/Bootstrap';
 import type { BulkReport } from './bindings/BulkReport';
+import type { ChosenFile } from './bindings/ChosenFile';
 import type { DemoReady } from './bindings/DemoReady';
 import type { Entry } from './bindings/Entry';
 import type { Mapping } from './bindings/Mapping';
@@ -101,12 +102,14 @@ export const api = {
   syncConfig: () => call<SyncConfig>('sync_config'),
   syncConfigure: (remoteUrl: string | null, remoteUser: string | null, password: string | null) =>
     call<SyncConfig>('sync_configure', { remoteUrl, remoteUser, password }),
-  /** The file's bytes cross as base64 text (a third of a JSON array of numbers). */
-  importPreview: (site: string, file: Uint8Array) =>
-    call<ImportReport>('import_preview', { site, data: toBase64(file) }),
-  importCommit: (site: string, file: Uint8Array, validOnly: boolean) =>
-    call<ImportReport>('import_commit', { site, data: toBase64(file), validOnly }),
-  exportResidents: (request: ExportRequest) => call<ExportResult>('export_residents', { request }),
+  /** Asks which CSV file to import (a native dialog, in the shell; the path stays there).
+   * `null`: cancelled. */
+  importChoose: () => call<ChosenFile | null>('import_choose'),
+  /** Checks, then imports, the file chosen with `importChoose`. */
+  importPreview: (site: string) => call<ImportReport>('import_preview', { site }),
+  importCommit: (site: string, validOnly: boolean) => call<ImportReport>('import_commit', { site, validOnly }),
+  /** Asks where to save (a native dialog, in the shell), then exports. `null`: cancelled. */
+  exportResidents: (request: ExportRequest) => call<ExportResult | null>('export_residents', { request }),
   // Access management (roles, invitations, API tokens, explain).
   roleList: () => call<RoleView[]>('role_list'),
   roleAdd: (role: NewRole) => call<Role>('role_add', { role }),
@@ -148,13 +151,3 @@ export const api = {
 };
 
 export type Api = typeof api;
-
-/** Base64 of any bytes (a file in any encoding), built in chunks to stay within call limits. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  }
-  return btoa(binary);
-}

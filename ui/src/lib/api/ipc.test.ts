@@ -5,7 +5,7 @@ vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(
 const listen = vi.fn();
 vi.mock('@tauri-apps/api/event', () => ({ listen: (...args: unknown[]) => listen(...args) }));
 
-const { api, ApiError, toApiError, toBase64 } = await import('./index');
+const { api, ApiError, toApiError } = await import('./index');
 import type { AppError } from './bindings/AppError';
 
 describe('api wrappers', () => {
@@ -46,17 +46,17 @@ describe('api wrappers', () => {
     expect(listen).toHaveBeenLastCalledWith('sync-status', expect.any(Function));
   });
 
-  it('sends a CSV file as base64 of its exact bytes, whatever their encoding', async () => {
+  it('names no file: the shell asks for it and keeps the path', async () => {
+    invoke.mockResolvedValue({ name: 'residents.csv', bytes: 120 });
+    await expect(api.importChoose()).resolves.toEqual({ name: 'residents.csv', bytes: 120 });
+    expect(invoke).toHaveBeenLastCalledWith('import_choose', {});
     invoke.mockResolvedValue({ status: 'dry_run' });
-    const file = new Uint8Array([0xef, 0xbb, 0xbf, 0x41, 0x3b, 0xe9, 0x0d, 0x0a, 0x00, 0xff]);
-    await api.importPreview('3', file);
-    expect(invoke).toHaveBeenLastCalledWith('import_preview', { site: '3', data: '77u/QTvpDQoA/w==' });
-    await api.importCommit('3', file, true);
-    expect(invoke).toHaveBeenLastCalledWith('import_commit', { site: '3', data: '77u/QTvpDQoA/w==', validOnly: true });
-    // Larger than one chunk: decodes back to the same bytes.
-    const big = new Uint8Array(100_000).map((_, i) => (i * 7) % 256);
-    const back = Uint8Array.from(atob(toBase64(big)), (c) => c.charCodeAt(0));
-    expect(back).toEqual(big);
+    await api.importPreview('3');
+    expect(invoke).toHaveBeenLastCalledWith('import_preview', { site: '3' });
+    await api.importCommit('3', true);
+    expect(invoke).toHaveBeenLastCalledWith('import_commit', { site: '3', validOnly: true });
+    invoke.mockResolvedValue(null);
+    await expect(api.importChoose()).resolves.toBeNull();
   });
 
   it('returns what the command returns', async () => {
