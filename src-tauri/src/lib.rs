@@ -317,6 +317,6 @@ pub fn run() -> Result<(), String> {
     tauri::Builder::default()
         .manage(desk)
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!("../tauri.conf.json"))
+        .run(tauri::generate_context!())
         .map_err(|e| format!("the window failed: {e}"))
 }
