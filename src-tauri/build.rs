@@ -1,5 +1,5 @@
-//! Tauri's build step: reads `../tauri.conf.json` (through the `tauri.conf.json` link here),
-//! the capabilities and the icons, and generates one `allow-<command>` permission per app
+//! Tauri's build step: reads `tauri.conf.json` (next to this file), the capabilities and the
+//! icons, and generates one `allow-<command>` permission per app
 //! command, so `capabilities/main.json` grants exactly the app's own commands.
 
 /// Every command of `src/commands.rs` (the capability lists the same names).

@@ -328,7 +328,7 @@ pub fn run() -> Result<(), String> {
     let log = logging::init();
     let path = db_path();
     tracing::info!("ResidentDesk {} starting on {}", env!("CARGO_PKG_VERSION"), path.display());
-    let mut context = tauri::generate_context!("../tauri.conf.json");
+    let mut context = tauri::generate_context!();
     let windows = std::mem::take(&mut context.config_mut().app.windows);
     let identifier = context.config().identifier.clone();
     let db = path.clone();

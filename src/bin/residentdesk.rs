@@ -30,6 +30,8 @@ mod access_cmd;
 mod audit_cmd;
 #[path = "residentdesk/backup_cmd.rs"]
 mod backup_cmd;
+#[path = "residentdesk/completions_cmd.rs"]
+mod completions_cmd;
 #[path = "residentdesk/csv_cmd.rs"]
 mod csv_cmd;
 #[path = "residentdesk/demo_cmd.rs"]
@@ -97,6 +99,10 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell; no sign-in).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page, roff (`residentdesk man | man -l -`; no sign-in).
+    Man,
     /// Create the database and its first Team administrator (the owner).
     Init {
         #[arg(long)]
@@ -367,6 +373,11 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         });
         return Ok(());
     }
+    match &cli.command {
+        Command::Completions { shell } => return completions_cmd::completions(*shell),
+        Command::Man => return completions_cmd::man(),
+        _ => {}
+    }
     let db = cli.db.clone().unwrap_or_else(default_db);
     let mut app = App::open(&db, clock()?)?;
     match &cli.command {
@@ -397,7 +408,13 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
     }
     let session = sign_in(&mut app, &cli)?;
     match &cli.command {
-        Command::Init { .. } | Command::Demo(_) | Command::UseCases { .. } => unreachable!("handled above"),
+        Command::Init { .. }
+        | Command::Demo(_)
+        | Command::UseCases { .. }
+        | Command::Completions { .. }
+        | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Team(cmd) => org_cmd::team_cmd(&mut app, &session, cmd, out),
         Command::Site(cmd) => org_cmd::site_cmd(&mut app, &session, cmd, out),
         Command::Resident(cmd) => resident_cmd::resident_cmd(&mut app, &session, cmd, out),

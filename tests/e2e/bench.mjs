@@ -4,7 +4,7 @@
 // resident set size of the app and of its WebKit processes.
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Session, startDriver, stopDriver, accounts } from './webdriver.mjs';
+import { APP, Session, startDriver, stopDriver, accounts } from './webdriver.mjs';
 
 function rssKb(pattern) {
   let total = 0;
@@ -37,7 +37,8 @@ await s.click('#signin');
 await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
 const tList = performance.now();
 const count = await s.textOf('[data-testid="count"]');
-const app = rssKb('target/desktop/debug/residentdesk-desktop');
+// The binary named by RESIDENTDESK_APP (`cargo xtask bench`: the packaged release build).
+const app = rssKb(APP);
 const web = rssKb('WebKitWebProcess') + rssKb('WebKitNetworkProcess');
 console.log(`launch to sign-in screen: ${(tSignIn - t0).toFixed(0)} ms (includes WebDriver session set-up)`);
 console.log(

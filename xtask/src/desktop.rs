@@ -73,9 +73,11 @@ pub fn deps(with_test_tools: bool) -> Result<(), String> {
         _ => false,
     };
     if !fresh {
-        // `npm install` (not `npm ci`): with npm 11 the lock file may omit other platforms'
-        // optional packages (rollup's native builds), which `npm ci` then refuses.
-        sh_in(&ui, "npm", &["install", "--no-audit", "--no-fund"])?;
+        // `npm ci`: exactly the committed lock, never rewritten. The lock lists every
+        // platform's optional native packages (rollup, esbuild, @tauri-apps/cli), so it
+        // installs on any machine; after a dependency change, commit the lock `npm install`
+        // writes and check that it still does.
+        sh_in(&ui, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
     if with_test_tools && !setup::have("tauri-driver") {
         sh_in(
@@ -96,6 +98,12 @@ pub fn build(e2e: bool) -> Result<(), String> {
     } else {
         cargo_desktop(&["build", "--bins", "--tests"])
     }
+}
+
+/// Builds the UI and the release app (`target/desktop/release`), what the packages hold.
+pub fn build_release() -> Result<(), String> {
+    sh_in(&ui_dir(), "npm", &["run", "build"])?;
+    cargo_desktop(&["build", "--release", "--bins"])
 }
 
 /// Runs the shell's own tests and regenerates the TypeScript bindings, failing if they
@@ -179,12 +187,12 @@ pub fn e2e(files: &[String]) -> Result<(), String> {
     }
 }
 
-/// The desktop's start-up benchmark (`tests/e2e/bench.mjs`): the real app under Xvfb on a
-/// database of 100,000 demo residents (seeded once by the CLI `cli`), timed from launch to
-/// the sign-in screen and from "Sign in" to a usable resident list, with its memory.
-pub fn bench(cli: &std::path::Path) -> Result<(), String> {
+/// The desktop's start-up benchmark (`tests/e2e/bench.mjs`): the app binary `app` (the
+/// packaged release build) under Xvfb on a database of 100,000 demo residents (seeded once
+/// by the CLI `cli`), timed from launch to the sign-in screen and from "Sign in" to a usable
+/// resident list, with its memory.
+pub fn bench(cli: &std::path::Path, app: &std::path::Path) -> Result<(), String> {
     deps(true)?;
-    build(false)?;
     let dir = root().join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let db = dir.join("desktop-100k.db");
@@ -196,7 +204,7 @@ pub fn bench(cli: &std::path::Path) -> Result<(), String> {
     let status = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1366x900x24", "node", "tests/e2e/bench.mjs"])
         .current_dir(root())
-        .env("RESIDENTDESK_APP", app_binary())
+        .env("RESIDENTDESK_APP", app)
         .env("RESIDENTDESK_DB", &db)
         .env("NODE_PATH", ui_dir().join("node_modules"))
         .status()

@@ -1,10 +1,11 @@
-//! `cargo xtask run|test|bench`: set-up, build and checks in one place.
+//! `cargo xtask run|test|bench|package`: set-up, build and checks in one place.
 //!
 //! Each command first installs what it needs on a fresh Debian/Ubuntu machine, idempotently
 //! (nothing is installed twice; nothing is assumed to be there already), then does its job.
 #![forbid(unsafe_code)]
 
 mod desktop;
+mod package;
 mod setup;
 mod windows;
 
@@ -21,13 +22,18 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "run" => run(&rest),
         "bench" => bench(&rest),
+        "package" => setup::core_tools().and_then(|()| package::package()),
+        // The package test alone, over the debug binaries an earlier `test` or `e2e` built.
+        "package-test" => package::test(),
         "e2e" => desktop::e2e_only(&rest),
         "windows" => windows::test(true),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <run|test|bench>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)\n  windows  cross-build the CLI for Windows, run its smoke test under Wine (both part of test) and type-check the desktop for Windows");
+            println!("usage: cargo xtask <run|test|bench|package|e2e|windows>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)\n  package  build the release CLI and desktop app and make the .deb and .rpm (target/desktop/release/bundle/)\n  package-test  only the package test of `test`, over the debug binaries already built\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)\n  windows  cross-build the CLI for Windows, run its smoke test under Wine (both part of test) and type-check the desktop for Windows");
             Ok(())
         }
-        other => Err(format!("unknown xtask command {other:?} (run, test, bench, e2e, windows)")),
+        other => {
+            Err(format!("unknown xtask command {other:?} (run, test, bench, package, package-test, e2e, windows)"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,6 +79,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     sh(&cargo, &["test", "--workspace"])?;
     desktop::test()?;
+    package::test()?;
     // The CLI cross-built and smoke-tested under Wine (the desktop's Windows type-check is
     // `cargo xtask windows`, see windows::test).
     windows::test(false)?;
@@ -143,9 +150,13 @@ fn bench(_args: &[String]) -> Result<(), String> {
         sh(&cargo, &["bench", "-p", "sitemanager-sim", "--bench", "sim_throughput"])?;
         ran += 1;
     }
-    // The desktop: start-up to a usable resident list on 100,000 residents, and memory.
-    sh(&cargo, &["build", "--release", "-p", "residentdesk", "--bin", "residentdesk"])?;
-    desktop::bench(&root.join("target/release/residentdesk"))?;
+    // The desktop as installed: the release packages, the app unpacked from the .deb, timed
+    // from start-up to a usable resident list on 100,000 residents, with its memory.
+    let packages = package::release()?;
+    let scratch = package::extract(&packages[0], "root-bench")?;
+    let app = package::packaged_app(&scratch)?;
+    desktop::bench(&scratch.join("usr/bin/residentdesk"), &app)?;
+    package::print_sizes(&packages);
     ran += 1;
     println!("xtask: {ran} benchmark programs ran");
     Ok(())
