@@ -338,21 +338,23 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
-        .setup(move |app| {
+        .setup(move |tauri_app| {
             match open_for_start(&db) {
                 Ok((lock, desk)) => {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
-                    app.manage(lock);
-                    app.manage(desk);
+                    tauri_app.manage(lock);
+                    tauri_app.manage(desk);
                     for window in &windows {
-                        tauri::WebviewWindowBuilder::from_config(app.handle(), window)?.build()?;
+                        tauri::WebviewWindowBuilder::from_config(tauri_app.handle(), window)?.build()?;
                     }
                 }
                 Err((failure, details)) => {
                     let text = startup::message(failure, &details, &db, &log_for_setup.describe());
                     tracing::error!("cannot start: {text}");
-                    let handle = app.handle().clone();
-                    dialogs::error_then(app.handle(), "ResidentDesk could not start", &text, move || handle.exit(1));
+                    let handle = tauri_app.handle().clone();
+                    dialogs::error_then(tauri_app.handle(), "ResidentDesk could not start", &text, move || {
+                        handle.exit(1)
+                    });
                 }
             }
             Ok(())
