@@ -338,23 +338,21 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
-        .setup(move |tauri_app| {
+        .setup(move |shell| {
             match open_for_start(&db) {
                 Ok((lock, desk)) => {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
-                    tauri_app.manage(lock);
-                    tauri_app.manage(desk);
+                    shell.manage(lock);
+                    shell.manage(desk);
                     for window in &windows {
-                        tauri::WebviewWindowBuilder::from_config(tauri_app.handle(), window)?.build()?;
+                        tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
                     }
                 }
                 Err((failure, details)) => {
                     let text = startup::message(failure, &details, &db, &log_for_setup.describe());
                     tracing::error!("cannot start: {text}");
-                    let handle = tauri_app.handle().clone();
-                    dialogs::error_then(tauri_app.handle(), "ResidentDesk could not start", &text, move || {
-                        handle.exit(1)
-                    });
+                    let handle = shell.handle().clone();
+                    dialogs::error_then(shell.handle(), "ResidentDesk could not start", &text, move || handle.exit(1));
                 }
             }
             Ok(())
