@@ -12,6 +12,7 @@
 
 use crate::{Desk, Reply};
 use residentdesk::app::backup::{BackupListing, BackupReport, RestoreReport};
+use residentdesk::error::{ErrorDetails, ErrorReason};
 use residentdesk::store::backup::FileFacts;
 use residentdesk::sync::check::CheckReport;
 use residentdesk::{App, AppError, ErrorCode, SystemClock};
@@ -70,7 +71,7 @@ fn listed(desk: &Desk, name: &str) -> Reply<PathBuf> {
     let listing = desk.signed_in(|app, s| app.backup_list(s))?;
     listing.backups.into_iter().find(|b| b.name == name).map(|b| b.path).ok_or_else(|| {
         AppError::not_found(format!("there is no backup called {name:?} in the backup folder"))
-            .with_details(serde_json::json!({"field": "backup"}))
+            .with_details(ErrorDetails::field("backup"))
     })
 }
 
@@ -93,7 +94,7 @@ async fn stop_worker(desk: &Desk) -> Reply<()> {
         }
     }
     Err(AppError::new(ErrorCode::Conflict, "the background sync is busy; try the restore again in a moment")
-        .with_details(serde_json::json!({"reason": "sync_busy"})))
+        .with_details(ErrorDetails::reason(ErrorReason::SyncBusy)))
 }
 
 /// "Check the connection": the core's read-only check of the remote against the contract's
