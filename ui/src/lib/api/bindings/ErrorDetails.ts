@@ -38,4 +38,9 @@ candidates?: Array<string>,
 /**
  * The assumptions the remote contradicts, and those holding the push back.
  */
-contradicted?: Array<string>, push_held_by?: Array<string>, } & (RuleError | { rule?: never, });
+contradicted?: Array<string>, push_held_by?: Array<string>, 
+/**
+ * A command line the CLI could not read: clap's error kind (`unknown_argument`, …) and
+ * its full text with the usage line.
+ */
+kind?: string, help?: string, } & (RuleError | { rule?: never, });
