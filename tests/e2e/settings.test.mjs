@@ -69,7 +69,10 @@ test('check the connection, back up now, restore a backup and sign in again', as
     await s.click('form[aria-label="Automatic backups kept"] button[type="submit"]');
     await s.waitFor('.notices', { text: 'newest 20 automatic backups', content: true });
 
-    // Restore the manual backup: the confirmation says what is lost.
+    // Restore the manual backup: the confirmation says what is lost. The two notices in the
+    // corner cover the Restore buttons at the foot of the page (issue 18: notices that cover
+    // content), so the person closes them first.
+    await s.exec("document.querySelectorAll('.notices button').forEach((b) => b.click());");
     await s.click('[data-testid="backup-row"] [data-testid="backup-restore"]');
     const message = await s.waitForContent('#confirm-message', 'what a restore loses', (t) => t.includes('lose'));
     assert.match(message, /You will lose [1-9]\d* changes? made since it was taken, and \d+ changes? not yet sent to Site Manager/);
