@@ -106,41 +106,19 @@ fn cross_build() -> Result<PathBuf, String> {
 
 /// Type-checks the desktop crate for Windows, in the desktop's own target directory.
 ///
-/// Tauri's build script and context macro need, for a Windows target, an `.ico` (the
-/// executable's icon resource, compiled with mingw's `windres`) and the built UI. When the
-/// repository holds no `.ico` yet, one is made from the PNG icon under `target/` and named
-/// through `TAURI_CONFIG` (merged into the configuration by Tauri; nothing tracked changes).
+/// Tauri's build script and context macro need, for a Windows target, the `.ico` the config
+/// lists (`src-tauri/icons/icon.ico`, generated with the icon set) and the built UI.
 fn check_desktop() -> Result<(), String> {
     let ui = root().join("ui").join("dist").join("index.html");
     if !ui.is_file() {
         return Err(format!(
-            "{} is missing: the desktop's Windows check embeds the built UI (`cargo xtask test` builds it first)",
+            "{} is missing: the desktop's Windows check embeds the built UI (run `cargo xtask e2e` or `cd ui && npm run build` first)",
             ui.display()
         ));
     }
     let manifest = root().join("src-tauri").join("Cargo.toml");
     let manifest = manifest.to_str().ok_or("non-UTF-8 path")?;
-    let icons = root().join("src-tauri").join("icons");
-    let mut config = None;
-    if !icons.join("icon.ico").is_file() {
-        setup::apt(&["imagemagick"])?;
-        let ico = core_target().join("windows").join("icon.ico");
-        std::fs::create_dir_all(ico.parent().ok_or("no folder")?)
-            .map_err(|e| format!("cannot create a folder for {}: {e}", ico.display()))?;
-        let png = icons.join("icon.png");
-        let (png, ico) = (png.to_str().ok_or("non-UTF-8 path")?, ico.to_str().ok_or("non-UTF-8 path")?);
-        crate::sh("convert", &[png, "-define", "icon:auto-resize=256,48,32,16", ico])?;
-        config = Some(format!(r#"{{"bundle":{{"icon":["{}"]}}}}"#, ico.replace('\\', "\\\\").replace('"', "\\\"")));
-    }
-    let mut cmd_env: Vec<(&str, String)> = Vec::new();
-    if let Some(c) = config {
-        cmd_env.push(("TAURI_CONFIG", c));
-    }
-    cargo_windows(
-        &["check", "--target", TRIPLE, "--manifest-path", manifest],
-        Some(&crate::desktop::target_dir()),
-        &cmd_env,
-    )
+    cargo_windows(&["check", "--target", TRIPLE, "--manifest-path", manifest], Some(&crate::desktop::target_dir()), &[])
 }
 
 /// Builds `bcryptprimitives.dll` next to the .exe when it is missing or older than its source.
