@@ -199,21 +199,36 @@ impl App {
 
     /// The owner check of `backup.restore` after the gate (a denial is audited).
     fn restore_gate(&self, session: &Session) -> AppResult<super::gate::Ctx> {
-        let ctx = self.read(session, &uc::BACKUP_RESTORE, At::Team)?.ctx;
+        self.owner_gate(
+            session,
+            &uc::BACKUP_RESTORE,
+            "only the owner can restore a backup (it replaces every team's data)",
+        )
+    }
+
+    /// The gate of a use case for the owner only (restore, encrypt, rekey: they change the
+    /// whole file, every team's data): the declared permission, then the owner check (a
+    /// denial is audited with `reason`).
+    pub(super) fn owner_gate(
+        &self,
+        session: &Session,
+        use_case: &'static super::UseCase,
+        reason: &str,
+    ) -> AppResult<super::gate::Ctx> {
+        let ctx = self.read(session, use_case, At::Team)?.ctx;
         if !ctx.session.actor.is_owner {
-            let reason = "only the owner can restore a backup (it replaces every team's data)";
             record_denial(
                 self.conn(),
                 ctx.now,
                 &ctx.session,
-                uc::BACKUP_RESTORE.name,
+                use_case.name,
                 Some(ctx.team.id),
                 None,
                 &ctx.team.name,
                 json!({"reason": reason, "permission": "owner"}),
             );
             return Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(json!({"use_case": uc::BACKUP_RESTORE.name, "permission": "owner"})));
+                .with_details(json!({"use_case": use_case.name, "permission": "owner"})));
         }
         Ok(ctx)
     }
@@ -223,7 +238,7 @@ impl App {
     pub fn backup_check(&self, session: &Session, file: &Path) -> AppResult<FileFacts> {
         self.restore_gate(session)?;
         let live = live_path(self)?;
-        let checked = files::check(file, &live).map_err(backup_error)?;
+        let checked = files::check(file, &live, self.db_key()).map_err(backup_error)?;
         Ok(checked.facts.clone())
     }
 
@@ -242,7 +257,7 @@ impl App {
         let ctx = self.restore_gate(session)?;
         let live = live_path(self)?;
         self.settle();
-        let checked = files::check(file, &live).map_err(backup_error)?;
+        let checked = files::check(file, &live, self.db_key()).map_err(backup_error)?;
         let facts = checked.facts.clone();
         let now = self.now();
         let kept_as = files::free_name(&live, now, Kind::BeforeRestore);

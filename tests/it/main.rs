@@ -7,6 +7,7 @@ mod cli_core;
 mod conflicts;
 mod csv;
 mod csv_excel;
+mod encryption;
 mod fixture;
 mod gate;
 mod one_gate;
