@@ -372,7 +372,12 @@ fn check_header(file: &Path, key: &DbKey) -> Result<(), BackupError> {
         (true, FileState::Encrypted(_)) => {
             let page = key::CIPHER_PAGE_SIZE as u64;
             if len % page != 0 {
-                return Err(refused(file, format!("it is truncated ({len} bytes, not whole {page}-byte pages)")));
+                return Err(refused(
+                    file,
+                    format!(
+                        "it is not a SQLite database, or it is truncated ({len} bytes: not whole {page}-byte pages)"
+                    ),
+                ));
             }
             return Ok(());
         }
@@ -473,8 +478,8 @@ pub fn check(file: &Path, live: &Path, key: &DbKey) -> Result<Checked, BackupErr
     key.apply(&conn, &temp).map_err(|e| match e {
         key::KeyError::Wrong { .. } => refused(
             file,
-            "it is encrypted with another key than this database's (a backup of another database, or taken \
-             before a rekey)",
+            "this database's key does not open it: it is encrypted with another key (a backup of another \
+             database, or one taken before a rekey), or it is not a SQLite database",
         ),
         e => refused(file, e),
     })?;

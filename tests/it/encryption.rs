@@ -284,6 +284,19 @@ fn backups_keep_the_key_and_another_key_is_refused() {
     drop(plain);
     let e = app.restore(&session, &plain_db).unwrap_err();
     assert!(e.message.contains("not encrypted"), "{e:?}");
+
+    // A cut copy and random whole pages: refused, nothing changed.
+    let good = std::fs::read(&backup).unwrap();
+    let random: Vec<u8> = (0..32_768u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    for (name, bytes, needle) in
+        [("cut.db", good[..good.len() - 100].to_vec(), "truncated"), ("random.db", random, "not a SQLite database")]
+    {
+        let file = other_dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let e = app.restore(&session, &file).unwrap_err();
+        assert!(e.message.contains(needle) && e.message.contains("not changed"), "{name}: {e:?}");
+    }
+    assert_eq!(before, std::fs::read(w.db()).unwrap());
 }
 
 /// The folder made for a database is 0700; the database, its WAL and shared memory, the
