@@ -209,7 +209,7 @@ impl App {
     /// The gate of a use case for the owner only (restore, encrypt, rekey: they change the
     /// whole file, every team's data): the declared permission, then the owner check (a
     /// denial is audited with `reason`).
-    pub(super) fn owner_gate(
+    pub(crate) fn owner_gate(
         &self,
         session: &Session,
         use_case: &'static super::UseCase,

@@ -90,8 +90,16 @@ fn a_backup_while_another_connection_writes_is_one_consistent_state() {
         .take(50)
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
+    // How many updates the writer has committed (its start — keying its connection, signing
+    // in — takes a while; the copies wait for its progress instead of sleeping).
+    let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let wait_for_more = |than: u64| {
+        while progress.load(Ordering::Relaxed) <= than {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
     let writer = {
-        let (db, stop, clock) = (db.clone(), stop.clone(), clock.clone());
+        let (db, stop, clock, progress) = (db.clone(), stop.clone(), clock.clone(), progress.clone());
         std::thread::spawn(move || {
             // A second connection (as the desktop beside the CLI): one update after another,
             // each one transaction with its outbox and audit entries.
@@ -103,18 +111,19 @@ fn a_backup_while_another_connection_writes_is_one_consistent_state() {
                 let patch = ResidentPatch { phone: Some(format!("555-{n:04}")), ..Default::default() };
                 other.resident_update(&s, email, &patch).unwrap();
                 n += 1;
+                progress.store(n, Ordering::Relaxed);
             }
             n
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(100));
     let mut copies = Vec::new();
     for i in 0..3 {
+        // (+1: an update may be committed and not yet counted when a copy ends.)
+        wait_for_more(progress.load(Ordering::Relaxed) + 1);
         let out = dir.path().join(format!("copy{i}.db"));
         let report = app.backup_create(&owner, Some(&out)).unwrap();
         assert_eq!(report.path, out);
         copies.push(out);
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();

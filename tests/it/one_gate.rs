@@ -344,6 +344,7 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "is_initialised",
         "is_demo",
         "sync_credentials",
+        "is_encrypted",
         "use_case_gates",
         "job_function_assignment",
         // The gate itself (src/app/gate.rs).
