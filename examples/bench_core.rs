@@ -9,6 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use residentdesk::access::{self, Feature, Target};
 use residentdesk::app::residents::ResidentFilter;
+use residentdesk::store::KeySource;
 use residentdesk::{App, SystemClock};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,13 @@ fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Duration {
     )
 }
 
+/// The bench database: encrypted as by default (`RESIDENTDESK_DB_KEY`, else the keyring),
+/// or plain with `BENCH_PLAIN=1`, to measure what encryption costs.
+fn open(db: &std::path::Path, clock: Arc<SystemClock>) -> App {
+    let source = if std::env::var_os("BENCH_PLAIN").is_some() { KeySource::Plain } else { KeySource::Standard };
+    App::open_with_key(db, clock, &source).expect("open")
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -42,7 +50,7 @@ fn main() {
 
     let t = Instant::now();
     let summary = {
-        let mut app = App::open(&db, clock.clone()).expect("open");
+        let mut app = open(&db, clock.clone());
         app.demo_seed(residents, 42).expect("seed")
     };
     let seed = t.elapsed();
@@ -54,12 +62,12 @@ fn main() {
     );
 
     let first_page = time(5, |_| {
-        let mut app = App::open(&db, clock.clone()).expect("open");
+        let mut app = open(&db, clock.clone());
         let s = app.sign_in("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026").expect("sign in");
         let f = ResidentFilter { limit: Some(50), ..Default::default() };
         app.resident_list(&s, "Maple Court", &f).expect("list").len()
     });
-    let mut app = App::open(&db, clock.clone()).expect("open");
+    let mut app = open(&db, clock.clone());
     let admin = app.sign_in("teamadmin@demo.residentdesk.test", "Demo-TeamAdmin-2026").expect("sign in");
     let staff = app.sign_in("staff@demo.residentdesk.test", "Demo-Staff-2026").expect("sign in");
     let sign_in = time(5, |_| app.sign_in("staff@demo.residentdesk.test", "Demo-Staff-2026").expect("sign in"));

@@ -125,7 +125,10 @@ fn run() -> Result<(), String> {
     let db = dir.path().join("bench.db");
     let now = chrono::Utc::now();
     let clock = Arc::new(FixedClock::new(now));
-    let mut app = App::open(&db, clock.clone()).map_err(|e| e.to_string())?;
+    // A plain database: the reference is the sqlite3 CLI on the same file, and it cannot
+    // read an encrypted one (what encryption costs: bench_core with and without BENCH_PLAIN).
+    let plain = residentdesk::store::KeySource::Plain;
+    let mut app = App::open_with_key(&db, clock.clone(), &plain).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let seeded = app.demo_seed(RESIDENTS, 42).map_err(|e| e.to_string())?;
     println!(

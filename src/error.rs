@@ -60,6 +60,14 @@ pub enum ErrorReason {
     Ambiguous,
     /// The remote contradicts assumptions of the contract (`contradicted`, `push_held_by`).
     AssumptionsContradicted,
+    /// Another process holds the database file (the desktop app while `db encrypt` runs).
+    DbBusy,
+    /// The database is encrypted and no key was given, or no key can be had for a new one.
+    KeyMissing,
+    /// The key given does not open the database (or its file is damaged).
+    KeyWrong,
+    /// The OS keyring failed to store or give a key.
+    KeyringFailed,
 }
 
 /// The input an error is about: a resident field by its API name, or another input (a CLI
@@ -359,7 +367,28 @@ impl From<rusqlite::Error> for AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        AppError::internal(e.to_string())
+        match e {
+            crate::store::StoreError::Key(k) => AppError::from(k),
+            e => AppError::internal(e.to_string()),
+        }
+    }
+}
+
+/// A key problem names the key as the problem (`reason`), with the code of a refused
+/// sign-in for a missing or wrong key (the person must give another) and `internal` for
+/// what they cannot fix by typing (an unreadable file, a failing keyring).
+impl From<crate::store::key::KeyError> for AppError {
+    fn from(e: crate::store::key::KeyError) -> Self {
+        use crate::store::key::KeyError as K;
+        let (code, reason) = match &e {
+            K::Missing { .. } | K::NoKeyForNew { .. } | K::EmptyPassphrase { .. } => {
+                (ErrorCode::Unauthenticated, ErrorReason::KeyMissing)
+            }
+            K::Wrong { .. } | K::NotPlain { .. } => (ErrorCode::Unauthenticated, ErrorReason::KeyWrong),
+            K::Read { .. } => (ErrorCode::Internal, ErrorReason::KeyWrong),
+            K::Keyring { .. } => (ErrorCode::Internal, ErrorReason::KeyringFailed),
+        };
+        AppError::new(code, e.to_string()).with_details(ErrorDetails::reason(reason))
     }
 }
 

@@ -7,6 +7,7 @@
 //! never from the wording of a message.
 
 use crate::instance::LockError;
+use residentdesk::store::key::KeyError;
 use residentdesk::store::StoreError;
 use rusqlite::ErrorCode;
 use std::path::Path;
@@ -28,6 +29,12 @@ pub enum Failure {
     Unwritable,
     /// The copy taken before a migration could not be written (nothing was migrated).
     BackupBeforeMigration,
+    /// The database is encrypted and no key was given (no keyring entry, no passphrase).
+    KeyMissing,
+    /// The key or passphrase given does not open the database.
+    KeyWrong,
+    /// The OS keyring failed while giving or storing the key.
+    Keyring,
     /// Anything else (the details say what).
     Other,
 }
@@ -40,6 +47,15 @@ impl Failure {
             StoreError::BackupBeforeMigration { .. } => Failure::BackupBeforeMigration,
             StoreError::Open { source, .. } | StoreError::Sql(source) => Failure::of_sqlite(source),
             StoreError::Migrate(_) => Failure::Other,
+            StoreError::Create { .. } => Failure::Unwritable,
+            StoreError::Key(key) => match key {
+                KeyError::Missing { .. } | KeyError::NoKeyForNew { .. } | KeyError::EmptyPassphrase { .. } => {
+                    Failure::KeyMissing
+                }
+                KeyError::Wrong { .. } | KeyError::NotPlain { .. } => Failure::KeyWrong,
+                KeyError::Read { .. } => Failure::Unwritable,
+                KeyError::Keyring { .. } => Failure::Keyring,
+            },
         }
     }
 
@@ -75,6 +91,9 @@ impl Failure {
             Failure::BackupBeforeMigration => {
                 "The database must be updated, and the backup taken before that could not be written."
             }
+            Failure::KeyMissing => "The database is encrypted, and its key was not found.",
+            Failure::KeyWrong => "The database's key or passphrase is wrong.",
+            Failure::Keyring => "The system keyring did not give or keep the database's key.",
             Failure::Other => "The database could not be opened.",
         }
     }
@@ -94,6 +113,18 @@ impl Failure {
             Failure::Unwritable => "Make the folder writable (or free some disk space) and start again.",
             Failure::BackupBeforeMigration => {
                 "Free some disk space or make the folder writable and start again. The database was not changed."
+            }
+            Failure::KeyMissing => {
+                "Sign in to the computer account whose keyring holds the key, or start ResidentDesk with the \
+                 database's passphrase in RESIDENTDESK_DB_KEY. The database was not changed."
+            }
+            Failure::KeyWrong => {
+                "Start ResidentDesk with the right passphrase in RESIDENTDESK_DB_KEY, or restore a backup. \
+                 The database was not changed."
+            }
+            Failure::Keyring => {
+                "Unlock the keyring (sign in to the desktop again) or start ResidentDesk with a passphrase in \
+                 RESIDENTDESK_DB_KEY. The database was not changed."
             }
             Failure::Other => "The details below and the log file say more.",
         }

@@ -94,11 +94,18 @@ fn backup_error(e: BackupError) -> AppError {
     }
 }
 
-/// Why `session` may not restore even with the permission: a restore replaces every team's
-/// data, so it is the owner's alone. Asked by the restore and by `App::use_case_gates`
-/// (the desktop shows "Restore…" only to whom it would let).
-pub(crate) fn restore_refusal(session: &Session) -> Option<&'static str> {
-    (!session.actor.is_owner).then_some("only the owner can restore a backup (it replaces every team's data)")
+/// Why `session` may not run `use_case` even with its permission: restore, encrypt and
+/// rekey replace or rewrite the whole file — every team's data — so they are the owner's
+/// alone. The one list of owner-only use cases, asked by their gate (`App::owner_gate`) and
+/// by `App::use_case_gates` (the desktop offers "Restore…" only to whom it would let).
+pub(crate) fn owner_only_refusal(use_case: &super::UseCase, session: &Session) -> Option<&'static str> {
+    let reason = match use_case.name {
+        n if n == uc::BACKUP_RESTORE.name => "only the owner can restore a backup (it replaces every team's data)",
+        n if n == uc::DB_ENCRYPT.name => "only the owner can encrypt the database (it rewrites every team's data)",
+        n if n == uc::DB_REKEY.name => "only the owner can change the database's key",
+        _ => return None,
+    };
+    (!session.actor.is_owner).then_some(reason)
 }
 
 fn live_path(app: &App) -> AppResult<PathBuf> {
@@ -221,20 +228,30 @@ impl App {
 
     /// The owner check of `backup.restore` after the gate (a denial is audited).
     fn restore_gate(&self, session: &Session) -> AppResult<super::gate::Ctx> {
-        let ctx = self.read(session, &uc::BACKUP_RESTORE, At::Team)?.ctx;
-        if let Some(reason) = restore_refusal(&ctx.session) {
+        self.owner_gate(session, &uc::BACKUP_RESTORE)
+    }
+
+    /// The gate of a use case for the owner only (`owner_only_refusal`): the declared
+    /// permission, then the owner check (a denial is audited with its reason).
+    pub(crate) fn owner_gate(
+        &self,
+        session: &Session,
+        use_case: &'static super::UseCase,
+    ) -> AppResult<super::gate::Ctx> {
+        let ctx = self.read(session, use_case, At::Team)?.ctx;
+        if let Some(reason) = owner_only_refusal(use_case, &ctx.session) {
             record_denial(
                 self.conn(),
                 ctx.now,
                 &ctx.session,
-                uc::BACKUP_RESTORE.name,
+                use_case.name,
                 Some(ctx.team.id),
                 None,
                 &ctx.team.name,
                 json!({"reason": reason, "permission": "owner"}),
             );
             return Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(ErrorDetails::permission(uc::BACKUP_RESTORE.name, "owner")));
+                .with_details(ErrorDetails::permission(use_case.name, "owner")));
         }
         Ok(ctx)
     }
@@ -245,7 +262,7 @@ impl App {
     pub fn backup_check(&self, session: &Session, file: &Path) -> AppResult<FileFacts> {
         self.restore_gate(session)?;
         let live = live_path(self)?;
-        let mut checked = files::check(file, &live).map_err(backup_error)?;
+        let mut checked = files::check(file, &live, self.db_key()).map_err(backup_error)?;
         files::measure_loss(&mut checked, self.conn(), CHANGES_NOTHING)?;
         Ok(checked.facts.clone())
     }
@@ -265,7 +282,7 @@ impl App {
         let ctx = self.restore_gate(session)?;
         let live = live_path(self)?;
         self.settle();
-        let mut checked = files::check(file, &live).map_err(backup_error)?;
+        let mut checked = files::check(file, &live, self.db_key()).map_err(backup_error)?;
         files::measure_loss(&mut checked, self.conn(), CHANGES_NOTHING)?;
         let facts = checked.facts.clone();
         let now = self.now();

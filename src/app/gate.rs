@@ -36,6 +36,8 @@ use std::sync::Arc;
 /// The application: one database connection (the single writer) and a clock.
 pub struct App {
     conn: Connection,
+    /// The database's key: every other connection to its file is keyed with it.
+    key: store::DbKey,
     clock: Arc<dyn Clock>,
     /// The WAL checkpoint a large write left to a background thread (see
     /// [`store::checkpoint_in_background`]); [`App::settle`] waits for it.
@@ -47,13 +49,56 @@ pub struct App {
 impl App {
     /// Opens (creating and migrating) the database at `path`. Nothing is purged here: the
     /// housekeeping runs once someone has signed in (see [`App::purge_after_grace`]).
+    /// The key is resolved the standard way (`RESIDENTDESK_DB_KEY`, else the OS keyring;
+    /// see [`store::key`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> AppResult<App> {
-        Ok(App { conn: store::open(path)?, clock, checkpoint: None, sessions: SessionCache::default() })
+        App::open_with_key(path, clock, &store::KeySource::Standard)
+    }
+
+    /// [`App::open`] with the key from `source` (a passphrase read from stdin, a prompt).
+    pub fn open_with_key(path: &Path, clock: Arc<dyn Clock>, source: &store::KeySource) -> AppResult<App> {
+        let (conn, key) = store::open_keyed(path, source)?;
+        Ok(App { conn, key, clock, checkpoint: None, sessions: SessionCache::default() })
     }
 
     /// An in-memory application (tests and benchmarks).
     pub fn open_in_memory(clock: Arc<dyn Clock>) -> AppResult<App> {
-        Ok(App { conn: store::open_in_memory()?, clock, checkpoint: None, sessions: SessionCache::default() })
+        Ok(App {
+            conn: store::open_in_memory()?,
+            key: store::DbKey::plain(),
+            clock,
+            checkpoint: None,
+            sessions: SessionCache::default(),
+        })
+    }
+
+    /// The database's key (plain for an unencrypted or in-memory database).
+    pub(crate) fn db_key(&self) -> &store::DbKey {
+        &self.key
+    }
+
+    /// Closes the database connection (an in-memory one stands in), so that `db encrypt`
+    /// can move a new file over the database; [`App::reopen`] follows.
+    pub(crate) fn close_file(&mut self) -> AppResult<()> {
+        self.settle();
+        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
+        old.close().map_err(|(_, e)| AppError::from(e))?;
+        self.sessions = SessionCache::default();
+        Ok(())
+    }
+
+    /// Opens the database file at `path` again with `key` (after `db encrypt`, or to take
+    /// a rekeyed key into use).
+    pub(crate) fn reopen(&mut self, path: &Path, key: store::DbKey) -> AppResult<()> {
+        self.conn = store::open_with(path, &key)?;
+        self.key = key;
+        self.sessions = SessionCache::default();
+        Ok(())
+    }
+
+    /// Whether the database file is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_encrypted()
     }
 
     /// Waits for the WAL checkpoint a large write (an import) left running in the
@@ -679,12 +724,10 @@ impl App {
                 }
                 _ => self.ask(&fresh, uc, At::Team).map(|_| ()),
             };
-            // A rule beyond the permission that the use case itself applies (restore: the owner).
-            let decision = decision.and_then(|()| match super::backup::restore_refusal(&fresh) {
-                Some(reason) if uc.name == super::usecases::BACKUP_RESTORE.name => {
-                    Err(AppError::denied(format!("denied: {reason}")))
-                }
-                _ => Ok(()),
+            // A rule beyond the permission that the use case itself applies (owner only).
+            let decision = decision.and_then(|()| match super::backup::owner_only_refusal(uc, &fresh) {
+                Some(reason) => Err(AppError::denied(format!("denied: {reason}"))),
+                None => Ok(()),
             });
             let gate = match decision {
                 Ok(()) => UseCaseGate { use_case: uc.name.into(), allowed: true, reason: String::new() },

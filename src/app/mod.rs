@@ -14,6 +14,7 @@ pub mod backup;
 pub mod bulk;
 pub mod csv;
 pub mod demo;
+pub mod encryption;
 pub mod gate;
 pub mod org;
 pub mod progress;

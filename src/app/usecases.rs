@@ -171,6 +171,8 @@ use_cases! {
     BACKUP_SETTINGS = "backup.settings", p(TeamSettings), Team, PeopleAndTokens, true, "Set how many automatic backups are kept";
     BACKUP_RESTORE = "backup.restore", p(TeamSettings), Team, PeopleOnly, true, "Replace the database with a checked backup (the owner only)";
     BACKUP_AUTO = "backup.auto", None, Team, System, true, "Take the daily automatic backup when one is due";
+    DB_ENCRYPT = "db.encrypt", p(TeamSettings), Team, PeopleOnly, true, "Encrypt a plain database in place, after a backup (the owner only)";
+    DB_REKEY = "db.rekey", p(TeamSettings), Team, PeopleOnly, true, "Change the database's key or passphrase (the owner only)";
 }
 
 /// The use case of this name.

@@ -34,6 +34,8 @@ mod backup_cmd;
 mod completions_cmd;
 #[path = "residentdesk/csv_cmd.rs"]
 mod csv_cmd;
+#[path = "residentdesk/db_cmd.rs"]
+mod db_cmd;
 #[path = "residentdesk/demo_cmd.rs"]
 mod demo_cmd;
 #[path = "residentdesk/org_cmd.rs"]
@@ -78,9 +80,14 @@ struct Cli {
     /// Act as this staff account (password from RESIDENTDESK_PASSWORD or --password-stdin).
     #[arg(long = "as", global = true, value_name = "EMAIL")]
     actor: Option<String>,
-    /// Read the actor's password from the first line of standard input.
+    /// Read the actor's password from the first line of standard input (the second with
+    /// --db-key-stdin).
     #[arg(long, global = true)]
     password_stdin: bool,
+    /// Read the database's passphrase from the first line of standard input (else
+    /// RESIDENTDESK_DB_KEY, else the OS keyring).
+    #[arg(long, global = true)]
+    db_key_stdin: bool,
     /// Machine output: one JSON document on stdout; errors as JSON on stderr.
     #[arg(long, global = true)]
     json: bool,
@@ -210,6 +217,9 @@ enum Command {
     Backup(backup_cmd::BackupArgs),
     /// Replace the database with a backup (checked first; the owner only).
     Restore(backup_cmd::RestoreArgs),
+    /// The database file's encryption: encrypt a plain one, change the key (the owner only).
+    #[command(subcommand)]
+    Db(db_cmd::DbCmd),
 }
 
 /// The use-case table, for `--help` (derived from the core's table, never kept by hand).
@@ -297,12 +307,19 @@ fn default_db() -> PathBuf {
     residentdesk::store::default_database_path()
 }
 
-fn read_stdin_line(what: &str) -> Result<String, AppError> {
-    let mut buf = String::new();
-    std::io::stdin()
-        .read_to_string(&mut buf)
-        .map_err(|e| AppError::new(ErrorCode::Usage, format!("cannot read {what} from stdin: {e}")))?;
-    let line = buf.lines().next().unwrap_or("").to_string();
+/// The next line of standard input (read whole at the first call): the database
+/// passphrase first, then a new passphrase, then the password, each when asked for.
+pub(crate) fn read_stdin_line(what: &str) -> Result<String, AppError> {
+    static LINES: std::sync::Mutex<Option<std::collections::VecDeque<String>>> = std::sync::Mutex::new(None);
+    let mut lines = LINES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if lines.is_none() {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .map_err(|e| AppError::new(ErrorCode::Usage, format!("cannot read {what} from stdin: {e}")))?;
+        *lines = Some(buf.lines().map(str::to_string).collect());
+    }
+    let line = lines.as_mut().and_then(|l| l.pop_front()).unwrap_or_default();
     if line.is_empty() {
         return Err(AppError::new(ErrorCode::Usage, format!("{what} expected on standard input")));
     }
@@ -379,7 +396,8 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         _ => {}
     }
     let db = cli.db.clone().unwrap_or_else(default_db);
-    let mut app = App::open(&db, clock()?)?;
+    let passphrase = if cli.db_key_stdin { Some(read_stdin_line("database passphrase")?) } else { None };
+    let mut app = App::open_with_key(&db, clock()?, &residentdesk::app::encryption::key_source(passphrase))?;
     match &cli.command {
         Command::Init { admin_email, admin_password_stdin, team } => {
             let password = if *admin_password_stdin {
@@ -422,6 +440,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         Command::Staff(cmd) => staff_cmd::staff_cmd(&mut app, &session, cmd, out),
         Command::Backup(args) => backup_cmd::backup(&mut app, &session, args, out),
         Command::Restore(args) => backup_cmd::restore(&mut app, &session, args, out),
+        Command::Db(cmd) => db_cmd::db_cmd(&mut app, &session, cmd, out),
         Command::Audit(cmd) => audit_cmd::audit(&mut app, &session, cmd, out),
         Command::Access(cmd) => access_cmd::access_cmd(&mut app, &session, cmd, out),
         Command::Role(cmd) => access_cmd::role_cmd(&mut app, &session, cmd, out),

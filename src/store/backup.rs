@@ -6,7 +6,8 @@
 //! transaction: other connections, the desktop's worker or a second CLI, stay valid and see
 //! the restored content at their next statement; a failure leaves the live file as it was).
 
-use super::{ts, MIGRATIONS_DIR};
+use super::key::{self, DbKey, FileState};
+use super::{private_files, ts, MIGRATIONS_DIR};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use residentdesk_domain::OutboxState;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
@@ -48,6 +49,8 @@ pub enum Kind {
     BeforeMigration(i64),
     /// The database a restore replaced.
     BeforeRestore,
+    /// The plain database `db encrypt` replaced (unencrypted: delete it once checked).
+    BeforeEncrypt,
 }
 
 impl Serialize for Kind {
@@ -64,6 +67,7 @@ impl Kind {
             Kind::Daily => "daily".into(),
             Kind::BeforeMigration(v) => format!("before-migration-v{v}"),
             Kind::BeforeRestore => "before-restore".into(),
+            Kind::BeforeEncrypt => "before-encrypt".into(),
         }
     }
 
@@ -72,6 +76,7 @@ impl Kind {
             "manual" => Some(Kind::Manual),
             "daily" => Some(Kind::Daily),
             "before-restore" => Some(Kind::BeforeRestore),
+            "before-encrypt" => Some(Kind::BeforeEncrypt),
             s => s.strip_prefix("before-migration-v").and_then(|v| v.parse().ok()).map(Kind::BeforeMigration),
         }
     }
@@ -231,23 +236,12 @@ fn sql_message(action: &str, path: &Path, e: &rusqlite::Error) -> String {
 
 /// Creates `dir` (0700 on Unix: backups hold personal data).
 fn ensure_folder(dir: &Path) -> Result<(), BackupError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| BackupError::Write(io_message("create the backup folder", dir, &e)))
+    private_files::create_dir(dir).map_err(|e| BackupError::Write(io_message("create the backup folder", dir, &e)))
 }
 
 /// An empty file only its owner may read (0600 on Unix), created new.
 fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    private_files::create_new(path)
 }
 
 /// Removes a temporary database file and its journals, quietly.
@@ -276,8 +270,9 @@ fn temp_name(dir: &Path, what: &str) -> PathBuf {
 /// Writes a consistent copy of the database of `conn` to `dest` (which must not exist):
 /// `VACUUM INTO` a temporary file beside it (one read transaction, so writers go on and
 /// the copy is one committed state), checked (`quick_check`), synced, 0600, then moved to
-/// `dest` without replacing anything. Returns the copy's size. On any failure no file is
-/// left behind and the database is untouched.
+/// `dest` without replacing anything. An encrypted database's copy is encrypted with its
+/// key and salt (SQLCipher attaches the copy with the connection's key). Returns the copy's
+/// size. On any failure no file is left behind and the database is untouched.
 pub fn copy_to(conn: &Connection, dest: &Path) -> Result<u64, BackupError> {
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     ensure_folder(dir)?;
@@ -289,9 +284,11 @@ pub fn copy_to(conn: &Connection, dest: &Path) -> Result<u64, BackupError> {
         drop(create_private(&temp).map_err(|e| BackupError::Write(io_message("write a backup in", dir, &e)))?);
         let target = temp.to_string_lossy().into_owned();
         conn.execute("VACUUM INTO ?1", [&target]).map_err(|e| BackupError::Write(sql_message("write", dest, &e)))?;
-        let check = Connection::open_with_flags(&temp, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let verdict: String = check.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-        drop(check);
+        // Checked through this connection, which keys the copy as it keyed `VACUUM INTO`'s.
+        conn.execute("ATTACH DATABASE ?1 AS backup_check", [&target])?;
+        let verdict = conn.query_row("PRAGMA backup_check.quick_check", [], |r| r.get::<_, String>(0));
+        conn.execute_batch("DETACH DATABASE backup_check")?;
+        let verdict = verdict?;
         if verdict != "ok" {
             return Err(BackupError::Write(format!(
                 "the copy written to {} does not check out: {verdict}",
@@ -340,6 +337,8 @@ pub struct FileFacts {
 pub struct Checked {
     path: PathBuf,
     conn: Option<Connection>,
+    /// The live database's key, which the copy was opened with.
+    key: DbKey,
     pub facts: FileFacts,
 }
 
@@ -363,8 +362,10 @@ fn refused(file: &Path, why: impl std::fmt::Display) -> BackupError {
     BackupError::Refused(format!("{} cannot be restored: {why}; the database was not changed", file.display()))
 }
 
-/// Reads the 100-byte SQLite header and compares the size it states with the file's.
-fn check_header(file: &Path) -> Result<(), BackupError> {
+/// Reads the 100-byte SQLite header and compares the size it states with the file's. An
+/// encrypted file (the live database is) has no readable header: its size must be whole
+/// pages; the key proves the rest.
+fn check_header(file: &Path, key: &DbKey) -> Result<(), BackupError> {
     let meta = std::fs::metadata(file).map_err(|e| refused(file, format!("cannot read it ({e})")))?;
     if !meta.is_file() {
         return Err(refused(file, "it is not a file"));
@@ -372,6 +373,35 @@ fn check_header(file: &Path) -> Result<(), BackupError> {
     let len = meta.len();
     if len == 0 {
         return Err(refused(file, "it is empty (0 bytes)"));
+    }
+    let state = key::file_state(file).map_err(|e| refused(file, e))?;
+    match (key.is_encrypted(), state) {
+        (true, FileState::Encrypted(_)) => {
+            let page = key::CIPHER_PAGE_SIZE as u64;
+            if len % page != 0 {
+                return Err(refused(
+                    file,
+                    format!(
+                        "it is not a SQLite database, or it is truncated ({len} bytes: not whole {page}-byte pages)"
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        (true, _) => {
+            return Err(refused(
+                file,
+                "it is not encrypted, and this database is (encrypt the copy first: residentdesk --db FILE db encrypt)",
+            ))
+        }
+        (false, FileState::Encrypted(_)) => {
+            return Err(refused(
+                file,
+                "it is encrypted (or not a SQLite database), and this database is not (encrypt this database first: \
+                 residentdesk db encrypt)",
+            ))
+        }
+        (false, _) => {}
     }
     let mut header = [0u8; 100];
     let mut f = std::fs::File::open(file).map_err(|e| refused(file, format!("cannot read it ({e})")))?;
@@ -417,8 +447,8 @@ fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// not truncated, not another format), intact (`integrity_check`), a ResidentDesk database
 /// (its core tables, a schema version), not newer than this build. The checks run on a copy
 /// in the live database's folder, which is migrated when older; nothing else is written.
-pub fn check(file: &Path, live: &Path) -> Result<Checked, BackupError> {
-    check_header(file)?;
+pub fn check(file: &Path, live: &Path, key: &DbKey) -> Result<Checked, BackupError> {
+    check_header(file, key)?;
     let dir = live.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let temp = temp_name(dir, "restore");
     let copied = (|| -> std::io::Result<()> {
@@ -431,6 +461,7 @@ pub fn check(file: &Path, live: &Path) -> Result<Checked, BackupError> {
     let mut checked = Checked {
         path: temp.clone(),
         conn: None,
+        key: key.clone(),
         facts: FileFacts {
             schema_version: 0,
             teams: 0,
@@ -453,6 +484,14 @@ pub fn check(file: &Path, live: &Path) -> Result<Checked, BackupError> {
         _ => refused(file, format!("it cannot be read as a database ({e})")),
     };
     let conn = Connection::open_with_flags(&temp, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(not_sqlite)?;
+    key.apply(&conn, &temp).map_err(|e| match e {
+        key::KeyError::Wrong { .. } => refused(
+            file,
+            "this database's key does not open it: it is encrypted with another key (a backup of another \
+             database, or one taken before a rekey), or it is not a SQLite database",
+        ),
+        e => refused(file, e),
+    })?;
     conn.busy_timeout(Duration::from_secs(10))?;
     // The copy is this process's alone: a rollback journal, no WAL beside it.
     conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).map_err(not_sqlite)?;
@@ -718,6 +757,16 @@ fn settle_outbox(tx: &Transaction<'_>, live: &Connection, now: DateTime<Utc>) ->
     Ok(report)
 }
 
+/// The page size of `conn`'s database (SQLCipher answers an encrypted one's as text).
+fn page_size(conn: &Connection) -> rusqlite::Result<i64> {
+    let value: rusqlite::types::Value = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    Ok(match value {
+        rusqlite::types::Value::Integer(n) => n,
+        rusqlite::types::Value::Text(t) => t.parse().unwrap_or(0),
+        _ => 0,
+    })
+}
+
 /// The restore's own audit entry, written into the restored database.
 #[derive(Debug, Clone)]
 pub struct RestoreAudit<'a> {
@@ -779,13 +828,14 @@ pub fn restore_into(
         tx.commit()?;
         report
     };
-    let live_page: i64 = live.pragma_query_value(None, "page_size", |r| r.get(0))?;
-    let copy_page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let live_page = page_size(live)?;
+    let copy_page = page_size(&conn)?;
     if live_page != copy_page {
         conn.pragma_update(None, "page_size", live_page)?;
         conn.execute_batch("VACUUM").map_err(|e| BackupError::Write(sql_message("prepare", &checked.path, &e)))?;
     }
     let mut dest = Connection::open_with_flags(live_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    checked.key.apply(&dest, live_path).map_err(|e| BackupError::Write(e.to_string()))?;
     dest.busy_timeout(Duration::from_secs(10))?;
     {
         let backup = rusqlite::backup::Backup::new(&conn, &mut dest)?;
@@ -821,7 +871,7 @@ mod tests {
         let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 23, 15, 0, 0).unwrap();
         assert_eq!(file_name(db, at, Kind::BeforeMigration(4)), "desk-20261123T150000Z-before-migration-v4.db");
         assert_eq!(folder_of(db), Path::new("/data/backups"));
-        for k in [Kind::Manual, Kind::Daily, Kind::BeforeMigration(12), Kind::BeforeRestore] {
+        for k in [Kind::Manual, Kind::Daily, Kind::BeforeMigration(12), Kind::BeforeRestore, Kind::BeforeEncrypt] {
             assert_eq!(Kind::parse(&k.suffix()), Some(k));
         }
         assert_eq!(Kind::parse("weekly"), None);

@@ -6,9 +6,12 @@
 pub mod audit;
 pub mod backup;
 pub mod conflicts;
+pub mod encryption;
 pub mod export;
 pub mod invitations;
+pub mod key;
 pub mod outbox;
+pub mod private_files;
 pub mod remote_check;
 pub mod residents;
 pub mod roles;
@@ -21,6 +24,7 @@ pub mod tokens;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{include_dir, Dir};
+pub use key::{DbKey, KeySource};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::Migrations;
 use std::path::{Path, PathBuf};
@@ -37,6 +41,11 @@ static MIGRATIONS: LazyLock<Migrations<'static>> =
 pub enum StoreError {
     #[error("cannot open database {path}: {source}")]
     Open { path: String, source: rusqlite::Error },
+    /// The key is missing or wrong (or the keyring failed): nothing was written.
+    #[error("{0}")]
+    Key(#[from] key::KeyError),
+    #[error("cannot create the database {path} or its folder: {reason}")]
+    Create { path: String, reason: String },
     #[error("cannot migrate database: {0}")]
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database error: {0}")]
@@ -133,14 +142,17 @@ impl BackgroundCheckpoint {
 /// its own (a PASSIVE checkpoint: readers and writers go on meanwhile). A large write turns
 /// its connection's automatic checkpoint off and calls this after its commit, so the person
 /// who imported 100,000 rows is not kept waiting while tens of megabytes are copied.
-pub fn checkpoint_in_background(path: &Path) -> BackgroundCheckpoint {
+pub fn checkpoint_in_background(path: &Path, key: &DbKey) -> BackgroundCheckpoint {
     let path = path.to_path_buf();
+    let key = key.clone();
     let thread = std::thread::spawn(move || {
         let started = std::time::Instant::now();
-        let run = || -> rusqlite::Result<()> {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
             let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            key.apply(&conn, &path)?;
             conn.busy_timeout(Duration::from_secs(10))?;
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
         };
         if let Err(e) = run() {
             tracing::warn!("background checkpoint of {} failed: {e}", path.display());
@@ -153,29 +165,57 @@ pub fn checkpoint_in_background(path: &Path) -> BackgroundCheckpoint {
 /// A read-only connection to the database at `path`, inside a read transaction: it sees
 /// the last committed state for as long as it lives, whatever a writer does meanwhile (the
 /// import checks its rows on one while the writer inserts them).
-pub fn open_snapshot(path: &Path) -> Result<Connection, StoreError> {
+pub fn open_snapshot(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let open = || -> Result<Connection, rusqlite::Error> {
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "cache_size", -32_000)?;
-        conn.execute_batch("BEGIN DEFERRED")?;
+    let sql = |source| StoreError::Open { path: path.display().to_string(), source };
+    let open = || -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        key.apply(&conn, path)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+        conn.pragma_update(None, "cache_size", -32_000).map_err(sql)?;
+        conn.execute_batch("BEGIN DEFERRED").map_err(sql)?;
         // The snapshot starts at the first read.
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())).map_err(sql)?;
         Ok(conn)
     };
-    open().map_err(|source| StoreError::Open { path: path.display().to_string(), source })
+    open()
 }
 
-/// Opens (creating if needed) and migrates the database at `path`.
+/// Opens (creating if needed) and migrates the database at `path`, with the key resolved
+/// the standard way ([`KeySource::Standard`]: `RESIDENTDESK_DB_KEY`, else the OS keyring).
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    open_keyed(path, &KeySource::Standard).map(|(conn, _)| conn)
+}
+
+/// Opens (creating if needed) and migrates the database at `path` with the key from
+/// `source`; returns the key too, for the other connections to the same file. A new file
+/// is created encrypted (unless the source is [`KeySource::Plain`]) and 0600, in a folder
+/// created 0700; a missing or wrong key is refused before anything is written.
+pub fn open_keyed(path: &Path, source: &KeySource) -> Result<(Connection, DbKey), StoreError> {
+    let key = key::resolve(path, source)?;
+    Ok((open_with(path, &key)?, key))
+}
+
+/// Opens (creating if needed) and migrates the database at `path` with a key already
+/// resolved (after `db encrypt` or a rekey).
+pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
+    let io = |e: std::io::Error| StoreError::Create { path: path.display().to_string(), reason: e.to_string() };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let _ = std::fs::create_dir_all(parent);
+        private_files::create_dir(parent).map_err(io)?;
     }
+    private_files::create_file(path).map_err(io)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     // Before any pragma changes the file: a refusal leaves it byte for byte as it was.
+    key.apply(&conn, path)?;
+    if !key.is_encrypted() && matches!(key::file_state(path), Ok(key::FileState::Plain)) {
+        tracing::warn!(
+            "the database {} is not encrypted; `residentdesk db encrypt` encrypts it (see the README)",
+            path.display()
+        );
+    }
+    private_files::restrict(path);
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     let latest = backup::latest_version();

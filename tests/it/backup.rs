@@ -11,7 +11,7 @@ use residentdesk::app::residents::ResidentFilter;
 use residentdesk::app::sync::sync_pass;
 use residentdesk::app::{ResidentInput, ResidentPatch, Session};
 use residentdesk::store::backup::{self as files, Kind};
-use residentdesk::store::{self, audit::AuditEntry};
+use residentdesk::store::{self, audit::AuditEntry, KeySource};
 use residentdesk::sync::client::RemoteApi;
 use residentdesk::sync::SyncOptions;
 use residentdesk::{App, Clock, ErrorCode, FixedClock, SystemClock};
@@ -21,12 +21,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A file database with the demo portfolio, at the tests' fixed time.
+/// A file database with the demo portfolio, at the tests' fixed time (encrypted, with the
+/// development passphrase).
 fn demo_file(residents: usize) -> (tempfile::TempDir, PathBuf, App, Arc<FixedClock>) {
+    demo_file_keyed(residents, &KeySource::Standard)
+}
+
+fn demo_file_keyed(residents: usize, source: &KeySource) -> (tempfile::TempDir, PathBuf, App, Arc<FixedClock>) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
     let clock = Arc::new(FixedClock::new(test_now()));
-    let mut app = App::open(&db, clock.clone()).unwrap();
+    let mut app = App::open_with_key(&db, clock.clone(), source).unwrap();
     app.demo_seed(residents, 7).unwrap();
     (dir, db, app, clock)
 }
@@ -51,8 +56,17 @@ fn scalar(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-fn integrity(path: &Path) -> String {
+/// A connection to a database or backup file as it is (no pragma, no migration), keyed the
+/// standard way when it is encrypted.
+fn open_raw(path: &Path) -> Connection {
+    let key = store::key::resolve(path, &KeySource::Standard).unwrap();
     let conn = Connection::open(path).unwrap();
+    key.apply(&conn, path).unwrap();
+    conn
+}
+
+fn integrity(path: &Path) -> String {
+    let conn = open_raw(path);
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
 }
 
@@ -76,8 +90,16 @@ fn a_backup_while_another_connection_writes_is_one_consistent_state() {
         .take(50)
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
+    // How many updates the writer has committed (its start — keying its connection, signing
+    // in — takes a while; the copies wait for its progress instead of sleeping).
+    let progress = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let wait_for_more = |than: u64| {
+        while progress.load(Ordering::Relaxed) <= than {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
     let writer = {
-        let (db, stop, clock) = (db.clone(), stop.clone(), clock.clone());
+        let (db, stop, clock, progress) = (db.clone(), stop.clone(), clock.clone(), progress.clone());
         std::thread::spawn(move || {
             // A second connection (as the desktop beside the CLI): one update after another,
             // each one transaction with its outbox and audit entries.
@@ -89,18 +111,19 @@ fn a_backup_while_another_connection_writes_is_one_consistent_state() {
                 let patch = ResidentPatch { phone: Some(format!("555-{n:04}")), ..Default::default() };
                 other.resident_update(&s, email, &patch).unwrap();
                 n += 1;
+                progress.store(n, Ordering::Relaxed);
             }
             n
         })
     };
-    std::thread::sleep(std::time::Duration::from_millis(100));
     let mut copies = Vec::new();
     for i in 0..3 {
+        // (+1: an update may be committed and not yet counted when a copy ends.)
+        wait_for_more(progress.load(Ordering::Relaxed) + 1);
         let out = dir.path().join(format!("copy{i}.db"));
         let report = app.backup_create(&owner, Some(&out)).unwrap();
         assert_eq!(report.path, out);
         copies.push(out);
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
@@ -108,7 +131,7 @@ fn a_backup_while_another_connection_writes_is_one_consistent_state() {
     let mut seen = Vec::new();
     for copy in &copies {
         assert_eq!(integrity(copy), "ok");
-        let conn = Connection::open(copy).unwrap();
+        let conn = open_raw(copy);
         // Every update is one transaction (resident + outbox + audit): a copy that caught one
         // half-way would count them differently.
         let outbox = scalar(&conn, "SELECT count(*) FROM outbox WHERE op = 'update'");
@@ -161,7 +184,7 @@ fn restore_round_trip_keeps_the_replaced_database_and_audits_both() {
     // The replaced database is kept aside, with its own record of the restore.
     assert!(report.kept_as.file_name().unwrap().to_string_lossy().ends_with("-before-restore.db"));
     assert_eq!(integrity(&report.kept_as), "ok");
-    let before = Connection::open(&report.kept_as).unwrap();
+    let before = open_raw(&report.kept_as);
     assert_eq!(scalar(&before, "SELECT count(*) FROM residents WHERE email = 'after@backup.test'"), 1);
     let replaced = audit_of(&before, "backup.restore");
     assert_eq!(replaced.len(), 1);
@@ -228,7 +251,9 @@ fn the_check_says_what_a_restore_would_lose() {
 
 #[test]
 fn refused_files_leave_the_live_database_as_it_was() {
-    let (dir, db, mut app, _) = demo_file(50);
+    // A plain database: the SQLite header checks (an encrypted one has no readable header;
+    // its refusals are in encryption.rs).
+    let (dir, db, mut app, _) = demo_file_keyed(50, &KeySource::Plain);
     let owner = sign_in(&mut app, OWNER);
     let good = app.backup_create(&owner, Some(&dir.path().join("good.db"))).unwrap().path;
     let bytes = std::fs::read(&good).unwrap();
@@ -261,7 +286,7 @@ fn refused_files_leave_the_live_database_as_it_was() {
     let newer = dir.path().join("newer.db");
     std::fs::copy(&good, &newer).unwrap();
     {
-        let c = Connection::open(&newer).unwrap();
+        let c = open_raw(&newer);
         c.pragma_update(None, "user_version", files::latest_version() + 1).unwrap();
     }
     let cases: Vec<(PathBuf, &str)> = vec![

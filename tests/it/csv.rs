@@ -244,7 +244,10 @@ fn a_file_import_checkpoints_in_the_background() {
     assert_eq!(app.settle(), None, "a dry run leaves no checkpoint behind");
     let report = app.import_commit(&s, SITE, text.as_bytes(), false).unwrap();
     assert_eq!(report.imported, 20);
+    // Keyed as the app's connection is (the database is encrypted).
+    let key = residentdesk::store::key::resolve(&path, &residentdesk::store::KeySource::Standard).unwrap();
     let other = rusqlite::Connection::open(&path).unwrap();
+    key.apply(&other, &path).unwrap();
     let seen: i64 =
         other.query_row("SELECT count(*) FROM residents WHERE email LIKE '%@bg.test'", [], |r| r.get(0)).unwrap();
     assert_eq!(seen, 20, "committed before the checkpoint");
@@ -256,6 +259,7 @@ fn a_file_import_checkpoints_in_the_background() {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
     )
     .unwrap();
+    key.apply(&file_only, &path).unwrap();
     let in_file: i64 =
         file_only.query_row("SELECT count(*) FROM residents WHERE email LIKE '%@bg.test'", [], |r| r.get(0)).unwrap();
     assert_eq!(in_file, 20, "the checkpoint copied the import into the database file");

@@ -9,6 +9,7 @@ mod completions;
 mod conflicts;
 mod csv;
 mod csv_excel;
+mod encryption;
 mod fixture;
 mod gate;
 mod one_gate;

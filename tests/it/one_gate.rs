@@ -221,6 +221,18 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
             let s = if person { app.sign_in(TEAM_ADMIN.0, TEAM_ADMIN.1)? } else { s.clone() };
             app.restore(&s, std::path::Path::new("/nonexistent/backup.db")).map(|_| ())
         }
+        "db.encrypt" | "db.rekey" => {
+            // The owner only, as backup.restore (the in-memory app has no file: past the
+            // gate, both say so).
+            let person = s.token.is_none() && !app.refresh(s).is_ok_and(|f| f.actor.is_owner);
+            let s = if person { app.sign_in(TEAM_ADMIN.0, TEAM_ADMIN.1)? } else { s.clone() };
+            let new = residentdesk::app::encryption::NewKey::Passphrase("gate passphrase".into());
+            if uc.name == "db.encrypt" {
+                app.db_encrypt(&s, &new).map(|_| ())
+            } else {
+                app.db_rekey(&s, &new).map(|_| ())
+            }
+        }
         other => panic!("use case {other} has no call in this test: add one"),
     }
     .map(ok)
@@ -337,6 +349,7 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "is_initialised",
         "is_demo",
         "sync_credentials",
+        "is_encrypted",
         "use_case_gates",
         "job_function_assignment",
         // The gate itself (src/app/gate.rs).

@@ -712,7 +712,7 @@ fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(creds.permissions().mode() & 0o777, 0o600);
     }
-    let stored: String = rusqlite::Connection::open(&db)
+    let stored: String = residentdesk::store::open(&db)
         .unwrap()
         .query_row("SELECT group_concat(value, ' ') FROM settings", [], |r| r.get(0))
         .unwrap();

@@ -46,10 +46,11 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// What every command needs: the C toolchain and the D-Bus headers the OS-keyring crate
-/// links against, and the rustfmt and clippy components.
+/// What every command needs: the C toolchain, the D-Bus headers the OS-keyring crate
+/// links against, libcrypto's headers for SQLCipher (the database's encryption), and the
+/// rustfmt and clippy components.
 pub fn core_tools() -> Result<(), String> {
-    apt(&["build-essential", "pkg-config", "libdbus-1-dev"])?;
+    apt(&["build-essential", "pkg-config", "libdbus-1-dev", "libssl-dev"])?;
     for component in ["rustfmt", "clippy"] {
         let probe = if component == "rustfmt" { "cargo fmt --version" } else { "cargo clippy --version" };
         let ok =

@@ -127,10 +127,11 @@ impl App {
         if db_file.is_some() {
             store::set_auto_checkpoint(self.conn(), 0)?;
         }
-        let report = self.import_residents_in_one_transaction(session, site, input, options, db_file.clone(), progress);
+        let snapshot = db_file.clone().map(|path| (path, self.db_key().clone()));
+        let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, progress);
         if let Some(path) = db_file {
             store::set_auto_checkpoint(self.conn(), store::WAL_AUTOCHECKPOINT_PAGES)?;
-            self.keep_checkpoint(store::checkpoint_in_background(&path));
+            self.keep_checkpoint(store::checkpoint_in_background(&path, &self.db_key().clone()));
         }
         report
     }
@@ -143,7 +144,7 @@ impl App {
         site: &str,
         input: impl Read + Send,
         options: ImportOptions,
-        snapshot: Option<std::path::PathBuf>,
+        snapshot: Option<(std::path::PathBuf, store::DbKey)>,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
@@ -227,12 +228,12 @@ impl App {
                     return Err(e);
                 }
             }
-            Some(path) => std::thread::scope(|scope| -> AppResult<()> {
+            Some((path, key)) => std::thread::scope(|scope| -> AppResult<()> {
                 // Outcomes travel in batches: one channel hand-over per row cost the writer ~9 %.
                 const BATCH: usize = 256;
                 let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Checked>>(8);
                 let checker = scope.spawn(move || -> AppResult<()> {
-                    let conn = store::open_snapshot(&path)?;
+                    let conn = store::open_snapshot(&path, &key)?;
                     let mut batch = Vec::with_capacity(BATCH);
                     check.run(input, &conn, &mut |c| {
                         batch.push(c);
