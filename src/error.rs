@@ -385,7 +385,8 @@ impl From<crate::store::key::KeyError> for AppError {
                 (ErrorCode::Unauthenticated, ErrorReason::KeyMissing)
             }
             K::Wrong { .. } | K::NotPlain { .. } => (ErrorCode::Unauthenticated, ErrorReason::KeyWrong),
-            K::Read { .. } => (ErrorCode::Internal, ErrorReason::KeyWrong),
+            K::Read { .. } => return AppError::internal(e.to_string()),
+            K::NotADatabase { .. } => return AppError::new(ErrorCode::InvalidInput, e.to_string()),
             K::Keyring { .. } => (ErrorCode::Internal, ErrorReason::KeyringFailed),
         };
         AppError::new(code, e.to_string()).with_details(ErrorDetails::reason(reason))

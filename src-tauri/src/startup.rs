@@ -54,6 +54,7 @@ impl Failure {
                 }
                 KeyError::Wrong { .. } | KeyError::NotPlain { .. } => Failure::KeyWrong,
                 KeyError::Read { .. } => Failure::Unwritable,
+                KeyError::NotADatabase { .. } => Failure::NotADatabase,
                 KeyError::Keyring { .. } => Failure::Keyring,
             },
         }

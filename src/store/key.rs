@@ -120,6 +120,8 @@ pub enum KeyError {
     EmptyPassphrase { path: String },
     #[error("cannot read the database {path}: {reason}")]
     Read { path: String, reason: String },
+    #[error("the file {path} cannot be opened: {reason}; the file was not changed")]
+    NotADatabase { path: String, reason: String },
     #[error("the OS keyring could not store the key of {path}: {reason}")]
     Keyring { path: String, reason: String },
 }
@@ -163,7 +165,22 @@ pub fn file_state(path: &Path) -> std::io::Result<FileState> {
             std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable header ({salt})"))
         })?;
     }
-    Ok(if &head == PLAIN_MAGIC { FileState::Plain } else { FileState::Encrypted(head) })
+    if &head == PLAIN_MAGIC {
+        return Ok(FileState::Plain);
+    }
+    // An encrypted file looks random, so only what it cannot be tells it from another file:
+    // every SQLite file (SQLCipher's too) is whole pages of at least 512 bytes, and a salt
+    // of 16 random bytes is text with a chance below one in a million.
+    let not_a_database = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+    if len % 512 != 0 {
+        return Err(not_a_database(format!(
+            "it is not a SQLite database ({len} bytes is not a whole number of pages)"
+        )));
+    }
+    if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        return Err(not_a_database("it is not a SQLite database (it starts with text)".into()));
+    }
+    Ok(FileState::Encrypted(head))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -209,7 +226,10 @@ fn keyring_entry(salt: &[u8; SALT_LEN]) -> Result<keyring::Entry, String> {
 /// created with a key kept nowhere). The key is checked when a connection is keyed.
 pub fn resolve(path: &Path, source: &KeySource) -> Result<DbKey, KeyError> {
     let shown = path.display().to_string();
-    let state = file_state(path).map_err(|e| KeyError::Read { path: shown.clone(), reason: e.to_string() })?;
+    let state = file_state(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => KeyError::NotADatabase { path: shown.clone(), reason: e.to_string() },
+        _ => KeyError::Read { path: shown.clone(), reason: e.to_string() },
+    })?;
     let source = match source {
         KeySource::Standard => KeySource::from_env(),
         other => other.clone(),
@@ -376,6 +396,24 @@ impl DbKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_a_database_is_told_from_an_encrypted_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = dir.path().join("notes.db");
+        std::fs::write(&text, "Name,Unit\n".repeat(512)).expect("write");
+        let odd = dir.path().join("odd.db");
+        std::fs::write(&odd, [0x9cu8; 1000]).expect("write");
+        let pages = dir.path().join("pages.db");
+        std::fs::write(&pages, (0..4096u32).map(|i| (i * 37 % 251) as u8).collect::<Vec<u8>>()).expect("write");
+        for (file, why) in [(&text, "starts with text"), (&odd, "not a whole number of pages")] {
+            let err = file_state(file).expect_err("not a database");
+            assert!(err.to_string().contains(why), "{err}");
+            let err = resolve(file, &KeySource::Passphrase("p".into())).expect_err("refused");
+            assert!(matches!(err, KeyError::NotADatabase { .. }), "{err}");
+        }
+        assert!(matches!(file_state(&pages), Ok(FileState::Encrypted(_))));
+    }
 
     #[test]
     fn hex_round_trips_and_refuses_what_is_not_a_key() {
