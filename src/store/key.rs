@@ -174,7 +174,7 @@ pub fn file_state(path: &Path) -> std::io::Result<FileState> {
     let not_a_database = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
     if len % 512 != 0 {
         return Err(not_a_database(format!(
-            "it is not a SQLite database ({len} bytes is not a whole number of pages)"
+            "it is not a SQLite database, or it is truncated ({len} bytes is not a whole number of pages)"
         )));
     }
     if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {

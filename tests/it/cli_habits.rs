@@ -1,5 +1,6 @@
 //! The CLI's habits (issue #14): usage errors as one JSON document under `--json` (clap's
-//! text without it), progress bars on a terminal only (never piped, never with `--json`).
+//! text without it), progress bars on a terminal only (never piped, never with `--json`),
+//! a reader that leaves early (`| head`) ends the export quietly.
 
 use crate::fixture::*;
 use serde_json::Value;
@@ -61,6 +62,23 @@ fn usage_errors_stay_clap_text_without_json() {
         assert!(help.stdout.contains("Usage:"), "{}", help.stdout);
         Run::from(w.cli(json, None, &["--version"]).output().unwrap()).ok();
     }
+}
+
+#[test]
+fn an_export_whose_reader_leaves_ends_quietly() {
+    use std::io::Read;
+    let w = Work::demo(3000);
+    let mut child = w.cli(false, Some(TEAM_ADMIN), &["export", "--team"]).spawn().unwrap();
+    // Read the first bytes, as `head -c` would, then close the pipe while the export writes.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 4096];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(String::from_utf8_lossy(&first).starts_with("FirstName,"), "{}", String::from_utf8_lossy(&first));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{stderr}");
 }
 
 /// Traces of a drawn bar: the carriage return and the cursor and erase sequences indicatif

@@ -140,7 +140,7 @@ fn bench(_args: &[String]) -> Result<(), String> {
     let cargo = cargo();
     let root = root();
     let mut ran = 0;
-    for example in ["bench_core", "bench_csv", "bench_access", "bench_sync", "crash_sync"] {
+    for example in ["bench_core", "bench_crypt", "bench_csv", "bench_access", "bench_sync", "crash_sync"] {
         if root.join("examples").join(format!("{example}.rs")).exists() {
             sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", example])?;
             ran += 1;

@@ -78,8 +78,8 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
             }
         }
         None => {
-            let stdout = std::io::stdout();
-            let mut w = BufWriter::with_capacity(256 * 1024, stdout.lock());
+            let stdout = PipeWatch { inner: std::io::stdout().lock(), reader_left: false };
+            let mut w = BufWriter::with_capacity(256 * 1024, stdout);
             let result = app.export_residents_observed(session, &request, &mut w, &mut progress).and_then(|s| {
                 w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
                 Ok(s)
@@ -88,7 +88,7 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
                 Ok(s) => s,
                 // `residentdesk export ... | head`: the reader left; not an error of ours (the
                 // export is audited as failed with the rows written).
-                Err(e) if e.message.contains("Broken pipe") => return Ok(()),
+                Err(_) if w.get_ref().reader_left => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
@@ -180,4 +180,21 @@ fn print_report(report: &ImportReport, out: &Out) {
         }
         println!("{}", report.summary());
     });
+}
+
+/// Standard output that remembers whether its reader left (a closed pipe), which the core's
+/// error no longer says once it is text, and which each OS words differently.
+struct PipeWatch<W: Write> {
+    inner: W,
+    reader_left: bool,
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.reader_left |= e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.reader_left |= e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
 }
