@@ -14,6 +14,7 @@ pub mod instance;
 pub mod logging;
 pub mod maintenance;
 pub mod startup;
+mod window_memory;
 
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
@@ -345,7 +346,8 @@ pub fn run() -> Result<(), String> {
                     shell.manage(lock);
                     shell.manage(desk);
                     for window in &windows {
-                        tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
+                        let window = tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
+                        window_memory::save_after_moves(&window);
                     }
                 }
                 Err((failure, details)) => {

@@ -133,31 +133,40 @@ fn run(_args: &[String]) -> Result<(), String> {
     desktop::run()
 }
 
-fn bench(_args: &[String]) -> Result<(), String> {
+fn bench(args: &[String]) -> Result<(), String> {
+    // `cargo xtask bench [PART…]`: every part, or only those named (an example's name such
+    // as `bench_crypt`, `sim` for the simulator's throughput, `desktop` for the packaged app).
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
+    const PARTS: &[&str] = &["bench_core", "bench_crypt", "bench_csv", "bench_access", "bench_sync", "crash_sync"];
+    if let Some(unknown) = args.iter().find(|a| !PARTS.contains(&a.as_str()) && *a != "sim" && *a != "desktop") {
+        return Err(format!("no benchmark part {unknown:?}: the parts are {}, sim and desktop", PARTS.join(", ")));
+    }
     setup::core_tools()?;
     // The references measured in the same run: sqlite3's CSV mode and a Python csv script.
     setup::apt(&["sqlite3", "python3"])?;
     let cargo = cargo();
     let root = root();
     let mut ran = 0;
-    for example in ["bench_core", "bench_crypt", "bench_csv", "bench_access", "bench_sync", "crash_sync"] {
+    for example in PARTS.iter().filter(|p| wanted(p)) {
         if root.join("examples").join(format!("{example}.rs")).exists() {
             sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", example])?;
             ran += 1;
         }
     }
-    if root.join("sim/benches/sim_throughput.rs").exists() {
+    if wanted("sim") && root.join("sim/benches/sim_throughput.rs").exists() {
         sh(&cargo, &["bench", "-p", "sitemanager-sim", "--bench", "sim_throughput"])?;
         ran += 1;
     }
     // The desktop as installed: the release packages, the app unpacked from the .deb, timed
     // from start-up to a usable resident list on 100,000 residents, with its memory.
-    let packages = package::release()?;
-    let scratch = package::extract(&packages[0], "root-bench")?;
-    let app = package::packaged_app(&scratch)?;
-    desktop::bench(&scratch.join("usr/bin/residentdesk"), &app)?;
-    package::print_sizes(&packages);
-    ran += 1;
+    if wanted("desktop") {
+        let packages = package::release()?;
+        let scratch = package::extract(&packages[0], "root-bench")?;
+        let app = package::packaged_app(&scratch)?;
+        desktop::bench(&scratch.join("usr/bin/residentdesk"), &app)?;
+        package::print_sizes(&packages);
+        ran += 1;
+    }
     println!("xtask: {ran} benchmark programs ran");
     Ok(())
 }

@@ -250,6 +250,43 @@ fn check_contents(scratch: &Path) -> Result<PathBuf, String> {
     Ok(app)
 }
 
+/// Checks that the `.deb`'s `Depends` names the package of every shared library the packaged
+/// binaries link directly (their ELF `NEEDED` entries, found through `ldd` and `dpkg -S` on
+/// this machine), so an install pulls in, say, libssl3 for SQLCipher's libcrypto. The C
+/// library and the GCC runtime are on every system and need no line.
+fn check_depends(fields: &str, binaries: &[PathBuf]) -> Result<(), String> {
+    const EVERYWHERE: &[&str] = &["libc6", "libgcc-s1"];
+    let depends = fields.lines().find_map(|l| l.strip_prefix("Depends: ")).unwrap_or("");
+    for binary in binaries {
+        let path = binary.to_str().ok_or("non-UTF-8 path")?;
+        let dump = String::from_utf8_lossy(&output(Path::new("objdump"), &["-p", path])?).into_owned();
+        let needed: Vec<&str> = dump.lines().filter_map(|l| l.trim().strip_prefix("NEEDED")).map(str::trim).collect();
+        let ldd = String::from_utf8_lossy(&output(Path::new("ldd"), &[path])?).into_owned();
+        for lib in needed {
+            let Some(resolved) = ldd
+                .lines()
+                .filter_map(|l| l.trim().split_once(" => "))
+                .find(|(name, _)| *name == lib)
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+            else {
+                continue; // the dynamic loader itself, or a library linked by full path
+            };
+            // dpkg knows a library by the path its package installed (/lib or /usr/lib, with
+            // the merged /usr of Debian 12 either may be the one ldd shows).
+            let canonical = std::fs::canonicalize(resolved).map_err(|e| format!("{resolved}: {e}"))?;
+            let owner = output(Path::new("dpkg"), &["-S", resolved])
+                .or_else(|_| output(Path::new("dpkg"), &["-S", canonical.to_str().unwrap_or(resolved)]))?;
+            let owner = String::from_utf8_lossy(&owner).into_owned();
+            let package = owner.split(':').next().unwrap_or("").trim().to_string();
+            let base = package.trim_end_matches("t64");
+            expect(EVERYWHERE.contains(&base) || depends.contains(base), || {
+                format!("{} needs {lib} (package {package}), which Depends does not name: {depends}", binary.display())
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs the packaged CLI: its version, a demo database, and a signed-in listing.
 fn check_cli(scratch: &Path, version: &str) -> Result<PathBuf, String> {
     let cli = scratch.join(CLI);
@@ -286,6 +323,7 @@ pub fn test() -> Result<(), String> {
     expect(fields.lines().any(|l| l == format!("Version: {version}")), || format!("control fields:\n{fields}"))?;
     let scratch = extract(deb, "root-test")?;
     let app = check_contents(&scratch)?;
+    check_depends(&fields, &[scratch.join(CLI), app.clone()])?;
     let db = check_cli(&scratch, &version)?;
     let shots = root().join("target").join("screenshots");
     std::fs::create_dir_all(&shots).map_err(|e| e.to_string())?;
