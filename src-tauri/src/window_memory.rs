@@ -2,7 +2,7 @@
 //! writes its file only when the app ends cleanly; a front-desk PC is as often switched off,
 //! or the app killed, with the window open. So the state is also saved half a second after
 //! the last move or resize (one thread waits for the moves to stop; it saves once per pause,
-//! not once per event of a drag).
+//! not once per event of a drag), on the main thread.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
@@ -26,8 +26,17 @@ pub fn save_after_moves<R: Runtime>(window: &WebviewWindow<R>) {
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             }
-            if let Err(e) = handle.save_window_state(StateFlags::all()) {
-                tracing::warn!("the window's size and position were not saved: {e}");
+            // On the main thread, as the plugin saves at exit: saving reads the window
+            // (calls answered by the main thread) while holding the plugin's cache lock, which
+            // the exit handler on the main thread takes too — from here it would deadlock.
+            let on_main = handle.clone();
+            let queued = handle.run_on_main_thread(move || {
+                if let Err(e) = on_main.save_window_state(StateFlags::all()) {
+                    tracing::warn!("the window's size and position were not saved: {e}");
+                }
+            });
+            if queued.is_err() {
+                return; // the event loop has ended
             }
         }
     });

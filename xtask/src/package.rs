@@ -250,13 +250,34 @@ fn check_contents(scratch: &Path) -> Result<PathBuf, String> {
     Ok(app)
 }
 
-/// Checks that the `.deb`'s `Depends` names the package of every shared library the packaged
+/// Checks that installing the `.deb` brings the package of every shared library the packaged
 /// binaries link directly (their ELF `NEEDED` entries, found through `ldd` and `dpkg -S` on
-/// this machine), so an install pulls in, say, libssl3 for SQLCipher's libcrypto. The C
-/// library and the GCC runtime are on every system and need no line.
+/// this machine): each must be a package its `Depends` names or one those depend on
+/// (`apt-cache depends --recurse`), so an install pulls in, say, libssl3 for SQLCipher's
+/// libcrypto. The C library and the GCC runtime are on every system.
 fn check_depends(fields: &str, binaries: &[PathBuf]) -> Result<(), String> {
     const EVERYWHERE: &[&str] = &["libc6", "libgcc-s1"];
     let depends = fields.lines().find_map(|l| l.strip_prefix("Depends: ")).unwrap_or("");
+    // Every package the declared ones bring (each alternative, names without versions).
+    let declared: Vec<&str> = depends
+        .split([',', '|'])
+        .filter_map(|d| d.split_whitespace().next())
+        .filter(|name| output(Path::new("dpkg-query"), &["-W", name]).is_ok())
+        .collect();
+    let mut args = vec![
+        "depends",
+        "--recurse",
+        "--no-recommends",
+        "--no-suggests",
+        "--no-conflicts",
+        "--no-breaks",
+        "--no-replaces",
+        "--no-enhances",
+    ];
+    args.extend(&declared);
+    let closure = String::from_utf8_lossy(&output(Path::new("apt-cache"), &args)?).into_owned();
+    let brought: std::collections::BTreeSet<&str> =
+        closure.lines().filter(|l| !l.starts_with(' ')).map(|l| l.trim().trim_end_matches(":amd64")).collect();
     for binary in binaries {
         let path = binary.to_str().ok_or("non-UTF-8 path")?;
         let dump = String::from_utf8_lossy(&output(Path::new("objdump"), &["-p", path])?).into_owned();
@@ -279,8 +300,11 @@ fn check_depends(fields: &str, binaries: &[PathBuf]) -> Result<(), String> {
             let owner = String::from_utf8_lossy(&owner).into_owned();
             let package = owner.split(':').next().unwrap_or("").trim().to_string();
             let base = package.trim_end_matches("t64");
-            expect(EVERYWHERE.contains(&base) || depends.contains(base), || {
-                format!("{} needs {lib} (package {package}), which Depends does not name: {depends}", binary.display())
+            expect(EVERYWHERE.contains(&base) || brought.contains(package.as_str()) || brought.contains(base), || {
+                format!(
+                    "{} needs {lib} (package {package}), which neither Depends ({depends}) nor what it depends on brings",
+                    binary.display()
+                )
             })?;
         }
     }
