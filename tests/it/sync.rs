@@ -882,8 +882,8 @@ fn credentials_fall_back_to_a_private_file_and_load_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
     let conn = residentdesk::store::open(&db).unwrap();
-    let store = CredentialStore::for_conn(&conn);
-    store.save(&Credentials { email: "svc@x.co".into(), password: "s3cret-pass".into() }).unwrap();
+    let store = CredentialStore::for_team(&conn, 1);
+    store.save(&Credentials { email: "svc@x.co".into(), password: "s3cret-pass".into() }, &[1]).unwrap();
     let back = store.load().unwrap().unwrap();
     assert_eq!((back.email.as_str(), back.password.as_str()), ("svc@x.co", "s3cret-pass"));
     let file = std::path::PathBuf::from(format!("{}.sync-credentials", db.display()));
