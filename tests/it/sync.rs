@@ -714,7 +714,12 @@ fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
     }
     let stored: String = residentdesk::store::open(&db)
         .unwrap()
-        .query_row("SELECT group_concat(value, ' ') FROM settings", [], |r| r.get(0))
+        .query_row(
+            "SELECT coalesce(group_concat(v, ' '), '') FROM (SELECT value AS v FROM settings
+             UNION ALL SELECT remote_url FROM team_sync UNION ALL SELECT remote_user FROM team_sync)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(!stored.contains(SVC.1), "the password is never in the database");
     assert_eq!(run(&["--as", ADMIN.0, "resident", "update", "remote0@example.com", "--first", "Cli"], None).0, 0);
