@@ -185,10 +185,7 @@ impl CredentialStore {
         };
         let v: Value = serde_json::from_str(&text)
             .map_err(|e| AppError::internal(format!("{} is not valid JSON: {e}", path.display())))?;
-        Ok(CredentialFile {
-            teams: v["teams"].as_object().cloned().unwrap_or_default(),
-            desk_wide: credentials_of(&v),
-        })
+        Ok(CredentialFile { teams: v["teams"].as_object().cloned().unwrap_or_default(), desk_wide: credentials_of(&v) })
     }
 
     /// Writes the per-team entries (removes the file when none is left).

@@ -73,10 +73,8 @@ mod tests {
         )
         .unwrap();
         crate::store::migrations().to_latest(&mut conn).unwrap();
-        let expected = TeamSync {
-            remote_url: Some("https://r.example.com/v2".into()),
-            remote_user: Some("svc@r.test".into()),
-        };
+        let expected =
+            TeamSync { remote_url: Some("https://r.example.com/v2".into()), remote_user: Some("svc@r.test".into()) };
         for team in team_ids(&conn).unwrap() {
             assert_eq!(get(&conn, team).unwrap(), expected, "team #{team}");
         }

@@ -221,7 +221,10 @@ async fn an_answer_past_the_cap_is_refused_naming_the_url_and_the_cap() {
         match result {
             Err(e @ RemoteError::TooLarge { .. }) => {
                 let m = e.to_string();
-                assert!(m.contains(&format!("127.0.0.1:{}/v2/team", remote.port)) && m.contains("65536"), "{what}: {m}");
+                assert!(
+                    m.contains(&format!("127.0.0.1:{}/v2/team", remote.port)) && m.contains("65536"),
+                    "{what}: {m}"
+                );
                 assert!(!e.retryable() && e.outcome_unknown(), "{what}");
             }
             other => panic!("{what}: {other:?}"),
@@ -291,9 +294,8 @@ async fn a_site_list_past_the_cap_merges_nothing_of_that_site() {
     let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
     let report = sync_pass(&mut app, &s, &capped, &SyncOptions::fast(), None).await.unwrap();
     assert_eq!((report.sites_pulled, report.sites_failed), (1, 1), "{report:?}");
-    let residents = |app: &App| -> i64 {
-        app.conn().query_row("SELECT count(*) FROM residents", [], |r| r.get(0)).unwrap()
-    };
+    let residents =
+        |app: &App| -> i64 { app.conn().query_row("SELECT count(*) FROM residents", [], |r| r.get(0)).unwrap() };
     assert_eq!(residents(&app), 0, "nothing of Hudson's list was merged");
     let st = app.sync_status(&s).unwrap();
     let hudson_status = st.sites.iter().find(|x| x.name == "Hudson").unwrap();

@@ -129,7 +129,9 @@ impl Audit {
     /// The bench's closing line about it.
     pub fn summary(&self) -> String {
         match self {
-            Audit::Clean => "xtask: npm audit --omit=dev: no known vulnerability in the UI's runtime dependencies".into(),
+            Audit::Clean => {
+                "xtask: npm audit --omit=dev: no known vulnerability in the UI's runtime dependencies".into()
+            }
             Audit::Failed(code) => format!(
                 "xtask: npm audit --omit=dev FAILED (exit {code}): known vulnerabilities in the UI's runtime \
                  dependencies, or the npm registry could not be asked — see its report above the benchmarks"

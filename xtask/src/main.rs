@@ -34,9 +34,9 @@ fn main() -> ExitCode {
             println!("usage: cargo xtask <run|test|bench|package|e2e|windows|deny>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings, the dependency policy (cargo deny, deny.toml) and every test suite\n  bench  npm audit of the UI's runtime dependencies (reported), then build in release and print the benchmark figures (ratios against references measured in the same run)\n  package  build the release CLI and desktop app and make the .deb and .rpm (target/desktop/release/bundle/)\n  package-test  only the package test of `test`, over the debug binaries already built\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)\n  windows  cross-build the CLI for Windows, run its smoke test under Wine (both part of test) and type-check the desktop for Windows\n  deny   only the dependency policy of `test`: cargo deny check licenses bans sources (advisories where a database is on disk) for the core and the desktop");
             Ok(())
         }
-        other => {
-            Err(format!("unknown xtask command {other:?} (run, test, bench, package, package-test, e2e, windows, deny)"))
-        }
+        other => Err(format!(
+            "unknown xtask command {other:?} (run, test, bench, package, package-test, e2e, windows, deny)"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
