@@ -164,7 +164,7 @@ impl CredentialStore {
     }
 
     pub fn describe(&self) -> String {
-        if self.keyring_get(Some(self.team_id)).is_some() {
+        if self.keyring_get(Some(self.team_id)).is_some() || self.keyring_get(None).is_some() {
             return "the OS keyring".into();
         }
         match &self.path {
