@@ -68,6 +68,10 @@ struct Args {
     /// Seed of the fault RNG (replays a run's faults).
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Answer the /__sim control routes (which rewrite the data, clock and accounts) from
+    /// other machines too; without it they answer only from this machine (403 otherwise).
+    #[arg(long)]
+    allow_remote_control: bool,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -126,6 +130,7 @@ fn run(args: Args) -> Result<(), String> {
                     .map_err(|_| format!("--contradict: no such assumption {id:?}"))
             })
             .transpose()?,
+        allow_remote_control: args.allow_remote_control,
         ..SimConfig::default()
     };
     let demo = matches!(config.seed, SeedSource::Demo);

@@ -53,6 +53,10 @@ pub struct SimConfig {
     /// Answer as if the contract's assumption of this id did not hold (see
     /// [`crate::contradict`]); `None`: as the contract says.
     pub contradict: Option<crate::contradict::Contradiction>,
+    /// `--allow-remote-control`: answer `/__sim` control requests from other machines too.
+    /// Off by default: the control routes rewrite the data, the clock and the accounts, so a
+    /// simulator listening on a network answers them only from this machine (403 otherwise).
+    pub allow_remote_control: bool,
 }
 
 impl Default for SimConfig {
@@ -66,6 +70,7 @@ impl Default for SimConfig {
             clock: None,
             id_seed: 1,
             contradict: None,
+            allow_remote_control: false,
         }
     }
 }
@@ -103,6 +108,11 @@ impl SimConfig {
     }
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
+        self
+    }
+    /// Answers `/__sim` control requests from other machines too (see the field).
+    pub fn allow_remote_control(mut self, allow: bool) -> Self {
+        self.allow_remote_control = allow;
         self
     }
 }
@@ -200,6 +210,7 @@ impl Sim {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = app(shared.clone());
         let serve_shared = shared.clone();
+        let control = ControlAccess { allow_remote: config.allow_remote_control };
         let thread = std::thread::Builder::new()
             .name("sitemanager-sim".into())
             .spawn(move || {
@@ -216,7 +227,7 @@ impl Sim {
                         });
                     }
                     match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => serve(l, serve_shared, app, stop_rx).await,
+                        Ok(l) => serve(l, serve_shared, app, control, stop_rx).await,
                         Err(e) => tracing::error!("listener: {e}"),
                     }
                 });
@@ -279,21 +290,40 @@ async fn count_route(State(s): State<AppState>, req: Request, next: Next) -> axu
     next.run(req).await
 }
 
+/// Who may use the `/__sim` control routes: this machine always, others only when allowed.
+#[derive(Debug, Clone, Copy)]
+struct ControlAccess {
+    allow_remote: bool,
+}
+
+impl ControlAccess {
+    /// Whether a control request from `peer` is answered (an IPv4 loopback address seen
+    /// through an IPv6 socket, `::ffff:127.0.0.1`, is this machine too).
+    fn allows(self, peer: std::net::IpAddr) -> bool {
+        self.allow_remote || peer.to_canonical().is_loopback()
+    }
+}
+
+fn is_control(path: &str) -> bool {
+    path == "/__sim" || path.starts_with("/__sim/")
+}
+
 async fn serve(
     listener: tokio::net::TcpListener,
     shared: AppState,
     app: Router,
+    control: ControlAccess,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let (shared, app, mut stop) = (shared.clone(), app.clone(), stop.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        handle(shared.clone(), app.clone(), req.map(Body::new))
+                        answer(shared.clone(), app.clone(), control, peer.ip(), req.map(Body::new))
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(hyper_util::rt::TokioTimer::new())
@@ -308,6 +338,34 @@ async fn serve(
             _ = stop.changed() => break,
         }
     }
+}
+
+/// One request from `peer`: a control request from another machine is refused (unless
+/// allowed), anything else goes through the fault layer.
+async fn answer(
+    shared: AppState,
+    app: Router,
+    control: ControlAccess,
+    peer: std::net::IpAddr,
+    req: Request,
+) -> Result<Response<Body>, std::io::Error> {
+    if is_control(req.uri().path()) && !control.allows(peer) {
+        return Ok(control_refused(peer));
+    }
+    handle(shared, app, req).await
+}
+
+/// The answer to a `/__sim` request from another machine: 403 with a body that says why and
+/// how to allow it.
+fn control_refused(peer: std::net::IpAddr) -> Response<Body> {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "the /__sim control routes answer only requests from this machine (this one came from {peer}); \
+             start sitemanager-sim with --allow-remote-control to allow other machines"
+        ),
+    )
+    .into_response()
 }
 
 /// The fault layer: decides a fault for `/v2` requests, then runs the router.
@@ -524,5 +582,58 @@ impl Drop for SimHandle {
         if self.thread.is_some() {
             self.stop_now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One request as the server answers it when it comes from `peer` (the accept loop only
+    /// adds the TCP connection), with its status and body.
+    fn ask(sim: &SimHandle, control: ControlAccess, peer: &str, method: &str, path: &str) -> (StatusCode, String) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+            let shared = sim.shared.clone();
+            let resp = answer(shared.clone(), app(shared), control, peer.parse().unwrap(), req).await.unwrap();
+            let status = resp.status();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        })
+    }
+
+    #[test]
+    fn control_routes_answer_only_this_machine_unless_allowed() {
+        let sim = Sim::start(SimConfig::demo()).unwrap();
+        let local = ControlAccess { allow_remote: false };
+        for peer in ["127.0.0.1", "127.4.5.6", "::1", "::ffff:127.0.0.1"] {
+            let (status, body) = ask(&sim, local, peer, "GET", "/__sim/health");
+            assert_eq!(status, StatusCode::OK, "{peer}: {body}");
+        }
+        for peer in ["10.0.0.5", "192.168.1.20", "fe80::1", "::ffff:10.0.0.5"] {
+            for (method, path) in [("GET", "/__sim/state"), ("POST", "/__sim/tokens/expire"), ("GET", "/__sim")] {
+                let (status, body) = ask(&sim, local, peer, method, path);
+                assert_eq!(status, StatusCode::FORBIDDEN, "{peer} {method} {path}: {body}");
+                assert!(
+                    body.contains("only requests from this machine")
+                        && body.contains(peer)
+                        && body.contains("--allow-remote-control"),
+                    "{body}"
+                );
+            }
+        }
+        // The API itself is for everyone (the service account's credentials guard it).
+        let (status, body) = ask(&sim, local, "10.0.0.5", "GET", "/v2/team");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        // With --allow-remote-control, other machines may drive it too.
+        let (status, body) = ask(&sim, ControlAccess { allow_remote: true }, "10.0.0.5", "GET", "/__sim/health");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    #[test]
+    fn remote_control_is_off_unless_configured() {
+        assert!(!SimConfig::default().allow_remote_control);
+        assert!(SimConfig::demo().allow_remote_control(true).allow_remote_control);
     }
 }

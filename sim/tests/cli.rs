@@ -108,3 +108,19 @@ fn bad_flags_fail_with_a_message() {
         Command::new(env!("CARGO_BIN_EXE_sitemanager-sim")).args(["--seed", "/no/such/file.json"]).output().unwrap();
     assert!(!out.status.success());
 }
+
+/// The control routes over a real socket: a loopback client is answered, with and without
+/// `--allow-remote-control` (from another machine they answer 403 unless the flag is given:
+/// `server::tests::control_routes_answer_only_this_machine_unless_allowed`).
+#[test]
+fn control_routes_answer_loopback_with_or_without_allow_remote_control() {
+    for args in [&["--listen", "127.0.0.1:0"][..], &["--listen", "127.0.0.1:0", "--allow-remote-control"][..]] {
+        let sim = spawn(args, 1);
+        let control = sim.lines[1].strip_prefix("control: ").expect("second line").to_string();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let r = reqwest::get(format!("{control}/health")).await.unwrap();
+            assert_eq!(r.status(), 200, "{args:?}");
+        });
+    }
+}

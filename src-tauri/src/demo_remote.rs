@@ -70,7 +70,15 @@ pub fn create(app: &mut App, db: &Path, summary: &DemoSummary) -> Result<DemoRem
     let marker = serde_json::to_string(&Marker { port: sim.addr().port() }).map_err(|e| failed("marker", e))?;
     std::fs::write(marker_path(db), marker).map_err(|e| failed("cannot record its port", e))?;
     let (account, password) = DEMO_SYNC_ACCOUNT;
-    app.sync_configure(&session, Some(&sim.base_url()), Some(account), Some(password))?;
+    // The service account is per team: every demo team syncs with the simulated remote
+    // (switching to each, then back to the owner's active team).
+    for team in app.team_list(&session)? {
+        let s = app.team_switch(&session, &team.id.to_string())?;
+        app.sync_configure(&s, Some(&sim.base_url()), Some(account), Some(password))?;
+    }
+    if let Some(active) = session.actor.team_id() {
+        app.team_switch(&session, &active.to_string())?;
+    }
     Ok(DemoRemote { sim })
 }
 

@@ -114,7 +114,7 @@ impl Desk {
         let (session, url, credentials) = {
             let inner = self.lock();
             let Some(session) = inner.session.clone() else { return Ok(false) };
-            let Ok(credentials) = inner.app.sync_credentials() else { return Ok(false) };
+            let Ok(credentials) = inner.app.sync_credentials(&session) else { return Ok(false) };
             let url = inner.app.sync_config(&session)?.remote_url;
             (session, url, credentials)
         };

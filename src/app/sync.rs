@@ -2,12 +2,13 @@
 //! conflict inbox (list, resolve per field or whole), and the sync configuration.
 //!
 //! The configuration (remote URL, service-account email) is a Team-administrator setting
-//! (Table-1 "edit team settings") and lives in the `settings` table. The service
+//! (Table-1 "edit team settings"), one per team, in the `team_sync` table. The service
 //! account's password is never stored in the database: it goes to the OS keyring (Secret
 //! Service, Keychain, Credential Manager) where one answers, otherwise to a file beside the
 //! database that only the user can read (mode 0600 on Unix; on Windows the file has only its
 //! folder's inherited access list — under the user profile, the user, SYSTEM and the
-//! administrators), with a warning (see [`CredentialStore`]).
+//! administrators), with a warning (see [`CredentialStore`]). Changing a team's remote URL
+//! forgets its password.
 
 use super::gate::At;
 use super::usecases as uc;
@@ -15,7 +16,7 @@ use super::{App, Session};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::{self, conflicts::Conflict, outbox::Entry};
 use crate::sync::check::{self, CheckReport};
-use crate::sync::client::{Credentials, HttpRemote, RawRemote, RemoteApi, DEFAULT_BASE_URL};
+use crate::sync::client::{check_base_url, Credentials, HttpRemote, RawRemote, RemoteApi, DEFAULT_BASE_URL};
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, PassReport, ProgressFn, SyncOptions};
 use residentdesk_domain::{ConflictKind, OutboxOp, OutboxState, ResidentField};
@@ -72,22 +73,39 @@ pub struct SyncConfig {
     pub credentials_stored: bool,
     /// Where the password lives, and a warning when it is a plain file.
     pub credential_store: String,
+    /// What a change did that the person must know (the remote URL changed, so the stored
+    /// password was forgotten); `None` otherwise.
+    pub notice: Option<String>,
 }
 
-const KEY_URL: &str = "sync.remote_url";
-const KEY_USER: &str = "sync.remote_user";
+/// The session's active team (the gate of every sync use case has checked there is one).
+fn team_of(session: &Session) -> AppResult<i64> {
+    session.actor.team_id().ok_or_else(|| AppError::invalid("sync settings belong to a team; this account has none"))
+}
 
-/// Where the service account's password is kept: the OS keyring where one answers, else a
-/// file beside the database readable only by the user (0600).
+/// Where the service account's password is kept, per team: the OS keyring where one
+/// answers (an entry per database and team), else a file beside the database readable only
+/// by the user (0600) holding each team's entry.
+///
+/// Before the account was per team (migration 0007) there was one desk-wide entry: a keyring
+/// entry named after the database alone, or the file holding `{email, password}`. It still
+/// serves every team that has none of its own (as migration 0007 copied the URL and email to
+/// every team); the first save or forget hands it to each team and removes it, so forgetting
+/// one team's password never leaves it readable through the desk-wide entry.
 pub struct CredentialStore {
-    /// The OS keyring entry for this database, unless the keyring is switched off.
-    keyring: Option<keyring::Entry>,
+    team_id: i64,
+    /// The database's path (none for an in-memory database).
+    db: Option<String>,
+    /// Whether the OS keyring may be asked ([`NO_KEYRING_ENV`] switches it off).
+    use_keyring: bool,
     /// The fallback file beside the database (mode 0600).
     path: Option<PathBuf>,
 }
 
 /// Set to any value to keep credentials in the 0600 file even where an OS keyring exists.
 pub const NO_KEYRING_ENV: &str = "RESIDENTDESK_NO_KEYRING";
+
+const KEYRING_SERVICE: &str = "residentdesk-sync";
 
 /// How the fallback file is protected, as the messages say it. Windows has no mode bits:
 /// the file gets its folder's inherited access list (std offers no portable way to set one,
@@ -97,31 +115,56 @@ const FILE_PROTECTION: &str = "mode 0600";
 #[cfg(not(unix))]
 const FILE_PROTECTION: &str = "protected only by its folder's access list";
 
-fn parse_credentials(text: &str, source: &str) -> AppResult<Credentials> {
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| AppError::internal(format!("{source} is not valid JSON: {e}")))?;
+fn credentials_of(v: &Value) -> Option<Credentials> {
     match (v["email"].as_str(), v["password"].as_str()) {
-        (Some(e), Some(p)) => Ok(Credentials { email: e.into(), password: p.into() }),
-        _ => Err(AppError::internal(format!("{source} lacks email or password"))),
+        (Some(e), Some(p)) => Some(Credentials { email: e.into(), password: p.into() }),
+        _ => None,
     }
 }
 
+fn parse_credentials(text: &str, source: &str) -> AppResult<Credentials> {
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| AppError::internal(format!("{source} is not valid JSON: {e}")))?;
+    credentials_of(&v).ok_or_else(|| AppError::internal(format!("{source} lacks email or password")))
+}
+
+fn credentials_json(c: &Credentials) -> Value {
+    json!({"email": c.email, "password": c.password})
+}
+
+/// The fallback file's content: each team's entry, and the desk-wide one of older versions.
+#[derive(Default)]
+struct CredentialFile {
+    teams: Map<String, Value>,
+    desk_wide: Option<Credentials>,
+}
+
 impl CredentialStore {
-    /// The store of the database at `conn`'s path (none for an in-memory database): the OS
-    /// keyring (Secret Service, macOS Keychain, Windows Credential Manager) where one
-    /// answers, else a file only the user can read.
-    pub fn for_conn(conn: &rusqlite::Connection) -> CredentialStore {
+    /// The store of `team_id`'s service account for the database at `conn`'s path (none for
+    /// an in-memory database): the OS keyring (Secret Service, macOS Keychain, Windows
+    /// Credential Manager) where one answers, else a file only the user can read.
+    pub fn for_team(conn: &rusqlite::Connection, team_id: i64) -> CredentialStore {
         let db = conn.path().filter(|p| !p.is_empty()).map(str::to_string);
         let path = db.as_ref().map(|p| PathBuf::from(format!("{p}.sync-credentials")));
-        let keyring = match (&db, std::env::var_os(NO_KEYRING_ENV)) {
-            (Some(db), None) => keyring::Entry::new("residentdesk-sync", db).ok(),
-            _ => None,
+        CredentialStore { team_id, use_keyring: std::env::var_os(NO_KEYRING_ENV).is_none(), db, path }
+    }
+
+    /// The keyring entry of `team` (`None` for the desk-wide entry of older versions).
+    fn entry(&self, team: Option<i64>) -> Option<keyring::Entry> {
+        let db = self.db.as_ref().filter(|_| self.use_keyring)?;
+        let user = match team {
+            Some(t) => format!("{db}#team-{t}"),
+            None => db.clone(),
         };
-        CredentialStore { keyring, path }
+        keyring::Entry::new(KEYRING_SERVICE, &user).ok()
+    }
+
+    fn keyring_get(&self, team: Option<i64>) -> Option<String> {
+        self.entry(team).and_then(|e| e.get_password().ok())
     }
 
     pub fn describe(&self) -> String {
-        if self.keyring.as_ref().is_some_and(|k| k.get_password().is_ok()) {
+        if self.keyring_get(Some(self.team_id)).is_some() || self.keyring_get(None).is_some() {
             return "the OS keyring".into();
         }
         match &self.path {
@@ -133,37 +176,30 @@ impl CredentialStore {
         }
     }
 
-    pub fn load(&self) -> AppResult<Option<Credentials>> {
-        if let Some(entry) = &self.keyring {
-            if let Ok(text) = entry.get_password() {
-                return parse_credentials(&text, "the keyring entry").map(Some);
-            }
-        }
-        let Some(path) = &self.path else { return Ok(None) };
+    fn read_file(&self) -> AppResult<CredentialFile> {
+        let Some(path) = &self.path else { return Ok(CredentialFile::default()) };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CredentialFile::default()),
             Err(e) => return Err(AppError::internal(format!("cannot read {}: {e}", path.display()))),
         };
-        parse_credentials(&text, &path.display().to_string()).map(Some)
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| AppError::internal(format!("{} is not valid JSON: {e}", path.display())))?;
+        Ok(CredentialFile { teams: v["teams"].as_object().cloned().unwrap_or_default(), desk_wide: credentials_of(&v) })
     }
 
-    pub fn save(&self, c: &Credentials) -> AppResult<()> {
-        let Some(path) = &self.path else {
-            return Err(AppError::invalid("an in-memory database cannot keep sync credentials"));
-        };
-        let text = json!({"email": c.email, "password": c.password}).to_string();
-        if let Some(entry) = &self.keyring {
-            if entry.set_password(&text).is_ok() {
-                // The keyring holds them now; no copy stays on disk.
-                let _ = std::fs::remove_file(path);
-                return Ok(());
-            }
-            tracing::warn!(
-                "no OS keyring answered; keeping the sync credentials in {} ({FILE_PROTECTION})",
-                path.display()
-            );
+    /// Writes the per-team entries (removes the file when none is left).
+    fn write_file(&self, teams: &Map<String, Value>) -> AppResult<()> {
+        let Some(path) = &self.path else { return Ok(()) };
+        if teams.is_empty() {
+            return match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(AppError::internal(format!("cannot remove {}: {e}", path.display())))
+                }
+                _ => Ok(()),
+            };
         }
+        let text = json!({ "teams": teams }).to_string();
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -179,6 +215,94 @@ impl CredentialStore {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         f.write_all(text.as_bytes()).map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))
+    }
+
+    pub fn load(&self) -> AppResult<Option<Credentials>> {
+        if let Some(text) = self.keyring_get(Some(self.team_id)) {
+            return parse_credentials(&text, "the keyring entry").map(Some);
+        }
+        let file = self.read_file()?;
+        if let Some(v) = file.teams.get(&self.team_id.to_string()) {
+            return Ok(credentials_of(v));
+        }
+        if let Some(text) = self.keyring_get(None) {
+            return parse_credentials(&text, "the keyring entry").map(Some);
+        }
+        Ok(file.desk_wide)
+    }
+
+    /// Hands the desk-wide entry of an older version to each of `teams` (keeping an entry a
+    /// team already has) and removes it. Returns the file's per-team entries.
+    fn split_desk_wide(&self, teams: &[i64]) -> AppResult<Map<String, Value>> {
+        let mut file = self.read_file()?;
+        let keyring_wide = self.keyring_get(None).and_then(|t| parse_credentials(&t, "the keyring entry").ok());
+        let Some(wide) = keyring_wide.or(file.desk_wide.take()) else { return Ok(file.teams) };
+        for team in teams {
+            let has_own = self.keyring_get(Some(*team)).is_some() || file.teams.contains_key(&team.to_string());
+            if !has_own {
+                let kept = self
+                    .entry(Some(*team))
+                    .is_some_and(|e| e.set_password(&credentials_json(&wide).to_string()).is_ok());
+                if !kept {
+                    file.teams.insert(team.to_string(), credentials_json(&wide));
+                }
+            }
+        }
+        self.write_file(&file.teams)?;
+        if let Some(e) = self.entry(None) {
+            let _ = e.delete_credential();
+        }
+        Ok(file.teams)
+    }
+
+    /// Keeps `c` as this team's password. `teams`: every team of the database (see
+    /// [`CredentialStore`] on the desk-wide entry).
+    pub fn save(&self, c: &Credentials, teams: &[i64]) -> AppResult<()> {
+        if self.path.is_none() {
+            return Err(AppError::invalid("an in-memory database cannot keep sync credentials"));
+        }
+        let mut entries = self.split_desk_wide(teams)?;
+        let key = self.team_id.to_string();
+        if let Some(entry) = self.entry(Some(self.team_id)) {
+            if entry.set_password(&credentials_json(c).to_string()).is_ok() {
+                // The keyring holds them now; no copy stays on disk.
+                if entries.remove(&key).is_some() {
+                    self.write_file(&entries)?;
+                }
+                return Ok(());
+            }
+            if let Some(p) = &self.path {
+                tracing::warn!(
+                    "no OS keyring answered; keeping the sync credentials in {} ({FILE_PROTECTION})",
+                    p.display()
+                );
+            }
+        }
+        entries.insert(key, credentials_json(c));
+        self.write_file(&entries)
+    }
+
+    /// Forgets this team's password (keyring entry and file entry). Returns whether one was
+    /// stored. `teams`: every team of the database.
+    pub fn forget(&self, teams: &[i64]) -> AppResult<bool> {
+        let had = self.load()?.is_some();
+        let mut entries = self.split_desk_wide(teams)?;
+        if let Some(entry) = self.entry(Some(self.team_id)) {
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => {}
+                // A keyring that answers but cannot delete must not leave the password usable.
+                Err(e) if self.keyring_get(Some(self.team_id)).is_some() => {
+                    return Err(AppError::internal(format!(
+                        "cannot remove the service account's password from the OS keyring: {e}"
+                    )))
+                }
+                Err(_) => {}
+            }
+        }
+        if entries.remove(&self.team_id.to_string()).is_some() {
+            self.write_file(&entries)?;
+        }
+        Ok(had)
     }
 }
 
@@ -230,41 +354,60 @@ impl App {
         Ok(store::outbox::list_for_sites(&rd, &sites, states, limit)?)
     }
 
-    /// The sync configuration of this desk.
+    /// The sync configuration of the session's team.
     pub fn sync_config(&self, session: &Session) -> AppResult<SyncConfig> {
         let rd = self.read(session, &uc::SYNC_CONFIG, At::Team)?;
-        let store = CredentialStore::for_conn(&rd);
+        let team = team_of(&rd.ctx.session)?;
+        let settings = store::team_sync::get(&rd, team)?;
+        let credentials = CredentialStore::for_team(&rd, team);
         Ok(SyncConfig {
-            remote_url: store::settings::get(&rd, KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-            remote_user: store::settings::get(&rd, KEY_USER)?,
-            credentials_stored: store.load()?.is_some(),
-            credential_store: store.describe(),
+            remote_url: settings.remote_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
+            remote_user: settings.remote_user,
+            credentials_stored: credentials.load()?.is_some(),
+            credential_store: credentials.describe(),
+            notice: None,
         })
     }
 
     /// Points sync at the demo's simulated remote after it restarted on another loopback
-    /// port (the desktop restarts it with the app). Only a demo database already synced with
-    /// a loopback remote is changed, so no real remote can be redirected this way.
+    /// port (the desktop restarts it with the app). Only a demo database's teams already
+    /// synced with a loopback remote are changed, so no real remote can be redirected this
+    /// way. Their stored password stays: it is the same simulated remote on this machine.
     pub fn demo_remote_moved(&mut self, url: &str) -> AppResult<()> {
         let loopback = |u: &str| u.starts_with("http://127.0.0.1:");
-        let current = store::settings::get(self.conn(), KEY_URL)?.unwrap_or_default();
-        if !self.is_demo()? || !loopback(&current) || !loopback(url) {
+        let teams: Vec<i64> = store::team_sync::urls(self.conn())?
+            .into_iter()
+            .filter(|(_, current)| loopback(current))
+            .map(|(team, _)| team)
+            .collect();
+        if !self.is_demo()? || teams.is_empty() || !loopback(url) {
             return Err(AppError::invalid_field(
                 "remote",
                 "only a demo database's simulated remote can move to another loopback port",
             ));
         }
         let tx = self.write_public(&uc::DEMO_REMOTE_MOVED)?;
-        store::settings::set(&tx, KEY_URL, url.trim_end_matches('/'))?;
+        for team in &teams {
+            store::team_sync::set_url(&tx, *team, url.trim_end_matches('/'))?;
+        }
         tx.audit(None, "system")
-            .details(json!({"remote_url": url, "reason": "the demo's simulated remote restarted on another port"}))
+            .details(json!({
+                "remote_url": url,
+                "teams": teams,
+                "reason": "the demo's simulated remote restarted on another port"
+            }))
             .write()?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Sets the remote URL and/or the service account (Team administrators only). The
-    /// password goes to the credential store, never to the database.
+    /// Sets the session's team's remote URL and/or service account (Team administrators
+    /// only). The password goes to the credential store, never to the database.
+    ///
+    /// A URL must be https (plain http only to this machine: [`check_base_url`]). Changing
+    /// it forgets the team's stored password — it was entered for the old remote and must
+    /// not be sent to the new one unasked — unless a new password comes with the change; the
+    /// answer's `notice` says so and the audit entry records it.
     pub fn sync_configure(
         &mut self,
         session: &Session,
@@ -273,12 +416,10 @@ impl App {
         password: Option<&str>,
     ) -> AppResult<SyncConfig> {
         // The gate first (a denial is audited), before any credential is touched.
-        drop(self.read(session, &uc::SYNC_CONFIGURE, At::Team)?);
-        if let Some(url) = remote_url {
-            let u = url.trim();
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(AppError::invalid_field("remote", format!("{u:?} is not an http(s) URL")));
-            }
+        let team = team_of(&self.read(session, &uc::SYNC_CONFIGURE, At::Team)?.ctx.session)?;
+        let url = remote_url.map(|u| u.trim().trim_end_matches('/').to_string());
+        if let Some(u) = &url {
+            check_base_url(u).map_err(|why| AppError::invalid_field("remote", why))?;
         }
         let user = remote_user.map(|u| u.trim().to_string());
         if let Some(u) = &user {
@@ -286,34 +427,64 @@ impl App {
                 return Err(AppError::invalid_field("remote-user", format!("{u:?} is not an email address")));
             }
         }
-        if let (Some(p), Some(u)) = (password, user.clone().or(store::settings::get(self.conn(), KEY_USER)?)) {
-            CredentialStore::for_conn(self.conn()).save(&Credentials { email: u, password: p.to_string() })?;
-        } else if password.is_some() {
+        let current = store::team_sync::get(self.conn(), team)?;
+        let email = user.clone().or(current.remote_user.clone());
+        if password.is_some() && email.is_none() {
             return Err(AppError::invalid_field(
                 "remote-user",
                 "the service account's email is needed with a password",
             ));
         }
+        let before = current.remote_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let moved = url.as_ref().filter(|u| **u != before);
+        let teams = store::team_sync::team_ids(self.conn())?;
+        let credentials = CredentialStore::for_team(self.conn(), team);
+        // Forgotten before the new URL is saved: were the save to fail after, the old
+        // password would otherwise be sent to the new remote.
+        let forgotten = match moved {
+            Some(_) => credentials.forget(&teams)?,
+            None => false,
+        };
+        if let (Some(p), Some(e)) = (password, email) {
+            credentials.save(&Credentials { email: e, password: p.to_string() }, &teams)?;
+        }
         let tx = self.write(session, &uc::SYNC_CONFIGURE, At::Team)?;
-        if let Some(u) = remote_url {
-            store::settings::set(&tx, KEY_URL, u.trim().trim_end_matches('/'))?;
+        if let Some(u) = &url {
+            store::team_sync::set_url(&tx, team, u)?;
         }
         if let Some(u) = &user {
-            store::settings::set(&tx, KEY_USER, u)?;
+            store::team_sync::set_user(&tx, team, u)?;
         }
         tx.audit()
-            .details(json!({"remote_url": remote_url, "remote_user": user, "password_changed": password.is_some()}))
+            .details(json!({
+                "remote_url": url,
+                "previous_remote_url": moved.map(|_| before.clone()),
+                "remote_user": user,
+                "password_changed": password.is_some(),
+                "password_forgotten": forgotten,
+            }))
             .write()?;
         tx.commit()?;
-        self.sync_config(session)
+        let mut config = self.sync_config(session)?;
+        if forgotten && password.is_none() {
+            config.notice = Some(format!(
+                "The remote URL changed from {before} to {}, so the service account's password stored for the \
+                 old remote was forgotten: enter it again for the new one.",
+                config.remote_url
+            ));
+        }
+        Ok(config)
     }
 
-    /// The stored service-account credentials (for building the client).
-    pub fn sync_credentials(&self) -> AppResult<Credentials> {
-        CredentialStore::for_conn(self.conn()).load()?.ok_or_else(|| {
+    /// The stored credentials of the session's team's service account (for building the
+    /// client).
+    pub fn sync_credentials(&self, session: &Session) -> AppResult<Credentials> {
+        let team = team_of(session)?;
+        CredentialStore::for_team(self.conn(), team).load()?.ok_or_else(|| {
             AppError::new(
                 ErrorCode::Unauthenticated,
-                "no sync credentials: run `residentdesk sync --remote-user EMAIL --remote-password-stdin` once",
+                "no sync credentials for this team: run `residentdesk sync --remote-user EMAIL \
+                 --remote-password-stdin` once (or enter the password in Settings)",
             )
         })
     }
@@ -638,9 +809,10 @@ impl App {
             // The gate first (a denial is audited), before any credential is read.
             let url = {
                 let rd = self.read(session, &uc::REMOTE_CHECK, At::Team)?;
-                store::settings::get(&rd, KEY_URL)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+                let team = team_of(&rd.ctx.session)?;
+                store::team_sync::get(&rd, team)?.remote_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
             };
-            let credentials = self.sync_credentials()?;
+            let credentials = self.sync_credentials(session)?;
             let remote = HttpRemote::new(&url, credentials).map_err(|e| AppError::internal(e.to_string()))?;
             remote_check_with(self, session, &remote).await
         }

@@ -19,6 +19,7 @@ pub mod settings;
 pub mod sites;
 pub mod staff;
 pub mod sync_state;
+pub mod team_sync;
 pub mod teams;
 pub mod tokens;
 

@@ -6,6 +6,12 @@
 //! `Authorization: Password base64(email:password)`, reused, renewed once on a 401, and a
 //! second 401 stops with [`RemoteError::Auth`] ("re-enter the credentials"). A 401 is never
 //! counted as a failed attempt by the retry layer.
+//!
+//! Data in transit (issue #15): the base URL must be `https`, or `http` to this machine only
+//! ([`check_base_url`], also applied where the URL is configured); a redirect is followed only
+//! to the same host and port and never from https down to http ([`redirect_refusal`]); and no
+//! answer is read past [`MAX_BODY_BYTES`] ([`RemoteError::TooLarge`]), so a broken or hostile
+//! remote cannot fill the desk's memory.
 
 use residentdesk_domain::wire::{
     BulkActionBody, ErrorBody, ImportBody, JobCreated, JobStatus, MappingObject, MappingsResponse, ResidentInput,
@@ -20,6 +26,20 @@ use std::time::Duration;
 
 /// The vendor's production base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.11os.com/v2";
+
+/// The most bytes read from one answer. The contract has no pagination: a site's resident
+/// list comes whole in one answer, the largest the API gives. A resident object is about
+/// 700 bytes on the wire (see the test `the_cap_holds_a_very_large_site`), so 128 MiB holds a
+/// site of more than 150,000 residents — far beyond any one building complex (the product's
+/// largest desk is 1,000,000 residents over 2,500 sites) — while bounding what a broken or
+/// hostile remote can make the desk hold in memory.
+pub const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+/// The most bytes read from an error answer (its message is shown clipped anyway).
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// The most redirects followed for one request (each to the same host).
+const MAX_REDIRECTS: usize = 5;
 
 /// Why a remote call failed, classified for the retry layer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,6 +62,15 @@ pub enum RemoteError {
     /// The service account's credentials are not (or no longer) accepted.
     #[error("the remote refused the service account's credentials ({0}); re-enter the credentials with `residentdesk sync --remote-user EMAIL --remote-password-stdin`")]
     Auth(String),
+    /// A transport rule refused the call: plain http to another machine, or a redirect to
+    /// another host or down to http. Not retried: only a configuration change helps.
+    #[error("{0}")]
+    Insecure(String),
+    /// An answer larger than [`MAX_BODY_BYTES`] (or the client's cap): reading stopped at the
+    /// cap and nothing of it was used. Not retried (the next answer would be as large); a
+    /// write's outcome is unknown (the remote answered 2xx before the size showed).
+    #[error("the answer of {url} is larger than {cap} bytes, the most ResidentDesk reads from one answer; nothing of it was used")]
+    TooLarge { url: String, cap: usize },
 }
 
 impl RemoteError {
@@ -57,7 +86,7 @@ impl RemoteError {
     }
     /// Whether a write may have been applied although no usable answer came back.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, RemoteError::Network(_) | RemoteError::Decode(_))
+        matches!(self, RemoteError::Network(_) | RemoteError::Decode(_) | RemoteError::TooLarge { .. })
     }
     /// The HTTP status, when there was one.
     pub fn status(&self) -> Option<u16> {
@@ -156,6 +185,8 @@ pub struct HttpRemote {
     credentials: Credentials,
     token: Mutex<Option<String>>,
     requests: AtomicU64,
+    /// The most bytes read from one answer ([`MAX_BODY_BYTES`] unless a test lowers it).
+    body_cap: usize,
 }
 
 impl std::fmt::Debug for HttpRemote {
@@ -179,12 +210,21 @@ fn res_path(team: &str, site: &str) -> String {
 }
 
 impl HttpRemote {
-    /// A client for `base` (e.g. [`DEFAULT_BASE_URL`]) signing in as `credentials`.
+    /// A client for `base` (e.g. [`DEFAULT_BASE_URL`]) signing in as `credentials`. Refuses
+    /// (with [`RemoteError::Insecure`]) a base that [`check_base_url`] refuses.
     pub fn new(base: &str, credentials: Credentials) -> RemoteResult<HttpRemote> {
+        check_base_url(base).map_err(RemoteError::Insecure)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
-            .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first().cloned();
+                match first.and_then(|from| redirect_refusal(&from, attempt.url(), attempt.previous().len())) {
+                    Some(why) => attempt.error(why),
+                    None => attempt.follow(),
+                }
+            }));
         // A remote on this machine (the demo's simulator) is reached directly: a proxy from
         // the environment (HTTP_PROXY...) would otherwise get, and usually refuse, it.
         if is_loopback(base) {
@@ -197,7 +237,14 @@ impl HttpRemote {
             credentials,
             token: Mutex::new(None),
             requests: AtomicU64::new(0),
+            body_cap: MAX_BODY_BYTES,
         })
+    }
+
+    /// The same client reading at most `cap` bytes of an answer (tests use a small cap).
+    pub fn with_body_cap(mut self, cap: usize) -> HttpRemote {
+        self.body_cap = cap;
+        self
     }
 
     /// Requests sent so far (token requests included).
@@ -226,13 +273,13 @@ impl HttpRemote {
             .body("{}")
             .send()
             .await
-            .map_err(|e| RemoteError::Network(describe(&e)))?;
+            .map_err(|e| transport(&e))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
-            let text = resp.text().await.unwrap_or_default();
+            let text = error_text(resp).await;
             return Err(RemoteError::Auth(error_message(&text, status)));
         }
-        let body = read_body(resp).await?;
+        let body = read_body(resp, self.body_cap).await?;
         let token: TokenResponse = parse(&body)?;
         self.set_token(Some(token.access_token.clone()));
         Ok(token.access_token)
@@ -257,17 +304,17 @@ impl HttpRemote {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let resp = req.send().await.map_err(|e| RemoteError::Network(describe(&e)))?;
+            let resp = req.send().await.map_err(|e| transport(&e))?;
             if resp.status().as_u16() == 401 {
                 self.set_token(None);
                 if renewed {
-                    let text = resp.text().await.unwrap_or_default();
+                    let text = error_text(resp).await;
                     return Err(RemoteError::Auth(error_message(&text, 401)));
                 }
                 renewed = true;
                 continue;
             }
-            return read_body(resp).await;
+            return read_body(resp, self.body_cap).await;
         }
     }
 
@@ -333,14 +380,14 @@ impl HttpRemote {
     async fn raw(&self, req: reqwest::RequestBuilder) -> RemoteResult<RawAnswer> {
         let started = std::time::Instant::now();
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = req.send().await.map_err(|e| RemoteError::Network(describe(&e)))?;
+        let resp = req.send().await.map_err(|e| transport(&e))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        let body = resp.bytes().await.map_err(|e| RemoteError::Network(describe(&e)))?.to_vec();
+        let body = read_capped(resp, self.body_cap).await?;
         Ok(RawAnswer { status, headers, body, elapsed: started.elapsed() })
     }
 }
@@ -384,11 +431,66 @@ pub fn path_segment(id: &str) -> String {
 
 /// Whether `base` names this machine (localhost, 127.0.0.0/8 or ::1).
 fn is_loopback(base: &str) -> bool {
-    let Some(host) = reqwest::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)) else {
-        return false;
-    };
+    reqwest::Url::parse(base).is_ok_and(|u| url_is_loopback(&u))
+}
+
+fn url_is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else { return false };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+/// Whether `base` may be a remote's base URL: `https`, or `http` to this machine only
+/// (localhost, 127.0.0.0/8, ::1 — the demo's simulator and tests). Plain http to another
+/// machine would carry the service account's password and residents' data readable by
+/// anyone on the way. The error names the URL and why.
+pub fn check_base_url(base: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(base.trim())
+        .map_err(|e| format!("{base:?} is not a URL ({e}); expected https://HOST/v2"))?;
+    if url.host().is_none() {
+        return Err(format!("{base:?} names no host; expected https://HOST/v2"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if url_is_loopback(&url) => Ok(()),
+        "http" => Err(format!(
+            "{base} uses plain http to another machine, which would send the service account's password and \
+             residents' data unencrypted; use https (plain http is accepted only for this machine: localhost, \
+             127.0.0.0/8, ::1)"
+        )),
+        other => Err(format!("{base:?} is not an http(s) URL (scheme {other:?}); expected https://HOST/v2")),
+    }
+}
+
+/// Why a redirect from the request's first URL `from` to `to` (after `hops` earlier
+/// redirects) is refused, or `None` to follow it: only to the same host and port (reqwest
+/// would drop the token on the way anyway, but the request would still reach another
+/// machine), never from https down to http, at most [`MAX_REDIRECTS`] in a row.
+fn redirect_refusal(from: &reqwest::Url, to: &reqwest::Url, hops: usize) -> Option<String> {
+    if hops > MAX_REDIRECTS {
+        return Some(format!("{from} redirected more than {MAX_REDIRECTS} times; refused"));
+    }
+    if from.host_str() != to.host_str() || from.port_or_known_default() != to.port_or_known_default() {
+        return Some(format!(
+            "{from} redirected to another host ({to}); refused, so nothing is sent to a machine that was not \
+             configured — if the remote moved, configure its new URL"
+        ));
+    }
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return Some(format!("{from} redirected from https down to {to}; refused, so nothing travels unencrypted"));
+    }
+    None
+}
+
+/// A transport error: a refused redirect is [`RemoteError::Insecure`] (our policy's reason
+/// in its text), anything else a network error.
+fn transport(e: &reqwest::Error) -> RemoteError {
+    if e.is_redirect() {
+        RemoteError::Insecure(describe(e))
+    } else {
+        RemoteError::Network(describe(e))
+    }
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -420,7 +522,38 @@ fn error_message(body: &str, status: u16) -> String {
     })
 }
 
-async fn read_body(resp: reqwest::Response) -> RemoteResult<Vec<u8>> {
+/// Reads the whole body, in chunks, refusing it once it passes `cap` bytes (before reading
+/// anything when the announced length already does). A body cut short is
+/// [`RemoteError::Decode`] (an unreadable answer), as before.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>> {
+    let too_large = |resp: &reqwest::Response| RemoteError::TooLarge { url: resp.url().to_string(), cap };
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large(&resp));
+    }
+    let mut body = Vec::with_capacity(resp.content_length().map_or(0, |n| n as usize));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large(&resp));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The beginning of an error answer, for its message (the rest is not read).
+async fn error_text(mut resp: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= ERROR_BODY_BYTES {
+            body.truncate(ERROR_BODY_BYTES);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>> {
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -428,11 +561,10 @@ async fn read_body(resp: reqwest::Response) -> RemoteResult<Vec<u8>> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let bytes = resp.bytes().await;
     if (200..300).contains(&status) {
-        return bytes.map(|b| b.to_vec()).map_err(|e| RemoteError::Decode(describe(&e)));
+        return read_capped(resp, cap).await;
     }
-    let text = bytes.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = error_text(resp).await;
     let message = error_message(&text, status);
     Err(match status {
         429 => RemoteError::RateLimited { retry_after, message },
@@ -535,9 +667,58 @@ mod tests {
         {
             assert!(is_loopback(base), "{base}");
         }
-        for base in [DEFAULT_BASE_URL, "http://10.0.0.1/v2", "http://localhost.example.com/v2", "not a url"] {
+        for base in [DEFAULT_BASE_URL, "http://10.0.0.1/v2", "http://localhost.example.com/v2", "not a url", ""] {
             assert!(!is_loopback(base), "{base}");
         }
+    }
+
+    #[test]
+    fn only_https_or_http_to_this_machine_is_a_base_url() {
+        for ok in [
+            DEFAULT_BASE_URL,
+            "https://10.0.0.1/v2",
+            "http://127.0.0.1:8080/v2",
+            "http://localhost/v2",
+            "http://LOCALHOST:1/v2",
+            "http://[::1]:9/v2",
+            "http://[::ffff:127.0.0.1]:9/v2",
+        ] {
+            assert_eq!(check_base_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("http://10.0.0.1/v2", "plain http to another machine"),
+            ("http://api.11os.com/v2", "plain http to another machine"),
+            ("http://localhost.evil.example/v2", "plain http to another machine"),
+            ("http://[::ffff:10.0.0.1]/v2", "plain http to another machine"),
+            ("ftp://api.11os.com/v2", "not an http(s) URL"),
+            ("api.11os.com/v2", "not a URL"),
+            ("", "not a URL"),
+        ] {
+            let why = check_base_url(bad).unwrap_err();
+            assert!(why.contains(says) && why.contains(bad), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn redirects_stay_on_the_host_and_on_https() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let from = u("https://api.example.com/v2/team");
+        assert_eq!(redirect_refusal(&from, &u("https://api.example.com/v2/teams"), 1), None);
+        assert_eq!(redirect_refusal(&from, &u("https://api.example.com:443/v2/x"), 5), None);
+        for (to, says) in [
+            ("https://evil.example.com/v2/team", "another host"),
+            ("https://api.example.com:8443/v2/team", "another host"),
+            ("https://example.com/v2/team", "another host"),
+            ("http://api.example.com:443/v2/team", "down to"),
+        ] {
+            let why = redirect_refusal(&from, &u(to), 1).unwrap_or_default();
+            assert!(why.contains(says) && why.contains(to), "{to}: {why}");
+        }
+        let why = redirect_refusal(&from, &u("https://api.example.com/v2/teams"), MAX_REDIRECTS + 1);
+        assert!(why.is_some_and(|w| w.contains("more than 5 times")));
+        // http on this machine may move within itself.
+        let local = u("http://127.0.0.1:9/v2/team");
+        assert_eq!(redirect_refusal(&local, &u("http://127.0.0.1:9/v2/x"), 1), None);
     }
 
     #[test]

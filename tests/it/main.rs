@@ -19,3 +19,4 @@ mod rules_corners;
 mod rules_sim;
 mod sync;
 mod sync_lease;
+mod transit;

@@ -714,7 +714,12 @@ fn cli_sync_exits_6_on_conflicts_and_resolves_them() {
     }
     let stored: String = residentdesk::store::open(&db)
         .unwrap()
-        .query_row("SELECT group_concat(value, ' ') FROM settings", [], |r| r.get(0))
+        .query_row(
+            "SELECT coalesce(group_concat(v, ' '), '') FROM (SELECT value AS v FROM settings
+             UNION ALL SELECT remote_url FROM team_sync UNION ALL SELECT remote_user FROM team_sync)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(!stored.contains(SVC.1), "the password is never in the database");
     assert_eq!(run(&["--as", ADMIN.0, "resident", "update", "remote0@example.com", "--first", "Cli"], None).0, 0);
@@ -882,8 +887,8 @@ fn credentials_fall_back_to_a_private_file_and_load_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("desk.db");
     let conn = residentdesk::store::open(&db).unwrap();
-    let store = CredentialStore::for_conn(&conn);
-    store.save(&Credentials { email: "svc@x.co".into(), password: "s3cret-pass".into() }).unwrap();
+    let store = CredentialStore::for_team(&conn, 1);
+    store.save(&Credentials { email: "svc@x.co".into(), password: "s3cret-pass".into() }, &[1]).unwrap();
     let back = store.load().unwrap().unwrap();
     assert_eq!((back.email.as_str(), back.password.as_str()), ("svc@x.co", "s3cret-pass"));
     let file = std::path::PathBuf::from(format!("{}.sync-credentials", db.display()));

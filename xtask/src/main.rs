@@ -4,6 +4,7 @@
 //! (nothing is installed twice; nothing is assumed to be there already), then does its job.
 #![forbid(unsafe_code)]
 
+mod deny;
 mod desktop;
 mod package;
 mod setup;
@@ -27,13 +28,15 @@ fn main() -> ExitCode {
         "package-test" => package::test(),
         "e2e" => desktop::e2e_only(&rest),
         "windows" => windows::test(true),
+        // The dependency policy alone (deny.toml), as `test` checks it.
+        "deny" => deny::check(),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <run|test|bench|package|e2e|windows>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings and every test suite\n  bench  build in release and print the benchmark figures (ratios against references measured in the same run)\n  package  build the release CLI and desktop app and make the .deb and .rpm (target/desktop/release/bundle/)\n  package-test  only the package test of `test`, over the debug binaries already built\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)\n  windows  cross-build the CLI for Windows, run its smoke test under Wine (both part of test) and type-check the desktop for Windows");
+            println!("usage: cargo xtask <run|test|bench|package|e2e|windows|deny>\n  run    set up, seed a demo database if none, and start ResidentDesk\n  test   set up, then fmt check, clippy -D warnings, the dependency policy (cargo deny, deny.toml) and every test suite\n  bench  npm audit of the UI's runtime dependencies (reported), then build in release and print the benchmark figures (ratios against references measured in the same run)\n  package  build the release CLI and desktop app and make the .deb and .rpm (target/desktop/release/bundle/)\n  package-test  only the package test of `test`, over the debug binaries already built\n  e2e [FILE...]  build the desktop app and run only its end-to-end tests (all of tests/e2e/, or the files named)\n  windows  cross-build the CLI for Windows, run its smoke test under Wine (both part of test) and type-check the desktop for Windows\n  deny   only the dependency policy of `test`: cargo deny check licenses bans sources (advisories where a database is on disk) for the core and the desktop");
             Ok(())
         }
-        other => {
-            Err(format!("unknown xtask command {other:?} (run, test, bench, package, package-test, e2e, windows)"))
-        }
+        other => Err(format!(
+            "unknown xtask command {other:?} (run, test, bench, package, package-test, e2e, windows, deny)"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,7 +71,7 @@ pub fn sh_in(dir: &Path, program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn cargo() -> String {
+pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
@@ -77,6 +80,8 @@ fn test(_args: &[String]) -> Result<(), String> {
     let cargo = cargo();
     sh(&cargo, &["fmt", "--all", "--", "--check"])?;
     sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    // Licenses, bans and sources of both workspaces, before the long test run.
+    deny::check()?;
     sh(&cargo, &["test", "--workspace"])?;
     desktop::test()?;
     package::test()?;
@@ -144,6 +149,9 @@ fn bench(args: &[String]) -> Result<(), String> {
     setup::core_tools()?;
     // The references measured in the same run: sqlite3's CSV mode and a Python csv script.
     setup::apt(&["sqlite3", "python3"])?;
+    // The UI's runtime dependencies against the npm registry's advisories: reported, and
+    // repeated as the last line, but not a reason to withhold the figures.
+    let audit = deny::npm_audit()?;
     let cargo = cargo();
     let root = root();
     let mut ran = 0;
@@ -168,5 +176,6 @@ fn bench(args: &[String]) -> Result<(), String> {
         ran += 1;
     }
     println!("xtask: {ran} benchmark programs ran");
+    println!("{}", audit.summary());
     Ok(())
 }

@@ -72,7 +72,11 @@ pub fn remote_cmd(
         std::env::var("RESIDENTDESK_REMOTE_PASSWORD").ok().filter(|p| !p.is_empty())
     };
     if args.remote.is_some() || args.remote_user.is_some() || password.is_some() {
-        app.sync_configure(session, args.remote.as_deref(), args.remote_user.as_deref(), password.as_deref())?;
+        let config =
+            app.sync_configure(session, args.remote.as_deref(), args.remote_user.as_deref(), password.as_deref())?;
+        if let (Some(notice), false) = (&config.notice, out.json) {
+            eprintln!("note: {notice}");
+        }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -136,9 +136,12 @@ pub fn sync(
         if !out.json && password.is_some() {
             eprintln!("note: the service account's password is kept in the {}", config.credential_store);
         }
+        if let Some(notice) = &config.notice {
+            eprintln!("note: {notice}");
+        }
     }
     let config = app.sync_config(session)?;
-    let credentials: Credentials = app.sync_credentials()?;
+    let credentials: Credentials = app.sync_credentials(session)?;
     let remote = HttpRemote::new(&config.remote_url, credentials).map_err(|e| AppError::internal(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

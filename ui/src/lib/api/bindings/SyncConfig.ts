@@ -7,4 +7,9 @@ export type SyncConfig = { remote_url: string, remote_user: string | null, crede
 /**
  * Where the password lives, and a warning when it is a plain file.
  */
-credential_store: string, };
+credential_store: string, 
+/**
+ * What a change did that the person must know (the remote URL changed, so the stored
+ * password was forgotten); `None` otherwise.
+ */
+notice: string | null, };
