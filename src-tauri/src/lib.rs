@@ -14,7 +14,6 @@ pub mod instance;
 pub mod logging;
 pub mod maintenance;
 pub mod startup;
-mod window_memory;
 
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
@@ -346,8 +345,7 @@ pub fn run() -> Result<(), String> {
                     shell.manage(lock);
                     shell.manage(desk);
                     for window in &windows {
-                        let window = tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
-                        window_memory::save_after_moves(&window);
+                        tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
                     }
                 }
                 Err((failure, details)) => {

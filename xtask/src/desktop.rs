@@ -20,8 +20,6 @@ const APT: &[&str] = &[
     "xauth",
     "webkit2gtk-driver",
     "imagemagick",
-    // The window test resizes the window as a window manager would.
-    "xdotool",
 ];
 
 fn ui_dir() -> PathBuf {
@@ -176,8 +174,8 @@ pub fn e2e(files: &[String]) -> Result<(), String> {
         .env("RESIDENTDESK_DB", db_dir.join("residentdesk.db"))
         // The dialog seam of the e2e build: answers in files there (see src-tauri/src/dialogs.rs).
         .env("RESIDENTDESK_E2E_DIALOGS", db_dir.join("dialogs"))
-        // A scratch config folder: the remembered window (window-state) of one run never
-        // sizes another's screenshots.
+        // A scratch config folder: the window size one test leaves (window-state) never
+        // sizes another run's screenshots.
         .env("XDG_CONFIG_HOME", db_dir.join("config"))
         .env("SITEMANAGER_SIM", &sim)
         .env("SCREENSHOTS", &shots)
