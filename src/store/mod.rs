@@ -4,6 +4,7 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod backup;
 pub mod conflicts;
 pub mod encryption;
@@ -15,6 +16,7 @@ pub mod private_files;
 pub mod remote_check;
 pub mod residents;
 pub mod roles;
+pub mod scrub;
 pub mod settings;
 pub mod sites;
 pub mod staff;
@@ -71,7 +73,9 @@ pub fn migrations() -> &'static Migrations<'static> {
 }
 
 /// Sets the per-connection pragmas: WAL, foreign keys, FULL synchronous (a committed change
-/// survives a power cut), a busy timeout for the second process (CLI beside the desktop).
+/// survives a power cut), a busy timeout for the second process (CLI beside the desktop),
+/// and `secure_delete` (deleted content is overwritten with zeros in the database and its
+/// WAL, so a purged resident's data is not left in free pages: purge means gone).
 pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(Duration::from_secs(10))?;
     // 16 KiB pages (only a new database takes them; it must precede WAL): large imports and
@@ -79,6 +83,7 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
@@ -241,6 +246,8 @@ pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     }
     configure(&conn).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     MIGRATIONS.to_latest(&mut conn)?;
+    // The audit rows written before the hash chain existed are chained once, here.
+    audit_chain::backfill(&conn)?;
     Ok(conn)
 }
 
@@ -248,7 +255,9 @@ pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
 pub fn open_in_memory() -> Result<Connection, StoreError> {
     let mut conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     MIGRATIONS.to_latest(&mut conn)?;
+    audit_chain::backfill(&conn)?;
     Ok(conn)
 }
 
