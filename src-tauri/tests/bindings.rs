@@ -21,6 +21,7 @@ use residentdesk::domain::vocab::{ConflictKind, OutboxOp, OutboxState, ResidentF
 use residentdesk::error::{AppError, ErrorCode};
 use residentdesk::store::backup::{BackupFile, FileFacts, OutboxSettlement};
 use residentdesk::store::conflicts::Conflict;
+use residentdesk::store::audit_chain::{BreakKind, ChainBreak, ChainFinding, ChainReport};
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::check::{AssumptionCheck, Blocker, CallRecord, CheckReport, Verdict};
@@ -74,6 +75,10 @@ fn export_bindings() {
         StaffPatch,
         Member,
         AuditEntry,
+        ChainReport,
+        ChainBreak,
+        ChainFinding,
+        BreakKind,
         Entry,
         SyncStatus,
         SyncConfig,

@@ -96,8 +96,10 @@ pub fn row_hash(prev: &[u8], row: &Chained<'_>) -> [u8; 32] {
 /// A last row without a hash (written around the chain) also gives [`GENESIS`]: the chain
 /// goes on, and `audit verify` names that row.
 pub(super) fn last_hash(conn: &Connection) -> rusqlite::Result<[u8; 32]> {
-    let last: Option<Option<Vec<u8>>> =
-        conn.prepare_cached("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")?.query_row([], |r| r.get(0)).optional()?;
+    let last: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
     Ok(last.flatten().and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()).unwrap_or(GENESIS))
 }
 
@@ -179,7 +181,10 @@ fn check_row(conn: &Connection, row: &Stored, expected_prev: &[u8]) -> rusqlite:
     };
     if row.scrubbed {
         if !row.details.starts_with("{\"scrubbed\":") {
-            return Ok(Some((BreakKind::ContentEdited, "the row is marked scrubbed but its details were changed".into())));
+            return Ok(Some((
+                BreakKind::ContentEdited,
+                "the row is marked scrubbed but its details were changed".into(),
+            )));
         }
     } else if commitment(row.target.as_deref(), &row.details).as_slice() != committed.as_slice() {
         return Ok(Some((BreakKind::ContentEdited, "the row's target or details were changed".into())));

@@ -202,8 +202,10 @@ fn only_the_scrub_update_gets_past_the_triggers() {
         "another column with it"
     );
     assert!(update("UPDATE audit SET details = '{\"other\":1}', scrubbed_at = 't' WHERE id = ?1").is_err());
-    assert!(update("UPDATE audit SET target = 'someone', details = '{\"scrubbed\":1}', scrubbed_at = 't' WHERE id = ?1")
-        .is_err());
+    assert!(update(
+        "UPDATE audit SET target = 'someone', details = '{\"scrubbed\":1}', scrubbed_at = 't' WHERE id = ?1"
+    )
+    .is_err());
     update("UPDATE audit SET target = 'hmac:00', details = '{\"scrubbed\":1}', scrubbed_at = 't' WHERE id = ?1")
         .unwrap();
     assert!(update("UPDATE audit SET details = '{\"scrubbed\":2}', scrubbed_at = 'u' WHERE id = ?1").is_err(), "once");
@@ -336,7 +338,10 @@ fn a_resident_purged_before_any_sync_is_gone_at_once_and_still_traceable() {
     let w = Work::demo(20);
     let email: String = {
         let (conn, _) = store::open_keyed(&w.db(), &KeySource::Standard).unwrap();
-        conn.query_row("SELECT email FROM residents WHERE deactivation_utc IS NULL ORDER BY id LIMIT 1", [], |r| r.get(0)).unwrap()
+        conn.query_row("SELECT email FROM residents WHERE deactivation_utc IS NULL ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     w.run(Some(OWNER), &["resident", "purge", &email]).ok();
     let run = w.run(Some(OWNER), &["audit", "list", "--email", &email]).ok().json();
