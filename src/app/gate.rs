@@ -422,7 +422,13 @@ impl Run<'_> {
             for s in &purged {
                 store::scrub::settle_never_sent(&self.tx, s, self.ctx.now)?;
             }
-            store::scrub::purged(&self.tx, &purged, self.ctx.now)?;
+            let scrubbed = store::scrub::purged(&self.tx, &purged, self.ctx.now)?;
+            let conn = self.tx.conn;
+            self.tx.commit()?;
+            if scrubbed != store::scrub::Scrubbed::default() {
+                store::truncate_wal(conn);
+            }
+            return Ok(());
         }
         Ok(self.tx.commit()?)
     }

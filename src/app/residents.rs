@@ -673,8 +673,11 @@ impl App {
         // personal data goes too (purge means gone).
         let gone: Vec<store::scrub::Subject> =
             due.iter().map(|r| store::scrub::Subject { resident_id: Some(r.id), email: r.email.clone() }).collect();
-        store::scrub::purged(&tx, &gone, now)?;
+        let scrubbed = store::scrub::purged(&tx, &gone, now)?;
         tx.commit()?;
+        if scrubbed != store::scrub::Scrubbed::default() {
+            store::truncate_wal(self.conn());
+        }
         Ok(due.len())
     }
 }

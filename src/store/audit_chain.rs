@@ -425,6 +425,39 @@ mod tests {
         assert_eq!(trigger_problems(&conn).unwrap(), []);
     }
 
+    /// Rows written before migration 0007 are chained by the first open after it (once),
+    /// the update trigger is back as it must be, and new rows chain on after them.
+    #[test]
+    fn rows_from_before_the_chain_are_hashed_once_at_the_first_open() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_version(&mut conn, 6).unwrap();
+        for (at, target) in [("2026-01-01T00:00:00.000000Z", Some("a@x.test")), ("2026-01-02T00:00:00.000000Z", None)] {
+            conn.execute(
+                "INSERT INTO audit(at, actor, action, outcome, target, details) VALUES (?1, 'me', 'x', 'ok', ?2, '{}')",
+                params![at, target],
+            )
+            .unwrap();
+        }
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        assert!(!verify(&conn).unwrap().ok, "not chained yet");
+        assert_eq!(backfill(&conn).unwrap(), 2);
+        assert_eq!(backfill(&conn).unwrap(), 0, "once");
+        assert_eq!(trigger_problems(&conn).unwrap(), []);
+        let entry = super::super::audit::NewAudit {
+            actor_id: None,
+            actor: "me",
+            action: "y",
+            outcome: "ok",
+            team_id: None,
+            site_id: None,
+            target: None,
+            details: serde_json::json!({}).into(),
+        };
+        super::super::audit::append(&conn, &entry, chrono::Utc::now()).unwrap();
+        let report = verify(&conn).unwrap();
+        assert!(report.ok && report.verified == 3, "{report:?}");
+    }
+
     #[test]
     fn the_hash_covers_every_column_and_the_link() {
         let c = commitment(Some("a@x.test"), "{}");

@@ -129,6 +129,20 @@ pub fn set_auto_checkpoint(conn: &Connection, pages: i64) -> rusqlite::Result<()
     conn.pragma_update(None, "wal_autocheckpoint", pages)
 }
 
+/// Copies the WAL back into the database file and empties it, without waiting for anyone:
+/// after a scrub, so the log keeps no earlier copy of the scrubbed pages (`secure_delete`
+/// zeroes the database's free space, not old WAL frames). Another connection reading or
+/// writing makes it give up; the next checkpoint then does it.
+pub fn truncate_wal(conn: &Connection) {
+    if conn.busy_timeout(Duration::ZERO).is_err() {
+        return;
+    }
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::debug!("the WAL was not emptied after a scrub: {e}");
+    }
+    let _ = conn.busy_timeout(Duration::from_secs(10));
+}
+
 /// A WAL checkpoint running on its own connection and thread.
 #[derive(Debug)]
 pub struct BackgroundCheckpoint {

@@ -17,6 +17,17 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::Sha256;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by every scrub; the sync pass asks at its end whether one happened (its scrubs run
+/// deep in the push's write-back) to empty the WAL of the pages' earlier copies.
+static SCRUBBED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a scrub ran since the last call (in any connection of this process: at worst
+/// one extra WAL checkpoint).
+pub fn take_scrubbed() -> bool {
+    SCRUBBED.swap(false, Ordering::Relaxed)
+}
 
 /// The settings key of the per-database secret (hex) that keys the hashes of scrubbed
 /// residents' emails. Kept in the database itself: a stolen encrypted file reveals nothing,
@@ -135,6 +146,7 @@ pub fn purged(tx: &Transaction<'_>, subjects: &[Subject], now: DateTime<Utc>) ->
     if ready.is_empty() {
         return Ok(out);
     }
+    SCRUBBED.store(true, Ordering::Relaxed);
     let key = subject_key(tx)?;
     for s in &ready {
         out.outbox += tx

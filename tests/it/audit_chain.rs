@@ -328,6 +328,11 @@ fn a_resident_purged_before_any_sync_is_gone_at_once_and_still_traceable() {
     assert!(rows.iter().all(|e| e.actor == OWNER.0 && e.details.to_string().contains("hmac:")), "{rows:?}");
     assert!(app.audit_for_email(&owner, "someone.else@scrub.test", 10).unwrap().is_empty());
     assert_eq!(store::audit::count(app.conn()).unwrap(), before + 1, "rows are kept, not deleted");
+    // While the app is open: the WAL was emptied after the scrub, and the freed space of
+    // the file is zeros (secure_delete).
+    for n in needles {
+        assert_eq!(in_files(&db, n), Vec::<String>::new(), "{n} readable in the files of the open database");
+    }
     assert!(verify(&mut app).ok, "the chain verifies after the scrub");
     drop(app);
     for n in needles {
