@@ -13,6 +13,11 @@ use crate::store::{self, audit::AuditEntry, audit_chain::ChainReport};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+/// The shortest retention period a person may set (a typo of `7` must not scrub a month).
+const MIN_RETENTION_DAYS: i64 = 30;
+/// The longest: a hundred years.
+const MAX_RETENTION_DAYS: i64 = 36_600;
+
 impl App {
     /// The newest audit entries of the active team.
     pub fn audit_list(
@@ -43,6 +48,24 @@ impl App {
     pub fn audit_verify(&self, session: &Session) -> AppResult<ChainReport> {
         let rd = self.read(session, &uc::AUDIT_VERIFY, At::Team)?;
         Ok(store::audit_chain::verify(&rd)?)
+    }
+
+    /// `audit.retention`: how many days resident details stay in the audit log before they
+    /// are scrubbed (30 to 36,600; default 7 × 366). A database setting, taken into account
+    /// at the next open. Returns the new value.
+    pub fn audit_retention_set(&mut self, session: &Session, days: i64) -> AppResult<i64> {
+        if !(MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&days) {
+            return Err(AppError::invalid_field(
+                "days",
+                format!("keep resident details between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS} days"),
+            ));
+        }
+        let run = self.write(session, &uc::AUDIT_RETENTION, At::Team)?;
+        let before = store::scrub::retention_days(&run)?;
+        store::settings::set(&run, store::scrub::RETENTION_DAYS, &days.to_string())?;
+        run.audit().before_after(json!({ "days": before }), json!({ "days": days })).write()?;
+        run.commit()?;
+        Ok(days)
     }
 
     /// `audit.guard`, at every open: the append-only triggers compared with the SQL they

@@ -426,4 +426,19 @@ fn resident_details_are_scrubbed_after_the_retention_period() {
     let scrub = store::audit::list(app.conn(), None, None, 10).unwrap();
     assert!(scrub.iter().any(|e| e.action == "audit.retention_scrub" && e.actor == "system"), "{scrub:?}");
     assert!(app.audit_verify(&owner).unwrap().ok);
+
+    // A shorter period, set by the owner, applies at the next open; a typo is refused.
+    assert!(app.audit_retention_set(&owner, 7).is_err());
+    app.resident_update(
+        &owner,
+        &email,
+        &residentdesk::app::ResidentPatch { phone: Some("555-3232".into()), ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(app.audit_retention_set(&owner, 30).unwrap(), 30);
+    drop(app);
+    clock.advance(chrono::Duration::days(29));
+    assert!(about(&plain_app(&db, clock.clone())) >= 1, "within 30 days: kept");
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(about(&plain_app(&db, clock.clone())), 0, "past 30 days: scrubbed");
 }

@@ -38,6 +38,12 @@ pub enum AuditCmd {
     },
     /// Check the hash chain of the whole log; names the first row that breaks it (exit 6).
     Verify,
+    /// Set how many days resident details stay in the log before they are scrubbed
+    /// (30..=36600; default 2562, 7 years); applied at the next open.
+    Retention {
+        #[arg(long)]
+        days: i64,
+    },
 }
 
 pub fn audit(app: &mut App, session: &Session, cmd: &AuditCmd, out: &Out) -> Result<(), AppError> {
@@ -51,6 +57,13 @@ pub fn audit(app: &mut App, session: &Session, cmd: &AuditCmd, out: &Out) -> Res
             access_cmd::audit_export(app, session, since, output.as_deref())
         }
         AuditCmd::Verify => verify(app, session, out),
+        AuditCmd::Retention { days } => {
+            let days = app.audit_retention_set(session, *days)?;
+            out.value(&json!({ "retention_days": days }), || {
+                println!("resident details stay {days} days in the audit log");
+            });
+            Ok(())
+        }
         AuditCmd::List { since, limit, email } => {
             let since = since
                 .as_deref()
