@@ -32,6 +32,7 @@ const COMMANDS: &[&str] = &[
     "staff_update",
     "staff_remove",
     "audit_list",
+    "audit_verify",
     "outbox_list",
     "outbox_retry",
     "outbox_discard",

@@ -17,6 +17,7 @@ use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::{BulkAction, StatusChange};
+use residentdesk::store::audit_chain::ChainReport;
 use residentdesk::store::staff::Member;
 use residentdesk::store::{audit::AuditEntry, conflicts::Conflict, outbox::Entry, sites::Mapping, sites::Site};
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
@@ -58,6 +59,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         staff_update,
         staff_remove,
         audit_list,
+        audit_verify,
         outbox_list,
         outbox_retry,
         outbox_discard,
@@ -271,6 +273,12 @@ pub fn staff_remove(desk: Desktop<'_>, email: String) -> Reply<()> {
 #[tauri::command(async)]
 pub fn audit_list(desk: Desktop<'_>, limit: usize) -> Reply<Vec<AuditEntry>> {
     desk.signed_in(|app, s| app.audit_list(s, None, limit))
+}
+
+/// The audit log's hash chain checked (`audit.verify`): verified rows, or the first that breaks it.
+#[tauri::command(async)]
+pub fn audit_verify(desk: Desktop<'_>) -> Reply<ChainReport> {
+    desk.signed_in(|app, s| app.audit_verify(s))
 }
 
 #[tauri::command(async)]

@@ -19,6 +19,7 @@ use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::vocab::{ConflictKind, OutboxOp, OutboxState, ResidentField};
 use residentdesk::error::{AppError, ErrorCode};
+use residentdesk::store::audit_chain::{BreakKind, ChainBreak, ChainFinding, ChainReport};
 use residentdesk::store::backup::{BackupFile, FileFacts, OutboxSettlement};
 use residentdesk::store::conflicts::Conflict;
 use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, sites::Site, staff::Member};
@@ -74,6 +75,10 @@ fn export_bindings() {
         StaffPatch,
         Member,
         AuditEntry,
+        ChainReport,
+        ChainBreak,
+        ChainFinding,
+        BreakKind,
         Entry,
         SyncStatus,
         SyncConfig,

@@ -48,7 +48,8 @@ pub struct App {
 
 impl App {
     /// Opens (creating and migrating) the database at `path`. Nothing is purged here: the
-    /// housekeeping runs once someone has signed in (see [`App::purge_after_grace`]).
+    /// housekeeping runs once someone has signed in (see [`App::purge_after_grace`]); only
+    /// the audit log is guarded ([`App::guard_audit`]: its triggers, its retention).
     /// The key is resolved the standard way (`RESIDENTDESK_DB_KEY`, else the OS keyring;
     /// see [`store::key`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> AppResult<App> {
@@ -58,7 +59,9 @@ impl App {
     /// [`App::open`] with the key from `source` (a passphrase read from stdin, a prompt).
     pub fn open_with_key(path: &Path, clock: Arc<dyn Clock>, source: &store::KeySource) -> AppResult<App> {
         let (conn, key) = store::open_keyed(path, source)?;
-        Ok(App { conn, key, clock, checkpoint: None, sessions: SessionCache::default() })
+        let mut app = App { conn, key, clock, checkpoint: None, sessions: SessionCache::default() };
+        app.guard_audit()?;
+        Ok(app)
     }
 
     /// An in-memory application (tests and benchmarks).
@@ -93,7 +96,7 @@ impl App {
         self.conn = store::open_with(path, &key)?;
         self.key = key;
         self.sessions = SessionCache::default();
-        Ok(())
+        self.guard_audit()
     }
 
     /// Whether the database file is encrypted.
@@ -153,7 +156,7 @@ impl App {
         let now = self.now();
         let tx = UseCaseTx::begin(&self.conn)?;
         let ctx = decide(&tx, &self.sessions, session, uc, at, now, Check::Audited)?;
-        Ok(Run { tx, ctx })
+        Ok(Run { tx, ctx, purged: RefCell::default() })
     }
 
     /// Opens the gate of a read use case: the same checks as [`App::write`], no transaction.
@@ -364,6 +367,9 @@ fn lower_first(text: &str) -> String {
 pub(crate) struct Run<'a> {
     tx: UseCaseTx<'a>,
     pub ctx: Ctx,
+    /// Residents purged by this use case, scrubbed at commit (after the use case's own
+    /// audit entry, which names them, is written).
+    purged: RefCell<Vec<store::scrub::Subject>>,
 }
 
 impl<'a> std::ops::Deref for Run<'a> {
@@ -402,8 +408,28 @@ impl Run<'_> {
         }
     }
 
-    /// Commits the use case's writes.
+    /// Marks a resident this use case purges: at commit, a purge that never left this desk
+    /// is settled and the resident's personal data removed when no sync needs it any more
+    /// ([`store::scrub`]).
+    pub fn purged(&self, r: &Resident) {
+        self.purged.borrow_mut().push(store::scrub::Subject { resident_id: Some(r.id), email: r.email.clone() });
+    }
+
+    /// Commits the use case's writes (scrubbing what it purged first, in the same transaction).
     pub fn commit(self) -> AppResult<()> {
+        let purged = self.purged.take();
+        if !purged.is_empty() {
+            for s in &purged {
+                store::scrub::settle_never_sent(&self.tx, s, self.ctx.now)?;
+            }
+            let scrubbed = store::scrub::purged(&self.tx, &purged, self.ctx.now)?;
+            let conn = self.tx.conn;
+            self.tx.commit()?;
+            if scrubbed != store::scrub::Scrubbed::default() {
+                store::truncate_wal(conn);
+            }
+            return Ok(());
+        }
         Ok(self.tx.commit()?)
     }
 }

@@ -669,7 +669,15 @@ impl App {
                 .details(json!({"deactivation": r.deactivation_utc, "after_sign_in_of": session.actor.email}))
                 .write()?;
         }
+        // The remote purges on its own: once nothing of theirs waits in the outbox, their
+        // personal data goes too (purge means gone).
+        let gone: Vec<store::scrub::Subject> =
+            due.iter().map(|r| store::scrub::Subject { resident_id: Some(r.id), email: r.email.clone() }).collect();
+        let scrubbed = store::scrub::purged(&tx, &gone, now)?;
         tx.commit()?;
+        if scrubbed != store::scrub::Scrubbed::default() {
+            store::truncate_wal(self.conn());
+        }
         Ok(due.len())
     }
 }
@@ -817,7 +825,7 @@ pub(crate) fn apply_terminate(
 }
 
 pub(crate) fn apply_purge(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Run<'_>,
     session: &Session,
     site: &Site,
     r: &Resident,
@@ -825,6 +833,7 @@ pub(crate) fn apply_purge(
 ) -> AppResult<()> {
     append_op(tx, session, site, r, OutboxOp::Purge, json!({}), now)?;
     store::residents::delete(tx, r.id)?;
+    tx.purged(r);
     Ok(())
 }
 

@@ -162,6 +162,9 @@ use_cases! {
     // Audit and the demo.
     AUDIT_LIST = "audit.list", p(AuditView), Team, PeopleAndTokens, false, "Read the team's audit log";
     AUDIT_EXPORT = "audit.export", p(AuditExport), Team, PeopleAndTokens, true, "Export the team's audit log as CSV";
+    AUDIT_VERIFY = "audit.verify", p(AuditView), Team, PeopleAndTokens, false, "Check the audit log's hash chain and name the first row that breaks it";
+    AUDIT_RETENTION = "audit.retention", p(TeamSettings), Team, PeopleAndTokens, true, "Set how many days resident details stay in the audit log (default 7 years)";
+    AUDIT_GUARD = "audit.guard", None, Team, System, true, "At open: restore dropped audit triggers, scrub resident details past the retention period";
     DEMO_PORTFOLIO = "demo.portfolio", p(TeamSettings), Team, PeopleOnly, false, "The demo portfolio as a simulator seed (owner of a demo database)";
     DEMO_GROW_SITE = "demo.grow_site", p(SitesSettings), Team, PeopleOnly, true, "Add units and residents to a demo site (owner of a demo database)";
 

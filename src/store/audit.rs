@@ -1,4 +1,5 @@
-//! The append-only audit log (no update or delete path; triggers refuse both).
+//! The append-only audit log: one writer ([`append`], which chains every row), reads; no
+//! update or delete path (triggers refuse both, but for the scrub of [`super::scrub`]).
 
 use super::{parse_ts, ts};
 use chrono::{DateTime, Utc};
@@ -33,15 +34,45 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
-/// Appends an entry. Takes `&Connection` because a transaction derefs to one: denials and
-/// failed sign-ins are written on their own, mutations inside their transaction.
+/// Appends an entry: the one writer of the audit log, which chains it (its hash over the
+/// previous row's hash and its own columns, see [`super::audit_chain`]) in the same
+/// transaction. Takes `&Connection` because a transaction derefs to one: denials and failed
+/// sign-ins are written on their own (then in an immediate transaction of their own, so two
+/// processes never chain onto the same previous row), mutations inside their transaction.
 pub fn append(conn: &Connection, a: &NewAudit<'_>, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    if conn.is_autocommit() {
+        let tx = super::begin_immediate(conn)?;
+        let id = insert_chained(&tx, a, now)?;
+        tx.commit()?;
+        return Ok(id);
+    }
+    insert_chained(conn, a, now)
+}
+
+fn insert_chained(conn: &Connection, a: &NewAudit<'_>, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    let at = ts(now);
+    let prev = super::audit_chain::last_hash(conn)?;
+    let commitment = super::audit_chain::commitment(a.target, a.details.as_str());
+    let hash = super::audit_chain::row_hash(
+        &prev,
+        &super::audit_chain::Chained {
+            at: &at,
+            actor_id: a.actor_id,
+            actor: a.actor,
+            action: a.action,
+            outcome: a.outcome,
+            team_id: a.team_id,
+            site_id: a.site_id,
+            commitment: &commitment,
+        },
+    );
     conn.prepare_cached(
-        "INSERT INTO audit(at, actor_id, actor, action, outcome, team_id, site_id, target, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit(at, actor_id, actor, action, outcome, team_id, site_id, target, details, commitment,
+                           prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
-        ts(now),
+        at,
         a.actor_id,
         a.actor,
         a.action,
@@ -49,7 +80,10 @@ pub fn append(conn: &Connection, a: &NewAudit<'_>, now: DateTime<Utc>) -> rusqli
         a.team_id,
         a.site_id,
         a.target,
-        a.details.as_str()
+        a.details.as_str(),
+        commitment.as_slice(),
+        prev.as_slice(),
+        hash.as_slice()
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -92,6 +126,27 @@ pub fn list(
          ORDER BY id DESC LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![team_id, since.map(ts), limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Newest first: the entries naming `email` (target or details), or carrying `hashed`, its
+/// keyed hash (rows scrubbed by [`super::scrub`]); `team_id` as in [`list`].
+pub fn for_subject(
+    conn: &Connection,
+    team_id: Option<i64>,
+    email: &str,
+    hashed: Option<&str>,
+    limit: usize,
+) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor_id, actor, action, outcome, team_id, site_id, target, details FROM audit
+         WHERE (?1 IS NULL OR team_id = ?1 OR (team_id IS NULL AND actor_id IN
+                (SELECT staff_id FROM team_members WHERE team_id = ?1)))
+           AND (target = ?2 OR instr(details, ?2) > 0
+                OR (?3 IS NOT NULL AND (target = ?3 OR instr(details, ?3) > 0)))
+         ORDER BY id DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![team_id, email, hashed, limit as i64], from_row)?;
     rows.collect()
 }
 

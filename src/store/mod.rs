@@ -4,6 +4,7 @@
 //! `&Transaction`, so the compiler marks every write.
 
 pub mod audit;
+pub mod audit_chain;
 pub mod backup;
 pub mod conflicts;
 pub mod encryption;
@@ -15,6 +16,7 @@ pub mod private_files;
 pub mod remote_check;
 pub mod residents;
 pub mod roles;
+pub mod scrub;
 pub mod settings;
 pub mod sites;
 pub mod staff;
@@ -72,7 +74,9 @@ pub fn migrations() -> &'static Migrations<'static> {
 }
 
 /// Sets the per-connection pragmas: WAL, foreign keys, FULL synchronous (a committed change
-/// survives a power cut), a busy timeout for the second process (CLI beside the desktop).
+/// survives a power cut), a busy timeout for the second process (CLI beside the desktop),
+/// and `secure_delete` (deleted content is overwritten with zeros in the database and its
+/// WAL, so a purged resident's data is not left in free pages: purge means gone).
 pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(Duration::from_secs(10))?;
     // 16 KiB pages (only a new database takes them; it must precede WAL): large imports and
@@ -80,6 +84,7 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
@@ -123,6 +128,20 @@ pub fn file_path(conn: &Connection) -> Option<std::path::PathBuf> {
 /// Sets the connection's automatic WAL checkpoint (0: off, while a large import commits).
 pub fn set_auto_checkpoint(conn: &Connection, pages: i64) -> rusqlite::Result<()> {
     conn.pragma_update(None, "wal_autocheckpoint", pages)
+}
+
+/// Copies the WAL back into the database file and empties it, without waiting for anyone:
+/// after a scrub, so the log keeps no earlier copy of the scrubbed pages (`secure_delete`
+/// zeroes the database's free space, not old WAL frames). Another connection reading or
+/// writing makes it give up; the next checkpoint then does it.
+pub fn truncate_wal(conn: &Connection) {
+    if conn.busy_timeout(Duration::ZERO).is_err() {
+        return;
+    }
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::debug!("the WAL was not emptied after a scrub: {e}");
+    }
+    let _ = conn.busy_timeout(Duration::from_secs(10));
 }
 
 /// A WAL checkpoint running on its own connection and thread.
@@ -242,6 +261,8 @@ pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     }
     configure(&conn).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     MIGRATIONS.to_latest(&mut conn)?;
+    // The audit rows written before the hash chain existed are chained once, here.
+    audit_chain::backfill(&conn)?;
     Ok(conn)
 }
 
@@ -249,7 +270,9 @@ pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
 pub fn open_in_memory() -> Result<Connection, StoreError> {
     let mut conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     MIGRATIONS.to_latest(&mut conn)?;
+    audit_chain::backfill(&conn)?;
     Ok(conn)
 }
 

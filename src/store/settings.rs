@@ -1,4 +1,6 @@
-//! Key/value settings of the desk (sync target, demo flags). Never secrets.
+//! Key/value settings of the desk (sync target, demo flags, backup count, audit retention).
+//! Never credentials; the one secret here is the key of scrubbed emails' hashes
+//! (`store::scrub::SUBJECT_KEY`), which must live with the data it keys.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 

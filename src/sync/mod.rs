@@ -379,6 +379,9 @@ pub(crate) async fn run_pass<R: RemoteApi>(
     if let Some(held) = cx.lease.take() {
         held.release(&cx.db);
     }
+    if store::scrub::take_scrubbed() {
+        store::truncate_wal(cx.db.conn);
+    }
     outcome.map(|()| report)
 }
 

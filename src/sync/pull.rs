@@ -482,6 +482,9 @@ fn merge_site(
                     Some(&l.email),
                     json!({"remote_id": l.remote_id}),
                 )?;
+                // Purged on both sides: nothing left to sync needs the resident's data.
+                let gone = store::scrub::Subject { resident_id: Some(l.id), email: l.email.clone() };
+                store::scrub::purged(tx, &[gone], now)?;
                 report.residents_deleted += 1;
             }
         }

@@ -89,6 +89,9 @@ for (const level of levels) {
       if (level.audit) {
         await s.click('[data-testid="nav-audit"]');
         await s.waitFor('[data-testid="audit-row"]');
+        // The core's check of the hash chain, shown on the screen.
+        await s.waitFor('[data-testid="audit-chain-ok"]');
+        assert.match(await s.textOf('[data-testid="audit-chain-ok"]'), /Verified \d+ rows/);
         await s.screenshot(`13-audit-${level.key}`);
       }
       await s.click('[data-testid="nav-settings"]');

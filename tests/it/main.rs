@@ -2,6 +2,7 @@
 
 mod access;
 mod app_core;
+mod audit_chain;
 mod backup;
 mod cli_core;
 mod cli_habits;

@@ -209,6 +209,8 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         }
         "audit.list" => app.audit_list(s, None, 10).map(|_| ()),
         "audit.export" => app.audit_export_csv(s, None).map(|_| ()),
+        "audit.verify" => app.audit_verify(s).map(|_| ()),
+        "audit.retention" => app.audit_retention_set(s, 2562).map(|_| ()),
         "demo.portfolio" => app.demo_portfolio(s).map(|_| ()),
         "demo.grow_site" => app.demo_grow_site(s, 1).map(|_| ()),
         // In memory: past the gate, a backup without a file and a restore say so.
@@ -701,6 +703,8 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         }
         "audit.list" => v(&["audit", "list"]),
         "audit.export" => v(&["audit", "export"]),
+        "audit.verify" => v(&["audit", "verify"]),
+        "audit.retention" => v(&["audit", "retention", "--days", "2562"]),
         "backup.create" => v(&["backup"]),
         "backup.list" => v(&["backup", "list"]),
         "backup.settings" => v(&["backup", "settings", "--keep", "14"]),

@@ -104,7 +104,7 @@ fn opts() -> SyncOptions {
 }
 
 /// Runs passes until nothing is pending or in flight (like the worker's timer would).
-async fn sync_all<R: RemoteApi>(app: &mut App, s: &Session, r: &R) -> PassReport {
+pub async fn sync_all<R: RemoteApi>(app: &mut App, s: &Session, r: &R) -> PassReport {
     let mut last = PassReport::default();
     for _ in 0..40 {
         last = sync_pass(app, s, r, &opts(), None).await.unwrap();

@@ -33,10 +33,17 @@ fn settle_in(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<u64> {
     let mut moved = 0;
+    let mut done = Vec::new();
     for (id, state) in from {
         if sync_state::transition(tx, *id, &[*state], to, msg, now)? {
             moved += 1;
+            done.push(*id);
         }
+    }
+    // A purge pushed (or found needless): the resident's data is no longer needed to sync,
+    // so it goes in this same transaction (purge means gone).
+    if to == OutboxState::Done && !done.is_empty() {
+        store::scrub::after_pushed(tx, &done, now)?;
     }
     Ok(moved)
 }

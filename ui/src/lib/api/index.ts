@@ -3,6 +3,7 @@
 import { call, subscribe } from './ipc';
 import type { ActionOutcome } from './bindings/ActionOutcome';
 import type { AuditEntry } from './bindings/AuditEntry';
+import type { ChainReport } from './bindings/ChainReport';
 import type { Bootstrap } from './bindings/Bootstrap';
 import type { BulkReport } from './bindings/BulkReport';
 import type { ChosenFile } from './bindings/ChosenFile';
@@ -92,6 +93,7 @@ export const api = {
   staffUpdate: (email: string, patch: StaffPatch) => call<Member>('staff_update', { email, patch }),
   staffRemove: (email: string) => call<null>('staff_remove', { email }),
   auditList: (limit: number) => call<AuditEntry[]>('audit_list', { limit }),
+  auditVerify: () => call<ChainReport>('audit_verify'),
   outboxList: (all: boolean, limit: number) => call<Entry[]>('outbox_list', { all, limit }),
   outboxRetry: (id: number) => call<Entry>('outbox_retry', { id }),
   outboxDiscard: (id: number) => call<Entry>('outbox_discard', { id }),
