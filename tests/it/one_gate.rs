@@ -379,6 +379,11 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "is_encrypted",
         "use_case_gates",
         "job_function_assignment",
+        // The idle lock's table of live sessions (memory only, no database): sharing it with
+        // the sync worker's app, and signing out (src/app/idle.rs).
+        "live_sessions",
+        "share_live_sessions",
+        "sign_out",
         // The gate itself (src/app/gate.rs).
         "write",
         "read",
@@ -389,7 +394,8 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "commit",
         "audit",
     ];
-    let gate_calls = ["self.read(", "self.write(", "self.write_public(", "self.ask(", "self.refresh("];
+    let gate_calls =
+        ["self.read(", "self.write(", "self.write_public(", "self.ask(", "self.refresh(", "self.read_in_background("];
     // Every method of App (public or not) with its body, by name.
     let mut bodies: Vec<(String, String, bool, String)> = Vec::new();
     for (file, whole) in &app_files {
