@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "init",
     "sign_in",
     "sign_out",
+    "session_activity",
     "team_list",
     "team_switch",
     "team_show",

@@ -23,7 +23,7 @@ use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk::AppError;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 type Desktop<'a> = State<'a, Desk>;
 
@@ -35,6 +35,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         init,
         sign_in,
         sign_out,
+        session_activity,
         team_list,
         team_switch,
         team_show,
@@ -154,6 +155,48 @@ pub fn sign_in(handle: AppHandle, desk: Desktop<'_>, email: String, password: St
 pub fn sign_out(desk: Desktop<'_>) -> Reply<()> {
     desk.sign_out();
     Ok(())
+}
+
+/// The person's keys and pointer (the UI sends this at most every few seconds): activity for
+/// the core's idle lock. Nothing is decided here.
+#[tauri::command(async)]
+pub fn session_activity(desk: Desktop<'_>) -> Reply<()> {
+    desk.activity();
+    Ok(())
+}
+
+/// The event that tells the web view the core has locked the session (idle too long).
+pub const LOCKED_EVENT: &str = "session-locked";
+
+/// Who was signed in when the session locked.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct SessionLocked {
+    pub email: String,
+}
+
+/// How often the shell asks the core whether the session has locked (a map look-up).
+const LOCK_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Watches for the core's idle lock, on the desk's runtime: once the core says the signed-in
+/// person's session is locked, stops the sync worker and tells the web view (once per lock).
+pub fn watch_idle_lock(handle: &AppHandle, desk: &Desk) {
+    let handle = handle.clone();
+    desk.spawn(async move {
+        let mut announced: Option<String> = None;
+        loop {
+            tokio::time::sleep(LOCK_WATCH).await;
+            let Some(desk) = handle.try_state::<Desk>() else { continue };
+            let locked = desk.locked();
+            if locked.is_some() && locked != announced {
+                desk.stop_sync();
+                if let Some(email) = &locked {
+                    tracing::info!("the session of {email} locked after its idle minutes");
+                    let _ = handle.emit(LOCKED_EVENT, SessionLocked { email: email.clone() });
+                }
+            }
+            announced = locked;
+        }
+    });
 }
 
 #[tauri::command(async)]

@@ -18,6 +18,7 @@ pub mod startup;
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::gate::UseCaseGate;
+use residentdesk::app::idle::{LiveSessions, LiveState};
 use residentdesk::app::worker::Worker;
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
@@ -49,6 +50,11 @@ pub struct Desk {
     demo_remote: Mutex<Option<demo_remote::DemoRemote>>,
     /// The file the person chose for an import (`commands::import_choose`).
     import_file: Mutex<Option<PathBuf>>,
+    /// The core's live sessions (the idle lock), reachable without the app: signing out
+    /// and the lock watcher must not wait for a long import that holds the app.
+    live: Arc<LiveSessions>,
+    /// Who is signed in (staff id, email), beside the app for the same reason.
+    person: Mutex<Option<(i64, String)>>,
 }
 
 struct Inner {
@@ -64,6 +70,13 @@ impl Desk {
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut app = App::open(path, Arc::new(SystemClock))?;
+        // The e2e build's seam: `--e2e-idle-minute SECONDS`, an idle "minute" of so many
+        // seconds, so a test can wait for the lock (never in a build without `e2e`).
+        #[cfg(feature = "e2e")]
+        if let Some(seconds) = e2e_idle_minute() {
+            app.live_sessions().set_minute(chrono::Duration::seconds(seconds));
+        }
+        let live = app.live_sessions();
         // A demo database gets its simulated remote back; without it the demo stays usable
         // offline, and the sync bar says why it cannot reach the remote.
         let demo_remote = match demo_remote::resume(&mut app, path) {
@@ -87,6 +100,8 @@ impl Desk {
             runtime,
             demo_remote: Mutex::new(demo_remote),
             import_file: Mutex::new(None),
+            live,
+            person: Mutex::new(None),
         })
     }
 
@@ -119,7 +134,9 @@ impl Desk {
         };
         let remote = HttpRemote::new(&url, credentials)
             .map_err(|e| AppError::invalid_field("remote", format!("cannot use the remote {url}: {e}")))?;
-        let app = App::open(&self.db_path, Arc::new(SystemClock))?;
+        let mut app = App::open(&self.db_path, Arc::new(SystemClock))?;
+        // The worker's gate sees the desk's sessions: a lock or a sign-out stops its passes.
+        app.share_live_sessions(self.live.clone());
         let worker = {
             let _entered = self.runtime.enter();
             Worker::spawn(app, session, remote, SyncOptions::default().in_background(), SYNC_INTERVAL)
@@ -153,6 +170,11 @@ impl Desk {
         self.worker.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Runs a task on the desk's runtime (the lock watcher).
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -174,6 +196,7 @@ impl Desk {
                 // action, as the core decided (the UI goes back to sign-in on `unauthenticated`).
                 if e.code == residentdesk::ErrorCode::Unauthenticated {
                     *session = None;
+                    *self.person.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     drop(inner);
                     self.stop_sync();
                 }
@@ -193,6 +216,11 @@ impl Desk {
         let mut inner = self.lock();
         let Inner { app, session } = &mut *inner;
         let next = f(app, session.as_ref())?;
+        // Another person signed in at the lock screen: the previous person's session ends
+        // (the UI discards what they left unsaved).
+        if let Some(previous) = session.as_ref().filter(|p| p.actor.staff_id != next.actor.staff_id) {
+            app.sign_out(previous);
+        }
         // The housekeeping that waits for a signed-in session (never at open): the purge of
         // residents past their 31-day grace and the daily backup. Neither stops the sign-in.
         if let Err(e) = app.purge_after_grace(&next) {
@@ -202,14 +230,34 @@ impl Desk {
             tracing::error!("the daily backup failed: {e}");
         }
         let info = SessionInfo::of(app, &next)?;
+        *self.person.lock().unwrap_or_else(|p| p.into_inner()) = Some((next.actor.staff_id, next.actor.email.clone()));
         *session = Some(next);
         Ok(info)
     }
 
-    /// Forgets the signed-in person.
+    /// Signs the person out: the core ends their session at once, without waiting for the
+    /// app (an import or export of theirs under way stops at its next progress tick, with
+    /// nothing written), then the shell forgets it.
     pub fn sign_out(&self) {
+        if let Some((staff_id, _)) = self.person.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            self.live.end(staff_id);
+        }
         self.stop_sync();
         self.lock().session = None;
+    }
+
+    /// The person's keys and pointer, reported by the UI: activity for the core's idle lock
+    /// (it never opens a locked session). Needs no app, so it works during an import.
+    pub fn activity(&self) {
+        if let Some((staff_id, _)) = self.person.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            self.live.activity(*staff_id);
+        }
+    }
+
+    /// The signed-in person's email when the core says their session is locked now.
+    pub fn locked(&self) -> Option<String> {
+        let person = self.person.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        person.filter(|(staff_id, _)| self.live.state(*staff_id) == Some(LiveState::Locked)).map(|(_, email)| email)
     }
 
     /// The signed-in person, if any, with the core's gates.
@@ -220,7 +268,12 @@ impl Desk {
             None => Ok(None),
             Some(s) => {
                 let fresh = app.refresh(s)?;
-                let info = SessionInfo::of(app, &fresh)?;
+                let info = match SessionInfo::of(app, &fresh) {
+                    // A window reloaded while locked: its screen is gone, so it starts at
+                    // sign-in (the same person's password opens their session again).
+                    Err(e) if e.reason() == Some(residentdesk::error::ErrorReason::SessionLocked) => return Ok(None),
+                    other => other?,
+                };
                 *session = Some(fresh);
                 Ok(Some(info))
             }
@@ -318,6 +371,18 @@ pub fn db_path() -> PathBuf {
     residentdesk::store::default_database_path()
 }
 
+/// The e2e build's `--e2e-idle-minute SECONDS` (see [`Desk::open`]).
+#[cfg(feature = "e2e")]
+fn e2e_idle_minute() -> Option<i64> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--e2e-idle-minute" {
+            return args.next().and_then(|s| s.parse().ok()).filter(|s| *s > 0);
+        }
+    }
+    None
+}
+
 /// Starts the desktop: the log first; then Tauri with its plugins, the single-instance one
 /// first (a second start on this database hands over to the first window and exits here,
 /// before anything else runs); then, in `setup`, the database's lock and the database
@@ -343,6 +408,7 @@ pub fn run() -> Result<(), String> {
                 Ok((lock, desk)) => {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
                     shell.manage(lock);
+                    commands::watch_idle_lock(shell.handle(), &desk);
                     shell.manage(desk);
                     for window in &windows {
                         tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;

@@ -25,7 +25,7 @@ use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, site
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::check::{AssumptionCheck, Blocker, CallRecord, CheckReport, Verdict};
 use residentdesk::sync::status::SyncStatus;
-use residentdesk_desktop::commands::{ChosenFile, ExportResult};
+use residentdesk_desktop::commands::{ChosenFile, ExportResult, SessionLocked};
 use residentdesk_desktop::{Bootstrap, DemoReady, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -49,6 +49,7 @@ fn export_bindings() {
     }
     export!(
         AppError,
+        SessionLocked,
         ErrorCode,
         Bootstrap,
         SessionInfo,
