@@ -5,6 +5,7 @@
 /// Every command of `src/commands.rs` (the capability lists the same names).
 const COMMANDS: &[&str] = &[
     "bootstrap",
+    "db_passphrase",
     "demo_seed",
     "init",
     "sign_in",

@@ -3,7 +3,7 @@
 //! `{code, message, details}`. All run off the main thread (`async`), so a long use case
 //! never freezes the window.
 
-use crate::{Bootstrap, DemoReady, Desk, Reply, SessionInfo};
+use crate::{Bootstrap, DemoReady, Desk, KeyPrompt, PassphraseNeeded, Reply, SessionInfo};
 use residentdesk::access::roles::Role;
 use residentdesk::app::access::{
     AccessChange, ActionGate, CreatedInvitation, CreatedToken, Explanation, InvitationView, JobFunctionView, Matrix,
@@ -31,6 +31,7 @@ type Desktop<'a> = State<'a, Desk>;
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         bootstrap,
+        db_passphrase,
         demo_seed,
         init,
         sign_in,
@@ -116,14 +117,46 @@ fn start_sync(handle: &AppHandle, desk: &Desk) {
 }
 
 #[tauri::command(async)]
-pub fn bootstrap(desk: Desktop<'_>) -> Reply<Bootstrap> {
+pub fn bootstrap(handle: AppHandle) -> Reply<Bootstrap> {
+    let default_remote_url = residentdesk::sync::client::DEFAULT_BASE_URL.to_string();
+    let Some(desk) = handle.try_state::<Desk>() else {
+        // The database waits for its passphrase: nothing else can be answered yet.
+        let prompt =
+            handle.try_state::<KeyPrompt>().ok_or_else(|| AppError::internal("the database is not open yet"))?;
+        return Ok(Bootstrap {
+            initialised: false,
+            db_path: prompt.db_path.display().to_string(),
+            default_remote_url,
+            session: None,
+            passphrase: Some(PassphraseNeeded { new_database: prompt.new_database }),
+        });
+    };
     let initialised = desk.anon(|app| app.is_initialised())?;
     Ok(Bootstrap {
         initialised,
         db_path: desk.db_path().display().to_string(),
-        default_remote_url: residentdesk::sync::client::DEFAULT_BASE_URL.to_string(),
+        default_remote_url,
         session: desk.current()?,
+        passphrase: None,
     })
+}
+
+/// The database's passphrase, typed on the first screen when neither `RESIDENTDESK_DB_KEY`
+/// nor the keyring gave a key: the core opens the database with it (a wrong one is refused,
+/// `key_wrong`, nothing written), and the desk starts as it would have.
+#[tauri::command(async)]
+pub fn db_passphrase(handle: AppHandle, passphrase: String) -> Reply<()> {
+    if handle.try_state::<Desk>().is_some() {
+        return Err(AppError::invalid("the database is already open"));
+    }
+    let Some(prompt) = handle.try_state::<KeyPrompt>() else {
+        return Err(AppError::internal("no database waits for a passphrase"));
+    };
+    let desk = crate::open_with_passphrase(&prompt, passphrase)?;
+    tracing::info!("opened {} with the passphrase typed at start", prompt.db_path.display());
+    watch_idle_lock(&handle, &desk);
+    handle.manage(desk);
+    Ok(())
 }
 
 #[tauri::command(async)]
@@ -600,7 +633,8 @@ mod tests {
     #[test]
     fn an_import_without_a_readable_chosen_file_names_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let desk = Desk::open(&dir.path().join("residentdesk.db")).expect("open");
+        let desk =
+            Desk::open(&dir.path().join("residentdesk.db"), residentdesk::store::KeySource::Standard).expect("open");
         let err = chosen_file(&desk).expect_err("nothing chosen");
         assert_eq!(err.field(), Some("file"));
         assert!(err.message.contains("choose a CSV file first"), "{}", err.message);

@@ -63,6 +63,8 @@ export type StatusChange = 'Active' | 'Disabled';
 
 export const api = {
   bootstrap: () => call<Bootstrap>('bootstrap'),
+  /** The database's passphrase, when the first screen asks for it. */
+  dbPassphrase: (passphrase: string) => call<null>('db_passphrase', { passphrase }),
   demoSeed: (residents: number) => call<DemoReady>('demo_seed', { residents }),
   init: (email: string, password: string, teamName: string) =>
     call<SessionInfo>('init', { email, password, teamName }),
