@@ -5,10 +5,12 @@
 /// Every command of `src/commands.rs` (the capability lists the same names).
 const COMMANDS: &[&str] = &[
     "bootstrap",
+    "db_passphrase",
     "demo_seed",
     "init",
     "sign_in",
     "sign_out",
+    "session_activity",
     "team_list",
     "team_switch",
     "team_show",

@@ -68,6 +68,9 @@ pub enum ErrorReason {
     KeyWrong,
     /// The OS keyring failed to store or give a key.
     KeyringFailed,
+    /// The session was idle for longer than its team allows: the person's password again
+    /// opens it (`unauthenticated`; the screen beneath stays as it was).
+    SessionLocked,
 }
 
 /// The input an error is about: a resident field by its API name, or another input (a CLI

@@ -3,7 +3,7 @@
 //! `{code, message, details}`. All run off the main thread (`async`), so a long use case
 //! never freezes the window.
 
-use crate::{Bootstrap, DemoReady, Desk, Reply, SessionInfo};
+use crate::{Bootstrap, DemoReady, Desk, KeyPrompt, PassphraseNeeded, Reply, SessionInfo};
 use residentdesk::access::roles::Role;
 use residentdesk::app::access::{
     AccessChange, ActionGate, CreatedInvitation, CreatedToken, Explanation, InvitationView, JobFunctionView, Matrix,
@@ -24,7 +24,7 @@ use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::status::SyncStatus;
 use residentdesk::AppError;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 type Desktop<'a> = State<'a, Desk>;
 
@@ -32,10 +32,12 @@ type Desktop<'a> = State<'a, Desk>;
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         bootstrap,
+        db_passphrase,
         demo_seed,
         init,
         sign_in,
         sign_out,
+        session_activity,
         team_list,
         team_switch,
         team_show,
@@ -117,14 +119,46 @@ fn start_sync(handle: &AppHandle, desk: &Desk) {
 }
 
 #[tauri::command(async)]
-pub fn bootstrap(desk: Desktop<'_>) -> Reply<Bootstrap> {
+pub fn bootstrap(handle: AppHandle) -> Reply<Bootstrap> {
+    let default_remote_url = residentdesk::sync::client::DEFAULT_BASE_URL.to_string();
+    let Some(desk) = handle.try_state::<Desk>() else {
+        // The database waits for its passphrase: nothing else can be answered yet.
+        let prompt =
+            handle.try_state::<KeyPrompt>().ok_or_else(|| AppError::internal("the database is not open yet"))?;
+        return Ok(Bootstrap {
+            initialised: false,
+            db_path: prompt.db_path.display().to_string(),
+            default_remote_url,
+            session: None,
+            passphrase: Some(PassphraseNeeded { new_database: prompt.new_database }),
+        });
+    };
     let initialised = desk.anon(|app| app.is_initialised())?;
     Ok(Bootstrap {
         initialised,
         db_path: desk.db_path().display().to_string(),
-        default_remote_url: residentdesk::sync::client::DEFAULT_BASE_URL.to_string(),
+        default_remote_url,
         session: desk.current()?,
+        passphrase: None,
     })
+}
+
+/// The database's passphrase, typed on the first screen when neither `RESIDENTDESK_DB_KEY`
+/// nor the keyring gave a key: the core opens the database with it (a wrong one is refused,
+/// `key_wrong`, nothing written), and the desk starts as it would have.
+#[tauri::command(async)]
+pub fn db_passphrase(handle: AppHandle, passphrase: String) -> Reply<()> {
+    if handle.try_state::<Desk>().is_some() {
+        return Err(AppError::invalid("the database is already open"));
+    }
+    let Some(prompt) = handle.try_state::<KeyPrompt>() else {
+        return Err(AppError::internal("no database waits for a passphrase"));
+    };
+    let desk = crate::open_with_passphrase(&prompt, passphrase)?;
+    tracing::info!("opened {} with the passphrase typed at start", prompt.db_path.display());
+    watch_idle_lock(&handle, &desk);
+    handle.manage(desk);
+    Ok(())
 }
 
 #[tauri::command(async)]
@@ -156,6 +190,48 @@ pub fn sign_in(handle: AppHandle, desk: Desktop<'_>, email: String, password: St
 pub fn sign_out(desk: Desktop<'_>) -> Reply<()> {
     desk.sign_out();
     Ok(())
+}
+
+/// The person's keys and pointer (the UI sends this at most every few seconds): activity for
+/// the core's idle lock. Nothing is decided here.
+#[tauri::command(async)]
+pub fn session_activity(desk: Desktop<'_>) -> Reply<()> {
+    desk.activity();
+    Ok(())
+}
+
+/// The event that tells the web view the core has locked the session (idle too long).
+pub const LOCKED_EVENT: &str = "session-locked";
+
+/// Who was signed in when the session locked.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct SessionLocked {
+    pub email: String,
+}
+
+/// How often the shell asks the core whether the session has locked (a map look-up).
+const LOCK_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Watches for the core's idle lock, on the desk's runtime: once the core says the signed-in
+/// person's session is locked, stops the sync worker and tells the web view (once per lock).
+pub fn watch_idle_lock(handle: &AppHandle, desk: &Desk) {
+    let handle = handle.clone();
+    desk.spawn(async move {
+        let mut announced: Option<String> = None;
+        loop {
+            tokio::time::sleep(LOCK_WATCH).await;
+            let Some(desk) = handle.try_state::<Desk>() else { continue };
+            let locked = desk.locked();
+            if locked.is_some() && locked != announced {
+                desk.stop_sync();
+                if let Some(email) = &locked {
+                    tracing::info!("the session of {email} locked after its idle minutes");
+                    let _ = handle.emit(LOCKED_EVENT, SessionLocked { email: email.clone() });
+                }
+            }
+            announced = locked;
+        }
+    });
 }
 
 #[tauri::command(async)]
@@ -565,7 +641,8 @@ mod tests {
     #[test]
     fn an_import_without_a_readable_chosen_file_names_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let desk = Desk::open(&dir.path().join("residentdesk.db")).expect("open");
+        let desk =
+            Desk::open(&dir.path().join("residentdesk.db"), residentdesk::store::KeySource::Standard).expect("open");
         let err = chosen_file(&desk).expect_err("nothing chosen");
         assert_eq!(err.field(), Some("file"));
         assert!(err.message.contains("choose a CSV file first"), "{}", err.message);

@@ -18,9 +18,11 @@ pub mod startup;
 use residentdesk::access::Level;
 use residentdesk::app::demo::DemoSummary;
 use residentdesk::app::gate::UseCaseGate;
+use residentdesk::app::idle::{LiveSessions, LiveState};
 use residentdesk::app::worker::Worker;
 use residentdesk::app::Session;
 use residentdesk::error::AppResult;
+use residentdesk::store::KeySource;
 use residentdesk::sync::client::HttpRemote;
 use residentdesk::sync::status::SyncStatus;
 use residentdesk::sync::SyncOptions;
@@ -49,6 +51,14 @@ pub struct Desk {
     demo_remote: Mutex<Option<demo_remote::DemoRemote>>,
     /// The file the person chose for an import (`commands::import_choose`).
     import_file: Mutex<Option<PathBuf>>,
+    /// The core's live sessions (the idle lock), reachable without the app: signing out
+    /// and the lock watcher must not wait for a long import that holds the app.
+    live: Arc<LiveSessions>,
+    /// Who is signed in (staff id, email), beside the app for the same reason.
+    person: Mutex<Option<(i64, String)>>,
+    /// Where the database's key came from (the environment or keyring, or the passphrase
+    /// typed at start): every other connection of the desk opens with it.
+    key: KeySource,
 }
 
 struct Inner {
@@ -57,13 +67,20 @@ struct Inner {
 }
 
 impl Desk {
-    /// Opens (creating and migrating) the database at `path`.
-    pub fn open(path: &Path) -> AppResult<Desk> {
+    /// Opens (creating and migrating) the database at `path`, keyed from `key`.
+    pub fn open(path: &Path, key: KeySource) -> AppResult<Desk> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut app = App::open(path, Arc::new(SystemClock))?;
+        let mut app = App::open_with_key(path, Arc::new(SystemClock), &key)?;
+        // The e2e build's seam: `--e2e-idle-minute SECONDS`, an idle "minute" of so many
+        // seconds, so a test can wait for the lock (never in a build without `e2e`).
+        #[cfg(feature = "e2e")]
+        if let Some(seconds) = e2e_idle_minute() {
+            app.live_sessions().set_minute(chrono::Duration::seconds(seconds));
+        }
+        let live = app.live_sessions();
         // A demo database gets its simulated remote back; without it the demo stays usable
         // offline, and the sync bar says why it cannot reach the remote.
         let demo_remote = match demo_remote::resume(&mut app, path) {
@@ -87,7 +104,19 @@ impl Desk {
             runtime,
             demo_remote: Mutex::new(demo_remote),
             import_file: Mutex::new(None),
+            live,
+            person: Mutex::new(None),
+            key,
         })
+    }
+
+    /// Another connection to the desk's database (the sync worker's, a connection check's,
+    /// the app after a restore), keyed as the desk's and sharing its live sessions, so a
+    /// lock or a sign-out applies there too.
+    pub fn open_app(&self) -> AppResult<App> {
+        let mut app = App::open_with_key(&self.db_path, Arc::new(SystemClock), &self.key)?;
+        app.share_live_sessions(self.live.clone());
+        Ok(app)
     }
 
     /// Seeds the demo portfolio and starts its simulated remote (first run).
@@ -119,7 +148,8 @@ impl Desk {
         };
         let remote = HttpRemote::new(&url, credentials)
             .map_err(|e| AppError::invalid_field("remote", format!("cannot use the remote {url}: {e}")))?;
-        let app = App::open(&self.db_path, Arc::new(SystemClock))?;
+        // The worker's gate sees the desk's sessions: a lock or a sign-out stops its passes.
+        let app = self.open_app()?;
         let worker = {
             let _entered = self.runtime.enter();
             Worker::spawn(app, session, remote, SyncOptions::default().in_background(), SYNC_INTERVAL)
@@ -153,6 +183,11 @@ impl Desk {
         self.worker.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Runs a task on the desk's runtime (the lock watcher).
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -174,6 +209,7 @@ impl Desk {
                 // action, as the core decided (the UI goes back to sign-in on `unauthenticated`).
                 if e.code == residentdesk::ErrorCode::Unauthenticated {
                     *session = None;
+                    *self.person.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     drop(inner);
                     self.stop_sync();
                 }
@@ -193,6 +229,11 @@ impl Desk {
         let mut inner = self.lock();
         let Inner { app, session } = &mut *inner;
         let next = f(app, session.as_ref())?;
+        // Another person signed in at the lock screen: the previous person's session ends
+        // (the UI discards what they left unsaved).
+        if let Some(previous) = session.as_ref().filter(|p| p.actor.staff_id != next.actor.staff_id) {
+            app.sign_out(previous);
+        }
         // The housekeeping that waits for a signed-in session (never at open): the purge of
         // residents past their 31-day grace and the daily backup. Neither stops the sign-in.
         if let Err(e) = app.purge_after_grace(&next) {
@@ -202,14 +243,34 @@ impl Desk {
             tracing::error!("the daily backup failed: {e}");
         }
         let info = SessionInfo::of(app, &next)?;
+        *self.person.lock().unwrap_or_else(|p| p.into_inner()) = Some((next.actor.staff_id, next.actor.email.clone()));
         *session = Some(next);
         Ok(info)
     }
 
-    /// Forgets the signed-in person.
+    /// Signs the person out: the core ends their session at once, without waiting for the
+    /// app (an import or export of theirs under way stops at its next progress tick, with
+    /// nothing written), then the shell forgets it.
     pub fn sign_out(&self) {
+        if let Some((staff_id, _)) = self.person.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            self.live.end(staff_id);
+        }
         self.stop_sync();
         self.lock().session = None;
+    }
+
+    /// The person's keys and pointer, reported by the UI: activity for the core's idle lock
+    /// (it never opens a locked session). Needs no app, so it works during an import.
+    pub fn activity(&self) {
+        if let Some((staff_id, _)) = self.person.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            self.live.activity(*staff_id);
+        }
+    }
+
+    /// The signed-in person's email when the core says their session is locked now.
+    pub fn locked(&self) -> Option<String> {
+        let person = self.person.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        person.filter(|(staff_id, _)| self.live.state(*staff_id) == Some(LiveState::Locked)).map(|(_, email)| email)
     }
 
     /// The signed-in person, if any, with the core's gates.
@@ -220,7 +281,12 @@ impl Desk {
             None => Ok(None),
             Some(s) => {
                 let fresh = app.refresh(s)?;
-                let info = SessionInfo::of(app, &fresh)?;
+                let info = match SessionInfo::of(app, &fresh) {
+                    // A window reloaded while locked: its screen is gone, so it starts at
+                    // sign-in (the same person's password opens their session again).
+                    Err(e) if e.reason() == Some(residentdesk::error::ErrorReason::SessionLocked) => return Ok(None),
+                    other => other?,
+                };
                 *session = Some(fresh);
                 Ok(Some(info))
             }
@@ -298,6 +364,16 @@ pub struct Bootstrap {
     /// The real Site Manager API, offered on first run for connecting a new team.
     pub default_remote_url: String,
     pub session: Option<SessionInfo>,
+    /// The database waits for its passphrase (nothing else is open yet): the UI asks for it
+    /// first (`db_passphrase`).
+    pub passphrase: Option<PassphraseNeeded>,
+}
+
+/// The passphrase screen's question.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct PassphraseNeeded {
+    /// No database file yet: the passphrase chosen now encrypts the new database.
+    pub new_database: bool,
 }
 
 /// The database: `--db PATH`, or `RESIDENTDESK_DB`, or `residentdesk.db` in the platform's
@@ -316,6 +392,18 @@ pub fn db_path() -> PathBuf {
     }
     // The same default as the CLI's, on every OS.
     residentdesk::store::default_database_path()
+}
+
+/// The e2e build's `--e2e-idle-minute SECONDS` (see [`Desk::open`]).
+#[cfg(feature = "e2e")]
+fn e2e_idle_minute() -> Option<i64> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--e2e-idle-minute" {
+            return args.next().and_then(|s| s.parse().ok()).filter(|s| *s > 0);
+        }
+    }
+    None
 }
 
 /// Starts the desktop: the log first; then Tauri with its plugins, the single-instance one
@@ -340,20 +428,29 @@ pub fn run() -> Result<(), String> {
         .invoke_handler(commands::handler())
         .setup(move |shell| {
             match open_for_start(&db) {
-                Ok((lock, desk)) => {
+                Ok(Start::Open(lock, desk)) => {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
                     shell.manage(lock);
+                    commands::watch_idle_lock(shell.handle(), &desk);
                     shell.manage(desk);
-                    for window in &windows {
-                        tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
-                    }
+                }
+                Ok(Start::NeedsPassphrase(lock, prompt)) => {
+                    // No key from the environment or the keyring: the window asks for the
+                    // passphrase (`commands::db_passphrase` opens the desk with it).
+                    tracing::info!("{} needs its passphrase (lock {})", db.display(), lock.path.display());
+                    shell.manage(lock);
+                    shell.manage(prompt);
                 }
                 Err((failure, details)) => {
                     let text = startup::message(failure, &details, &db, &log_for_setup.describe());
                     tracing::error!("cannot start: {text}");
                     let handle = shell.handle().clone();
                     dialogs::error_then(shell.handle(), "ResidentDesk could not start", &text, move || handle.exit(1));
+                    return Ok(());
                 }
+            }
+            for window in &windows {
+                tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
             }
             Ok(())
         })
@@ -364,8 +461,22 @@ pub fn run() -> Result<(), String> {
         })
 }
 
+/// How the start went: the database is open, or it waits for its passphrase.
+enum Start {
+    Open(instance::DatabaseLock, Desk),
+    NeedsPassphrase(instance::DatabaseLock, KeyPrompt),
+}
+
+/// The database waiting for its passphrase (neither `RESIDENTDESK_DB_KEY` nor the keyring
+/// gave a key): the window's first screen asks for it.
+pub struct KeyPrompt {
+    pub db_path: PathBuf,
+    /// No database file yet: the passphrase chosen now encrypts the new one.
+    pub new_database: bool,
+}
+
 /// Takes the database's lock and opens it, or says why not.
-fn open_for_start(path: &Path) -> Result<(instance::DatabaseLock, Desk), (startup::Failure, String)> {
+fn open_for_start(path: &Path) -> Result<Start, (startup::Failure, String)> {
     let lock = instance::lock_for_start(path).map_err(|e| {
         let details = match &e {
             instance::LockError::Held { lock } => format!("{} is held by another ResidentDesk window", lock.display()),
@@ -376,8 +487,51 @@ fn open_for_start(path: &Path) -> Result<(instance::DatabaseLock, Desk), (startu
     // The store's own open first, for its typed error (the app's error is text only); the
     // app's open after it finds the database migrated and only opens it.
     if let Err(e) = residentdesk::store::open(path) {
-        return Err((startup::Failure::of_store(&e), e.to_string()));
+        use residentdesk::store::key::KeyError;
+        return match &e {
+            residentdesk::store::StoreError::Key(KeyError::Missing { .. }) => {
+                Ok(Start::NeedsPassphrase(lock, KeyPrompt { db_path: path.to_path_buf(), new_database: false }))
+            }
+            residentdesk::store::StoreError::Key(KeyError::NoKeyForNew { .. }) => {
+                Ok(Start::NeedsPassphrase(lock, KeyPrompt { db_path: path.to_path_buf(), new_database: true }))
+            }
+            _ => Err((startup::Failure::of_store(&e), e.to_string())),
+        };
     }
-    let desk = Desk::open(path).map_err(|e| (startup::Failure::Other, e.to_string()))?;
-    Ok((lock, desk))
+    let desk = Desk::open(path, KeySource::Standard).map_err(|e| (startup::Failure::Other, e.to_string()))?;
+    Ok(Start::Open(lock, desk))
+}
+
+/// Opens the desk with the passphrase typed at start (see [`KeyPrompt`]): a wrong one is
+/// refused by the core (`key_wrong`) with nothing written.
+pub fn open_with_passphrase(prompt: &KeyPrompt, passphrase: String) -> Reply<Desk> {
+    let source = KeySource::Passphrase(passphrase);
+    // The store's open first, for its typed key error; then the desk's.
+    residentdesk::store::open_keyed(&prompt.db_path, &source).map_err(AppError::from)?;
+    Desk::open(&prompt.db_path, source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The passphrase typed at start: a new database is created encrypted with it; at the next
+    /// start a wrong one is refused as `key_wrong` with the files unchanged, the right one opens.
+    #[test]
+    fn the_passphrase_typed_at_start_creates_and_opens_the_database() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("desk.db");
+        let prompt = KeyPrompt { db_path: db.clone(), new_database: true };
+        drop(open_with_passphrase(&prompt, "Grüne Äpfel 2026".into()).expect("a new database"));
+        let header = std::fs::read(&db).expect("read");
+        assert_ne!(&header[..16], b"SQLite format 3\0", "encrypted");
+        let files = || ["", "-wal"].map(|ext| std::fs::read(format!("{}{ext}", db.display())).ok());
+        let before = files();
+        let prompt = KeyPrompt { db_path: db.clone(), new_database: false };
+        let wrong = open_with_passphrase(&prompt, "not it".into()).err().expect("a wrong passphrase is refused");
+        assert_eq!(wrong.reason(), Some(residentdesk::error::ErrorReason::KeyWrong), "{wrong:?}");
+        assert!(files() == before, "nothing written");
+        let desk = open_with_passphrase(&prompt, "Grüne Äpfel 2026".into()).expect("the right one opens");
+        assert!(desk.anon(|app| Ok(app.is_encrypted())).expect("asked"));
+    }
 }

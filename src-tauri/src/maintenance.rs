@@ -15,7 +15,7 @@ use residentdesk::app::backup::{BackupListing, BackupReport, RestoreReport};
 use residentdesk::error::{ErrorDetails, ErrorReason};
 use residentdesk::store::backup::FileFacts;
 use residentdesk::sync::check::CheckReport;
-use residentdesk::{App, AppError, ErrorCode, SystemClock};
+use residentdesk::{AppError, ErrorCode};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,9 +56,10 @@ pub async fn backup_restore(desk: Desktop<'_>, name: String) -> Reply<RestoreRep
     let report = desk.signed_in(|app, s| app.restore(s, &path));
     // Restored or not, the desk goes on with a fresh App on whatever the file now holds,
     // and whoever was signed in signs in again (their account may differ in the copy).
-    let reopened = App::open(desk.db_path(), Arc::new(SystemClock));
+    let reopened = desk.open_app();
     let mut inner = desk.lock();
     inner.session = None;
+    *desk.person.lock().unwrap_or_else(|p| p.into_inner()) = None;
     match reopened {
         Ok(app) => inner.app = app,
         Err(e) => eprintln!("residentdesk-desktop: cannot reopen the database after the restore: {e}"),
@@ -103,7 +104,7 @@ async fn stop_worker(desk: &Desk) -> Reply<()> {
 #[tauri::command]
 pub async fn remote_check(desk: Desktop<'_>) -> Reply<CheckReport> {
     let session = desk.signed_in(|app, s| app.remote_check_gate(s).map(|_| s.clone()))?;
-    let mut app = App::open(desk.db_path(), Arc::new(SystemClock))?;
+    let mut app = desk.open_app()?;
     desk.runtime
         .spawn(async move { app.remote_check(&session).await })
         .await

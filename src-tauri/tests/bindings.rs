@@ -26,8 +26,8 @@ use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, site
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::check::{AssumptionCheck, Blocker, CallRecord, CheckReport, Verdict};
 use residentdesk::sync::status::SyncStatus;
-use residentdesk_desktop::commands::{ChosenFile, ExportResult};
-use residentdesk_desktop::{Bootstrap, DemoReady, SessionInfo};
+use residentdesk_desktop::commands::{ChosenFile, ExportResult, SessionLocked};
+use residentdesk_desktop::{Bootstrap, DemoReady, PassphraseNeeded, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -50,6 +50,8 @@ fn export_bindings() {
     }
     export!(
         AppError,
+        SessionLocked,
+        PassphraseNeeded,
         ErrorCode,
         Bootstrap,
         SessionInfo,

@@ -195,11 +195,15 @@ impl App {
             .details(json!({"team": team_name}))
             .write()?;
         tx.commit()?;
-        session_for(self.conn(), staff_id)
+        let session = session_for(self.conn(), staff_id)?;
+        self.session_begins(&session);
+        Ok(session)
     }
 
     /// Signs a person in. Five failures in a row lock the account for 15 minutes; every
-    /// refusal says "wrong email or password" (see [`verify_account_password`]).
+    /// refusal says "wrong email or password" (see [`verify_account_password`]). It is also
+    /// how an idle-locked session opens again: the same person's password makes their
+    /// session live from now (see [`super::idle`]).
     pub fn sign_in(&mut self, email: &str, password: &str) -> AppResult<Session> {
         let now = self.now();
         let email = email.trim().to_ascii_lowercase();
@@ -207,7 +211,15 @@ impl App {
         let (tx, staff) = verify_account_password(tx, &email, password, Attempt::SIGN_IN, now)?;
         tx.audit(Some(staff.id), &email).details(json!({})).write()?;
         tx.commit()?;
-        session_for(self.conn(), staff.id)
+        let session = session_for(self.conn(), staff.id)?;
+        self.session_begins(&session);
+        Ok(session)
+    }
+
+    /// Signs the person of `session` out: their session ends at once in this app (and the
+    /// apps sharing its live sessions), a running import or export of theirs included.
+    pub fn sign_out(&self, session: &Session) {
+        self.live_sessions().end(session.actor.staff_id);
     }
 
     /// Whether the database has any staff account yet (the first run shows `init`/demo).

@@ -18,6 +18,7 @@
 //! `tests/it/gate.rs` fails when SQL, a transaction or the raw connection appears anywhere
 //! else outside `store/` and the sync executor.
 
+use super::idle::LiveSessions;
 use super::usecases::{Runs, UseCase};
 use super::{access, residents, Session};
 use crate::access::roles::Permission;
@@ -44,6 +45,8 @@ pub struct App {
     checkpoint: Option<store::BackgroundCheckpoint>,
     /// The last session the gate rebuilt, kept while the database has not changed.
     sessions: SessionCache,
+    /// The people signed in and their last activity: the idle lock (see [`super::idle`]).
+    live: Arc<LiveSessions>,
 }
 
 impl App {
@@ -59,7 +62,8 @@ impl App {
     /// [`App::open`] with the key from `source` (a passphrase read from stdin, a prompt).
     pub fn open_with_key(path: &Path, clock: Arc<dyn Clock>, source: &store::KeySource) -> AppResult<App> {
         let (conn, key) = store::open_keyed(path, source)?;
-        let mut app = App { conn, key, clock, checkpoint: None, sessions: SessionCache::default() };
+        let live = LiveSessions::new(clock.clone());
+        let mut app = App { conn, key, clock, checkpoint: None, sessions: SessionCache::default(), live };
         app.guard_audit()?;
         Ok(app)
     }
@@ -69,6 +73,7 @@ impl App {
         Ok(App {
             conn: store::open_in_memory()?,
             key: store::DbKey::plain(),
+            live: LiveSessions::new(clock.clone()),
             clock,
             checkpoint: None,
             sessions: SessionCache::default(),
@@ -144,6 +149,24 @@ impl App {
         crate::sync::Db { conn: &mut self.conn, clock: &*self.clock }
     }
 
+    /// The live sessions of this app (the idle lock): the desktop keeps this handle to sign
+    /// out and to watch for the lock without waiting for the app (see [`super::idle`]).
+    pub fn live_sessions(&self) -> Arc<LiveSessions> {
+        self.live.clone()
+    }
+
+    /// Makes this app share `live` (the desktop's sync worker shares its desk's): a lock or
+    /// a sign-out there stops this app's next use case of the session too.
+    pub fn share_live_sessions(&mut self, live: Arc<LiveSessions>) {
+        self.live = live;
+    }
+
+    /// A person proved who they are: their session is live from now (see [`LiveSessions`]).
+    pub(crate) fn session_begins(&self, session: &Session) {
+        let team = super::active_team(&self.conn, session).ok();
+        self.live.begin(session.actor.staff_id, team.as_ref());
+    }
+
     /// Rebuilds the session from the database (after a team switch or a change of rights).
     pub fn refresh(&self, session: &Session) -> AppResult<Session> {
         self.sessions.fresh(&self.conn, session, self.now())
@@ -155,20 +178,26 @@ impl App {
     pub(crate) fn write(&mut self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Run<'_>> {
         let now = self.now();
         let tx = UseCaseTx::begin(&self.conn)?;
-        let ctx = decide(&tx, &self.sessions, session, uc, at, now, Check::Audited)?;
+        let ctx = decide(&tx, &self.sessions, &self.live, session, uc, at, now, Check::Audited)?;
         Ok(Run { tx, ctx, purged: RefCell::default() })
     }
 
     /// Opens the gate of a read use case: the same checks as [`App::write`], no transaction.
     pub(crate) fn read(&self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Read<'_>> {
-        let ctx = decide(&self.conn, &self.sessions, session, uc, at, self.now(), Check::Audited)?;
+        let ctx = decide(&self.conn, &self.sessions, &self.live, session, uc, at, self.now(), Check::Audited)?;
         Ok(Read { conn: &self.conn, ctx })
+    }
+
+    /// [`App::read`] for work the app does on its own for a session (the sync worker's
+    /// tick): the same checks, but not the person's activity, so a desk left alone locks.
+    pub(crate) fn read_in_background(&self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Ctx> {
+        decide(&self.conn, &self.sessions, &self.live, session, uc, at, self.now(), Check::Background)
     }
 
     /// The same decision as [`App::read`]/[`App::write`] without auditing a denial: what the
     /// desktop shows beside a disabled button before anyone tries.
     pub(crate) fn ask(&self, session: &Session, uc: &'static UseCase, at: At<'_>) -> AppResult<Ctx> {
-        decide(&self.conn, &self.sessions, session, uc, at, self.now(), Check::Quiet)
+        decide(&self.conn, &self.sessions, &self.live, session, uc, at, self.now(), Check::Quiet)
     }
 
     /// A write use case that no session runs (sign-in, set-up, invitations by their code,
@@ -273,17 +302,24 @@ impl SessionCache {
     }
 }
 
-/// Whether a decision is recorded.
+/// Whether a decision is recorded, and whether the use case is the person's activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
+    /// A use case the person runs: a denial is audited; it counts as activity.
     Audited,
+    /// A question before anyone tries: nothing audited, no activity.
     Quiet,
+    /// Work the app does for the session on its own: a denial is audited; no activity.
+    Background,
 }
 
-/// The runner's decision: fresh session → target → who may run it → permission at the target.
+/// The runner's decision: fresh session → live (not idle-locked, not signed out) → target →
+/// who may run it → permission at the target.
+#[allow(clippy::too_many_arguments)]
 fn decide(
     conn: &Connection,
     sessions: &SessionCache,
+    live: &LiveSessions,
     session: &Session,
     uc: &'static UseCase,
     at: At<'_>,
@@ -301,6 +337,7 @@ fn decide(
         _ => sessions.fresh(conn, session, now)?,
     };
     let team = super::active_team(conn, &fresh)?;
+    live.check(&fresh, uc, &team, how != Check::Audited)?;
     let (site, resident) = match at {
         At::Team | At::TeamId(_) => (None, None),
         At::Site(reference) => (Some(super::resolve_site(conn, &fresh, reference)?), None),
@@ -338,7 +375,7 @@ fn decide(
     match refusal {
         None => Ok(ctx),
         Some(reason) => {
-            if how == Check::Audited {
+            if how != Check::Quiet {
                 let token = ctx.session.token.as_ref().map(|t| t.name.clone());
                 let details = json!({ "reason": reason, "permission": uc.permission, "token": token });
                 let (site_id, name) = match (&ctx.resident, &ctx.site) {

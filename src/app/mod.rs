@@ -16,6 +16,7 @@ pub mod csv;
 pub mod demo;
 pub mod encryption;
 pub mod gate;
+pub mod idle;
 pub mod org;
 pub mod progress;
 pub mod residents;

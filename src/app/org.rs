@@ -151,6 +151,10 @@ impl App {
         if let Some(s) = settings {
             merged.extend(s.clone());
         }
+        // The idle lock has its bounds (`team.idle_lock.set`); this generic edit keeps them.
+        if let Some(minutes) = settings.and_then(|s| s.get(super::idle::SETTING)) {
+            merged.insert(super::idle::SETTING.into(), json!(super::idle::check_minutes(minutes)?));
+        }
         store::teams::update_settings(&tx, team.id, &new_name, &Value::Object(merged.clone()))?;
         tx.audit()
             .target(new_name.clone())

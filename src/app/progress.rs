@@ -25,11 +25,25 @@ pub struct Ticker<'a> {
     total: Option<u64>,
     done: u64,
     observer: &'a mut dyn FnMut(Progress),
+    /// Asked at each report: whether the work must stop (the person signed out).
+    stop: Option<&'a dyn Fn() -> bool>,
+    stopped: bool,
 }
 
 impl<'a> Ticker<'a> {
     pub fn new(stage: &'static str, total: Option<u64>, observer: &'a mut dyn FnMut(Progress)) -> Self {
-        Ticker { stage, total, done: 0, observer }
+        Ticker { stage, total, done: 0, observer, stop: None, stopped: false }
+    }
+
+    /// Asks `stop` at every report; once it answers yes, [`Ticker::stopped`] says so.
+    pub fn stop_when(mut self, stop: &'a dyn Fn() -> bool) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Whether the work must stop (see [`Ticker::stop_when`]).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// One more item done.
@@ -53,6 +67,9 @@ impl<'a> Ticker<'a> {
 
     fn report(&mut self) {
         (self.observer)(Progress { stage: self.stage, done: self.done, total: self.total });
+        if self.stop.is_some_and(|stop| stop()) {
+            self.stopped = true;
+        }
     }
 }
 

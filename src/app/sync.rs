@@ -332,7 +332,8 @@ impl App {
     /// database says it is now, if it may still run `sync.run` (a denial is audited; a
     /// successful tick is not, or the log would fill with timer ticks).
     pub fn sync_gate(&self, session: &Session) -> AppResult<Session> {
-        Ok(self.read(session, &uc::SYNC_RUN, At::Team)?.ctx.session)
+        // Not the person's activity: a desk left alone with sync running still locks.
+        Ok(self.read_in_background(session, &uc::SYNC_RUN, At::Team)?.session)
     }
 }
 

@@ -100,6 +100,8 @@ use_cases! {
     TEAM_SWITCH = "team.switch", p(TeamView), Team, PeopleOnly, true, "Switch your active team";
     TEAM_SHOW = "team.show", p(TeamView), Team, PeopleAndTokens, false, "Show the active team's details";
     TEAM_SETTINGS = "team.settings", p(TeamSettings), Team, PeopleAndTokens, true, "Edit the team's settings";
+    IDLE_LOCK_SHOW = "team.idle_lock", p(TeamView), Team, PeopleAndTokens, false, "Show after how many idle minutes a session locks";
+    IDLE_LOCK_SET = "team.idle_lock.set", p(TeamSettings), Team, PeopleAndTokens, true, "Set after how many idle minutes a session locks (1 to 10)";
     TEAM_MEMBERS = "team.members", p(TeamMembers), Team, PeopleAndTokens, false, "List every member of the team";
     SITE_LIST = "site.list", p(SitesView), Team, PeopleAndTokens, false, "List the sites you can see";
     SITE_SHOW = "site.show", p(SitesView), Site, PeopleAndTokens, false, "Show one site";

@@ -320,6 +320,8 @@ fn invitations_from_creation_to_acceptance() {
     let err = app.invite_resend(&la, first.invitation.id).unwrap_err();
     assert!(err.message.contains("2 days"), "{}", err.message);
     clock.advance(Duration::days(3));
+    // Three days later the local-admin signs in again (the idle lock ended the session).
+    let la = sign_in(&mut app, LOCAL_ADMIN);
     let second = app.invite_resend(&la, first.invitation.id).unwrap();
     assert_ne!(second.token, first.token);
     assert!(app.invite_accept(&first.token, "", "long-enough-pw").is_err(), "the old token stopped working");
@@ -358,6 +360,8 @@ fn an_expired_invitation_is_denied_and_audited_and_either_side_rejects() {
     assert_eq!(err.code.exit_code(), 3);
     assert!(err.message.contains("expired"), "{}", err.message);
     assert_eq!(denials(&app, "invite.accept"), 2, "the rejected and the expired invitation's uses");
+    // Eight days later the administrator signs in again (the idle lock ended the session).
+    let admin = sign_in(&mut app, TEAM_ADMIN);
     let states: Vec<(String, String)> =
         app.invite_list(&admin).unwrap().into_iter().map(|v| (v.invitation.email, v.invitation.state)).collect();
     assert!(states.contains(&("late@x.co".into(), "expired".into())));

@@ -365,6 +365,8 @@ fn daily_backups_rotate_to_the_newest_n() {
     assert!(app.backup_if_due(&owner).unwrap().is_none(), "23 hours later: not yet");
     clock.advance(chrono::Duration::hours(1));
     assert!(app.backup_if_due(&owner).unwrap().is_some(), "24 hours later: due");
+    // A day later the owner signs in again (the idle lock ended the session).
+    let owner = sign_in(&mut app, OWNER);
     let manual = app.backup_create(&owner, None).unwrap();
     // Keep 3: after five more days, the three newest daily backups and the manual one.
     assert_eq!(app.backup_settings(&owner, 3).unwrap().keep, 3);
@@ -374,6 +376,7 @@ fn daily_backups_rotate_to_the_newest_n() {
         clock.advance(chrono::Duration::days(1));
         last = app.backup_if_due(&owner).unwrap();
     }
+    let owner = sign_in(&mut app, OWNER);
     let listing = app.backup_list(&owner).unwrap();
     assert_eq!(listing.folder.as_deref(), Some(dir.path().join("backups").as_path()));
     let daily: Vec<_> = listing.backups.iter().filter(|b| b.kind == Kind::Daily).collect();

@@ -13,6 +13,7 @@ mod csv_excel;
 mod encryption;
 mod fixture;
 mod gate;
+mod idle_lock;
 mod one_gate;
 mod packaging;
 mod remote_check;

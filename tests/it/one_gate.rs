@@ -118,6 +118,8 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "team.switch" => app.team_switch(s, "Riverside Living").map(|_| ()),
         "team.show" => app.team_show(s).map(|_| ()),
         "team.settings" => app.team_settings_update(s, None, None).map(|_| ()),
+        "team.idle_lock" => app.idle_lock(s).map(|_| ()),
+        "team.idle_lock.set" => app.set_idle_lock(s, 10).map(|_| ()),
         "team.members" => app.team_members(s).map(|_| ()),
         "site.list" => app.site_list(s).map(|_| ()),
         "site.show" => app.site_show(s, SITE).map(|_| ()),
@@ -306,6 +308,31 @@ fn every_use_case_is_decided_by_its_declared_permission() {
     assert!(checked >= 55, "{checked} use cases checked");
 }
 
+/// The idle lock (issue #15) is decided at the one gate: once a person's session has been
+/// idle for its team's minutes, every use case it may run is refused as `unauthenticated`
+/// with the reason `session_locked`; the person's password again opens it.
+#[test]
+fn an_idle_locked_session_is_refused_by_every_use_case() {
+    let (mut app, clock) = demo_app(400);
+    let owner = sign_in(&mut app, OWNER);
+    let t = targets(&mut app, &owner);
+    clock.advance(chrono::Duration::minutes(residentdesk::app::idle::DEFAULT_MINUTES.into()));
+    let mut checked = 0;
+    for (i, uc) in usecases::ALL.iter().enumerate() {
+        if matches!(uc.runs, Runs::Anyone | Runs::System) {
+            continue;
+        }
+        let e = call(&mut app, &owner, uc, &t, i).expect_err(&format!("{}: a locked session is refused", uc.name));
+        assert_eq!(e.code, ErrorCode::Unauthenticated, "{}: {e:?}", uc.name);
+        assert_eq!(e.reason(), Some(residentdesk::error::ErrorReason::SessionLocked), "{}: {e:?}", uc.name);
+        checked += 1;
+    }
+    assert!(checked >= 55, "{checked} use cases checked");
+    let again = sign_in(&mut app, OWNER);
+    assert!(call(&mut app, &again, &usecases::TEAM_SHOW, &t, 0).is_ok(), "the password again opens the session");
+    assert!(call(&mut app, &owner, &usecases::SITE_LIST, &t, 0).is_ok(), "the session is the person's, as it was");
+}
+
 /// The table is the whole API: every use case of the table is run by a function of the
 /// core, every public function of the core that acts for a session passes the gate, and every
 /// CLI arm and Tauri command reaches the core only through those functions.
@@ -354,6 +381,11 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "is_encrypted",
         "use_case_gates",
         "job_function_assignment",
+        // The idle lock's table of live sessions (memory only, no database): sharing it with
+        // the sync worker's app, and signing out (src/app/idle.rs).
+        "live_sessions",
+        "share_live_sessions",
+        "sign_out",
         // The gate itself (src/app/gate.rs).
         "write",
         "read",
@@ -364,7 +396,8 @@ fn every_use_case_is_registered_and_every_edge_goes_through_the_gate() {
         "commit",
         "audit",
     ];
-    let gate_calls = ["self.read(", "self.write(", "self.write_public(", "self.ask(", "self.refresh("];
+    let gate_calls =
+        ["self.read(", "self.write(", "self.write_public(", "self.ask(", "self.refresh(", "self.read_in_background("];
     // Every method of App (public or not) with its body, by name.
     let mut bodies: Vec<(String, String, bool, String)> = Vec::new();
     for (file, whole) in &app_files {
@@ -618,6 +651,8 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "team.list" => v(&["team", "list"]),
         "team.show" => v(&["team", "show"]),
         "team.settings" => v(&["team", "settings", "--name", "Riverside Living"]),
+        "team.idle_lock" => v(&["team", "idle-lock"]),
+        "team.idle_lock.set" => v(&["team", "idle-lock", "--minutes", "10"]),
         "team.members" => v(&["team", "members"]),
         "site.list" => v(&["site", "list"]),
         "site.show" => v(&["site", "show", SITE]),
@@ -840,6 +875,9 @@ mod escalation {
         #[test]
         fn no_sequence_of_use_cases_escalates(steps in proptest::collection::vec(step(), 1..14)) {
             let (mut app, clock) = demo_app(0);
+            // Steps are days apart (the resend wait): a "minute" of the idle lock lasts a
+            // day here, so the sessions stay live and the steps test what they are for.
+            app.live_sessions().set_minute(chrono::Duration::days(1));
             let owner = sign_in(&mut app, OWNER);
             let mixed = NewRole {
                 key: "r_mixed".into(),

@@ -243,7 +243,9 @@ impl App {
             .details(json!({"invitation": inv.id, "access": assignment_json(&assignment)}))
             .write()?;
         tx.commit()?;
-        build_session(self.conn(), staff_id, Some(inv.team_id))
+        let session = build_session(self.conn(), staff_id, Some(inv.team_id))?;
+        self.session_begins(&session);
+        Ok(session)
     }
 
     /// Declines an invitation from the invitee's side, with its token.

@@ -89,7 +89,10 @@ impl App {
             local_dates: request.local_dates,
             with_site: request.site.is_none(),
         };
-        let mut ticker = Ticker::new("export", None, progress);
+        // Signing out stops the export at its next progress tick (every 1,000 rows).
+        let live = self.live_sessions();
+        let signed_out = || live.ended(session.actor.staff_id);
+        let mut ticker = Ticker::new("export", None, progress).stop_when(&signed_out);
         let result = write_rows(&rd, &sites, &request.filter, layout, now, out, &mut ticker);
         ticker.finish();
         drop(rd);
@@ -169,6 +172,9 @@ fn write_rows(
             if passes {
                 writer.write(r, flags, tz, &site.name).map_err(io_err)?;
                 ticker.tick();
+                if ticker.stopped() {
+                    return Err(crate::app::idle::signed_out());
+                }
             }
             Ok(())
         });

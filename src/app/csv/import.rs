@@ -151,10 +151,14 @@ impl App {
         // statement cache smaller than that would re-prepare every one of them on every row.
         self.conn().set_prepared_statement_cache_capacity(64);
         let site_reference = site;
+        let live = self.live_sessions();
         let tx = self.write(session, &uc::IMPORT, At::Site(site_reference))?;
         let (site, now) = (tx.ctx.site().clone(), tx.ctx.now);
         let fresh = tx.ctx.session.clone();
         let session = &fresh;
+        // Signing out stops the import at its next progress tick (every 1,000 rows): the
+        // error drops the one transaction, so nothing of it is written.
+        let signed_out = || live.ended(session.actor.staff_id);
         let mut report = ImportReport {
             site: site.name.clone(),
             status: ImportStatus::DryRun,
@@ -198,7 +202,12 @@ impl App {
                         }
                     }
                 }
-                Checked::Progress(p) => progress(p),
+                Checked::Progress(p) => {
+                    progress(p);
+                    if signed_out() {
+                        return Err(crate::app::idle::signed_out());
+                    }
+                }
                 Checked::FileProblem { summary, problem } => {
                     report.file_error = Some(summary);
                     push_problem(report, problem);

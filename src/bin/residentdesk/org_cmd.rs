@@ -27,6 +27,12 @@ pub enum TeamCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// After how many idle minutes a desktop session locks; `--minutes N` sets it (1 to 10,
+    /// Team administrators).
+    IdleLock {
+        #[arg(long, value_name = "N")]
+        minutes: Option<u32>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +101,18 @@ pub fn team_cmd(app: &mut App, session: &Session, cmd: &TeamCmd, out: &Out) -> R
         TeamCmd::Settings { name, set } => {
             let team = app.team_settings_update(session, name.as_deref(), parse_kv(set)?.as_ref())?;
             out.value(&team, || println!("Team {} saved; settings: {}", team.name, team.settings));
+        }
+        TeamCmd::IdleLock { minutes } => {
+            let lock = match minutes {
+                Some(m) => app.set_idle_lock(session, *m)?,
+                None => app.idle_lock(session)?,
+            };
+            out.value(&lock, || {
+                println!(
+                    "A session idle {} minute(s) locks (default {}, at most {}).",
+                    lock.minutes, lock.default_minutes, lock.max_minutes
+                )
+            });
         }
     }
     Ok(())

@@ -5,11 +5,21 @@ import { writable, get, type Readable } from 'svelte/store';
 import { api, ApiError } from './api';
 import type { FieldProblem } from './api/bindings/FieldProblem';
 import { formField } from './residentFields';
+import { createPresence } from './activity';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
 export const session = writable<SessionInfo | null>(null);
+
+/** The email of the person whose session the core has locked (idle too long), or null: the
+ * lock screen covers the app while it is set. The core decides; this only shows it. */
+export const locked = writable<string | null>(null);
+
+/** The window's presence (lib/activity.ts): reports keys and pointer to the core. */
+export const presence = createPresence(() => {
+  api.sessionActivity().catch(() => {});
+});
 
 /** The use cases the screens ask the core about, by their names in the core's table
  * (src/app/usecases.rs). Names only, no rule: a typo fails svelte-check, and a name the core

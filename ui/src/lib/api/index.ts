@@ -53,6 +53,7 @@ import type { BackupReport } from './bindings/BackupReport';
 import type { FileFacts } from './bindings/FileFacts';
 import type { RestoreReport } from './bindings/RestoreReport';
 import type { CheckReport } from './bindings/CheckReport';
+import type { SessionLocked } from './bindings/SessionLocked';
 
 export { ApiError, toApiError } from './ipc';
 export type { ErrorDetails, ErrorField, ErrorReason, FieldProblem, RuleError } from './ipc';
@@ -63,11 +64,17 @@ export type StatusChange = 'Active' | 'Disabled';
 
 export const api = {
   bootstrap: () => call<Bootstrap>('bootstrap'),
+  /** The database's passphrase, when the first screen asks for it. */
+  dbPassphrase: (passphrase: string) => call<null>('db_passphrase', { passphrase }),
   demoSeed: (residents: number) => call<DemoReady>('demo_seed', { residents }),
   init: (email: string, password: string, teamName: string) =>
     call<SessionInfo>('init', { email, password, teamName }),
   signIn: (email: string, password: string) => call<SessionInfo>('sign_in', { email, password }),
   signOut: () => call<null>('sign_out'),
+  /** The person's keys and pointer, for the core's idle lock (the caller throttles it). */
+  sessionActivity: () => call<null>('session_activity'),
+  /** The shell's word that the core has locked the session after its idle minutes. */
+  onSessionLocked: (handler: (locked: SessionLocked) => void) => subscribe<SessionLocked>('session-locked', handler),
   teamList: () => call<TeamEntry[]>('team_list'),
   teamSwitch: (team: string) => call<SessionInfo>('team_switch', { team }),
   teamShow: () => call<TeamDetails>('team_show'),

@@ -78,11 +78,19 @@ export function toApiError(reason: unknown): ApiError {
 export type Args = Record<string, unknown>;
 
 let sessionEnded: (() => void) | null = null;
+let sessionLocked: (() => void) | null = null;
 
 /** Who to tell when the core ends the session (`unauthenticated`: the account or membership
  * was disabled, the token revoked): the app goes back to the sign-in screen. */
 export function onSessionEnded(handler: (() => void) | null): void {
   sessionEnded = handler;
+}
+
+/** Who to tell when the core refuses a call because the session is locked after its idle
+ * minutes (`unauthenticated` with the reason `session_locked`): the lock screen covers the
+ * app, which stays as it was beneath. */
+export function onSessionLocked(handler: (() => void) | null): void {
+  sessionLocked = handler;
 }
 
 /** Calls one command of the shell. */
@@ -91,7 +99,10 @@ export async function call<T>(command: string, args: Args = {}): Promise<T> {
     return await invoke<T>(command, args);
   } catch (reason) {
     const error = toApiError(reason);
-    if (error.code === 'unauthenticated') sessionEnded?.();
+    if (error.code === 'unauthenticated') {
+      if (error.reason === 'session_locked') sessionLocked?.();
+      else sessionEnded?.();
+    }
     throw error;
   }
 }
