@@ -33,6 +33,20 @@ function fingerprint() {
   });
 }
 
+/** The fingerprint once the files stopped changing: the first window's app may still be
+ * ending (its last connection checkpoints the WAL into the file and removes it) while the
+ * second start already shows its passphrase screen. */
+async function settledFingerprint() {
+  let last = fingerprint();
+  for (let i = 0; i < 15; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = fingerprint();
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+  }
+  return last;
+}
+
 test('a new database takes the passphrase chosen at start; a wrong one is refused, the right one reaches sign-in', async () => {
   let s = await Session.start(['--db', DB]);
   try {
@@ -54,7 +68,7 @@ test('a new database takes the passphrase chosen at start; a wrong one is refuse
   try {
     await s.waitFor('[data-testid="passphrase-screen"]');
     assert.equal(await s.exec(`return !!document.querySelector('#db-passphrase-again');`), false, 'an existing database asks once');
-    const before = fingerprint();
+    const before = await settledFingerprint();
     await s.type('#db-passphrase', 'not the passphrase');
     await s.click('#db-open');
     const error = await s.textOf('[data-testid="passphrase-error"]');

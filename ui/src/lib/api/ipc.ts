@@ -99,7 +99,9 @@ export async function call<T>(command: string, args: Args = {}): Promise<T> {
     return await invoke<T>(command, args);
   } catch (reason) {
     const error = toApiError(reason);
-    if (error.code === 'unauthenticated') {
+    // A refused sign-in (a wrong password at the sign-in or the lock screen) answers the
+    // person who typed it; it ends no session, and the lock screen must stay over the app.
+    if (error.code === 'unauthenticated' && command !== 'sign_in') {
       if (error.reason === 'session_locked') sessionLocked?.();
       else sessionEnded?.();
     }
