@@ -876,8 +876,10 @@ mod escalation {
         fn no_sequence_of_use_cases_escalates(steps in proptest::collection::vec(step(), 1..14)) {
             let (mut app, clock) = demo_app(0);
             // Steps are days apart (the resend wait): a "minute" of the idle lock lasts a
-            // day here, so the sessions stay live and the steps test what they are for.
-            app.live_sessions().set_minute(chrono::Duration::days(1));
+            // month here, so every session — the owner's too, which only checks — stays live
+            // through the longest sequence (13 steps, 39 days) and the steps test what they
+            // are for.
+            app.live_sessions().set_minute(chrono::Duration::days(30));
             let owner = sign_in(&mut app, OWNER);
             let mixed = NewRole {
                 key: "r_mixed".into(),
