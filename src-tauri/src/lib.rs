@@ -432,7 +432,7 @@ pub fn run() -> Result<(), String> {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
                     shell.manage(lock);
                     commands::watch_idle_lock(shell.handle(), &desk);
-                    shell.manage(desk);
+                    shell.manage(*desk);
                 }
                 Ok(Start::NeedsPassphrase(lock, prompt)) => {
                     // No key from the environment or the keyring: the window asks for the
@@ -463,7 +463,8 @@ pub fn run() -> Result<(), String> {
 
 /// How the start went: the database is open, or it waits for its passphrase.
 enum Start {
-    Open(instance::DatabaseLock, Desk),
+    // Boxed: the open desk is large, the prompt small, and a start is made once.
+    Open(instance::DatabaseLock, Box<Desk>),
     NeedsPassphrase(instance::DatabaseLock, KeyPrompt),
 }
 
@@ -499,7 +500,7 @@ fn open_for_start(path: &Path) -> Result<Start, (startup::Failure, String)> {
         };
     }
     let desk = Desk::open(path, KeySource::Standard).map_err(|e| (startup::Failure::Other, e.to_string()))?;
-    Ok(Start::Open(lock, desk))
+    Ok(Start::Open(lock, Box::new(desk)))
 }
 
 /// Opens the desk with the passphrase typed at start (see [`KeyPrompt`]): a wrong one is
