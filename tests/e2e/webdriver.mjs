@@ -1,6 +1,6 @@
 // A small W3C WebDriver client (fetch only) and the harness that starts tauri-driver, which
 // starts WebKitWebDriver, which starts the real ResidentDesk binary in WebKitGTK.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -73,6 +73,16 @@ export async function startDriver() {
 export function stopDriver() {
   driver?.kill();
   driver = undefined;
+  // Now and then (seen on a loaded machine) an app outlives its WebDriver session: it would
+  // hold its database's lock for the next file's tests and keep this file's output open,
+  // so the runner would wait for it forever. A test file's apps end with the file.
+  if (APP) {
+    try {
+      execFileSync('pkill', ['-f', `^${APP}`]);
+    } catch {
+      /* none left: the usual case */
+    }
+  }
 }
 
 export class Session {
