@@ -369,8 +369,16 @@ impl DbKey {
         // SQLCipher prints a failed HMAC check on stderr; the error says it in words.
         conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(())).map_err(read)?;
         conn.pragma_update(None, "cipher_page_size", CIPHER_PAGE_SIZE).map_err(read)?;
+        // Until the key is proven, closing this connection must not fold a WAL left by an
+        // earlier process into the file: a checkpoint copies pages as they are, so even a
+        // wrong key could, and a refused key must change no byte.
+        use rusqlite::config::DbConfig;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map_err(read)?;
         match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false).map_err(read)?;
+                Ok(())
+            }
             Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => Err(wrong()),
             Err(e) => Err(read(e)),
         }
