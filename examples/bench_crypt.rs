@@ -4,8 +4,8 @@
 //! Two databases seeded alike (100,000 residents over 250 sites): one encrypted as by default
 //! (SQLCipher; the key from `RESIDENTDESK_DB_KEY`, which cargo sets for this repository, else
 //! the OS keyring), one plain. The same work on both, in the same run, and the ratio
-//! encrypted / plain of each (target ≤ 1.3×): open + sign-in + first page, search as you
-//! type, the team export, an import of 50,000 rows into a new site, and the seed itself.
+//! encrypted / plain of each (target ≤ 1.3×), measured in turn: sign-in + first page (and the
+//! open before it, with the passphrase's key derivation apart), search as you type, the team export, an import of 50,000 rows into a new site, and the seed itself.
 #![forbid(unsafe_code)]
 
 /// The desktop app's allocator: these in-process figures are the desktop's.
@@ -59,63 +59,112 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The figures of one database.
-#[derive(Default)]
-struct Figures {
-    seed: Duration,
-    first_page: Duration,
-    search: Duration,
-    export: Duration,
-    import: Duration,
+/// One figure of both databases: `runs` rounds, each timing the plain database then the
+/// encrypted one, so a change of the machine's load during the run weighs on both alike.
+fn paired<T>(
+    runs: usize,
+    plain: &mut dyn FnMut(usize) -> T,
+    encrypted: &mut dyn FnMut(usize) -> T,
+) -> (Duration, Duration) {
+    paired_timed(runs, &mut |i| time(1, |_| plain(i)), &mut |i| time(1, |_| encrypted(i)))
 }
 
-fn measure(db: &Db) -> Figures {
-    let mut figures = Figures::default();
+/// [`paired`] for work that times itself (a set-up left out of the figure).
+fn paired_timed(
+    runs: usize,
+    plain: &mut dyn FnMut(usize) -> Duration,
+    encrypted: &mut dyn FnMut(usize) -> Duration,
+) -> (Duration, Duration) {
+    let (mut p, mut e) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        p.push(plain(i));
+        e.push(encrypted(i));
+    }
+    (median(p), median(e))
+}
+
+/// The figures of both databases, measured pairwise.
+#[derive(Default)]
+struct Figures {
+    seed: (Duration, Duration),
+    open: (Duration, Duration),
+    first_page: (Duration, Duration),
+    search: (Duration, Duration),
+    export: (Duration, Duration),
+    import: (Duration, Duration),
+}
+
+fn seed(db: &Db) -> Duration {
     let t = Instant::now();
     db.open().demo_seed(RESIDENTS, 42).expect("seed");
-    figures.seed = t.elapsed();
+    t.elapsed()
+}
 
-    figures.first_page = time(5, |_| {
-        let mut app = db.open();
-        let s = app.sign_in(ADMIN.0, ADMIN.1).expect("sign in");
-        let f = ResidentFilter { limit: Some(50), ..Default::default() };
-        app.resident_list(&s, "Maple Court", &f).expect("list").len()
-    });
-
+/// Sign-in and the first page of a site on a just-opened app, its page cache cold (what a
+/// person waits for after typing the password); the open itself is not counted.
+fn first_page(db: &Db) -> Duration {
     let mut app = db.open();
-    let admin = app.sign_in(ADMIN.0, ADMIN.1).expect("sign in");
-    let queries = ["wil", "ava", "c1", "nguyen", "mateo.l", "b2", "zo", "hill", "grace.", "a10"];
-    figures.search = time(200, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
+    let t = Instant::now();
+    let s = app.sign_in(ADMIN.0, ADMIN.1).expect("sign in");
+    let f = ResidentFilter { limit: Some(50), ..Default::default() };
+    std::hint::black_box(app.resident_list(&s, "Maple Court", &f).expect("list").len());
+    t.elapsed()
+}
 
-    figures.export = time(3, |_| {
-        let mut sink = std::io::sink();
-        app.export_residents(&admin, &ExportRequest::default(), &mut sink).expect("export").rows
+/// A site of `IMPORT_ROWS` units for the import, and the file to import into it.
+fn prepare_import(app: &mut App, admin: &residentdesk::app::Session, site_name: &str) {
+    let team_id = admin.actor.team_id().expect("a team");
+    let tx = app.conn_mut().transaction().expect("transaction");
+    let site = store::sites::insert(&tx, team_id, site_name, "PPK-C", "America/Chicago", None).expect("site");
+    for i in 0..IMPORT_ROWS {
+        let m = Mapping {
+            building: format!("B{}", i / 10_000),
+            floor: format!("{}", (i / 100) % 100 + 1),
+            unit: format!("U{i:06}"),
+            passphrase: None,
+            ssid: None,
+            vlan: None,
+        };
+        store::sites::insert_mapping(&tx, site, &m).expect("mapping");
+    }
+    tx.commit().expect("commit");
+}
+
+fn measure(plain: &Db, encrypted: &Db) -> Figures {
+    let mut f = Figures::default();
+    let sp = seed(plain);
+    let se = seed(encrypted);
+    f.seed = (sp, se);
+
+    f.open = paired(5, &mut |_| plain.open(), &mut |_| encrypted.open());
+    f.first_page = paired_timed(7, &mut |_| first_page(plain), &mut |_| first_page(encrypted));
+    let (mut pa, mut ea) = (plain.open(), encrypted.open());
+
+    let pad = pa.sign_in(ADMIN.0, ADMIN.1).expect("sign in");
+    let ead = ea.sign_in(ADMIN.0, ADMIN.1).expect("sign in");
+    let queries = ["wil", "ava", "c1", "nguyen", "mateo.l", "b2", "zo", "hill", "grace.", "a10"];
+    let q = |i: usize| queries[i % queries.len()];
+    f.search = paired(200, &mut |i| pa.resident_search(&pad, q(i), 50).expect("search").len(), &mut |i| {
+        ea.resident_search(&ead, q(i), 50).expect("search").len()
     });
+
+    let export = |app: &mut App, s: &residentdesk::app::Session| {
+        app.export_residents(s, &ExportRequest::default(), &mut std::io::sink()).expect("export").rows
+    };
+    f.export = paired(5, &mut |_| export(&mut pa, &pad), &mut |_| export(&mut ea, &ead));
 
     let site_name = "Bench Import Towers";
-    {
-        let team_id = admin.actor.team_id().expect("a team");
-        let tx = app.conn_mut().transaction().expect("transaction");
-        let site = store::sites::insert(&tx, team_id, site_name, "PPK-C", "America/Chicago", None).expect("site");
-        for i in 0..IMPORT_ROWS {
-            let m = Mapping {
-                building: format!("B{}", i / 10_000),
-                floor: format!("{}", (i / 100) % 100 + 1),
-                unit: format!("U{i:06}"),
-                passphrase: None,
-                ssid: None,
-                vlan: None,
-            };
-            store::sites::insert_mapping(&tx, site, &m).expect("mapping");
-        }
-        tx.commit().expect("commit");
-    }
+    prepare_import(&mut pa, &pad, site_name);
+    prepare_import(&mut ea, &ead, site_name);
     let csv = import_file(IMPORT_ROWS);
-    let t = Instant::now();
-    let done = app.import_commit(&admin, site_name, &csv, false).expect("import");
-    figures.import = t.elapsed();
-    assert_eq!(done.status, ImportStatus::Imported, "{}", done.summary());
-    figures
+    let import = |app: &mut App, s: &residentdesk::app::Session| {
+        let t = Instant::now();
+        let done = app.import_commit(s, site_name, &csv, false).expect("import");
+        assert_eq!(done.status, ImportStatus::Imported, "{}", done.summary());
+        t.elapsed()
+    };
+    f.import = (import(&mut pa, &pad), import(&mut ea, &ead));
+    f
 }
 
 fn import_file(rows: usize) -> Vec<u8> {
@@ -148,28 +197,30 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let encrypted = Db { name: "encrypted", path: dir.path().join("encrypted.db"), key: KeySource::Standard };
     let plain = Db { name: "plain", path: dir.path().join("plain.db"), key: KeySource::Plain };
-    // The plain one first, the encrypted one after: the second gets no warmer a cache than
-    // the first (each is a file of its own), and the encrypted one is the one under test.
-    let p = measure(&plain);
-    let e = measure(&encrypted);
+    let f = measure(&plain, &encrypted);
     let is_encrypted = |path: &Path| std::fs::read(path).map(|b| !b.starts_with(b"SQLite format 3\0")).unwrap_or(false);
     assert!(is_encrypted(&encrypted.path), "the {} database is not encrypted", encrypted.name);
     assert!(!is_encrypted(&plain.path), "the {} database is encrypted", plain.name);
     println!(
-        "encryption bench: {RESIDENTS} residents over 250 sites, SQLCipher (AES-256, HMAC per page) vs plain SQLite"
+        "encryption bench: {RESIDENTS} residents over 250 sites, SQLCipher (AES-256, HMAC per page) vs plain SQLite, \
+         runs paired (plain, then encrypted, in turn)"
     );
-    line("open + sign in + first page", e.first_page, p.first_page);
-    line("search as you type (team)", e.search, p.search);
-    line("export of the team", e.export, p.export);
-    line(&format!("import of {IMPORT_ROWS} rows"), e.import, p.import);
-    line("demo seed", e.seed, p.seed);
-    // The passphrase's key derivation is part of every encrypted open above; a desk whose
-    // key is in the OS keyring skips it. Its share of the first figure:
+    let line = |what: &str, (p, e): (Duration, Duration)| line(what, e, p);
+    line("sign in + first page", f.first_page);
+    line("search as you type (team)", f.search);
+    line("export of the team", f.export);
+    line(&format!("import of {IMPORT_ROWS} rows"), f.import);
+    line("demo seed", f.seed);
+    // Opening the file: the encrypted open derives the key from the passphrase (argon2id,
+    // once per start; a key in the OS keyring needs no derivation) and proves it.
     let kdf = time(5, |_| store::key::resolve(&encrypted.path, &KeySource::Standard).expect("key"));
+    let (po, eo) = f.open;
     println!(
-        "  of the encrypted open: resolving the key {:.1} ms (argon2id of a passphrase, once per start; \
-         the keyring's key needs none): open + sign in + first page without it {:.2}x plain",
+        "  open (once per start)              {:>10.3} ms encrypted, {:>10.3} ms plain; of it the passphrase's \
+         key derivation {:.1} ms (none with the OS keyring's key): {:.2}x plain without it",
+        ms(eo),
+        ms(po),
         ms(kdf),
-        e.first_page.saturating_sub(kdf).as_secs_f64() / p.first_page.as_secs_f64().max(1e-12)
+        eo.saturating_sub(kdf).as_secs_f64() / po.as_secs_f64().max(1e-12)
     );
 }

@@ -68,6 +68,8 @@ pub enum ErrorReason {
     KeyWrong,
     /// The OS keyring failed to store or give a key.
     KeyringFailed,
+    /// The database file is damaged (a page fails its integrity check): restore a backup.
+    DbDamaged,
     /// The session was idle for longer than its team allows: the person's password again
     /// opens it (`unauthenticated`; the screen beneath stays as it was).
     SessionLocked,
@@ -364,6 +366,11 @@ impl From<RuleError> for AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(e: rusqlite::Error) -> Self {
+        if crate::store::key::is_damage(&e) {
+            // Which file: the one database the app has open; the words name the problem.
+            return AppError::internal(crate::store::key::damaged_message("file"))
+                .with_details(ErrorDetails::reason(ErrorReason::DbDamaged));
+        }
         AppError::internal(format!("database error: {e}"))
     }
 }
@@ -372,6 +379,7 @@ impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Key(k) => AppError::from(k),
+            crate::store::StoreError::Sql(e) => AppError::from(e),
             e => AppError::internal(e.to_string()),
         }
     }
@@ -391,6 +399,7 @@ impl From<crate::store::key::KeyError> for AppError {
             K::Read { .. } => return AppError::internal(e.to_string()),
             K::NotADatabase { .. } => return AppError::new(ErrorCode::InvalidInput, e.to_string()),
             K::Keyring { .. } => (ErrorCode::Internal, ErrorReason::KeyringFailed),
+            K::Damaged { .. } => (ErrorCode::Internal, ErrorReason::DbDamaged),
         };
         AppError::new(code, e.to_string()).with_details(ErrorDetails::reason(reason))
     }

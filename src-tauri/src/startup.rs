@@ -56,6 +56,7 @@ impl Failure {
                 KeyError::Read { .. } => Failure::Unwritable,
                 KeyError::NotADatabase { .. } => Failure::NotADatabase,
                 KeyError::Keyring { .. } => Failure::Keyring,
+                KeyError::Damaged { .. } => Failure::Damaged,
             },
         }
     }

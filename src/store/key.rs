@@ -124,6 +124,24 @@ pub enum KeyError {
     NotADatabase { path: String, reason: String },
     #[error("the OS keyring could not store the key of {path}: {reason}")]
     Keyring { path: String, reason: String },
+    /// The key opened the file but a part of it fails its integrity check (SQLCipher's
+    /// per-page HMAC, or SQLite's own structure): altered or cut short.
+    #[error("{}", damaged_message(path))]
+    Damaged { path: String },
+}
+
+/// The words for a damaged database file, shared by the open ([`KeyError::Damaged`]) and a
+/// statement that meets a damaged page later (`AppError`'s `db_damaged`).
+pub fn damaged_message(path: &str) -> String {
+    format!(
+        "the database {path} is damaged: a part of it fails its integrity check (it was altered or cut \
+         short); nothing was changed by this action; restore the latest backup"
+    )
+}
+
+/// Whether a statement failed on a damaged file (a page whose HMAC or structure is wrong).
+pub fn is_damage(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt)
 }
 
 /// What a database file is, from its first bytes.
@@ -362,7 +380,14 @@ impl DbKey {
     pub fn apply(&self, conn: &Connection, path: &Path) -> Result<(), KeyError> {
         let Some(spec) = self.spec() else { return Ok(()) };
         let wrong = || KeyError::Wrong { path: path.display().to_string() };
-        let read = |e: rusqlite::Error| KeyError::Read { path: path.display().to_string(), reason: e.to_string() };
+        let read = |e: rusqlite::Error| {
+            let path = path.display().to_string();
+            if is_damage(&e) {
+                KeyError::Damaged { path }
+            } else {
+                KeyError::Read { path, reason: e.to_string() }
+            }
+        };
         // SQLCipher's default for databases attached by this connection (`VACUUM INTO`).
         conn.pragma_update(None, "cipher_default_page_size", CIPHER_PAGE_SIZE).map_err(read)?;
         conn.pragma_update(None, "key", &spec).map_err(read)?;

@@ -326,3 +326,68 @@ fn only_the_owner_reads_the_files() {
     drop(App::open(&db, clock()).unwrap());
     assert_eq!(mode(&db), 0o600);
 }
+
+/// A tampered encrypted file (one byte of one page flipped) and one cut short at a page
+/// boundary: the step that meets the damage fails with `db_damaged` and words that name the
+/// file as damaged (not the key, not "malformed"), and that step changes no byte.
+#[test]
+fn a_tampered_or_cut_encrypted_file_is_named_damaged_and_left_as_it_was() {
+    use residentdesk::app::csv::ExportRequest;
+    use residentdesk::error::ErrorReason;
+    let w = Work::demo(400);
+    let good = std::fs::read(w.db()).unwrap();
+    assert_ne!(&good[..16], PLAIN_HEADER);
+    let page = key::CIPHER_PAGE_SIZE as usize;
+    let pages = good.len() / page;
+    assert!(pages > 8, "{pages} pages");
+    let file = w.db();
+
+    // Cut at a page boundary: the open refuses it.
+    std::fs::write(&file, &good[..(pages / 2) * page]).unwrap();
+    let before = hashes_under(w.dir.path());
+    let e = App::open(&file, clock()).map(|_| ()).unwrap_err();
+    assert_eq!(e.reason(), Some(ErrorReason::DbDamaged), "{e:?}");
+    assert!(e.message.contains("damaged") && e.message.contains("restore"), "{e:?}");
+    // The database file as it was; SQLite may leave an empty WAL and its index beside it.
+    let after = hashes_under(w.dir.path());
+    assert_eq!(before.get(&file), after.get(&file), "opening a cut file changed a byte");
+    let wal = PathBuf::from(format!("{}-wal", file.display()));
+    assert!(std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true), "a WAL with content appeared");
+
+    // One flipped byte, from the last page down, until a team export meets it; the export
+    // changes nothing, and every step before it (open, sign-in) either works or names it.
+    let mut met = 0;
+    for p in (2..pages).rev() {
+        let mut bytes = good.clone();
+        bytes[p * page + page / 3] ^= 0x5a;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        let step = (|| {
+            let mut app = App::open(&file, clock())?;
+            let owner = app.sign_in(OWNER.0, OWNER.1)?;
+            let before = hashes_under(w.dir.path());
+            let r = app.export_residents(&owner, &ExportRequest::default(), &mut std::io::sink());
+            if r.is_err() {
+                let shm = |m: &BTreeMap<PathBuf, String>| {
+                    m.iter()
+                        .filter(|(p, _)| !p.to_string_lossy().ends_with("-shm"))
+                        .map(|(_, h)| h.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(shm(&before), shm(&hashes_under(w.dir.path())), "the failed export changed a byte");
+            }
+            r.map(|_| ())
+        })();
+        if let Err(e) = step {
+            assert_eq!(e.reason(), Some(ErrorReason::DbDamaged), "page {p}: {e:?}");
+            assert!(e.message.contains("damaged") && !e.message.contains("malformed"), "page {p}: {e:?}");
+            met += 1;
+            if met == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(met, 3, "no flipped page was noticed by an export of the whole team");
+}

@@ -77,6 +77,9 @@ pub fn cargo() -> String {
 
 fn test(_args: &[String]) -> Result<(), String> {
     setup::core_tools()?;
+    // A real Secret Service for the keyring test (tests/it/keyring.rs): a private D-Bus
+    // session with GNOME Keyring, as on a Linux desktop.
+    setup::apt(&["dbus", "gnome-keyring", "libsecret-tools"])?;
     let cargo = cargo();
     sh(&cargo, &["fmt", "--all", "--", "--check"])?;
     sh(&cargo, &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;

@@ -95,12 +95,38 @@ fn wine() -> Result<PathBuf, String> {
 /// Cross-builds the core library and the CLI (debug: the smoke test needs no optimiser, and
 /// the build is the bulk of this step's time).
 fn cross_build() -> Result<PathBuf, String> {
-    cargo_windows(&["build", "--target", TRIPLE, "-p", "residentdesk", "--lib", "--bin", "residentdesk"], None, &[])?;
+    let args = ["build", "--target", TRIPLE, "-p", "residentdesk", "--lib", "--bin", "residentdesk"];
+    if let Err(first) = cargo_windows(&args, None, &[]) {
+        // The C build scripts (OpenSSL for SQLCipher, SQLCipher itself) run make and mingw;
+        // one failed on a CI machine with its error off-screen. Say what they printed last,
+        // and try once more: a second failure is reported as it is.
+        print_build_script_errors();
+        eprintln!("xtask: {first}; trying the Windows build once more");
+        cargo_windows(&args, None, &[]).inspect_err(|_| print_build_script_errors())?;
+    }
     let exe = core_target().join(TRIPLE).join("debug").join("residentdesk.exe");
     if exe.is_file() {
         Ok(exe)
     } else {
         Err(format!("the cross build succeeded but {} is not there", exe.display()))
+    }
+}
+
+/// The last lines of every C build script's error output that mentions an error (the
+/// cross build's `build/*/stderr`), printed last so a log's tail shows them.
+fn print_build_script_errors() {
+    let build = core_target().join(TRIPLE).join("debug").join("build");
+    let Ok(dirs) = std::fs::read_dir(&build) else { return };
+    for dir in dirs.flatten() {
+        let stderr = dir.path().join("stderr");
+        let Ok(text) = std::fs::read_to_string(&stderr) else { continue };
+        let lower = text.to_lowercase();
+        if !(lower.contains("error") || lower.contains("panicked") || lower.contains("killed")) {
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(40)..];
+        eprintln!("xtask: the last lines of {}:\n{}", stderr.display(), tail.join("\n"));
     }
 }
 

@@ -96,6 +96,12 @@ impl App {
         let result = write_rows(&rd, &sites, &request.filter, layout, now, out, &mut ticker);
         ticker.finish();
         drop(rd);
+        // A damaged file gets no audit entry of the failure: nothing more is written to it.
+        if let Err((_, e)) = &result {
+            if e.reason() == Some(crate::error::ErrorReason::DbDamaged) {
+                return Err(e.clone());
+            }
+        }
         let names: Vec<String> = sites.iter().map(|s| s.name.clone()).collect();
         let (outcome, rows, error) = match &result {
             Ok(rows) => ("ok", *rows, None),
