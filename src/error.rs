@@ -68,6 +68,11 @@ pub enum ErrorReason {
     KeyWrong,
     /// The OS keyring failed to store or give a key.
     KeyringFailed,
+    /// The password signed in is a temporary one: a new password must be chosen with it.
+    PasswordChangeRequired,
+    /// The temporary password from a reset has expired: someone who manages the account
+    /// can give a new one.
+    PasswordExpired,
     /// The database file is damaged (a page fails its integrity check): restore a backup.
     DbDamaged,
     /// The session was idle for longer than its team allows: the person's password again

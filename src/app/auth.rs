@@ -12,7 +12,7 @@ use super::gate::PublicRun;
 use super::usecases as uc;
 use super::{session_for, App, Session};
 use crate::access::Level;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails, ErrorReason};
 use crate::store::{self, audit::NewAudit, staff::Staff};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -205,11 +205,69 @@ impl App {
     /// how an idle-locked session opens again: the same person's password makes their
     /// session live from now (see [`super::idle`]).
     pub fn sign_in(&mut self, email: &str, password: &str) -> AppResult<Session> {
+        self.sign_in_with_new_password(email, password, None)
+    }
+
+    /// [`App::sign_in`] that also sets a new password: required when the password is a
+    /// temporary one from a reset (refused with `password_change_required` without it; an
+    /// expired one with `password_expired`), otherwise a change of one's own password. The
+    /// new password replaces the old one at once; audited with the sign-in.
+    pub fn sign_in_with_new_password(
+        &mut self,
+        email: &str,
+        password: &str,
+        new_password: Option<&str>,
+    ) -> AppResult<Session> {
         let now = self.now();
         let email = email.trim().to_ascii_lowercase();
+        // Checked and hashed before the transaction: argon2 is slow, and the check says
+        // nothing about the account.
+        if let Some(new) = new_password {
+            check_password(new)?;
+            if new == password {
+                return Err(AppError::invalid_field(
+                    "new-password",
+                    "the new password must differ from the current one",
+                ));
+            }
+        }
+        let new_hash = new_password.map(hash_secret).transpose()?;
         let tx = self.write_public(&uc::SIGN_IN)?;
         let (tx, staff) = verify_account_password(tx, &email, password, Attempt::SIGN_IN, now)?;
-        tx.audit(Some(staff.id), &email).details(json!({})).write()?;
+        match (staff.password_temporary_until, &new_hash) {
+            (Some(until), _) if until <= now => {
+                tx.audit(Some(staff.id), &email)
+                    .outcome("denied")
+                    .details(json!({"reason": "temporary password expired", "expired_at": until}))
+                    .write()?;
+                tx.commit()?;
+                return Err(AppError::new(
+                    ErrorCode::Unauthenticated,
+                    format!(
+                        "this temporary password expired at {}; ask a Team administrator (or whoever manages your \
+                         account) for a new one",
+                        until.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                )
+                .with_details(ErrorDetails::reason(ErrorReason::PasswordExpired)));
+            }
+            (Some(_), None) => {
+                return Err(AppError::new(
+                    ErrorCode::Unauthenticated,
+                    "this is a temporary password: choose a new password to finish signing in",
+                )
+                .with_details(ErrorDetails::reason(ErrorReason::PasswordChangeRequired)));
+            }
+            (temporary, Some(hash)) => {
+                store::staff::set_password_hash(&tx, staff.id, hash)?;
+                tx.audit(Some(staff.id), &email)
+                    .details(json!({"password_changed": true, "from_temporary": temporary.is_some()}))
+                    .write()?;
+            }
+            (None, None) => {
+                tx.audit(Some(staff.id), &email).details(json!({})).write()?;
+            }
+        }
         tx.commit()?;
         let session = session_for(self.conn(), staff.id)?;
         self.session_begins(&session);

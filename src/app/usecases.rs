@@ -131,6 +131,7 @@ use_cases! {
     STAFF_ADD = "staff.add", p(StaffAdd), Team, PeopleAndTokens, true, "Add a staff account";
     STAFF_UPDATE = "staff.update", p(StaffEdit), Team, PeopleAndTokens, true, "Change a staff member's name, level, sites or disabled flag in this team";
     STAFF_REMOVE = "staff.remove", p(StaffDelete), Team, PeopleAndTokens, true, "Remove a staff member from this team";
+    STAFF_RESET_PASSWORD = "staff.reset_password", p(StaffEdit), Team, PeopleOnly, true, "Give a member a one-time temporary password (24 hours); they choose a new one when they sign in with it";
     ACCOUNT_DISABLE = "account.disable", p(TeamMembers), Team, PeopleOnly, true, "Disable or enable an account in every team (the owner only)";
     ROLE_LIST = "role.list", p(TeamView), Team, PeopleAndTokens, false, "List roles";
     ROLE_ADD = "role.add", p(TeamMembers), Team, PeopleAndTokens, true, "Define a team add-on role";

@@ -88,6 +88,11 @@ struct Cli {
     /// RESIDENTDESK_DB_KEY, else the OS keyring).
     #[arg(long, global = true)]
     db_key_stdin: bool,
+    /// Read a new password from standard input (the line after the other secrets): the
+    /// actor's own when signing in with a temporary password, a new account's for `staff add`
+    /// and `invite accept` (else RESIDENTDESK_NEW_PASSWORD).
+    #[arg(long, global = true)]
+    new_password_stdin: bool,
     /// Machine output: one JSON document on stdout; errors as JSON on stderr.
     #[arg(long, global = true)]
     json: bool,
@@ -360,7 +365,27 @@ fn sign_in_only(app: &mut App, cli: &Cli) -> Result<Session, AppError> {
             AppError::new(ErrorCode::Unauthenticated, "no password: set RESIDENTDESK_PASSWORD or use --password-stdin")
         })?
     };
-    app.sign_in(email, &password)
+    match app.sign_in(email, &password) {
+        Err(e) if e.reason() == Some(residentdesk::error::ErrorReason::PasswordChangeRequired) => {
+            // A temporary password: the new one from stdin or the environment, if given.
+            let new = if cli.new_password_stdin {
+                Some(read_stdin_line("new password")?)
+            } else {
+                std::env::var("RESIDENTDESK_NEW_PASSWORD").ok().filter(|p| !p.is_empty())
+            };
+            match new {
+                Some(new) => app.sign_in_with_new_password(email, &password, Some(&new)),
+                None => Err(AppError::new(
+                    e.code,
+                    format!("{}: give it in RESIDENTDESK_NEW_PASSWORD or with --new-password-stdin", e.message),
+                )
+                .with_details(residentdesk::error::ErrorDetails::reason(
+                    residentdesk::error::ErrorReason::PasswordChangeRequired,
+                ))),
+            }
+        }
+        other => other,
+    }
 }
 
 fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
@@ -421,7 +446,7 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
     }
     if let Command::Invite(cmd) = &cli.command {
         if access_cmd::invite_without_actor(cmd) {
-            return access_cmd::invite_anonymous(&mut app, cmd, out);
+            return access_cmd::invite_anonymous(&mut app, cmd, cli.new_password_stdin, out);
         }
     }
     let session = sign_in(&mut app, &cli)?;
@@ -437,14 +462,14 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         Command::Site(cmd) => org_cmd::site_cmd(&mut app, &session, cmd, out),
         Command::Resident(cmd) => resident_cmd::resident_cmd(&mut app, &session, cmd, out),
         Command::Bulk { action, site, ids } => resident_cmd::bulk(&mut app, &session, action, site, ids, out),
-        Command::Staff(cmd) => staff_cmd::staff_cmd(&mut app, &session, cmd, out),
+        Command::Staff(cmd) => staff_cmd::staff_cmd(&mut app, &session, cmd, cli.new_password_stdin, out),
         Command::Backup(args) => backup_cmd::backup(&mut app, &session, args, out),
         Command::Restore(args) => backup_cmd::restore(&mut app, &session, args, out),
         Command::Db(cmd) => db_cmd::db_cmd(&mut app, &session, cmd, out),
         Command::Audit(cmd) => audit_cmd::audit(&mut app, &session, cmd, out),
         Command::Access(cmd) => access_cmd::access_cmd(&mut app, &session, cmd, out),
         Command::Role(cmd) => access_cmd::role_cmd(&mut app, &session, cmd, out),
-        Command::Invite(cmd) => access_cmd::invite_cmd(&mut app, &session, cmd, out),
+        Command::Invite(cmd) => access_cmd::invite_cmd(&mut app, &session, cmd, cli.new_password_stdin, out),
         Command::Token(cmd) => access_cmd::token_cmd(&mut app, &session, cmd, out),
         Command::Import { file, site, dry_run, valid_only } => {
             let options = residentdesk::app::csv::ImportOptions { dry_run: *dry_run, valid_only: *valid_only };

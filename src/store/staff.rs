@@ -19,10 +19,13 @@ pub struct Staff {
     pub failed_attempts: i64,
     pub locked_until: Option<DateTime<Utc>>,
     pub disabled: bool,
+    /// Set while the password is a temporary one from a reset: until when it signs in (once,
+    /// to choose a new password).
+    pub password_temporary_until: Option<DateTime<Utc>>,
 }
 
-const COLS: &str =
-    "id, email, display_name, password_hash, is_owner, active_team_id, failed_attempts, locked_until, disabled";
+const COLS: &str = "id, email, display_name, password_hash, is_owner, active_team_id, failed_attempts, locked_until, \
+                    disabled, password_temporary_until";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
     Ok(Staff {
@@ -35,6 +38,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Staff> {
         failed_attempts: r.get(6)?,
         locked_until: opt_ts(r.get(7)?),
         disabled: r.get::<_, i64>(8)? != 0,
+        password_temporary_until: opt_ts(r.get(9)?),
     })
 }
 
@@ -89,8 +93,23 @@ pub fn set_active_team(tx: &Transaction<'_>, id: i64, team_id: i64) -> rusqlite:
     Ok(())
 }
 
+/// Sets a password the person chose (a temporary one, if any, stops being one).
 pub fn set_password_hash(tx: &Transaction<'_>, id: i64, hash: &str) -> rusqlite::Result<()> {
-    tx.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
+    tx.execute(
+        "UPDATE staff SET password_hash = ?2, password_temporary_until = NULL WHERE id = ?1",
+        params![id, hash],
+    )?;
+    Ok(())
+}
+
+/// Replaces the password by a temporary one valid until `until` (the old one stops working at
+/// once) and lifts a lockout, so the person can sign in with it.
+pub fn set_temporary_password(tx: &Transaction<'_>, id: i64, hash: &str, until: DateTime<Utc>) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE staff SET password_hash = ?2, password_temporary_until = ?3, failed_attempts = 0, locked_until = NULL
+         WHERE id = ?1",
+        params![id, hash, ts(until)],
+    )?;
     Ok(())
 }
 
@@ -215,7 +234,10 @@ pub fn members_of_team(conn: &Connection, team_id: i64) -> rusqlite::Result<Vec<
         "SELECT {}, m.level, m.disabled FROM staff s JOIN team_members m ON m.staff_id = s.id WHERE m.team_id = ?1 ORDER BY s.email",
         COLS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
     ))?;
-    let rows = stmt.query_map([team_id], |r| Ok((from_row(r)?, r.get::<_, String>(9)?, r.get::<_, i64>(10)? != 0)))?;
+    // The membership's columns follow the account's.
+    let n = COLS.split(", ").count();
+    let rows =
+        stmt.query_map([team_id], |r| Ok((from_row(r)?, r.get::<_, String>(n)?, r.get::<_, i64>(n + 1)? != 0)))?;
     let mut out = Vec::new();
     for row in rows {
         let (staff, level, disabled_here) = row?;

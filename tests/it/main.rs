@@ -17,6 +17,7 @@ mod idle_lock;
 mod keyring;
 mod one_gate;
 mod packaging;
+mod password_reset;
 mod remote_check;
 mod rules_corners;
 mod rules_sim;

@@ -161,6 +161,7 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "staff.update" => app.staff_update(s, STAFF.0, &StaffPatch::default()).map(|_| ()),
         "staff.remove" => app.staff_remove(s, &t.removable),
         "account.disable" => app.account_disable(s, &t.removable, false).map(|_| ()),
+        "staff.reset_password" => app.staff_reset_password(s, &t.removable).map(|_| ()),
         "role.list" => app.role_list(s).map(|_| ()),
         "role.add" => {
             let role = NewRole {
@@ -708,6 +709,7 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         ]),
         "staff.update" => v(&["staff", "update", STAFF.0, "--name", "Staff User"]),
         "staff.remove" => v(&["staff", "remove", &t.removable]),
+        "staff.reset_password" => v(&["staff", "reset-password", &t.removable]),
         "role.list" => v(&["role", "list"]),
         "role.add" => v(&["role", "add", &format!("cli_{n}"), "--name", "Cli role", "--permission", "residents.view"]),
         "role.remove" => v(&["role", "remove", &t.role]),

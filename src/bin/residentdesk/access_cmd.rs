@@ -130,8 +130,6 @@ pub enum InviteCmd {
         token: String,
         #[arg(long, default_value = "")]
         name: String,
-        #[arg(long)]
-        new_password_stdin: bool,
     },
     /// Reject: with --token (the invitee), or by id (the team side).
     Reject {
@@ -345,10 +343,10 @@ fn new_password(stdin: bool) -> Result<String, AppError> {
 }
 
 /// The `invite` commands that need no signed-in actor (accept, reject by token).
-pub fn invite_anonymous(app: &mut App, cmd: &InviteCmd, out: &Out) -> Result<(), AppError> {
+pub fn invite_anonymous(app: &mut App, cmd: &InviteCmd, new_password_stdin: bool, out: &Out) -> Result<(), AppError> {
     match cmd {
-        InviteCmd::Accept { token, name, new_password_stdin } => {
-            let password = new_password(*new_password_stdin)?;
+        InviteCmd::Accept { token, name } => {
+            let password = new_password(new_password_stdin)?;
             let s = app.invite_accept(token, name, &password)?;
             let team = s.actor.team.as_ref().map(|(t, _)| t.name.clone()).unwrap_or_default();
             out.value(&json!({"accepted": s.actor.email, "team": team, "grants": s.grants}), || {
@@ -366,7 +364,13 @@ pub fn invite_anonymous(app: &mut App, cmd: &InviteCmd, out: &Out) -> Result<(),
     }
 }
 
-pub fn invite_cmd(app: &mut App, session: &Session, cmd: &InviteCmd, out: &Out) -> Result<(), AppError> {
+pub fn invite_cmd(
+    app: &mut App,
+    session: &Session,
+    cmd: &InviteCmd,
+    new_password_stdin: bool,
+    out: &Out,
+) -> Result<(), AppError> {
     match cmd {
         InviteCmd::Create { email, name, grant } => {
             let created = app.invite_create(
@@ -425,7 +429,9 @@ pub fn invite_cmd(app: &mut App, session: &Session, cmd: &InviteCmd, out: &Out) 
                 println!("{}", created.text);
             });
         }
-        InviteCmd::Accept { .. } | InviteCmd::Reject { id: None, .. } => return invite_anonymous(app, cmd, out),
+        InviteCmd::Accept { .. } | InviteCmd::Reject { id: None, .. } => {
+            return invite_anonymous(app, cmd, new_password_stdin, out)
+        }
     }
     Ok(())
 }

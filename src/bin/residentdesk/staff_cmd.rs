@@ -20,9 +20,6 @@ pub enum StaffCmd {
         name: String,
         #[command(flatten)]
         grant: access_cmd::GrantArgs,
-        /// Read the new account's password from standard input.
-        #[arg(long)]
-        new_password_stdin: bool,
     },
     /// Change a member's name, level, sites, or disable them in this team (--disable).
     Update {
@@ -41,6 +38,9 @@ pub enum StaffCmd {
     },
     /// Remove a member from the active team.
     Remove { email: String },
+    /// Give a member a one-time temporary password (shown once, valid 24 hours); signing in
+    /// with it asks for a new password (RESIDENTDESK_NEW_PASSWORD or --new-password-stdin).
+    ResetPassword { email: String },
     /// Disable an account in every team (or --enable it again): the owner's act alone.
     DisableAccount {
         email: String,
@@ -49,11 +49,17 @@ pub enum StaffCmd {
     },
 }
 
-pub fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) -> Result<(), AppError> {
+pub fn staff_cmd(
+    app: &mut App,
+    session: &Session,
+    cmd: &StaffCmd,
+    new_password_stdin: bool,
+    out: &Out,
+) -> Result<(), AppError> {
     match cmd {
         StaffCmd::List => print_members(&app.staff_list(session)?, out),
-        StaffCmd::Add { email, name, grant, new_password_stdin } => {
-            let (password, generated) = if *new_password_stdin {
+        StaffCmd::Add { email, name, grant } => {
+            let (password, generated) = if new_password_stdin {
                 (read_stdin_line("new password")?, false)
             } else if let Ok(p) = std::env::var("RESIDENTDESK_NEW_PASSWORD") {
                 (p, false)
@@ -100,6 +106,17 @@ pub fn staff_cmd(app: &mut App, session: &Session, cmd: &StaffCmd, out: &Out) ->
         StaffCmd::Remove { email } => {
             app.staff_remove(session, email)?;
             out.value(&json!({"removed": email}), || println!("Removed {email} from your active team."));
+        }
+        StaffCmd::ResetPassword { email } => {
+            let t = app.staff_reset_password(session, email)?;
+            out.value(&json!({"temporary_password": t}), || {
+                println!("Temporary password for {} (shown once): {}", t.email, t.password);
+                println!(
+                    "It works once, until {}: signing in with it asks them to choose a new password. \
+                     Their old password no longer works.",
+                    t.expires_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            });
         }
         StaffCmd::DisableAccount { email, enable } => {
             let m = app.account_disable(session, email, !*enable)?;
