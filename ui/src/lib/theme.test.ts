@@ -1,11 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { contrast } from './contrast';
+import css from '../app.css?raw';
 
 // The palettes as app.css declares them: the light one on :root, the dark one twice (under
 // prefers-color-scheme and under data-theme="dark").
-const css = readFileSync(fileURLToPath(new URL('../app.css', import.meta.url)), 'utf8');
 
 function block(selector: string): Record<string, string> {
   const at = css.indexOf(selector);
