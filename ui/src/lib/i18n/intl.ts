@@ -3,11 +3,11 @@
 //! own zone); which zone a screen uses is the screen's choice, not this module's.
 import { locale } from './locale.svelte';
 
-/** A moment (ISO 8601) as a date and time, in `zone`. */
-export function dateTime(iso: string, zone?: string): string {
+/** A moment (ISO 8601) as a date and time, in `zone`; with the seconds when `seconds`. */
+export function dateTime(iso: string, zone?: string, seconds = false): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: zone }).format(d);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: seconds ? 'medium' : 'short', timeZone: zone }).format(d);
 }
 
 /** A moment (ISO 8601) as a date only, in `zone`. */

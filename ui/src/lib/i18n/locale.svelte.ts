@@ -70,3 +70,14 @@ export function t(key: MessageKey, params?: Params): string {
   const loc = state.locale;
   return format(CATALOGS[loc][key] ?? en[key], params, loc);
 }
+
+/** Whether `key` is a message (for keys built from a value the core sends, e.g. a state). */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.prototype.hasOwnProperty.call(en, key);
+}
+
+/** The message `prefix + value` when the catalog has it, else the value as the core sent it. */
+export function tValue(prefix: string, value: string): string {
+  const key = prefix + value;
+  return isMessageKey(key) ? t(key) : value;
+}
