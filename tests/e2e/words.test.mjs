@@ -62,7 +62,7 @@ test('a Spanish OS language: first run, sign-in and residents in Spanish; Settin
 
     await s.waitFor('h1', { text: 'Bienvenido a ResidentDesk' });
     await s.waitFor('[data-testid="seed-demo"]', { text: 'Cargar la cartera de demostración' });
-    await s.screenshot('90-es-first-run');
+    await s.screenshot('w01-es-first-run');
     await s.click('[data-testid="seed-demo"]');
     await s.waitFor('#demo-ready', { text: 'Cartera de demostración lista', timeout: 60000 });
     await s.click('#demo-ready ~ p button, .panel button.primary');
@@ -70,7 +70,7 @@ test('a Spanish OS language: first run, sign-in and residents in Spanish; Settin
     await s.waitFor('#signin-h', { text: 'Iniciar sesión en ResidentDesk' });
     assert.equal(await s.textOf('#signin'), 'Iniciar sesión');
     assert.match(await s.textOf('[data-testid="have-invitation"]'), /Tengo una invitación/);
-    await s.screenshot('91-es-sign-in');
+    await s.screenshot('w02-es-sign-in');
 
     await signIn(s, accounts.team_admin);
     await s.waitFor('#res-h', { text: 'Residentes' });
@@ -80,15 +80,15 @@ test('a Spanish OS language: first run, sign-in and residents in Spanish; Settin
     assert.match(await s.textOf('[data-testid="nav-settings"]'), /Configuración/);
     const chips = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-row\"] .chip')].map((c) => c.dataset.status + '=' + c.textContent);");
     assert.ok(chips.some((c) => c === 'current=vigente' || c === 'pending=pendiente' || c === 'scheduled=programado'), `status chips in Spanish: ${chips}`);
-    await s.screenshot('92-es-residents');
+    await s.screenshot('w03-es-residents');
     await openResident(s);
     await s.waitFor('[data-testid="resident-detail"] h3', { text: 'Acciones' });
-    await s.screenshot('93-es-resident-detail');
+    await s.screenshot('w04-es-resident-detail');
     await closeResident(s);
 
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('#settings-h', { text: 'Configuración' });
-    await s.screenshot('94-es-settings');
+    await s.screenshot('w05-es-settings');
 
     // The override: English at once, no reload; remembered on this desk; back to the system's.
     await s.choose('[data-testid="settings-language"]', 'en');
@@ -108,25 +108,25 @@ test('a dark GTK theme: the app paints dark; Settings overrides it with Light at
     assert.ok(luminance(bg) < 0.05, `the page background is dark: ${bg}`);
     const ink = await s.exec("return getComputedStyle(document.querySelector('#signin-h')).color;");
     assert.ok(luminance(ink) > 0.6, `the text is light: ${ink}`);
-    await s.screenshot('95-dark-sign-in');
+    await s.screenshot('w06-dark-sign-in');
 
     await signIn(s, accounts.team_admin);
     await s.waitFor('#res-h', { text: 'Residents' });
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
-    await s.screenshot('96-dark-residents');
+    await s.screenshot('w07-dark-residents');
     await openResident(s);
-    await s.screenshot('97-dark-resident-detail');
+    await s.screenshot('w08-dark-resident-detail');
     await closeResident(s);
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('[data-testid="settings-theme"]');
-    await s.screenshot('98-dark-settings');
+    await s.screenshot('w09-dark-settings');
 
     // Light chosen in Settings: light at once, whatever the OS says; then the system's again.
     await s.choose('[data-testid="settings-theme"]', 'light');
     assert.equal(await s.exec('return document.documentElement.dataset.theme;'), 'light');
     const light = await rootBackground(s);
     assert.ok(luminance(light) > 0.8, `the page background is light: ${light}`);
-    await s.screenshot('99-dark-os-light-chosen-settings');
+    await s.screenshot('w10-dark-os-light-chosen-settings');
     await s.choose('[data-testid="settings-theme"]', 'system');
     assert.ok(luminance(await rootBackground(s)) < 0.05, 'dark again with the system theme');
 
@@ -135,13 +135,13 @@ test('a dark GTK theme: the app paints dark; Settings overrides it with Light at
     await s.click('[data-testid="nav-residents"]');
     await s.waitFor('#res-h', { text: 'Residentes' });
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
-    await s.screenshot('9a-dark-es-residents');
+    await s.screenshot('w11-dark-es-residents');
     await s.click('[data-testid="nav-outbox"]');
     await s.waitFor('#outbox-h', { text: 'Bandeja de salida' });
-    await s.screenshot('9b-dark-es-outbox');
+    await s.screenshot('w12-dark-es-outbox');
     await s.click('[data-testid="nav-import"]');
     await s.waitFor('#io-h', { text: 'Importar y exportar' });
-    await s.screenshot('9c-dark-es-import');
+    await s.screenshot('w13-dark-es-import');
     await s.click('[data-testid="nav-settings"]');
     await s.choose('[data-testid="settings-language"]', 'system');
     await s.waitFor('#settings-h', { text: 'Settings' });
@@ -154,5 +154,5 @@ test('a light GTK theme and English: the default, light', () =>
     assert.ok(luminance(await rootBackground(s)) > 0.8, 'the page background is light');
     await signIn(s, accounts.team_admin);
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
-    await s.screenshot('9d-light-en-residents');
+    await s.screenshot('w14-light-en-residents');
   }));
