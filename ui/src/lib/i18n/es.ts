@@ -161,7 +161,7 @@ export const es: Record<MessageKey, string> = {
   "residents.saved": "Se guardó a {name}",
   "residents.bulkDone": "{action}: {done} hechos, {skipped} no aplicables",
   "residents.bulkExample": "(p. ej., {name}: {result})",
-  "residents.bulkConfirmTitle": "¿{action}: {count, plural, one {# residente} other {# residentes}}?",
+  "residents.bulkConfirmTitle": "¿{action} a {count, plural, one {# residente} other {# residentes}}?",
   "residents.bulkPurgeMessage": "Su acceso termina ahora y sus registros se eliminan para siempre. Esto no se puede deshacer.",
   "residents.bulkTerminateMessage": "Su acceso termina ahora. Sus registros se conservan durante el período de gracia de 31 días.",
   "bulk.suspend": "Suspender",
