@@ -77,3 +77,23 @@ describe('palette', () => {
     expect(contrast('#777777', '#ffffff')).toBeLessThan(4.5);
   });
 });
+
+// Every component's colours come from the palette: a literal colour in a <style> would not
+// follow the theme.
+const SOURCES = import.meta.glob('../**/*.svelte', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const LITERAL = /#[0-9a-f]{3,8}\b|\brgba?\(|\bhsla?\(|:\s*(white|black)\b/gi;
+
+describe('component styles', () => {
+  it('reads every component', () => {
+    expect(Object.keys(SOURCES).length).toBeGreaterThan(20);
+  });
+  it('finds a literal colour (the check itself)', () => {
+    expect('<style> .a { color: #fff; background: rgb(0 0 0 / 0.2); } </style>'.match(LITERAL)).toHaveLength(2);
+  });
+  for (const [file, source] of Object.entries(SOURCES)) {
+    it(`${file.replace('../', '')} takes every colour from the palette`, () => {
+      const styles = (source.match(/<style[\s\S]*?<\/style>/g) ?? []).join('\n');
+      expect(styles.match(LITERAL) ?? []).toEqual([]);
+    });
+  }
+});
