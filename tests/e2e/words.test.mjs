@@ -6,17 +6,28 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { Session, startDriver, stopDriver, signIn, accounts } from './webdriver.mjs';
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'words');
 const DB = join(DIR, 'desk.db');
-const SPANISH = { LANG: 'es_ES.UTF-8', LANGUAGE: 'es' };
+// WebKitGTK takes the language from the C library's locale, which exists only once generated
+// (a Spanish desktop has it; a build machine usually has only C.UTF-8): the test generates
+// es_ES.UTF-8 into a folder of its own (glibc's LOCPATH) instead of changing the system.
+const LOCALES = join(DIR, 'locales');
+const SPANISH = { LANG: 'es_ES.UTF-8', LANGUAGE: 'es', LOCPATH: LOCALES };
 const DARK = { GTK_THEME: 'Adwaita:dark' };
 
 before(() => {
   rmSync(DIR, { recursive: true, force: true });
-  mkdirSync(DIR, { recursive: true });
+  mkdirSync(LOCALES, { recursive: true });
+  try {
+    execFileSync('localedef', ['-i', 'es_ES', '-f', 'UTF-8', join(LOCALES, 'es_ES.UTF-8')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    // localedef exits 1 for warnings while still writing the locale: only a missing one fails.
+    if (!existsSync(join(LOCALES, 'es_ES.UTF-8', 'LC_MESSAGES'))) throw new Error(`cannot generate the es_ES.UTF-8 locale (the locales package's data): ${e.stderr ?? e}`);
+  }
 });
 after(stopDriver);
 
