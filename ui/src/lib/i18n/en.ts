@@ -639,6 +639,8 @@ export const en = {
   "check.noneSent": "none sent",
   // Token example
   "tokens.example": "RESIDENTDESK_TOKEN=… residentdesk …",
+  // For main's db_damaged reason (wired in errors.ts once merged)
+  "error.reason.db_damaged": "The database is damaged: a part of it fails its integrity check (it was altered or cut short). Nothing was changed by this action; restore the latest backup.",
   // @@end
 } as const;
 

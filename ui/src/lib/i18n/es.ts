@@ -639,5 +639,7 @@ export const es: Record<MessageKey, string> = {
   "check.noneSent": "no se enviaron",
   // Token example
   "tokens.example": "RESIDENTDESK_TOKEN=… residentdesk …",
+  // For main's db_damaged reason (wired in errors.ts once merged)
+  "error.reason.db_damaged": "La base de datos está dañada: una parte no supera la comprobación de integridad (se alteró o se truncó). Esta acción no cambió nada; restaure la copia de seguridad más reciente.",
   // @@end
 };
