@@ -6,5 +6,6 @@ export default defineConfig({
   plugins: [svelte()],
   clearScreen: false,
   build: { target: 'safari15', outDir: 'dist', emptyOutDir: true, sourcemap: false },
-  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+  // `css.include`: the palette test reads app.css as written (`?raw`), not the empty stub.
+  test: { include: ['src/**/*.test.ts'], environment: 'node', css: { include: [/app\.css/] } },
 });

@@ -91,7 +91,7 @@ for (const level of levels) {
         await s.waitFor('[data-testid="audit-row"]');
         // The core's check of the hash chain, shown on the screen.
         await s.waitFor('[data-testid="audit-chain-ok"]');
-        assert.match(await s.textOf('[data-testid="audit-chain-ok"]'), /Verified \d+ rows/);
+        assert.match(await s.textOf('[data-testid="audit-chain-ok"]'), /Verified [\d,]+ rows?/);
         await s.screenshot(`13-audit-${level.key}`);
       }
       await s.click('[data-testid="nav-settings"]');
@@ -161,7 +161,7 @@ test('a Team administrator adds, edits and terminates a resident; a rule error s
     await s.click('button[aria-label="Close resident details"]');
 
     await s.type('[data-testid="search"]', 'edwina');
-    await s.waitFor('[data-testid="count"]', { text: '1 residents' });
+    await s.waitFor('[data-testid="count"]', { text: '1 resident' });
     await s.screenshot('27-search');
     await s.type('[data-testid="search"]', '');
     await s.waitFor('[data-testid="resident-row"]');
@@ -187,7 +187,7 @@ test('multi-select and a bulk action', () =>
     await s.screenshot('40-bulk-selection');
     await s.click('[data-testid="bulk-apply"]');
     const notice = await s.textOf('[data-testid="notice"]');
-    assert.match(notice, /^suspend: \d+ done, \d+ not applicable/, notice);
+    assert.match(notice, /^Suspend: \d+ done, \d+ not applicable/, notice);
     const [done, skipped] = notice.match(/\d+/g).map(Number);
     assert.equal(done + skipped, 2, 'both selected residents are reported');
     await s.screenshot('41-bulk-done');
@@ -214,7 +214,7 @@ test('import a CSV file chosen in the Open dialog (dry run, then commit) and exp
     await s.waitFor('[data-testid="import-file"]', { text: 'import.csv' });
     await s.click('[data-testid="import-preview"]');
     const report = await s.textOf('[data-testid="import-report"]');
-    assert.match(report, /2 row\(s\)/, report);
+    assert.match(report, /2 rows/, report);
     assert.match(report, /not-an-email/, report);
     await s.screenshot('60-import-dry-run');
     // Commit the valid row only.
@@ -251,7 +251,7 @@ test('import a CSV file chosen in the Open dialog (dry run, then commit) and exp
     assert.equal(second.code, 1, `the second start exits 1: ${second.stderr.slice(-500)}`);
     assert.match(messageBoxes(), /ResidentDesk could not start\nResidentDesk is already open on this database in another window\./);
     assert.match(messageBoxes(), /Log file: .*residentdesk-desktop\.\d{4}-\d{2}-\d{2}\.log/);
-    await s.waitFor('[data-testid="import-report"]', { text: '20000 row(s)', timeout: 60000 });
+    await s.waitFor('[data-testid="import-report"]', { text: '20,000 rows', timeout: 60000 });
     const took = Date.now() - started;
     const seen = await s.exec('return window.__progressSeen;');
     assert.ok(seen.length > 0, 'a progress bar was shown while the file was checked');

@@ -56,10 +56,16 @@ async function wd(method, path, body) {
 }
 
 let driver;
-/** Starts tauri-driver once and waits until it answers. */
-export async function startDriver() {
+/** Starts tauri-driver once and waits until it answers. The apps it starts inherit its
+ * environment: English (the tests select some elements by their English text) whatever the
+ * machine's language, unless `env` says otherwise (e.g. `{ LANG: 'es_ES.UTF-8', LANGUAGE:
+ * 'es' }`, or `{ GTK_THEME: 'Adwaita:dark' }` for the dark theme). */
+export async function startDriver(env = {}) {
   if (driver) return;
-  driver = spawn('tauri-driver', ['--port', String(PORT)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  driver = spawn('tauri-driver', ['--port', String(PORT)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, LANG: 'C.UTF-8', LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', ...env },
+  });
   for (let i = 0; i < 100; i++) {
     try {
       await fetch(`${BASE}/status`);

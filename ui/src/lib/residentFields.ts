@@ -5,6 +5,7 @@
 // given its form input and label here.
 import type { ResidentField } from './api/bindings/ResidentField';
 import type { ResidentInput } from './api/bindings/ResidentInput';
+import { t } from './i18n/locale.svelte';
 
 /** An input of the resident form: a key of what the core reads to add a resident. */
 export type FormField = keyof ResidentInput;
@@ -13,21 +14,21 @@ export type FormField = keyof ResidentInput;
 export interface FieldShape {
   /** The form's input for the field (`ResidentInput` key). */
   input: FormField;
-  /** The label a person reads. */
-  label: string;
+  /** The label a person reads, in the current language (the catalog's `field.*`). */
+  readonly label: string;
 }
 
 /** Every resident field (API name, as in errors, conflicts and CSV columns) → its form input and label. */
 export const RESIDENT_FIELDS = {
-  FirstName: { input: 'first_name', label: 'First name' },
-  LastName: { input: 'last_name', label: 'Last name' },
-  Email: { input: 'email', label: 'Email' },
-  PhoneNumber: { input: 'phone', label: 'Phone' },
-  Building: { input: 'building', label: 'Building' },
-  Floor: { input: 'floor', label: 'Floor' },
-  Unit: { input: 'unit', label: 'Unit' },
-  ActivationDateUTC: { input: 'start', label: 'Access start' },
-  DeactivationDateUTC: { input: 'end', label: 'Access end' },
+  FirstName: { input: 'first_name', get label() { return t('field.FirstName'); } },
+  LastName: { input: 'last_name', get label() { return t('field.LastName'); } },
+  Email: { input: 'email', get label() { return t('field.Email'); } },
+  PhoneNumber: { input: 'phone', get label() { return t('field.PhoneNumber'); } },
+  Building: { input: 'building', get label() { return t('field.Building'); } },
+  Floor: { input: 'floor', get label() { return t('field.Floor'); } },
+  Unit: { input: 'unit', get label() { return t('field.Unit'); } },
+  ActivationDateUTC: { input: 'start', get label() { return t('field.ActivationDateUTC'); } },
+  DeactivationDateUTC: { input: 'end', get label() { return t('field.DeactivationDateUTC'); } },
 } as const satisfies Record<ResidentField, FieldShape>;
 
 /** Every resident field, in the core's order. */

@@ -107,7 +107,12 @@ describe('field errors', () => {
       details: { field: 'Unit', problems: [{ field: 'Unit', message: 'occupied' }, { field: 'resident', message: 'other' }] },
     });
     expect(problemsByField(e)).toEqual({ unit: 'occupied', '': 'other' });
-    expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: { reason: 'permission_missing', use_case: 'resident.add', permission: 'residents.add' } }))).toEqual({ '': 'denied: no' });
+    // A refusal with a reason code is said by the catalog, with the error's parameters.
+    expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: { reason: 'permission_missing', use_case: 'resident.add', permission: 'residents.add' } }))).toEqual({
+      '': 'You do not have the permission residents.add needed for this (resident.add).',
+    });
+    // A broken rule at a field: the rule's message, with the field's label.
+    expect(problemsByField(new ApiError({ code: 'invalid_input', message: 'FirstName is required', details: { field: 'FirstName', rule: 'required' } }))).toEqual({ first_name: 'First name is required.' });
   });
 });
 
@@ -198,19 +203,19 @@ describe('syncSummary', () => {
   it('says when sync is not set up, with what is waiting', () => {
     expect(syncSummary({ status: { ...base, pending: 3 }, configured: false })).toEqual({
       state: 'off',
-      text: 'Sync is not set up · 3 change(s) waiting',
+      text: 'Sync is not set up · 3 changes waiting',
     });
   });
   it('shows online with the last sync and counts', () => {
     const s = syncSummary({ status: { ...base, pending: 2, open_conflicts: 1 }, configured: true });
     expect(s.state).toBe('online');
-    expect(s.text).toBe('Online · last sync 14:05 UTC · 2 pending · 1 conflict(s)');
+    expect(s.text).toBe('Online · last sync 2:05 PM UTC · 2 pending · 1 conflict');
   });
   it('shows offline with the error, and progress while running', () => {
     const offline = syncSummary({ status: { ...base, pending: 1, last_error: 'network error: refused' }, configured: true });
-    expect(offline).toEqual({ state: 'offline', text: 'Offline · 1 pending · last sync 14:05 UTC', detail: 'network error: refused' });
+    expect(offline).toEqual({ state: 'offline', text: 'Offline · 1 pending · last sync 2:05 PM UTC', detail: 'network error: refused' });
     const running = syncSummary({ status: { ...base, running: true, progress: { phase: 'push', done: 3, total: 10 } }, configured: true });
-    expect(running).toEqual({ state: 'syncing', text: 'Syncing (push 3/10)' });
+    expect(running).toEqual({ state: 'syncing', text: 'Syncing (sending 3/10)' });
   });
 });
 

@@ -6,6 +6,9 @@ import { api, ApiError } from './api';
 import type { FieldProblem } from './api/bindings/FieldProblem';
 import { formField } from './residentFields';
 import { createPresence } from './activity';
+import { t } from './i18n/locale.svelte';
+import { errorText, problemText } from './i18n/errors';
+import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
@@ -78,9 +81,9 @@ export interface Gate {
  * came with the session: decided by the same code the use case runs, never from the level.
  * Closed when no one is signed in or the core gave no answer on that name. */
 export function gate(info: SessionInfo | null, useCase: UseCaseName): Gate {
-  if (!info) return { allowed: false, reason: 'sign in first' };
+  if (!info) return { allowed: false, reason: t('gate.signInFirst') };
   const g = info.gates.find((x) => x.use_case === useCase);
-  if (!g) return { allowed: false, reason: `unknown use case ${useCase}` };
+  if (!g) return { allowed: false, reason: t('gate.unknownUseCase', { name: useCase }) };
   return { allowed: g.allowed, reason: g.allowed ? '' : g.reason.replace(/^denied: /, '') };
 }
 
@@ -88,7 +91,7 @@ export function gate(info: SessionInfo | null, useCase: UseCaseName): Gate {
  * closed with the first one's reason. */
 export function anyGate(info: SessionInfo | null, ...useCases: UseCaseName[]): Gate {
   const gates = useCases.map((u) => gate(info, u));
-  return gates.find((g) => g.allowed) ?? gates[0] ?? { allowed: false, reason: 'nothing asked' };
+  return gates.find((g) => g.allowed) ?? gates[0] ?? { allowed: false, reason: t('gate.nothingAsked') };
 }
 
 // ---- access-management gates -------------------------------------------------------------
@@ -111,9 +114,9 @@ export async function loadAccessGates(fetch: () => Promise<ActionGate[]> = api.a
 
 /** The core's decision on one access-management action; closed until the core has answered. */
 export function actionGate(gates: ActionGate[] | null, action: AccessAction): Gate {
-  if (!gates) return { allowed: false, reason: 'checking…' };
+  if (!gates) return { allowed: false, reason: t('gate.checking') };
   const g = gates.find((x) => x.action === action);
-  if (!g) return { allowed: false, reason: `unknown action ${action}` };
+  if (!g) return { allowed: false, reason: t('gate.unknownAction', { name: action }) };
   return { allowed: g.allowed, reason: g.reason.replace(/^denied: /, '') };
 }
 
@@ -143,9 +146,8 @@ function createNotices() {
 }
 export const notices = createNotices();
 
-export function errorText(e: unknown): string {
-  return e instanceof ApiError ? e.message : e instanceof Error ? e.message : String(e);
-}
+/** Whatever a command threw, as text for the person (i18n/errors.ts translates the core's codes). */
+export { errorText };
 
 // ---- residents -------------------------------------------------------------------------
 
@@ -190,10 +192,11 @@ export function problemsByField(e: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(e instanceof ApiError)) return { '': errorText(e) };
   const problems: FieldProblem[] = e.problems;
-  if (problems.length === 0) return { '': e.message };
+  if (problems.length === 0) return { '': errorText(e) };
   for (const p of problems) {
     const key = formField(p.field) ?? '';
-    out[key] = out[key] ? `${out[key]}; ${p.message}` : p.message;
+    const text = problemText(p);
+    out[key] = out[key] ? `${out[key]}; ${text}` : text;
   }
   return out;
 }
@@ -284,6 +287,11 @@ export function syncFeed(target = sync) {
 }
 
 /** One line for the sync bar: what a person needs to know at a glance. */
+/** A sync pass's phase (`push`, `poll`, `pull`) in words; another phase as the core names it. */
+function phaseText(phase: string): string {
+  return phase === 'push' ? t('sync.phase.push') : phase === 'poll' ? t('sync.phase.poll') : phase === 'pull' ? t('sync.phase.pull') : phase;
+}
+
 export function syncSummary(view: SyncView): {
   state: 'off' | 'online' | 'offline' | 'syncing';
   text: string;
@@ -293,18 +301,18 @@ export function syncSummary(view: SyncView): {
   const s = view.status;
   if (!view.configured) {
     const waiting = s ? s.pending + s.rejected + s.conflict : 0;
-    return { state: 'off', text: `Sync is not set up${waiting ? ` · ${waiting} change(s) waiting` : ''}` };
+    return { state: 'off', text: t('sync.notSetUp') + (waiting ? ` · ${t('sync.waiting', { count: waiting })}` : '') };
   }
-  if (!s) return { state: 'online', text: 'Connecting…' };
+  if (!s) return { state: 'online', text: t('sync.connecting') };
   const parts: string[] = [];
-  if (s.pending + s.in_flight > 0) parts.push(`${s.pending + s.in_flight} pending`);
-  if (s.rejected > 0) parts.push(`${s.rejected} rejected`);
-  if (s.open_conflicts > 0) parts.push(`${s.open_conflicts} conflict(s)`);
-  const last = s.last_pass_at ? `last sync ${s.last_pass_at.slice(11, 16)} UTC` : 'never synced';
+  if (s.pending + s.in_flight > 0) parts.push(t('sync.pending', { count: s.pending + s.in_flight }));
+  if (s.rejected > 0) parts.push(t('sync.rejected', { count: s.rejected }));
+  if (s.open_conflicts > 0) parts.push(t('sync.conflicts', { count: s.open_conflicts }));
+  const last = s.last_pass_at ? t('sync.lastSync', { time: time(s.last_pass_at, 'UTC') }) : t('sync.never');
   if (s.running) {
     const p = s.progress;
-    return { state: 'syncing', text: `Syncing${p ? ` (${p.phase} ${p.done}/${p.total})` : '…'}` };
+    return { state: 'syncing', text: p ? t('sync.syncingProgress', { phase: phaseText(p.phase), done: p.done, total: p.total }) : t('sync.syncing') };
   }
-  if (s.last_error) return { state: 'offline', text: `Offline · ${[...parts, last].join(' · ')}`, detail: s.last_error };
-  return { state: 'online', text: `Online · ${[last, ...parts].join(' · ') || 'up to date'}` };
+  if (s.last_error) return { state: 'offline', text: `${t('sync.offline')} · ${[...parts, last].join(' · ')}`, detail: s.last_error };
+  return { state: 'online', text: `${t('sync.online')} · ${[last, ...parts].join(' · ')}` };
 }

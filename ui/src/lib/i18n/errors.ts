@@ -1,0 +1,93 @@
+//! The core's errors in the person's language. An error that carries a reason code
+//! (`details.reason`) or a broken rule (`details.rule`, with its parameters) is said by the
+//! catalog; one that carries neither keeps the core's English text, the only fallback.
+import { ApiError } from '../api/ipc';
+import type { ErrorReason } from '../api/bindings/ErrorReason';
+import type { FieldProblem } from '../api/bindings/FieldProblem';
+import type { RuleError } from '../api/bindings/RuleError';
+import { fieldLabel } from '../residentFields';
+import type { MessageKey } from './en';
+import { t } from './locale.svelte';
+import { time } from './intl';
+
+/** Every reason code the core sends, with its message: a reason added to the Rust enum fails
+ * `npm run check` until it is given one. */
+const REASONS: Record<ErrorReason, MessageKey> = {
+  backup_refused: 'error.reason.backup_refused',
+  backup_not_written: 'error.reason.backup_not_written',
+  sync_busy: 'error.reason.sync_busy',
+  permission_missing: 'error.reason.permission_missing',
+  ambiguous: 'error.reason.ambiguous',
+  assumptions_contradicted: 'error.reason.assumptions_contradicted',
+  db_busy: 'error.reason.db_busy',
+  key_missing: 'error.reason.key_missing',
+  key_wrong: 'error.reason.key_wrong',
+  keyring_failed: 'error.reason.keyring_failed',
+  session_locked: 'error.reason.session_locked',
+};
+
+/** A broken rule in words, with its parameters (field names as the form labels them). */
+export function ruleText(r: RuleError): string {
+  switch (r.rule) {
+    case 'required':
+      return t('error.rule.required', { field: fieldLabel(r.field) });
+    case 'invalid':
+      return t('error.rule.invalid', { field: fieldLabel(r.field), reason: r.reason });
+    case 'email_taken':
+      return t('error.rule.email_taken', { email: r.email });
+    case 'email_immutable':
+      return t('error.rule.email_immutable');
+    case 'not_a_mapping':
+      return t('error.rule.not_a_mapping', { building: r.building, floor: r.floor, unit: r.unit });
+    case 'unit_occupied':
+      return t('error.rule.unit_occupied', { unit: r.unit, occupant: r.occupant });
+    case 'end_before_start':
+      return t('error.rule.end_before_start');
+    case 'purge_expired':
+      return t('error.rule.purge_expired');
+    case 'expired':
+      return t('error.rule.expired', { action: r.action });
+    case 'not_started':
+      return t('error.rule.not_started', { action: r.action });
+    case 'not_scheduled':
+      return t('error.rule.not_scheduled', { status: r.status });
+    case 'psk_reset_not_allowed':
+      return t('error.rule.psk_reset_not_allowed', { site_type: r.site_type });
+    case 'bad_status_change':
+      return t('error.rule.bad_status_change', { given: r.given });
+    case 'bad_bulk_action':
+      return t('error.rule.bad_bulk_action', { given: r.given });
+    default:
+      return '';
+  }
+}
+
+/** The text of an error of a command, translated where the core gave a code. */
+export function apiErrorText(e: ApiError): string {
+  const d = e.details;
+  const reason = d?.reason;
+  if (reason && REASONS[reason]) {
+    return t(REASONS[reason], {
+      holder: d?.holder ?? '',
+      since: d?.since ? time(d.since) : '',
+      use_case: d?.use_case ?? '',
+      permission: d?.permission ?? '',
+      candidates: (d?.candidates ?? []).join(', '),
+      contradicted: (d?.contradicted ?? []).join(', '),
+      count: (d?.contradicted ?? []).length,
+    });
+  }
+  const rule = e.rule;
+  if (rule) return ruleText(rule) || e.message;
+  return e.message;
+}
+
+/** One field problem in words: the rule's message, or the core's text. */
+export function problemText(p: FieldProblem): string {
+  return (p.rule && ruleText(p.rule)) || p.message;
+}
+
+/** Whatever a command or the page threw, as text for the person. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? apiErrorText(e) : e instanceof Error ? e.message : String(e);
+}
