@@ -106,6 +106,7 @@ use_cases! {
     SITE_LIST = "site.list", p(SitesView), Team, PeopleAndTokens, false, "List the sites you can see";
     SITE_SHOW = "site.show", p(SitesView), Site, PeopleAndTokens, false, "Show one site";
     SITE_MAPPINGS = "site.mappings", p(SitesView), Site, PeopleAndTokens, false, "List a site's building/floor/unit mappings";
+    SITE_TODAY = "site.today", p(SitesView), Site, PeopleAndTokens, false, "Today's date and time at a site, in the site's time zone";
     SITE_SETTINGS = "site.settings", p(SitesView), Site, PeopleAndTokens, false, "Show a site's settings";
     SITE_SETTINGS_EDIT = "site.settings.edit", p(SitesSettings), Site, PeopleAndTokens, true, "Edit a site's settings";
 

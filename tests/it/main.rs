@@ -14,6 +14,7 @@ mod encryption;
 mod fixture;
 mod gate;
 mod idle_lock;
+mod local_dates;
 mod one_gate;
 mod packaging;
 mod remote_check;
