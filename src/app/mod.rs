@@ -19,10 +19,12 @@ pub mod gate;
 pub mod idle;
 pub mod org;
 pub mod progress;
+pub mod remote_team;
 pub mod residents;
 pub mod staff;
 pub mod sync;
 pub mod usecases;
+pub mod views;
 pub mod worker;
 
 use crate::access::{SiteRef, TeamRef};

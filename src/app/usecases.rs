@@ -161,6 +161,8 @@ use_cases! {
     CONFLICT_LIST = "conflict.list", p(ResidentsView), Team, PeopleAndTokens, false, "List the conflicts of your sites";
     CONFLICT_RESOLVE = "conflict.resolve", p(SyncOperate), Site, PeopleAndTokens, true, "Decide a conflict";
     REMOTE_CHECK = "remote.check", p(SyncOperate), Team, PeopleAndTokens, true, "Check the remote against the contract's assumptions (read-only calls)";
+    REMOTE_TEAMS = "remote.teams", p(SyncConfigure), Team, PeopleAndTokens, false, "List the remote teams the service account sees (first connection of a desk)";
+    REMOTE_LINK = "remote.link", p(SyncConfigure), Team, PeopleAndTokens, true, "Link the active team to a remote team chosen by id or name (kept by remote id)";
 
     // Audit and the demo.
     AUDIT_LIST = "audit.list", p(AuditView), Team, PeopleAndTokens, false, "Read the team's audit log";
@@ -179,6 +181,11 @@ use_cases! {
     BACKUP_AUTO = "backup.auto", None, Team, System, true, "Take the daily automatic backup when one is due";
     DB_ENCRYPT = "db.encrypt", p(TeamSettings), Team, PeopleOnly, true, "Encrypt a plain database in place, after a backup (the owner only)";
     DB_REKEY = "db.rekey", p(TeamSettings), Team, PeopleOnly, true, "Change the database's key or passphrase (the owner only)";
+
+    // Saved views.
+    VIEW_LIST = "view.list", p(TeamView), Team, PeopleOnly, false, "List your saved views and those shared with the team";
+    VIEW_SAVE = "view.save", p(TeamView), Team, PeopleOnly, true, "Save a screen's columns, sort and filters (named views may be shared)";
+    VIEW_DELETE = "view.delete", p(TeamView), Team, PeopleOnly, true, "Delete one of your saved views";
 }
 
 /// The use case of this name.

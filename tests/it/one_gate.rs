@@ -210,6 +210,27 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(app.remote_check(s)).map(|_| ())
         }
+        "remote.teams" | "remote.link" => {
+            // In memory there are no stored credentials: past the gate the call says so.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            if uc.name == "remote.teams" {
+                rt.block_on(app.remote_teams(s)).map(|_| ())
+            } else {
+                rt.block_on(app.remote_link(s, "T1")).map(|_| ())
+            }
+        }
+        "view.list" => app.view_list(s, None).map(|_| ()),
+        "view.save" => app
+            .view_save(
+                s,
+                &residentdesk::app::views::NewView {
+                    screen: "residents".into(),
+                    name: Some(format!("gate {n}")),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ()),
+        "view.delete" => app.view_delete(s, 999_999).map(|_| ()),
         "audit.list" => app.audit_list(s, None, 10).map(|_| ()),
         "audit.export" => app.audit_export_csv(s, None).map(|_| ()),
         "audit.verify" => app.audit_verify(s).map(|_| ()),
@@ -738,6 +759,15 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "remote.check" => {
             v(&["remote", "check", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
         }
+        "remote.teams" => {
+            v(&["remote", "teams", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
+        }
+        "remote.link" => {
+            v(&["remote", "link", "T1", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
+        }
+        "view.list" => v(&["views", "list"]),
+        "view.save" => v(&["views", "save", "--screen", "residents", "--name", &format!("gate {n}")]),
+        "view.delete" => v(&["views", "delete", "999999"]),
         "audit.list" => v(&["audit", "list"]),
         "audit.export" => v(&["audit", "export"]),
         "audit.verify" => v(&["audit", "verify"]),
