@@ -65,6 +65,7 @@ export const USE_CASES = [
   'backup.settings',
   'backup.restore',
   'remote.check',
+  'remote.link',
 ] as const;
 export type UseCaseName = (typeof USE_CASES)[number];
 
@@ -256,6 +257,7 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
 // ---- sync ------------------------------------------------------------------------------
 
 import type { SyncStatus } from './api/bindings/SyncStatus';
+import { deskTime, deskZone } from './deskTime';
 
 export interface SyncView {
   status: SyncStatus | null;
@@ -300,7 +302,7 @@ export function syncSummary(view: SyncView): {
   if (s.pending + s.in_flight > 0) parts.push(`${s.pending + s.in_flight} pending`);
   if (s.rejected > 0) parts.push(`${s.rejected} rejected`);
   if (s.open_conflicts > 0) parts.push(`${s.open_conflicts} conflict(s)`);
-  const last = s.last_pass_at ? `last sync ${s.last_pass_at.slice(11, 16)} UTC` : 'never synced';
+  const last = s.last_pass_at ? `last sync ${deskTime(s.last_pass_at, { date: false })} ${deskZone(s.last_pass_at)}` : 'never synced';
   if (s.running) {
     const p = s.progress;
     return { state: 'syncing', text: `Syncing${p ? ` (${p.phase} ${p.done}/${p.total})` : '…'}` };
