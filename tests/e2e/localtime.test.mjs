@@ -53,19 +53,25 @@ async function addWithDefaultStart(s, site, expectedDay, email, shot) {
   await s.type('input[name="first_name"]', 'Lena');
   await s.type('input[name="last_name"]', 'Localtime');
   await s.type('input[name="email"]', email);
-  await s.chooseIndex('select[name="building"]', 1);
-  await s.chooseIndex('select[name="floor"]', 1);
+  // A free unit: try units (building by building, floor by floor) until the core accepts
+  // one (an occupied unit is a rule error at the unit).
   let saved = false;
-  for (let unit = 1; unit < 40 && !saved; unit++) {
-    if ((await s.chooseIndex('select[name="unit"]', unit)) === null) break;
-    await s.click('[data-testid="save-resident"]');
-    for (let i = 0; i < 50; i++) {
-      if ((await s.findAll('[data-testid="resident-detail"]')).length > 0) {
-        saved = true;
-        break;
+  for (let b = 1; b < 4 && !saved; b++) {
+    if ((await s.chooseIndex('select[name="building"]', b)) === null) break;
+    for (let f = 1; f < 6 && !saved; f++) {
+      if ((await s.chooseIndex('select[name="floor"]', f)) === null) break;
+      for (let unit = 1; unit < 21 && !saved; unit++) {
+        if ((await s.chooseIndex('select[name="unit"]', unit)) === null) break;
+        await s.click('[data-testid="save-resident"]');
+        for (let i = 0; i < 50; i++) {
+          if ((await s.findAll('[data-testid="resident-detail"]')).length > 0) {
+            saved = true;
+            break;
+          }
+          if ((await s.findAll('[data-testid="error-unit"]')).length > 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
-      if ((await s.findAll('[data-testid="error-unit"]')).length > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
   assert.ok(saved, `the resident was saved at ${site.name}`);
