@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "team_show",
     "site_list",
     "site_mappings",
+    "site_today",
     "site_settings",
     "site_settings_update",
     "resident_list",
@@ -75,6 +76,11 @@ const COMMANDS: &[&str] = &[
     "backup_restore",
     "remote_check",
     "remote_check_last",
+    "remote_teams",
+    "remote_link",
+    "view_list",
+    "view_save",
+    "view_delete",
 ];
 
 fn main() {

@@ -7,5 +7,6 @@ export default defineConfig({
   clearScreen: false,
   build: { target: 'safari15', outDir: 'dist', emptyOutDir: true, sourcemap: false },
   // `css.include`: the palette test reads app.css as written (`?raw`), not the empty stub.
-  test: { include: ['src/**/*.test.ts'], environment: 'node', css: { include: [/app\.css/] } },
+  // Desk times are shown in the desk's zone: the tests pin it (and move it where they say).
+  test: { include: ['src/**/*.test.ts'], environment: 'node', css: { include: [/app\.css/] }, env: { TZ: 'UTC' } },
 });

@@ -3,9 +3,14 @@
 //! People type `YYYY-MM-DD` (midnight in the site's time zone) or a full ISO 8601 instant;
 //! a date-time without an offset is read in the site's time zone. The wire carries
 //! `...UTC` fields with an explicit `+00:00` offset and local fields without one.
+//!
+//! A resident's dates are kept as UTC instants (the wire's `...UTC` fields), but a person
+//! reads and types them as **the site's calendar day**: [`site_local`] turns an instant into
+//! that day (and its wall-clock time when it is not midnight), [`site_today`] is "today" at
+//! the site. Every edge shows these, so no screen converts a date by hand.
 
 use crate::rules::{local_to_utc, RuleError};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// Parses a date or date-time typed by a person, for the field `field`: with an offset, that
@@ -50,6 +55,47 @@ fn parse_datetime_reading(
         field: field.to_string(),
         reason: format!("{t:?} is not a date (expected YYYY-MM-DD or ISO 8601 such as 2026-11-05T14:10:00-06:00)"),
     })
+}
+
+/// An instant as a person at the site reads it: the site's calendar day, and the wall-clock
+/// time when it is not the day's first minute (a stay typed as a date starts at midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteLocal {
+    pub day: NaiveDate,
+    /// `None` at midnight (what a date typed without a time becomes).
+    pub time: Option<NaiveTime>,
+}
+
+impl SiteLocal {
+    /// `YYYY-MM-DD`: what the forms show and accept back unchanged.
+    pub fn day_text(&self) -> String {
+        day_text(self.day)
+    }
+    /// `HH:MM`, when there is a time of day.
+    pub fn time_text(&self) -> Option<String> {
+        self.time.map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+    }
+}
+
+/// `at` in the site's zone `tz`: its calendar day there, and its time when not midnight.
+pub fn site_local(at: DateTime<Utc>, tz: Tz) -> SiteLocal {
+    let local = at.with_timezone(&tz).naive_local();
+    let time = local.time();
+    let midnight = time.hour() == 0 && time.minute() == 0 && time.second() == 0 && time.nanosecond() == 0;
+    SiteLocal { day: local.date(), time: (!midnight).then_some(time) }
+}
+
+/// Today at the site: the calendar day in the site's zone `tz` at the instant `now` (never the
+/// UTC date, which is already tomorrow from 4 pm in California and still yesterday until
+/// 9 am in Tokyo). A stay that starts on this day is current from the first instant of it:
+/// [`crate::status::derive_flags`] and this function agree on every instant (tested).
+pub fn site_today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
+/// `YYYY-MM-DD` (written by hand: a list of 100,000 residents formats two per row).
+pub fn day_text(d: NaiveDate) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
 /// `2021-11-05T21:10:22.844348+00:00` (fraction only when non-zero), as the `...UTC` fields.
@@ -121,6 +167,35 @@ mod tests {
             assert_eq!(parse_user_datetime("ActivationDate", text, chicago).unwrap(), site, "{text} as site time");
         }
         assert!(parse_utc_datetime("ActivationDateUTC", "soon", chicago).is_err());
+    }
+
+    /// The site's day of an instant, west and east of UTC around midnight UTC.
+    #[test]
+    fn site_local_days_west_and_east() {
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let auckland: Tz = "Pacific/Auckland".parse().unwrap();
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        // 01:00 UTC on Dec 1 is 17:00 on Nov 30 in Los Angeles, 10:00 on Dec 1 in Tokyo.
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+        assert_eq!(site_today(now, la), day(2026, 11, 30));
+        assert_eq!(site_today(now, tokyo), day(2026, 12, 1));
+        assert_eq!(site_today(now, auckland), day(2026, 12, 1));
+        // 23:00 UTC on Nov 30 is already Dec 1 in Tokyo and Auckland (NZDT, +13).
+        let late = Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap();
+        assert_eq!(site_today(late, la), day(2026, 11, 30));
+        assert_eq!(site_today(late, tokyo), day(2026, 12, 1));
+        assert_eq!(site_today(late, auckland), day(2026, 12, 1));
+        // A date typed at the site comes back as that day, without a time.
+        for tz in [la, tokyo, auckland] {
+            let typed = parse_user_datetime("ActivationDate", "2026-12-01", tz).unwrap();
+            let local = site_local(typed, tz);
+            assert_eq!((local.day_text(), local.time_text()), ("2026-12-01".to_string(), None), "{tz}");
+        }
+        // An instant with a time of day keeps it, in the site's zone.
+        let l = site_local(now, la);
+        assert_eq!((l.day_text(), l.time_text()), ("2026-11-30".to_string(), Some("17:00".to_string())));
+        assert_eq!(day_text(day(987, 3, 4)), "0987-03-04");
     }
 
     #[test]

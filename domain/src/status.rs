@@ -139,6 +139,12 @@ pub struct Lifecycle {
 ///   [`Interval::ended_by`](crate::rules::Interval::ended_by) defines it;
 /// - scheduled: activation after `now`;
 /// - current: otherwise; then pending when not onboarded, suspended when switched off.
+///
+/// This is the one place status is decided. Dates a person types are the site's calendar days
+/// (midnight in the site's zone, `dates::parse_user_datetime`), so comparing instants here is
+/// comparing site-local days: a stay starting on [`site_today`](crate::dates::site_today) is
+/// current at every instant of that day at the site, one starting the next day is scheduled,
+/// whatever the UTC date is (tested below for zones west and east of UTC).
 pub fn derive_flags(life: &Lifecycle, now: DateTime<Utc>) -> StatusFlags {
     let flags = StatusFlags::empty();
     let stay = crate::rules::Interval { start: life.activation_utc, end: life.deactivation_utc };
@@ -198,6 +204,34 @@ mod tests {
         for (name, l, expected) in cases {
             let got: Vec<StatusFlag> = derive_flags(&l, now).iter().collect();
             assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    /// Status follows the site's day: at every hour around midnight UTC, a stay starting on
+    /// the site's today is current, one starting on the site's tomorrow is scheduled, and one
+    /// terminated today (end = the site's yesterday) is expired, west and east of UTC.
+    #[test]
+    fn status_follows_the_site_day_west_and_east() {
+        use crate::dates::site_today;
+        use crate::rules::{local_midnight, termination_end};
+        use chrono::Duration;
+        let zones =
+            ["America/Los_Angeles", "Pacific/Pago_Pago", "Asia/Tokyo", "Pacific/Auckland", "Pacific/Kiritimati"];
+        for zone in zones {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            for hour in 0..48 {
+                let now = at(2026, 11, 30, 0) + Duration::hours(hour) + Duration::minutes(7);
+                let today = site_today(now, tz);
+                let start_today = local_midnight(today, tz);
+                let flags = derive_flags(&life(start_today, None, false, false), now);
+                assert!(flags.is_current() && !flags.is_scheduled(), "{zone} at {now}: starts today → {flags}");
+                let tomorrow = local_midnight(today.succ_opt().unwrap(), tz);
+                let flags = derive_flags(&life(tomorrow, None, false, false), now);
+                assert!(flags.is_scheduled(), "{zone} at {now}: starts tomorrow → {flags}");
+                let earlier = local_midnight(today - Duration::days(30), tz);
+                let end = termination_end(earlier, now, tz);
+                assert!(derive_flags(&life(earlier, Some(end), true, false), now).is_expired(), "{zone} at {now}");
+            }
         }
     }
 

@@ -11,10 +11,11 @@ use residentdesk::app::access::{
 };
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportOptions, ImportProgress, ImportReport};
-use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
+use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
+use residentdesk::app::views::{NewView, SavedView};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::{BulkAction, StatusChange};
 use residentdesk::store::audit_chain::ChainReport;
@@ -43,6 +44,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         team_show,
         site_list,
         site_mappings,
+        site_today,
         site_settings,
         site_settings_update,
         resident_list,
@@ -102,6 +104,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         crate::maintenance::backup_restore,
         crate::maintenance::remote_check,
         crate::maintenance::remote_check_last,
+        crate::remote_team::remote_teams,
+        crate::remote_team::remote_link,
+        view_list,
+        view_save,
+        view_delete,
     ]
 }
 
@@ -259,6 +266,26 @@ pub fn site_list(desk: Desktop<'_>) -> Reply<Vec<SiteSummary>> {
 #[tauri::command(async)]
 pub fn site_mappings(desk: Desktop<'_>, site: String) -> Reply<Vec<Mapping>> {
     desk.signed_in(|app, s| app.site_mappings(s, &site))
+}
+
+#[tauri::command(async)]
+pub fn view_list(desk: Desktop<'_>, screen: Option<String>) -> Reply<Vec<SavedView>> {
+    desk.signed_in(|app, s| app.view_list(s, screen.as_deref()))
+}
+
+#[tauri::command(async)]
+pub fn view_save(desk: Desktop<'_>, view: NewView) -> Reply<SavedView> {
+    desk.signed_in(|app, s| app.view_save(s, &view))
+}
+
+#[tauri::command(async)]
+pub fn view_delete(desk: Desktop<'_>, id: i64) -> Reply<()> {
+    desk.signed_in(|app, s| app.view_delete(s, id))
+}
+
+#[tauri::command(async)]
+pub fn site_today(desk: Desktop<'_>, site: String) -> Reply<SiteToday> {
+    desk.signed_in(|app, s| app.site_today(s, &site))
 }
 
 #[tauri::command(async)]

@@ -13,6 +13,7 @@ pub mod dialogs;
 pub mod instance;
 pub mod logging;
 pub mod maintenance;
+pub mod remote_team;
 pub mod startup;
 
 use residentdesk::access::Level;
@@ -26,7 +27,7 @@ use residentdesk::store::KeySource;
 use residentdesk::sync::client::HttpRemote;
 use residentdesk::sync::status::SyncStatus;
 use residentdesk::sync::SyncOptions;
-use residentdesk::{App, AppError, SystemClock};
+use residentdesk::{App, AppError, Clock, SystemClock};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -73,7 +74,7 @@ impl Desk {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut app = App::open_with_key(path, Arc::new(SystemClock), &key)?;
+        let mut app = App::open_with_key(path, desk_clock(), &key)?;
         // The e2e build's seam: `--e2e-idle-minute SECONDS`, an idle "minute" of so many
         // seconds, so a test can wait for the lock (never in a build without `e2e`).
         #[cfg(feature = "e2e")]
@@ -114,7 +115,7 @@ impl Desk {
     /// the app after a restore), keyed as the desk's and sharing its live sessions, so a
     /// lock or a sign-out applies there too.
     pub fn open_app(&self) -> AppResult<App> {
-        let mut app = App::open_with_key(&self.db_path, Arc::new(SystemClock), &self.key)?;
+        let mut app = App::open_with_key(&self.db_path, desk_clock(), &self.key)?;
         app.share_live_sessions(self.live.clone());
         Ok(app)
     }
@@ -392,6 +393,45 @@ pub fn db_path() -> PathBuf {
     }
     // The same default as the CLI's, on every OS.
     residentdesk::store::default_database_path()
+}
+
+/// The clock of every connection of the desk: the system's. In the e2e build only,
+/// `--e2e-now INSTANT` (RFC 3339) shifts it so the app starts at that instant and runs on
+/// from there, so a test can see a site's "today" around midnight UTC whatever the hour.
+fn desk_clock() -> Arc<dyn Clock> {
+    #[cfg(feature = "e2e")]
+    if let Some(offset) = e2e_clock_offset() {
+        return Arc::new(ShiftedClock(offset));
+    }
+    Arc::new(SystemClock)
+}
+
+/// The system clock moved by a fixed offset (the e2e build's `--e2e-now`).
+#[cfg(feature = "e2e")]
+struct ShiftedClock(chrono::Duration);
+
+#[cfg(feature = "e2e")]
+impl Clock for ShiftedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.0
+    }
+}
+
+/// The offset `--e2e-now INSTANT` asks for, taken once, so every connection of the desk
+/// (the app's, the worker's, a restore's) keeps the same time.
+#[cfg(feature = "e2e")]
+fn e2e_clock_offset() -> Option<chrono::Duration> {
+    static OFFSET: std::sync::OnceLock<Option<chrono::Duration>> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            if arg == "--e2e-now" {
+                let at = args.next().and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())?;
+                return Some(at.with_timezone(&chrono::Utc) - chrono::Utc::now());
+            }
+        }
+        None
+    })
 }
 
 /// The e2e build's `--e2e-idle-minute SECONDS` (see [`Desk::open`]).

@@ -12,7 +12,9 @@ use residentdesk::app::bulk::{BulkItem, BulkReport};
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::gate::UseCaseGate;
-use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
+use residentdesk::app::remote_team::{RemoteTeam, RemoteTeams};
+use residentdesk::app::views::{NewView, SavedView, ViewSort, ViewState};
+use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
@@ -59,6 +61,13 @@ fn export_bindings() {
         TeamEntry,
         TeamDetails,
         SiteSummary,
+        SiteToday,
+        RemoteTeams,
+        RemoteTeam,
+        SavedView,
+        NewView,
+        ViewState,
+        ViewSort,
         Site,
         SiteSettingsPatch,
         Mapping,

@@ -20,10 +20,12 @@ pub mod idle;
 pub mod org;
 pub mod password_reset;
 pub mod progress;
+pub mod remote_team;
 pub mod residents;
 pub mod staff;
 pub mod sync;
 pub mod usecases;
+pub mod views;
 pub mod worker;
 
 use crate::access::{SiteRef, TeamRef};

@@ -7,6 +7,7 @@ use super::{session_for, App, Session};
 use crate::access::Level;
 use crate::error::{AppError, AppResult, ErrorDetails, ErrorReason};
 use crate::store::{self, sites::Mapping, sites::Site, teams::Team};
+use residentdesk_domain::dates;
 use residentdesk_domain::rules::{self, SiteType};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -28,6 +29,26 @@ pub struct SiteSummary {
     #[serde(flatten)]
     pub site: Site,
     pub residents: i64,
+}
+
+/// Today at a site: the calendar day and wall-clock time in the site's time zone, on the
+/// app's clock. What a form's default dates are ("today" is the site's day, never the UTC
+/// date or the desk's).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SiteToday {
+    pub site_id: i64,
+    pub site_name: String,
+    /// The site's IANA zone (`America/Los_Angeles`).
+    pub time_zone: String,
+    /// `YYYY-MM-DD` at the site.
+    pub today: String,
+    /// `HH:MM` at the site.
+    pub time: String,
+    /// The zone's offset from UTC now, `-08:00`.
+    pub utc_offset: String,
+    /// The zone's abbreviation now (`PST`, or an offset such as `+13` where the zone has none).
+    pub abbreviation: String,
 }
 
 /// Team details (Table-1 "view team details").
@@ -186,6 +207,23 @@ impl App {
         let site = rd.ctx.site().clone();
         let residents = store::residents::count_in_site(&rd, site.id)?;
         Ok(SiteSummary { site, residents })
+    }
+
+    /// Today at a site, in its time zone (`site today SITE`, the resident form's default dates).
+    pub fn site_today(&self, session: &Session, site: &str) -> AppResult<SiteToday> {
+        let rd = self.read(session, &uc::SITE_TODAY, At::Site(site))?;
+        let (site, now) = (rd.ctx.site(), rd.ctx.now);
+        let tz = super::residents::site_tz(site);
+        let local = now.with_timezone(&tz);
+        Ok(SiteToday {
+            site_id: site.id,
+            site_name: site.name.clone(),
+            time_zone: tz.name().to_string(),
+            today: dates::day_text(dates::site_today(now, tz)),
+            time: local.format("%H:%M").to_string(),
+            utc_offset: local.format("%:z").to_string(),
+            abbreviation: local.format("%Z").to_string(),
+        })
     }
 
     /// The PAN mappings of a site (the allowed Building/Floor/Unit combinations).

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult, ErrorDetails};
 use crate::store::{self, outbox::NewEntry, residents::Resident, residents::ResidentFields, sites::Site, JsonText};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime};
+use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime, site_local};
 use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError};
 use residentdesk_domain::{wire, InviteKind, OutboxOp, ResidentField, StatusChange, StatusFlags};
 use rusqlite::Connection;
@@ -53,7 +53,8 @@ fn problems_to_error(problems: Vec<FieldProblem>) -> AppError {
     AppError::invalid(message).with_details(ErrorDetails::problems(problems))
 }
 
-/// A resident with its derived status, as every edge shows it.
+/// A resident with its derived status and its dates as the site's calendar days, as every
+/// edge shows it (the `..._utc` instants stay for machines; people read the site's days).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResidentView {
@@ -65,12 +66,38 @@ pub struct ResidentView {
     )]
     pub status: StatusFlags,
     pub site_name: String,
+    /// The site's IANA time zone, in which the days below are meant.
+    pub time_zone: String,
+    /// The access start as the site's calendar day, `YYYY-MM-DD` (what the form shows and
+    /// takes back unchanged).
+    pub start_day: String,
+    /// The access start's wall-clock time at the site, `HH:MM`, when it is not midnight.
+    pub start_time: Option<String>,
+    /// The access end as the site's calendar day; `None`: open-ended.
+    pub end_day: Option<String>,
+    pub end_time: Option<String>,
 }
 
 impl ResidentView {
     fn new(resident: Resident, site: &Site, now: DateTime<Utc>) -> Self {
         let status = resident.flags(now);
-        ResidentView { resident, status, site_name: site.name.clone() }
+        ResidentView::with_status(resident, status, site.name.clone(), &site.time_zone, site_tz(site))
+    }
+
+    /// The view of `resident` at a site named `site_name` in the zone `tz` (named `zone`).
+    fn with_status(resident: Resident, status: StatusFlags, site_name: String, zone: &str, tz: Tz) -> Self {
+        let start = site_local(resident.activation_utc, tz);
+        let end = resident.deactivation_utc.map(|d| site_local(d, tz));
+        ResidentView {
+            start_day: start.day_text(),
+            start_time: start.time_text(),
+            end_day: end.map(|e| e.day_text()),
+            end_time: end.and_then(|e| e.time_text()),
+            resident,
+            status,
+            site_name,
+            time_zone: zone.to_string(),
+        }
     }
 }
 
@@ -495,12 +522,13 @@ impl App {
     ) -> AppResult<Vec<ResidentView>> {
         let rd = self.read(session, &uc::RESIDENT_LIST, At::Site(site))?;
         let (site, now) = (rd.ctx.site(), rd.ctx.now);
+        let tz = site_tz(site);
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for r in store::residents::list_site(&rd, site.id)? {
             let flags = r.flags(now);
             if filter.matches(&r, flags) {
-                out.push(ResidentView { resident: r, status: flags, site_name: site.name.clone() });
+                out.push(ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz));
                 if out.len() >= limit {
                     break;
                 }
@@ -517,10 +545,11 @@ impl App {
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for site in rd.ctx.sites_allowed(&rd)? {
+            let tz = site_tz(&site);
             for r in store::residents::list_site(&rd, site.id)? {
                 let flags = r.flags(now);
                 if filter.matches(&r, flags) {
-                    out.push(ResidentView { resident: r, status: flags, site_name: site.name.clone() });
+                    out.push(ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz));
                     if out.len() >= limit {
                         return Ok(out);
                     }
@@ -537,16 +566,18 @@ impl App {
         let now = rd.ctx.now;
         let scope = rd.ctx.session.actor.scope();
         let found = store::residents::search(&rd, &scope, query, limit)?;
-        let mut names = std::collections::HashMap::new();
+        let mut sites = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(found.len());
         for r in found {
-            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.site_id) {
-                let site = store::sites::get(&rd, r.site_id)?.map(|s| s.name).unwrap_or_default();
-                e.insert(site);
+            if let std::collections::hash_map::Entry::Vacant(e) = sites.entry(r.site_id) {
+                let site = store::sites::get(&rd, r.site_id)?;
+                let tz = site.as_ref().map(site_tz).unwrap_or(chrono_tz::UTC);
+                let (name, zone) = site.map(|s| (s.name, s.time_zone)).unwrap_or_default();
+                e.insert((name, zone, tz));
             }
             let flags = r.flags(now);
-            let site_name = names[&r.site_id].clone();
-            out.push(ResidentView { resident: r, status: flags, site_name });
+            let (site_name, zone, tz) = &sites[&r.site_id];
+            out.push(ResidentView::with_status(r, flags, site_name.clone(), zone, *tz));
         }
         Ok(out)
     }

@@ -106,6 +106,7 @@ use_cases! {
     SITE_LIST = "site.list", p(SitesView), Team, PeopleAndTokens, false, "List the sites you can see";
     SITE_SHOW = "site.show", p(SitesView), Site, PeopleAndTokens, false, "Show one site";
     SITE_MAPPINGS = "site.mappings", p(SitesView), Site, PeopleAndTokens, false, "List a site's building/floor/unit mappings";
+    SITE_TODAY = "site.today", p(SitesView), Site, PeopleAndTokens, false, "Today's date and time at a site, in the site's time zone";
     SITE_SETTINGS = "site.settings", p(SitesView), Site, PeopleAndTokens, false, "Show a site's settings";
     SITE_SETTINGS_EDIT = "site.settings.edit", p(SitesSettings), Site, PeopleAndTokens, true, "Edit a site's settings";
 
@@ -161,6 +162,8 @@ use_cases! {
     CONFLICT_LIST = "conflict.list", p(ResidentsView), Team, PeopleAndTokens, false, "List the conflicts of your sites";
     CONFLICT_RESOLVE = "conflict.resolve", p(SyncOperate), Site, PeopleAndTokens, true, "Decide a conflict";
     REMOTE_CHECK = "remote.check", p(SyncOperate), Team, PeopleAndTokens, true, "Check the remote against the contract's assumptions (read-only calls)";
+    REMOTE_TEAMS = "remote.teams", p(SyncConfigure), Team, PeopleAndTokens, false, "List the remote teams the service account sees (first connection of a desk)";
+    REMOTE_LINK = "remote.link", p(SyncConfigure), Team, PeopleAndTokens, true, "Link the active team to a remote team chosen by id or name (kept by remote id)";
 
     // Audit and the demo.
     AUDIT_LIST = "audit.list", p(AuditView), Team, PeopleAndTokens, false, "Read the team's audit log";
@@ -179,6 +182,11 @@ use_cases! {
     BACKUP_AUTO = "backup.auto", None, Team, System, true, "Take the daily automatic backup when one is due";
     DB_ENCRYPT = "db.encrypt", p(TeamSettings), Team, PeopleOnly, true, "Encrypt a plain database in place, after a backup (the owner only)";
     DB_REKEY = "db.rekey", p(TeamSettings), Team, PeopleOnly, true, "Change the database's key or passphrase (the owner only)";
+
+    // Saved views.
+    VIEW_LIST = "view.list", p(TeamView), Team, PeopleOnly, false, "List your saved views and those shared with the team";
+    VIEW_SAVE = "view.save", p(TeamView), Team, PeopleOnly, true, "Save a screen's columns, sort and filters (named views may be shared)";
+    VIEW_DELETE = "view.delete", p(TeamView), Team, PeopleOnly, true, "Delete one of your saved views";
 }
 
 /// The use case of this name.

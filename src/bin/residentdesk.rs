@@ -54,6 +54,8 @@ mod resident_cmd;
 mod staff_cmd;
 #[path = "residentdesk/sync_cmd.rs"]
 mod sync_cmd;
+#[path = "residentdesk/views_cmd.rs"]
+mod views_cmd;
 
 use clap::{Parser, Subcommand};
 use output::{print_table, Out};
@@ -225,6 +227,9 @@ enum Command {
     /// The database file's encryption: encrypt a plain one, change the key (the owner only).
     #[command(subcommand)]
     Db(db_cmd::DbCmd),
+    /// Your saved views: a screen's columns, sort and filters, named views shared with the team.
+    #[command(subcommand)]
+    Views(views_cmd::ViewsCmd),
 }
 
 /// The use-case table, for `--help` (derived from the core's table, never kept by hand).
@@ -492,5 +497,6 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         Command::Remote(cmd) => remote_cmd::remote_cmd(&mut app, &session, cmd, cli.password_stdin, out),
         Command::Conflict(cmd) => sync_cmd::conflict(&mut app, &session, cmd, out),
         Command::Outbox(cmd) => outbox_cmd::outbox(&mut app, &session, cmd, out),
+        Command::Views(cmd) => views_cmd::views_cmd(&mut app, &session, cmd, out),
     }
 }

@@ -24,6 +24,7 @@ pub mod sync_state;
 pub mod team_sync;
 pub mod teams;
 pub mod tokens;
+pub mod views;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{include_dir, Dir};

@@ -124,6 +124,7 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "site.list" => app.site_list(s).map(|_| ()),
         "site.show" => app.site_show(s, SITE).map(|_| ()),
         "site.mappings" => app.site_mappings(s, SITE).map(|_| ()),
+        "site.today" => app.site_today(s, SITE).map(|_| ()),
         "site.settings" => app.site_settings(s, SITE).map(|_| ()),
         "site.settings.edit" => app.site_settings_update(s, SITE, &SiteSettingsPatch::default()).map(|_| ()),
         "resident.list" => app.resident_list(s, SITE, &ResidentFilter::default()).map(|_| ()),
@@ -210,6 +211,27 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(app.remote_check(s)).map(|_| ())
         }
+        "remote.teams" | "remote.link" => {
+            // In memory there are no stored credentials: past the gate the call says so.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            if uc.name == "remote.teams" {
+                rt.block_on(app.remote_teams(s)).map(|_| ())
+            } else {
+                rt.block_on(app.remote_link(s, "T1")).map(|_| ())
+            }
+        }
+        "view.list" => app.view_list(s, None).map(|_| ()),
+        "view.save" => app
+            .view_save(
+                s,
+                &residentdesk::app::views::NewView {
+                    screen: "residents".into(),
+                    name: Some(format!("gate {n}")),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ()),
+        "view.delete" => app.view_delete(s, 999_999).map(|_| ()),
         "audit.list" => app.audit_list(s, None, 10).map(|_| ()),
         "audit.export" => app.audit_export_csv(s, None).map(|_| ()),
         "audit.verify" => app.audit_verify(s).map(|_| ()),
@@ -658,6 +680,7 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "site.list" => v(&["site", "list"]),
         "site.show" => v(&["site", "show", SITE]),
         "site.mappings" => v(&["site", "mappings", SITE]),
+        "site.today" => v(&["site", "today", SITE]),
         "site.settings" => v(&["site", "settings", SITE]),
         "site.settings.edit" => v(&["site", "settings", SITE, "--set", "notes=gate"]),
         "resident.list" => v(&["resident", "list", "--site", SITE]),
@@ -738,6 +761,15 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "remote.check" => {
             v(&["remote", "check", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
         }
+        "remote.teams" => {
+            v(&["remote", "teams", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
+        }
+        "remote.link" => {
+            v(&["remote", "link", "T1", "--remote", "http://127.0.0.1:9/v2", "--remote-user", "svc@gate.test"])
+        }
+        "view.list" => v(&["views", "list"]),
+        "view.save" => v(&["views", "save", "--screen", "residents", "--name", &format!("gate {n}")]),
+        "view.delete" => v(&["views", "delete", "999999"]),
         "audit.list" => v(&["audit", "list"]),
         "audit.export" => v(&["audit", "export"]),
         "audit.verify" => v(&["audit", "verify"]),

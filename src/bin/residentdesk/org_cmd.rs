@@ -43,6 +43,9 @@ pub enum SiteCmd {
     Show { site: String },
     /// The site's allowed Building/Floor/Unit combinations.
     Mappings { site: String },
+    /// Today's date and time at the site, in its time zone (what "today" means for its
+    /// residents' dates).
+    Today { site: String },
     /// View a site's settings, or edit them with flags (Team administrators).
     Settings {
         site: String,
@@ -152,6 +155,12 @@ pub fn site_cmd(app: &mut App, session: &Session, cmd: &SiteCmd, out: &Out) -> R
                     s.site.time_zone,
                     s.residents
                 );
+            });
+        }
+        SiteCmd::Today { site } => {
+            let t = app.site_today(session, site)?;
+            out.value(&t, || {
+                println!("{} {} ({}, {} UTC{})", t.today, t.time, t.time_zone, t.abbreviation, t.utc_offset)
             });
         }
         SiteCmd::Mappings { site } => {

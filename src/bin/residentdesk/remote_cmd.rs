@@ -1,5 +1,7 @@
 //! `residentdesk remote check`: the contract's assumptions checked against the remote with
-//! read-only calls (issue #13), a thin edge over `App::remote_check`.
+//! read-only calls (issue #13), a thin edge over `App::remote_check`; `remote teams` and
+//! `remote link TEAM`: the remote teams the service account sees, and linking the active
+//! team to one of them (issue #16, a new desk's first connection).
 //!
 //! Exit codes: 0 every assumption held or was not exercised (and no push is held);
 //! 6 (conflict: a person must look) something was contradicted, or an earlier contradiction a
@@ -10,6 +12,7 @@
 
 use crate::output::{clip, print_table, Out};
 use clap::{Args, Subcommand};
+use residentdesk::app::remote_team::RemoteTeams;
 use residentdesk::app::Session;
 use residentdesk::error::{ErrorDetails, ErrorReason};
 use residentdesk::sync::check::{CheckReport, Verdict};
@@ -22,6 +25,16 @@ pub enum RemoteCmd {
     /// Check the remote against the contract's assumptions (read-only calls): held,
     /// contradicted (with the value seen) or not exercised, with latency and rate limits.
     Check(CheckArgs),
+    /// The remote teams the service account sees, and which local team each is linked to.
+    Teams(CheckArgs),
+    /// Link the active team to a remote team, by its remote id or name (the link is kept
+    /// by remote id; the local team keeps its name).
+    Link {
+        /// The remote team's id or name.
+        team: String,
+        #[command(flatten)]
+        connection: CheckArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -62,10 +75,48 @@ pub fn remote_cmd(
     actor_used_stdin: bool,
     out: &Out,
 ) -> Result<(), AppError> {
-    let RemoteCmd::Check(args) = cmd;
-    // The gate of `remote.check` first: an actor who may not check learns it before any
-    // setting or credential is touched.
-    app.remote_check_gate(session)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::internal(format!("cannot start the async runtime: {e}")))?;
+    match cmd {
+        RemoteCmd::Check(args) => {
+            // The gate of `remote.check` first: an actor who may not check learns it before
+            // any setting or credential is touched.
+            app.remote_check_gate(session)?;
+            configure(app, session, args, actor_used_stdin, out)?;
+            let report = runtime.block_on(app.remote_check(session))?;
+            out.value(&json!({ "report": report }), || print_report(&report));
+            outcome(&report)
+        }
+        RemoteCmd::Teams(args) => {
+            // `remote.teams` needs `sync.configure`, as the settings given with it do.
+            app.remote_link_gate(session)?;
+            configure(app, session, args, actor_used_stdin, out)?;
+            let teams = runtime.block_on(app.remote_teams(session))?;
+            out.value(&teams, || print_teams(&teams));
+            Ok(())
+        }
+        RemoteCmd::Link { team, connection } => {
+            app.remote_link_gate(session)?;
+            configure(app, session, connection, actor_used_stdin, out)?;
+            let teams = runtime.block_on(app.remote_link(session, team))?;
+            out.value(&teams, || {
+                println!("Team {} is linked to remote team {}.", teams.team, teams.linked.as_deref().unwrap_or("-"));
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Saves the remote and service account given with a command (`sync.configure`'s gate).
+fn configure(
+    app: &mut App,
+    session: &Session,
+    args: &CheckArgs,
+    actor_used_stdin: bool,
+    out: &Out,
+) -> Result<(), AppError> {
     let password = if args.remote_password_stdin {
         Some(read_password(actor_used_stdin)?)
     } else {
@@ -78,13 +129,24 @@ pub fn remote_cmd(
             eprintln!("note: {notice}");
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| AppError::internal(format!("cannot start the async runtime: {e}")))?;
-    let report = runtime.block_on(app.remote_check(session))?;
-    out.value(&json!({ "report": report }), || print_report(&report));
-    outcome(&report)
+    Ok(())
+}
+
+pub fn print_teams(t: &RemoteTeams) {
+    println!(
+        "Team {}: {}",
+        t.team,
+        t.linked.as_deref().map(|l| format!("linked to remote team {l}")).unwrap_or_else(|| "not linked yet".into())
+    );
+    print_table(
+        &["REMOTE ID", "NAME", "LINKED TO"],
+        t.teams
+            .iter()
+            .map(|r| {
+                vec![r.team_id.clone(), r.name.clone().unwrap_or_default(), r.linked_to.clone().unwrap_or_default()]
+            })
+            .collect(),
+    );
 }
 
 fn print_report(r: &CheckReport) {

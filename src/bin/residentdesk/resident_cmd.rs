@@ -220,8 +220,12 @@ pub fn bulk(
     Ok(())
 }
 
-fn date_cell(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "-".into())
+/// A resident's date as the site's day (and time of day, when it has one).
+fn site_date(day: Option<&str>, time: Option<&str>) -> Option<String> {
+    day.map(|d| match time {
+        Some(t) => format!("{d} {t}"),
+        None => d.to_string(),
+    })
 }
 
 fn print_residents(list: &[ResidentView], out: &Out) {
@@ -239,8 +243,8 @@ fn print_residents(list: &[ResidentView], out: &Out) {
                         r.building.clone(),
                         r.floor.clone(),
                         r.unit.clone(),
-                        date_cell(Some(r.activation_utc)),
-                        date_cell(r.deactivation_utc),
+                        v.start_day.clone(),
+                        v.end_day.clone().unwrap_or_else(|| "-".into()),
                         v.status.to_string(),
                     ]
                 })
@@ -264,9 +268,10 @@ fn print_resident(v: &ResidentView, out: &Out) {
         println!("  unit:     {} / floor {} / unit {}", r.building, r.floor, r.unit);
         println!("  phone:    {}", if r.phone.is_empty() { "-" } else { &r.phone });
         println!(
-            "  access:   {} → {}",
-            r.activation_utc.to_rfc3339(),
-            r.deactivation_utc.map(|d| d.to_rfc3339()).unwrap_or_else(|| "open-ended".into())
+            "  access:   {} → {} (site time, {})",
+            site_date(Some(&v.start_day), v.start_time.as_deref()).unwrap_or_default(),
+            site_date(v.end_day.as_deref(), v.end_time.as_deref()).unwrap_or_else(|| "open-ended".into()),
+            v.time_zone
         );
         println!("  status:   {}", v.status);
         println!("  onboarded: {}", r.onboarded_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "not yet".into()));

@@ -29,6 +29,10 @@ pub struct SyncArgs {
     /// Read the service account's password from standard input (saved outside the database).
     #[arg(long)]
     pub remote_password_stdin: bool,
+    /// Link the active team to this remote team (its id or name) before the pass: a new
+    /// desk's first connection when the names differ (`remote teams` lists them).
+    #[arg(long, value_name = "NAME|ID")]
+    pub remote_team: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,13 +144,23 @@ pub fn sync(
             eprintln!("note: {notice}");
         }
     }
-    let config = app.sync_config(session)?;
-    let credentials: Credentials = app.sync_credentials(session)?;
-    let remote = HttpRemote::new(&config.remote_url, credentials).map_err(|e| AppError::internal(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| AppError::internal(format!("cannot start the async runtime: {e}")))?;
+    if let Some(team) = &args.remote_team {
+        let linked = runtime.block_on(app.remote_link(session, team))?;
+        if !out.json {
+            eprintln!(
+                "note: team {} is linked to remote team {}",
+                linked.team,
+                linked.linked.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    let config = app.sync_config(session)?;
+    let credentials: Credentials = app.sync_credentials(session)?;
+    let remote = HttpRemote::new(&config.remote_url, credentials).map_err(|e| AppError::internal(e.to_string()))?;
     let started = Instant::now();
     let last = Mutex::new((String::new(), Instant::now()));
     // On a terminal a bar per phase; piped, a line per phase and second as before.

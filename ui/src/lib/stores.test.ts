@@ -34,6 +34,11 @@ function resident(id: number, first: string, last: string, unit: string, status:
     updated_at: '2026-01-01T00:00:00Z',
     status,
     site_name: 'Maple Court',
+    time_zone: 'America/Chicago',
+    start_day: '2025-12-31',
+    start_time: '18:00',
+    end_day: null,
+    end_time: null,
   };
 }
 
@@ -206,10 +211,17 @@ describe('syncSummary', () => {
       text: 'Sync is not set up · 3 changes waiting',
     });
   });
-  it('shows online with the last sync and counts', () => {
+  it('shows online with the last sync (in the desk zone, named) and counts', () => {
     const s = syncSummary({ status: { ...base, pending: 2, open_conflicts: 1 }, configured: true });
     expect(s.state).toBe('online');
     expect(s.text).toBe('Online · last sync 2:05 PM UTC · 2 pending · 1 conflict');
+    vi.stubEnv('TZ', 'America/Los_Angeles');
+    try {
+      const west = syncSummary({ status: { ...base, pending: 2, open_conflicts: 1 }, configured: true });
+      expect(west.text).toBe('Online · last sync 6:05 AM PST · 2 pending · 1 conflict');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
   it('shows offline with the error, and progress while running', () => {
     const offline = syncSummary({ status: { ...base, pending: 1, last_error: 'network error: refused' }, configured: true });

@@ -68,6 +68,7 @@ export const USE_CASES = [
   'backup.settings',
   'backup.restore',
   'remote.check',
+  'remote.link',
 ] as const;
 export type UseCaseName = (typeof USE_CASES)[number];
 
@@ -259,6 +260,7 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
 // ---- sync ------------------------------------------------------------------------------
 
 import type { SyncStatus } from './api/bindings/SyncStatus';
+import { deskZone } from './deskTime';
 
 export interface SyncView {
   status: SyncStatus | null;
@@ -308,7 +310,7 @@ export function syncSummary(view: SyncView): {
   if (s.pending + s.in_flight > 0) parts.push(t('sync.pending', { count: s.pending + s.in_flight }));
   if (s.rejected > 0) parts.push(t('sync.rejected', { count: s.rejected }));
   if (s.open_conflicts > 0) parts.push(t('sync.conflicts', { count: s.open_conflicts }));
-  const last = s.last_pass_at ? t('sync.lastSync', { time: time(s.last_pass_at, 'UTC') }) : t('sync.never');
+  const last = s.last_pass_at ? t('sync.lastSync', { time: time(s.last_pass_at), zone: deskZone(s.last_pass_at) }) : t('sync.never');
   if (s.running) {
     const p = s.progress;
     return { state: 'syncing', text: p ? t('sync.syncingProgress', { phase: phaseText(p.phase), done: p.done, total: p.total }) : t('sync.syncing') };

@@ -20,6 +20,10 @@ import type { SessionInfo } from './bindings/SessionInfo';
 import type { Site } from './bindings/Site';
 import type { SiteSettingsPatch } from './bindings/SiteSettingsPatch';
 import type { SiteSummary } from './bindings/SiteSummary';
+import type { SiteToday } from './bindings/SiteToday';
+import type { RemoteTeams } from './bindings/RemoteTeams';
+import type { NewView } from './bindings/NewView';
+import type { SavedView } from './bindings/SavedView';
 import type { StaffPatch } from './bindings/StaffPatch';
 import type { TeamDetails } from './bindings/TeamDetails';
 import type { TeamEntry } from './bindings/TeamEntry';
@@ -80,6 +84,7 @@ export const api = {
   teamShow: () => call<TeamDetails>('team_show'),
   siteList: () => call<SiteSummary[]>('site_list'),
   siteMappings: (site: string) => call<Mapping[]>('site_mappings', { site }),
+  siteToday: (site: string) => call<SiteToday>('site_today', { site }),
   siteSettings: (site: string) => call<Site>('site_settings', { site }),
   siteSettingsUpdate: (site: string, patch: SiteSettingsPatch) => call<Site>('site_settings_update', { site, patch }),
   residentList: (site: string, filter: ResidentFilter) => call<ResidentView[]>('resident_list', { site, filter }),
@@ -152,6 +157,11 @@ export const api = {
   backupRestore: (name: string) => call<RestoreReport>('backup_restore', { name }),
   remoteCheck: () => call<CheckReport>('remote_check'),
   remoteCheckLast: () => call<CheckReport | null>('remote_check_last'),
+  remoteTeams: () => call<RemoteTeams>('remote_teams'),
+  remoteLink: (team: string) => call<RemoteTeams>('remote_link', { team }),
+  viewList: (screen: string | null) => call<SavedView[]>('view_list', { screen }),
+  viewSave: (view: NewView) => call<SavedView>('view_save', { view }),
+  viewDelete: (id: number) => call<null>('view_delete', { id }),
   /** Status events of the background sync worker. */
   onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
   /** Progress of a running import check or import (every 1,000 rows). */

@@ -17,6 +17,14 @@ export function date(iso: string, zone?: string): string {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: zone }).format(d);
 }
 
+/** A calendar day (`YYYY-MM-DD`, a site's day as the core gives it) in the locale's words:
+ *  read and written at UTC midnight, so no zone can move it to another day. */
+export function day(isoDay: string): string {
+  const d = new Date(`${isoDay}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return isoDay;
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+}
+
 /** A moment as a time of day (hours and minutes), in `zone`. */
 export function time(iso: string, zone?: string): string {
   const d = new Date(iso);
