@@ -85,6 +85,8 @@ test('check the connection, back up now, restore a backup and sign in again', as
     await signIn(s, accounts.owner);
     await s.click('[data-testid="nav-settings"]');
     await s.waitFor('[data-testid="backup-keep"]');
+    // The list arrives after the form (the core answers backup_list): read it once it is there.
+    await s.waitFor('[data-testid="backup-row"]');
     const keep = await s.exec("return document.querySelector('[data-testid=\"backup-keep\"]').value;");
     assert.equal(keep, '14', 'the restored database keeps 14 again');
     const kinds = await s.exec("return [...document.querySelectorAll('[data-testid=\"backup-row\"] td:nth-child(2)')].map((c) => c.textContent);");

@@ -106,7 +106,7 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.click('[data-testid="sync-now"]');
     const text = await s.waitForContent('[data-testid="sync-bar"]', 'Online with nothing pending', (t) => t.includes('Online') && !t.includes('pending'), { timeout: 60000 });
     mark('synced after the remote came back');
-    assert.match(text, /last sync \d\d:\d\d UTC/, text);
+    assert.match(text, /last sync \d{1,2}:\d\d(\s[AP]M)? UTC/, text);
     await s.screenshot('72-sync-back-online');
   } catch (e) {
     await s.screenshot('79-sync-failure').catch(() => {});
