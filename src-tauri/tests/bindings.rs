@@ -13,6 +13,7 @@ use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, Impor
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::gate::UseCaseGate;
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, TeamDetails, TeamEntry};
+use residentdesk::app::password_reset::TemporaryPassword;
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
@@ -76,6 +77,7 @@ fn export_bindings() {
         NewStaff,
         StaffPatch,
         Member,
+        TemporaryPassword,
         AuditEntry,
         ChainReport,
         ChainBreak,
