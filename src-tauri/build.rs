@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "staff_list",
     "staff_add",
     "staff_update",
+    "staff_reset_password",
     "staff_remove",
     "audit_list",
     "audit_verify",

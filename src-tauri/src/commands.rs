@@ -12,6 +12,7 @@ use residentdesk::app::access::{
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportOptions, ImportProgress, ImportReport};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
+use residentdesk::app::password_reset::TemporaryPassword;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
@@ -61,6 +62,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         staff_list,
         staff_add,
         staff_update,
+        staff_reset_password,
         staff_remove,
         audit_list,
         audit_verify,
@@ -187,8 +189,16 @@ pub fn init(
 }
 
 #[tauri::command(async)]
-pub fn sign_in(handle: AppHandle, desk: Desktop<'_>, email: String, password: String) -> Reply<SessionInfo> {
-    let info = desk.start_session(|app, _| app.sign_in(&email, &password))?;
+pub fn sign_in(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    email: String,
+    password: String,
+    new_password: Option<String>,
+) -> Reply<SessionInfo> {
+    // A temporary password (from a reset) needs the new one the person chose with it.
+    let info =
+        desk.start_session(|app, _| app.sign_in_with_new_password(&email, &password, new_password.as_deref()))?;
     start_sync(&handle, &desk);
     Ok(info)
 }
@@ -366,6 +376,11 @@ pub fn staff_add(desk: Desktop<'_>, new: NewStaff) -> Reply<Member> {
 #[tauri::command(async)]
 pub fn staff_update(desk: Desktop<'_>, email: String, patch: StaffPatch) -> Reply<Member> {
     desk.signed_in(|app, s| app.staff_update(s, &email, &patch))
+}
+
+#[tauri::command(async)]
+pub fn staff_reset_password(desk: Desktop<'_>, email: String) -> Reply<TemporaryPassword> {
+    desk.signed_in(|app, s| app.staff_reset_password(s, &email))
 }
 
 #[tauri::command(async)]

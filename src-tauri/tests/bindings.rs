@@ -15,6 +15,7 @@ use residentdesk::app::gate::UseCaseGate;
 use residentdesk::app::remote_team::{RemoteTeam, RemoteTeams};
 use residentdesk::app::views::{NewView, SavedView, ViewSort, ViewState};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
+use residentdesk::app::password_reset::TemporaryPassword;
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
@@ -85,6 +86,7 @@ fn export_bindings() {
         NewStaff,
         StaffPatch,
         Member,
+        TemporaryPassword,
         AuditEntry,
         ChainReport,
         ChainBreak,

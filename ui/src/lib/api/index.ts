@@ -11,6 +11,7 @@ import type { DemoReady } from './bindings/DemoReady';
 import type { Entry } from './bindings/Entry';
 import type { Mapping } from './bindings/Mapping';
 import type { Member } from './bindings/Member';
+import type { TemporaryPassword } from './bindings/TemporaryPassword';
 import type { NewStaff } from './bindings/NewStaff';
 import type { ResidentFilter } from './bindings/ResidentFilter';
 import type { ResidentInput } from './bindings/ResidentInput';
@@ -73,7 +74,8 @@ export const api = {
   demoSeed: (residents: number) => call<DemoReady>('demo_seed', { residents }),
   init: (email: string, password: string, teamName: string) =>
     call<SessionInfo>('init', { email, password, teamName }),
-  signIn: (email: string, password: string) => call<SessionInfo>('sign_in', { email, password }),
+  signIn: (email: string, password: string, newPassword?: string) =>
+    call<SessionInfo>('sign_in', { email, password, newPassword: newPassword ?? null }),
   signOut: () => call<null>('sign_out'),
   /** The person's keys and pointer, for the core's idle lock (the caller throttles it). */
   sessionActivity: () => call<null>('session_activity'),
@@ -103,6 +105,7 @@ export const api = {
   staffList: () => call<Member[]>('staff_list'),
   staffAdd: (staff: NewStaff) => call<Member>('staff_add', { new: staff }),
   staffUpdate: (email: string, patch: StaffPatch) => call<Member>('staff_update', { email, patch }),
+  staffResetPassword: (email: string) => call<TemporaryPassword>('staff_reset_password', { email }),
   staffRemove: (email: string) => call<null>('staff_remove', { email }),
   auditList: (limit: number) => call<AuditEntry[]>('audit_list', { limit }),
   auditVerify: () => call<ChainReport>('audit_verify'),

@@ -63,6 +63,8 @@ export const en = {
   "error.reason.key_missing": "The database is encrypted and no key was given: enter its passphrase. The database was not changed.",
   "error.reason.key_wrong": "The key of the database is wrong (it is encrypted with another key or passphrase, or the file is damaged); the database was not changed.",
   "error.reason.keyring_failed": "The system keyring could not store or read the database's key.",
+  "error.reason.password_change_required": "This is a temporary password: choose a new password to finish signing in.",
+  "error.reason.password_expired": "This temporary password has expired. Ask a Team administrator (or whoever manages your account) for a new one.",
   "error.reason.session_locked": "The session is locked after its idle minutes; enter the password again.",
   "error.rule.required": "{field} is required.",
   "error.rule.invalid": "{field} is invalid: {reason}",

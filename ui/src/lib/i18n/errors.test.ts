@@ -30,7 +30,7 @@ describe("the core's errors in the person's language", () => {
   });
 
   it('has a message for every reason code the core sends', () => {
-    const reasons: ErrorReason[] = ['backup_refused', 'backup_not_written', 'sync_busy', 'permission_missing', 'ambiguous', 'assumptions_contradicted', 'db_busy', 'key_missing', 'key_wrong', 'keyring_failed', 'session_locked'];
+    const reasons: ErrorReason[] = ['backup_refused', 'backup_not_written', 'sync_busy', 'permission_missing', 'ambiguous', 'assumptions_contradicted', 'db_busy', 'key_missing', 'key_wrong', 'keyring_failed', 'session_locked', 'password_change_required', 'password_expired', 'db_damaged'];
     for (const reason of reasons) {
       const text = errorText(new ApiError({ code: 'internal', message: 'core text', details: { reason } }));
       expect(text, reason).not.toBe('core text');

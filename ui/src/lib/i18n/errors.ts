@@ -24,6 +24,9 @@ const REASONS: Record<ErrorReason, MessageKey> = {
   key_wrong: 'error.reason.key_wrong',
   keyring_failed: 'error.reason.keyring_failed',
   session_locked: 'error.reason.session_locked',
+  password_change_required: 'error.reason.password_change_required',
+  password_expired: 'error.reason.password_expired',
+  db_damaged: 'error.reason.db_damaged',
 };
 
 /** A broken rule in words, with its parameters (field names as the form labels them). */

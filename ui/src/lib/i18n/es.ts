@@ -63,6 +63,8 @@ export const es: Record<MessageKey, string> = {
   "error.reason.key_missing": "La base de datos está cifrada y no se dio ninguna clave: escriba su frase de contraseña. La base de datos no se modificó.",
   "error.reason.key_wrong": "La clave de la base de datos es incorrecta (está cifrada con otra clave o frase de contraseña, o el archivo está dañado); la base de datos no se modificó.",
   "error.reason.keyring_failed": "El llavero del sistema no pudo guardar ni leer la clave de la base de datos.",
+  "error.reason.password_change_required": "Esta es una contraseña temporal: elija una contraseña nueva para terminar de iniciar sesión.",
+  "error.reason.password_expired": "Esta contraseña temporal ha caducado. Pida una nueva a un administrador del equipo (o a quien gestione su cuenta).",
   "error.reason.session_locked": "La sesión se bloqueó por inactividad; vuelva a escribir la contraseña.",
   "error.rule.required": "{field} es obligatorio.",
   "error.rule.invalid": "{field} no es válido: {reason}",

@@ -3,4 +3,9 @@
 /**
  * A staff account (passwords never leave the store except as the PHC hash for verifying).
  */
-export type Staff = { id: number, email: string, display_name: string, is_owner: boolean, active_team_id: number | null, failed_attempts: number, locked_until: string | null, disabled: boolean, };
+export type Staff = { id: number, email: string, display_name: string, is_owner: boolean, active_team_id: number | null, failed_attempts: number, locked_until: string | null, disabled: boolean, 
+/**
+ * Set while the password is a temporary one from a reset: until when it signs in (once,
+ * to choose a new password).
+ */
+password_temporary_until: string | null, };
