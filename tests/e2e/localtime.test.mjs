@@ -39,6 +39,9 @@ const WEST = 'America/Los_Angeles';
 const EAST = 'Pacific/Auckland';
 let sites; // [{ id, name, zone }]
 
+/** A site's calendar day as the English screens write it (the locale's medium date). */
+const shownDay = (day) => new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${day}T00:00:00Z`));
+
 /** Adds a resident at `site` with the form's default start, checks that default and what the
  * screens show afterwards. */
 async function addWithDefaultStart(s, site, expectedDay, email, shot) {
@@ -79,14 +82,14 @@ async function addWithDefaultStart(s, site, expectedDay, email, shot) {
   const chips = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-detail\"] .chip')].map((c) => c.textContent);");
   assert.ok(chips.includes('current') && !chips.includes('scheduled'), `added at the desk today, current at once: ${chips}`);
   const access = await s.textOf('[data-testid="detail-access"]');
-  assert.equal(access, `${expectedDay} → open-ended (${site.zone})`);
+  assert.equal(access, `${shownDay(expectedDay)} → open-ended (${site.zone})`);
   await s.screenshot(`${shot}-detail`);
   await s.click('[aria-label="Close resident details"]');
   // The list shows the site's day too.
   await s.type('[data-testid="search"]', email);
-  await s.waitFor('[data-testid="count"]', { text: '1 residents', content: true });
+  await s.waitFor('[data-testid="count"]', { text: '1 resident', content: true });
   const cells = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-row\"] .c-date')].map((c) => c.textContent);");
-  assert.deepEqual(cells, [expectedDay, '—']);
+  assert.deepEqual(cells, [shownDay(expectedDay), '—']);
   await s.type('[data-testid="search"]', '');
 }
 
