@@ -4,7 +4,7 @@
 //!
 //! The seeded database is kept under `target/bench/` and reused by later runs (seeding a
 //! million residents takes minutes on a shared machine); its seed time is measured once and
-//! printed again from the file beside it. `BENCH_SCALE_RESIDENTS=N` picks another size (its
+//! printed again from the file beside it. Each run works on a copy, deleted at the end. `BENCH_SCALE_RESIDENTS=N` picks another size (its
 //! own file), `BENCH_SCALE_RESEED=1` seeds again.
 //!
 //! Figures, each with its target:
@@ -36,10 +36,27 @@ const STAFF: (&str, &str) = ("staff@demo.residentdesk.test", "Demo-Staff-2026");
 const IMPORT_ROWS: usize = 100_000;
 
 fn main() {
-    if let Err(e) = run() {
+    let result = run();
+    clean_up();
+    if let Err(e) = result {
         eprintln!("bench_scale: {e}");
         std::process::exit(1);
     }
+}
+
+/// The portfolio's size: `BENCH_SCALE_RESIDENTS`, else a million.
+fn residents() -> usize {
+    std::env::var("BENCH_SCALE_RESIDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+}
+
+/// Only the seeded file stays in `target/bench` after a run (the disk is shared): the run's
+/// copy, the plain copy for the reference (remade in seconds) and the exported files go.
+fn clean_up() {
+    let dir = bench_dir();
+    let n = residents();
+    store::encryption::remove_with_journals(&dir.join(format!("scale-{n}-run.db")));
+    let _ = std::fs::remove_file(dir.join(format!("scale-{n}-plain.db")));
+    let _ = std::fs::remove_dir_all(dir.join("scale-out"));
 }
 
 fn ms(d: Duration) -> f64 {
@@ -132,8 +149,7 @@ fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 fn run() -> Result<(), String> {
-    let residents: usize =
-        std::env::var("BENCH_SCALE_RESIDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let residents = residents();
     let (pristine, seed_time, reused) = seeded(residents)?;
     // Every run works on a fresh copy of the seeded file, so each measures the same portfolio
     // (sign-ins, exports and the import write to it; outbox entries are never deleted).
