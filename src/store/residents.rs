@@ -352,7 +352,7 @@ fn scope_filter(scope: &Scope) -> (&'static str, i64, String) {
 /// first `limit` matches in list order (last name, first name, id).
 ///
 /// The cost follows the page, not the table (issue #17: p99 < 5 ms at 1,000,000 residents).
-/// Each key is answered on its own, from indexes alone (migration 0009), and the four
+/// Each key is answered on its own, from indexes alone (migration `search-indexes`), and the four
 /// answers are merged:
 /// - a scope of a few sites reads those sites' residents in list order (`residents_site_name`);
 /// - otherwise a key's range is counted in its index up to [`SEARCH_COLLECT_CAP`] entries:
