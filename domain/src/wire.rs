@@ -60,7 +60,8 @@ pub struct MappingsResponse {
     pub mappings: Vec<MappingObject>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Hash: a pull compares a site's answer with the last one by a digest (sync::pull).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MappingObject {
     #[serde(rename = "Building", deserialize_with = "string_or_number")]
     pub building: String,
@@ -86,7 +87,7 @@ pub struct ResidentsEnvelope {
 }
 
 /// A resident as the API returns it (contract §1.7, field for field).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct ResidentObject {
     #[serde(rename = "ActivationDate", default)]
     pub activation_date: Option<String>,

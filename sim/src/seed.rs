@@ -117,8 +117,11 @@ impl Seed {
         }
         let created = self.now.unwrap_or_else(Utc::now);
         let mut emails = std::collections::HashSet::new();
+        // A set of the site ids: a million residents over thousands of sites (issue #17)
+        // would otherwise compare each resident's site with every site.
+        let site_ids: std::collections::HashSet<String> = data.sites.iter().map(|s| s.site_id.clone()).collect();
         for r in self.residents {
-            if !data.sites.iter().any(|s| s.site_id == r.site_id) {
+            if !site_ids.contains(&r.site_id) {
                 return Err(format!("resident {}: unknown site_id {}", r.email, r.site_id));
             }
             let email = rules::normalize_email(&r.email).map_err(|e| format!("resident {}: {e}", r.email))?;

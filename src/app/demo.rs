@@ -173,6 +173,20 @@ impl App {
         if self.is_initialised()? || store::teams::count(self.conn())? > 0 {
             return Err(AppError::invalid("demo seed needs an empty database; use another --db"));
         }
+        // One transaction of every row: a large page cache keeps the email indexes' pages
+        // (insertion points all over them) from being spilled and read back every few rows.
+        let cache = store::set_cache_kib(self.conn(), store::BULK_CACHE_KIB)?;
+        let seeded = self.demo_seed_rows(residents, seed, progress);
+        store::restore_cache_size(self.conn(), cache);
+        seeded
+    }
+
+    fn demo_seed_rows(
+        &mut self,
+        residents: usize,
+        seed: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> AppResult<DemoSummary> {
         let mut rng = StdRng::seed_from_u64(seed);
         let site_count = residents.div_ceil(400).max(6);
         let per_site = residents / site_count;

@@ -92,6 +92,44 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+/// The connection's page cache set to `kib` KiB for a while (restored on drop): small while
+/// an export streams ([`export::STREAMING_CACHE_KIB`]), large while a bulk write (demo seed,
+/// import, pull) inserts into indexes whose insertion points are spread over the whole index
+/// (emails), so their pages are not read, decrypted and written again for every few rows
+/// ([`BULK_CACHE_KIB`]). SQLite frees what is over the limit when it is lowered again.
+pub struct CacheSize<'c> {
+    conn: &'c Connection,
+    previous: i64,
+}
+
+/// The page cache of a bulk write, in KiB (128 MiB).
+pub const BULK_CACHE_KIB: i64 = 128 * 1024;
+
+impl<'c> CacheSize<'c> {
+    pub fn set(conn: &'c Connection, kib: i64) -> rusqlite::Result<CacheSize<'c>> {
+        Ok(CacheSize { conn, previous: set_cache_kib(conn, kib)? })
+    }
+}
+
+impl Drop for CacheSize<'_> {
+    fn drop(&mut self) {
+        restore_cache_size(self.conn, self.previous);
+    }
+}
+
+/// Sets the page cache to `kib` KiB; returns the previous `cache_size` for
+/// [`restore_cache_size`] (where a [`CacheSize`] guard cannot borrow the connection).
+pub fn set_cache_kib(conn: &Connection, kib: i64) -> rusqlite::Result<i64> {
+    let previous: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", -kib)?;
+    Ok(previous)
+}
+
+/// Puts back a `cache_size` [`set_cache_kib`] returned (quietly: only memory is at stake).
+pub fn restore_cache_size(conn: &Connection, previous: i64) {
+    let _ = conn.pragma_update(None, "cache_size", previous);
+}
+
 /// The page size of databases created by this version.
 pub const PAGE_SIZE: i64 = 16_384;
 
@@ -193,7 +231,8 @@ pub fn open_snapshot(path: &Path, key: &DbKey) -> Result<Connection, StoreError>
         let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
         key.apply(&conn, path)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-        conn.pragma_update(None, "cache_size", -32_000).map_err(sql)?;
+        // The import's checks look emails up all over their index (a bulk read).
+        conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB).map_err(sql)?;
         conn.execute_batch("BEGIN DEFERRED").map_err(sql)?;
         // The snapshot starts at the first read.
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())).map_err(sql)?;

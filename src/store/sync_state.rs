@@ -35,6 +35,58 @@ pub fn site_pulled(tx: &Transaction<'_>, site_id: i64, now: DateTime<Utc>) -> ru
     Ok(())
 }
 
+/// A stamp of what a pull's merge of `site_id` reads locally: its residents, its open outbox
+/// entries (and their states), its open conflicts and its units. Equal stamps mean none of
+/// them changed in between (any local write to a resident moves its `updated_at` or the count;
+/// every state change of an entry moves its `updated_at`).
+pub fn site_local_stamp(conn: &Connection, site_id: i64) -> rusqlite::Result<String> {
+    let residents: (i64, Option<String>, f64) = conn
+        .prepare_cached("SELECT count(*), max(updated_at), total(id) FROM residents WHERE site_id = ?1")?
+        .query_row([site_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let entries: (i64, Option<String>, f64) = conn
+        .prepare_cached(
+            "SELECT count(*), max(updated_at),
+                    total(id * (CASE state WHEN 'pending' THEN 1 WHEN 'in_flight' THEN 2 WHEN 'rejected' THEN 3 ELSE 4 END))
+             FROM outbox WHERE site_id = ?1 AND state IN ('pending', 'in_flight', 'rejected', 'conflict')",
+        )?
+        .query_row([site_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let conflicts: (i64, f64) = conn
+        .prepare_cached("SELECT count(*), total(id) FROM sync_conflicts WHERE state = 'open' AND site_id = ?1")?
+        .query_row([site_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let units: i64 =
+        conn.prepare_cached("SELECT count(*) FROM mappings WHERE site_id = ?1")?.query_row([site_id], |r| r.get(0))?;
+    Ok(format!(
+        "r{}/{}/{}:o{}/{}/{}:c{}/{}:u{units}",
+        residents.0,
+        residents.1.unwrap_or_default(),
+        residents.2,
+        entries.0,
+        entries.1.unwrap_or_default(),
+        entries.2,
+        conflicts.0,
+        conflicts.1
+    ))
+}
+
+/// The digest kept by the last merge of a site (`None`: merge it next time).
+pub fn pulled_digest(conn: &Connection, site_id: i64) -> rusqlite::Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT pulled_digest FROM sync_sites WHERE site_id = ?1")?
+        .query_row([site_id], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Keeps (or forgets, `None`) the digest of a site's last merge.
+pub fn set_pulled_digest(tx: &Transaction<'_>, site_id: i64, digest: Option<&str>) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_sites(site_id, pulled_digest) VALUES (?1, ?2)
+         ON CONFLICT(site_id) DO UPDATE SET pulled_digest = excluded.pulled_digest",
+    )?
+    .execute(params![site_id, digest])?;
+    Ok(())
+}
+
 /// Records a failed pull of a site (the last success stays).
 pub fn site_pull_failed(tx: &Transaction<'_>, site_id: i64, error: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
     tx.prepare_cached(

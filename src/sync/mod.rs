@@ -123,6 +123,9 @@ pub struct PassReport {
     /// Requests by kind: `single`, `import`, `bulk`.
     pub jobs: BTreeMap<String, u64>,
     pub sites_pulled: u64,
+    /// Of the sites pulled, those whose answer and local state were as after their last
+    /// merge: nothing merged or written for them.
+    pub sites_unchanged: u64,
     pub sites_failed: u64,
     pub residents_inserted: u64,
     pub residents_updated: u64,

@@ -105,8 +105,16 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
     Ok(true)
 }
 
-/// The pull half of a pass.
+/// The pull half of a pass, with a large page cache while it writes (a first pull of a
+/// large portfolio inserts into indexes spread over the whole table; restored after).
 pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
+    let cache = store::set_cache_kib(cx.db.conn, store::BULK_CACHE_KIB)?;
+    let pulled = pull_sites(cx).await;
+    store::restore_cache_size(cx.db.conn, cache);
+    pulled
+}
+
+async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
     let sites: Vec<crate::store::sites::Site> = cx.sites.values().filter(|s| s.remote_id.is_some()).cloned().collect();
     let total = sites.len() as u64;
     let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
@@ -136,7 +144,24 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
             for (site, result) in chunk.iter().zip(results) {
                 match result {
                     Ok((m, r)) => {
-                        merge_site(tx, session, site, &m, r, now, &mut report)?;
+                        // What the remote answered, and what the merge would read here: the
+                        // same as after the last merge means that merge's result still holds.
+                        let remote = remote_digest(&m, &r);
+                        let last = sync_state::pulled_digest(tx, site.id)?;
+                        let unchanged = last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
+                            d == remote && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
+                        });
+                        if unchanged {
+                            sync_state::site_pulled(tx, site.id, now)?;
+                            report.sites_unchanged += 1;
+                        } else {
+                            let settled = merge_site(tx, session, site, &m, r, now, &mut report)?;
+                            let digest = match settled {
+                                true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
+                                false => None,
+                            };
+                            sync_state::set_pulled_digest(tx, site.id, digest.as_deref())?;
+                        }
                         report.sites_pulled += 1;
                     }
                     Err(e) => {
@@ -162,6 +187,21 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         cx.progress("pull", done, total);
     }
     Ok(())
+}
+
+/// A digest of a site's answer (mappings and residents, in the order given): 128 bits from
+/// two differently keyed hashes. A different build may hash differently; that only costs
+/// one full merge of each site.
+fn remote_digest(mappings: &[MappingObject], residents: &[ResidentObject]) -> String {
+    use std::hash::{Hash, Hasher};
+    let half = |key: u64| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        mappings.hash(&mut h);
+        residents.hash(&mut h);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(0x5ca1e), half(0xd16e57))
 }
 
 /// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
@@ -283,7 +323,9 @@ fn remote_state(
     Ok(())
 }
 
-/// Merges one site's remote residents into the local database, in one transaction.
+/// Merges one site's remote residents into the local database, in one transaction. Returns
+/// whether every remote resident was settled to a resident of this site (when not, e.g. one
+/// held at another local site, the next pull must merge the site again whatever changed).
 #[allow(clippy::too_many_arguments)]
 fn merge_site(
     tx: &Transaction<'_>,
@@ -293,8 +335,9 @@ fn merge_site(
     remote: Vec<ResidentObject>,
     now: chrono::DateTime<chrono::Utc>,
     report: &mut super::PassReport,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     let site_id = site.id;
+    let mut unsettled = 0u64;
     {
         let have: HashSet<MappingKey> = store::sites::mappings(tx, site_id)?
             .into_iter()
@@ -326,7 +369,10 @@ fn merge_site(
         let mut seen: HashSet<i64> = HashSet::new();
         let empty = Local::default();
         for r in &remote {
-            let Some(rid) = r.resident_id.clone() else { continue };
+            let Some(rid) = r.resident_id.clone() else {
+                unsettled += 1;
+                continue;
+            };
             let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
             let local = by_remote.get(&rid).copied().or_else(|| {
                 by_email.get(email.as_str()).copied().filter(|l| {
@@ -340,20 +386,29 @@ fn merge_site(
                 None => {
                     let pending =
                         local_changes.get(&format!("x{rid}")).or_else(|| local_changes.get(&format!("e{email}")));
+                    // Each `continue` leaves this remote resident unsettled here.
+                    unsettled += 1;
                     if pending.is_some_and(|p| !p.purge.is_empty()) {
                         continue; // purged here, the purge is on its way
                     }
-                    if store::residents::by_email(tx, &email)?.is_some()
-                        || store::residents::by_remote_id(tx, &rid)?.is_some()
-                    {
+                    if store::residents::email_or_remote_id_taken(tx, &email, &rid)? {
                         continue; // the same person at another local site or waiting to be created here
                     }
                     let Some(fields) = to_fields(&rf) else { continue };
                     if email.is_empty() {
                         continue;
                     }
-                    let id = store::residents::insert(tx, site_id, &email, &fields, Some(&rid), now)?;
-                    remote_state(tx, id, r, None, now)?;
+                    unsettled -= 1;
+                    let status = serde_json::to_value(&r.status).unwrap_or(Value::Null);
+                    let state = store::residents::RemoteState {
+                        onboarded_at: r.onboarded_at.as_deref().and_then(parse_wire_utc),
+                        suspended: r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")),
+                        ssid: r.ssid.as_deref(),
+                        service_area: r.service_area_number.as_deref(),
+                        status: &status,
+                    };
+                    // One write per new resident: its fields and remote state together.
+                    let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
                     store::residents::set_remote_base(tx, id, &Value::Object(rf), now)?;
                     seen.insert(id);
                     report.residents_inserted += 1;
@@ -490,5 +545,5 @@ fn merge_site(
         }
         sync_state::site_pulled(tx, site_id, now)?;
     }
-    Ok(())
+    Ok(unsettled == 0)
 }

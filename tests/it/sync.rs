@@ -222,6 +222,57 @@ async fn first_sync_links_team_adds_sites_and_pulls_residents() {
     assert!(store::residents::remote_base(app.conn(), list[0].resident.id).unwrap().is_some());
 }
 
+/// An unchanged pull merges nothing; a change on either side (the remote's answer, a local
+/// edit, a local change without an outbox entry) makes that site's next pull merge it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_site_is_not_merged_again_and_any_change_is() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    let first = sync_all(&mut app, &s, &r).await;
+    assert_eq!((first.sites_pulled, first.sites_unchanged), (2, 0), "{first:?}");
+    let again = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!((again.sites_pulled, again.sites_unchanged), (2, 2), "{again:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+
+    // A remote change at Hudson: Hudson is merged again (and the change arrives), Bayside not.
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote1@example.com") {
+            res.first_name = "Renamed".into();
+        }
+    });
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!((rep.sites_unchanged, rep.residents_updated), (1, 1), "{rep:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+
+    // A local edit (queued, then pushed by the same pass): the site is merged again.
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { first_name: Some("Edited".into()), ..Default::default() },
+    )
+    .unwrap();
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(rep.sites_unchanged, 1, "{rep:?}");
+    sync_all(&mut app, &s, &r).await;
+    assert_eq!(local_view(&app), remote_view(&sim));
+
+    // A local row changed behind the pull's back (no outbox entry, a newer updated_at): the
+    // next pull merges the site and puts the remote's value back.
+    let quiet = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(quiet.sites_unchanged, 2, "{quiet:?}");
+    app.conn()
+        .execute(
+            "UPDATE residents SET first_name = 'Stray', updated_at = '2999-01-01T00:00:00.000000Z'
+             WHERE email = 'remote2@example.com'",
+            [],
+        )
+        .unwrap();
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!((rep.sites_unchanged, rep.residents_updated), (1, 1), "{rep:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_round_trips() {
     let sim = start_sim(FaultConfig::default());

@@ -150,6 +150,7 @@ fn write_rows(
     ticker: &mut Ticker<'_>,
 ) -> Result<u64, (u64, AppError)> {
     let io_err = |e: std::io::Error| AppError::internal(format!("cannot write the export: {e}"));
+    let _cache = store::CacheSize::set(conn, store::export::STREAMING_CACHE_KIB).map_err(|e| (0, AppError::from(e)))?;
     let mut writer = RowWriter::new(out, layout).map_err(|e| (0, io_err(e)))?;
     let needs_resident = filter.building.as_deref().is_some_and(|b| !b.is_empty())
         || filter.search.as_deref().is_some_and(|s| !s.trim().is_empty());

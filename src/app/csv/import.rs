@@ -128,7 +128,11 @@ impl App {
             store::set_auto_checkpoint(self.conn(), 0)?;
         }
         let snapshot = db_file.clone().map(|path| (path, self.db_key().clone()));
+        // Its rows go into indexes spread over the whole table (emails): a large cache keeps
+        // their pages from being read and decrypted again every few rows on a large desk.
+        let cache = store::set_cache_kib(self.conn(), store::BULK_CACHE_KIB)?;
         let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, progress);
+        store::restore_cache_size(self.conn(), cache);
         if let Some(path) = db_file {
             store::set_auto_checkpoint(self.conn(), store::WAL_AUTOCHECKPOINT_PAGES)?;
             self.keep_checkpoint(store::checkpoint_in_background(&path, &self.db_key().clone()));

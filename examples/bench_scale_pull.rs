@@ -1,0 +1,153 @@
+//! Pull at scale (issue #17): an in-process `sitemanager-sim` holding 1,000,000 residents
+//! over 2,500 sites (400 per site, the demo's shape, one team), pulled on loopback into an
+//! empty encrypted desk through the app's sync pass:
+//! - the first pull (target < 30 s);
+//! - an unchanged pull (target < 5 s: nothing that did not change is written);
+//! - a pull with 1 % of the residents changed on the remote (target < 10 s).
+//!
+//! `cargo xtask bench scale` (with `bench_scale`), or
+//! `cargo run --release --example bench_scale_pull`. `BENCH_SCALE_SITES=N` for a smaller run.
+
+/// The desktop app's allocator: these in-process figures are the desktop's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use residentdesk::app::sync::sync_pass;
+use residentdesk::sync::client::{Credentials, HttpRemote};
+use residentdesk::sync::SyncOptions;
+use residentdesk::{App, SystemClock};
+use sitemanager_sim::model::{Mapping, Team};
+use sitemanager_sim::seed::{SeedResident, SeedSite};
+use sitemanager_sim::{Account, AccountLevel, Seed, Sim, SimConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SVC: (&str, &str) = ("scale-svc@sim.test", "scale-svc-password");
+const ADMIN: (&str, &str) = ("admin@scale.test", "Scale-Admin-2026-pass");
+const PER_SITE: usize = 400;
+
+const FIRST: [&str; 8] = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas"];
+const LAST: [&str; 8] = ["Wilson", "Garcia", "Nguyen", "Patel", "Smith", "Johnson", "Brown", "Kim"];
+
+fn seed(sites: usize) -> Seed {
+    let day = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let mut seed = Seed {
+        teams: vec![Team { team_id: "ST".into(), name: "Scale".into() }],
+        accounts: vec![Account {
+            email: SVC.0.into(),
+            password: SVC.1.into(),
+            level: AccountLevel::TeamAdmin,
+            team_ids: vec!["ST".into()],
+            site_ids: vec![],
+        }],
+        ..Seed::default()
+    };
+    for s in 0..sites {
+        let site_id = format!("SS{s:04}");
+        let mappings: Vec<Mapping> = (0..PER_SITE + 10)
+            .map(|u| Mapping {
+                building: ["A", "B", "C"][u % 3].into(),
+                floor: format!("{}", u / 60 + 1),
+                unit: format!("{u:04}"),
+                passphrase: format!("pass-{s}-{u}"),
+                ssid: format!("Site {s} WiFi"),
+                vlan: format!("{}", 100 + u),
+            })
+            .collect();
+        for (i, m) in mappings.iter().enumerate().take(PER_SITE) {
+            seed.residents.push(SeedResident {
+                resident_id: Some(format!("r-{s}-{i}")),
+                site_id: site_id.clone(),
+                first_name: FIRST[i % FIRST.len()].into(),
+                last_name: LAST[(i / FIRST.len() + s) % LAST.len()].into(),
+                email: format!("r{s}x{i}@scale.example"),
+                phone: Some(format!("555-{:03}-{i:04}", s % 1000)),
+                building: m.building.clone(),
+                floor: m.floor.clone(),
+                unit: m.unit.clone(),
+                activation_utc: day - chrono::Duration::days(30 + (i % 300) as i64),
+                deactivation_utc: (i % 20 == 18).then(|| day + chrono::Duration::days(90)),
+                onboarded_at: (i % 5 != 0).then(|| day - chrono::Duration::days(29)),
+                suspended: i % 50 == 7,
+            });
+        }
+        seed.sites.push(SeedSite {
+            site_id,
+            team_id: "ST".into(),
+            name: format!("Scale Site {s:04}"),
+            site_type: ["PPK-C", "PPK-D", "PSK"][s % 3].into(),
+            time_zone: ["America/Chicago", "America/New_York", "America/Denver"][s % 3].into(),
+            service_area_number: format!("SA-{s}"),
+            mappings,
+        });
+    }
+    seed
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn main() {
+    let sites: usize = std::env::var("BENCH_SCALE_SITES").ok().and_then(|v| v.parse().ok()).unwrap_or(2500);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    rt.block_on(async move {
+        let residents = sites * PER_SITE;
+        let t = Instant::now();
+        let sim = Sim::start(SimConfig::with_seed(seed(sites))).expect("sim");
+        println!(
+            "pull at scale: simulator seeded with {residents} residents over {sites} sites in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = App::open(&dir.path().join("scale-pull.db"), Arc::new(SystemClock)).expect("open the desk");
+        assert!(app.is_encrypted(), "the bench desk is encrypted, as installed (RESIDENTDESK_DB_KEY is set by cargo)");
+        let s = app.init(ADMIN.0, ADMIN.1, "Scale").expect("init");
+        let r = HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() })
+            .expect("client");
+        // Targets for 1,000,000 residents, scaled to the run's size.
+        let scale = residents as f64 / 1e6;
+        for (label, change, target) in [
+            ("first pull (empty desk)", false, 30.0),
+            ("unchanged pull", false, 5.0),
+            ("pull with 1 % changed", true, 10.0),
+        ] {
+            if change {
+                sim.world(|w| {
+                    for (n, res) in w.data.residents.values_mut().enumerate() {
+                        if n % 100 == 0 {
+                            res.first_name = format!("{}-changed", res.first_name);
+                        }
+                    }
+                });
+            }
+            let before = r.requests_sent();
+            let t = Instant::now();
+            let rep = sync_pass(&mut app, &s, &r, &SyncOptions::default(), None).await.expect("pull");
+            let wall = t.elapsed();
+            let target = Duration::from_secs_f64(target * scale);
+            println!(
+                "  {label:<26} {:>7.2} s  (target < {:.1} s: {}); {} requests; merge + writes {:.0} ms, of which merge \
+                 computation {:.0} ms; inserted {}, updated {}, sites pulled {} ({} unchanged: not merged), failed {}",
+                wall.as_secs_f64(),
+                target.as_secs_f64(),
+                verdict(wall < target),
+                r.requests_sent() - before,
+                rep.merge_ms,
+                rep.merge_cpu_ms,
+                rep.residents_inserted,
+                rep.residents_updated,
+                rep.sites_pulled,
+                rep.sites_unchanged,
+                rep.sites_failed
+            );
+            assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+        }
+        let size = std::fs::metadata(dir.path().join("scale-pull.db")).map(|m| m.len()).unwrap_or(0);
+        println!("  desk database after the pulls: {:.0} MB", size as f64 / 1e6);
+    });
+}
