@@ -9,10 +9,12 @@
 //! the owner's password is the owner's alone to reset, or a Team administrator could take
 //! the ownership over by resetting it.
 
-use super::access::{check_manage, find_member, load_assignment, refuse};
+use super::access::{check_manage_with, find_member, load_assignment, refuse, Check};
 use super::gate::At;
 use super::usecases as uc;
-use super::{App, Session};
+use super::{active_team, App, Session};
+use crate::store::staff::Member;
+use rusqlite::Connection;
 use crate::access::grant::{Current, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::store;
@@ -45,6 +47,25 @@ fn temporary_password() -> String {
     (0..4).map(|_| group(&mut rng)).collect::<Vec<_>>().join("-")
 }
 
+/// Whether `session` may reset `member`'s password: the one check the use case applies and
+/// the Staff screen shows beforehand (quiet, auditing nothing).
+pub(crate) fn reset_check(conn: &Connection, session: &Session, member: &Member, how: Check<'_>) -> AppResult<()> {
+    let team = active_team(conn, session)?;
+    if member.staff.is_owner && member.staff.id != session.actor.staff_id {
+        let reason = "only the owner can reset the owner's password";
+        return Err(match how {
+            Check::Audited(now, action) => {
+                refuse(conn, now, session, action, Some(team.id), &member.staff.email, Refusal::Denied(reason.into()))
+            }
+            Check::Quiet => AppError::denied(reason),
+        });
+    }
+    let assignment =
+        load_assignment(conn, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
+    let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &assignment };
+    check_manage_with(conn, session, Some(current), Some(&assignment), &uc::STAFF_RESET_PASSWORD, how)
+}
+
 impl App {
     /// `staff.reset_password`: a one-time temporary password for the member `email` of the
     /// active team (valid [`TEMPORARY_PASSWORD_HOURS`] hours).
@@ -54,22 +75,7 @@ impl App {
         let tx = self.write(session, &uc::STAFF_RESET_PASSWORD, At::Team)?;
         let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let member = find_member(&tx, team.id, email)?;
-        if member.staff.is_owner && member.staff.id != session.actor.staff_id {
-            let r = Refusal::Denied("only the owner can reset the owner's password".into());
-            return Err(refuse(
-                &tx,
-                now,
-                session,
-                uc::STAFF_RESET_PASSWORD.name,
-                Some(team.id),
-                &member.staff.email,
-                r,
-            ));
-        }
-        let assignment =
-            load_assignment(&tx, member.staff.id, team.id)?.ok_or_else(|| AppError::internal("membership vanished"))?;
-        let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &assignment };
-        check_manage(&tx, now, session, Some(current), Some(&assignment), &uc::STAFF_RESET_PASSWORD)?;
+        reset_check(&tx, session, &member, Check::Audited(now, uc::STAFF_RESET_PASSWORD.name))?;
         let expires_at = now + Duration::hours(TEMPORARY_PASSWORD_HOURS);
         store::staff::set_temporary_password(&tx, member.staff.id, &hash, expires_at)?;
         tx.audit().target(member.staff.email.clone()).details(json!({"expires_at": expires_at})).write()?;

@@ -203,4 +203,6 @@ pub struct MemberActions {
     pub edit: Gate,
     /// Remove the member from the team (`staff_remove`).
     pub remove: Gate,
+    /// Give the member a temporary password (`staff_reset_password`).
+    pub reset_password: Gate,
 }
