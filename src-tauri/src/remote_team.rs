@@ -14,7 +14,7 @@ type Desktop<'a> = State<'a, Desk>;
 #[tauri::command]
 pub async fn remote_teams(desk: Desktop<'_>) -> Reply<RemoteTeams> {
     let session = desk.signed_in(|app, s| app.remote_link_gate(s).map(|_| s.clone()))?;
-    let app = desk.open_app()?;
+    let mut app = desk.open_app()?;
     desk.runtime
         .spawn(async move { app.remote_teams(&session).await })
         .await

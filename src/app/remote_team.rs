@@ -107,7 +107,8 @@ fn listing(conn: &rusqlite::Connection, team: &store::teams::Team, teams: Vec<Te
 }
 
 /// `remote.teams` with a given client: the gate, then one read of the remote's teams.
-pub async fn remote_teams_with<R: RemoteApi>(app: &App, session: &Session, remote: &R) -> AppResult<RemoteTeams> {
+/// (`&mut`: the future then holds the app exclusively, so it can move to another thread.)
+pub async fn remote_teams_with<R: RemoteApi>(app: &mut App, session: &Session, remote: &R) -> AppResult<RemoteTeams> {
     app.read(session, &uc::REMOTE_TEAMS, At::Team)?;
     let teams = fetch(remote).await?;
     let rd = app.read(session, &uc::REMOTE_TEAMS, At::Team)?;
@@ -181,7 +182,7 @@ impl App {
     // `pub fn` declarations, sees it as a use case the edges may call.
     #[allow(clippy::manual_async_fn)]
     pub fn remote_teams<'a>(
-        &'a self,
+        &'a mut self,
         session: &'a Session,
     ) -> impl std::future::Future<Output = AppResult<RemoteTeams>> + 'a {
         async move {

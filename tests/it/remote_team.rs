@@ -22,7 +22,7 @@ async fn a_new_desk_links_the_remote_team_it_chooses_and_keeps_its_name() {
     let err = sync_pass(&mut app, &s, &r, &SyncOptions::fast(), None).await.unwrap_err();
     assert!(err.message.contains("does not see a remote team for \"Front Office\" (it sees: Riverside)"), "{err:?}");
 
-    let listed = remote_teams_with(&app, &s, &r).await.unwrap();
+    let listed = remote_teams_with(&mut app, &s, &r).await.unwrap();
     assert_eq!(listed.team, "Front Office");
     assert_eq!(listed.linked, None);
     assert_eq!(listed.teams.len(), 1);
@@ -33,7 +33,7 @@ async fn a_new_desk_links_the_remote_team_it_chooses_and_keeps_its_name() {
     let err = remote_link_with(&mut app, &s, &r, "Summit").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
     assert!(err.message.contains("it sees: Riverside (T1)"), "{}", err.message);
-    assert_eq!(remote_teams_with(&app, &s, &r).await.unwrap().linked, None);
+    assert_eq!(remote_teams_with(&mut app, &s, &r).await.unwrap().linked, None);
 
     // Chosen by name (another case): linked by remote id.
     let linked = remote_link_with(&mut app, &s, &r, "riverside").await.unwrap();
@@ -59,7 +59,7 @@ async fn a_linked_team_keeps_its_link() {
     let mut app = App::open_in_memory(Arc::new(SystemClock)).unwrap();
     let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
     sync_all(&mut app, &s, &r).await;
-    assert_eq!(remote_teams_with(&app, &s, &r).await.unwrap().linked.as_deref(), Some("T1"), "linked by name");
+    assert_eq!(remote_teams_with(&mut app, &s, &r).await.unwrap().linked.as_deref(), Some("T1"), "linked by name");
     {
         let tx = app.conn_mut().transaction().unwrap();
         tx.execute("UPDATE teams SET remote_id = 'T9'", []).unwrap();
