@@ -13,12 +13,12 @@ use super::access::{check_manage_with, find_member, load_assignment, refuse, Che
 use super::gate::At;
 use super::usecases as uc;
 use super::{active_team, App, Session};
-use crate::store::staff::Member;
-use rusqlite::Connection;
 use crate::access::grant::{Current, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::store;
+use crate::store::staff::Member;
 use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 

@@ -129,7 +129,12 @@ impl App {
                     email: m.staff.email.clone(),
                     edit: Gate::of(edit_check(self.conn(), session, m, Check::Quiet))?,
                     remove: Gate::of(remove_check(self.conn(), session, m, Check::Quiet))?,
-                    reset_password: Gate::of(super::password_reset::reset_check(self.conn(), session, m, Check::Quiet))?,
+                    reset_password: Gate::of(super::password_reset::reset_check(
+                        self.conn(),
+                        session,
+                        m,
+                        Check::Quiet,
+                    ))?,
                 })
             })
             .collect()

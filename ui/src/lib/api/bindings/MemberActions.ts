@@ -12,4 +12,8 @@ edit: Gate,
 /**
  * Remove the member from the team (`staff_remove`).
  */
-remove: Gate, };
+remove: Gate, 
+/**
+ * Give the member a temporary password (`staff_reset_password`).
+ */
+reset_password: Gate, };
