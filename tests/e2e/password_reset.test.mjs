@@ -28,7 +28,8 @@ test('a reset gives a temporary password, and its first sign-in chooses a new on
   try {
     await signIn(s, accounts.team_admin);
     await s.click('[data-testid="nav-staff"]');
-    await s.waitFor('[data-testid="staff-row"]', { text: accounts.staff_user.email, content: true });
+    await s.waitFor('[data-testid="staff-row"]');
+    await s.waitForContent('tbody', 'the Staff user listed', (t) => t.includes(accounts.staff_user.email));
     const clicked = await s.exec(
       `const row = [...document.querySelectorAll('[data-testid="staff-row"]')].find((r) => r.textContent.includes(arguments[0]));
        const b = row && row.querySelector('[data-testid="reset-password"]');
