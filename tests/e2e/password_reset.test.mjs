@@ -2,7 +2,7 @@
 // administrator resets a Staff user's password from the Staff screen (a confirmation, then the
 // temporary password shown once); the Staff user's old password is refused; signing in with the
 // temporary one asks for a new password (two that differ are refused), and the new one opens
-// the session. Screenshots 95-98.
+// the session. Screenshots r1-r4.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,13 +40,13 @@ test('a reset gives a temporary password, and its first sign-in chooses a new on
     );
     assert.ok(clicked, 'the Team administrator may reset the Staff user (the core says so)');
     await s.waitFor('[data-testid="confirm"]');
-    await s.screenshot('95-reset-confirm');
+    await s.screenshot('r1-reset-confirm');
     await s.click('[data-testid="confirm"]');
     await s.waitFor('[data-testid="temporary-password"]');
     const temporary = await s.exec("return document.querySelector('[data-testid=\"temporary-password-text\"]').value;");
     assert.match(temporary, /^[A-Za-z0-9]{4}(-[A-Za-z0-9]{4}){3}$/, `a readable temporary password: ${temporary}`);
     assert.match(await s.textOf('[data-testid="temporary-password"]'), /works once, until/);
-    await s.screenshot('96-temporary-password');
+    await s.screenshot('r2-temporary-password');
     // The owner's row: the core refuses a Team administrator there.
     const ownerReset = await s.exec(
       `const row = [...document.querySelectorAll('[data-testid="staff-row"]')].find((r) => r.textContent.includes(arguments[0]));
@@ -71,12 +71,12 @@ test('a reset gives a temporary password, and its first sign-in chooses a new on
     await s.type('#chosen-password-again', `${NEW}x`);
     await s.click('#chosen-save');
     await s.waitFor('[data-testid="signin-error"]', { text: 'not the same', content: true });
-    await s.screenshot('97-choose-password');
+    await s.screenshot('r3-choose-password');
     await s.type('#chosen-password', NEW);
     await s.type('#chosen-password-again', NEW);
     await s.click('#chosen-save');
     await s.waitFor('[data-testid="who"]', { text: accounts.staff_user.title });
-    await s.screenshot('98-signed-in-with-new-password');
+    await s.screenshot('r4-signed-in-with-new-password');
   } finally {
     await s.end();
   }
