@@ -1,6 +1,6 @@
 //! Core benchmarks at 100,000 residents over 250 sites (run by `cargo xtask bench`):
 //! demo seed, open + first page, list a site, search as you type, authorization check.
-//! Prints medians, and each figure's ratio to its target and to a reference measured in
+//! Prints medians (and the search's p99), and each figure's ratio to its target and to a reference measured in
 //! the same run (a naive full-scan query on the same rows).
 
 /// The desktop app's allocator: these in-process figures are the desktop's.
@@ -19,16 +19,25 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn time<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Duration {
-    median(
-        (0..runs)
-            .map(|i| {
-                let t = Instant::now();
-                std::hint::black_box(f(i));
-                t.elapsed()
-            })
-            .collect(),
-    )
+fn time<T>(runs: usize, f: impl FnMut(usize) -> T) -> Duration {
+    median(samples(runs, f))
+}
+
+fn samples<T>(runs: usize, mut f: impl FnMut(usize) -> T) -> Vec<Duration> {
+    (0..runs)
+        .map(|i| {
+            let t = Instant::now();
+            std::hint::black_box(f(i));
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// The 99th percentile (the search target of issue #16 is a p99: the slow keystrokes are
+/// the ones a person feels).
+fn p99(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[(samples.len() * 99).div_ceil(100) - 1]
 }
 
 /// The bench database: encrypted as by default (`RESIDENTDESK_DB_KEY`, else the keyring),
@@ -82,10 +91,12 @@ fn main() {
     println!("  list a site (~400 residents)   {:>9.3} ms", ms(list));
 
     let queries = ["wil", "ava", "c1", "nguyen", "mateo.l", "b2", "zo", "hill", "grace.", "a10"];
-    let search_admin =
-        time(200, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
-    let search_staff =
-        time(200, |i| app.resident_search(&staff, queries[i % queries.len()], 50).expect("search").len());
+    let admin_samples =
+        samples(400, |i| app.resident_search(&admin, queries[i % queries.len()], 50).expect("search").len());
+    let staff_samples =
+        samples(400, |i| app.resident_search(&staff, queries[i % queries.len()], 50).expect("search").len());
+    let (admin_p99, staff_p99) = (p99(admin_samples.clone()), p99(staff_samples.clone()));
+    let (search_admin, search_staff) = (median(admin_samples), median(staff_samples));
     // The reference: the same question (prefix on four fields, the team's sites, name order,
     // first 50) answered by a plain scan with LIKE, as a naive implementation would.
     let conn = app.conn();
@@ -101,16 +112,18 @@ fn main() {
         stmt.query_map(rusqlite::params![q, team_id], |r| r.get::<_, i64>(0)).expect("query").count()
     });
     println!(
-        "  search as you type (team)      {:>9.3} ms   (target < 10 ms: ratio {:.3}; naive LIKE scan {:.3} ms, {:.1}x slower)",
+        "  search as you type (team)      {:>9.3} ms   (p99 {:.3} ms, target p99 < 5 ms: ratio {:.3}; naive LIKE scan {:.3} ms, {:.1}x slower)",
         ms(search_admin),
-        search_admin.as_secs_f64() / 0.010,
+        ms(admin_p99),
+        admin_p99.as_secs_f64() / 0.005,
         ms(naive),
         naive.as_secs_f64() / search_admin.as_secs_f64()
     );
     println!(
-        "  search as you type (staff)     {:>9.3} ms   (target < 10 ms: ratio {:.3})",
+        "  search as you type (staff)     {:>9.3} ms   (p99 {:.3} ms, target p99 < 5 ms: ratio {:.3})",
         ms(search_staff),
-        search_staff.as_secs_f64() / 0.010
+        ms(staff_p99),
+        staff_p99.as_secs_f64() / 0.005
     );
 
     // The one gate's cost on the same reads (issue #12): the search and a site's list through
