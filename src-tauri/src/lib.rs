@@ -14,6 +14,7 @@ pub mod instance;
 pub mod logging;
 pub mod maintenance;
 pub mod remote_team;
+pub mod shutdown;
 pub mod startup;
 
 use residentdesk::access::Level;
@@ -467,6 +468,7 @@ pub fn run() -> Result<(), String> {
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
         .setup(move |shell| {
+            shutdown::end_cleanly_on_signal(shell.handle());
             match open_for_start(&db) {
                 Ok(Start::Open(lock, desk)) => {
                     tracing::info!("opened {} (lock {})", db.display(), lock.path.display());
