@@ -234,6 +234,9 @@ export const en = {
   "settings.stored": "stored; type to replace",
   "settings.saved": "Sync settings saved",
   "settings.look": "Language and appearance",
+  "settings.about": "About this computer's data",
+  "settings.aboutDatabase": "Database file",
+  "settings.aboutNote": "Back this file up with Settings → Backups, not by copying it while the app is open.",
   "settings.language": "Language",
   "settings.language.system": "As the system ({language})",
   "settings.theme": "Theme",
@@ -567,7 +570,7 @@ export const en = {
   "inv.confirmMessage": "Its code stops working at once.",
   // First run, passphrase
   "first.title": "Welcome to ResidentDesk",
-  "first.empty": "This database is empty:",
+  "first.empty": "Nothing is set up yet: try the demo portfolio, or start your own team.",
   "first.demoReady": "Demo portfolio ready",
   "first.demoSummary": "{teams, plural, one {# team} other {# teams}}, {sites, plural, one {# site} other {# sites}}, {residents, plural, one {# resident} other {# residents}}.",
   "first.demoSyncs": "It syncs with a simulated Site Manager running inside the app",

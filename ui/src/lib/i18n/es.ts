@@ -234,6 +234,9 @@ export const es: Record<MessageKey, string> = {
   "settings.stored": "guardada; escriba para reemplazarla",
   "settings.saved": "Se guardó la configuración de sincronización",
   "settings.look": "Idioma y apariencia",
+  "settings.about": "Acerca de los datos de este equipo",
+  "settings.aboutDatabase": "Archivo de la base de datos",
+  "settings.aboutNote": "Haga copias de este archivo con Configuración → Copias de seguridad, no copiándolo mientras la aplicación está abierta.",
   "settings.language": "Idioma",
   "settings.language.system": "Como el sistema ({language})",
   "settings.theme": "Tema",
@@ -567,7 +570,7 @@ export const es: Record<MessageKey, string> = {
   "inv.confirmMessage": "Su código deja de funcionar de inmediato.",
   // First run, passphrase
   "first.title": "Bienvenido a ResidentDesk",
-  "first.empty": "Esta base de datos está vacía:",
+  "first.empty": "Todavía no hay nada configurado: pruebe la cartera de demostración o cree su propio equipo.",
   "first.demoReady": "Cartera de demostración lista",
   "first.demoSummary": "{teams, plural, one {# equipo} other {# equipos}}, {sites, plural, one {# sitio} other {# sitios}}, {residents, plural, one {# residente} other {# residentes}}.",
   "first.demoSyncs": "Se sincroniza con un Site Manager simulado que corre dentro de la aplicación",
