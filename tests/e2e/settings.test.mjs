@@ -37,10 +37,15 @@ test('check the connection, back up now, restore a backup and sign in again', as
   try {
     await s.click('[data-testid="seed-demo"]');
     await s.waitFor('#demo-ready', { timeout: 60000 });
+    const firstRun = await s.exec('return document.body.innerText');
+    assert.ok(!firstRun.includes(DB) && !/empty|nothing is set up/i.test(firstRun), `first run, demo loaded: ${firstRun}`);
     await s.click('#demo-ready ~ p button, .panel button.primary');
     await s.waitFor('#signin');
+    // People, not paths: the database file is named in Settings → About only.
+    assert.ok(!(await s.exec('return document.body.innerText')).includes(DB), 'no file path on the sign-in card');
     await signIn(s, accounts.owner);
     await s.click('[data-testid="nav-settings"]');
+    await s.waitForContent('[data-testid="about-db-path"]', 'the database path in About', (t) => t === DB);
 
     // The connection check: every assumption with its result, the calls with their times.
     await s.click('[data-testid="check-run"]');
