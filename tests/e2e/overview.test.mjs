@@ -56,7 +56,7 @@ const progressSeen = (s, css) => s.exec('return (window.__seen || {})[arguments[
 
 /** Waits until the recorded values of a progress bar reach `total`. */
 async function waitProgress(s, css, total) {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 1200; i++) {
     const seen = await progressSeen(s, css);
     if (seen.some(([now, max]) => now === total && max === total)) return seen;
     await new Promise((r) => setTimeout(r, 100));
