@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "team_show",
     "site_list",
     "site_mappings",
+    "site_overview",
     "site_today",
     "site_settings",
     "site_settings_update",

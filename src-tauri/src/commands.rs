@@ -12,7 +12,9 @@ use residentdesk::app::access::{
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportOptions, ImportProgress, ImportReport};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
+use residentdesk::app::overview::SiteOverview;
 use residentdesk::app::password_reset::TemporaryPassword;
+use residentdesk::app::progress::Progress as WorkProgress;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
@@ -45,6 +47,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         team_show,
         site_list,
         site_mappings,
+        site_overview,
         site_today,
         site_settings,
         site_settings_update,
@@ -273,6 +276,13 @@ pub fn site_list(desk: Desktop<'_>) -> Reply<Vec<SiteSummary>> {
     desk.signed_in(|app, s| app.site_list(s))
 }
 
+/// Per site the person can see: residents by status, units occupied and free, sync state
+/// (the Sites screen's pictures and the sync bar's per-site panel).
+#[tauri::command(async)]
+pub fn site_overview(desk: Desktop<'_>) -> Reply<Vec<SiteOverview>> {
+    desk.signed_in(|app, s| app.site_overview(s))
+}
+
 #[tauri::command(async)]
 pub fn site_mappings(desk: Desktop<'_>, site: String) -> Reply<Vec<Mapping>> {
     desk.signed_in(|app, s| app.site_mappings(s, &site))
@@ -358,9 +368,18 @@ pub fn resident_psk_reset(desk: Desktop<'_>, resident: String) -> Reply<ActionOu
     desk.signed_in(|app, s| app.resident_psk_reset(s, &resident))
 }
 
+/// The event that carries a bulk action's progress (residents taken up of the total).
+pub const BULK_EVENT: &str = "bulk-progress";
+
 #[tauri::command(async)]
-pub fn bulk(desk: Desktop<'_>, action: BulkAction, site: String, ids: Vec<String>) -> Reply<BulkReport> {
-    desk.signed_in(|app, s| app.bulk(s, action, &site, &ids))
+pub fn bulk(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    action: BulkAction,
+    site: String,
+    ids: Vec<String>,
+) -> Reply<BulkReport> {
+    desk.signed_in(|app, s| app.bulk_observed(s, action, &site, &ids, &mut report_work(&handle, BULK_EVENT)))
 }
 
 #[tauri::command(async)]
@@ -524,6 +543,17 @@ fn report_import(handle: &AppHandle) -> impl FnMut(ImportProgress) + '_ {
     }
 }
 
+/// The event that carries an export's progress (rows written, every 1,000, of the total when
+/// the core knows it).
+pub const EXPORT_EVENT: &str = "export-progress";
+
+/// Sends a long use case's progress to the web view as `event`.
+fn report_work<'a>(handle: &'a AppHandle, event: &'static str) -> impl FnMut(WorkProgress) + 'a {
+    move |p| {
+        let _ = handle.emit(event, p);
+    }
+}
+
 /// Where an export was written, and what it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ExportResult {
@@ -546,7 +576,7 @@ pub fn export_residents(handle: AppHandle, desk: Desktop<'_>, request: ExportReq
         let file = std::fs::File::create(&partial)
             .map_err(|e| AppError::invalid_field("file", format!("cannot create {}: {e}", path.display())))?;
         let mut out = std::io::BufWriter::new(file);
-        let summary = app.export_residents(s, &request, &mut out)?;
+        let summary = app.export_residents_observed(s, &request, &mut out, &mut report_work(&handle, EXPORT_EVENT))?;
         let file = out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all().map(|()| f));
         file.map_err(|e| AppError::invalid_field("file", format!("cannot write {}: {e}", path.display())))?;
         std::fs::rename(&partial, &path)

@@ -13,7 +13,9 @@ use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, Impor
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::gate::UseCaseGate;
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
+use residentdesk::app::overview::{ResidentsByStatus, SiteOverview};
 use residentdesk::app::password_reset::TemporaryPassword;
+use residentdesk::app::progress::Progress as WorkProgress;
 use residentdesk::app::remote_team::{RemoteTeam, RemoteTeams};
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
@@ -63,6 +65,9 @@ fn export_bindings() {
         TeamDetails,
         SiteSummary,
         SiteToday,
+        SiteOverview,
+        ResidentsByStatus,
+        WorkProgress,
         RemoteTeams,
         RemoteTeam,
         SavedView,

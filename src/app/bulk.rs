@@ -3,6 +3,7 @@
 //! reported as failed with the reason, like the remote's bulk job.
 
 use super::gate::At;
+use super::progress::{Progress, Ticker};
 use super::residents::{apply_invite, apply_onboard_now, apply_purge, apply_status_change, apply_terminate};
 use super::usecases as uc;
 use super::{App, Session};
@@ -13,6 +14,10 @@ use residentdesk_domain::rules::invite_kind;
 use residentdesk_domain::{BulkAction, InviteKind, OutboxOp, StatusChange};
 use serde::Serialize;
 use serde_json::json;
+
+/// About how many progress reports a bulk action makes (each resident is a few writes, so a
+/// report every 1,000 would leave most sites' bars still until the end).
+const BULK_REPORTS: u64 = 20;
 
 /// One resident's result in a bulk action.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +50,19 @@ impl App {
     /// Applies `action` to the given residents of a site, or to every resident of the site
     /// when `ids` is empty. One transaction for the whole batch.
     pub fn bulk(&mut self, session: &Session, action: BulkAction, site: &str, ids: &[String]) -> AppResult<BulkReport> {
+        self.bulk_observed(session, action, site, ids, &mut |_| {})
+    }
+
+    /// [`App::bulk`], telling `progress` how many residents it has taken up out of how many
+    /// (about every twentieth of them, and once all are done), for a progress bar.
+    pub fn bulk_observed(
+        &mut self,
+        session: &Session,
+        action: BulkAction,
+        site: &str,
+        ids: &[String],
+        progress: &mut dyn FnMut(Progress),
+    ) -> AppResult<BulkReport> {
         let tx = self.write(session, &uc::BULK, At::Site(site))?;
         let (site, now, session) = (tx.ctx.site().clone(), tx.ctx.now, &tx.ctx.session);
         let audit_action = format!("bulk.{}", action.as_str());
@@ -66,10 +84,13 @@ impl App {
         };
         let mut report =
             BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
+        let total = residents.len() as u64;
+        let mut ticker = Ticker::new("bulk", Some(total), progress).every(total.div_ceil(BULK_REPORTS));
         for r in residents {
             let flags = r.flags(now);
             let item =
                 |result: String| BulkItem { resident_id: r.id, email: r.email.clone(), name: r.full_name(), result };
+            ticker.tick();
             if !action.eligible(flags) {
                 report.failed.push(item(action.ineligible_reason(flags)));
                 continue;
@@ -111,6 +132,7 @@ impl App {
             };
             report.success.push(item(result));
         }
+        ticker.finish();
         tx.audit()
             .action(&audit_action)
             .details(json!({

@@ -18,6 +18,7 @@ pub mod encryption;
 pub mod gate;
 pub mod idle;
 pub mod org;
+pub mod overview;
 pub mod password_reset;
 pub mod progress;
 pub mod remote_team;

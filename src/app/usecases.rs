@@ -108,6 +108,7 @@ use_cases! {
     SITE_MAPPINGS = "site.mappings", p(SitesView), Site, PeopleAndTokens, false, "List a site's building/floor/unit mappings";
     SITE_TODAY = "site.today", p(SitesView), Site, PeopleAndTokens, false, "Today's date and time at a site, in the site's time zone";
     SITE_SETTINGS = "site.settings", p(SitesView), Site, PeopleAndTokens, false, "Show a site's settings";
+    SITE_OVERVIEW = "site.overview", p(SitesView), Team, PeopleAndTokens, false, "Per site you can see: residents by status, units occupied and free, sync state";
     SITE_SETTINGS_EDIT = "site.settings.edit", p(SitesSettings), Site, PeopleAndTokens, true, "Edit a site's settings";
 
     // Residents.

@@ -12,6 +12,7 @@ pub mod export;
 pub mod invitations;
 pub mod key;
 pub mod outbox;
+pub mod overview;
 pub mod private_files;
 pub mod remote_check;
 pub mod residents;

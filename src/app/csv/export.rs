@@ -59,7 +59,8 @@ impl App {
     }
 
     /// [`App::export_residents`], telling `progress` how many rows are written (every
-    /// 1,000 rows and at the end; the total is not known beforehand).
+    /// 1,000 rows and at the end). Without a filter the total is every resident of the
+    /// sites, counted first; with one it is not known beforehand.
     pub fn export_residents_observed(
         &mut self,
         session: &Session,
@@ -92,7 +93,16 @@ impl App {
         // Signing out stops the export at its next progress tick (every 1,000 rows).
         let live = self.live_sessions();
         let signed_out = || live.ended(session.actor.staff_id);
-        let mut ticker = Ticker::new("export", None, progress).stop_when(&signed_out);
+        let unfiltered = request.filter.statuses.is_empty()
+            && request.filter.building.as_deref().is_none_or(str::is_empty)
+            && request.filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
+        let total = match unfiltered {
+            true => {
+                Some(sites.iter().map(|s| store::residents::count_in_site(&rd, s.id)).sum::<Result<i64, _>>()? as u64)
+            }
+            false => None,
+        };
+        let mut ticker = Ticker::new("export", total, progress).stop_when(&signed_out);
         let result = write_rows(&rd, &sites, &request.filter, layout, now, out, &mut ticker);
         ticker.finish();
         drop(rd);

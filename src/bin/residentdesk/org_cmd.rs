@@ -46,6 +46,8 @@ pub enum SiteCmd {
     /// Today's date and time at the site, in its time zone (what "today" means for its
     /// residents' dates).
     Today { site: String },
+    /// Per site you can see: residents by status, units occupied and free, sync state.
+    Overview,
     /// View a site's settings, or edit them with flags (Team administrators).
     Settings {
         site: String,
@@ -161,6 +163,49 @@ pub fn site_cmd(app: &mut App, session: &Session, cmd: &SiteCmd, out: &Out) -> R
             let t = app.site_today(session, site)?;
             out.value(&t, || {
                 println!("{} {} ({}, {} UTC{})", t.today, t.time, t.time_zone, t.abbreviation, t.utc_offset)
+            });
+        }
+        SiteCmd::Overview => {
+            let sites = app.site_overview(session)?;
+            out.value(&json!({"sites": sites}), || {
+                print_table(
+                    &[
+                        "SITE",
+                        "ACTIVE",
+                        "PENDING",
+                        "SUSPENDED",
+                        "SCHEDULED",
+                        "EXPIRED",
+                        "UNITS",
+                        "OCCUPIED",
+                        "LAST PULL",
+                        "OUTBOX",
+                        "REJECTED",
+                        "CONFLICTS",
+                    ],
+                    sites
+                        .iter()
+                        .map(|s| {
+                            let r = &s.residents;
+                            vec![
+                                s.name.clone(),
+                                r.active.to_string(),
+                                r.pending.to_string(),
+                                r.suspended.to_string(),
+                                r.scheduled.to_string(),
+                                r.expired.to_string(),
+                                s.units.to_string(),
+                                s.units_occupied.to_string(),
+                                s.last_pull_at
+                                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                                    .unwrap_or("never".into()),
+                                s.pending.to_string(),
+                                s.rejected.to_string(),
+                                s.conflicts.to_string(),
+                            ]
+                        })
+                        .collect(),
+                );
             });
         }
         SiteCmd::Mappings { site } => {

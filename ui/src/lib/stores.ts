@@ -29,6 +29,7 @@ export const presence = createPresence(() => {
  * does not know fails `src-tauri/tests/ui_gates.rs`. */
 export const USE_CASES = [
   'site.list',
+  'site.overview',
   'site.settings.edit',
   'resident.add',
   'resident.update',

@@ -22,6 +22,8 @@ import type { Site } from './bindings/Site';
 import type { SiteSettingsPatch } from './bindings/SiteSettingsPatch';
 import type { SiteSummary } from './bindings/SiteSummary';
 import type { SiteToday } from './bindings/SiteToday';
+import type { SiteOverview } from './bindings/SiteOverview';
+import type { WorkProgress } from './bindings/WorkProgress';
 import type { RemoteTeams } from './bindings/RemoteTeams';
 import type { NewView } from './bindings/NewView';
 import type { SavedView } from './bindings/SavedView';
@@ -86,6 +88,8 @@ export const api = {
   teamShow: () => call<TeamDetails>('team_show'),
   siteList: () => call<SiteSummary[]>('site_list'),
   siteMappings: (site: string) => call<Mapping[]>('site_mappings', { site }),
+  /** Per site: residents by status, units occupied and free, sync state. */
+  siteOverview: () => call<SiteOverview[]>('site_overview'),
   siteToday: (site: string) => call<SiteToday>('site_today', { site }),
   siteSettings: (site: string) => call<Site>('site_settings', { site }),
   siteSettingsUpdate: (site: string, patch: SiteSettingsPatch) => call<Site>('site_settings_update', { site, patch }),
@@ -167,6 +171,10 @@ export const api = {
   viewDelete: (id: number) => call<null>('view_delete', { id }),
   /** Status events of the background sync worker. */
   onSyncStatus: (handler: (status: SyncStatus) => void) => subscribe<SyncStatus>('sync-status', handler),
+  /** Progress of a running export (rows written, of the total when known). */
+  onExportProgress: (handler: (progress: WorkProgress) => void) => subscribe<WorkProgress>('export-progress', handler),
+  /** Progress of a running bulk action (residents taken up, of the total). */
+  onBulkProgress: (handler: (progress: WorkProgress) => void) => subscribe<WorkProgress>('bulk-progress', handler),
   /** Progress of a running import check or import (every 1,000 rows). */
   onImportProgress: (handler: (progress: ImportProgress) => void) =>
     subscribe<ImportProgress>('import-progress', handler),
