@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Session, startDriver, stopDriver, signIn, accounts } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, systemLookAndLanguage } from './webdriver.mjs';
 import { axeViolations } from './axe.mjs';
 import { press, KEY } from './keys.mjs';
 
@@ -47,6 +47,7 @@ test('axe: no serious or critical violation on any screen, in the light and the 
     await sleep(300);
   }
   try {
+    await systemLookAndLanguage(s);
     // The first run, in both palettes (Settings cannot be reached yet: the palette is put
     // on the page as Settings' override does, data-theme on <html>).
     await s.waitFor('[data-testid="seed-demo"]');
@@ -96,6 +97,8 @@ test('axe: no serious or critical violation on any screen, in the light and the 
     await s.waitFor('#signin');
     await check('sign-in', 'dark');
   } finally {
+    // The override would outlive this test (localStorage is the user's, not the database's).
+    await s.exec("localStorage.removeItem('residentdesk.theme'); return true;").catch(() => {});
     await s.end();
   }
   console.log(`axe checked ${checked.length} views: ${checked.join(', ')}`);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Session, startDriver, stopDriver, signIn, accounts, SHOTS } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, systemLookAndLanguage, SHOTS } from './webdriver.mjs';
 import { press, typeKeys, focused, KEY } from './keys.mjs';
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'keyboard');
@@ -55,17 +55,20 @@ async function tabTo(s, what, test, max = 25) {
 }
 const openDialog = (s) => s.exec('const d = [...document.querySelectorAll("dialog[open]")]; return d.map((x) => x.dataset.testid ?? x.getAttribute("aria-labelledby")).join(",");');
 async function waitDialogs(s, expected) {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     if ((await openDialog(s)) === expected) return;
     await sleep(50);
   }
-  assert.equal(await openDialog(s), expected, 'the open dialogs');
+  const said = await s.exec(`return [...document.querySelectorAll('.field-error, [data-testid="notice"]')].map((e) => e.textContent.trim()).join(' | ');`);
+  await s.screenshot('k99-keyboard-failure');
+  assert.equal(await openDialog(s), expected, `the open dialogs (the page says: ${said}; focus ${await focused(s)})`);
 }
 
 test('keys alone: help, dialogs, list, add → edit → terminate, print', async () => {
   const s = await Session.start(['--db', DB]);
   try {
     // Set-up (not the keyboard's part): the demo, signed in as a Team administrator.
+    await systemLookAndLanguage(s);
     await s.click('[data-testid="seed-demo"]');
     await s.waitFor('#demo-ready', { timeout: 60000 });
     await s.click('#demo-ready ~ p button, .panel button.primary');
@@ -145,8 +148,12 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
       `const f = document.querySelector('[data-testid="site-select"]'); return f.value;`,
     );
     const site = mappings;
+    // A unit no resident of the site has (the core refuses an occupied one).
     const units = await invoke(s, 'site_mappings', { site });
-    const u = units[0];
+    const living = await invoke(s, 'resident_list', { site, filter: { statuses: [], building: null, search: null, limit: null } });
+    const taken = new Set(living.map((r) => `${r.building}/${r.floor}/${r.unit}`));
+    const u = units.find((m) => !taken.has(`${m.building}/${m.floor}/${m.unit}`));
+    assert.ok(u, 'the demo site has a free unit');
     const email = `kbd.only.${Date.now()}@example.test`;
     await press(s, 'n', [KEY.Control]);
     await waitDialogs(s, 'form-title');

@@ -694,6 +694,9 @@ export const en = {
   "print.filters": "Status: {status} · Building: {building} · Search: {search}",
   "print.printed": "Printed {date}",
   "print.noSearch": "none",
+  // A button's accessible name starts with its visible text (axe: label-content-name-mismatch).
+  "staff.editAccessFor": "Edit access: {email}",
+  "staff.resetFor": "Reset password: {email}",
   // @@end
 } as const;
 

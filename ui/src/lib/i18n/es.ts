@@ -694,5 +694,8 @@ export const es: Record<MessageKey, string> = {
   "print.filters": "Estado: {status} · Edificio: {building} · Búsqueda: {search}",
   "print.printed": "Impreso el {date}",
   "print.noSearch": "ninguna",
+  // A button's accessible name starts with its visible text (axe: label-content-name-mismatch).
+  "staff.editAccessFor": "Editar acceso: {email}",
+  "staff.resetFor": "Restablecer contraseña: {email}",
   // @@end
 };
