@@ -205,7 +205,8 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
     await focusWhere(s, 'Cancel in the confirmation', (f) => f.startsWith('button||') && f.endsWith('in:confirm-dialog'));
     for (let i = 0; i < 4; i++) {
       await press(s, KEY.Tab);
-      assert.ok((await focused(s)).endsWith('in:confirm-dialog'), 'Tab stays in the confirmation');
+      const f = await focused(s);
+      assert.ok(f.endsWith('in:confirm-dialog'), `Tab ${i + 1} stays in the confirmation (${f})`);
     }
     await s.screenshot('k04-confirm-by-keys');
     await tabTo(s, 'the confirm button', (f) => f.startsWith('button|confirm|'));
