@@ -228,9 +228,16 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
        window.print = () => { const t = document.querySelector('[data-testid="print-rows"]'); window.__printed = { rows: t ? t.tBodies[0].rows.length : 0, head: document.querySelector('[data-testid="print-head"]').innerText }; };
        return true;`,
     );
+    const rowCount = () => s.exec('return document.querySelector(\'[role="table"]\').getAttribute("aria-rowcount") - 1;');
+    const all = await rowCount();
     await s.choose('[data-testid="status-filter"]', 'current');
+    let shown = all;
+    for (let i = 0; i < 100 && shown === all; i++) {
+      await sleep(100);
+      shown = await rowCount();
+    }
+    assert.ok(shown > 0 && shown < all, `the filter narrowed the list (${all} → ${shown})`);
     await s.waitForContent('[data-testid="count"]', 'the filtered count', (t) => /\d+ residents? at /.test(t));
-    const shown = await s.exec('return document.querySelector(\'[role="table"]\').getAttribute("aria-rowcount") - 1;');
     const siteName = await s.exec(`const s = document.querySelector('[data-testid="site-select"]'); return s.options[s.selectedIndex].text.replace(/ \\(\\d+\\)$/, '');`);
     await s.exec('document.activeElement.blur(); return true;');
     await press(s, 'p', [KEY.Control]);
