@@ -263,7 +263,7 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
           if (!inPrint && r.selectorText === '.print-only') out.screen = display;
           // Selectors as written in app.css, whatever quotes and spaces the build and the
           // CSSOM serialisation use.
-          if (inPrint) for (const sel of r.selectorText.split(',').map((x) => x.replace(/["']/g, '').replace(/\s+/g, ' ').trim())) out[sel] = display + (r.style.getPropertyPriority('display') ? '!' : '');
+          if (inPrint) for (const sel of r.selectorText.split(',').map((x) => x.replace(/["']/g, '').replace(/\\s+/g, ' ').trim())) out[sel] = display + (r.style.getPropertyPriority('display') ? '!' : '');
         }
       } };
       for (const sheet of document.styleSheets) walk(sheet.cssRules, false);
