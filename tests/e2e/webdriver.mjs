@@ -31,6 +31,9 @@ export function messageBoxes() {
   }
 }
 const PORT = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
+// WebKitWebDriver's own port, behind tauri-driver's: the next one, so that a run on another
+// TAURI_DRIVER_PORT (e.g. while a stray driver holds 4444/4445) needs no other setting.
+const NATIVE_PORT = Number(process.env.TAURI_NATIVE_PORT ?? PORT + 1);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 async function wd(method, path, body) {
@@ -62,7 +65,7 @@ let driver;
  * 'es' }`, or `{ GTK_THEME: 'Adwaita:dark' }` for the dark theme). */
 export async function startDriver(env = {}) {
   if (driver) return;
-  driver = spawn('tauri-driver', ['--port', String(PORT)], {
+  driver = spawn('tauri-driver', ['--port', String(PORT), '--native-port', String(NATIVE_PORT)], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, LANG: 'C.UTF-8', LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', ...env },
   });
@@ -252,4 +255,20 @@ export async function signIn(s, who) {
   await s.type('#password', who.password);
   await s.click('#signin');
   await s.waitFor('[data-testid="who"]', { text: who.title });
+}
+
+/** Back to the system's language and theme: Settings' overrides live in the webview's
+ * localStorage, which every app start of this user shares (whatever the database), so a test
+ * that reads the look or the words must not inherit another test's choice. Reloads the page. */
+export async function systemLookAndLanguage(s) {
+  await s.exec(
+    `localStorage.removeItem('residentdesk.locale'); localStorage.removeItem('residentdesk.theme');
+     window.__reloading = true; location.reload(); return true;`,
+  );
+  for (let i = 0; i < 150; i++) {
+    const fresh = await s.exec('return !window.__reloading && document.querySelector("#app > *") !== null;').catch(() => false);
+    if (fresh) return;
+    await sleep(100);
+  }
+  throw new Error('the page did not come back after clearing the language and theme');
 }

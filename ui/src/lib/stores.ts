@@ -124,29 +124,9 @@ export function actionGate(gates: ActionGate[] | null, action: AccessAction): Ga
 
 // ---- notices ---------------------------------------------------------------------------
 
-export interface Notice {
-  id: number;
-  kind: 'ok' | 'error';
-  text: string;
-}
-
-function createNotices() {
-  const { subscribe, update } = writable<Notice[]>([]);
-  let next = 1;
-  return {
-    subscribe,
-    push(kind: Notice['kind'], text: string, ttlMs = 6000): number {
-      const id = next++;
-      update((list) => [...list, { id, kind, text }]);
-      if (ttlMs > 0) setTimeout(() => update((list) => list.filter((n) => n.id !== id)), ttlMs);
-      return id;
-    },
-    dismiss(id: number) {
-      update((list) => list.filter((n) => n.id !== id));
-    },
-  };
-}
-export const notices = createNotices();
+// The notice stack lives in lib/notices.ts (how long each stays, how many).
+import { notices } from './notices';
+export { notices, type Notice } from './notices';
 
 /** Whatever a command threw, as text for the person (i18n/errors.ts translates the core's codes). */
 export { errorText };

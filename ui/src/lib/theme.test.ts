@@ -48,6 +48,16 @@ const PAIRS: [string, string][] = [
   ['muted', 'field-disabled'],
 ];
 
+// The focus ring (non-text: 3:1) on every surface it is drawn on.
+const FOCUS_PAIRS: [string, string][] = [
+  ['focus', 'bg'],
+  ['focus', 'panel'],
+  ['focus', 'panel-alt'],
+  ['focus', 'field'],
+  ['focus', 'selected'],
+  ['focus-header', 'header'],
+];
+
 describe('palette', () => {
   it('declares the dark palette the same way for the OS and for the override', () => {
     expect(darkChosen).toEqual(darkOs);
@@ -68,6 +78,18 @@ describe('palette', () => {
         expect(palette[bg], `--${bg}`).toMatch(/^#/);
         return { pair: `--${fg} on --${bg}`, ratio: Math.round(contrast(palette[fg], palette[bg]) * 100) / 100 };
       }).filter((p) => p.ratio < 4.5);
+      expect(low).toEqual([]);
+    });
+  }
+
+  for (const [name, palette] of [
+    ['light', light],
+    ['dark', darkOs],
+  ] as const) {
+    it(`draws a focus ring of at least 3:1 on every surface in ${name}`, () => {
+      const low = FOCUS_PAIRS.map(([fg, bg]) => ({ pair: `--${fg} on --${bg}`, ratio: Math.round(contrast(palette[fg], palette[bg]) * 100) / 100 })).filter(
+        (p) => p.ratio < 3,
+      );
       expect(low).toEqual([]);
     });
   }

@@ -1,0 +1,69 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { get } from 'svelte/store';
+import { createNotices, OK_MS, MAX_OK } from './notices';
+
+describe('notices', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+  const texts = (n: ReturnType<typeof createNotices>) => get(n).map((x) => `${x.kind}:${x.text}`);
+
+  it('lets a success notice go after a few seconds and keeps an error until it is closed', () => {
+    const n = createNotices(() => Date.now());
+    n.push('ok', 'saved');
+    const err = n.push('error', 'refused', 1000);
+    vi.advanceTimersByTime(OK_MS - 1);
+    expect(texts(n)).toEqual(['ok:saved', 'error:refused']);
+    vi.advanceTimersByTime(1);
+    expect(texts(n)).toEqual(['error:refused']);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(texts(n)).toEqual(['error:refused']);
+    n.dismiss(err);
+    expect(texts(n)).toEqual([]);
+  });
+
+  it('shows at most two success notices: the oldest leaves for a new one', () => {
+    const n = createNotices(() => Date.now());
+    n.push('error', 'e');
+    n.push('ok', 'a');
+    n.push('ok', 'b');
+    n.push('ok', 'c');
+    expect(MAX_OK).toBe(2);
+    expect(texts(n)).toEqual(['error:e', 'ok:b', 'ok:c']);
+    // The dropped one's timer does not take another notice with it.
+    vi.advanceTimersByTime(OK_MS);
+    expect(texts(n)).toEqual(['error:e']);
+  });
+
+  it('does not stack the same error twice', () => {
+    const n = createNotices(() => Date.now());
+    const a = n.push('error', 'offline');
+    const b = n.push('error', 'offline');
+    expect(b).toBe(a);
+    expect(texts(n)).toEqual(['error:offline']);
+  });
+
+  it('holds success notices while paused, then gives each the time it had left', () => {
+    const n = createNotices(() => Date.now());
+    n.push('ok', 'a');
+    vi.advanceTimersByTime(3000);
+    n.pause();
+    n.push('ok', 'b');
+    vi.advanceTimersByTime(60_000);
+    expect(texts(n)).toEqual(['ok:a', 'ok:b']);
+    n.resume();
+    vi.advanceTimersByTime(OK_MS - 3000);
+    expect(texts(n)).toEqual(['ok:b']);
+    vi.advanceTimersByTime(3000);
+    expect(texts(n)).toEqual([]);
+  });
+
+  it('keeps a success notice pushed with no time until closed, and clears all on clear()', () => {
+    const n = createNotices(() => Date.now());
+    n.push('ok', 'stays', 0);
+    n.push('error', 'e');
+    vi.advanceTimersByTime(60_000);
+    expect(texts(n)).toEqual(['ok:stays', 'error:e']);
+    n.clear();
+    expect(texts(n)).toEqual([]);
+  });
+});
