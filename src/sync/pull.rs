@@ -7,7 +7,7 @@
 use super::client::{RemoteApi, RemoteError};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
-use super::{step_error, Ctx, SyncError};
+use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
 use residentdesk_domain::dates::parse_wire_utc;
@@ -119,13 +119,23 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
     let total = sites.len() as u64;
     let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
     let mut done = 0u64;
+    // Progress counts a site once its answer is in (the network is the slow part), so a pass
+    // of one chunk still moves: 0 of N at the start, then site by site.
+    cx.progress("pull", 0, total);
+    let progress = cx.progress;
     for chunk in sites.chunks(PULL_CHUNK) {
         cx.keep_lease()?;
+        let fetched = std::sync::atomic::AtomicU64::new(done);
         let fetches = chunk.iter().map(|site| {
             let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
+            let fetched = &fetched;
             async move {
                 let m = retry(&policy, true, || remote.mappings(&team, &site_remote)).await?;
                 let r = retry(&policy, true, || remote.residents(&team, &site_remote)).await?;
+                let now = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if let Some(p) = progress {
+                    p(Progress { phase: "pull".into(), done: now, total });
+                }
                 Ok::<_, RemoteError>((m, r))
             }
         });
