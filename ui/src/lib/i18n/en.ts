@@ -579,7 +579,7 @@ export const en = {
   "io.sites": "Sites",
   "io.everySite": "Every site I can see",
   "io.columns": "Column names",
-  "io.columns.api": "API (FirstName, ActivationDateUTC…)",
+  "io.columns.api": "API names (for scripts)",
   "io.columns.siteManager": "Site Manager template (First Name, Access Start…)",
   "io.excel": "Safe for Excel",
   "io.export": "Export…",

@@ -579,7 +579,7 @@ export const es: Record<MessageKey, string> = {
   "io.sites": "Sitios",
   "io.everySite": "Todos los sitios que puedo ver",
   "io.columns": "Nombres de columna",
-  "io.columns.api": "API (FirstName, ActivationDateUTC…)",
+  "io.columns.api": "Nombres de la API (para scripts)",
   "io.columns.siteManager": "Plantilla de Site Manager (First Name, Access Start…)",
   "io.excel": "Seguro para Excel",
   "io.export": "Exportar…",

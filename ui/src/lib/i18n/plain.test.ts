@@ -38,7 +38,6 @@ const withoutParameterNames = (m: string): string => m.replace(/\{\s*[A-Za-z_]+\
 
 /** Messages that name technical things on purpose, and why. */
 const ALLOWED: Record<string, string> = {
-  'io.columns.api': 'the export option that writes the API column headers names them',
   'roles.keyPlaceholder': 'an example of the key a person types for a new role',
   'tokens.example': 'the environment variable a script sets, on the API tokens screen (for IT)',
 };
