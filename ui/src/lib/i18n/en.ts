@@ -261,6 +261,7 @@ export const en = {
   "pass.some_failed": "{count, plural, one {One change or site} other {# changes or sites}} could not be synced; see the Outbox.",
   "pass.stopped": "The last sync stopped on an error; it will be tried again.",
   "explain.allowedBy": "Your roles allow it: {holder}.",
+  "explain.allowedByOther": "The roles of {who} allow it: {holder}.",
   "explain.byRoles": "Allowed by the roles",
   "explain.advanced": "Advanced: ids and rules",
   "explain.col.id": "Id",

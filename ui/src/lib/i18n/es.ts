@@ -261,6 +261,7 @@ export const es: Record<MessageKey, string> = {
   "pass.some_failed": "{count, plural, one {Un cambio o sitio no se pudo sincronizar} other {# cambios o sitios no se pudieron sincronizar}}; vea la bandeja de salida.",
   "pass.stopped": "La última sincronización se detuvo por un error; se intentará de nuevo.",
   "explain.allowedBy": "Sus roles lo permiten: {holder}.",
+  "explain.allowedByOther": "Los roles de {who} lo permiten: {holder}.",
   "explain.byRoles": "Permitido por los roles",
   "explain.advanced": "Avanzado: identificadores y reglas",
   "explain.col.id": "Identificador",
