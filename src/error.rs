@@ -4,6 +4,7 @@
 //! `{code, message, details}` over IPC, and the UI reads the details through the TypeScript
 //! types ts-rs generates from [`ErrorDetails`], so no edge guesses at JSON.
 
+use crate::access::Denial;
 use residentdesk_domain::vocab::ResidentField;
 use residentdesk_domain::RuleError;
 use serde::{Deserialize, Serialize};
@@ -226,6 +227,10 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub help: Option<String>,
+    /// Why access was refused, as a code with its parameters (`denial.denial` is its kind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub denial: Option<Denial>,
     /// The rule broken: `rule` (its kind, e.g. `unit_occupied`) and its parameters.
     #[serde(flatten)]
     #[cfg_attr(feature = "ts", ts(flatten))]
@@ -247,6 +252,7 @@ impl Default for ErrorDetails {
             push_held_by: Vec::new(),
             kind: None,
             help: None,
+            denial: None,
             rule: BrokenRule::NoRule { rule: None },
         }
     }
@@ -287,6 +293,11 @@ impl ErrorDetails {
         d = d.with_field(first.map(|p| p.field));
         d.problems = problems;
         d
+    }
+
+    /// A refusal of access, by its code.
+    pub fn denial(denial: Denial) -> Self {
+        ErrorDetails { denial: Some(denial), ..Default::default() }
     }
 
     /// A refusal for lack of a permission.
@@ -349,6 +360,19 @@ impl AppError {
     }
     pub fn denied(reason: impl Into<String>) -> Self {
         AppError::new(ErrorCode::PermissionDenied, reason)
+    }
+    /// A refusal of access: "denied: …" in English, the code and parameters in the details.
+    pub fn refused(denial: Denial) -> Self {
+        AppError::denied(format!("denied: {denial}")).with_details(ErrorDetails::denial(denial))
+    }
+    /// A refusal for lack of a permission (`use_case`, `permission`), with its code.
+    pub fn refused_permission(denial: Denial, use_case: &str, permission: &str) -> Self {
+        let details = ErrorDetails { denial: Some(denial.clone()), ..ErrorDetails::permission(use_case, permission) };
+        AppError::denied(format!("denied: {denial}")).with_details(details)
+    }
+    /// The refusal's code, when access was refused.
+    pub fn denial(&self) -> Option<&Denial> {
+        self.details.as_deref().and_then(|d| d.denial.as_ref())
     }
     pub fn internal(message: impl Into<String>) -> Self {
         AppError::new(ErrorCode::Internal, message)
@@ -493,7 +517,7 @@ mod tests {
                 "rule": "required",
                 "field": "LastName",
                 "problems": [
-                    {"field": "LastName", "message": "LastName is required", "rule": {"rule": "required", "field": "LastName"}},
+                    {"field": "LastName", "message": "Last name is required", "rule": {"rule": "required", "field": "LastName"}},
                     {"field": "DeactivationDateUTC", "message": RuleError::EndBeforeStart.to_string(), "rule": {"rule": "end_before_start"}},
                     {"field": "Unit", "message": "cannot check mappings: disk I/O error"},
                 ],

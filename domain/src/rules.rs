@@ -23,9 +23,9 @@ pub const MAX_LOCATION_LEN: usize = 64;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum RuleError {
-    #[error("{field} is required")]
+    #[error("{} is required", words(field))]
     Required { field: String },
-    #[error("{field} is invalid: {reason}")]
+    #[error("{} is invalid: {reason}", words(field))]
     Invalid { field: String, reason: String },
     #[error("Email {email} already belongs to another resident")]
     EmailTaken { email: String },
@@ -35,9 +35,9 @@ pub enum RuleError {
     NotAMapping { building: String, floor: String, unit: String },
     #[error("Unit {unit} is already occupied for these dates by {occupant}")]
     UnitOccupied { unit: String, occupant: String },
-    #[error("the access end (DeactivationDateUTC) must be after the access start (ActivationDateUTC), or equal to it for an empty stay")]
+    #[error("Access end must be after access start (or the same, for an empty stay)")]
     EndBeforeStart,
-    #[error("resident is already expired and cannot be purged this way")]
+    #[error("the resident's access has already ended: they cannot be deleted permanently this way")]
     PurgeExpired,
     #[error("resident is expired; {action} is not possible")]
     Expired { action: String },
@@ -45,12 +45,20 @@ pub enum RuleError {
     NotStarted { action: String },
     #[error("onboard-now applies to scheduled residents; this resident is {status}")]
     NotScheduled { status: String },
-    #[error("PSK reset is only available on PPK-C or PPK-D sites (this site is {site_type})")]
+    #[error(
+        "the Wi-Fi key can only be reset at sites with personal Wi-Fi keys (PPK-C or PPK-D); this site is {site_type}"
+    )]
     PskResetNotAllowed { site_type: String },
     #[error("Status must be Active or Disabled, not {given:?}")]
     BadStatusChange { given: String },
     #[error("unknown bulk action {given:?} (expected one of suspend, unsuspend, terminate, terminate-purge, resend-invites, onboard-now)")]
     BadBulkAction { given: String },
+}
+
+/// A field named in a message for a person: a resident field in words ("Access end"), any
+/// other name as given.
+fn words(field: &str) -> &str {
+    crate::vocab::ResidentField::parse(field).map(|f| f.label()).unwrap_or(field)
 }
 
 impl RuleError {
@@ -412,7 +420,7 @@ pub fn check_psk_reset(site_type: &SiteType, flags: StatusFlags) -> Result<(), R
         return Err(RuleError::PskResetNotAllowed { site_type: site_type.to_string() });
     }
     if flags.is_expired() {
-        return Err(RuleError::Expired { action: "PSK reset".into() });
+        return Err(RuleError::Expired { action: "resetting the Wi-Fi key".into() });
     }
     Ok(())
 }

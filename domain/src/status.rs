@@ -10,6 +10,7 @@ use std::fmt;
 
 /// One status label of the remote `Status` array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum StatusFlag {
     /// Activation lies in the future.

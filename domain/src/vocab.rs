@@ -97,6 +97,22 @@ impl ResidentField {
         ResidentField::DeactivationDateUTC,
     ];
 
+    /// The field's name in words, as a person reads it (the CLI's human output; the desktop
+    /// has the same words in its catalog, per language).
+    pub const fn label(self) -> &'static str {
+        match self {
+            ResidentField::FirstName => "First name",
+            ResidentField::LastName => "Last name",
+            ResidentField::Email => "Email",
+            ResidentField::PhoneNumber => "Phone",
+            ResidentField::Building => "Building",
+            ResidentField::Floor => "Floor",
+            ResidentField::Unit => "Unit",
+            ResidentField::ActivationDateUTC => "Access start",
+            ResidentField::DeactivationDateUTC => "Access end",
+        }
+    }
+
     /// The fields that say who and where a resident is (names and place, no dates).
     pub const IDENTITY: [ResidentField; 5] = [
         ResidentField::FirstName,

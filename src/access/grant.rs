@@ -5,6 +5,7 @@
 //! the owner is changed only by transferring ownership. Pure: the app layer checks the
 //! `staff.*` permission for the action itself (audited) and then asks [`check`].
 
+use super::denial::{Denial, RoleName};
 use super::roles::{Grants, Role, RoleKind, SiteAccess};
 use super::Level;
 use serde::{Deserialize, Serialize};
@@ -43,21 +44,23 @@ pub struct Current<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// An escalation or a rule of authority: denied and audited.
-    Denied(String),
+    Denied(Denial),
     /// A malformed request (no site listed, an add-on given as a base role).
     Invalid { field: &'static str, message: String },
 }
 
 impl Refusal {
-    pub fn message(&self) -> &str {
+    /// The refusal in English (the CLI's and the audit log's words).
+    pub fn message(&self) -> String {
         match self {
-            Refusal::Denied(m) | Refusal::Invalid { message: m, .. } => m,
+            Refusal::Denied(d) => d.to_string(),
+            Refusal::Invalid { message, .. } => message.clone(),
         }
     }
 }
 
-fn denied<T>(message: String) -> Result<T, Refusal> {
-    Err(Refusal::Denied(message))
+fn denied<T>(denial: Denial) -> Result<T, Refusal> {
+    Err(Refusal::Denied(denial))
 }
 
 /// Checks that `grantor` may change `current` (or add someone, when `None`) to `after` (or
@@ -67,11 +70,11 @@ pub fn check(grantor: Grantor<'_>, current: Option<Current<'_>>, after: Option<&
     if let Some(cur) = current {
         if cur.is_owner {
             if cur.staff_id != grantor.staff_id {
-                return denied("the owner can only be changed by the owner, or by transferring ownership".into());
+                return denied(Denial::OwnerByOwner);
             }
             match after {
                 Some(a) if a.base == Level::TeamAdmin => {}
-                _ => return denied("the owner cannot be demoted or removed; transfer ownership first".into()),
+                _ => return denied(Denial::OwnerStays),
             }
         }
         let before = cur.assignment.grants();
@@ -82,23 +85,19 @@ pub fn check(grantor: Grantor<'_>, current: Option<Current<'_>>, after: Option<&
                     || !next.permissions.is_subset(before.permissions)
                     || !next.sites.is_within(&before.sites)
                 {
-                    return denied("nobody can raise their own rights".into());
+                    return denied(Denial::OwnRights);
                 }
             }
         } else {
             if cur.assignment.base > mine.base {
-                return denied(format!(
-                    "{} cannot change a {}, who is above them",
-                    mine.base.plural(),
-                    cur.assignment.base.title()
-                ));
+                return denied(Denial::Above { grantor: mine.base, member: cur.assignment.base });
             }
             let beyond = before.permissions.difference(mine.permissions);
             if !beyond.is_empty() {
-                return denied(format!("you cannot change someone who holds {}, which you do not", beyond.describe()));
+                return denied(Denial::HoldsMore { permissions: beyond.iter().collect() });
             }
             if !before.sites.is_within(&mine.sites) {
-                return denied("you cannot change someone with access to sites you do not have".into());
+                return denied(Denial::SitesBeyondMember);
             }
         }
     }
@@ -120,27 +119,21 @@ pub fn check(grantor: Grantor<'_>, current: Option<Current<'_>>, after: Option<&
     let already: Vec<&str> =
         current.map(|c| c.assignment.addons.iter().map(|r| r.key.as_str()).collect()).unwrap_or_default();
     if let Some(r) = a.addons.iter().find(|r| !r.assignable && !already.contains(&r.key.as_str())) {
-        return denied(format!("the role {} is not assignable by hand", r.name));
+        return denied(Denial::NotAssignable { role: RoleName { key: r.key.clone(), name: r.name.clone() } });
     }
     if a.base > mine.base {
-        return denied(format!(
-            "{} cannot grant the {} role, which is above their own",
-            mine.base.plural(),
-            a.base.title()
-        ));
+        return denied(Denial::GrantAbove { grantor: mine.base, level: a.base });
     }
     let next = a.grants();
     let beyond = next.permissions.difference(mine.permissions);
     if !beyond.is_empty() {
-        return denied(format!("you cannot grant {}, which you do not hold", beyond.describe()));
+        return denied(Denial::GrantBeyond { permissions: beyond.iter().collect() });
     }
     if !next.sites.is_within(&mine.sites) {
         return denied(match &next.sites {
-            SiteAccess::AllSites => "you cannot grant access to all sites of the team: you do not have it".into(),
+            SiteAccess::AllSites => Denial::GrantAllSites,
             SiteAccess::Listed(s) => {
-                let outside: Vec<String> =
-                    s.iter().filter(|id| !mine.sites.covers(**id)).map(|id| format!("#{id}")).collect();
-                format!("you cannot grant access to site(s) {}, which you do not have", outside.join(", "))
+                Denial::GrantSites { sites: s.iter().copied().filter(|id| !mine.sites.covers(*id)).collect() }
             }
         });
     }
@@ -151,10 +144,10 @@ pub fn check(grantor: Grantor<'_>, current: Option<Current<'_>>, after: Option<&
 pub fn check_token(creator: &Grants, permissions: super::roles::PermSet, sites: &SiteAccess) -> Result<(), Refusal> {
     let beyond = permissions.difference(creator.permissions);
     if !beyond.is_empty() {
-        return denied(format!("a token cannot hold {}, which its creator does not hold", beyond.describe()));
+        return denied(Denial::TokenBeyond { permissions: beyond.iter().collect() });
     }
     if !sites.is_within(&creator.sites) {
-        return denied("a token cannot reach sites its creator cannot reach".into());
+        return denied(Denial::TokenSites);
     }
     if permissions.is_empty() {
         return Err(Refusal::Invalid { field: "permissions", message: "a token needs at least one permission".into() });
@@ -166,7 +159,7 @@ pub fn check_token(creator: &Grants, permissions: super::roles::PermSet, sites: 
 pub fn check_role_definition(author: &Grants, role: &Role) -> Result<(), Refusal> {
     let beyond = role.permissions.difference(author.permissions);
     if !beyond.is_empty() {
-        return denied(format!("you cannot define a role giving {}, which you do not hold", beyond.describe()));
+        return denied(Denial::RoleBeyond { permissions: beyond.iter().collect() });
     }
     if role.permissions.is_empty() && role.assignable {
         return Err(Refusal::Invalid { field: "permissions", message: "an assignable role needs permissions".into() });

@@ -7,10 +7,12 @@
 //! site access and (for an API token) token limits give. [`grant`] holds the "grant only what
 //! you hold" rules.
 
+pub mod denial;
 pub mod grant;
 pub mod roles;
 pub mod session;
 
+pub use denial::{Asked, Denial, Holder, Place};
 pub use session::{Session, TokenInfo};
 
 use roles::{feature_needs, Grants, PermSet, Permission};
@@ -241,18 +243,26 @@ pub enum Target<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Allow { rule: String },
-    Deny { reason: String },
+    Deny { reason: Denial },
 }
 
 impl Decision {
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow { .. })
     }
-    /// The rule that allowed, or the reason that denied.
-    pub fn explanation(&self) -> &str {
+    /// The rule that allowed, or the reason that denied (in English).
+    pub fn explanation(&self) -> String {
         match self {
-            Decision::Allow { rule } => rule,
-            Decision::Deny { reason } => reason,
+            Decision::Allow { rule } => rule.clone(),
+            Decision::Deny { reason } => reason.to_string(),
+        }
+    }
+
+    /// The refusal, when denied.
+    pub fn denial(&self) -> Option<&Denial> {
+        match self {
+            Decision::Allow { .. } => None,
+            Decision::Deny { reason } => Some(reason),
         }
     }
 }
@@ -261,7 +271,7 @@ impl Decision {
 /// scope. The same as [`evaluate`] with the actor's Table-1 grants.
 pub fn authorize(actor: &Actor, feature: Feature, target: Target<'_>) -> Decision {
     let Some((_, level)) = &actor.team else {
-        return Decision::Deny { reason: format!("{} is not a member of any team", actor.email) };
+        return Decision::Deny { reason: Denial::NoTeam { email: actor.email.clone() } };
     };
     evaluate(actor, &Grants::for_level(*level, &actor.member_sites), Need::Feature(feature), target)
 }
@@ -280,27 +290,30 @@ impl Need {
             Need::Permission(p) => ([p].into_iter().collect(), false),
         }
     }
-    fn phrase(self) -> String {
+    fn asked(self) -> Asked {
         match self {
-            Need::Feature(f) => f.phrase().to_string(),
-            Need::Permission(p) => p.phrase().to_string(),
+            Need::Feature(f) => Asked::Feature(f),
+            Need::Permission(p) => Asked::Permission(p),
         }
+    }
+    fn phrase(self) -> String {
+        self.asked().phrase().to_string()
     }
 }
 
 /// The general check: active team, then the permissions the grants hold, then site access.
 /// Grants equal to the Table-1 defaults explain themselves in Table-1's words.
 pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) -> Decision {
-    let deny = |reason: String| Decision::Deny { reason };
+    let deny = |reason: Denial| Decision::Deny { reason };
     let Some((team, _)) = &actor.team else {
-        return deny(format!("{} is not a member of any team", actor.email));
+        return deny(Denial::NoTeam { email: actor.email.clone() });
     };
-    let (target_team, where_) = match target {
-        Target::Team(t) => (t.id, format!("team {}", t.name)),
-        Target::Site(s) => (s.team_id, format!("site {}", s.name)),
+    let (target_team, place) = match target {
+        Target::Team(t) => (t.id, Place::Team { name: t.name.clone() }),
+        Target::Site(s) => (s.team_id, Place::Site { name: s.name.clone() }),
     };
     if target_team != team.id {
-        return deny(format!("{where_} is not in your active team {}", team.name));
+        return deny(Denial::OtherTeam { place, team: team.name.clone() });
     }
     // Grants equal to a level's defaults explain themselves in Table-1's words, whichever
     // way the use case states its need.
@@ -309,23 +322,18 @@ pub fn evaluate(actor: &Actor, grants: &Grants, need: Need, target: Target<'_>) 
     let missing = perms.difference(grants.permissions);
     if !missing.is_empty() || (needs_all_sites && !grants.all_sites()) {
         if table_1 {
-            return deny(format!("{} cannot {} (at {where_})", grants.base.plural(), need.phrase()));
+            return deny(Denial::LevelCannot { level: grants.base, asked: need.asked(), place });
         }
-        let lack = if missing.is_empty() { "access to every site of the team".to_string() } else { missing.describe() };
-        return deny(match need {
-            // The permission is the need itself: name it once.
-            Need::Permission(_) if !missing.is_empty() => {
-                format!("{} lacks the permission {lack} (at {where_})", grants.holder())
-            }
-            Need::Permission(p) => {
-                format!("{} lacks {lack}, needed to use {p} (at {where_})", grants.holder())
-            }
-            Need::Feature(_) => format!("{} lacks {lack}, needed to {} (at {where_})", grants.holder(), need.phrase()),
+        return deny(Denial::Lacks {
+            holder: grants.holder_of(),
+            missing: missing.iter().collect(),
+            asked: need.asked(),
+            place,
         });
     }
     if let Target::Site(site) = target {
         if !grants.sites.covers(site.id) {
-            return deny(format!("site {} is not in your sites", site.name));
+            return deny(Denial::NotYourSite { site: site.name.clone() });
         }
     }
     let reach = match target {

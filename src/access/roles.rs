@@ -47,28 +47,49 @@ impl Category {
     }
 }
 
-/// One permission (`category.verb`).
+/// One permission (`category.verb`); on the wire and in TypeScript, its id (`residents.view`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Permission {
+    #[cfg_attr(feature = "ts", ts(rename = "residents.view"))]
     ResidentsView,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.edit"))]
     ResidentsEdit,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.lifecycle"))]
     ResidentsLifecycle,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.purge"))]
     ResidentsPurge,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.bulk"))]
     ResidentsBulk,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.import"))]
     ResidentsImport,
+    #[cfg_attr(feature = "ts", ts(rename = "residents.export"))]
     ResidentsExport,
+    #[cfg_attr(feature = "ts", ts(rename = "staff.view"))]
     StaffView,
+    #[cfg_attr(feature = "ts", ts(rename = "staff.add"))]
     StaffAdd,
+    #[cfg_attr(feature = "ts", ts(rename = "staff.edit"))]
     StaffEdit,
+    #[cfg_attr(feature = "ts", ts(rename = "staff.delete"))]
     StaffDelete,
+    #[cfg_attr(feature = "ts", ts(rename = "sites.view"))]
     SitesView,
+    #[cfg_attr(feature = "ts", ts(rename = "sites.settings"))]
     SitesSettings,
+    #[cfg_attr(feature = "ts", ts(rename = "team.view"))]
     TeamView,
+    #[cfg_attr(feature = "ts", ts(rename = "team.members"))]
     TeamMembers,
+    #[cfg_attr(feature = "ts", ts(rename = "team.settings"))]
     TeamSettings,
+    #[cfg_attr(feature = "ts", ts(rename = "sync.operate"))]
     SyncOperate,
+    #[cfg_attr(feature = "ts", ts(rename = "sync.configure"))]
     SyncConfigure,
+    #[cfg_attr(feature = "ts", ts(rename = "audit.view"))]
     AuditView,
+    #[cfg_attr(feature = "ts", ts(rename = "audit.export"))]
     AuditExport,
 }
 
@@ -522,12 +543,19 @@ impl Grants {
 
     /// A short description of who holds these grants ("Staff user + Auditor", "token ci").
     pub fn holder(&self) -> String {
-        let mut roles = vec![self.base.title().to_string()];
-        roles.extend(self.addons.iter().map(|a| a.name.clone()));
-        let roles = roles.join(" + ");
-        match &self.token {
-            Some(t) => format!("token {t} (of a {roles})"),
-            None => roles,
+        self.holder_of().to_string()
+    }
+
+    /// Who holds these grants, as data (for a refusal's parameters).
+    pub fn holder_of(&self) -> super::Holder {
+        super::Holder {
+            level: self.base,
+            addons: self
+                .addons
+                .iter()
+                .map(|a| super::denial::RoleName { key: a.role.clone(), name: a.name.clone() })
+                .collect(),
+            token: self.token.clone(),
         }
     }
 }

@@ -16,6 +16,7 @@
 use super::gate::{record_denial, At};
 use super::usecases as uc;
 use super::{App, Session};
+use crate::access::Denial;
 use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails, ErrorReason};
 use crate::store::backup::{self as files, BackupError, BackupFile, FileFacts, Kind, OutboxSettlement};
 use crate::store::{self, sync_state};
@@ -98,14 +99,9 @@ fn backup_error(e: BackupError) -> AppError {
 /// rekey replace or rewrite the whole file — every team's data — so they are the owner's
 /// alone. The one list of owner-only use cases, asked by their gate (`App::owner_gate`) and
 /// by `App::use_case_gates` (the desktop offers "Restore…" only to whom it would let).
-pub(crate) fn owner_only_refusal(use_case: &super::UseCase, session: &Session) -> Option<&'static str> {
-    let reason = match use_case.name {
-        n if n == uc::BACKUP_RESTORE.name => "only the owner can restore a backup (it replaces every team's data)",
-        n if n == uc::DB_ENCRYPT.name => "only the owner can encrypt the database (it rewrites every team's data)",
-        n if n == uc::DB_REKEY.name => "only the owner can change the database's key",
-        _ => return None,
-    };
-    (!session.actor.is_owner).then_some(reason)
+pub(crate) fn owner_only_refusal(use_case: &super::UseCase, session: &Session) -> Option<Denial> {
+    let owner_only = [uc::BACKUP_RESTORE.name, uc::DB_ENCRYPT.name, uc::DB_REKEY.name].contains(&use_case.name);
+    (owner_only && !session.actor.is_owner).then(|| Denial::OwnerOnly { use_case: use_case.name.into() })
 }
 
 fn live_path(app: &App) -> AppResult<PathBuf> {
@@ -248,10 +244,9 @@ impl App {
                 Some(ctx.team.id),
                 None,
                 &ctx.team.name,
-                json!({"reason": reason, "permission": "owner"}),
+                json!({"reason": reason.to_string(), "permission": "owner"}),
             );
-            return Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(ErrorDetails::permission(use_case.name, "owner")));
+            return Err(AppError::refused_permission(reason, use_case.name, "owner"));
         }
         Ok(ctx)
     }

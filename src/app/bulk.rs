@@ -3,6 +3,7 @@
 //! reported as failed with the reason, like the remote's bulk job.
 
 use super::gate::At;
+use super::outcomes::BulkSaid;
 use super::progress::{Progress, Ticker};
 use super::residents::{apply_invite, apply_onboard_now, apply_purge, apply_status_change, apply_terminate};
 use super::usecases as uc;
@@ -26,7 +27,10 @@ pub struct BulkItem {
     pub resident_id: i64,
     pub email: String,
     pub name: String,
+    /// In English (the CLI's words).
     pub result: String,
+    /// The same as a code with its parameters, for the desktop's catalog.
+    pub said: BulkSaid,
 }
 
 /// The report of a bulk action, shaped like the remote's job status.
@@ -88,11 +92,16 @@ impl App {
         let mut ticker = Ticker::new("bulk", Some(total), progress).every(total.div_ceil(BULK_REPORTS));
         for r in residents {
             let flags = r.flags(now);
-            let item =
-                |result: String| BulkItem { resident_id: r.id, email: r.email.clone(), name: r.full_name(), result };
+            let item = |result: String, said: BulkSaid| BulkItem {
+                resident_id: r.id,
+                email: r.email.clone(),
+                name: r.full_name(),
+                result,
+                said,
+            };
             ticker.tick();
             if !action.eligible(flags) {
-                report.failed.push(item(action.ineligible_reason(flags)));
+                report.failed.push(item(action.ineligible_reason(flags), BulkSaid::NotApplicable { status: flags }));
                 continue;
             }
             let result = match action {
@@ -110,7 +119,7 @@ impl App {
                 }
                 BulkAction::TerminatePurge => {
                     apply_purge(&tx, session, &site, &r, now)?;
-                    "purged".to_string()
+                    "deleted permanently".to_string()
                 }
                 BulkAction::ResendInvites => {
                     // The single invite's rule; `eligible` agreed, so this cannot refuse.
@@ -125,12 +134,12 @@ impl App {
                 BulkAction::OnboardNow => match apply_onboard_now(&tx, session, &site, &r, now)? {
                     Ok(_) => "onboarding started; access starts now".to_string(),
                     Err(problem) => {
-                        report.failed.push(item(problem.message));
+                        report.failed.push(item(problem.message, BulkSaid::Refused { rule: problem.rule }));
                         continue;
                     }
                 },
             };
-            report.success.push(item(result));
+            report.success.push(item(result, BulkSaid::Done));
         }
         ticker.finish();
         tx.audit()

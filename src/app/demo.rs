@@ -25,7 +25,11 @@ use serde_json::json;
 pub struct DemoAccount {
     pub email: String,
     pub password: String,
+    /// `owner` or a base role's key (the desktop names it in words).
     pub level: String,
+    /// The person's name (the desktop's words: name and role).
+    pub name: String,
+    /// Name, role and reach in English (the CLI's words).
     pub note: String,
 }
 
@@ -376,6 +380,7 @@ pub fn demo_accounts() -> Vec<DemoAccount> {
         email: email.into(),
         password: password.into(),
         level: level.into(),
+        name: note.split(" (").next().unwrap_or(note).into(),
         note: note.into(),
     };
     vec![

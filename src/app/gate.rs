@@ -22,7 +22,7 @@ use super::idle::LiveSessions;
 use super::usecases::{Runs, UseCase};
 use super::{access, residents, Session};
 use crate::access::roles::Permission;
-use crate::access::{Decision, Need, SiteRef, Target, TeamRef};
+use crate::access::{Decision, Denial, Need, SiteRef, Target, TeamRef};
 use crate::clock::Clock;
 use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails};
 use crate::store::{self, audit::NewAudit, residents::Resident, sites::Site, teams::Team, JsonText};
@@ -360,7 +360,7 @@ fn decide(
         None => Target::Team(&tref),
     };
     let refusal = if uc.runs == Runs::PeopleOnly && ctx.session.token.is_some() {
-        Some(format!("an API token cannot {}", lower_first(uc.summary)))
+        Some(Denial::TokenCannot { use_case: uc.name.into(), summary: uc.summary.into() })
     } else {
         match uc.permission {
             Some(p) => {
@@ -377,7 +377,7 @@ fn decide(
         Some(reason) => {
             if how != Check::Quiet {
                 let token = ctx.session.token.as_ref().map(|t| t.name.clone());
-                let details = json!({ "reason": reason, "permission": uc.permission, "token": token });
+                let details = json!({ "reason": reason.to_string(), "permission": uc.permission, "token": token });
                 let (site_id, name) = match (&ctx.resident, &ctx.site) {
                     (Some(r), Some(s)) => (Some(s.id), r.email.clone()),
                     (None, Some(s)) => (Some(s.id), s.name.clone()),
@@ -386,16 +386,8 @@ fn decide(
                 record_denial(conn, now, &ctx.session, uc.name, Some(ctx.team.id), site_id, &name, details);
             }
             let what = uc.permission.map(|p| p.as_str()).unwrap_or(uc.name);
-            Err(AppError::denied(format!("denied: {reason}")).with_details(ErrorDetails::permission(uc.name, what)))
+            Err(AppError::refused_permission(reason, uc.name, what))
         }
-    }
-}
-
-fn lower_first(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
@@ -495,7 +487,7 @@ fn require(conn: &Connection, ctx: &Ctx, permission: Permission) -> AppResult<()
         Decision::Allow { .. } => Ok(()),
         Decision::Deny { reason } => {
             let token = ctx.session.token.as_ref().map(|t| t.name.clone());
-            let details = json!({ "reason": reason, "permission": permission, "token": token });
+            let details = json!({ "reason": reason.to_string(), "permission": permission, "token": token });
             let name = sref.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| ctx.team.name.clone());
             record_denial(
                 conn,
@@ -507,8 +499,7 @@ fn require(conn: &Connection, ctx: &Ctx, permission: Permission) -> AppResult<()
                 &name,
                 details,
             );
-            Err(AppError::denied(format!("denied: {reason}"))
-                .with_details(ErrorDetails::permission(ctx.uc.name, permission.as_str())))
+            Err(AppError::refused_permission(reason, ctx.uc.name, permission.as_str()))
         }
     }
 }
@@ -764,8 +755,12 @@ pub struct UseCaseGate {
     /// The use case's name (`resident.add`, `audit.list`...).
     pub use_case: String,
     pub allowed: bool,
-    /// Empty when allowed; otherwise the core's message ("denied: ...").
+    /// Empty when allowed; otherwise the core's message ("denied: ...") in English.
     pub reason: String,
+    /// The refusal's code and parameters, for the UI to say it in the person's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub details: Option<ErrorDetails>,
 }
 
 impl App {
@@ -782,21 +777,24 @@ impl App {
                     // answers for all: the permission does not depend on which.
                     match sites.first() {
                         Some(site) => self.ask(&fresh, uc, At::SiteId(site.id)).map(|_| ()),
-                        None => Err(AppError::denied("denied: you see no site in this team")),
+                        None => Err(AppError::refused(Denial::NoSite)),
                     }
                 }
                 _ => self.ask(&fresh, uc, At::Team).map(|_| ()),
             };
             // A rule beyond the permission that the use case itself applies (owner only).
             let decision = decision.and_then(|()| match super::backup::owner_only_refusal(uc, &fresh) {
-                Some(reason) => Err(AppError::denied(format!("denied: {reason}"))),
+                Some(reason) => Err(AppError::refused(reason)),
                 None => Ok(()),
             });
             let gate = match decision {
-                Ok(()) => UseCaseGate { use_case: uc.name.into(), allowed: true, reason: String::new() },
-                Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound) => {
-                    UseCaseGate { use_case: uc.name.into(), allowed: false, reason: e.message }
-                }
+                Ok(()) => UseCaseGate { use_case: uc.name.into(), allowed: true, reason: String::new(), details: None },
+                Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::NotFound) => UseCaseGate {
+                    use_case: uc.name.into(),
+                    allowed: false,
+                    reason: e.message,
+                    details: e.details.map(|d| *d),
+                },
                 Err(e) => return Err(e),
             };
             out.push(gate);

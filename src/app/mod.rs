@@ -18,6 +18,7 @@ pub mod encryption;
 pub mod gate;
 pub mod idle;
 pub mod org;
+pub mod outcomes;
 pub mod overview;
 pub mod password_reset;
 pub mod progress;
@@ -84,6 +85,6 @@ pub(crate) fn active_team(conn: &Connection, session: &Session) -> AppResult<Tea
     let id = session
         .actor
         .team_id()
-        .ok_or_else(|| AppError::denied(format!("denied: {} is not a member of any team", session.actor.email)))?;
+        .ok_or_else(|| AppError::refused(crate::access::Denial::NoTeam { email: session.actor.email.clone() }))?;
     store::teams::get(conn, id)?.ok_or_else(|| AppError::not_found(format!("team #{id}")))
 }

@@ -14,6 +14,7 @@ use super::gate::At;
 use super::usecases as uc;
 use super::{active_team, App, Session};
 use crate::access::grant::{Current, Refusal};
+use crate::access::Denial;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::store::staff::Member;
@@ -52,12 +53,12 @@ fn temporary_password() -> String {
 pub(crate) fn reset_check(conn: &Connection, session: &Session, member: &Member, how: Check<'_>) -> AppResult<()> {
     let team = active_team(conn, session)?;
     if member.staff.is_owner && member.staff.id != session.actor.staff_id {
-        let reason = "only the owner can reset the owner's password";
+        let reason = Denial::OwnerOnly { use_case: uc::STAFF_RESET_PASSWORD.name.into() };
         return Err(match how {
             Check::Audited(now, action) => {
-                refuse(conn, now, session, action, Some(team.id), &member.staff.email, Refusal::Denied(reason.into()))
+                refuse(conn, now, session, action, Some(team.id), &member.staff.email, Refusal::Denied(reason))
             }
-            Check::Quiet => AppError::denied(reason),
+            Check::Quiet => AppError::refused(reason),
         });
     }
     let assignment =

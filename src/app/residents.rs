@@ -2,6 +2,7 @@
 //! (suspend, unsuspend, terminate, purge, invite, PSK reset).
 
 use super::gate::{audit_by, At, Run};
+use super::outcomes::ActionSaid;
 use super::usecases::{self as uc, UseCase};
 use super::{site_ref, App, Session};
 use crate::access::{Feature, Target};
@@ -108,7 +109,10 @@ impl ResidentView {
 pub struct ActionOutcome {
     /// `done` or `no_op`.
     pub outcome: String,
+    /// In English (the CLI's words).
     pub message: String,
+    /// The same, as a code with its parameters (what the desktop says in the person's language).
+    pub said: ActionSaid,
     pub resident: Option<ResidentView>,
 }
 
@@ -116,7 +120,7 @@ pub struct ActionOutcome {
 struct Effect {
     /// False for a no-op (nothing written but the audit entry).
     done: bool,
-    message: String,
+    said: ActionSaid,
     details: Value,
 }
 
@@ -597,12 +601,15 @@ impl App {
         self.lifecycle(session, resident, action, |tx, session, r, site, now| {
             let flags = r.flags(now);
             if !change.applies_to(flags) {
-                let message = format!("nothing to do: {} is {flags}", r.full_name());
-                return Ok(Effect { done: false, message, details: json!({ "status": flags }) });
+                let said = ActionSaid::NothingToDo { name: r.full_name(), status: flags };
+                return Ok(Effect { done: false, said, details: json!({ "status": flags }) });
             }
             apply_status_change(tx, session, site, r, change, now)?;
-            let message = format!("{} {}", r.full_name(), past_tense(change));
-            Ok(Effect { done: true, message, details: json!({ "before": flags }) })
+            let said = match change {
+                StatusChange::Disabled => ActionSaid::Suspended { name: r.full_name() },
+                StatusChange::Active => ActionSaid::Unsuspended { name: r.full_name() },
+            };
+            Ok(Effect { done: true, said, details: json!({ "before": flags }) })
         })
     }
 
@@ -613,13 +620,13 @@ impl App {
         self.lifecycle(session, resident, &uc::RESIDENT_TERMINATE, |tx, session, r, site, now| {
             let flags = r.flags(now);
             if flags.is_expired() {
-                let message = format!("{} is already expired", r.full_name());
-                return Ok(Effect { done: false, message, details: json!({ "status": flags }) });
+                let said = ActionSaid::AlreadyEnded { name: r.full_name() };
+                return Ok(Effect { done: false, said, details: json!({ "status": flags }) });
             }
             let end = apply_terminate(tx, session, site, r, now)?;
             let day = end.with_timezone(&site_tz(site)).date_naive();
-            let message = format!("{} terminated; access ended {day}", r.full_name());
-            Ok(Effect { done: true, message, details: json!({ "deactivation": end, "before": flags }) })
+            let said = ActionSaid::Terminated { name: r.full_name(), day };
+            Ok(Effect { done: true, said, details: json!({ "deactivation": end, "before": flags }) })
         })
     }
 
@@ -628,8 +635,8 @@ impl App {
         self.lifecycle(session, resident, &uc::RESIDENT_PURGE, |tx, session, r, site, now| {
             rules::check_purge(r.flags(now))?;
             apply_purge(tx, session, site, r, now)?;
-            let message = format!("{} purged", r.full_name());
-            Ok(Effect { done: true, message, details: json!({ "before": field_values(r) }) })
+            let said = ActionSaid::DeletedPermanently { name: r.full_name() };
+            Ok(Effect { done: true, said, details: json!({ "before": field_values(r) }) })
         })
     }
 
@@ -638,11 +645,11 @@ impl App {
         self.lifecycle(session, resident, &uc::RESIDENT_INVITE, |tx, session, r, site, now| {
             let kind = rules::invite_kind(r.flags(now), r.onboarded_at.is_some())?;
             apply_invite(tx, session, site, r, OutboxOp::Invite, now)?;
-            let message = match kind {
-                InviteKind::Invitation => format!("a new invitation will be sent to {}", r.email),
-                InviteKind::WifiDetails => format!("the Wi-Fi details will be sent to {}", r.email),
+            let said = match kind {
+                InviteKind::Invitation => ActionSaid::InvitationResent { email: r.email.clone() },
+                InviteKind::WifiDetails => ActionSaid::WifiDetailsResent { email: r.email.clone() },
             };
-            Ok(Effect { done: true, message, details: json!({ "kind": kind }) })
+            Ok(Effect { done: true, said, details: json!({ "kind": kind }) })
         })
     }
 
@@ -651,8 +658,8 @@ impl App {
         self.lifecycle(session, resident, &uc::RESIDENT_PSK_RESET, |tx, session, r, site, now| {
             rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
             append_op(tx, session, site, r, OutboxOp::PskReset, json!({}), now)?;
-            let message = format!("{} will get a link to reset their personal Wi-Fi key", r.email);
-            Ok(Effect { done: true, message, details: json!({}) })
+            let said = ActionSaid::WifiKeyReset { email: r.email.clone() };
+            Ok(Effect { done: true, said, details: json!({}) })
         })
     }
 
@@ -674,7 +681,12 @@ impl App {
         tx.audit().outcome(audit_outcome).details(effect.details).write()?;
         let after = store::residents::get(&tx, r.id)?.map(|a| ResidentView::new(a, &site, now));
         tx.commit()?;
-        Ok(ActionOutcome { outcome: outcome.into(), message: effect.message, resident: after })
+        Ok(ActionOutcome {
+            outcome: outcome.into(),
+            message: effect.said.to_string(),
+            said: effect.said,
+            resident: after,
+        })
     }
 
     /// Purges every resident whose 31-day grace period is over (local housekeeping; the
@@ -710,13 +722,6 @@ impl App {
             store::truncate_wal(self.conn());
         }
         Ok(due.len())
-    }
-}
-
-fn past_tense(change: StatusChange) -> &'static str {
-    match change {
-        StatusChange::Disabled => "suspended",
-        StatusChange::Active => "unsuspended",
     }
 }
 

@@ -16,7 +16,7 @@ use super::usecases as uc;
 use super::{active_team, resolve_site, App, Session};
 use crate::access::grant::{Current, Refusal};
 use crate::access::roles::{Permission, SiteAccess};
-use crate::access::Level;
+use crate::access::{Denial, Level};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, staff::Member};
 use residentdesk_domain::rules;
@@ -75,7 +75,7 @@ fn remove_check(conn: &Connection, session: &Session, member: &Member, how: Chec
     let current = Current { staff_id: member.staff.id, is_owner: member.staff.is_owner, assignment: &before };
     check_manage_with(conn, session, Some(current), None, &uc::STAFF_REMOVE, how)?;
     if member.staff.id == session.actor.staff_id {
-        return Err(AppError::denied("denied: you cannot remove yourself"));
+        return Err(AppError::refused(Denial::RemoveSelf));
     }
     Ok(())
 }
@@ -148,7 +148,7 @@ impl App {
             .into_iter()
             .map(|action| {
                 let g = Gate::of(self.ask(session, action.use_case(), At::Team).map(|_| ()))?;
-                Ok(ActionGate { action, allowed: g.allowed, reason: g.reason })
+                Ok(ActionGate { action, allowed: g.allowed, reason: g.reason, details: g.details })
             })
             .collect()
     }
@@ -219,7 +219,7 @@ impl App {
                 uc::STAFF_UPDATE.name,
                 Some(team.id),
                 &member.staff.email,
-                Refusal::Denied("the owner cannot be demoted or disabled; transfer ownership first".into()),
+                Refusal::Denied(Denial::OwnerStays),
             ));
         }
         // The person must be able to manage the account as it is, and as it will be.
@@ -264,14 +264,14 @@ impl App {
         let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let member = find_member(&tx, team.id, email)?;
         let refusal = if !session.actor.is_owner {
-            Some("only the owner can disable an account in every team; disable the membership of this team instead")
+            Some(Denial::OwnerOnly { use_case: uc::ACCOUNT_DISABLE.name.into() })
         } else if member.staff.id == session.actor.staff_id {
-            Some("the owner cannot disable their own account")
+            Some(Denial::OwnerDisablesSelf)
         } else {
             None
         };
         if let Some(reason) = refusal {
-            let r = Refusal::Denied(reason.into());
+            let r = Refusal::Denied(reason);
             return Err(refuse(&tx, now, session, uc::ACCOUNT_DISABLE.name, Some(team.id), &member.staff.email, r));
         }
         store::staff::set_disabled(&tx, member.staff.id, disabled)?;

@@ -11,6 +11,7 @@
 //! forgets its password.
 
 use super::gate::At;
+use super::outcomes::ResolvedSaid;
 use super::usecases as uc;
 use super::{App, Session};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -61,7 +62,10 @@ pub struct ResolveOutcome {
     pub conflict_id: i64,
     /// The outbox entry that carries the decision to the remote, if one was needed.
     pub entry_id: Option<i64>,
+    /// In English (the CLI's words).
     pub message: String,
+    /// The same as a code with its parameters, for the desktop's catalog.
+    pub said: ResolvedSaid,
 }
 
 /// The sync configuration (never the password).
@@ -613,7 +617,7 @@ impl App {
             super::residents::append_entry(tx, session, &site, r, op, payload, base, now)
         };
         let mut entry_id = None;
-        let message;
+        let said;
         match ConflictKind::parse(&c.kind) {
             Some(ConflictKind::Field) => {
                 let r =
@@ -671,14 +675,9 @@ impl App {
                     let payload = json!({"resident": crate::app::residents::field_values(&after), "changed": changed});
                     entry_id = Some(append(&tx, &after, OutboxOp::Update, payload, Value::Object(base))?);
                 }
-                message = format!(
-                    "kept {}",
-                    picks
-                        .iter()
-                        .map(|(f, k)| format!("{f}={}", if *k == Keep::Local { "local" } else { "remote" }))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                said = ResolvedSaid::Kept {
+                    fields: picks.iter().filter_map(|(f, k)| ResidentField::parse(f).map(|f| (f, *k))).collect(),
+                };
             }
             Some(ConflictKind::RemotePurge) => {
                 let keep = choice.keep.ok_or_else(|| {
@@ -693,13 +692,13 @@ impl App {
                             store::residents::get(&tx, r.id)?.ok_or_else(|| AppError::internal("resident vanished"))?;
                         let payload = json!({"resident": crate::app::residents::field_values(&after)});
                         entry_id = Some(append(&tx, &after, OutboxOp::Create, payload, json!({}))?);
-                        message = format!("{} will be created again on the remote", after.email);
+                        said = ResolvedSaid::CreatedAgain { email: after.email };
                     }
                     (Keep::Remote, Some(r)) => {
                         store::residents::delete(&tx, r.id)?;
-                        message = format!("{} removed here too", r.email);
+                        said = ResolvedSaid::RemovedHere { email: r.email };
                     }
-                    (_, None) => message = "the resident no longer exists here".into(),
+                    (_, None) => said = ResolvedSaid::Gone,
                 }
             }
             Some(ConflictKind::UnitTaken) => {
@@ -717,13 +716,13 @@ impl App {
                                 now,
                             )?;
                         }
-                        message = "the change will be sent again (free the unit remotely first)".into();
+                        said = ResolvedSaid::SentAgain;
                     }
                     (Keep::Remote, Some(r)) => {
                         supersede(&tx)?;
                         if r.remote_id.is_none() {
                             store::residents::delete(&tx, r.id)?;
-                            message = format!("{} was not created; removed here", r.email);
+                            said = ResolvedSaid::NotCreated { email: r.email.clone() };
                         } else {
                             let base = store::residents::remote_base(&tx, r.id)?
                                 .and_then(|b| b.as_object().cloned())
@@ -742,12 +741,12 @@ impl App {
                                 let fields = super::residents::check_resident_fields(&tx, &site, r.id, &fields, now)?;
                                 store::residents::update_fields(&tx, r.id, &fields, now)?;
                             }
-                            message = format!("{} stays in the remote's unit", r.email);
+                            said = ResolvedSaid::StaysInRemoteUnit { email: r.email.clone() };
                         }
                     }
                     (Keep::Remote, None) => {
                         supersede(&tx)?;
-                        message = "the resident no longer exists here".into();
+                        said = ResolvedSaid::Gone;
                     }
                 }
             }
@@ -768,7 +767,7 @@ impl App {
         }
         audit.write()?;
         tx.commit()?;
-        Ok(ResolveOutcome { conflict_id: id, entry_id, message })
+        Ok(ResolveOutcome { conflict_id: id, entry_id, message: said.to_string(), said })
     }
 }
 

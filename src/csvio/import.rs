@@ -13,8 +13,10 @@
 //! [`MAX_ROWS`](super::MAX_ROWS) rows are read.
 
 use super::dialect::{self, Bom, DateReading, HeaderMap};
+use super::problems::RowCode;
 use super::{dates, Field, MAX_CELL_BYTES, MAX_RECORD_BYTES, MAX_ROWS};
 use residentdesk_domain::input::ResidentInput;
+use residentdesk_domain::RuleError;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -34,7 +36,23 @@ pub struct RowProblem {
     pub field: String,
     /// The cell as written (shortened when very long).
     pub value: String,
+    /// In English (the CLI's words).
     pub message: String,
+    /// The resident rule broken, with its parameters, when a rule said no.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub rule: Option<residentdesk_domain::RuleError>,
+    /// Otherwise the problem of the file's row, with its parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub code: Option<RowCode>,
+}
+
+impl RowProblem {
+    /// A problem of the row as a file holds it, its message the code's English.
+    pub fn coded(row: u64, column: String, field: &str, value: String, code: RowCode) -> RowProblem {
+        RowProblem { row, column, field: field.into(), value, message: code.to_string(), rule: None, code: Some(code) }
+    }
 }
 
 /// The file-level facts of an import.
@@ -399,25 +417,21 @@ impl<R: Read> RowReader<R> {
         let cut_required =
             self.map.fields[cells.min(width)..].iter().any(|f| f.is_some_and(|f| Field::REQUIRED.contains(&f)));
         if cells < width && cut_required {
-            problems.push(RowProblem {
+            problems.push(RowProblem::coded(
                 row,
-                column: self.map.names.get(cells).cloned().unwrap_or_default(),
-                field: "row".into(),
-                value: String::new(),
-                message: format!(
-                    "the row has {cells} cell(s) but the header has {width} columns (a line break inside a cell without quotes?)"
-                ),
-            });
+                self.map.names.get(cells).cloned().unwrap_or_default(),
+                "row",
+                String::new(),
+                RowCode::RowCut { cells: cells as u64, width: width as u64 },
+            ));
         } else if self.record.iter().skip(width).any(|c| !c.iter().all(u8::is_ascii_whitespace)) {
-            problems.push(RowProblem {
+            problems.push(RowProblem::coded(
                 row,
-                column: format!("column {}", width + 1),
-                field: "row".into(),
-                value: shorten(&dialect::decode_cell(&self.record[width]).0),
-                message: format!(
-                    "the row has {cells} cells but the header has {width} columns (a delimiter inside a cell without quotes?)"
-                ),
-            });
+                format!("column {}", width + 1),
+                "row",
+                shorten(&dialect::decode_cell(&self.record[width]).0),
+                RowCode::RowOverflow { cells: cells as u64, width: width as u64 },
+            ));
         }
         for (i, field) in self.map.fields.iter().enumerate() {
             let (Some(field), Some(raw)) = (field, self.record.get(i)) else { continue };
@@ -426,21 +440,27 @@ impl<R: Read> RowReader<R> {
             if fallback && self.info.encoding != "windows-1252" {
                 self.info.encoding = "windows-1252".into();
             }
-            let mut problem = |message: String, value: &str| {
+            let mut problem = |code: Result<RowCode, RuleError>, value: &str| {
+                let (message, rule, code) = match code {
+                    Ok(c) => (c.to_string(), None, Some(c)),
+                    Err(r) => (r.to_string(), Some(r), None),
+                };
                 problems.push(RowProblem {
                     row,
                     column: column.clone(),
                     field: field.api_name().into(),
                     value: shorten(value),
                     message,
+                    rule,
+                    code,
                 })
             };
             if raw.len() > MAX_CELL_BYTES {
-                problem(format!("the cell is longer than {MAX_CELL_BYTES} bytes ({} bytes)", raw.len()), &text);
+                problem(Ok(RowCode::CellTooLong { max: MAX_CELL_BYTES as u64, len: raw.len() as u64 }), &text);
                 continue;
             }
             if raw.contains(&0) {
-                problem("the cell contains a NUL byte (is this a binary file?)".into(), &text.replace('\0', "\\0"));
+                problem(Ok(RowCode::NulByte), &text.replace('\0', "\\0"));
                 continue;
             }
             let value = if self.excel_safe { unneutralise(&text) } else { &text };
@@ -472,7 +492,10 @@ impl<R: Read> RowReader<R> {
                             input.end = Some(iso.into_owned()).filter(|e| !e.trim().is_empty());
                         }
                     }
-                    Err(reason) => problem(format!("{} is invalid: {reason}", field.api_name()), value),
+                    Err(reason) => problem(
+                        Err(RuleError::Invalid { field: field.api_name().into(), reason: reason.to_string() }),
+                        value,
+                    ),
                 },
                 Field::Site => site = Some(value.trim().to_string()).filter(|s| !s.is_empty()),
                 Field::Status | Field::ResidentId => {}

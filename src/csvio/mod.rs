@@ -19,6 +19,7 @@ pub mod dates;
 pub mod dialect;
 pub mod export;
 pub mod import;
+pub mod problems;
 
 use residentdesk_domain::ResidentField;
 use serde::{Deserialize, Serialize};

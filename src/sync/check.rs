@@ -139,7 +139,10 @@ pub struct CheckTarget {
 
 /// The target of a check for `session` (its active team and the sites in its scope).
 pub fn target(conn: &rusqlite::Connection, session: &Session) -> AppResult<CheckTarget> {
-    let team_id = session.actor.team_id().ok_or_else(|| AppError::denied("denied: not a member of any team"))?;
+    let team_id = session
+        .actor
+        .team_id()
+        .ok_or_else(|| AppError::refused(crate::access::Denial::NoTeam { email: session.actor.email.clone() }))?;
     let team = store::teams::get(conn, team_id)?.ok_or_else(|| AppError::not_found(format!("team #{team_id}")))?;
     let mut sites: Vec<_> =
         store::sites::list(conn, &session.actor.scope())?.into_iter().filter(|s| s.team_id == team.id).collect();

@@ -143,6 +143,14 @@ pub fn merge(
     out
 }
 
+/// What a field conflict says in the outbox and the CLI (English, the fields in words; the
+/// conflict's `fields` keep the API names for `--json` and the desktop's catalog).
+pub fn disputed_message<'a>(fields: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> =
+        fields.map(|f| residentdesk_domain::ResidentField::parse(f).map(|r| r.label()).unwrap_or(f.as_str())).collect();
+    format!("changed here and in Site Manager: {}", names.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

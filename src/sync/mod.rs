@@ -369,6 +369,16 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         Err(e @ SyncError::Busy { .. }) => Some(e.to_string()),
         Ok(()) => report.errors.first().cloned(),
     };
+    let last_problem = match &outcome {
+        Err(SyncError::Auth(_)) => Some(status::PassProblem::CredentialsRefused),
+        Err(SyncError::App(e)) => Some(status::PassProblem::Stopped { reason: e.reason() }),
+        Err(SyncError::Busy { holder, since }) => {
+            Some(status::PassProblem::Busy { holder: holder.clone(), since: *since })
+        }
+        Ok(()) if report.offline => Some(status::PassProblem::Unreachable),
+        Ok(()) => (!report.errors.is_empty())
+            .then(|| status::PassProblem::SomeFailed { count: report.errors.len().try_into().unwrap_or(u32::MAX) }),
+    };
     let summary = serde_json::to_string(&report).unwrap_or_default();
     cx.write(|tx| {
         store::sync_state::status_set(tx, "last_pass_at", &store::ts(now), now)?;
@@ -376,6 +386,12 @@ pub(crate) async fn run_pass<R: RemoteApi>(
         match &last_error {
             Some(e) => store::sync_state::status_set(tx, "last_error", e, now)?,
             None => store::sync_state::status_clear(tx, "last_error")?,
+        }
+        match &last_problem {
+            Some(p) => {
+                store::sync_state::status_set(tx, "last_problem", &serde_json::to_string(p).unwrap_or_default(), now)?
+            }
+            None => store::sync_state::status_clear(tx, "last_problem")?,
         }
         Ok(())
     })?;

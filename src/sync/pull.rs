@@ -21,7 +21,10 @@ use std::time::Instant;
 /// Links the active team and its sites; returns false when the remote cannot be reached
 /// (the pass then ends, offline).
 pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, SyncError> {
-    let team_id = cx.session.actor.team_id().ok_or_else(|| AppError::denied("denied: not a member of any team"))?;
+    let team_id =
+        cx.session.actor.team_id().ok_or_else(|| {
+            AppError::refused(crate::access::Denial::NoTeam { email: cx.session.actor.email.clone() })
+        })?;
     let team =
         store::teams::get(cx.db.conn, team_id)?.ok_or_else(|| AppError::not_found(format!("team #{team_id}")))?;
     let (remote, policy) = (cx.remote, cx.opts.retry);
@@ -459,8 +462,7 @@ fn merge_site(
                         store::residents::set_remote_base(tx, l.id, &Value::Object(rf), now)?;
                     }
                     if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
-                        let names: Vec<&str> = m.conflicts.keys().map(String::as_str).collect();
-                        let message = format!("changed here and on the remote: {}", names.join(", "));
+                        let message = crate::sync::merge::disputed_message(m.conflicts.keys());
                         // Read in this transaction; each still moves by compare-and-set.
                         let mut held: Vec<i64> = Vec::new();
                         for e in
@@ -506,7 +508,7 @@ fn merge_site(
                 if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
                     continue;
                 }
-                let message = "the resident was purged on the remote while changed here".to_string();
+                let message = "the resident was deleted in Site Manager while changed here".to_string();
                 // Read in this transaction; each still moves by compare-and-set from the state read.
                 let mut held: Vec<i64> = Vec::new();
                 for e in entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state != OutboxState::InFlight) {

@@ -44,7 +44,7 @@ test('a plain Staff user finds the Audit log disabled with the core reason', () 
     await signIn(s, accounts.staff_user);
     const audit = await nav(s, 'audit');
     assert.equal(audit.enabled, false, 'no audit.view: the screen is closed');
-    assert.match(audit.text, /Staff users cannot read the audit log/, audit.text);
+    assert.match(audit.text, /Your role \(Staff user\) does not allow you to see the activity log/, audit.text);
     assert.equal((await nav(s, 'staff')).enabled, false, 'no staff.view');
     assert.equal((await nav(s, 'outbox')).enabled, true, 'residents.view: the outbox is readable');
     await s.screenshot('93-gates-staff-user');

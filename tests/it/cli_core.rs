@@ -255,7 +255,8 @@ fn lifecycle_suspend_terminate_purge_and_reactivate() {
     w.run(a, &add_args("Maple Court", "next@example.com", "C105", "2026-11-23", None)).ok();
     w.run(a, &add_args("Maple Court", "life@example.com", "C106", "2026-11-23", None)).fails(4);
     let err = w.run(a, &["resident", "purge", "life@example.com"]).fails(4).error();
-    assert!(err["message"].as_str().unwrap().contains("expired"));
+    assert!(err["message"].as_str().unwrap().contains("already ended"), "{err}");
+    assert_eq!(err["details"]["rule"], "purge_expired", "{err}");
     // Reactivating by update needs a free unit: C105 is taken now, C106 is free.
     w.run(a, &["resident", "update", "life@example.com", "--end", ""]).fails(4);
     let v = w.run(a, &["resident", "update", "life@example.com", "--unit", "C106", "--end", ""]).ok().json();

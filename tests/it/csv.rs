@@ -187,7 +187,7 @@ fn every_rule_is_reported_by_row_column_and_value() {
             .find(|p| p.row == row && p.column == column)
             .unwrap_or_else(|| panic!("no problem at row {row} column {column}: {:#?}", report.problems))
     };
-    assert!(find(2, "First Name").message.contains("FirstName is required"));
+    assert!(find(2, "First Name").message.contains("First name is required"));
     assert_eq!(find(3, "E-mail").value, "not-an-email");
     assert!(find(4, "E-mail").message.contains("already belongs to another resident"));
     assert!(find(5, "Unit").message.contains("not one of the site's mappings"));

@@ -6,7 +6,7 @@ use super::manage::find_member;
 use super::session::build_session;
 use crate::access::grant::Refusal;
 use crate::access::roles::Permission;
-use crate::access::{evaluate, Feature, Level, Need, Target};
+use crate::access::{evaluate, Asked, Denial, Feature, Holder, Level, Need, Place, Target};
 use crate::app::gate::At;
 use crate::app::usecases::{self as uc, UseCase};
 use crate::app::{active_team, resolve_site, team_ref, App, Session};
@@ -22,9 +22,18 @@ pub struct Explanation {
     pub action: String,
     pub target: String,
     pub allowed: bool,
-    /// The rule that allowed, or the reason that denied.
+    /// The rule that allowed, or the reason that denied (English: the CLI's and the
+    /// desktop's Advanced view).
     pub rule: String,
     pub roles: String,
+    /// What was asked and where, and the refusal's code when denied: what the desktop says
+    /// in the person's language.
+    pub asked: Asked,
+    pub place: Place,
+    pub holder: Holder,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub denial: Option<Denial>,
 }
 
 /// One row of the effective matrix.
@@ -44,6 +53,10 @@ pub struct MatrixFeature {
     pub feature: String,
     pub allowed: bool,
     pub rule: String,
+    /// The refusal's code when not allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub denial: Option<Denial>,
 }
 
 /// A person's effective access.
@@ -59,6 +72,8 @@ pub struct Matrix {
     pub sites: Vec<String>,
     pub permissions: Vec<MatrixRow>,
     pub features: Vec<MatrixFeature>,
+    /// The base role and add-on roles by key and name (what the desktop names in words).
+    pub holder: Holder,
 }
 
 impl App {
@@ -86,7 +101,7 @@ impl App {
                 use_case.name,
                 Some(team.id),
                 email,
-                Refusal::Denied(format!("you cannot look into the access of {email}, who holds more than you")),
+                Refusal::Denied(Denial::ExplainAbove { email: email.to_string() }),
             ));
         }
         Ok(other)
@@ -115,20 +130,27 @@ impl App {
         let team = active_team(self.conn(), session)?;
         let tref = team_ref(&team);
         let place_t = place.trim();
-        let (decision, target) = if place_t.is_empty() || place_t.eq_ignore_ascii_case("team") {
-            (evaluate(&who.actor, &who.grants, need, Target::Team(&tref)), format!("team {}", team.name))
+        let (decision, where_) = if place_t.is_empty() || place_t.eq_ignore_ascii_case("team") {
+            (evaluate(&who.actor, &who.grants, need, Target::Team(&tref)), Place::Team { name: team.name.clone() })
         } else {
             let site = resolve_site(self.conn(), session, place_t)?;
             let sref = crate::app::site_ref(&site);
-            (evaluate(&who.actor, &who.grants, need, Target::Site(&sref)), format!("site {}", site.name))
+            (evaluate(&who.actor, &who.grants, need, Target::Site(&sref)), Place::Site { name: site.name })
         };
         Ok(Explanation {
             person: who.actor.email.clone(),
             action: action.trim().to_string(),
-            target,
+            target: where_.to_string(),
             allowed: decision.is_allowed(),
-            rule: decision.explanation().to_string(),
+            rule: decision.explanation(),
             roles: who.grants.holder(),
+            asked: match need {
+                Need::Feature(f) => Asked::Feature(f),
+                Need::Permission(p) => Asked::Permission(p),
+            },
+            place: where_,
+            holder: who.grants.holder_of(),
+            denial: decision.denial().cloned(),
         })
     }
 
@@ -151,7 +173,12 @@ impl App {
             .into_iter()
             .map(|f| {
                 let d = evaluate(&who.actor, &who.grants, Need::Feature(f), Target::Team(&tref));
-                MatrixFeature { feature: f.as_str().into(), allowed: d.is_allowed(), rule: d.explanation().into() }
+                MatrixFeature {
+                    feature: f.as_str().into(),
+                    allowed: d.is_allowed(),
+                    rule: d.explanation(),
+                    denial: d.denial().cloned(),
+                }
             })
             .collect();
         let sites = store::sites::list(self.conn(), &crate::access::Scope::Team(team.id))?
@@ -169,6 +196,7 @@ impl App {
             sites,
             permissions,
             features,
+            holder: who.grants.holder_of(),
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::access::{evaluate, Decision, Need, Target};
 use crate::app::gate::record_denial;
 use crate::app::usecases::{self as uc, UseCase};
 use crate::app::{active_team, team_ref, Session};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,9 @@ pub(crate) fn refuse(
         Refusal::Invalid { field, message } => AppError::invalid_field(field, message),
         Refusal::Denied(reason) => {
             let token = session.token.as_ref().map(|t| t.name.clone());
-            record_denial(conn, now, session, action, team_id, None, target, json!({"reason": reason, "token": token}));
-            AppError::denied(format!("denied: {reason}"))
+            let text = reason.to_string();
+            record_denial(conn, now, session, action, team_id, None, target, json!({"reason": text, "token": token}));
+            AppError::refused(reason)
         }
     }
 }
@@ -81,14 +82,14 @@ impl Check<'_> {
                         Target::Site(s) => (Some(s.team_id), Some(s.id), s.name.clone()),
                     };
                     let token = session.token.as_ref().map(|t| t.name.clone());
-                    let details = json!({ "reason": reason, "need": format!("{need:?}"), "token": token });
+                    let details = json!({ "reason": reason.to_string(), "need": format!("{need:?}"), "token": token });
                     record_denial(conn, now, session, action, team_id, site_id, &name, details);
-                    Err(AppError::denied(format!("denied: {reason}")))
+                    Err(AppError::refused(reason))
                 }
             },
             Check::Quiet => match evaluate(&session.actor, &session.grants, need, target) {
                 Decision::Allow { .. } => Ok(()),
-                Decision::Deny { reason } => Err(AppError::denied(format!("denied: {reason}"))),
+                Decision::Deny { reason } => Err(AppError::refused(reason)),
             },
         }
     }
@@ -105,7 +106,7 @@ impl Check<'_> {
         match (self, refusal) {
             (Check::Audited(now, action), r) => refuse(conn, now, session, action, Some(team_id), target, r),
             (Check::Quiet, Refusal::Invalid { field, message }) => AppError::invalid_field(field, message),
-            (Check::Quiet, Refusal::Denied(reason)) => AppError::denied(format!("denied: {reason}")),
+            (Check::Quiet, Refusal::Denied(reason)) => AppError::refused(reason),
         }
     }
 }
@@ -116,17 +117,22 @@ impl Check<'_> {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Gate {
     pub allowed: bool,
-    /// Empty when allowed; otherwise the core's message ("denied: ...").
+    /// Empty when allowed; otherwise the core's message ("denied: ...") in English.
     pub reason: String,
+    /// The refusal's code and parameters (the error's details), for the UI to say it in the
+    /// person's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub details: Option<ErrorDetails>,
 }
 
 impl Gate {
     /// The gate of a quiet check: an `Err` becomes its message. Database errors stay errors.
     pub(crate) fn of(result: AppResult<()>) -> AppResult<Gate> {
         match result {
-            Ok(()) => Ok(Gate { allowed: true, reason: String::new() }),
+            Ok(()) => Ok(Gate { allowed: true, reason: String::new(), details: None }),
             Err(e) if matches!(e.code, ErrorCode::PermissionDenied | ErrorCode::InvalidInput) => {
-                Ok(Gate { allowed: false, reason: e.message })
+                Ok(Gate { allowed: false, reason: e.message, details: e.details.map(|d| *d) })
             }
             Err(e) => Err(e),
         }
@@ -192,6 +198,10 @@ pub struct ActionGate {
     pub action: AccessAction,
     pub allowed: bool,
     pub reason: String,
+    /// See [`Gate::details`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub details: Option<ErrorDetails>,
 }
 
 /// What the person may do to one member of the team, with the core's reasons.

@@ -7,7 +7,7 @@ use super::session::load_assignment;
 use super::session::load_role;
 use crate::access::grant::{self, Assignment, Current, Grantor, Refusal};
 use crate::access::roles::{Permission, RoleKind, SiteAccess};
-use crate::access::{Level, Need};
+use crate::access::{Denial, Level, Need};
 use crate::app::gate::At;
 use crate::app::usecases as uc;
 use crate::app::{resolve_site, App, Session};
@@ -191,7 +191,7 @@ impl App {
                 "owner.transfer",
                 Some(team.id),
                 email,
-                Refusal::Denied("only the owner can transfer ownership".into()),
+                Refusal::Denied(Denial::OwnerOnly { use_case: "owner.transfer".into() }),
             ));
         }
         let member = find_member(&tx, team.id, email)?;

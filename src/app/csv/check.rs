@@ -6,6 +6,7 @@
 use super::import::ImportProgress;
 use crate::app::residents::{create_entries, validate_new, CreateEntries, FieldProblem};
 use crate::csvio::import::{FileInfo, RowProblem, RowReader};
+use crate::csvio::problems::RowCode;
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
 use residentdesk_domain::rules::{self, Interval};
@@ -76,7 +77,15 @@ impl RowCheck<'_> {
     pub(super) fn run<R: Read>(self, input: R, conn: &rusqlite::Connection, emit: &mut dyn FnMut(Checked) -> bool) {
         let file_problem = |row: u64, summary: String, message: String| Checked::FileProblem {
             summary,
-            problem: RowProblem { row, column: String::new(), field: "file".into(), value: String::new(), message },
+            problem: RowProblem {
+                row,
+                column: String::new(),
+                field: "file".into(),
+                value: String::new(),
+                message,
+                rule: None,
+                code: Some(RowCode::File),
+            },
         };
         let mut reader = match RowReader::for_site(input, self.tz) {
             Ok(r) => r,
@@ -108,16 +117,13 @@ impl RowCheck<'_> {
             let mut problems = row.problems;
             if let Some(named) = &row.site {
                 if !site_matches(site, named) {
-                    problems.push(RowProblem {
-                        row: row.row,
-                        column: reader.column_name("Site"),
-                        field: "Site".into(),
-                        value: named.clone(),
-                        message: format!(
-                            "this row is for site {named:?}, but the import is into {:?}; import each site's rows into that site",
-                            site.name
-                        ),
-                    });
+                    problems.push(RowProblem::coded(
+                        row.row,
+                        reader.column_name("Site"),
+                        "Site",
+                        named.clone(),
+                        RowCode::OtherSite { named: named.clone(), site: site.name.clone() },
+                    ));
                 }
             }
             // Rows that could not even be read (ragged, oversized) are not checked further.
@@ -126,25 +132,15 @@ impl RowCheck<'_> {
             let mut in_file_unit = false;
             if readable {
                 let (email_dup, overlap) = in_file.check(&row.input, row.row, self.tz, self.now);
-                if let Some(message) = email_dup {
+                if let Some(code) = email_dup {
                     in_file_email = true;
-                    problems.push(RowProblem {
-                        row: row.row,
-                        column: reader.column_name("Email"),
-                        field: "Email".into(),
-                        value: reader.cell("Email"),
-                        message,
-                    });
+                    let (column, value) = (reader.column_name("Email"), reader.cell("Email"));
+                    problems.push(RowProblem::coded(row.row, column, "Email", value, code));
                 }
-                if let Some(message) = overlap {
+                if let Some(code) = overlap {
                     in_file_unit = true;
-                    problems.push(RowProblem {
-                        row: row.row,
-                        column: reader.column_name("Unit"),
-                        field: "Unit".into(),
-                        value: reader.cell("Unit"),
-                        message,
-                    });
+                    let (column, value) = (reader.column_name("Unit"), reader.cell("Unit"));
+                    problems.push(RowProblem::coded(row.row, column, "Unit", value, code));
                 }
             }
             // Fields the reader already found wrong (bad Excel date, NUL, oversized cell) are
@@ -204,6 +200,8 @@ fn row_problem<R: Read>(reader: &RowReader<R>, row: u64, p: FieldProblem) -> Row
         field: field.to_string(),
         value: reader.cell(field),
         message: p.message,
+        rule: p.rule,
+        code: None,
     }
 }
 
@@ -216,13 +214,13 @@ impl InFile {
         row: u64,
         tz: chrono_tz::Tz,
         now: DateTime<Utc>,
-    ) -> (Option<String>, Option<String>) {
+    ) -> (Option<RowCode>, Option<RowCode>) {
         let email = rules::normalize_email(&input.email).ok();
         let mut email_dup = None;
         if let Some(email) = &email {
             match self.emails.entry(key_of(&[email])) {
                 std::collections::hash_map::Entry::Occupied(first) => {
-                    email_dup = Some(format!("Email {email} is already on row {} of this file", first.get()));
+                    email_dup = Some(RowCode::EmailTwice { email: email.clone(), row: *first.get() });
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(row);
@@ -247,8 +245,11 @@ impl InFile {
             return (email_dup, None);
         }
         let stays = self.stays.entry(key_of(&[building, floor, unit])).or_default();
-        let overlap = stays.iter().find(|s| s.interval.overlaps(&interval)).map(|s| {
-            format!("Unit {building}/{floor}/{unit} is also taken on row {} of this file for overlapping dates", s.row)
+        let overlap = stays.iter().find(|s| s.interval.overlaps(&interval)).map(|s| RowCode::UnitTwice {
+            building: building.into(),
+            floor: floor.into(),
+            unit: unit.into(),
+            row: s.row,
         });
         if overlap.is_none() {
             stays.push(Stay { row, interval });

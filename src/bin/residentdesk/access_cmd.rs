@@ -178,12 +178,12 @@ pub fn access_cmd(app: &mut App, session: &Session, cmd: &AccessCmd, out: &Out) 
             let e = app.access_explain(session, person.as_deref(), action, site)?;
             out.value(&e, || {
                 println!(
-                    "{}: {} may {}{} at {}",
-                    if e.allowed { "ALLOWED" } else { "DENIED" },
+                    "{}: {} may {}{} in {}",
+                    if e.allowed { "Yes" } else { "No" },
                     e.person,
                     if e.allowed { "" } else { "not " },
-                    e.action,
-                    e.target
+                    e.asked.phrase(),
+                    e.place
                 );
                 println!("  because: {}", e.rule);
                 println!("  roles:   {}", e.roles);
@@ -220,7 +220,7 @@ pub fn access_cmd(app: &mut App, session: &Session, cmd: &AccessCmd, out: &Out) 
                 );
                 println!();
                 print_table(
-                    &["TABLE-1 FEATURE", "ALLOWED", "RULE"],
+                    &["TASK (TABLE-1)", "ALLOWED", "RULE"],
                     m.features
                         .iter()
                         .map(|f| vec![f.feature.clone(), if f.allowed { "yes" } else { "no" }.into(), f.rule.clone()])

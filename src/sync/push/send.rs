@@ -221,8 +221,7 @@ async fn update<R: RemoteApi>(
         merged.insert(f.clone(), l);
     }
     if !disputed.is_empty() {
-        let names: Vec<&str> = disputed.keys().map(String::as_str).collect();
-        let msg = format!("changed here and on the remote: {}", names.join(", "));
+        let msg = crate::sync::merge::disputed_message(disputed.keys());
         conflict(cx, a, ConflictKind::Field, Value::Object(disputed), &msg)?;
         return Ok((Outcome::Stop, None));
     }

@@ -264,7 +264,7 @@ pub(super) async fn failed<R: RemoteApi>(
                 "local": format!("{}/{}/{}", text_of(&body, "Building"), text_of(&body, "Floor"), text_of(&body, "Unit")),
                 "remote": e.to_string(),
             }});
-            conflict(cx, a, ConflictKind::UnitTaken, fields, &format!("the unit was taken remotely: {e}"))?;
+            conflict(cx, a, ConflictKind::UnitTaken, fields, &format!("the unit was taken in Site Manager: {e}"))?;
             Ok((Outcome::Stop, None))
         }
         RemoteError::Rejected { status: 404, .. }

@@ -114,7 +114,7 @@ describe('field errors', () => {
     expect(problemsByField(e)).toEqual({ unit: 'occupied', '': 'other' });
     // A refusal with a reason code is said by the catalog, with the error's parameters.
     expect(problemsByField(new ApiError({ code: 'permission_denied', message: 'denied: no', details: { reason: 'permission_missing', use_case: 'resident.add', permission: 'residents.add' } }))).toEqual({
-      '': 'You do not have the permission residents.add needed for this (resident.add).',
+      '': 'Your roles do not allow this. Ask a Team administrator if you need to.',
     });
     // A broken rule at a field: the rule's message, with the field's label.
     expect(problemsByField(new ApiError({ code: 'invalid_input', message: 'FirstName is required', details: { field: 'FirstName', rule: 'required' } }))).toEqual({ first_name: 'First name is required.' });
@@ -171,6 +171,7 @@ describe('syncFeed', () => {
     conflict: 0,
     open_conflicts: 0,
     last_error: null,
+    last_problem: null,
     last_pass_at: running ? null : '2026-11-23T19:00:00Z',
     running,
     progress: null,
@@ -201,6 +202,7 @@ describe('syncSummary', () => {
     conflict: 0,
     open_conflicts: 0,
     last_error: null,
+    last_problem: null,
     last_pass_at: '2026-11-23T14:05:00Z',
     running: false,
     progress: null,

@@ -7,7 +7,8 @@ import type { FieldProblem } from './api/bindings/FieldProblem';
 import { formField } from './residentFields';
 import { createPresence } from './activity';
 import { t } from './i18n/locale.svelte';
-import { errorText, problemText } from './i18n/errors';
+import { errorText, problemText, reasonText, refusalText } from './i18n/errors';
+import { passProblemText } from './i18n/glossary';
 import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import type { ResidentView } from './api/bindings/ResidentView';
@@ -86,7 +87,7 @@ export function gate(info: SessionInfo | null, useCase: UseCaseName): Gate {
   if (!info) return { allowed: false, reason: t('gate.signInFirst') };
   const g = info.gates.find((x) => x.use_case === useCase);
   if (!g) return { allowed: false, reason: t('gate.unknownUseCase', { name: useCase }) };
-  return { allowed: g.allowed, reason: g.allowed ? '' : g.reason.replace(/^denied: /, '') };
+  return { allowed: g.allowed, reason: g.allowed ? '' : refusalText(g.reason, g.details) };
 }
 
 /** Open when the core allows any of the use cases (a screen serving several); otherwise
@@ -119,7 +120,7 @@ export function actionGate(gates: ActionGate[] | null, action: AccessAction): Ga
   if (!gates) return { allowed: false, reason: t('gate.checking') };
   const g = gates.find((x) => x.action === action);
   if (!g) return { allowed: false, reason: t('gate.unknownAction', { name: action }) };
-  return { allowed: g.allowed, reason: g.reason.replace(/^denied: /, '') };
+  return { allowed: g.allowed, reason: g.allowed ? '' : refusalText(g.reason, g.details) };
 }
 
 // ---- notices ---------------------------------------------------------------------------
@@ -296,6 +297,6 @@ export function syncSummary(view: SyncView): {
     const p = s.progress;
     return { state: 'syncing', text: p ? t('sync.syncingProgress', { phase: phaseText(p.phase), done: p.done, total: p.total }) : t('sync.syncing') };
   }
-  if (s.last_error) return { state: 'offline', text: `${t('sync.offline')} · ${[...parts, last].join(' · ')}`, detail: s.last_error };
+  if (s.last_error) return { state: 'offline', text: `${t('sync.offline')} · ${[...parts, last].join(' · ')}`, detail: s.last_problem ? passProblemText(s.last_problem, reasonText) : s.last_error };
   return { state: 'online', text: `${t('sync.online')} · ${[last, ...parts].join(' · ')}` };
 }

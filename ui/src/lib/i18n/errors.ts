@@ -1,14 +1,19 @@
-//! The core's errors in the person's language. An error that carries a reason code
-//! (`details.reason`) or a broken rule (`details.rule`, with its parameters) is said by the
-//! catalog; one that carries neither keeps the core's English text, the only fallback.
+//! The core's errors in the person's language. An error that carries a refusal of access
+//! (`details.denial`), a reason code (`details.reason`) or a broken rule (`details.rule`, with
+//! its parameters) is said by the catalog; one that carries none keeps the core's English
+//! text, the only fallback. Gates (an action offered disabled, with why) say their refusal
+//! the same way.
 import { ApiError } from '../api/ipc';
+import type { ErrorDetails } from '../api/bindings/ErrorDetails';
 import type { ErrorReason } from '../api/bindings/ErrorReason';
+import type { RowProblem } from '../api/bindings/RowProblem';
 import type { FieldProblem } from '../api/bindings/FieldProblem';
 import type { RuleError } from '../api/bindings/RuleError';
 import { fieldLabel } from '../residentFields';
 import type { MessageKey } from './en';
 import { t } from './locale.svelte';
 import { time } from './intl';
+import { denialText, rowCodeText, siteTypeName } from './glossary';
 
 /** Every reason code the core sends, with its message: a reason added to the Rust enum fails
  * `npm run check` until it is given one. */
@@ -28,6 +33,13 @@ const REASONS: Record<ErrorReason, MessageKey> = {
   password_expired: 'error.reason.password_expired',
   db_damaged: 'error.reason.db_damaged',
 };
+
+/** The action a lifecycle rule refused, as the core names it, in the person's language. */
+const RULE_ACTIONS: Record<string, MessageKey> = {
+  'resending an invitation': 'ruleAction.resend',
+  'resetting the Wi-Fi key': 'ruleAction.wifiKey',
+};
+const ruleAction = (a: string): string => (a in RULE_ACTIONS ? t(RULE_ACTIONS[a]) : a);
 
 /** A broken rule in words, with its parameters (field names as the form labels them). */
 export function ruleText(r: RuleError): string {
@@ -49,13 +61,13 @@ export function ruleText(r: RuleError): string {
     case 'purge_expired':
       return t('error.rule.purge_expired');
     case 'expired':
-      return t('error.rule.expired', { action: r.action });
+      return t('error.rule.expired', { action: ruleAction(r.action) });
     case 'not_started':
-      return t('error.rule.not_started', { action: r.action });
+      return t('error.rule.not_started', { action: ruleAction(r.action) });
     case 'not_scheduled':
       return t('error.rule.not_scheduled', { status: r.status });
     case 'psk_reset_not_allowed':
-      return t('error.rule.psk_reset_not_allowed', { site_type: r.site_type });
+      return t('error.rule.psk_reset_not_allowed', { site_type: siteTypeName(r.site_type) });
     case 'bad_status_change':
       return t('error.rule.bad_status_change', { given: r.given });
     case 'bad_bulk_action':
@@ -68,6 +80,7 @@ export function ruleText(r: RuleError): string {
 /** The text of an error of a command, translated where the core gave a code. */
 export function apiErrorText(e: ApiError): string {
   const d = e.details;
+  if (d?.denial) return denialText(d.denial);
   const reason = d?.reason;
   if (reason && REASONS[reason]) {
     return t(REASONS[reason], {
@@ -88,6 +101,24 @@ export function apiErrorText(e: ApiError): string {
 /** One field problem in words: the rule's message, or the core's text. */
 export function problemText(p: FieldProblem): string {
   return (p.rule && ruleText(p.rule)) || p.message;
+}
+
+/** One import row problem in words: the rule's or the row code's message, or the core's text. */
+export function rowProblemText(p: RowProblem): string {
+  return (p.rule && ruleText(p.rule)) || (p.code && rowCodeText(p.code, p.message)) || p.message;
+}
+
+/** A core error's reason code in words (no parameters). */
+export function reasonText(reason: ErrorReason): string {
+  return t(REASONS[reason], { holder: '', since: '', use_case: '', permission: '', candidates: '', contradicted: '', count: 0 });
+}
+
+/** Why an action is refused, from a gate's English reason and its details (the same
+ * details as the error the action itself would raise), in the person's language. */
+export function refusalText(reason: string, details?: ErrorDetails | null): string {
+  const english = reason.replace(/^denied: /, '');
+  if (!details) return english;
+  return apiErrorText(new ApiError({ code: 'permission_denied', message: english, details }));
 }
 
 /** Whatever a command or the page threw, as text for the person. */

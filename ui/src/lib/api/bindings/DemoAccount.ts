@@ -3,4 +3,16 @@
 /**
  * A demo account and its password (printed once by the CLI).
  */
-export type DemoAccount = { email: string, password: string, level: string, note: string, };
+export type DemoAccount = { email: string, password: string, 
+/**
+ * `owner` or a base role's key (the desktop names it in words).
+ */
+level: string, 
+/**
+ * The person's name (the desktop's words: name and role).
+ */
+name: string, 
+/**
+ * Name, role and reach in English (the CLI's words).
+ */
+note: string, };
