@@ -45,7 +45,22 @@ impl ApiError {
 impl From<RuleError> for ApiError {
     fn from(e: RuleError) -> Self {
         let status = if e.is_conflict() { StatusCode::CONFLICT } else { StatusCode::BAD_REQUEST };
-        ApiError::new(status, e.to_string())
+        ApiError::new(status, vendor_message(&e))
+    }
+}
+
+/// The vendor's API names its own fields: the rules' English is written for people at the
+/// desk ("Access end must be after access start"), the simulated remote answers in the wire
+/// contract's words ("DeactivationDateUTC"), as the real one would.
+fn vendor_message(e: &RuleError) -> String {
+    match e {
+        RuleError::Required { field } => format!("{field} is required"),
+        RuleError::Invalid { field, reason } => format!("{field} is invalid: {reason}"),
+        RuleError::EndBeforeStart => {
+            "DeactivationDateUTC must be after ActivationDateUTC, or equal to it for an empty stay".into()
+        }
+        RuleError::PurgeExpired => "resident is already expired and cannot be purged".into(),
+        other => other.to_string(),
     }
 }
 
