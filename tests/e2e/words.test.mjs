@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Session, startDriver, stopDriver, signIn, accounts } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, systemLookAndLanguage } from './webdriver.mjs';
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'words');
 const DB = join(DIR, 'desk.db');
@@ -37,6 +37,9 @@ async function withApp(env, body) {
   await startDriver(env);
   const s = await Session.start(['--db', DB]);
   try {
+    // The system's language and theme, whatever another test chose in Settings (the web
+    // view's storage is the computer's, shared by every start).
+    await systemLookAndLanguage(s);
     await body(s);
   } finally {
     await s.end();
