@@ -86,7 +86,8 @@ test('a Spanish OS language: first run, sign-in and residents in Spanish; Settin
     assert.match(await s.textOf('[data-testid="have-invitation"]'), /Tengo una invitación/);
     await s.screenshot('w02-es-sign-in');
 
-    await signIn(s, accounts.team_admin);
+    // The header names the role in the person's language too.
+    await signIn(s, { ...accounts.team_admin, title: 'Administrador del equipo' });
     await s.waitFor('#res-h', { text: 'Residentes' });
     await s.waitFor('[data-testid="add-resident"]', { text: 'Agregar residente' });
     await s.waitForContent('[data-testid="count"]', 'the count in Spanish', (t) => /\d residentes? en /.test(t), { timeout: 30000 });
