@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Session, startDriver, stopDriver, signIn, accounts, systemLookAndLanguage, SHOTS } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, systemLookAndLanguage, SHOTS, invoke } from './webdriver.mjs';
 import { press, typeKeys, focused, KEY } from './keys.mjs';
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'keyboard');
@@ -21,17 +21,6 @@ before(async () => {
   await startDriver();
 });
 after(stopDriver);
-
-/** Calls an app command from the page (the core decides, as for any screen). */
-async function invoke(s, command, args = {}) {
-  const out = await s.exec(
-    `return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => JSON.stringify({ ok: v }), (e) => JSON.stringify({ err: e }));`,
-    [command, args],
-  );
-  const parsed = JSON.parse(out);
-  if (parsed.err) throw new Error(`${command}: ${JSON.stringify(parsed.err)}`);
-  return parsed.ok;
-}
 
 /** Waits until the focused element's description (keys.mjs `focused`) passes `test`. */
 async function focusWhere(s, what, test, timeout = 10000) {

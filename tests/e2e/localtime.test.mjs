@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { Session, startDriver, stopDriver, signIn, accounts } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, signIn, accounts, invoke } from './webdriver.mjs';
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'localtime');
 const DB = join(DIR, 'desk.db');
@@ -23,17 +23,6 @@ before(async () => {
   await startDriver();
 });
 after(stopDriver);
-
-/** Calls an app command from the page (the core decides, as for any screen). */
-async function invoke(s, command, args = {}) {
-  const out = await s.exec(
-    `return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => JSON.stringify({ ok: v }), (e) => JSON.stringify({ err: e }));`,
-    [command, args],
-  );
-  const parsed = JSON.parse(out);
-  if (parsed.err) throw new Error(`${command}: ${JSON.stringify(parsed.err)}`);
-  return parsed.ok;
-}
 
 const WEST = 'America/Los_Angeles';
 const EAST = 'Pacific/Auckland';

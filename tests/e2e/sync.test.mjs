@@ -4,30 +4,15 @@
 // simulator binary; `cargo xtask test` builds it); skipped without it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { Session, startDriver, stopDriver } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, startSim } from './webdriver.mjs';
 
 const SIM = process.env.SITEMANAGER_SIM;
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'sync');
 const DB = join(DIR, 'desk.db');
 const STATE = join(DIR, 'sim-state.db');
 
-/** Starts the simulator and resolves to the process and its base URL. */
-function startSim(args) {
-  const proc = spawn(SIM, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout });
-    lines.once('line', (line) => {
-      const m = line.match(/^listening on (\S+)/);
-      if (m) resolve({ proc, url: m[1] });
-      else reject(new Error(`unexpected first line from the simulator: ${line}`));
-    });
-    proc.once('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
-  });
-}
 function stopSim(sim) {
   return new Promise((resolve) => {
     sim.proc.once('exit', resolve);
@@ -57,7 +42,7 @@ function stopwatch(name) {
 }
 
 test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
-  let sim = await startSim(['--seed', 'demo', '--state', STATE]);
+  let sim = await startSim(SIM, ['--seed', 'demo', '--state', STATE]);
   const port = new URL(sim.url).port;
   simPort = port;
   const s = await Session.start(['--db', DB]);
@@ -102,7 +87,7 @@ test('offline edit is synced when the remote comes back', { skip: !SIM && 'SITEM
     await s.screenshot('71-sync-offline-pending');
 
     // Back online on the same address and state: the change goes out.
-    sim = await startSim(['--state', STATE, '--listen', `127.0.0.1:${port}`]);
+    sim = await startSim(SIM, ['--state', STATE, '--listen', `127.0.0.1:${port}`]);
     await s.click('[data-testid="sync-now"]');
     const text = await s.waitForContent('[data-testid="sync-bar"]', 'Online with nothing pending', (t) => t.includes('Online') && !t.includes('pending'), { timeout: 60000 });
     mark('synced after the remote came back');
@@ -150,7 +135,7 @@ async function v2(base, method, path, body) {
 
 test('a field changed here and on the remote is a conflict, resolved side by side', { skip: !SIM && 'SITEMANAGER_SIM is not set' }, async () => {
   assert.ok(simPort, 'the first sync test ran');
-  const sim = await startSim(['--state', STATE, '--listen', `127.0.0.1:${simPort}`]);
+  const sim = await startSim(SIM, ['--state', STATE, '--listen', `127.0.0.1:${simPort}`]);
   const s = await Session.start(['--db', DB]);
   try {
     await s.type('#email', 'admin@desk.example.test');

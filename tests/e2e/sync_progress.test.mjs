@@ -6,27 +6,13 @@
 // target directory); skipped without it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { Session, startDriver, stopDriver } from './webdriver.mjs';
+import { Session, startDriver, stopDriver, startSim } from './webdriver.mjs';
 
 const SIM = [process.env.SITEMANAGER_SIM, join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'sitemanager-sim')].find((p) => p && existsSync(p));
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'sync-progress');
 const DB = join(DIR, 'desk.db');
-
-function startSim(args) {
-  const proc = spawn(SIM, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: proc.stdout }).once('line', (line) => {
-      const m = line.match(/^listening on (\S+)/);
-      if (m) resolve({ proc, url: m[1] });
-      else reject(new Error(`unexpected first line from the simulator: ${line}`));
-    });
-    proc.once('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
-  });
-}
 
 before(async () => {
   if (!SIM) return;
@@ -37,7 +23,7 @@ before(async () => {
 after(stopDriver);
 
 test('the first sync pass shows the sites it pulls, counting up', { skip: !SIM && 'no sitemanager-sim binary' }, async () => {
-  const sim = await startSim(['--seed', 'demo', '--state', join(DIR, 'sim-state.db'), '--latency-ms', '150']);
+  const sim = await startSim(SIM, ['--seed', 'demo', '--state', join(DIR, 'sim-state.db'), '--latency-ms', '150']);
   const s = await Session.start(['--db', DB]);
   try {
     // English whatever an earlier run left in the webview's storage.

@@ -3,6 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
@@ -271,4 +272,30 @@ export async function systemLookAndLanguage(s) {
     await sleep(100);
   }
   throw new Error('the page did not come back after clearing the language and theme');
+}
+
+/** Calls an app command from the page, as a screen would (the core decides); its answer, or
+ * an error naming the command and what the core said. */
+export async function invoke(s, command, args = {}) {
+  const out = await s.exec(
+    `return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => JSON.stringify({ ok: v }), (e) => JSON.stringify({ err: e }));`,
+    [command, args],
+  );
+  const parsed = JSON.parse(out);
+  if (parsed.err) throw new Error(`${command}: ${JSON.stringify(parsed.err)}`);
+  return parsed.ok;
+}
+
+/** Starts the simulator binary `sim` with `args`; resolves to the process and its base URL
+ * (the first line it prints). */
+export function startSim(sim, args) {
+  const proc = spawn(sim, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: proc.stdout }).once('line', (line) => {
+      const m = line.match(/^listening on (\S+)/);
+      if (m) resolve({ proc, url: m[1] });
+      else reject(new Error(`unexpected first line from the simulator: ${line}`));
+    });
+    proc.once('exit', (code) => reject(new Error(`the simulator exited (${code})`)));
+  });
 }
