@@ -91,11 +91,13 @@ fn keyring_entries(home: &Path) -> String {
     std::fs::read_to_string(home.join("entries.txt")).unwrap()
 }
 
-/// The CLI's JSON error among the lines of stderr (D-Bus and the keyring daemon write
-/// their own lines there too).
+/// The CLI's JSON error among what stderr holds (D-Bus and the keyring daemon write there
+/// too, and the daemon's last words may lack their newline: "discover_other_daemon: 1{…}"),
+/// so it is looked for from each `{` of each line.
 fn json_error(run: &Run) -> serde_json::Value {
     run.stderr
         .lines()
+        .flat_map(|l| l.match_indices('{').map(move |(at, _)| &l[at..]))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find_map(|v| v.get("error").cloned())
         .unwrap_or_else(|| panic!("no JSON error on stderr: {run:?}"))
