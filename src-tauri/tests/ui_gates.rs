@@ -28,3 +28,33 @@ fn every_use_case_the_ui_asks_about_is_one_the_core_answers() {
         );
     }
 }
+
+/// The audit log shows each row's action in words (`uc.<action>` in the UI's catalogs). The
+/// actions the core writes: every use case's name, the bulk actions (`bulk.<action>`), and
+/// the few steps audited outside a use case's own name. A new one without its words would
+/// show as an id on the Audit screen: this test fails instead.
+#[test]
+fn every_audited_action_has_words_in_every_catalog() {
+    use residentdesk::app::usecases::ALL;
+    use residentdesk::domain::BulkAction;
+    let mut actions: Vec<String> = ALL.iter().map(|uc| uc.name.to_string()).collect();
+    actions.extend(BulkAction::ALL.iter().map(|a| format!("bulk.{}", a.as_str())));
+    actions.extend(
+        [
+            "access.grant",
+            "access.revoke",
+            "audit.triggers_restored",
+            "audit.retention_scrub",
+            "sync.site_added",
+            "sync.remote_purge",
+            "remote.check.result",
+        ]
+        .map(String::from),
+    );
+    for catalog in ["en", "es"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../ui/src/lib/i18n/{catalog}.ts"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let missing: Vec<&String> = actions.iter().filter(|a| !text.contains(&format!("\"uc.{a}\":"))).collect();
+        assert!(missing.is_empty(), "{catalog}.ts has no \"uc.<action>\" words for {missing:?}");
+    }
+}

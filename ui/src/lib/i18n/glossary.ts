@@ -116,6 +116,15 @@ export function siteTypeName(type: string): string {
   return isMessageKey(key) ? t(key) : type;
 }
 
+/** An audit row's action in words ("Suspended a resident"): the use case's name, or one of the
+ *  few steps the core audits outside a use case (bulk.*, access.grant, sync.site_added …).
+ *  Every name the core writes has a `uc.` message (src-tauri/tests/ui_gates.rs); a name from an
+ *  older database that no longer exists shows as written. */
+export function auditActionName(action: string): string {
+  const key = `uc.${action}`;
+  return isMessageKey(key) ? t(key) : action;
+}
+
 /** What was asked, as the verb phrase of a refusal ("manage staff users"). */
 export function askedVerb(a: Asked): string {
   return 'feature' in a ? t(FEATURES[a.feature].verb) : t(PERMISSIONS[a.permission].verb);
