@@ -69,6 +69,14 @@ pub fn error_then<R: Runtime>(app: &AppHandle<R>, title: &str, text: &str, then:
         .show(move |_| then());
 }
 
+/// The seam's answer for `which` once its file is there (the print seam polls for its own:
+/// src/print_seam.rs); `None` while the seam is off or the file is not written yet.
+#[cfg(all(feature = "e2e", target_os = "linux"))]
+pub(crate) fn e2e_asked(which: &str) -> Option<Option<std::path::PathBuf>> {
+    let folder = std::env::var_os("RESIDENTDESK_E2E_DIALOGS").filter(|d| !d.is_empty())?;
+    std::path::Path::new(&folder).join(which).exists().then(|| e2e::answer(which)).flatten()
+}
+
 /// The test seam (see the module's documentation).
 #[cfg(feature = "e2e")]
 mod e2e {

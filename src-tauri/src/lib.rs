@@ -13,6 +13,8 @@ pub mod dialogs;
 pub mod instance;
 pub mod logging;
 pub mod maintenance;
+#[cfg(all(feature = "e2e", target_os = "linux"))]
+mod print_seam;
 pub mod remote_team;
 pub mod shutdown;
 pub mod startup;
@@ -492,7 +494,9 @@ pub fn run() -> Result<(), String> {
                 }
             }
             for window in &windows {
-                tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
+                let _built = tauri::WebviewWindowBuilder::from_config(shell.handle(), window)?.build()?;
+                #[cfg(all(feature = "e2e", target_os = "linux"))]
+                print_seam::install(&_built);
             }
             Ok(())
         })

@@ -20,6 +20,8 @@ const APT: &[&str] = &[
     "xauth",
     "webkit2gtk-driver",
     "imagemagick",
+    // pdftotext/pdfinfo: the e2e print test reads the PDF the print seam wrote.
+    "poppler-utils",
 ];
 
 fn ui_dir() -> PathBuf {

@@ -21,7 +21,7 @@ import type { Place } from '../api/bindings/Place';
 import type { ResolvedSaid } from '../api/bindings/ResolvedSaid';
 import type { RowCode } from '../api/bindings/RowCode';
 import type { StatusFlag } from '../api/bindings/StatusFlag';
-import { fieldLabel } from '../residentFields';
+import { fieldLabel, RESIDENT_FIELD_NAMES } from '../residentFields';
 import type { MessageKey } from './en';
 import { day, time } from './intl';
 import { isMessageKey, locale, t } from './locale.svelte';
@@ -332,6 +332,14 @@ export function conflictText(c: Conflict): string {
   return t(CONFLICT_KINDS[kind], { fields: list(fields), count: fields.length });
 }
 
+/** Site Manager's own words (a refusal's message, in its language) with its field names said
+ *  as the desk says them ("FirstName is required" → "First name is required"): the vendor's
+ *  sentence cannot be translated, but the names in it need not be the API's. */
+const API_FIELD = new RegExp(`\\b(${RESIDENT_FIELD_NAMES.join('|')})\\b`, 'g');
+export function remoteWords(message: string): string {
+  return message.replace(API_FIELD, (name) => fieldLabel(name));
+}
+
 /** Why an outbox entry waits or stopped, said by its state; Site Manager's own words (or the
  * core's, for a change it refused before sending) follow where the person needs them. */
 export function outboxWhy(e: Entry): string {
@@ -339,10 +347,10 @@ export function outboxWhy(e: Entry): string {
     case 'conflict':
       return t('outbox.why.conflict');
     case 'rejected':
-      return t('outbox.why.rejected', { message: e.last_error ?? '' });
+      return e.last_error ? t('outbox.why.rejected', { message: remoteWords(e.last_error) }) : t('outbox.why.rejectedNoWords');
     case 'pending':
     case 'in_flight':
-      return e.last_error ? t('outbox.why.retry', { message: e.last_error }) : '';
+      return e.last_error ? t('outbox.why.retry', { message: remoteWords(e.last_error) }) : '';
     default:
       return '';
   }

@@ -26,8 +26,9 @@ import { es } from './es';
 import { errorText, reasonText, ruleText, rowProblemText } from './errors';
 import {
   FEATURES, LEVELS, PERMISSIONS, actionSaidText, bulkItemText, passProblemText, conflictText, denialText, featureName, levelAbout, levelName,
-  permissionAbout, permissionName, resolvedText, roleAbout, roleName, siteTypeName,
+  permissionAbout, permissionName, resolvedText, roleAbout, roleName, siteTypeName, outboxWhy, auditActionName,
 } from './glossary';
+import type { Entry } from '../api/bindings/Entry';
 import { setLocaleChoice, type Locale } from './locale.svelte';
 import { API_NAMES, PERMISSION_IDS, technicalTerms } from './plainWords';
 
@@ -184,6 +185,11 @@ function rendered(): [string, string][] {
   for (const f of Object.keys(FEATURES) as Feature[]) out.push([`feature ${f}`, featureName(f)]);
   for (const k of ['auditor', 'sync_operator', 'remote_synced']) out.push([`role ${k}`, `${roleName(k, k)} ${roleAbout(k)}`]);
   for (const s of ['PPK-C', 'PPK-D', 'PSK']) out.push([`site type ${s}`, siteTypeName(s)]);
+  // Site Manager's own refusal, as a vendor writes it: its field names said as the desk's.
+  const vendor = 'ActivationDateUTC must be before DeactivationDateUTC; FirstName is required';
+  for (const state of ['rejected', 'pending'] as const) out.push([`outbox ${state}`, outboxWhy({ state, last_error: vendor } as Entry)]);
+  out.push(['outbox rejected without words', outboxWhy({ state: 'rejected', last_error: null } as Entry)]);
+  for (const a of ['resident.terminate', 'bulk.terminate-purge', 'access.grant', 'sign_in']) out.push([`audit ${a}`, auditActionName(a)]);
   return out;
 }
 
