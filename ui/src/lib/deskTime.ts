@@ -5,10 +5,12 @@
  * they are the site's calendar days, which the core gives (`start_day`, `site_today`).
  */
 
+import { cachedDateTimeFormat } from './i18n/intlCache';
+
 /** The desk zone's short name at `iso` (or now): `PST`, `GMT+9`, `UTC`. */
 export function deskZone(iso?: string): string {
   const d = iso ? new Date(iso) : new Date();
   const at = Number.isNaN(d.getTime()) ? new Date() : d;
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(at).find((p) => p.type === 'timeZoneName');
+  const part = cachedDateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(at).find((p) => p.type === 'timeZoneName');
   return part?.value ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
 }

@@ -2,6 +2,7 @@
 //! `{name, plural, one {…} other {…}}` chooses a branch by `Intl.PluralRules` for the locale
 //! (`=0 {…}`-style exact branches win over categories); `#` in a branch is the number, formatted
 //! for the locale. A small subset of ICU MessageFormat, so translators meet a known notation.
+import { cachedNumberFormat, cachedPluralRules } from './intlCache';
 
 export type Params = Record<string, string | number>;
 
@@ -77,7 +78,7 @@ export function format(message: string, params: Params = {}, locale = 'en'): str
       const n = typeof value === 'number' ? value : Number(value);
       const all = branches(inner, message);
       const exact = all.find((b) => b.key === `=${n}`);
-      const category = new Intl.PluralRules(locale).select(n);
+      const category = cachedPluralRules(locale).select(n);
       const chosen = exact ?? all.find((b) => b.key === category) ?? all.find((b) => b.key === 'other')!;
       out += format(chosen.text.replaceAll('#', number(n, locale)), params, locale);
     }
@@ -87,5 +88,5 @@ export function format(message: string, params: Params = {}, locale = 'en'): str
 }
 
 function number(n: number, locale: string): string {
-  return new Intl.NumberFormat(locale).format(n);
+  return cachedNumberFormat(locale).format(n);
 }

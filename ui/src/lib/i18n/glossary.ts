@@ -24,11 +24,12 @@ import type { StatusFlag } from '../api/bindings/StatusFlag';
 import { fieldLabel, RESIDENT_FIELD_NAMES } from '../residentFields';
 import type { MessageKey } from './en';
 import { day, time } from './intl';
+import { cachedListFormat } from './intlCache';
 import { isMessageKey, locale, t } from './locale.svelte';
 
 /** A list in words for the locale ("A, B and C" / "A, B y C"). */
 export function list(items: string[]): string {
-  return new Intl.ListFormat(locale(), { style: 'long', type: 'conjunction' }).format(items);
+  return cachedListFormat(locale()).format(items);
 }
 
 /** Every permission with its name, its one-line description and the verb of refusals. */
