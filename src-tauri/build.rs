@@ -45,6 +45,7 @@ const COMMANDS: &[&str] = &[
     "conflict_resolve",
     "sync_status",
     "sync_now",
+    "sync_focus",
     "sync_config",
     "sync_configure",
     "import_choose",

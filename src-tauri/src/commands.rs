@@ -76,6 +76,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         conflict_resolve,
         sync_status,
         sync_now,
+        sync_focus,
         sync_config,
         sync_configure,
         import_choose,
@@ -466,6 +467,24 @@ pub async fn sync_now(desk: Desktop<'_>) -> Reply<()> {
         )
     })?;
     worker.sync_now().await;
+    Ok(())
+}
+
+/// Tells the background worker which site is on screen (`None`: none), so the adaptive pull
+/// schedule pulls it now and at every pass. Only a hint: a pass pulls only the sites the
+/// session's scope holds, so an id outside it changes nothing. Without a worker (sync not set
+/// up) there is nothing to do.
+#[tauri::command]
+pub async fn sync_focus(desk: Desktop<'_>, site: Option<String>) -> Reply<()> {
+    let site = match site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<i64>().map_err(|_| AppError::invalid_field("site", format!("{text:?} is not a site id")))?,
+        ),
+    };
+    if let Some(worker) = desk.worker() {
+        worker.focus(site).await;
+    }
     Ok(())
 }
 

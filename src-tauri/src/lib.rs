@@ -156,7 +156,13 @@ impl Desk {
         let app = self.open_app()?;
         let worker = {
             let _entered = self.runtime.enter();
-            Worker::spawn(app, session, remote, SyncOptions::default().in_background(), SYNC_INTERVAL)
+            Worker::spawn(
+                app,
+                session,
+                remote,
+                SyncOptions::default().in_background().pull_by_schedule(SYNC_INTERVAL, Vec::new()),
+                SYNC_INTERVAL,
+            )
         };
         let mut status = worker.subscribe();
         self.runtime.spawn(async move {

@@ -1,6 +1,8 @@
 //! The background sync worker for the desktop shell (in `app/` because it composes the gate,
 //! the sync executor and the housekeeping): a tokio task that owns the app, runs a
-//! pass on an interval (missed ticks are skipped, not bunched), on demand (`SyncNow`), and
+//! pass on an interval (missed ticks are skipped, not bunched; sites pulled by the adaptive
+//! schedule when the options carry one, see `sync::schedule`), on demand (`SyncNow`: every
+//! site), when a site is opened (`Focus`: that site at once), and
 //! after a failed pass on a backoff timer (never waiting for the next local edit), and
 //! publishes [`SyncStatus`] events on a `watch` channel. A pass that finds another pass
 //! running on the database (`residentdesk sync` beside the desktop, [`SyncError::Busy`]) is
@@ -9,6 +11,7 @@
 
 use super::{App, Session};
 use crate::sync::client::RemoteApi;
+use crate::sync::schedule::PullPlan;
 use crate::sync::status::{self, SyncStatus};
 use crate::sync::{run_pass, Progress, SyncError, SyncOptions};
 use std::sync::Arc;
@@ -20,6 +23,9 @@ use tokio::time::MissedTickBehavior;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     SyncNow,
+    /// The site a person has on screen (`None`: none): with the adaptive pull schedule it is
+    /// pulled at once and at every pass.
+    Focus(Option<i64>),
     Stop,
 }
 
@@ -46,9 +52,14 @@ impl Worker {
         Worker { commands: tx, status: status_rx, task }
     }
 
-    /// Asks for a pass now.
+    /// Asks for a pass now: it pulls every site, whatever the schedule says.
     pub async fn sync_now(&self) {
         let _ = self.commands.send(Command::SyncNow).await;
+    }
+
+    /// Tells the worker which site is on screen; a pass runs now to pull it.
+    pub async fn focus(&self, site: Option<i64>) {
+        let _ = self.commands.send(Command::Focus(site)).await;
     }
 
     /// A receiver of status events (the latest value is always available).
@@ -85,6 +96,7 @@ async fn run<R: RemoteApi>(
     let mut failures = 0u32;
     let mut last_purge: Option<tokio::time::Instant> = None;
     let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut focus: Option<i64> = None;
     let status = Arc::new(status);
     loop {
         let backoff = async {
@@ -93,9 +105,20 @@ async fn run<R: RemoteApi>(
                 None => std::future::pending().await,
             }
         };
+        // A person's "Sync now" pulls every site; the timer's passes (and opening a site)
+        // pull by the schedule, if the options have one.
+        let mut asked = false;
         tokio::select! {
             cmd = commands.recv() => match cmd {
-                Some(Command::SyncNow) => {}
+                Some(Command::SyncNow) => asked = true,
+                Some(Command::Focus(site)) => {
+                    // Nothing to pull for no site, or for the same one again.
+                    let same = focus == site;
+                    focus = site;
+                    if same || site.is_none() {
+                        continue;
+                    }
+                }
                 Some(Command::Stop) | None => return app,
             },
             _ = ticker.tick() => {}
@@ -109,8 +132,10 @@ async fn run<R: RemoteApi>(
         let progress = move |p: Progress| progress_tx.send_modify(|s| s.progress = Some(p));
         // Every pass goes through the gate first: a session that lost `sync.operate`, was
         // disabled or whose token was revoked stops syncing at its next tick.
+        let pass_opts =
+            if asked { SyncOptions { pull: PullPlan::Every, ..opts.clone() } } else { with_focus(&opts, focus) };
         let outcome = match app.sync_gate(&session) {
-            Ok(fresh) => run_pass(app.sync_db(), &fresh, &remote, &opts, Some(&progress)).await,
+            Ok(fresh) => run_pass(app.sync_db(), &fresh, &remote, &pass_opts, Some(&progress)).await,
             Err(e) => Err(SyncError::App(e)),
         };
         // The 31-day purge runs on the worker's timer too (at most hourly), on behalf of the
@@ -153,6 +178,16 @@ async fn run<R: RemoteApi>(
         }
         status.send_replace(s);
     }
+}
+
+/// The options of one pass: with the adaptive pull schedule, the site on screen is pulled
+/// whatever its schedule says.
+fn with_focus(opts: &SyncOptions, focus: Option<i64>) -> SyncOptions {
+    let mut pass = opts.clone();
+    if let PullPlan::Adaptive { focus: sites, .. } = &mut pass.pull {
+        *sites = focus.into_iter().collect();
+    }
+    pass
 }
 
 /// When to look again after finding another pass running: a third of the lease's life

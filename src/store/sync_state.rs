@@ -87,6 +87,41 @@ pub fn set_pulled_digest(tx: &Transaction<'_>, site_id: i64, digest: Option<&str
     Ok(())
 }
 
+/// A site's place in the pull schedule: pulls in a row that found it unchanged, and when it is
+/// due again (`None`: at once).
+pub type PullSchedule = (u32, Option<DateTime<Utc>>);
+
+/// The pull schedule of every site that has one. Sites never pulled are absent.
+pub fn pull_schedules(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<i64, PullSchedule>> {
+    let mut stmt = conn.prepare_cached("SELECT site_id, quiet_pulls, next_pull_at FROM sync_sites")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, u32>(1)?, opt_ts(r.get(2)?)))))?;
+    rows.collect()
+}
+
+/// After a successful pull of a site: `changed` (the merge ran) starts its quiet count again,
+/// an unchanged answer adds one; `next_pull_at` is when it is due again (`None`: at once).
+/// Returns the quiet count now.
+pub fn schedule_pull(
+    tx: &Transaction<'_>,
+    site_id: i64,
+    changed: bool,
+    next_pull_at: impl FnOnce(u32) -> Option<DateTime<Utc>>,
+) -> rusqlite::Result<u32> {
+    let quiet: u32 = tx
+        .prepare_cached("SELECT quiet_pulls FROM sync_sites WHERE site_id = ?1")?
+        .query_row([site_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let quiet = if changed { 0 } else { quiet.saturating_add(1) };
+    let next = next_pull_at(quiet);
+    tx.prepare_cached(
+        "INSERT INTO sync_sites(site_id, quiet_pulls, next_pull_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(site_id) DO UPDATE SET quiet_pulls = excluded.quiet_pulls, next_pull_at = excluded.next_pull_at",
+    )?
+    .execute(params![site_id, quiet, next.map(ts)])?;
+    Ok(quiet)
+}
+
 /// Records a failed pull of a site (the last success stays).
 pub fn site_pull_failed(tx: &Transaction<'_>, site_id: i64, error: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
     tx.prepare_cached(

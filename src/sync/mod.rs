@@ -23,6 +23,7 @@ pub mod plan;
 pub mod pull;
 pub mod push;
 pub mod retry;
+pub mod schedule;
 pub mod status;
 
 use crate::access::Session;
@@ -66,6 +67,9 @@ pub struct SyncOptions {
     /// Who the pass is, for the message another pass shows ("desktop", …); `None`: the
     /// program's name. The process id and host are added.
     pub lease_label: Option<String>,
+    /// Which sites the pass pulls: every one (a one-off pass), or those due by the adaptive
+    /// schedule and the one on screen (the desktop's background worker): [`schedule`].
+    pub pull: schedule::PullPlan,
 }
 
 impl Default for SyncOptions {
@@ -80,6 +84,7 @@ impl Default for SyncOptions {
             lease_wait: Duration::from_secs(2),
             lease_ttl: Duration::from_secs(90),
             lease_label: None,
+            pull: schedule::PullPlan::Every,
         }
     }
 }
@@ -97,7 +102,15 @@ impl SyncOptions {
             lease_wait: Duration::from_secs(2),
             lease_ttl: Duration::from_secs(90),
             lease_label: None,
+            pull: schedule::PullPlan::Every,
         }
+    }
+
+    /// As `self`, pulling by the adaptive schedule of a pass interval of `interval`, with the
+    /// sites in `focus` pulled at every pass (the background worker: the site on screen).
+    pub fn pull_by_schedule(self, interval: Duration, focus: Vec<i64>) -> Self {
+        let pull = schedule::PullPlan::Adaptive { schedule: schedule::PullSchedule::for_interval(interval), focus };
+        SyncOptions { pull, ..self }
     }
 
     /// For the background worker: as `self`, but the first contact is tried once (see
@@ -126,6 +139,8 @@ pub struct PassReport {
     /// Of the sites pulled, those whose answer and local state were as after their last
     /// merge: nothing merged or written for them.
     pub sites_unchanged: u64,
+    /// Sites the adaptive schedule left for a later pass (not due, not on screen).
+    pub sites_not_due: u64,
     pub sites_failed: u64,
     pub residents_inserted: u64,
     pub residents_updated: u64,

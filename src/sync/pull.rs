@@ -7,6 +7,7 @@
 use super::client::{RemoteApi, RemoteError};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
+use super::schedule::{is_due, spread, PullPlan};
 use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
@@ -118,7 +119,25 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
 }
 
 async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
-    let sites: Vec<crate::store::sites::Site> = cx.sites.values().filter(|s| s.remote_id.is_some()).cloned().collect();
+    let linked: Vec<crate::store::sites::Site> = cx.sites.values().filter(|s| s.remote_id.is_some()).cloned().collect();
+    let schedule = match &cx.opts.pull {
+        PullPlan::Every => None,
+        PullPlan::Adaptive { schedule, focus } => Some((*schedule, focus.clone())),
+    };
+    // The adaptive schedule pulls the sites that are due and the ones on screen; the others
+    // wait for their turn (see `super::schedule`).
+    let sites: Vec<crate::store::sites::Site> = match &schedule {
+        None => linked,
+        Some((_, focus)) => {
+            let now = cx.db.now();
+            let due = sync_state::pull_schedules(cx.db.conn)?;
+            let (pull, wait): (Vec<_>, Vec<_>) = linked
+                .into_iter()
+                .partition(|site| focus.contains(&site.id) || is_due(due.get(&site.id).and_then(|(_, at)| *at), now));
+            cx.report.sites_not_due += wait.len() as u64;
+            pull
+        }
+    };
     let total = sites.len() as u64;
     let (remote, policy, team) = (cx.remote, cx.opts.retry, cx.team_remote.clone());
     let mut done = 0u64;
@@ -164,6 +183,12 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                         let unchanged = last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
                             d == remote && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
                         });
+                        // The site's place in the schedule: back to every pass when it
+                        // changed, further apart while it stays quiet (only a scheduled
+                        // pass sets a time; after a one-off pass the site is due at once).
+                        sync_state::schedule_pull(tx, site.id, !unchanged, |quiet| {
+                            schedule.as_ref().map(|(s, _)| s.next_pull(now, quiet, spread(site.id, now)))
+                        })?;
                         if unchanged {
                             sync_state::site_pulled(tx, site.id, now)?;
                             report.sites_unchanged += 1;

@@ -273,6 +273,66 @@ async fn an_unchanged_site_is_not_merged_again_and_any_change_is() {
     assert_eq!(local_view(&app), remote_view(&sim));
 }
 
+/// The adaptive pull schedule (the desktop's background worker): a pass pulls the sites that
+/// are due and the one on screen; a site that keeps answering the same waits ever longer; a
+/// change brings it back to every interval; a one-off pass still pulls every site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_adaptive_schedule_pulls_due_sites_and_the_one_on_screen() {
+    let sim = start_sim(FaultConfig::default());
+    let clock = Arc::new(residentdesk::FixedClock::new("2026-11-30T12:00:00Z".parse().unwrap()));
+    let mut app = App::open_in_memory(clock.clone()).unwrap();
+    let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
+    let r = remote(&sim);
+    let minute = std::time::Duration::from_secs(60);
+    let adaptive = |focus: Vec<i64>| opts().pull_by_schedule(minute, focus);
+    let pass = |rep: &PassReport| (rep.sites_pulled, rep.sites_unchanged, rep.sites_not_due);
+
+    // Never pulled: every site is due.
+    let first = sync_pass(&mut app, &s, &r, &adaptive(vec![]), None).await.unwrap();
+    assert_eq!(pass(&first), (2, 0, 0), "{first:?}");
+    let hudson = site(&app, &s, "Hudson");
+    // At once again: nothing is due; the site on screen is pulled all the same.
+    let rep = sync_pass(&mut app, &s, &r, &adaptive(vec![]), None).await.unwrap();
+    assert_eq!(pass(&rep), (0, 0, 2), "{rep:?}");
+    let rep = sync_pass(&mut app, &s, &r, &adaptive(vec![hudson]), None).await.unwrap();
+    assert_eq!(pass(&rep), (1, 1, 1), "{rep:?}");
+
+    // 73 s later (past the first delay, 60 s ± 20 %): Bayside is due, found unchanged, and
+    // now waits twice as long (120 s ± 20 %); Hudson, just pulled quiet, is not due yet.
+    clock.advance(chrono::Duration::seconds(73));
+    let rep = sync_pass(&mut app, &s, &r, &adaptive(vec![]), None).await.unwrap();
+    assert_eq!(pass(&rep), (1, 1, 1), "{rep:?}");
+    let schedules = store::sync_state::pull_schedules(app.conn()).unwrap();
+    let bayside = site(&app, &s, "Bayside");
+    let (quiet, next) = schedules[&bayside];
+    let wait = (next.unwrap() - residentdesk::Clock::now(clock.as_ref())).num_seconds();
+    assert_eq!(quiet, 1);
+    assert!((96..=144).contains(&wait), "a quiet site waits 120 s ± 20 %: {wait}");
+
+    // A remote change at a site: once due it is merged, and back to every interval.
+    let changed: i64 = app
+        .conn()
+        .query_row("SELECT site_id FROM residents WHERE email = 'remote2@example.com'", [], |r| r.get(0))
+        .unwrap();
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote2@example.com") {
+            res.first_name = "Changed".into();
+        }
+    });
+    clock.advance(chrono::Duration::seconds(145));
+    let rep = sync_pass(&mut app, &s, &r, &adaptive(vec![]), None).await.unwrap();
+    assert_eq!(rep.residents_updated, 1, "{rep:?}");
+    let schedules = store::sync_state::pull_schedules(app.conn()).unwrap();
+    assert_eq!(schedules[&changed].0, 0, "a change starts the quiet count again");
+    let other = if changed == hudson { bayside } else { hudson };
+    assert!(schedules[&other].0 >= 2, "the other site stays quiet: {schedules:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+
+    // A one-off pass (the CLI's) pulls every site, due or not.
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(pass(&rep), (2, 2, 0), "{rep:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_round_trips() {
     let sim = start_sim(FaultConfig::default());

@@ -120,6 +120,7 @@ export const api = {
   conflictResolve: (id: number, resolution: Resolution) => call<ResolveOutcome>('conflict_resolve', { id, resolution }),
   syncStatus: () => call<SyncStatus>('sync_status'),
   syncNow: () => call<null>('sync_now'),
+  syncFocus: (site: string | null) => call<null>('sync_focus', { site }),
   syncConfig: () => call<SyncConfig>('sync_config'),
   syncConfigure: (remoteUrl: string | null, remoteUser: string | null, password: string | null) =>
     call<SyncConfig>('sync_configure', { remoteUrl, remoteUser, password }),
