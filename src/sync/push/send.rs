@@ -202,6 +202,26 @@ async fn update<R: RemoteApi>(
         later(cx, a, "the remote resident has no ResidentId")?;
         return Ok((Outcome::Stop, None));
     };
+    // The API's PUT replaces the whole object and has no condition (no version to match), so
+    // whatever another desk wrote between our read and our PUT would be overwritten without a
+    // conflict. The site's snapshot may be seconds old by now (a pass sends many changes):
+    // read this one resident again just before comparing, so that window is one round trip
+    // (the many-desks soak, examples/soak_desks.rs, found edits lost in it).
+    let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
+    let current = match retry(&policy, true, || remote.resident(&team, site, &id)).await {
+        Ok(fresh) => fresh,
+        Err(RemoteError::Rejected { status: 404, .. }) => {
+            conflict(
+                cx,
+                a,
+                ConflictKind::RemotePurge,
+                json!({}),
+                "the resident was purged on the remote while changed here",
+            )?;
+            return Ok((Outcome::Stop, None));
+        }
+        Err(e) => return failed(cx, snap, a, e).await,
+    };
     let cur = remote_fields(&current);
     let local = normalize(body.as_object().unwrap_or(&Map::new()));
     let base_n = normalize(base);
@@ -241,8 +261,11 @@ async fn update<R: RemoteApi>(
     if mark_in_flight(cx, a.site_id, "single", OutboxOp::Update.as_str(), &[a])?.is_none() {
         return Ok((Outcome::Stop, None));
     }
-    let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
-    match retry(&policy, true, || remote.update_resident(&team, site, &id, &input)).await {
+    // Sent once per pass: a PUT that fails is not sent again with the same body after a
+    // wait (another desk may have written meanwhile, and a PUT has no condition); the entry
+    // waits for the next pass, which reads the resident again and compares first.
+    let once = crate::sync::retry::RetryPolicy { max_attempts: 1, ..policy };
+    match retry(&once, true, || remote.update_resident(&team, site, &id, &input)).await {
         Ok(r) => {
             let now = cx.db.now();
             let fields = Value::Object(remote_fields(&r));
