@@ -55,7 +55,7 @@ pub enum RuleError {
     NotEnded,
     #[error("the 31-day grace period is over: this resident is being deleted permanently")]
     GraceOver,
-    #[error("this change was already sent to Site Manager and can no longer be undone; {}", change.instead())]
+    #[error("sending this change to Site Manager has already begun, so it can no longer be undone; {}", change.instead())]
     UndoTooLate { change: crate::actions::Undoable },
     #[error("the resident was changed again since; this change can no longer be undone")]
     UndoChangedSince,

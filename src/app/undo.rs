@@ -99,7 +99,8 @@ impl App {
             let change = undoable(&entry.op).ok_or(RuleError::NothingToUndo)?;
             match OutboxState::parse(&entry.state) {
                 Some(OutboxState::Discarded) => return Err(RuleError::AlreadyUndone.into()),
-                Some(OutboxState::Pending) if entry.attempts == 0 => {}
+                // Never taken by a push (one that gave it back left its reason in last_error).
+                Some(OutboxState::Pending) if entry.attempts == 0 && entry.last_error.is_none() => {}
                 _ => return Err(RuleError::UndoTooLate { change }.into()),
             }
             let resident = match entry.resident_id {

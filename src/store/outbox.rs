@@ -200,14 +200,16 @@ pub fn changed_since(conn: &Connection, resident_id: i64, id: i64) -> rusqlite::
         .exists(params![resident_id, id])
 }
 
-/// Withdraws an entry that has never been sent (`pending`, no attempt): it becomes
+/// Withdraws an entry that has never been sent: `pending`, no attempt counted and no
+/// `last_error` (a push that took an entry and gave it back — a time-out, an interruption —
+/// always leaves its reason there, and the change may have reached the remote). It becomes
 /// `discarded` with `note`. Compare-and-set, like the push's own claim: false when the entry
 /// was claimed or sent meanwhile, and nothing changes then.
 pub fn withdraw_unsent(tx: &Transaction<'_>, id: i64, note: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
     let n = tx
         .prepare_cached(
             "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at = ?3
-             WHERE id = ?1 AND state = 'pending' AND attempts = 0",
+             WHERE id = ?1 AND state = 'pending' AND attempts = 0 AND last_error IS NULL",
         )?
         .execute(params![id, note, ts(now)])?;
     Ok(n == 1)

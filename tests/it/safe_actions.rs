@@ -92,6 +92,12 @@ fn undo_is_refused_once_sent_or_changed_since() {
     app.resident_add(&s, SITE, &input(who, "C102", "2026-11-01", None)).unwrap();
     let done = app.resident_terminate(&s, who).unwrap();
     let handle = done.undo.unwrap();
+    // A push took it and gave it back (a time-out): it may have reached Site Manager.
+    app.conn()
+        .execute("UPDATE outbox SET last_error = 'timed out; retry later' WHERE id = ?1", [handle.entries[0]])
+        .unwrap();
+    let e = app.resident_undo(&s, &handle).unwrap_err();
+    assert!(matches!(rule(&e), Some(RuleError::UndoTooLate { .. })), "{e:?}");
     // The sync sent it: too late, and the error says what to do instead.
     app.conn().execute("UPDATE outbox SET state = 'done' WHERE id = ?1", [handle.entries[0]]).unwrap();
     let e = app.resident_undo(&s, &handle).unwrap_err();

@@ -412,7 +412,7 @@ export const en = {
   "said.reinstated_open": "{name}'s access is back, with no end date.",
   "error.rule.not_ended": "Only a resident whose access has ended can be reinstated.",
   "error.rule.grace_over": "The 31-day grace period is over: this resident is being deleted permanently.",
-  "error.rule.undo_too_late": "This change was already sent to Site Manager and can no longer be undone. {instead}",
+  "error.rule.undo_too_late": "Sending this change to Site Manager has already begun, so it can no longer be undone. {instead}",
   "error.rule.undo_changed_since": "The resident was changed again since, so this change can no longer be undone.",
   "error.rule.already_undone": "This change has already been undone.",
   "error.rule.nothing_to_undo": "There is no change to undo.",

@@ -412,7 +412,7 @@ export const es: Record<MessageKey, string> = {
   "said.reinstated_open": "{name} vuelve a tener acceso, sin fecha de fin.",
   "error.rule.not_ended": "Solo se puede restablecer el acceso de un residente cuyo acceso terminó.",
   "error.rule.grace_over": "El período de gracia de 31 días terminó: este residente se está eliminando definitivamente.",
-  "error.rule.undo_too_late": "Este cambio ya se envió a Site Manager y no se puede deshacer. {instead}",
+  "error.rule.undo_too_late": "El envío de este cambio a Site Manager ya comenzó, así que no se puede deshacer. {instead}",
   "error.rule.undo_changed_since": "El residente se modificó de nuevo después, así que este cambio ya no se puede deshacer.",
   "error.rule.already_undone": "Este cambio ya se deshizo.",
   "error.rule.nothing_to_undo": "No hay ningún cambio que deshacer.",
