@@ -5,7 +5,7 @@
 // resident can be reinstated. A Team administrator walks add → edit → terminate → Undo,
 // terminate → Reinstate and Delete permanently; a Staff user sees exactly what the core
 // allows them. One app start, on a database of its own (demo seeded by the CLI, no remote:
-// nothing is sent, so Undo is always in time). Screenshots s1-s5, light theme.
+// nothing is sent, so Undo is always in time). Screenshots s1-s6, light theme (s6 in Spanish).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -197,7 +197,21 @@ test('actions fit the state; terminate can be undone or reinstated; delete perma
     assert.deepEqual(mine.sort(), (await coreAvailable(s, rid)).map(testidOf).sort(), `Staff user on ${shown}`);
     assert.ok(mine.includes('edit-resident'), mine.join());
     await s.screenshot('s5-detail-staff-user');
+
+    // The same panel in Spanish: the actions and the danger zone from the catalog.
+    await s.click('button[aria-label="Close resident details"]');
+    await waitGone(s, '[data-testid="resident-detail"]');
+    await s.click('[data-testid="nav-settings"]');
+    await s.choose('[data-testid="settings-language"]', 'es');
+    await s.click('[data-testid="nav-residents"]');
+    await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
+    await s.click('[data-testid="open-resident"]');
+    await s.waitFor('[data-testid="danger-zone"]', { text: 'Zona de peligro' });
+    await s.waitFor('[data-testid="resident-actions"]', { text: 'Dar de baja' });
+    await s.screenshot('s6-detail-staff-user-es');
   } finally {
+    // Back to the OS's language on this desk, whatever happened (the choice outlives the app).
+    await s.exec('localStorage.removeItem("residentdesk.locale");').catch(() => {});
     await s.end();
   }
 });
