@@ -5,6 +5,7 @@
 //! every rule has one source of truth. Time is always passed in.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod dates;
 pub mod input;
 pub mod rules;

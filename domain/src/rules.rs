@@ -51,6 +51,18 @@ pub enum RuleError {
     PskResetNotAllowed { site_type: String },
     #[error("Status must be Active or Disabled, not {given:?}")]
     BadStatusChange { given: String },
+    #[error("only a resident whose access has ended can be reinstated")]
+    NotEnded,
+    #[error("the 31-day grace period is over: this resident is being deleted permanently")]
+    GraceOver,
+    #[error("sending this change to Site Manager has already begun, so it can no longer be undone; {}", change.instead())]
+    UndoTooLate { change: crate::actions::Undoable },
+    #[error("the resident was changed again since; this change can no longer be undone")]
+    UndoChangedSince,
+    #[error("this change has already been undone")]
+    AlreadyUndone,
+    #[error("there is no change to undo")]
+    NothingToUndo,
     #[error("unknown bulk action {given:?} (expected one of suspend, unsuspend, terminate, terminate-purge, resend-invites, onboard-now)")]
     BadBulkAction { given: String },
 }

@@ -15,9 +15,11 @@ use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDeta
 use residentdesk::app::overview::SiteOverview;
 use residentdesk::app::password_reset::TemporaryPassword;
 use residentdesk::app::progress::Progress as WorkProgress;
+use residentdesk::app::resident_actions::ResidentActions;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
+use residentdesk::app::undo::{UndoHandle, UndoOutcome};
 use residentdesk::app::views::{NewView, SavedView};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::{BulkAction, StatusChange};
@@ -61,6 +63,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         resident_purge,
         resident_invite,
         resident_psk_reset,
+        resident_reinstate,
+        resident_undo,
+        resident_actions,
         bulk,
         staff_list,
         staff_add,
@@ -367,6 +372,22 @@ pub fn resident_invite(desk: Desktop<'_>, resident: String) -> Reply<ActionOutco
 #[tauri::command(async)]
 pub fn resident_psk_reset(desk: Desktop<'_>, resident: String) -> Reply<ActionOutcome> {
     desk.signed_in(|app, s| app.resident_psk_reset(s, &resident))
+}
+
+#[tauri::command(async)]
+pub fn resident_reinstate(desk: Desktop<'_>, resident: String) -> Reply<ActionOutcome> {
+    desk.signed_in(|app, s| app.resident_reinstate(s, &resident))
+}
+
+#[tauri::command(async)]
+pub fn resident_undo(desk: Desktop<'_>, undo: UndoHandle) -> Reply<UndoOutcome> {
+    desk.signed_in(|app, s| app.resident_undo(s, &undo))
+}
+
+/// Which actions apply to a resident now, and why the others do not.
+#[tauri::command(async)]
+pub fn resident_actions(desk: Desktop<'_>, resident: String) -> Reply<ResidentActions> {
+    desk.signed_in(|app, s| app.resident_actions(s, &resident))
 }
 
 /// The event that carries a bulk action's progress (residents taken up of the total).

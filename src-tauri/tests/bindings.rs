@@ -17,9 +17,11 @@ use residentdesk::app::overview::{ResidentsByStatus, SiteOverview};
 use residentdesk::app::password_reset::TemporaryPassword;
 use residentdesk::app::progress::Progress as WorkProgress;
 use residentdesk::app::remote_team::{RemoteTeam, RemoteTeams};
+use residentdesk::app::resident_actions::ResidentActions;
 use residentdesk::app::residents::{ActionOutcome, FieldProblem, ResidentFilter};
 use residentdesk::app::staff::{NewStaff, StaffPatch};
 use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
+use residentdesk::app::undo::{UndoHandle, UndoOutcome};
 use residentdesk::app::views::{NewView, SavedView, ViewSort, ViewState};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
 use residentdesk::domain::vocab::{ConflictKind, OutboxOp, OutboxState, ResidentField};
@@ -83,6 +85,9 @@ fn export_bindings() {
         ResidentFilter,
         FieldProblem,
         ActionOutcome,
+        ResidentActions,
+        UndoHandle,
+        UndoOutcome,
         BulkReport,
         BulkItem,
         DemoSummary,

@@ -48,6 +48,11 @@ pub struct BulkReport {
     pub total: usize,
     pub success: Vec<BulkItem>,
     pub failed: Vec<BulkItem>,
+    /// What [`App::resident_undo`] needs to take the whole batch back while it is unsent
+    /// (suspend, unsuspend and terminate; absent for the others and when nothing changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub undo: Option<super::undo::UndoHandle>,
 }
 
 impl App {
@@ -86,8 +91,15 @@ impl App {
             }
             out
         };
-        let mut report =
-            BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
+        let mut report = BulkReport {
+            action,
+            site: site.name.clone(),
+            total: residents.len(),
+            success: vec![],
+            failed: vec![],
+            undo: None,
+        };
+        let mut undo = Vec::new();
         let total = residents.len() as u64;
         let mut ticker = Ticker::new("bulk", Some(total), progress).every(total.div_ceil(BULK_REPORTS));
         for r in residents {
@@ -106,15 +118,15 @@ impl App {
             }
             let result = match action {
                 BulkAction::Suspend => {
-                    apply_status_change(&tx, session, &site, &r, StatusChange::Disabled, now)?;
+                    undo.push(apply_status_change(&tx, session, &site, &r, StatusChange::Disabled, now)?);
                     "suspended".to_string()
                 }
                 BulkAction::Unsuspend => {
-                    apply_status_change(&tx, session, &site, &r, StatusChange::Active, now)?;
+                    undo.push(apply_status_change(&tx, session, &site, &r, StatusChange::Active, now)?);
                     "unsuspended".to_string()
                 }
                 BulkAction::Terminate => {
-                    apply_terminate(&tx, session, &site, &r, now)?;
+                    undo.push(apply_terminate(&tx, session, &site, &r, now)?.1);
                     "terminated".to_string()
                 }
                 BulkAction::TerminatePurge => {
@@ -142,6 +154,7 @@ impl App {
             report.success.push(item(result, BulkSaid::Done));
         }
         ticker.finish();
+        report.undo = super::undo::UndoHandle::of(site.id, undo);
         tx.audit()
             .action(&audit_action)
             .details(json!({

@@ -36,6 +36,11 @@ pub enum ActionSaid {
     AlreadyEnded {
         name: String,
     },
+    /// Access given back; it ends on `until` (the site's day), or never.
+    Reinstated {
+        name: String,
+        until: Option<NaiveDate>,
+    },
     DeletedPermanently {
         name: String,
     },
@@ -58,6 +63,8 @@ impl fmt::Display for ActionSaid {
             ActionSaid::NothingToDo { name, status } => write!(f, "nothing to do: {name} is {status}"),
             ActionSaid::Terminated { name, day } => write!(f, "{name} terminated; access ended {day}"),
             ActionSaid::AlreadyEnded { name } => write!(f, "{name} is already expired"),
+            ActionSaid::Reinstated { name, until: Some(day) } => write!(f, "{name} reinstated; access until {day}"),
+            ActionSaid::Reinstated { name, until: None } => write!(f, "{name} reinstated; access is open-ended"),
             ActionSaid::DeletedPermanently { name } => write!(f, "{name} deleted permanently"),
             ActionSaid::InvitationResent { email } => write!(f, "a new invitation will be sent to {email}"),
             ActionSaid::WifiDetailsResent { email } => write!(f, "the Wi-Fi details will be sent to {email}"),

@@ -47,7 +47,7 @@ pub struct ResidentPatch {
 
 pub use crate::error::FieldProblem;
 
-fn problems_to_error(problems: Vec<FieldProblem>) -> AppError {
+pub(crate) fn problems_to_error(problems: Vec<FieldProblem>) -> AppError {
     let first = problems.first().map(|p| p.message.clone()).unwrap_or_default();
     let message =
         if problems.len() <= 1 { first } else { format!("{first} (and {} more problems)", problems.len() - 1) };
@@ -86,7 +86,7 @@ impl ResidentView {
     }
 
     /// The view of `resident` at a site named `site_name` in the zone `tz` (named `zone`).
-    fn with_status(resident: Resident, status: StatusFlags, site_name: String, zone: &str, tz: Tz) -> Self {
+    pub(crate) fn with_status(resident: Resident, status: StatusFlags, site_name: String, zone: &str, tz: Tz) -> Self {
         let start = site_local(resident.activation_utc, tz);
         let end = resident.deactivation_utc.map(|d| site_local(d, tz));
         ResidentView {
@@ -114,14 +114,21 @@ pub struct ActionOutcome {
     /// The same, as a code with its parameters (what the desktop says in the person's language).
     pub said: ActionSaid,
     pub resident: Option<ResidentView>,
+    /// What [`App::resident_undo`] needs to take the change back while it is unsent (absent
+    /// for actions that cannot be undone, and for no-ops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub undo: Option<super::undo::UndoHandle>,
 }
 
 /// What a lifecycle action did, for its outcome and audit entry.
-struct Effect {
+pub(crate) struct Effect {
     /// False for a no-op (nothing written but the audit entry).
-    done: bool,
-    said: ActionSaid,
-    details: Value,
+    pub done: bool,
+    pub said: ActionSaid,
+    pub details: Value,
+    /// The outbox entries an undo would withdraw (empty: nothing to undo).
+    pub undo: Vec<i64>,
 }
 
 /// List filters.
@@ -373,7 +380,7 @@ fn check_fields(
 
 /// One resident per unit per date ([`rules::check_occupancy`], both halves) for `interval`
 /// in the unit of `f`, against the unit's other residents (all but `exclude`).
-fn check_unit_free(
+pub(crate) fn check_unit_free(
     conn: &Connection,
     site_id: i64,
     f: &ResidentFields,
@@ -415,7 +422,7 @@ pub(crate) fn resolve_resident(conn: &Connection, session: &Session, reference: 
 }
 
 /// The last-pulled values of the given fields (the base a 3-way merge compares against).
-fn base_of(conn: &Connection, resident_id: i64, fields: &[&str]) -> AppResult<Value> {
+pub(crate) fn base_of(conn: &Connection, resident_id: i64, fields: &[&str]) -> AppResult<Value> {
     let base = store::residents::remote_base(conn, resident_id)?;
     let mut out = serde_json::Map::new();
     for f in fields {
@@ -602,14 +609,14 @@ impl App {
             let flags = r.flags(now);
             if !change.applies_to(flags) {
                 let said = ActionSaid::NothingToDo { name: r.full_name(), status: flags };
-                return Ok(Effect { done: false, said, details: json!({ "status": flags }) });
+                return Ok(Effect { done: false, said, details: json!({ "status": flags }), undo: vec![] });
             }
-            apply_status_change(tx, session, site, r, change, now)?;
+            let entry = apply_status_change(tx, session, site, r, change, now)?;
             let said = match change {
                 StatusChange::Disabled => ActionSaid::Suspended { name: r.full_name() },
                 StatusChange::Active => ActionSaid::Unsuspended { name: r.full_name() },
             };
-            Ok(Effect { done: true, said, details: json!({ "before": flags }) })
+            Ok(Effect { done: true, said, details: json!({ "before": flags }), undo: vec![entry] })
         })
     }
 
@@ -621,12 +628,12 @@ impl App {
             let flags = r.flags(now);
             if flags.is_expired() {
                 let said = ActionSaid::AlreadyEnded { name: r.full_name() };
-                return Ok(Effect { done: false, said, details: json!({ "status": flags }) });
+                return Ok(Effect { done: false, said, details: json!({ "status": flags }), undo: vec![] });
             }
-            let end = apply_terminate(tx, session, site, r, now)?;
+            let (end, entry) = apply_terminate(tx, session, site, r, now)?;
             let day = end.with_timezone(&site_tz(site)).date_naive();
             let said = ActionSaid::Terminated { name: r.full_name(), day };
-            Ok(Effect { done: true, said, details: json!({ "deactivation": end, "before": flags }) })
+            Ok(Effect { done: true, said, details: json!({ "deactivation": end, "before": flags }), undo: vec![entry] })
         })
     }
 
@@ -636,7 +643,7 @@ impl App {
             rules::check_purge(r.flags(now))?;
             apply_purge(tx, session, site, r, now)?;
             let said = ActionSaid::DeletedPermanently { name: r.full_name() };
-            Ok(Effect { done: true, said, details: json!({ "before": field_values(r) }) })
+            Ok(Effect { done: true, said, details: json!({ "before": field_values(r) }), undo: vec![] })
         })
     }
 
@@ -649,7 +656,7 @@ impl App {
                 InviteKind::Invitation => ActionSaid::InvitationResent { email: r.email.clone() },
                 InviteKind::WifiDetails => ActionSaid::WifiDetailsResent { email: r.email.clone() },
             };
-            Ok(Effect { done: true, said, details: json!({ "kind": kind }) })
+            Ok(Effect { done: true, said, details: json!({ "kind": kind }), undo: vec![] })
         })
     }
 
@@ -659,7 +666,7 @@ impl App {
             rules::check_psk_reset(&rules::SiteType::parse(&site.site_type), r.flags(now))?;
             append_op(tx, session, site, r, OutboxOp::PskReset, json!({}), now)?;
             let said = ActionSaid::WifiKeyReset { email: r.email.clone() };
-            Ok(Effect { done: true, said, details: json!({}) })
+            Ok(Effect { done: true, said, details: json!({}), undo: vec![] })
         })
     }
 
@@ -667,7 +674,7 @@ impl App {
     /// resident and checks the use case's permission at its site; the action writes the
     /// change and its outbox entry (or decides it is a no-op); then the audit entry, and the
     /// resident as it is afterwards.
-    fn lifecycle(
+    pub(crate) fn lifecycle(
         &mut self,
         session: &Session,
         resident: &str,
@@ -686,6 +693,7 @@ impl App {
             message: effect.said.to_string(),
             said: effect.said,
             resident: after,
+            undo: super::undo::UndoHandle::of(site.id, effect.undo),
         })
     }
 
@@ -810,22 +818,11 @@ pub(crate) fn append_entry(
     base: Value,
     now: DateTime<Utc>,
 ) -> AppResult<i64> {
-    Ok(store::outbox::append(
-        tx,
-        &NewEntry {
-            actor_id: Some(session.actor.staff_id),
-            site_id: site.id,
-            resident_id: Some(r.id),
-            remote_id: r.remote_id.as_deref(),
-            email: Some(&r.email),
-            op,
-            payload: payload.into(),
-            base: base.into(),
-        },
-        now,
-    )?)
+    Ok(store::outbox::append(tx, &new_entry(session, site, r, op, payload.into(), base.into()), now)?)
 }
 
+/// Suspends or unsuspends `r`; returns the outbox entry, which keeps the switch as it was
+/// (the before-image an undo writes back while the entry is unsent).
 pub(crate) fn apply_status_change(
     tx: &rusqlite::Transaction<'_>,
     session: &Session,
@@ -833,31 +830,56 @@ pub(crate) fn apply_status_change(
     r: &Resident,
     change: StatusChange,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<i64> {
     store::residents::set_suspended(tx, r.id, change == StatusChange::Disabled, now)?;
     let op = match change {
         StatusChange::Disabled => OutboxOp::Suspend,
         StatusChange::Active => OutboxOp::Unsuspend,
     };
-    append_op(tx, session, site, r, op, json!({ "Status": change.as_str() }), now)?;
-    Ok(())
+    let entry = new_entry(session, site, r, op, json!({ "Status": change.as_str() }).into(), json!({}).into());
+    Ok(store::outbox::append_undoable(tx, &entry, &super::undo::before_suspend(r), now)?)
 }
 
+/// Terminates `r`; returns the access end it set and the outbox entry, which keeps the end
+/// `r` had before (for an undo while unsent, and for Reinstate to give a lease's end back).
 pub(crate) fn apply_terminate(
     tx: &rusqlite::Transaction<'_>,
     session: &Session,
     site: &Site,
     r: &Resident,
     now: DateTime<Utc>,
-) -> AppResult<DateTime<Utc>> {
+) -> AppResult<(DateTime<Utc>, i64)> {
     // Never before the access start: a resident whose access has not started gets an empty
     // stay (end = start), so the stored interval stays valid for every later update.
     let end = rules::termination_end(r.activation_utc, now, site_tz(site));
     store::residents::set_deactivation(tx, r.id, Some(end), now)?;
     let field = ResidentField::DeactivationDateUTC.as_str();
     let base = base_of(tx, r.id, &[field])?;
-    append_entry(tx, session, site, r, OutboxOp::Terminate, json!({ field: format_wire_utc(end) }), base, now)?;
-    Ok(end)
+    let entry =
+        new_entry(session, site, r, OutboxOp::Terminate, json!({ field: format_wire_utc(end) }).into(), base.into());
+    let id = store::outbox::append_undoable(tx, &entry, &super::undo::before_terminate(r), now)?;
+    Ok((end, id))
+}
+
+/// The outbox entry of a change to `r` by `session`.
+fn new_entry<'a>(
+    session: &Session,
+    site: &Site,
+    r: &'a Resident,
+    op: OutboxOp,
+    payload: JsonText,
+    base: JsonText,
+) -> NewEntry<'a> {
+    NewEntry {
+        actor_id: Some(session.actor.staff_id),
+        site_id: site.id,
+        resident_id: Some(r.id),
+        remote_id: r.remote_id.as_deref(),
+        email: Some(&r.email),
+        op,
+        payload,
+        base,
+    }
 }
 
 pub(crate) fn apply_purge(

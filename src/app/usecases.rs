@@ -122,6 +122,9 @@ use_cases! {
     RESIDENT_UNSUSPEND = "resident.unsuspend", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Unsuspend a resident";
     RESIDENT_TERMINATE = "resident.terminate", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Terminate a resident (access ends yesterday)";
     RESIDENT_PURGE = "resident.purge", p(ResidentsPurge), Resident, PeopleAndTokens, true, "Terminate and purge a resident at once";
+    RESIDENT_REINSTATE = "resident.reinstate", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Give an ended resident access again during the 31-day grace period";
+    RESIDENT_UNDO = "resident.undo", p(ResidentsLifecycle), Site, PeopleAndTokens, true, "Undo a suspend, unsuspend or terminate (single or bulk) that has not been sent yet";
+    RESIDENT_ACTIONS = "resident.actions", p(ResidentsView), Resident, PeopleAndTokens, false, "Which actions apply to a resident now, and why the others do not";
     RESIDENT_INVITE = "resident.invite", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Resend an invitation or the Wi-Fi details";
     RESIDENT_PSK_RESET = "resident.psk_reset", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Reset a resident's personal Wi-Fi key";
     BULK = "resident.bulk", p(ResidentsBulk), Site, PeopleAndTokens, true, "Run a bulk action on a site's residents";

@@ -74,13 +74,29 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
 
 /// Appends an entry with a fresh idempotency key; returns its id.
 pub fn append(tx: &Transaction<'_>, e: &NewEntry<'_>, now: DateTime<Utc>) -> rusqlite::Result<i64> {
+    insert(tx, e, None, now)
+}
+
+/// Appends an entry that can be undone while unsent: `undo` is the resident's values from
+/// before the change (a JSON before-image, see migration 0013), which [`before_image`] gives
+/// back. Returns its id.
+pub fn append_undoable(
+    tx: &Transaction<'_>,
+    e: &NewEntry<'_>,
+    undo: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<i64> {
+    insert(tx, e, Some(undo.to_string()), now)
+}
+
+fn insert(tx: &Transaction<'_>, e: &NewEntry<'_>, undo: Option<String>, now: DateTime<Utc>) -> rusqlite::Result<i64> {
     // Time-ordered (v7) keys: the unique index grows at its end instead of splitting pages
     // at random, which keeps large imports fast.
     let key = uuid::Uuid::now_v7().to_string();
     tx.prepare_cached(
         "INSERT INTO outbox(created_at, actor_id, site_id, resident_id, remote_id, email, op, payload, base,
-                            idempotency_key, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1)",
+                            idempotency_key, updated_at, undo)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1, ?11)",
     )?
     .execute(params![
         ts(now),
@@ -92,7 +108,8 @@ pub fn append(tx: &Transaction<'_>, e: &NewEntry<'_>, now: DateTime<Utc>) -> rus
         e.op.as_str(),
         e.payload.as_str(),
         e.base.as_str(),
-        key
+        key,
+        undo
     ])?;
     Ok(tx.last_insert_rowid())
 }
@@ -167,4 +184,46 @@ pub fn set_remote_id_for_resident(tx: &Transaction<'_>, resident_id: i64, remote
     tx.prepare_cached("UPDATE outbox SET remote_id = ?2 WHERE resident_id = ?1 AND remote_id IS NULL")?
         .execute(params![resident_id, remote_id])?;
     Ok(())
+}
+
+/// The before-image an undoable entry keeps (`None`: the entry cannot be undone).
+pub fn before_image(conn: &Connection, id: i64) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<Option<String>> =
+        conn.prepare_cached("SELECT undo FROM outbox WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// Whether the resident has an entry after `id` that still counts (anything not withdrawn):
+/// a change made since, which an undo of entry `id` would contradict.
+pub fn changed_since(conn: &Connection, resident_id: i64, id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM outbox WHERE resident_id = ?1 AND id > ?2 AND state <> 'discarded' LIMIT 1")?
+        .exists(params![resident_id, id])
+}
+
+/// Withdraws an entry that has never been sent: `pending`, no attempt counted and no
+/// `last_error` (a push that took an entry and gave it back — a time-out, an interruption —
+/// always leaves its reason there, and the change may have reached the remote). It becomes
+/// `discarded` with `note`. Compare-and-set, like the push's own claim: false when the entry
+/// was claimed or sent meanwhile, and nothing changes then.
+pub fn withdraw_unsent(tx: &Transaction<'_>, id: i64, note: &str, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET state = 'discarded', last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND state = 'pending' AND attempts = 0 AND last_error IS NULL",
+        )?
+        .execute(params![id, note, ts(now)])?;
+    Ok(n == 1)
+}
+
+/// The before-image of the resident's latest terminate entry that was not withdrawn (what
+/// their access end was before they were terminated), if one was kept.
+pub fn last_termination_before(conn: &Connection, resident_id: i64) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT undo FROM outbox WHERE resident_id = ?1 AND op = 'terminate' AND state <> 'discarded'
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([resident_id], |r| r.get(0))
+        .optional()?;
+    Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
 }

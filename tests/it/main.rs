@@ -24,6 +24,7 @@ mod remote_check;
 mod remote_team;
 mod rules_corners;
 mod rules_sim;
+mod safe_actions;
 mod site_overview;
 mod sync;
 mod sync_lease;

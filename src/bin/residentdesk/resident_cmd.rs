@@ -6,6 +6,7 @@ use crate::usage;
 use clap::{Args, Subcommand};
 use residentdesk::app::bulk::BulkReport;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
+use residentdesk::app::undo::UndoHandle;
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
 use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
 use residentdesk::{App, AppError};
@@ -92,6 +93,16 @@ pub enum ResidentCmd {
     Invite { resident: String },
     /// Send a personal Wi-Fi key reset link (PPK-C and PPK-D sites).
     PskReset { resident: String },
+    /// Give an ended resident access again (during the 31-day grace period).
+    Reinstate { resident: String },
+    /// Take back a suspend, unsuspend or terminate not sent yet, by its outbox entries (the
+    /// ids `suspend`, `terminate` and `bulk` print; all of them or none).
+    Undo {
+        #[arg(required = true, num_args = 1..)]
+        entries: Vec<i64>,
+    },
+    /// Which actions apply to a resident now, and why the others do not.
+    Actions { resident: String },
 }
 
 pub fn parse_statuses(items: &[String]) -> Result<Vec<StatusFlag>, AppError> {
@@ -201,6 +212,24 @@ pub fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &O
         ResidentCmd::Purge { resident } => print_outcome(&app.resident_purge(session, resident)?, out),
         ResidentCmd::Invite { resident } => print_outcome(&app.resident_invite(session, resident)?, out),
         ResidentCmd::PskReset { resident } => print_outcome(&app.resident_psk_reset(session, resident)?, out),
+        ResidentCmd::Reinstate { resident } => print_outcome(&app.resident_reinstate(session, resident)?, out),
+        ResidentCmd::Undo { entries } => {
+            let o = app.resident_undo_entries(session, entries)?;
+            out.value(&o, || println!("{}", o.message));
+        }
+        ResidentCmd::Actions { resident } => {
+            let a = app.resident_actions(session, resident)?;
+            out.value(&a, || {
+                for s in &a.actions {
+                    let name = serde_json::to_value(s.action).ok();
+                    let name = name.as_ref().and_then(|v| v.as_str()).unwrap_or("?").replace('_', " ");
+                    match &s.why {
+                        None => println!("{name:<20} available"),
+                        Some(why) => println!("{name:<20} not now: {why}"),
+                    }
+                }
+            });
+        }
     }
     Ok(())
 }
@@ -279,7 +308,18 @@ fn print_resident(v: &ResidentView, out: &Out) {
 }
 
 fn print_outcome(o: &ActionOutcome, out: &Out) {
-    out.value(o, || println!("{}", o.message));
+    out.value(o, || {
+        println!("{}", o.message);
+        print_undo(o.undo.as_ref());
+    });
+}
+
+/// How to take a change back while it is unsent.
+fn print_undo(undo: Option<&UndoHandle>) {
+    if let Some(u) = undo {
+        let ids: Vec<String> = u.entries.iter().map(i64::to_string).collect();
+        println!("to undo before the next sync: residentdesk resident undo {}", ids.join(" "));
+    }
 }
 
 fn print_bulk(report: &BulkReport, out: &Out) {
@@ -299,5 +339,11 @@ fn print_bulk(report: &BulkReport, out: &Out) {
             .chain(report.failed.iter().map(|i| vec!["failed".to_string(), i.email.clone(), i.result.clone()]))
             .collect();
         print_table(&["", "RESIDENT", "RESULT"], rows);
+        match report.undo.as_ref() {
+            Some(u) if u.entries.len() > 50 => {
+                println!("{} changes can be undone before the next sync (ids in `outbox list`)", u.entries.len())
+            }
+            other => print_undo(other),
+        }
     });
 }

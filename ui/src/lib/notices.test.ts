@@ -1,6 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { get } from 'svelte/store';
-import { createNotices, OK_MS, MAX_OK } from './notices';
+import { createNotices, OK_MS, MAX_OK, ACTION_MS } from './notices';
 
 describe('notices', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -64,6 +64,26 @@ describe('notices', () => {
     vi.advanceTimersByTime(60_000);
     expect(texts(n)).toEqual(['ok:stays', 'error:e']);
     n.clear();
+    expect(texts(n)).toEqual([]);
+  });
+
+  it('keeps a notice with an action (Undo) longer, and runs the action once', async () => {
+    const n = createNotices(() => Date.now());
+    let runs = 0;
+    const id = n.push('ok', 'terminated', undefined, { label: 'Undo', run: () => void runs++ });
+    expect(ACTION_MS).toBeGreaterThan(OK_MS);
+    vi.advanceTimersByTime(OK_MS);
+    expect(texts(n)).toEqual(['ok:terminated']);
+    const notice = get(n)[0];
+    expect(notice.action?.label).toBe('Undo');
+    await n.act(id, notice.action!);
+    expect(runs).toBe(1);
+    expect(texts(n)).toEqual([]);
+    // Without pressing, it leaves after its longer time.
+    n.push('ok', 'suspended', undefined, { label: 'Undo', run: () => {} });
+    vi.advanceTimersByTime(ACTION_MS - 1);
+    expect(texts(n)).toEqual(['ok:suspended']);
+    vi.advanceTimersByTime(1);
     expect(texts(n)).toEqual([]);
   });
 });

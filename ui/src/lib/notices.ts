@@ -2,17 +2,28 @@
 //! notice leaves by itself after a few seconds (paused while the person points at or tabs
 //! into the stack, so it is not taken away mid-reading); an error stays until closed, since a
 //! person who looked away must still find it. At most two success notices at a time: the
-//! corner stack never grows over the screen's content.
+//! corner stack never grows over the screen's content. A notice may carry one action (the
+//! "Undo" of a change still unsent): such a notice stays longer ([`ACTION_MS`]), and pressing
+//! the action closes it.
 import { writable } from 'svelte/store';
+
+/** The one button a notice may carry. */
+export interface NoticeAction {
+  label: string;
+  run: () => void | Promise<void>;
+}
 
 export interface Notice {
   id: number;
   kind: 'ok' | 'error';
   text: string;
+  action?: NoticeAction;
 }
 
 /** How long a success notice stays, by default. */
 export const OK_MS = 4000;
+/** How long a success notice with an action (Undo) stays: long enough to reach the button. */
+export const ACTION_MS = 10000;
 /** The most success notices shown at once (the oldest leaves for a new one). */
 export const MAX_OK = 2;
 
@@ -44,7 +55,8 @@ export function createNotices(now: () => number = () => Date.now()) {
     subscribe,
     /** Shows `text`. A success notice leaves after `okMs` (0 = stays); an error always
      * stays until dismissed. The same error again is not stacked twice. */
-    push(kind: Notice['kind'], text: string, okMs = OK_MS): number {
+    push(kind: Notice['kind'], text: string, okMs?: number, action?: NoticeAction): number {
+      okMs ??= action ? ACTION_MS : OK_MS;
       let id = next++;
       update((list) => {
         if (kind === 'error') {
@@ -53,7 +65,7 @@ export function createNotices(now: () => number = () => Date.now()) {
             id = same.id;
             return list;
           }
-          return [...list, { id, kind, text }];
+          return [...list, { id, kind, text, action }];
         }
         const oks = list.filter((n) => n.kind === 'ok');
         const leaving = new Set(oks.slice(0, Math.max(0, oks.length - MAX_OK + 1)).map((n) => n.id));
@@ -62,7 +74,7 @@ export function createNotices(now: () => number = () => Date.now()) {
           if (t?.handle !== undefined) clearTimeout(t.handle);
           timers.delete(gone);
         }
-        return [...list.filter((n) => !leaving.has(n.id)), { id, kind, text }];
+        return [...list.filter((n) => !leaving.has(n.id)), { id, kind, text, action }];
       });
       if (kind === 'ok' && okMs > 0 && !timers.has(id)) {
         const t: Timer = { remaining: okMs, started: now(), handle: undefined };
@@ -72,6 +84,11 @@ export function createNotices(now: () => number = () => Date.now()) {
       return id;
     },
     dismiss,
+    /** Runs a notice's action once, closing the notice first (no second press). */
+    act(id: number, action: NoticeAction) {
+      dismiss(id);
+      return action.run();
+    },
     /** Holds every success notice where it is (pointer over the stack, or focus in it). */
     pause() {
       if (paused) return;

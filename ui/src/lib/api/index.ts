@@ -2,6 +2,9 @@
 // camelCase here; Tauri maps them to the Rust parameters.
 import { call, subscribe } from './ipc';
 import type { ActionOutcome } from './bindings/ActionOutcome';
+import type { ResidentActions } from './bindings/ResidentActions';
+import type { UndoHandle } from './bindings/UndoHandle';
+import type { UndoOutcome } from './bindings/UndoOutcome';
 import type { AuditEntry } from './bindings/AuditEntry';
 import type { ChainReport } from './bindings/ChainReport';
 import type { Bootstrap } from './bindings/Bootstrap';
@@ -105,6 +108,11 @@ export const api = {
   residentPurge: (resident: string) => call<ActionOutcome>('resident_purge', { resident }),
   residentInvite: (resident: string) => call<ActionOutcome>('resident_invite', { resident }),
   residentPskReset: (resident: string) => call<ActionOutcome>('resident_psk_reset', { resident }),
+  residentReinstate: (resident: string) => call<ActionOutcome>('resident_reinstate', { resident }),
+  /** Takes back a suspend, unsuspend or terminate (single or bulk) that is still unsent. */
+  residentUndo: (undo: UndoHandle) => call<UndoOutcome>('resident_undo', { undo }),
+  /** Which actions apply to a resident now, and why the others do not. */
+  residentActions: (resident: string) => call<ResidentActions>('resident_actions', { resident }),
   bulk: (action: BulkAction, site: string, ids: string[]) => call<BulkReport>('bulk', { action, site, ids }),
   staffList: () => call<Member[]>('staff_list'),
   staffAdd: (staff: NewStaff) => call<Member>('staff_add', { new: staff }),

@@ -9,6 +9,7 @@ import type { ErrorReason } from '../api/bindings/ErrorReason';
 import type { RowProblem } from '../api/bindings/RowProblem';
 import type { FieldProblem } from '../api/bindings/FieldProblem';
 import type { RuleError } from '../api/bindings/RuleError';
+import type { Undoable } from '../api/bindings/Undoable';
 import { fieldLabel } from '../residentFields';
 import type { MessageKey } from './en';
 import { t } from './locale.svelte';
@@ -41,6 +42,13 @@ const RULE_ACTIONS: Record<string, MessageKey> = {
 };
 const ruleAction = (a: string): string => (a in RULE_ACTIONS ? t(RULE_ACTIONS[a]) : a);
 
+/** What to do instead of an undo that came too late (the change was sent). */
+const INSTEAD: Record<Undoable, MessageKey> = {
+  suspend: 'undo.instead.suspend',
+  unsuspend: 'undo.instead.unsuspend',
+  terminate: 'undo.instead.terminate',
+};
+
 /** A broken rule in words, with its parameters (field names as the form labels them). */
 export function ruleText(r: RuleError): string {
   switch (r.rule) {
@@ -72,6 +80,18 @@ export function ruleText(r: RuleError): string {
       return t('error.rule.bad_status_change', { given: r.given });
     case 'bad_bulk_action':
       return t('error.rule.bad_bulk_action', { given: r.given });
+    case 'not_ended':
+      return t('error.rule.not_ended');
+    case 'grace_over':
+      return t('error.rule.grace_over');
+    case 'undo_too_late':
+      return t('error.rule.undo_too_late', { instead: t(INSTEAD[r.change]) });
+    case 'undo_changed_since':
+      return t('error.rule.undo_changed_since');
+    case 'already_undone':
+      return t('error.rule.already_undone');
+    case 'nothing_to_undo':
+      return t('error.rule.nothing_to_undo');
     default:
       return '';
   }

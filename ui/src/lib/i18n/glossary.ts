@@ -240,6 +240,8 @@ export function actionSaidText(s: ActionSaid): string {
       return t('said.terminated', { name: s.name, day: day(s.day) });
     case 'already_ended':
       return t('said.already_ended', { name: s.name });
+    case 'reinstated':
+      return s.until ? t('said.reinstated', { name: s.name, day: day(s.until) }) : t('said.reinstated_open', { name: s.name });
     case 'deleted_permanently':
       return t('said.deleted_permanently', { name: s.name });
     case 'invitation_resent':

@@ -19,11 +19,13 @@ import type { Permission } from '../api/bindings/Permission';
 import type { ResolvedSaid } from '../api/bindings/ResolvedSaid';
 import type { RowCode } from '../api/bindings/RowCode';
 import type { RuleError } from '../api/bindings/RuleError';
+import type { NotNow } from '../api/bindings/NotNow';
 import { ApiError } from '../api/ipc';
 import { RESIDENT_FIELD_NAMES } from '../residentFields';
 import { en } from './en';
 import { es } from './es';
 import { errorText, reasonText, ruleText, rowProblemText } from './errors';
+import { notNowLines, notNowText } from './actions';
 import {
   FEATURES, LEVELS, PERMISSIONS, actionSaidText, bulkItemText, passProblemText, conflictText, denialText, featureName, levelAbout, levelName,
   permissionAbout, permissionName, resolvedText, roleAbout, roleName, siteTypeName, outboxWhy, auditActionName,
@@ -81,6 +83,7 @@ const ACTIONS: Samples<ActionSaid, 'said', 'said'> = {
   nothing_to_do: { said: 'nothing_to_do', name: 'Ava Reed', status: ['current', 'pending'] },
   terminated: { said: 'terminated', name: 'Ava Reed', day: '2026-11-29' },
   already_ended: { said: 'already_ended', name: 'Ava Reed' },
+  reinstated: { said: 'reinstated', name: 'Ava Reed', until: '2027-06-30' },
   deleted_permanently: { said: 'deleted_permanently', name: 'Ava Reed' },
   invitation_resent: { said: 'invitation_resent', email: 'ava@x.test' },
   wifi_details_resent: { said: 'wifi_details_resent', email: 'ava@x.test' },
@@ -137,6 +140,25 @@ const RULES: Samples<RuleError, 'rule', 'rule'> = {
   psk_reset_not_allowed: { rule: 'psk_reset_not_allowed', site_type: 'PSK' },
   bad_status_change: { rule: 'bad_status_change', given: 'Gone' },
   bad_bulk_action: { rule: 'bad_bulk_action', given: 'explode' },
+  not_ended: { rule: 'not_ended' },
+  grace_over: { rule: 'grace_over' },
+  undo_too_late: { rule: 'undo_too_late', change: 'terminate' },
+  undo_changed_since: { rule: 'undo_changed_since' },
+  already_undone: { rule: 'already_undone' },
+  nothing_to_undo: { rule: 'nothing_to_undo' },
+};
+
+const NOT_NOW: Samples<NotNow, 'why', 'why'> = {
+  not_permitted: { why: 'not_permitted' },
+  ended: { why: 'ended' },
+  not_started: { why: 'not_started', day: '2026-12-01' },
+  not_accepted: { why: 'not_accepted' },
+  already_suspended: { why: 'already_suspended' },
+  not_suspended: { why: 'not_suspended' },
+  not_ended: { why: 'not_ended' },
+  grace_over: { why: 'grace_over' },
+  no_personal_keys: { why: 'no_personal_keys', site_type: 'PSK' },
+  removed_automatically: { why: 'removed_automatically', day: '2026-12-24' },
 };
 
 const REASONS: Record<ErrorReason, true> = {
@@ -190,6 +212,9 @@ function rendered(): [string, string][] {
   for (const state of ['rejected', 'pending'] as const) out.push([`outbox ${state}`, outboxWhy({ state, last_error: vendor } as Entry)]);
   out.push(['outbox rejected without words', outboxWhy({ state: 'rejected', last_error: null } as Entry)]);
   for (const a of ['resident.terminate', 'bulk.terminate-purge', 'access.grant', 'sign_in']) out.push([`audit ${a}`, auditActionName(a)]);
+  out.push(['action reinstated (open-ended)', actionSaidText({ said: 'reinstated', name: 'Ava Reed', until: null })]);
+  for (const why of Object.values(NOT_NOW)) out.push([`not now ${why.why}`, notNowText(why)]);
+  out.push(['not now lines', notNowLines(Object.values(NOT_NOW).map((why) => ({ action: 'reset_wifi_key', available: false, why, worth_saying: true }))).join(' ')]);
   return out;
 }
 

@@ -4,4 +4,4 @@ import type { StatusFlag } from "./StatusFlag";
 /**
  * The result of one resident action, by kind, with its parameters.
  */
-export type ActionSaid = { "said": "suspended", name: string, } | { "said": "unsuspended", name: string, } | { "said": "nothing_to_do", name: string, status: Array<StatusFlag>, } | { "said": "terminated", name: string, day: string, } | { "said": "already_ended", name: string, } | { "said": "deleted_permanently", name: string, } | { "said": "invitation_resent", email: string, } | { "said": "wifi_details_resent", email: string, } | { "said": "wifi_key_reset", email: string, };
+export type ActionSaid = { "said": "suspended", name: string, } | { "said": "unsuspended", name: string, } | { "said": "nothing_to_do", name: string, status: Array<StatusFlag>, } | { "said": "terminated", name: string, day: string, } | { "said": "already_ended", name: string, } | { "said": "reinstated", name: string, until: string | null, } | { "said": "deleted_permanently", name: string, } | { "said": "invitation_resent", email: string, } | { "said": "wifi_details_resent", email: string, } | { "said": "wifi_key_reset", email: string, };
