@@ -79,6 +79,9 @@ pub enum ErrorReason {
     /// The session was idle for longer than its team allows: the person's password again
     /// opens it (`unauthenticated`; the screen beneath stays as it was).
     SessionLocked,
+    /// Too many wrong passwords for the email typed: signing in with it is blocked `until`
+    /// (a Team administrator can reset the password).
+    SignInLocked,
 }
 
 /// The input an error is about: a resident field by its API name, or another input (a CLI
@@ -208,6 +211,10 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Until when something lasts (a sign-in lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// The names an ambiguous reference matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<String>>"))]
@@ -247,6 +254,7 @@ impl Default for ErrorDetails {
             permission: None,
             holder: None,
             since: None,
+            until: None,
             candidates: Vec::new(),
             contradicted: Vec::new(),
             push_held_by: Vec::new(),
