@@ -39,6 +39,11 @@ export const en = {
   "signin.decline": "Decline the invitation",
   "signin.back": "Back to sign-in",
   "signin.declined": "The invitation for {email} was declined.",
+  // The lockout notice (the `imports` helper's block)
+  "error.reason.sign_in_locked": "Too many wrong passwords for this email: signing in is paused until {until}. A Team administrator can reset your password.",
+  "signin.lockedTitle": "Signing in is paused",
+  "signin.lockedUntil": "Too many wrong passwords for {email}. You can try again at {until} (this computer's time).",
+  "signin.lockedHelp": "Forgot your password? A Team administrator can reset it and give you a temporary one.",
   "lock.title": "ResidentDesk is locked",
   "lock.someoneElseNote": "Sign in as someone else. What {email} left unsaved is discarded.",
   "lock.signedInAs": "Signed in as",

@@ -29,6 +29,7 @@ const REASONS: Record<ErrorReason, MessageKey> = {
   key_wrong: 'error.reason.key_wrong',
   keyring_failed: 'error.reason.keyring_failed',
   session_locked: 'error.reason.session_locked',
+  sign_in_locked: 'error.reason.sign_in_locked',
   password_change_required: 'error.reason.password_change_required',
   password_expired: 'error.reason.password_expired',
   db_damaged: 'error.reason.db_damaged',
@@ -86,6 +87,7 @@ export function apiErrorText(e: ApiError): string {
     return t(REASONS[reason], {
       holder: d?.holder ?? '',
       since: d?.since ? time(d.since) : '',
+      until: d?.until ? time(d.until) : '',
       use_case: d?.use_case ?? '',
       permission: d?.permission ?? '',
       candidates: (d?.candidates ?? []).join(', '),
@@ -110,7 +112,7 @@ export function rowProblemText(p: RowProblem): string {
 
 /** A core error's reason code in words (no parameters). */
 export function reasonText(reason: ErrorReason): string {
-  return t(REASONS[reason], { holder: '', since: '', use_case: '', permission: '', candidates: '', contradicted: '', count: 0 });
+  return t(REASONS[reason], { holder: '', since: '', until: '', use_case: '', permission: '', candidates: '', contradicted: '', count: 0 });
 }
 
 /** Why an action is refused, from a gate's English reason and its details (the same

@@ -39,6 +39,11 @@ export const es: Record<MessageKey, string> = {
   "signin.decline": "Rechazar la invitación",
   "signin.back": "Volver al inicio de sesión",
   "signin.declined": "Se rechazó la invitación para {email}.",
+  // The lockout notice (the `imports` helper's block)
+  "error.reason.sign_in_locked": "Demasiadas contraseñas incorrectas para este correo: el inicio de sesión queda en pausa hasta las {until}. Un administrador del equipo puede restablecer su contraseña.",
+  "signin.lockedTitle": "El inicio de sesión está en pausa",
+  "signin.lockedUntil": "Demasiadas contraseñas incorrectas para {email}. Puede intentarlo de nuevo a las {until} (hora de este equipo).",
+  "signin.lockedHelp": "¿Olvidó su contraseña? Un administrador del equipo puede restablecerla y darle una temporal.",
   "lock.title": "ResidentDesk está bloqueado",
   "lock.someoneElseNote": "Inicie sesión como otra persona. Se descartará lo que {email} dejó sin guardar.",
   "lock.signedInAs": "Sesión iniciada como",

@@ -33,6 +33,10 @@ use_case?: string, permission?: string,
  */
 holder?: string, since?: string, 
 /**
+ * Until when something lasts (a sign-in lock).
+ */
+until?: string, 
+/**
  * The names an ambiguous reference matched.
  */
 candidates?: Array<string>, 
