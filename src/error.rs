@@ -82,6 +82,20 @@ pub enum ErrorReason {
     /// Too many wrong passwords for the email typed: signing in with it is blocked `until`
     /// (a Team administrator can reset the password).
     SignInLocked,
+    /// The email already has a pending invitation (`email`): resend it instead.
+    InvitationPending,
+    /// The invitation is no longer pending (`state`).
+    InvitationNotPending,
+    /// The invitation may be resent only from `until`.
+    InvitationTooSoon,
+    /// No invitation has this code.
+    InvitationUnknown,
+    /// The invitation was already accepted, declined or withdrawn (`state`).
+    InvitationUsed,
+    /// The invitation expired (`until`).
+    InvitationExpired,
+    /// The inviter no longer holds what the invitation gives.
+    InvitationInviterLacks,
 }
 
 /// The input an error is about: a resident field by its API name, or another input (a CLI
@@ -215,6 +229,14 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The email an error is about (an invitation's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub email: Option<String>,
+    /// The state something is in (an invitation's: `accepted`, `rejected`, `expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub state: Option<String>,
     /// The names an ambiguous reference matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<String>>"))]
@@ -255,6 +277,8 @@ impl Default for ErrorDetails {
             holder: None,
             since: None,
             until: None,
+            email: None,
+            state: None,
             candidates: Vec::new(),
             contradicted: Vec::new(),
             push_held_by: Vec::new(),

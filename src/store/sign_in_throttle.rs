@@ -17,7 +17,12 @@ pub fn get(tx: &Transaction<'_>, email: &str) -> rusqlite::Result<(i64, Option<D
 }
 
 /// Records the count and the lock of `email`.
-pub fn set(tx: &Transaction<'_>, email: &str, failures: i64, locked_until: Option<DateTime<Utc>>) -> rusqlite::Result<()> {
+pub fn set(
+    tx: &Transaction<'_>,
+    email: &str,
+    failures: i64,
+    locked_until: Option<DateTime<Utc>>,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO sign_in_throttle (email, failed_attempts, locked_until) VALUES (?1, ?2, ?3)
          ON CONFLICT(email) DO UPDATE SET failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until",

@@ -91,7 +91,10 @@ fn unknown_locked_disabled_and_wrong_password_get_the_same_answer() {
         answers.push(seen);
     }
     assert_eq!(answers[0], answers[1], "the lock tells nothing about whether the account exists");
-    assert!(answers[0][3].contains("wrong email or password") && answers[0][4].contains("blocked until"), "{answers:?}");
+    assert!(
+        answers[0][3].contains("wrong email or password") && answers[0][4].contains("blocked until"),
+        "{answers:?}"
+    );
     w.run(Some(OWNER), &["staff", "disable-account", STAFF.0]).ok();
     // During the lock, the right password of the account and any password of the made-up
     // email get the lock's answer alike.
