@@ -157,7 +157,8 @@ const REASONS: Record<ErrorReason, true> = {
   backup_refused: true, backup_not_written: true, sync_busy: true, permission_missing: true, ambiguous: true,
   assumptions_contradicted: true, db_busy: true, key_missing: true, key_wrong: true, keyring_failed: true,
   session_locked: true, password_change_required: true, password_expired: true, db_damaged: true,
-  sign_in_locked: true,
+  sign_in_locked: true, invitation_pending: true, invitation_not_pending: true, invitation_too_soon: true,
+  invitation_unknown: true, invitation_used: true, invitation_expired: true, invitation_inviter_lacks: true,
 };
 
 const KINDS: Record<ConflictKind, Conflict['fields']> = {
@@ -192,7 +193,7 @@ function rendered(): [string, string][] {
   for (const c of Object.values(FILE_CODES)) out.push([`file ${c.fault}`, fileCodeText(c)]);
   for (const r of Object.values(RULES)) out.push([`rule ${r.rule}`, ruleText(r)]);
   for (const reason of Object.keys(REASONS) as ErrorReason[]) {
-    const e = new ApiError({ code: 'internal', message: 'core text', details: { reason, holder: 'desk-2', since: '2026-11-30T14:05:00Z', until: '2026-11-30T14:20:00Z', candidates: ['North', 'Northgate'], contradicted: ['the status is a list'] } });
+    const e = new ApiError({ code: 'internal', message: 'core text', details: { reason, holder: 'desk-2', since: '2026-11-30T14:05:00Z', until: '2026-11-30T14:20:00Z', email: 'ava@x.test', state: 'accepted', candidates: ['North', 'Northgate'], contradicted: ['the status is a list'] } });
     out.push([`reason ${reason}`, errorText(e)]);
   }
   for (const kind of Object.keys(KINDS) as ConflictKind[]) out.push([`conflict ${kind}`, conflictText(conflict(kind))]);

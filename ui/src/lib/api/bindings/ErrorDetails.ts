@@ -37,6 +37,14 @@ holder?: string, since?: string,
  */
 until?: string, 
 /**
+ * The email an error is about (an invitation's).
+ */
+email?: string, 
+/**
+ * The state something is in (an invitation's: `accepted`, `rejected`, `expired`).
+ */
+state?: string, 
+/**
  * The names an ambiguous reference matched.
  */
 candidates?: Array<string>, 
