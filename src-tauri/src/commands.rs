@@ -600,7 +600,8 @@ pub fn import_problems(
     save_as(&handle, "Save the problems", &format!("{stem}-problems.csv"), |out| {
         let column = if problem_column.trim().is_empty() { "Problem" } else { problem_column.trim() };
         desk.signed_in(|app, s| {
-            app.import_with_problems_file(s, &site, file, options, &mut report_import(&handle), out, column)
+            let problems = residentdesk::app::csv::ProblemsFile { out, column };
+            app.import_with_problems_file(s, &site, file, options, &mut report_import(&handle), problems)
                 .map(|(_, rows)| rows)
         })
     })

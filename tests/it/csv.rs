@@ -622,8 +622,7 @@ fn problems_at_scale_are_grouped_and_written_back() {
             text.as_bytes(),
             ImportOptions::default(),
             &mut |_| {},
-            &mut out,
-            "Problem",
+            residentdesk::app::csv::ProblemsFile { out: &mut out, column: "Problem" },
         )
         .unwrap();
     assert_eq!((report.rows, report.valid_rows, report.invalid_rows), (3001, 1, 3000));

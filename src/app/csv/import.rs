@@ -145,8 +145,8 @@ impl App {
         self.import_residents(session, site, bytes, ImportOptions { dry_run: true, valid_only: false }, &mut |_| {})
     }
 
-    /// [`App::import_residents`], also writing every row with problems to `problems_out` as
-    /// the file had it plus a `problem_column` (English messages): see
+    /// [`App::import_residents`], also writing every row with problems to `file.out` as the
+    /// file had it plus a `file.column` (English messages): see
     /// [`crate::csvio::problems_file`]. Returns the report and the rows written there.
     pub fn import_with_problems_file(
         &mut self,
@@ -155,11 +155,11 @@ impl App {
         input: impl Read + Send,
         options: ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
-        problems_out: &mut dyn Write,
-        problem_column: &str,
+        file: ProblemsFile<'_>,
     ) -> AppResult<(ImportReport, u64)> {
-        let mut sink = ProblemsSink::new(problems_out, problem_column);
-        let report = self.import_residents_to(session, site, input, options, progress, Some(&mut sink))?;
+        let mut sink = ProblemsSink::new(file.out, file.column);
+        let observers = Observers { progress, sink: Some(&mut sink) };
+        let report = self.import_residents_to(session, site, input, options, observers)?;
         let rows = sink.finish()?;
         Ok((report, rows))
     }
@@ -186,7 +186,7 @@ impl App {
         options: ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
-        self.import_residents_to(session, site, input, options, progress, None)
+        self.import_residents_to(session, site, input, options, Observers { progress, sink: None })
     }
 
     fn import_residents_to(
@@ -195,8 +195,7 @@ impl App {
         site: &str,
         input: impl Read + Send,
         options: ImportOptions,
-        progress: &mut dyn FnMut(ImportProgress),
-        sink: Option<&mut ProblemsSink<'_>>,
+        observers: Observers<'_, '_>,
     ) -> AppResult<ImportReport> {
         // A committing import into a database file may write tens of megabytes: its commit
         // does not also copy them back from the WAL; a background thread does, afterwards.
@@ -208,7 +207,7 @@ impl App {
         // Its rows go into indexes spread over the whole table (emails): a large cache keeps
         // their pages from being read and decrypted again every few rows on a large desk.
         let cache = store::set_cache_kib(self.conn(), store::BULK_CACHE_KIB)?;
-        let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, progress, sink);
+        let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, observers);
         store::restore_cache_size(self.conn(), cache);
         if let Some(path) = db_file {
             store::set_auto_checkpoint(self.conn(), store::WAL_AUTOCHECKPOINT_PAGES)?;
@@ -226,9 +225,9 @@ impl App {
         input: impl Read + Send,
         options: ImportOptions,
         snapshot: Option<(std::path::PathBuf, store::DbKey)>,
-        progress: &mut dyn FnMut(ImportProgress),
-        mut sink: Option<&mut ProblemsSink<'_>>,
+        observers: Observers<'_, '_>,
     ) -> AppResult<ImportReport> {
+        let Observers { progress, mut sink } = observers;
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
         // statement cache smaller than that would re-prepare every one of them on every row.
         self.conn().set_prepared_statement_cache_capacity(64);
@@ -408,6 +407,18 @@ fn push_problem(report: &mut ImportReport, p: RowProblem) {
     } else {
         report.unlisted_problems += 1;
     }
+}
+
+/// Where an import writes its rows with problems, and the header of the added column.
+pub struct ProblemsFile<'a> {
+    pub out: &'a mut dyn Write,
+    pub column: &'a str,
+}
+
+/// Who hears of an import as it goes: its progress, and the problems file if any.
+struct Observers<'p, 's> {
+    progress: &'p mut dyn FnMut(ImportProgress),
+    sink: Option<&'p mut ProblemsSink<'s>>,
 }
 
 /// Where the rows with problems go (the problems file), opened at the header.

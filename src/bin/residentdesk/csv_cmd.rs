@@ -161,15 +161,11 @@ pub fn import(
             let file = std::fs::File::create(&tmp)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", tmp.display())))?;
             let mut w = BufWriter::new(file);
-            let result = app.import_with_problems_file(
-                session,
-                site,
-                input,
-                options,
-                &mut progress,
-                &mut w,
-                residentdesk::csvio::problems_file::PROBLEM_COLUMN,
-            );
+            let file = residentdesk::app::csv::ProblemsFile {
+                out: &mut w,
+                column: residentdesk::csvio::problems_file::PROBLEM_COLUMN,
+            };
+            let result = app.import_with_problems_file(session, site, input, options, &mut progress, file);
             drop(w);
             match result {
                 Ok((report, rows)) => {
