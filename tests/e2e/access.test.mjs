@@ -20,7 +20,7 @@ before(async () => {
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   execFileSync('cargo', ['build', '-q', '--bin', 'residentdesk'], { stdio: 'inherit' });
-  execFileSync('target/debug/residentdesk', ['--db', DB, 'demo', 'seed', '--residents', '600'], { stdio: 'ignore' });
+  execFileSync(join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'residentdesk'), ['--db', DB, 'demo', 'seed', '--residents', '600'], { stdio: 'ignore' });
   await startDriver();
 });
 after(stopDriver);
