@@ -76,9 +76,9 @@ test('a Team administrator manages roles, invitations, tokens and asks why', () 
     await s.waitFor('[data-testid="invitation-row"]', { text: 'nora.new@example.test' });
     await s.screenshot('82-invitation-letter');
     // Resend is not offered before 2 days: disabled, with the date it becomes possible.
-    const row = '[data-testid="invitation-row"]:has([data-testid="invite-resend-from"])';
-    assert.equal(await s.enabled(`${row} [data-testid="invite-resend"]`), false);
-    const from = await s.textOf(`${row} [data-testid="invite-resend-from"]`);
+    const invRow = '[data-testid="invitation-row"]:has([data-testid="invite-resend-from"])';
+    assert.equal(await s.enabled(`${invRow} [data-testid="invite-resend"]`), false);
+    const from = await s.textOf(`${invRow} [data-testid="invite-resend-from"]`);
     assert.match(from, /^Can be resent from .*\d/, from);
     await s.click('[data-testid="invitation-sent"] .end button');
     await s.screenshot('83-invitations-resend-date');
