@@ -54,6 +54,8 @@ const COMMANDS: &[&str] = &[
     "import_choose",
     "import_preview",
     "import_commit",
+    "import_problems",
+    "import_template",
     "export_residents",
     "role_list",
     "role_add",

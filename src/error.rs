@@ -79,6 +79,23 @@ pub enum ErrorReason {
     /// The session was idle for longer than its team allows: the person's password again
     /// opens it (`unauthenticated`; the screen beneath stays as it was).
     SessionLocked,
+    /// Too many wrong passwords for the email typed: signing in with it is blocked `until`
+    /// (a Team administrator can reset the password).
+    SignInLocked,
+    /// The email already has a pending invitation (`email`): resend it instead.
+    InvitationPending,
+    /// The invitation is no longer pending (`state`).
+    InvitationNotPending,
+    /// The invitation may be resent only from `until`.
+    InvitationTooSoon,
+    /// No invitation has this code.
+    InvitationUnknown,
+    /// The invitation was already accepted, declined or withdrawn (`state`).
+    InvitationUsed,
+    /// The invitation expired (`until`).
+    InvitationExpired,
+    /// The inviter no longer holds what the invitation gives.
+    InvitationInviterLacks,
 }
 
 /// The input an error is about: a resident field by its API name, or another input (a CLI
@@ -208,6 +225,18 @@ pub struct ErrorDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Until when something lasts (a sign-in lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The email an error is about (an invitation's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub email: Option<String>,
+    /// The state something is in (an invitation's: `accepted`, `rejected`, `expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub state: Option<String>,
     /// The names an ambiguous reference matched.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<String>>"))]
@@ -247,6 +276,9 @@ impl Default for ErrorDetails {
             permission: None,
             holder: None,
             since: None,
+            until: None,
+            email: None,
+            state: None,
             candidates: Vec::new(),
             contradicted: Vec::new(),
             push_held_by: Vec::new(),

@@ -22,6 +22,7 @@ use residentdesk::app::sync::{Resolution, ResolveOutcome, SyncConfig};
 use residentdesk::app::undo::{UndoHandle, UndoOutcome};
 use residentdesk::app::views::{NewView, SavedView};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView};
+use residentdesk::csvio::Columns;
 use residentdesk::domain::{BulkAction, StatusChange};
 use residentdesk::store::audit_chain::ChainReport;
 use residentdesk::store::staff::Member;
@@ -87,6 +88,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         import_choose,
         import_preview,
         import_commit,
+        import_problems,
+        import_template,
         export_residents,
         role_list,
         role_add,
@@ -552,12 +555,20 @@ pub fn import_choose(handle: AppHandle, desk: Desktop<'_>) -> Reply<Option<Chose
     Ok(Some(ChosenFile { name, bytes }))
 }
 
+/// Problems a report carries across to the window, beyond its groups (each with its first
+/// examples): a file of 20,000 bad rows still answers in a few kilobytes; every problem is in
+/// the problems file (`import_problems`).
+const LISTED_PROBLEMS: usize = 0;
+
 /// Checks the chosen CSV file without writing anything.
 #[tauri::command(async)]
 pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String) -> Reply<ImportReport> {
     let file = chosen_file(&desk)?;
     let options = ImportOptions { dry_run: true, valid_only: false };
-    desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))
+    let mut report =
+        desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))?;
+    report.keep_listed(LISTED_PROBLEMS);
+    Ok(report)
 }
 
 /// Imports the chosen CSV file: all rows or none, or the valid ones.
@@ -565,7 +576,85 @@ pub fn import_preview(handle: AppHandle, desk: Desktop<'_>, site: String) -> Rep
 pub fn import_commit(handle: AppHandle, desk: Desktop<'_>, site: String, valid_only: bool) -> Reply<ImportReport> {
     let file = chosen_file(&desk)?;
     let options = ImportOptions { dry_run: false, valid_only };
-    desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))
+    let mut report =
+        desk.signed_in(|app, s| app.import_residents(s, &site, file, options, &mut report_import(&handle)))?;
+    report.keep_listed(LISTED_PROBLEMS);
+    Ok(report)
+}
+
+/// Where a problems file or a template was written.
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct SavedFile {
+    pub path: String,
+    /// Data rows written (the rows with problems; 1 for a template's example).
+    pub rows: u64,
+}
+
+/// Writes `what` to a file the person chooses (Save As); `None`: cancelled. Through a
+/// `.partial` file renamed at the end, like an export.
+fn save_as(
+    handle: &AppHandle,
+    title: &str,
+    suggested: &str,
+    what: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<u64, AppError>,
+) -> Reply<Option<SavedFile>> {
+    let Some(path) = crate::dialogs::save_csv(handle, title, suggested) else { return Ok(None) };
+    let mut partial = path.clone().into_os_string();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let cannot_write =
+        |e: std::io::Error| AppError::invalid_field("file", format!("cannot write {}: {e}", path.display()));
+    let written = std::fs::File::create(&partial).map_err(cannot_write).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        let rows = what(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all().map(|()| f));
+        file.map_err(cannot_write)?;
+        std::fs::rename(&partial, &path).map_err(cannot_write)?;
+        Ok(rows)
+    });
+    match written {
+        Ok(rows) => Ok(Some(SavedFile { path: path.display().to_string(), rows })),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// Saves the rows of the chosen file that have problems, as the person wrote them plus a
+/// column (`problem_column`, in the person's language) saying what is wrong: the file is
+/// checked again, nothing is written to the database.
+#[tauri::command(async)]
+pub fn import_problems(
+    handle: AppHandle,
+    desk: Desktop<'_>,
+    site: String,
+    problem_column: String,
+) -> Reply<Option<SavedFile>> {
+    let file = chosen_file(&desk)?;
+    let stem = desk
+        .import_file()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "import".into());
+    let options = ImportOptions { dry_run: true, valid_only: false };
+    save_as(&handle, "Save the problems", &format!("{stem}-problems.csv"), |out| {
+        let column = if problem_column.trim().is_empty() { "Problem" } else { problem_column.trim() };
+        desk.signed_in(|app, s| {
+            let problems = residentdesk::app::csv::ProblemsFile { out, column };
+            app.import_with_problems_file(s, &site, file, options, &mut report_import(&handle), problems)
+                .map(|(_, rows)| rows)
+        })
+    })
+}
+
+/// Saves an import template: the header an import reads and one example row.
+#[tauri::command(async)]
+pub fn import_template(handle: AppHandle, columns: Columns) -> Reply<Option<SavedFile>> {
+    save_as(&handle, "Save an import template", "residentdesk-import-template.csv", |out| {
+        residentdesk::csvio::template::write_template(out, columns)
+            .map(|_| 1)
+            .map_err(|e| AppError::invalid_field("file", format!("cannot write the template: {e}")))
+    })
 }
 
 /// The chosen file, opened for reading (any encoding, BOM included: the importer decides

@@ -33,7 +33,7 @@ use residentdesk::store::{audit::AuditEntry, outbox::Entry, sites::Mapping, site
 use residentdesk::store::{invitations::Invitation, tokens::TokenRow};
 use residentdesk::sync::check::{AssumptionCheck, Blocker, CallRecord, CheckReport, Verdict};
 use residentdesk::sync::status::SyncStatus;
-use residentdesk_desktop::commands::{ChosenFile, ExportResult, SessionLocked};
+use residentdesk_desktop::commands::{ChosenFile, ExportResult, SavedFile, SessionLocked};
 use residentdesk_desktop::{Bootstrap, DemoReady, PassphraseNeeded, SessionInfo};
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -114,6 +114,7 @@ fn export_bindings() {
         ExportSummary,
         ExportResult,
         ChosenFile,
+        SavedFile,
         Role,
         RoleKind,
         RoleView,

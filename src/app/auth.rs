@@ -6,7 +6,18 @@
 //! one immediate transaction (the failure count and the lock are read where the failure is
 //! written, so parallel processes get no extra tries), does one argon2 verification whatever
 //! the account (unknown, locked, disabled or not) and answers "wrong email or password" to
-//! every refusal; only the audit log keeps the reason.
+//! every refusal but the lock; only the audit log keeps the reason.
+//!
+//! The lock notice (issue #18) says until when the email is locked and who can help, without
+//! telling whether an account exists: the lock is a property of the **email typed**, decided
+//! identically for every email. Each wrong attempt counts — for an account on its staff row,
+//! for an email without one (or a disabled account, whose password never opens it) in the
+//! `sign_in_throttle` table with the same rule — and the fifth in a row locks the email for
+//! 15 minutes. That fifth attempt and every attempt with the email during the lock answer
+//! `sign_in_locked` with `until`; the others keep "wrong email or password". So five tries
+//! with a made-up email give the same answers, at the same attempts, as five with a real one.
+//! A right password resets an account's count (only someone who knows it can see that), and
+//! a Team administrator's password reset lifts the lock.
 
 use super::gate::PublicRun;
 use super::usecases as uc;
@@ -97,7 +108,9 @@ impl Attempt<'static> {
 ///   lock, if any, and one audit entry with the reason are written and **committed here**,
 ///   then the caller gets `unauthenticated` "wrong email or password" — the same answer for
 ///   every reason, so that neither the message nor the work done tells whether the account
-///   exists or is locked. A right password on a locked account is refused too.
+///   exists — or, on the attempt that locks the email and during its lock, `sign_in_locked`
+///   with `until`, decided alike for emails with and without an account (see the module
+///   documentation). A right password on a locked account is refused too.
 ///
 /// Taking the transaction by value is the point: a refusal returns an error, and a caller
 /// that propagated it with `?` would otherwise drop (roll back) the failure it records.
@@ -127,34 +140,63 @@ pub(crate) fn verify_account_password<'c>(
         };
         store::audit::append(&tx, &entry, now).map(|_| ())
     };
-    match staff {
-        None => audit("failed", None, json!({"reason": "unknown account"}))?,
-        Some(s) if s.locked_until.is_some_and(|until| until > now) => {
-            // Not counted: the lock runs its 15 minutes from the fifth failure.
-            audit("denied", Some(s.id), json!({"reason": "locked", "locked_until": s.locked_until}))?
-        }
-        Some(s) if s.disabled => audit("denied", Some(s.id), json!({"reason": "disabled"}))?,
-        Some(s) if !matches => {
-            // An expired lock starts the count afresh.
-            let previous = if s.locked_until.is_some() { 0 } else { s.failed_attempts };
-            let failures = previous + 1;
-            let lock = (failures >= MAX_FAILURES).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
-            store::staff::set_failures(&tx, s.id, failures, lock)?;
-            audit(
-                "failed",
-                Some(s.id),
-                json!({"reason": "wrong password", "failures": failures, "locked": lock.is_some(), "locked_until": lock}),
-            )?
-        }
-        Some(s) => {
+    // The count and the lock of this email: on the account's row, or (no account) in the
+    // throttle table, kept alike so that every email is locked, and told so, the same way.
+    let (failures_before, locked_until) = match &staff {
+        Some(s) => (s.failed_attempts, s.locked_until),
+        None => store::sign_in_throttle::get(&tx, email)?,
+    };
+    if let Some(until) = locked_until.filter(|until| *until > now) {
+        // Not counted: the lock runs its 15 minutes from the fifth failure.
+        let reason = if staff.is_some() { "locked" } else { "unknown account, locked" };
+        audit("denied", staff.as_ref().map(|s| s.id), json!({"reason": reason, "locked_until": until}))?;
+        tx.commit()?;
+        return Err(locked(email, until));
+    }
+    let reason = match &staff {
+        Some(s) if !s.disabled && matches => {
             if s.failed_attempts != 0 || s.locked_until.is_some() {
                 store::staff::reset_failures(&tx, s.id)?;
             }
+            let s = s.clone();
             return Ok((tx, s));
         }
+        Some(s) if s.disabled => "disabled",
+        Some(_) => "wrong password",
+        None => "unknown account",
+    };
+    // An expired lock starts the count afresh.
+    let failures = if locked_until.is_some() { 1 } else { failures_before + 1 };
+    let lock = (failures >= MAX_FAILURES).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+    match &staff {
+        Some(s) => store::staff::set_failures(&tx, s.id, failures, lock)?,
+        None => store::sign_in_throttle::set(&tx, email, failures, lock)?,
     }
+    let outcome = if reason == "disabled" { "denied" } else { "failed" };
+    audit(
+        outcome,
+        staff.as_ref().map(|s| s.id),
+        json!({"reason": reason, "failures": failures, "locked": lock.is_some(), "locked_until": lock}),
+    )?;
     tx.commit()?;
-    Err(AppError::new(ErrorCode::Unauthenticated, "wrong email or password"))
+    Err(match lock {
+        Some(until) => locked(email, until),
+        None => AppError::new(ErrorCode::Unauthenticated, "wrong email or password"),
+    })
+}
+
+/// The answer to the attempt that locks `email`, and to every attempt during the lock:
+/// until when, and who can help (`sign_in_locked`, with `until`).
+fn locked(email: &str, until: DateTime<Utc>) -> AppError {
+    AppError::new(
+        ErrorCode::Unauthenticated,
+        format!(
+            "too many wrong passwords for {email}: signing in with it is blocked until {}; try again then, or ask a \
+             Team administrator to reset your password",
+            until.format("%Y-%m-%d %H:%M UTC")
+        ),
+    )
+    .with_details(ErrorDetails { until: Some(until), ..ErrorDetails::reason(ErrorReason::SignInLocked) })
 }
 
 /// Checks a new password's strength.

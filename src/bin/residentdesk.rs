@@ -179,12 +179,23 @@ enum Command {
     /// Changes waiting to be synced.
     #[command(subcommand)]
     Outbox(outbox_cmd::OutboxCmd),
-    /// Import residents from a CSV file into a site (every row checked first).
+    /// Import residents from a CSV file into a site (every row checked first), or write a
+    /// template to fill in (`--template OUT.csv`, no sign-in needed).
     Import {
         /// The CSV file (comma, semicolon or tab; UTF-8 or Windows-1252; API or Site Manager headers).
-        file: PathBuf,
-        #[arg(long)]
-        site: String,
+        #[arg(required_unless_present = "template")]
+        file: Option<PathBuf>,
+        #[arg(long, required_unless_present = "template")]
+        site: Option<String>,
+        /// Also write the rows with problems, as in the file plus a Problem column, to this CSV.
+        #[arg(long, value_name = "OUT.csv", conflicts_with = "template")]
+        problems: Option<PathBuf>,
+        /// Write the import's header and one example row to this CSV instead of importing.
+        #[arg(long, value_name = "OUT.csv", conflicts_with_all = ["file", "site", "dry_run", "valid_only"])]
+        template: Option<PathBuf>,
+        /// The template's column names: site-manager (First Name, Access Start, …) or api.
+        #[arg(long, default_value = "site-manager", requires = "template")]
+        columns: String,
         /// Check every row and report; write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -420,6 +431,10 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         });
         return Ok(());
     }
+    if let Command::Import { template: Some(out_path), columns, .. } = &cli.command {
+        // Static: the core's column vocabulary; no database, no sign-in.
+        return csv_cmd::template(out_path, columns, out);
+    }
     match &cli.command {
         Command::Completions { shell } => return completions_cmd::completions(*shell),
         Command::Man => return completions_cmd::man(),
@@ -476,9 +491,10 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         Command::Role(cmd) => access_cmd::role_cmd(&mut app, &session, cmd, out),
         Command::Invite(cmd) => access_cmd::invite_cmd(&mut app, &session, cmd, cli.new_password_stdin, out),
         Command::Token(cmd) => access_cmd::token_cmd(&mut app, &session, cmd, out),
-        Command::Import { file, site, dry_run, valid_only } => {
+        Command::Import { file, site, dry_run, valid_only, problems, .. } => {
             let options = residentdesk::app::csv::ImportOptions { dry_run: *dry_run, valid_only: *valid_only };
-            csv_cmd::import(&mut app, &session, file, site, options, out)
+            let (Some(file), Some(site)) = (file, site) else { return Err(usage("import needs FILE and --site")) };
+            csv_cmd::import(&mut app, &session, file, site, options, problems.as_deref(), out)
         }
         Command::Export { site, team: _, statuses, building, search, columns, excel, local_dates, output } => {
             let args = csv_cmd::ExportArgs {

@@ -13,6 +13,7 @@
 //!   site's time. Excel drops the `+00:00` of an exported UTC date when it saves the file
 //!   again, so the name is all that is left to say which time it was.
 
+use super::problems::FileCode;
 use super::{Columns, Field};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -194,9 +195,9 @@ pub struct HeaderMap {
 impl HeaderMap {
     /// Maps a header row. Errors: an empty header, two columns meaning the same field, or
     /// required fields without a column (all of them listed).
-    pub fn new(headers: &[String]) -> Result<HeaderMap, String> {
+    pub fn new(headers: &[String]) -> Result<HeaderMap, FileCode> {
         if headers.iter().all(|h| h.trim().is_empty()) {
-            return Err("the first row is empty; it must hold the column headers".into());
+            return Err(FileCode::HeaderEmpty);
         }
         let mut fields = Vec::with_capacity(headers.len());
         let mut ignored = Vec::new();
@@ -205,12 +206,11 @@ impl HeaderMap {
             match field_of_header(h) {
                 Some((f, which)) => {
                     if let Some(prev) = fields.iter().position(|x| *x == Some(f)) {
-                        return Err(format!(
-                            "columns {:?} and {:?} both mean {}; keep one of them",
-                            headers[prev].trim(),
-                            h.trim(),
-                            f.api_name()
-                        ));
+                        return Err(FileCode::DuplicateColumns {
+                            first: headers[prev].trim().to_string(),
+                            second: h.trim().to_string(),
+                            field: f.api_name().to_string(),
+                        });
                     }
                     match which {
                         Some(Columns::Api) => api += 1,
@@ -227,14 +227,11 @@ impl HeaderMap {
                 }
             }
         }
-        let missing: Vec<&str> =
-            Field::REQUIRED.iter().filter(|f| !fields.contains(&Some(**f))).map(|f| f.api_name()).collect();
+        let missing: Vec<String> =
+            Field::REQUIRED.iter().filter(|f| !fields.contains(&Some(**f))).map(|f| f.api_name().to_string()).collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "missing column(s) {} (headers found: {})",
-                missing.join(", "),
-                headers.iter().map(|h| format!("{:?}", h.trim())).collect::<Vec<_>>().join(", ")
-            ));
+            let found = headers.iter().map(|h| h.trim().to_string()).collect();
+            return Err(FileCode::MissingColumns { missing, found });
         }
         let dialect = if ui > api { Columns::SiteManager } else { Columns::Api };
         let readings = headers.iter().map(|h| date_reading_of_header(h)).collect();
@@ -386,9 +383,9 @@ mod tests {
         assert_eq!(ui.dialect, Columns::SiteManager);
         assert_eq!(ui.ignored, vec!["Pets".to_string()]);
         assert_eq!(ui.column_of(Field::End), Some(8));
-        let dup = HeaderMap::new(&strings(&["Email", "E-mail"])).unwrap_err();
+        let dup = HeaderMap::new(&strings(&["Email", "E-mail"])).unwrap_err().to_string();
         assert!(dup.contains("both mean Email"), "{dup}");
-        let missing = HeaderMap::new(&strings(&["Email", "First Name"])).unwrap_err();
+        let missing = HeaderMap::new(&strings(&["Email", "First Name"])).unwrap_err().to_string();
         assert!(missing.contains("LastName, Building, Floor, Unit, ActivationDateUTC"), "{missing}");
         assert!(HeaderMap::new(&strings(&["", ""])).is_err());
     }

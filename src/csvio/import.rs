@@ -13,7 +13,7 @@
 //! [`MAX_ROWS`](super::MAX_ROWS) rows are read.
 
 use super::dialect::{self, Bom, DateReading, HeaderMap};
-use super::problems::RowCode;
+use super::problems::{FileCode, RowCode};
 use super::{dates, Field, MAX_CELL_BYTES, MAX_RECORD_BYTES, MAX_ROWS};
 use residentdesk_domain::input::ResidentInput;
 use residentdesk_domain::RuleError;
@@ -103,8 +103,29 @@ pub struct ImportRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileError {
     pub row: u64,
+    /// In English (the code's words).
     pub message: String,
+    pub code: FileCode,
 }
+
+impl FileError {
+    fn new(row: u64, code: FileCode) -> FileError {
+        FileError { row, message: code.to_string(), code }
+    }
+}
+
+/// The I/O error [`Guard`] raises for a record longer than the limit, recognised again
+/// where the CSV reader hands it back.
+#[derive(Debug)]
+struct RowTooLong;
+
+impl std::fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", FileCode::RowTooLong { kib: MAX_RECORD_BYTES / 1024 })
+    }
+}
+
+impl std::error::Error for RowTooLong {}
 
 impl std::fmt::Display for FileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -200,10 +221,7 @@ impl<R: Read> Read for Guard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // The csv reader holds at most its buffer beyond the current record.
         if self.read.get().saturating_sub(self.record_start.get()) > MAX_RECORD_BYTES + 64 * 1024 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a row is longer than {} KiB (an unclosed quote, or not a CSV file?)", MAX_RECORD_BYTES / 1024),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, RowTooLong));
         }
         let n = self.inner.read(buf)?;
         self.tracker.borrow_mut().scan(&buf[..n]);
@@ -264,18 +282,15 @@ impl<R: Read> RowReader<R> {
     /// into a site in time zone `tz` (the report names it; bare dates in UTC-named columns
     /// are days at the site).
     pub fn for_site(reader: R, tz: chrono_tz::Tz) -> Result<RowReader<R>, FileError> {
-        let file_err = |message: String| FileError { row: 1, message };
+        let file_err = |code: FileCode| FileError::new(1, code);
         let mut buffered = BufReader::with_capacity(64 * 1024, reader);
-        let head = buffered.fill_buf().map_err(|e| file_err(format!("cannot read the file: {e}")))?;
+        let head = buffered.fill_buf().map_err(|e| file_err(FileCode::Unreadable { reason: e.to_string() }))?;
         if head.is_empty() {
-            return Err(file_err("the file is empty; the first row must hold the column headers".into()));
+            return Err(file_err(FileCode::Empty));
         }
         let (bom, bom_len) = dialect::detect_bom(head);
         if bom == Bom::Utf16 {
-            return Err(file_err(
-                "the file is UTF-16 (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" or \"CSV (Comma delimited)\""
-                    .into(),
-            ));
+            return Err(file_err(FileCode::Utf16));
         }
         let delimiter = dialect::sniff_delimiter(&head[bom_len..]);
         buffered.consume(bom_len);
@@ -288,8 +303,8 @@ impl<R: Read> RowReader<R> {
         let mut header = csv::ByteRecord::new();
         match csv.read_byte_record(&mut header) {
             Ok(true) => {}
-            Ok(false) => return Err(file_err("the file has no header row".into())),
-            Err(e) => return Err(file_err(format!("cannot read the header row: {e}"))),
+            Ok(false) => return Err(file_err(FileCode::NoHeader)),
+            Err(e) => return Err(file_err(file_code_of(&e))),
         }
         let mut fallback = false;
         let headers: Vec<String> = header
@@ -301,7 +316,7 @@ impl<R: Read> RowReader<R> {
             })
             .collect();
         if headers.iter().any(|h| h.contains('\0')) {
-            return Err(file_err("the header row contains NUL bytes: this is not a text CSV file".into()));
+            return Err(file_err(FileCode::HeaderNul));
         }
         let map = HeaderMap::new(&headers).map_err(file_err)?;
         record_start.set(csv.position().byte());
@@ -381,7 +396,7 @@ impl<R: Read> RowReader<R> {
             let next_row_guess = self.last_row + 1;
             let more = self.csv.read_byte_record(&mut self.record).map_err(|e| {
                 self.done = true;
-                FileError { row: next_row_guess, message: format!("cannot read on: {}", io_reason(&e)) }
+                FileError::new(next_row_guess, file_code_of(&e))
             })?;
             if !more {
                 self.done = true;
@@ -397,10 +412,7 @@ impl<R: Read> RowReader<R> {
             self.rows += 1;
             if self.rows > MAX_ROWS {
                 self.done = true;
-                return Err(FileError {
-                    row,
-                    message: format!("the file has more than {MAX_ROWS} rows; split it into smaller files"),
-                });
+                return Err(FileError::new(row, FileCode::TooManyRows { max: MAX_ROWS }));
             }
             return Ok(Some(self.build_row(row)));
         }
@@ -504,6 +516,12 @@ impl<R: Read> RowReader<R> {
         ImportRow { row, input, site, problems }
     }
 
+    /// Every cell of the current row as written (decoded, not shortened): what the problems
+    /// file gives back to the person.
+    pub fn cells(&self) -> Vec<String> {
+        self.record.iter().map(|raw| dialect::decode_cell(raw).0.into_owned()).collect()
+    }
+
     /// The cell of `field` in the current row, as written (for reports).
     pub fn cell(&self, field: &str) -> String {
         Field::from_api_name(field)
@@ -514,10 +532,14 @@ impl<R: Read> RowReader<R> {
     }
 }
 
-fn io_reason(e: &csv::Error) -> String {
+/// What a reading error of the CSV parser means for the file.
+fn file_code_of(e: &csv::Error) -> FileCode {
     match e.kind() {
-        csv::ErrorKind::Io(io) => io.to_string(),
-        _ => e.to_string(),
+        csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<RowTooLong>()) => {
+            FileCode::RowTooLong { kib: MAX_RECORD_BYTES / 1024 }
+        }
+        csv::ErrorKind::Io(io) => FileCode::Unreadable { reason: io.to_string() },
+        _ => FileCode::Unreadable { reason: e.to_string() },
     }
 }
 
@@ -660,5 +682,7 @@ mod tests {
         let mut r = RowReader::new(&header[..]).unwrap();
         let err = r.next_row().unwrap_err();
         assert!(err.message.contains("longer than"), "{err}");
+        assert_eq!(err.code, FileCode::RowTooLong { kib: MAX_RECORD_BYTES / 1024 });
+        assert_eq!(RowReader::new(&b""[..]).err().unwrap().code, FileCode::Empty);
     }
 }

@@ -11,6 +11,9 @@
 //!   database is the app layer's (`app::csv`), through the same code as a single add.
 //! - [`export`]: a streaming writer of resident rows (byte records, reused buffers) with the
 //!   Excel-safe mode (UTF-8 BOM, CRLF, formula-injection neutralised).
+//! - [`problems`]: the coded problems of rows and files; [`problems_file`]: the rows with
+//!   problems written back as the person's own CSV plus a problem column; [`template`]: the
+//!   header and an example row for a new file.
 //!
 //! One CSV configuration is shared by every reader and writer ([`reader_builder`],
 //! [`writer_builder`]), so what the export writes, the import reads.
@@ -20,6 +23,8 @@ pub mod dialect;
 pub mod export;
 pub mod import;
 pub mod problems;
+pub mod problems_file;
+pub mod template;
 
 use residentdesk_domain::ResidentField;
 use serde::{Deserialize, Serialize};

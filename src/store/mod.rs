@@ -19,6 +19,7 @@ pub mod residents;
 pub mod roles;
 pub mod scrub;
 pub mod settings;
+pub mod sign_in_throttle;
 pub mod sites;
 pub mod staff;
 pub mod sync_state;

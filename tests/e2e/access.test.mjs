@@ -1,6 +1,7 @@
 // Access management in the real webview, on a database of its own (demo seeded by the CLI):
-// a Team administrator defines a team role, invites someone (and sees the invitation text,
-// and the core's refusal to resend before 2 days), creates an API token (the secret shown
+// a Team administrator defines a team role, invites someone (sites by checkbox and search;
+// the letter to send has the code but no command line and no raw token; Resend is disabled
+// with the date it becomes possible), creates an API token (the secret shown
 // once) and revokes it, asks "why?" and sees the owner's Remove disabled with the core's
 // reason; a Staff user sees what Table-1 withholds disabled with the reason; the invitee
 // accepts from the sign-in screen. Screenshots 80-89.
@@ -19,7 +20,7 @@ before(async () => {
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   execFileSync('cargo', ['build', '-q', '--bin', 'residentdesk'], { stdio: 'inherit' });
-  execFileSync('target/debug/residentdesk', ['--db', DB, 'demo', 'seed', '--residents', '600'], { stdio: 'ignore' });
+  execFileSync(join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'residentdesk'), ['--db', DB, 'demo', 'seed', '--residents', '600'], { stdio: 'ignore' });
   await startDriver();
 });
 after(stopDriver);
@@ -50,26 +51,37 @@ test('a Team administrator manages roles, invitations, tokens and asks why', () 
     assert.match(await s.text(row), /Residents: See residents, Export residents/);
     await s.screenshot('80-roles-team-admin');
 
-    // Invitations: create one and see the text to send.
+    // Invitations: sites by checkbox (narrowed with the search box), then the letter to send.
     await s.click('[data-testid="nav-invitations"]');
     await s.type('input[name="invite-email"]', 'nora.new@example.test');
     await s.type('input[name="invite-name"]', 'Nora New');
-    await s.exec(`const sel = document.querySelector('select[name="invite-sites"]');
-      sel.options[0].selected = true; sel.dispatchEvent(new Event('change', { bubbles: true }));`);
+    assert.equal((await s.findAll('select[multiple]')).length, 0, 'no Ctrl-click list');
+    const siteNames = await s.exec(`return [...document.querySelectorAll('[data-testid="invite-sites"] label.check')].map((l) => l.innerText.trim());`);
+    assert.ok(siteNames.length >= 2, JSON.stringify(siteNames));
+    const site = siteNames[1];
+    await s.type('[data-testid="invite-site-search"]', site.slice(0, 4));
+    const shown = await s.exec(`return [...document.querySelectorAll('[data-testid="invite-sites"] label.check')].map((l) => l.innerText.trim());`);
+    assert.ok(shown.includes(site) && shown.length < siteNames.length + 1, JSON.stringify(shown));
+    await s.exec(`[...document.querySelectorAll('[data-testid="invite-sites"] label.check')].find((l) => l.innerText.trim() === ${JSON.stringify(site)}).querySelector('input').click();`);
+    await s.waitFor('[data-testid="invite-sites-count"]', { text: '1 site chosen' });
     await s.screenshot('81-invitation-form');
     await s.click('[data-testid="invite-create"]');
     await s.waitFor('[data-testid="invitation-text"]');
     invitationText = await s.exec(`return document.querySelector('[data-testid="invitation-text"]').value;`);
+    assert.match(invitationText, /^Hello Nora New,/);
     assert.match(invitationText, /nora\.new@example\.test/);
-    assert.match(invitationText, /rdi_[0-9a-f]{8}_/);
+    assert.ok(invitationText.includes(site), invitationText);
+    assert.match(invitationText, /rdi(-[0-9a-f]{4}){12}/, 'the code, in groups of four');
+    assert.doesNotMatch(invitationText, /residentdesk |--token|rdi_[0-9a-f]{8}_/, 'no command line, no raw token');
     await s.waitFor('[data-testid="invitation-row"]', { text: 'nora.new@example.test' });
-    await s.screenshot('82-invitation-text');
-    // Resending now: the core refuses (pending for less than 2 days) and says why.
-    await s.click('[data-testid="invite-resend"]');
-    const refusal = await s.textOf('[data-testid="invite-row-error"]');
-    assert.match(refusal, /more than 2 days/, refusal);
+    await s.screenshot('82-invitation-letter');
+    // Resend is not offered before 2 days: disabled, with the date it becomes possible.
+    const invRow = '[data-testid="invitation-row"]:has([data-testid="invite-resend-from"])';
+    assert.equal(await s.enabled(`${invRow} [data-testid="invite-resend"]`), false);
+    const from = await s.textOf(`${invRow} [data-testid="invite-resend-from"]`);
+    assert.match(from, /^Can be resent from .*\d/, from);
     await s.click('[data-testid="invitation-sent"] .end button');
-    await s.screenshot('83-invitations-resend-refused');
+    await s.screenshot('83-invitations-resend-date');
 
     // API tokens: the secret is shown once, then gone; revoke with confirmation.
     await s.click('[data-testid="nav-tokens"]');
@@ -145,7 +157,8 @@ test('a Staff user sees the access screens that Table-1 withholds disabled with 
 
 test('the invitee accepts the invitation from the sign-in screen', () =>
   withApp(async (s) => {
-    const code = invitationText.match(/rdi_[0-9a-f]{8}_[0-9a-f]+/)?.[0];
+    // The code as the letter writes it (groups of four) is what the invitee types or pastes.
+    const code = invitationText.match(/rdi(-[0-9a-f]{4}){12}/)?.[0];
     assert.ok(code, 'the first test produced an invitation');
     await s.click('[data-testid="have-invitation"]');
     await s.type('#invite-code', code);

@@ -277,21 +277,30 @@ test('import a CSV file chosen in the Open dialog (dry run, then commit) and exp
     await s.screenshot('62-conflicts');
   }));
 
-test('five wrong passwords lock the account: the right password is then refused with the same answer', () =>
+test('five wrong passwords lock the email: the notice says until when and who can help', () =>
   withApp(async (s) => {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 4; i++) {
       await s.type('#email', accounts.owner.email);
       await s.type('#password', 'wrong-password');
       await s.click('#signin');
-      await s.waitFor('[data-testid="signin-error"]');
+      await s.waitFor('[data-testid="signin-error"]', { text: 'wrong email or password' });
+      await s.exec('document.querySelector(\'[data-testid="signin-error"]\')?.remove()');
     }
-    // Locked: the right password is refused too, with the one answer every refusal gets (the
-    // audit log keeps the reason), and the person stays on the sign-in screen.
-    await s.exec('document.querySelector(\'[data-testid="signin-error"]\')?.remove()');
+    // The fifth wrong password locks: the notice says until when, in this computer's time.
+    await s.type('#email', accounts.owner.email);
+    await s.type('#password', 'wrong-password');
+    await s.click('#signin');
+    const notice = await s.textOf('[data-testid="signin-locked"]');
+    assert.match(notice, /Signing in is paused/, notice);
+    assert.match(notice, /try again at \d{1,2}:\d{2}/, notice);
+    assert.match(notice, /A Team administrator can reset it/, notice);
+    // Locked: the right password is refused too, with the same notice (the audit log keeps
+    // the reason), and the person stays on the sign-in screen.
+    await s.exec('document.querySelector(\'[data-testid="signin-locked"]\')?.remove()');
     await s.type('#email', accounts.owner.email);
     await s.type('#password', accounts.owner.password);
     await s.click('#signin');
-    await s.waitFor('[data-testid="signin-error"]', { text: 'wrong email or password' });
+    assert.equal(await s.textOf('[data-testid="signin-locked"]'), notice);
     assert.ok(await s.find('#signin'), 'still on the sign-in screen');
     assert.equal((await s.findAll('[data-testid="who"]')).length, 0, 'not signed in');
     await s.screenshot('50-sign-in-locked');

@@ -310,15 +310,32 @@ fn invitations_from_creation_to_acceptance() {
         ..Default::default()
     };
     let first = app.invite_create(&la, &inv).unwrap();
+    // A plain letter: the code (the token in groups of four), no raw token, no command line.
     assert!(
-        first.text.contains(&first.token)
+        first.text.contains(&first.letter.code)
+            && first.text.starts_with("Hello Ivy Invitee,")
             && first.text.contains("Riverside Living")
-            && first.text.contains("Willow Park")
+            && first.text.contains("Willow Park"),
+        "{}",
+        first.text
     );
+    assert!(!first.text.contains(&first.token) && !first.text.contains("residentdesk "), "{}", first.text);
+    assert_eq!(first.letter.sites, ["Willow Park"]);
+    assert_eq!((first.letter.name.as_str(), first.letter.all_sites), ("Ivy Invitee", false));
+    assert_eq!(residentdesk::app::access::invitation_token(&first.letter.code), first.token);
     assert_eq!(first.invitation.email, "invitee@example.com");
-    assert_eq!(app.invite_create(&la, &inv).unwrap_err().field(), Some("email"), "one pending invitation per email");
+    let again = app.invite_create(&la, &inv).unwrap_err();
+    assert_eq!(again.field(), Some("email"), "one pending invitation per email");
+    assert_eq!(again.details.as_ref().unwrap().reason, Some(residentdesk::error::ErrorReason::InvitationPending));
+    // Resend: the list says from when; before then the refusal says so too, with the date.
+    let listed = app.invite_list(&la).unwrap();
+    let from = listed[0].resend_from.expect("a pending invitation says from when it may be resent");
+    assert_eq!(from, first.invitation.sent_at + Duration::days(2));
+    assert!(!listed[0].can_resend);
     let err = app.invite_resend(&la, first.invitation.id).unwrap_err();
     assert!(err.message.contains("2 days"), "{}", err.message);
+    let d = err.details.as_ref().unwrap();
+    assert_eq!((d.reason, d.until), (Some(residentdesk::error::ErrorReason::InvitationTooSoon), Some(from)));
     clock.advance(Duration::days(3));
     // Three days later the local-admin signs in again (the idle lock ended the session).
     let la = sign_in(&mut app, LOCAL_ADMIN);
@@ -327,10 +344,17 @@ fn invitations_from_creation_to_acceptance() {
     assert!(app.invite_accept(&first.token, "", "long-enough-pw").is_err(), "the old token stopped working");
     let listed = app.invite_list(&la).unwrap();
     assert_eq!(listed[0].invitation.state, "pending");
-    let s = app.invite_accept(&second.token, "", "long-enough-pw").unwrap();
+    // The code as the letter writes it (here in capitals, with a line break) is the token.
+    let pasted = second.letter.code.to_uppercase().replacen('-', "-\n", 3);
+    let s = app.invite_accept(&pasted, "", "long-enough-pw").unwrap();
     assert_eq!(s.actor.email, "invitee@example.com");
     assert_eq!(site_names(&app, &s), vec!["Willow Park".to_string()]);
-    assert!(app.invite_accept(&second.token, "", "long-enough-pw").is_err(), "one-time token");
+    let used = app.invite_accept(&second.token, "", "long-enough-pw").unwrap_err();
+    let d = used.details.as_ref().unwrap();
+    assert_eq!(
+        (d.reason, d.state.as_deref()),
+        (Some(residentdesk::error::ErrorReason::InvitationUsed), Some("accepted"))
+    );
     assert_eq!(app.invite_list(&la).unwrap()[0].invitation.state, "accepted");
     app.sign_in("invitee@example.com", "long-enough-pw").unwrap();
     let steps: Vec<String> = store::audit::list(app.conn(), None, None, 1000)
@@ -457,7 +481,16 @@ fn cli_tokens_explain_matrix_and_invitations() {
         .ok()
         .json();
     let t = inv["token"].as_str().unwrap();
-    assert!(inv["text"].as_str().unwrap().contains("residentdesk invite accept --token"));
+    assert!(inv["text"].as_str().unwrap().contains(inv["letter"]["code"].as_str().unwrap()));
+    // The CLI's own output names the command line with the token; the letter does not.
+    let args = ["invite", "create", "--email", "cli2@x.co", "--level", "staff_user", "--site", "Maple Court"];
+    let human = crate::fixture::Run::from(w.cli(false, Some(TEAM_ADMIN), &args).output().unwrap());
+    let human = human.ok().stdout.clone();
+    let (letter, cli_part) = human.split_once("(Not part of the letter.)").expect("the command line after the letter");
+    assert!(
+        !letter.contains("residentdesk invite") && cli_part.contains("residentdesk invite accept --token rdi_"),
+        "{human}"
+    );
     w.run_with_stdin(None, &["invite", "accept", "--token", t, "--new-password-stdin"], Some("cli-password-1\n")).ok();
     w.run(Some(("cli@x.co", "cli-password-1")), &["site", "list"]).ok();
     let csv = w.run(Some(TEAM_ADMIN), &["audit", "export"]);

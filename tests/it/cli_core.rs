@@ -80,10 +80,11 @@ fn lockout_after_five_failures_for_fifteen_minutes() {
     for _ in 0..5 {
         w.run(Some((STAFF.0, "nope-nope-nope")), &["site", "list"]).fails(3);
     }
-    // The right password while locked: refused, with the answer every refusal gets (the
-    // reason is in the audit log, checked below).
+    // The right password while locked: refused, with the lock's answer (until when, who can
+    // help), the same for any email (the reason is in the audit log, checked below).
     let r = w.run(Some(STAFF), &["site", "list"]);
-    assert_eq!(r.fails(3).error()["message"], "wrong email or password", "{}", r.stderr);
+    assert_eq!(r.fails(3).error()["details"]["reason"], "sign_in_locked", "{}", r.stderr);
+    assert!(r.error()["message"].as_str().unwrap().contains("blocked until"), "{}", r.stderr);
     w.now = (test_now() + chrono::Duration::minutes(16)).to_rfc3339();
     w.run(Some(STAFF), &["site", "list"]).ok();
     let audit = w.run(Some(TEAM_ADMIN), &["audit", "list", "--limit", "50"]);

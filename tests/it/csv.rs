@@ -597,3 +597,71 @@ fn cli_import_and_export() {
     let usage = w.run(Some(TEAM_ADMIN), &["export"]);
     usage.fails(2);
 }
+
+/// A file with thousands of problems: grouped by kind and column with exact counts and the
+/// first rows; the problems file gives back the person's own rows and columns plus a
+/// problem column; the template reads back as one valid row; file-level faults are codes.
+#[test]
+fn problems_at_scale_are_grouped_and_written_back() {
+    use residentdesk::csvio::problems::FileCode;
+    let (mut app, s) = setup();
+    let mut text = String::from("First Name,Last Name,Email,Building,Floor,Unit,Access Start,Pets\n");
+    text.push_str("Ava,Stone,ava@new.test,A,1,101,2026-01-01,cat\n");
+    for i in 0..3000 {
+        match i % 3 {
+            0 => text.push_str(&format!("Bo{i},Lee,not-an-email-{i},A,1,102,2026-01-01,\n")),
+            1 => text.push_str(&format!(",Lee,first{i}@new.test,A,1,1{:02},2026-01-01,\n", 3 + i % 17)),
+            _ => text.push_str(&format!("Cy{i},Lee,cy{i}@new.test,Z,9,{i},2026-01-01,dog\n")),
+        }
+    }
+    let mut out = Vec::new();
+    let (mut report, rows) = app
+        .import_with_problems_file(
+            &s,
+            SITE,
+            text.as_bytes(),
+            ImportOptions::default(),
+            &mut |_| {},
+            residentdesk::app::csv::ProblemsFile { out: &mut out, column: "Problem" },
+        )
+        .unwrap();
+    assert_eq!((report.rows, report.valid_rows, report.invalid_rows), (3001, 1, 3000));
+    let group = |kind: &str, field: &str| report.groups.iter().find(|g| g.kind == kind && g.field == field).cloned();
+    let invalid = group("invalid", "Email").expect("a group of invalid emails");
+    assert_eq!(invalid.count, 1000);
+    assert_eq!(invalid.examples.iter().map(|p| p.row).collect::<Vec<_>>(), [3, 6, 9, 12, 15]);
+    assert_eq!(group("required", "FirstName").map(|g| g.count), Some(1000));
+    assert_eq!(group("not_a_mapping", "Unit").map(|g| g.count), Some(1000));
+    let total: u64 = report.groups.iter().map(|g| g.count).sum();
+    assert_eq!(total, report.problems.len() as u64 + report.unlisted_problems);
+    report.keep_listed(10);
+    assert_eq!((report.problems.len() as u64, report.unlisted_problems), (10, total - 10));
+    // The problems file: every row with problems, as written, plus the problem column.
+    assert_eq!(rows, 3000);
+    let file = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = file.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3001);
+    assert_eq!(lines[0], "\u{feff}First Name,Last Name,Email,Building,Floor,Unit,Access Start,Pets,Problem");
+    assert!(lines[1].starts_with("Bo0,Lee,not-an-email-0,A,1,102,2026-01-01,,"), "{}", lines[1]);
+    assert!(lines[3].starts_with("Cy2,Lee,cy2@new.test,Z,9,2,2026-01-01,dog,"), "{}", lines[3]);
+    assert!(lines[3].contains("not one of the site's mappings"), "{}", lines[3]);
+    // Read back, the problems file is the same rows with the same problems (its extra
+    // column ignored).
+    let again = preview(&mut app, &s, file.trim_start_matches('\u{feff}'));
+    assert_eq!((again.rows, again.invalid_rows), (3000, 3000));
+    assert_eq!(again.file.unwrap().ignored_columns, ["Pets", "Problem"]);
+    // The template: one valid row in the import's own vocabulary.
+    let template = residentdesk::csvio::template::write_template(Vec::new(), Columns::SiteManager).unwrap();
+    let t = preview(&mut app, &s, &String::from_utf8(template).unwrap());
+    assert_eq!((t.rows, t.invalid_rows), (1, 0), "{:?}", t.problems);
+    // File-level faults are codes with their parameters.
+    let r = preview(&mut app, &s, "");
+    assert_eq!(r.file_code, Some(FileCode::Empty));
+    let r = preview(&mut app, &s, "Email,First Name\nx@y.test,X\n");
+    match r.file_code {
+        Some(FileCode::MissingColumns { missing, .. }) => {
+            assert_eq!(missing, ["LastName", "Building", "Floor", "Unit", "ActivationDateUTC"])
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -35,9 +35,21 @@ fn ten_parallel_wrong_passwords_count_five_failures_and_lock() {
     let runs: Vec<Run> = children.into_iter().map(|c| Run::from(c.wait_with_output().unwrap())).collect();
     for r in &runs {
         r.fails(3);
-        assert_eq!(r.stderr, runs[0].stderr, "every refusal is the same answer");
     }
-    assert_eq!(runs[0].error()["message"], "wrong email or password");
+    // The first four failures say "wrong email or password"; the fifth, which locks, and
+    // every later one say until when (the one answer of the lock, whoever reads it).
+    let (wrong, locked_answers): (Vec<&Run>, Vec<&Run>) =
+        runs.iter().partition(|r| r.error()["message"] == "wrong email or password");
+    assert_eq!(wrong.len(), MAX_FAILURES as usize - 1);
+    let lock_until = test_now() + chrono::Duration::minutes(LOCKOUT_MINUTES);
+    for r in &locked_answers {
+        assert_eq!(r.stderr, locked_answers[0].stderr, "every answer during the lock is the same");
+        assert_eq!(r.error()["details"]["reason"], "sign_in_locked");
+        assert_eq!(r.error()["details"]["until"], serde_json::json!(lock_until));
+    }
+    let text = locked_answers[0].error()["message"].as_str().unwrap().to_string();
+    assert!(text.contains(&lock_until.format("%Y-%m-%d %H:%M UTC").to_string()), "{text}");
+    assert!(text.contains("Team administrator"), "{text}");
 
     let entries = sign_ins(&w, STAFF.0);
     assert_eq!(entries.len(), 10, "{:?}", reasons(&entries));
@@ -61,22 +73,41 @@ fn ten_parallel_wrong_passwords_count_five_failures_and_lock() {
 
     // The right password is refused while the lock holds, with the same answer.
     let r = w.run(Some(STAFF), &["site", "list"]);
-    assert_eq!(r.fails(3).stderr, runs[0].stderr);
+    assert_eq!(r.fails(3).stderr, locked_answers[0].stderr);
     assert_eq!(reasons(&sign_ins(&w, STAFF.0)).last().unwrap(), &("denied".into(), "locked".into()));
 }
 
 #[test]
 fn unknown_locked_disabled_and_wrong_password_get_the_same_answer() {
     let w = Work::demo(0);
-    for _ in 0..MAX_FAILURES {
-        w.run(Some((TEAM_USER.0, "wrong-password-2")), &["site", "list"]).fails(3);
+    let nobody = "nobody@demo.residentdesk.test";
+    // Five wrong attempts with an account's email and five with a made-up one: the same
+    // answers at the same attempts (four "wrong", then the lock with its end).
+    let mut answers = Vec::new();
+    for who in [TEAM_USER.0, nobody] {
+        let seen: Vec<String> = (0..MAX_FAILURES)
+            .map(|_| w.run(Some((who, "wrong-password-2")), &["site", "list"]).fails(3).stderr.replace(who, "EMAIL"))
+            .collect();
+        answers.push(seen);
     }
+    assert_eq!(answers[0], answers[1], "the lock tells nothing about whether the account exists");
+    assert!(
+        answers[0][3].contains("wrong email or password") && answers[0][4].contains("blocked until"),
+        "{answers:?}"
+    );
     w.run(Some(OWNER), &["staff", "disable-account", STAFF.0]).ok();
-    // The right password of the locked and the disabled account, a wrong one for an active
-    // account, any password for an account that does not exist.
+    // During the lock, the right password of the account and any password of the made-up
+    // email get the lock's answer alike.
+    let during: Vec<String> = [TEAM_USER, (nobody, "Demo-Staff-2026")]
+        .iter()
+        .map(|who| w.run(Some(*who), &["site", "list"]).fails(3).stderr.replace(who.0, "EMAIL"))
+        .collect();
+    assert_eq!(during[0], during[1]);
+    assert_eq!(during[0], answers[0][4], "the lock is not extended by attempts while locked");
+    // The right password of the disabled account, a wrong one for an active account, any
+    // password for another account that does not exist.
     let attempts = [
-        ("unknown account", ("nobody@demo.residentdesk.test", "Demo-Staff-2026")),
-        ("locked", TEAM_USER),
+        ("unknown account", ("someone@demo.residentdesk.test", "Demo-Staff-2026")),
         ("disabled", STAFF),
         ("wrong password", (LOCAL_ADMIN.0, "wrong-password-3")),
     ];
@@ -98,11 +129,14 @@ fn unknown_locked_disabled_and_wrong_password_get_the_same_answer() {
         assert_eq!(runs[0].stderr, expected);
     }
     // The audit log keeps what the answer hides.
-    for (reason, (email, _)) in attempts {
+    let mut all = attempts.to_vec();
+    all.push(("locked", TEAM_USER));
+    all.push(("unknown account, locked", (nobody, "")));
+    for (reason, (email, _)) in all {
         let last = sign_ins(&w, email).pop().unwrap_or_else(|| panic!("{email} has no sign-in entry"));
-        let outcome = if matches!(reason, "locked" | "disabled") { "denied" } else { "failed" };
+        let outcome = if reason != "unknown account" && reason != "wrong password" { "denied" } else { "failed" };
         assert_eq!((last.outcome.as_str(), last.details["reason"].as_str()), (outcome, Some(reason)), "{email}");
-        if reason == "locked" {
+        if reason.contains("locked") {
             assert!(last.details["locked_until"].is_string());
         }
     }
@@ -122,9 +156,15 @@ fn every_sign_in_answer_costs_one_argon2_verification() {
         (argon2_verifications_on_this_thread() - before, result)
     };
     let refused = Err("wrong email or password".to_string());
+    let until = (test_now() + chrono::Duration::minutes(LOCKOUT_MINUTES)).format("%Y-%m-%d %H:%M UTC");
+    let locked = Err(format!(
+        "too many wrong passwords for {}: signing in with it is blocked until {until}; try again then, or ask a Team \
+         administrator to reset your password",
+        TEAM_USER.0
+    ));
     assert_eq!(verifications("nobody@demo.residentdesk.test", "whatever-password"), (1, refused.clone()));
-    assert_eq!(verifications(TEAM_USER.0, TEAM_USER.1), (1, refused.clone()), "locked, right password");
-    assert_eq!(verifications(TEAM_USER.0, "wrong-password-4"), (1, refused.clone()), "locked, wrong password");
+    assert_eq!(verifications(TEAM_USER.0, TEAM_USER.1), (1, locked.clone()), "locked, right password");
+    assert_eq!(verifications(TEAM_USER.0, "wrong-password-4"), (1, locked), "locked, wrong password");
     assert_eq!(verifications(STAFF.0, STAFF.1), (1, refused.clone()), "disabled");
     assert_eq!(verifications(LOCAL_ADMIN.0, "wrong-password-4"), (1, refused.clone()), "wrong password");
     assert_eq!(verifications(LOCAL_ADMIN.0, LOCAL_ADMIN.1), (1, Ok(())), "right password");

@@ -1,6 +1,14 @@
 //! Invitations by email with roles and sites: creating one (the same checks as adding the
 //! person), listing, resending after 2 days, withdrawing; accepting or declining one with its
 //! code. Every step and every refused code is audited.
+//!
+//! What is sent to the person (issue #18) is a plain letter: who invites them, to which team,
+//! as what, at which sites, the invitation code and until when. The desktop writes it in the
+//! person's language from [`InvitationLetter`]; [`CreatedInvitation::text`] is the same
+//! letter in English for the CLI, which prints its own command line beside it. The code is
+//! the one-time token written in groups of four (`rdi-1a2b-…`), easy to read out and paste;
+//! accepting takes either form. Refusals carry reason codes (`invitation_*`) with their
+//! parameters, so the desktop says them in the person's language too.
 
 use super::assign::{new_member_assignment, AssignmentRequest};
 use super::gates::audit_refusal;
@@ -14,7 +22,7 @@ use crate::app::auth::{hash_secret, verify_secret};
 use crate::app::gate::At;
 use crate::app::usecases as uc;
 use crate::app::{App, Session};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, ErrorDetails, ErrorReason};
 use crate::store::{self, invitations::Invitation};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
@@ -46,13 +54,36 @@ pub struct NewInvitation {
     pub sites: Vec<String>,
 }
 
-/// An invitation with its one-time token (shown once) and the text to send.
+/// An invitation with its one-time token (shown once), the letter to send (in English, for
+/// the CLI) and what that letter says (for the desktop to write it in the person's language).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CreatedInvitation {
     pub invitation: Invitation,
     pub token: String,
     pub text: String,
+    pub letter: InvitationLetter,
+}
+
+/// What the letter to a new staff member says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InvitationLetter {
+    /// The invited person's name (may be empty) and email.
+    pub name: String,
+    pub email: String,
+    /// Who invites them (their email) and to which team.
+    pub inviter: String,
+    pub team: String,
+    /// The base role, and the names of the add-on roles.
+    pub base: crate::access::Level,
+    pub addons: Vec<String>,
+    /// Every site of the team (`sites` empty), or the sites named.
+    pub all_sites: bool,
+    pub sites: Vec<String>,
+    /// The invitation code: the token in groups of four.
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// An invitation as listed: `state` reads `expired` once a pending one is past its expiry.
@@ -62,6 +93,42 @@ pub struct InvitationView {
     #[serde(flatten)]
     pub invitation: Invitation,
     pub can_resend: bool,
+    /// When a pending invitation may be resent (the core's rule: once it has waited
+    /// [`RESEND_AFTER_DAYS`] days); `None` when it is not pending.
+    pub resend_from: Option<DateTime<Utc>>,
+}
+
+/// The invitation code of a token: `rdi_PREFIX_SECRET` as `rdi-` and groups of four.
+pub fn invitation_code(token: &str) -> String {
+    let hex: String = token.trim().trim_start_matches("rdi").chars().filter(char::is_ascii_hexdigit).collect();
+    let groups: Vec<String> = hex.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    format!("rdi-{}", groups.join("-"))
+}
+
+/// The token of an invitation code in either form (the code's groups, any case, spaces and
+/// line breaks of a pasted letter ignored); text of neither form is returned trimmed.
+pub fn invitation_token(code: &str) -> String {
+    let code = code.trim();
+    if code.contains('_') {
+        return code.to_string();
+    }
+    let plain: String = code.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    match plain.strip_prefix("rdi") {
+        Some(hex) if hex.len() == 48 && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+            format!("rdi_{}_{}", &hex[..8], &hex[8..])
+        }
+        _ => code.to_string(),
+    }
+}
+
+/// When a pending invitation sent at `sent_at` may be resent.
+fn resend_from(sent_at: DateTime<Utc>) -> DateTime<Utc> {
+    sent_at + Duration::days(RESEND_AFTER_DAYS)
+}
+
+/// A refusal about an invitation, with its reason code and parameters.
+fn refusal(code: ErrorCode, message: String, reason: ErrorReason, details: ErrorDetails) -> AppError {
+    AppError::new(code, message).with_details(ErrorDetails { reason: Some(reason), ..details })
 }
 
 fn invitation_state(i: &Invitation, now: DateTime<Utc>) -> String {
@@ -72,32 +139,60 @@ fn invitation_state(i: &Invitation, now: DateTime<Utc>) -> String {
     }
 }
 
-fn invitation_text(conn: &Connection, i: &Invitation, inviter: &str, team: &str, token: &str) -> AppResult<String> {
-    let mut roles = vec![i.base.title().to_string()];
+fn invitation_letter(
+    conn: &Connection,
+    i: &Invitation,
+    inviter: &str,
+    team: &str,
+    token: &str,
+) -> AppResult<InvitationLetter> {
+    let mut addons = Vec::new();
     for k in &i.addons {
-        roles.push(load_role(conn, i.team_id, k).map(|r| r.name).unwrap_or_else(|_| k.clone()));
+        addons.push(load_role(conn, i.team_id, k).map(|r| r.name).unwrap_or_else(|_| k.clone()));
     }
-    let sites = match &i.sites {
-        SiteAccess::AllSites => "every site of the team (including sites added later)".to_string(),
+    let (all_sites, sites) = match &i.sites {
+        SiteAccess::AllSites => (true, Vec::new()),
         SiteAccess::Listed(ids) => {
             let mut names = Vec::new();
             for id in ids {
                 names.push(store::sites::get(conn, *id)?.map(|s| s.name).unwrap_or_else(|| format!("site #{id}")));
             }
-            names.join(", ")
+            (false, names)
         }
     };
-    let hello = if i.display_name.is_empty() { "Hello,".to_string() } else { format!("Hello {},", i.display_name) };
-    Ok(format!(
-        "{hello}\n\n{inviter} invites you to join the team {team} on ResidentDesk as {} with access to {sites}.\n\n\
-         To accept, open ResidentDesk, choose \"I have an invitation\" on the sign-in screen, enter the code\n    {token}\n\
-         and choose a password (at least 10 characters); you can decline there too. From the command line:\n    \
-         residentdesk invite accept --token {token}    (or: invite reject --token {token})\n\n\
+    Ok(InvitationLetter {
+        name: i.display_name.clone(),
+        email: i.email.clone(),
+        inviter: inviter.to_string(),
+        team: team.to_string(),
+        base: i.base,
+        addons,
+        all_sites,
+        sites,
+        code: invitation_code(token),
+        expires_at: i.expires_at,
+    })
+}
+
+/// The letter in English (the CLI's words; the desktop writes its own from the letter).
+fn letter_text(l: &InvitationLetter) -> String {
+    let hello = if l.name.is_empty() { "Hello,".to_string() } else { format!("Hello {},", l.name) };
+    let mut roles = vec![l.base.title().to_string()];
+    roles.extend(l.addons.iter().cloned());
+    let sites =
+        if l.all_sites { "every site of the team (sites added later too)".to_string() } else { l.sites.join(", ") };
+    format!(
+        "{hello}\n\n{} invites you to join the team {} on ResidentDesk as {}, with access to {sites}.\n\n\
+         To accept, open ResidentDesk, choose \"I have an invitation\" on the sign-in screen and enter this code:\n\n    \
+         {}\n\nThen choose your password (at least 10 characters). You can also decline the invitation there.\n\n\
          This invitation is for {} only and expires on {} UTC.\n",
+        l.inviter,
+        l.team,
         roles.join(" + "),
-        i.email,
-        i.expires_at.format("%Y-%m-%d %H:%M"),
-    ))
+        l.code,
+        l.email,
+        l.expires_at.format("%Y-%m-%d %H:%M"),
+    )
 }
 
 /// The assignment an invitation gives (its base role, add-on roles and sites).
@@ -134,9 +229,11 @@ impl App {
             .into_iter()
             .find(|i| i.email == email && invitation_state(i, now) == "pending")
         {
-            return Err(AppError::invalid_field(
-                "email",
+            return Err(refusal(
+                ErrorCode::InvalidInput,
                 format!("{email} already has a pending invitation (#{}); resend it instead", p.id),
+                ErrorReason::InvitationPending,
+                ErrorDetails { email: Some(email.clone()), ..ErrorDetails::field("email") },
             ));
         }
         let keys: Vec<String> = assignment.addons.iter().map(|r| r.key.clone()).collect();
@@ -161,9 +258,9 @@ impl App {
             .details(json!({"invitation": id, "access": assignment_json(&assignment)}))
             .write()?;
         let invitation = store::invitations::get(&tx, id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
-        let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
+        let letter = invitation_letter(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
         tx.commit()?;
-        Ok(CreatedInvitation { invitation, token: secret, text })
+        Ok(CreatedInvitation { invitation, token: secret, text: letter_text(&letter), letter })
     }
 
     /// The invitations of the active team (needs `staff.view`).
@@ -174,8 +271,9 @@ impl App {
             .into_iter()
             .map(|mut i| {
                 let can_resend = i.state == "pending" && now - i.sent_at > Duration::days(RESEND_AFTER_DAYS);
+                let from = (i.state == "pending").then(|| resend_from(i.sent_at));
                 i.state = invitation_state(&i, now);
-                InvitationView { invitation: i, can_resend }
+                InvitationView { invitation: i, can_resend, resend_from: from }
             })
             .collect())
     }
@@ -223,7 +321,8 @@ impl App {
             return Err(AppError::denied(format!(
                 "denied: the inviter no longer holds what the invitation gives ({})",
                 r.message()
-            )));
+            ))
+            .with_details(ErrorDetails::reason(ErrorReason::InvitationInviterLacks)));
         }
         if !store::invitations::decide(&tx, inv.id, "accepted", "invitee", now)? {
             return Err(AppError::invalid("the invitation is no longer pending"));
@@ -278,7 +377,7 @@ impl App {
         let (now, session) = (tx.ctx.now, &tx.ctx.session);
         let inv = team_invitation(&tx, &tx.ctx, id)?;
         if !store::invitations::decide(&tx, inv.id, "rejected", &session.actor.email, now)? {
-            return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
+            return Err(not_pending(id, &inv.state));
         }
         tx.audit().target(inv.email.clone()).details(json!({"invitation": inv.id, "side": "team"})).write()?;
         let after = store::invitations::get(&tx, inv.id)?.unwrap_or(inv);
@@ -297,22 +396,39 @@ impl App {
         let (team, now, session) = (tx.ctx.team.clone(), tx.ctx.now, &tx.ctx.session);
         let inv = team_invitation(&tx, &tx.ctx, id)?;
         if inv.state != "pending" {
-            return Err(AppError::invalid(format!("invitation #{id} is {}, not pending", inv.state)));
+            return Err(not_pending(id, &inv.state));
         }
         if now - inv.sent_at <= Duration::days(RESEND_AFTER_DAYS) {
-            return Err(AppError::invalid(format!(
-                "invitation #{id} was sent at {}; it can be resent once it has been pending for more than {RESEND_AFTER_DAYS} days",
-                inv.sent_at.format("%Y-%m-%d %H:%M UTC")
-            )));
+            let from = resend_from(inv.sent_at);
+            return Err(refusal(
+                ErrorCode::InvalidInput,
+                format!(
+                    "invitation #{id} was sent at {}; it can be resent once it has been pending for more than {RESEND_AFTER_DAYS} days (from {})",
+                    inv.sent_at.format("%Y-%m-%d %H:%M UTC"),
+                    from.format("%Y-%m-%d %H:%M UTC")
+                ),
+                ErrorReason::InvitationTooSoon,
+                ErrorDetails { until: Some(from), ..Default::default() },
+            ));
         }
         store::invitations::renew(&tx, inv.id, &prefix, &hash, now, now + Duration::days(INVITATION_DAYS))?;
         tx.audit().target(inv.email.clone()).details(json!({"invitation": inv.id})).write()?;
         let invitation =
             store::invitations::get(&tx, inv.id)?.ok_or_else(|| AppError::internal("invitation vanished"))?;
-        let text = invitation_text(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
+        let letter = invitation_letter(&tx, &invitation, &session.actor.email, &team.name, &secret)?;
         tx.commit()?;
-        Ok(CreatedInvitation { invitation, token: secret, text })
+        Ok(CreatedInvitation { invitation, token: secret, text: letter_text(&letter), letter })
     }
+}
+
+/// The refusal of acting on an invitation that is no longer pending (`state`).
+fn not_pending(id: i64, state: &str) -> AppError {
+    refusal(
+        ErrorCode::InvalidInput,
+        format!("invitation #{id} is {state}, not pending"),
+        ErrorReason::InvitationNotPending,
+        ErrorDetails { state: Some(state.to_string()), ..Default::default() },
+    )
 }
 
 /// An invitation of the active team that the session could have created: the same
@@ -332,7 +448,7 @@ fn team_invitation(tx: &rusqlite::Transaction<'_>, ctx: &crate::app::gate::Ctx, 
 /// caller commits before returning the refusal, the inner `Err`).
 fn invitation_by_token(tx: &crate::app::gate::PublicRun<'_>, token: &str) -> AppResult<AppResult<Invitation>> {
     let now = tx.now;
-    let failure = |m: &str| AppError::new(ErrorCode::Unauthenticated, m.to_string());
+    let token = &invitation_token(token);
     let found = secret_prefix("rdi", token)
         .map(|p| store::invitations::by_prefix(tx, &p))
         .transpose()?
@@ -340,20 +456,27 @@ fn invitation_by_token(tx: &crate::app::gate::PublicRun<'_>, token: &str) -> App
         .filter(|i| verify_secret(token.trim(), &i.token_hash));
     let Some(inv) = found else {
         audit_refusal(tx, None, "invitee", "failed", None, None, json!({"reason": "unknown invitation token"}))?;
-        return Ok(Err(failure("unknown invitation token")));
+        return Ok(Err(refusal(
+            ErrorCode::Unauthenticated,
+            "unknown invitation token".into(),
+            ErrorReason::InvitationUnknown,
+            ErrorDetails::default(),
+        )));
     };
     let reason = if inv.state != "pending" {
-        Some(format!("the invitation was already {}", inv.state))
+        let said = ErrorDetails { state: Some(inv.state.clone()), ..ErrorDetails::reason(ErrorReason::InvitationUsed) };
+        Some((format!("the invitation was already {}", inv.state), said))
     } else if inv.expires_at <= now {
         store::invitations::decide(tx, inv.id, "expired", "system", now)?;
-        Some(format!("the invitation expired on {}", inv.expires_at.format("%Y-%m-%d %H:%M UTC")))
+        let said = ErrorDetails { until: Some(inv.expires_at), ..ErrorDetails::reason(ErrorReason::InvitationExpired) };
+        Some((format!("the invitation expired on {}", inv.expires_at.format("%Y-%m-%d %H:%M UTC")), said))
     } else {
         None
     };
-    if let Some(reason) = reason {
+    if let Some((reason, said)) = reason {
         let details = json!({"reason": reason, "invitation": inv.id});
         audit_refusal(tx, None, &inv.email, "denied", Some(inv.team_id), Some(&inv.email), details)?;
-        return Ok(Err(AppError::denied(format!("denied: {reason}"))));
+        return Ok(Err(AppError::denied(format!("denied: {reason}")).with_details(said)));
     }
     Ok(Ok(inv))
 }

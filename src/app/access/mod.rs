@@ -24,7 +24,10 @@ pub use crate::access::session::TokenInfo;
 pub use explain::{Explanation, Matrix, MatrixFeature, MatrixRow};
 pub use gates::{AccessAction, ActionGate, Gate, MemberActions};
 pub use grants::AccessChange;
-pub use invitations::{CreatedInvitation, InvitationView, NewInvitation, INVITATION_DAYS, RESEND_AFTER_DAYS};
+pub use invitations::{
+    invitation_code, invitation_token, CreatedInvitation, InvitationLetter, InvitationView, NewInvitation,
+    INVITATION_DAYS, RESEND_AFTER_DAYS,
+};
 pub use roles::{JobFunctionView, NewRole, RoleView};
 pub use tokens::{CreatedToken, NewToken};
 

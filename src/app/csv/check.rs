@@ -5,7 +5,7 @@
 
 use super::import::ImportProgress;
 use crate::app::residents::{create_entries, validate_new, CreateEntries, FieldProblem};
-use crate::csvio::import::{FileInfo, RowProblem, RowReader};
+use crate::csvio::import::{FileError, FileInfo, RowProblem, RowReader};
 use crate::csvio::problems::RowCode;
 use crate::store::{self, sites::Site};
 use chrono::{DateTime, Utc};
@@ -38,15 +38,20 @@ fn key_of(parts: &[&str]) -> u64 {
 
 /// What the row checker tells the writer.
 pub(super) enum Checked {
-    /// One data row: its problems, or (when writes are prepared) what to insert.
+    /// The header row as written (first, when cells are kept).
+    Header(Vec<String>),
+    /// One data row: its problems, or (when writes are prepared) what to insert; the row's
+    /// cells as written when it has problems and cells are kept (for the problems file).
     Row {
         problems: Vec<RowProblem>,
         valid: Option<ValidRow>,
+        cells: Option<Vec<String>>,
     },
     Progress(ImportProgress),
     /// The file cannot be read (further): a summary for the report and the problem to list.
     FileProblem {
         summary: String,
+        code: crate::csvio::problems::FileCode,
         problem: RowProblem,
     },
     /// The file was read to its end (or to its first unreadable part).
@@ -69,31 +74,37 @@ pub(super) struct RowCheck<'a> {
     pub(super) now: DateTime<Utc>,
     /// Serialise each valid row's wire fields here (off the writer's thread).
     pub(super) prepare_writes: bool,
+    /// Hand over the header and the cells of rows with problems (for the problems file).
+    pub(super) keep_cells: bool,
 }
 
 impl RowCheck<'_> {
     /// Reads `input` to its end, handing each outcome to `emit` (which returns false to
     /// stop early).
     pub(super) fn run<R: Read>(self, input: R, conn: &rusqlite::Connection, emit: &mut dyn FnMut(Checked) -> bool) {
-        let file_problem = |row: u64, summary: String, message: String| Checked::FileProblem {
-            summary,
+        let file_problem = |e: FileError| Checked::FileProblem {
+            summary: e.to_string(),
+            code: e.code.clone(),
             problem: RowProblem {
-                row,
+                row: e.row,
                 column: String::new(),
                 field: "file".into(),
                 value: String::new(),
-                message,
+                message: e.message,
                 rule: None,
-                code: Some(RowCode::File),
+                code: Some(RowCode::File { file: e.code }),
             },
         };
         let mut reader = match RowReader::for_site(input, self.tz) {
             Ok(r) => r,
             Err(e) => {
-                emit(file_problem(e.row, e.message.clone(), e.message));
+                emit(file_problem(e));
                 return;
             }
         };
+        if self.keep_cells && !emit(Checked::Header(reader.info().headers.clone())) {
+            return;
+        }
         let site = self.site;
         let mut in_file = InFile::default();
         let mut rows = 0u64;
@@ -102,7 +113,7 @@ impl RowCheck<'_> {
                 Ok(Some(row)) => row,
                 Ok(None) => break,
                 Err(e) => {
-                    if !emit(file_problem(e.row, e.to_string(), e.message)) {
+                    if !emit(file_problem(e)) {
                         return;
                     }
                     break;
@@ -175,7 +186,8 @@ impl RowCheck<'_> {
                 }
                 _ => None,
             };
-            if !emit(Checked::Row { problems, valid }) {
+            let cells = (self.keep_cells && !problems.is_empty()).then(|| reader.cells());
+            if !emit(Checked::Row { problems, valid, cells }) {
                 return;
             }
         }

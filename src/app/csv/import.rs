@@ -8,12 +8,44 @@ use crate::app::residents::{insert_resident_with, site_tz};
 use crate::app::usecases as uc;
 use crate::app::{App, Session};
 use crate::csvio::import::{FileInfo, RowProblem};
+use crate::csvio::problems::FileCode;
+use crate::csvio::problems_file::ProblemsWriter;
 use crate::csvio::MAX_LISTED_PROBLEMS;
 use crate::error::{AppError, AppResult};
 use crate::store;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::io::Read;
+use std::io::{Read, Write};
+
+/// How many examples each group of problems keeps.
+pub const GROUP_EXAMPLES: usize = 5;
+
+/// The problems of one kind in one column: how many, and the first few (with their rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ProblemGroup {
+    /// The rule broken (`required`, `email_taken`, …) or the row's problem (`email_twice`,
+    /// `row_cut`, …): the tag of the problem's `rule` or `code`; `other` for neither.
+    pub kind: String,
+    /// The API field name the problems are about (as in [`RowProblem::field`]).
+    pub field: String,
+    /// Every problem of this kind in this column (exact, even beyond the listed ones).
+    pub count: u64,
+    /// The first [`GROUP_EXAMPLES`] of them, in row order.
+    pub examples: Vec<RowProblem>,
+}
+
+/// The kind of a problem, for grouping.
+fn problem_kind(p: &RowProblem) -> String {
+    if let Some(code) = &p.code {
+        return code.kind().to_string();
+    }
+    p.rule
+        .as_ref()
+        .and_then(|r| serde_json::to_value(r).ok())
+        .and_then(|v| v.get("rule").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "other".to_string())
+}
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,11 +101,25 @@ pub struct ImportReport {
     pub problems: Vec<RowProblem>,
     /// Problems found but not listed (beyond the limit).
     pub unlisted_problems: u64,
+    /// Every problem grouped by kind and column, in order of first appearance: what a
+    /// person reads when a file has thousands of problems.
+    pub groups: Vec<ProblemGroup>,
     /// A problem with the whole file (unreadable, missing columns, too large), if any.
     pub file_error: Option<String>,
+    /// The same, as a code with its parameters.
+    pub file_code: Option<FileCode>,
 }
 
 impl ImportReport {
+    /// Keeps at most `n` problems in the list (the rest are counted as unlisted; the groups
+    /// keep every count and their examples): what a window needs, whatever the file's size.
+    pub fn keep_listed(&mut self, n: usize) {
+        if self.problems.len() > n {
+            self.unlisted_problems += (self.problems.len() - n) as u64;
+            self.problems.truncate(n);
+        }
+    }
+
     /// One sentence for people.
     pub fn summary(&self) -> String {
         let base = format!("{} row(s): {} valid, {} with problems", self.rows, self.valid_rows, self.invalid_rows);
@@ -99,6 +145,25 @@ impl App {
         self.import_residents(session, site, bytes, ImportOptions { dry_run: true, valid_only: false }, &mut |_| {})
     }
 
+    /// [`App::import_residents`], also writing every row with problems to `file.out` as the
+    /// file had it plus a `file.column` (English messages): see
+    /// [`crate::csvio::problems_file`]. Returns the report and the rows written there.
+    pub fn import_with_problems_file(
+        &mut self,
+        session: &Session,
+        site: &str,
+        input: impl Read + Send,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+        file: ProblemsFile<'_>,
+    ) -> AppResult<(ImportReport, u64)> {
+        let mut sink = ProblemsSink::new(file.out, file.column);
+        let observers = Observers { progress, sink: Some(&mut sink) };
+        let report = self.import_residents_to(session, site, input, options, observers)?;
+        let rows = sink.finish()?;
+        Ok((report, rows))
+    }
+
     /// Imports a CSV file: all rows or none, or only the valid rows with `valid_only`.
     pub fn import_commit(
         &mut self,
@@ -121,6 +186,17 @@ impl App {
         options: ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> AppResult<ImportReport> {
+        self.import_residents_to(session, site, input, options, Observers { progress, sink: None })
+    }
+
+    fn import_residents_to(
+        &mut self,
+        session: &Session,
+        site: &str,
+        input: impl Read + Send,
+        options: ImportOptions,
+        observers: Observers<'_, '_>,
+    ) -> AppResult<ImportReport> {
         // A committing import into a database file may write tens of megabytes: its commit
         // does not also copy them back from the WAL; a background thread does, afterwards.
         let db_file = store::file_path(self.conn()).filter(|_| !options.dry_run);
@@ -131,7 +207,7 @@ impl App {
         // Its rows go into indexes spread over the whole table (emails): a large cache keeps
         // their pages from being read and decrypted again every few rows on a large desk.
         let cache = store::set_cache_kib(self.conn(), store::BULK_CACHE_KIB)?;
-        let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, progress);
+        let report = self.import_residents_in_one_transaction(session, site, input, options, snapshot, observers);
         store::restore_cache_size(self.conn(), cache);
         if let Some(path) = db_file {
             store::set_auto_checkpoint(self.conn(), store::WAL_AUTOCHECKPOINT_PAGES)?;
@@ -149,8 +225,9 @@ impl App {
         input: impl Read + Send,
         options: ImportOptions,
         snapshot: Option<(std::path::PathBuf, store::DbKey)>,
-        progress: &mut dyn FnMut(ImportProgress),
+        observers: Observers<'_, '_>,
     ) -> AppResult<ImportReport> {
+        let Observers { progress, mut sink } = observers;
         // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
         // statement cache smaller than that would re-prepare every one of them on every row.
         self.conn().set_prepared_statement_cache_capacity(64);
@@ -174,13 +251,21 @@ impl App {
             imported: 0,
             problems: Vec::new(),
             unlisted_problems: 0,
+            groups: Vec::new(),
             file_error: None,
+            file_code: None,
         };
         let tz = site_tz(&site);
+        let keep_cells = sink.is_some();
         let may_write = |report: &ImportReport| !options.dry_run && (options.valid_only || report.invalid_rows == 0);
         let mut absorb = |checked: Checked, report: &mut ImportReport| -> AppResult<()> {
             match checked {
-                Checked::Row { problems, valid } => {
+                Checked::Header(headers) => {
+                    if let Some(sink) = sink.as_deref_mut() {
+                        sink.start(&headers)?;
+                    }
+                }
+                Checked::Row { problems, valid, cells } => {
                     report.rows += 1;
                     if problems.is_empty() {
                         report.valid_rows += 1;
@@ -201,6 +286,9 @@ impl App {
                         }
                     } else {
                         report.invalid_rows += 1;
+                        if let (Some(sink), Some(cells)) = (sink.as_deref_mut(), cells) {
+                            sink.row(&cells, &problems)?;
+                        }
                         for p in problems {
                             push_problem(report, p);
                         }
@@ -212,15 +300,16 @@ impl App {
                         return Err(crate::app::idle::signed_out());
                     }
                 }
-                Checked::FileProblem { summary, problem } => {
+                Checked::FileProblem { summary, code, problem } => {
                     report.file_error = Some(summary);
+                    report.file_code = Some(code);
                     push_problem(report, problem);
                 }
                 Checked::End(info) => report.file = Some(info),
             }
             Ok(())
         };
-        let check = RowCheck { site: &site, tz, now, prepare_writes: !options.dry_run };
+        let check = RowCheck { site: &site, tz, now, prepare_writes: !options.dry_run, keep_cells };
         // Rows are read and checked on a second thread, against a snapshot of the database
         // as it was when this transaction began, while this thread writes the valid ones: on
         // two cores a large import takes about as long as the slower half. The snapshot sees
@@ -303,9 +392,74 @@ impl App {
 }
 
 fn push_problem(report: &mut ImportReport, p: RowProblem) {
+    let kind = problem_kind(&p);
+    match report.groups.iter_mut().find(|g| g.kind == kind && g.field == p.field) {
+        Some(g) => {
+            g.count += 1;
+            if g.examples.len() < GROUP_EXAMPLES {
+                g.examples.push(p.clone());
+            }
+        }
+        None => report.groups.push(ProblemGroup { kind, field: p.field.clone(), count: 1, examples: vec![p.clone()] }),
+    }
     if report.problems.len() < MAX_LISTED_PROBLEMS {
         report.problems.push(p);
     } else {
         report.unlisted_problems += 1;
+    }
+}
+
+/// Where an import writes its rows with problems, and the header of the added column.
+pub struct ProblemsFile<'a> {
+    pub out: &'a mut dyn Write,
+    pub column: &'a str,
+}
+
+/// Who hears of an import as it goes: its progress, and the problems file if any.
+struct Observers<'p, 's> {
+    progress: &'p mut dyn FnMut(ImportProgress),
+    sink: Option<&'p mut ProblemsSink<'s>>,
+}
+
+/// Where the rows with problems go (the problems file), opened at the header.
+struct ProblemsSink<'a> {
+    out: Option<&'a mut dyn Write>,
+    column: &'a str,
+    writer: Option<ProblemsWriter<&'a mut dyn Write>>,
+}
+
+fn file_write_error(e: std::io::Error) -> AppError {
+    AppError::internal(format!("cannot write the problems file: {e}"))
+}
+
+impl<'a> ProblemsSink<'a> {
+    fn new(out: &'a mut dyn Write, column: &'a str) -> ProblemsSink<'a> {
+        ProblemsSink { out: Some(out), column, writer: None }
+    }
+
+    fn start(&mut self, headers: &[String]) -> AppResult<()> {
+        if let Some(out) = self.out.take() {
+            self.writer = Some(ProblemsWriter::new(out, headers, self.column).map_err(file_write_error)?);
+        }
+        Ok(())
+    }
+
+    /// One row with its problems (the English messages, one after the other).
+    fn row(&mut self, cells: &[String], problems: &[RowProblem]) -> AppResult<()> {
+        let Some(w) = self.writer.as_mut() else { return Ok(()) };
+        let text = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
+        w.write(cells, &text).map_err(file_write_error)
+    }
+
+    /// Flushes the file; the rows written (none when the file had no readable header).
+    fn finish(self) -> AppResult<u64> {
+        match self.writer {
+            Some(w) => {
+                let rows = w.rows();
+                w.finish().map_err(file_write_error)?.flush().map_err(file_write_error)?;
+                Ok(rows)
+            }
+            None => Ok(0),
+        }
     }
 }

@@ -28,4 +28,4 @@ mod export;
 mod import;
 
 pub use export::{ExportRequest, ExportSummary};
-pub use import::{ImportOptions, ImportProgress, ImportReport, ImportStatus};
+pub use import::{ImportOptions, ImportProgress, ImportReport, ImportStatus, ProblemGroup, ProblemsFile};

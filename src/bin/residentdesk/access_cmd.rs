@@ -391,6 +391,7 @@ pub fn invite_cmd(
                     created.invitation.id, created.invitation.email
                 );
                 println!("{}", created.text);
+                print_invite_command_line(&created.token);
             });
         }
         InviteCmd::List => {
@@ -408,7 +409,11 @@ pub fn invite_cmd(
                                 i.state.clone(),
                                 i.sent_at.format("%Y-%m-%d").to_string(),
                                 i.expires_at.format("%Y-%m-%d").to_string(),
-                                if v.can_resend { "yes" } else { "" }.into(),
+                                match (v.can_resend, v.resend_from) {
+                                    (true, _) => "yes".into(),
+                                    (false, Some(from)) => format!("from {}", from.format("%Y-%m-%d %H:%M UTC")),
+                                    (false, None) => String::new(),
+                                },
                             ]
                         })
                         .collect(),
@@ -427,6 +432,7 @@ pub fn invite_cmd(
                     created.invitation.id
                 );
                 println!("{}", created.text);
+                print_invite_command_line(&created.token);
             });
         }
         InviteCmd::Accept { .. } | InviteCmd::Reject { id: None, .. } => {
@@ -502,4 +508,11 @@ pub fn audit_export(
         None => print!("{csv}"),
     }
     Ok(())
+}
+
+/// The command line that accepts an invitation, for people who use the CLI (the letter
+/// itself names the code only; the command also takes the code as the letter writes it).
+fn print_invite_command_line(token: &str) {
+    println!("(Not part of the letter.) From the command line, the invitee can run:");
+    println!("    residentdesk invite accept --token {token}    (or: invite reject --token {token})");
 }

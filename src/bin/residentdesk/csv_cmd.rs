@@ -116,12 +116,29 @@ fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// `import --template OUT.csv`: the import's header and one example row.
+pub fn template(path: &Path, columns: &str, out: &Out) -> Result<(), AppError> {
+    let columns = Columns::parse(columns).ok_or_else(|| {
+        AppError::new(ErrorCode::Usage, format!("--columns must be api or site-manager, not {columns:?}"))
+    })?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| AppError::internal(format!("cannot create {}: {e}", path.display())))?;
+    residentdesk::csvio::template::write_template(BufWriter::new(file), columns)
+        .and_then(|mut w| w.flush())
+        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+    out.value(&serde_json::json!({"template": path, "columns": columns}), || {
+        println!("wrote an import template ({} columns) to {}", columns.as_str(), path.display());
+    });
+    Ok(())
+}
+
 pub fn import(
     app: &mut App,
     session: &Session,
     file: &Path,
     site: &str,
     options: ImportOptions,
+    problems_out: Option<&Path>,
     out: &Out,
 ) -> Result<(), AppError> {
     let f = std::fs::File::open(file).map_err(|e| {
@@ -135,12 +152,42 @@ pub fn import(
         bar.set(p.bytes, None);
         bar.say(format!("{what}: {} rows read", p.rows));
     };
-    let report =
-        app.import_residents(session, site, BufReader::with_capacity(256 * 1024, f), options, &mut progress)?;
+    let input = BufReader::with_capacity(256 * 1024, f);
+    let (report, problem_rows) = match problems_out {
+        None => (app.import_residents(session, site, input, options, &mut progress)?, None),
+        Some(path) => {
+            // Through a temporary file renamed at the end, like an export.
+            let tmp = partial_path(path);
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| AppError::internal(format!("cannot create {}: {e}", tmp.display())))?;
+            let mut w = BufWriter::new(file);
+            let file = residentdesk::app::csv::ProblemsFile {
+                out: &mut w,
+                column: residentdesk::csvio::problems_file::PROBLEM_COLUMN,
+            };
+            let result = app.import_with_problems_file(session, site, input, options, &mut progress, file);
+            drop(w);
+            match result {
+                Ok((report, rows)) => {
+                    std::fs::rename(&tmp, path)
+                        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+                    (report, Some((rows, path)))
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            }
+        }
+    };
     bar.finish();
     // The rows are saved; fold the log back into the database file before exiting.
     app.settle();
     print_report(&report, out);
+    if let Some((rows, path)) = problem_rows {
+        // Beside the report: stdout carries the one JSON document with --json.
+        eprintln!("wrote {rows} row(s) with problems to {}", path.display());
+    }
     let problems = report.invalid_rows > 0 || report.file_error.is_some();
     match report.status {
         ImportStatus::Rejected => Err(AppError::invalid(report.summary())),
@@ -165,7 +212,24 @@ fn print_report(report: &ImportReport, out: &Out) {
                 }
             );
         }
-        if !report.problems.is_empty() {
+        let many = report.problems.len() as u64 + report.unlisted_problems > 50;
+        if many {
+            // Thousands of lines help nobody: one line per kind of problem, with the first
+            // rows, and the way to get every row.
+            print_table(
+                &["PROBLEMS", "COLUMN", "FIRST ROWS", "EXAMPLE"],
+                report
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let rows: Vec<String> = g.examples.iter().map(|p| p.row.to_string()).collect();
+                        let example = g.examples.first().map(|p| clip(&p.message, 70)).unwrap_or_default();
+                        vec![g.count.to_string(), g.field.clone(), rows.join(", "), example]
+                    })
+                    .collect(),
+            );
+            println!("(every row with its problem: add --problems OUT.csv)");
+        } else if !report.problems.is_empty() {
             print_table(
                 &["ROW", "COLUMN", "VALUE", "PROBLEM"],
                 report

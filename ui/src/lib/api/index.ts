@@ -10,6 +10,8 @@ import type { ChainReport } from './bindings/ChainReport';
 import type { Bootstrap } from './bindings/Bootstrap';
 import type { BulkReport } from './bindings/BulkReport';
 import type { ChosenFile } from './bindings/ChosenFile';
+import type { SavedFile } from './bindings/SavedFile';
+import type { Columns } from './bindings/Columns';
 import type { DemoReady } from './bindings/DemoReady';
 import type { Entry } from './bindings/Entry';
 import type { Mapping } from './bindings/Mapping';
@@ -138,6 +140,10 @@ export const api = {
   /** Checks, then imports, the file chosen with `importChoose`. */
   importPreview: (site: string) => call<ImportReport>('import_preview', { site }),
   importCommit: (site: string, validOnly: boolean) => call<ImportReport>('import_commit', { site, validOnly }),
+  /** Saves the chosen file's rows with problems plus a column `problemColumn` (Save As). `null`: cancelled. */
+  importProblems: (site: string, problemColumn: string) => call<SavedFile | null>('import_problems', { site, problemColumn }),
+  /** Saves an import template: the columns and one example row (Save As). `null`: cancelled. */
+  importTemplate: (columns: Columns) => call<SavedFile | null>('import_template', { columns }),
   /** Asks where to save (a native dialog, in the shell), then exports. `null`: cancelled. */
   exportResidents: (request: ExportRequest) => call<ExportResult | null>('export_residents', { request }),
   // Access management (roles, invitations, API tokens, explain).

@@ -12,8 +12,8 @@ import type { RuleError } from '../api/bindings/RuleError';
 import type { Undoable } from '../api/bindings/Undoable';
 import { fieldLabel } from '../residentFields';
 import type { MessageKey } from './en';
-import { t } from './locale.svelte';
-import { time } from './intl';
+import { t, tValue } from './locale.svelte';
+import { dateTime, time } from './intl';
 import { denialText, rowCodeText, siteTypeName } from './glossary';
 
 /** Every reason code the core sends, with its message: a reason added to the Rust enum fails
@@ -30,6 +30,14 @@ const REASONS: Record<ErrorReason, MessageKey> = {
   key_wrong: 'error.reason.key_wrong',
   keyring_failed: 'error.reason.keyring_failed',
   session_locked: 'error.reason.session_locked',
+  sign_in_locked: 'error.reason.sign_in_locked',
+  invitation_pending: 'error.reason.invitation_pending',
+  invitation_not_pending: 'error.reason.invitation_not_pending',
+  invitation_too_soon: 'error.reason.invitation_too_soon',
+  invitation_unknown: 'error.reason.invitation_unknown',
+  invitation_used: 'error.reason.invitation_used',
+  invitation_expired: 'error.reason.invitation_expired',
+  invitation_inviter_lacks: 'error.reason.invitation_inviter_lacks',
   password_change_required: 'error.reason.password_change_required',
   password_expired: 'error.reason.password_expired',
   db_damaged: 'error.reason.db_damaged',
@@ -106,6 +114,10 @@ export function apiErrorText(e: ApiError): string {
     return t(REASONS[reason], {
       holder: d?.holder ?? '',
       since: d?.since ? time(d.since) : '',
+      until: d?.until ? time(d.until) : '',
+      untilDate: d?.until ? dateTime(d.until) : '',
+      email: d?.email ?? '',
+      state: d?.state ? tValue('inv.state.', d.state) : '',
       use_case: d?.use_case ?? '',
       permission: d?.permission ?? '',
       candidates: (d?.candidates ?? []).join(', '),
@@ -130,7 +142,7 @@ export function rowProblemText(p: RowProblem): string {
 
 /** A core error's reason code in words (no parameters). */
 export function reasonText(reason: ErrorReason): string {
-  return t(REASONS[reason], { holder: '', since: '', use_case: '', permission: '', candidates: '', contradicted: '', count: 0 });
+  return t(REASONS[reason], { holder: '', since: '', until: '', untilDate: '', email: '', state: '', use_case: '', permission: '', candidates: '', contradicted: '', count: 0 });
 }
 
 /** Why an action is refused, from a gate's English reason and its details (the same

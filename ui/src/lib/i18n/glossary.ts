@@ -22,6 +22,7 @@ import type { ResolvedSaid } from '../api/bindings/ResolvedSaid';
 import type { RowCode } from '../api/bindings/RowCode';
 import type { StatusFlag } from '../api/bindings/StatusFlag';
 import { fieldLabel, RESIDENT_FIELD_NAMES } from '../residentFields';
+import { fileCodeText } from './importProblems';
 import type { MessageKey } from './en';
 import { day, time } from './intl';
 import { cachedListFormat } from './intlCache';
@@ -314,7 +315,7 @@ export function rowCodeText(c: RowCode, english: string): string {
     case 'unit_twice':
       return t('rowCode.unit_twice', { building: c.building, floor: c.floor, unit: c.unit, row: c.row });
     case 'file':
-      return t('rowCode.file', { message: english });
+      return t('rowCode.file', { message: fileCodeText(c.file) });
     default:
       return unreachable(c);
   }

@@ -18,6 +18,8 @@ import type { PassProblem } from '../api/bindings/PassProblem';
 import type { Permission } from '../api/bindings/Permission';
 import type { ResolvedSaid } from '../api/bindings/ResolvedSaid';
 import type { RowCode } from '../api/bindings/RowCode';
+import type { FileCode } from '../api/bindings/FileCode';
+import { fileCodeText } from './importProblems';
 import type { RuleError } from '../api/bindings/RuleError';
 import type { NotNow } from '../api/bindings/NotNow';
 import { ApiError } from '../api/ipc';
@@ -122,7 +124,20 @@ const ROW_CODES: Samples<RowCode, 'problem', 'problem'> = {
   other_site: { problem: 'other_site', named: 'Oak Row', site: 'Maple Court' },
   email_twice: { problem: 'email_twice', email: 'ava@x.test', row: 2 },
   unit_twice: { problem: 'unit_twice', building: 'A', floor: '1', unit: '101', row: 3 },
-  file: { problem: 'file', },
+  file: { problem: 'file', file: { fault: 'empty' } },
+};
+
+const FILE_CODES: Samples<FileCode, 'fault', 'fault'> = {
+  empty: { fault: 'empty' },
+  utf16: { fault: 'utf16' },
+  unreadable: { fault: 'unreadable', reason: 'permission denied' },
+  no_header: { fault: 'no_header' },
+  header_empty: { fault: 'header_empty' },
+  header_nul: { fault: 'header_nul' },
+  duplicate_columns: { fault: 'duplicate_columns', first: 'Email', second: 'E-mail', field: 'Email' },
+  missing_columns: { fault: 'missing_columns', missing: ['LastName', 'ActivationDateUTC'], found: ['Email', 'First Name'] },
+  row_too_long: { fault: 'row_too_long', kib: 1024 },
+  too_many_rows: { fault: 'too_many_rows', max: 200000 },
 };
 
 const RULES: Samples<RuleError, 'rule', 'rule'> = {
@@ -165,6 +180,8 @@ const REASONS: Record<ErrorReason, true> = {
   backup_refused: true, backup_not_written: true, sync_busy: true, permission_missing: true, ambiguous: true,
   assumptions_contradicted: true, db_busy: true, key_missing: true, key_wrong: true, keyring_failed: true,
   session_locked: true, password_change_required: true, password_expired: true, db_damaged: true,
+  sign_in_locked: true, invitation_pending: true, invitation_not_pending: true, invitation_too_soon: true,
+  invitation_unknown: true, invitation_used: true, invitation_expired: true, invitation_inviter_lacks: true,
 };
 
 const KINDS: Record<ConflictKind, Conflict['fields']> = {
@@ -196,9 +213,10 @@ function rendered(): [string, string][] {
   for (const c of Object.values(ROW_CODES)) {
     out.push([`row ${c.problem}`, rowProblemText({ row: 2, column: 'x', field: 'row', value: '', message: 'cannot read on', code: c })]);
   }
+  for (const c of Object.values(FILE_CODES)) out.push([`file ${c.fault}`, fileCodeText(c)]);
   for (const r of Object.values(RULES)) out.push([`rule ${r.rule}`, ruleText(r)]);
   for (const reason of Object.keys(REASONS) as ErrorReason[]) {
-    const e = new ApiError({ code: 'internal', message: 'core text', details: { reason, holder: 'desk-2', since: '2026-11-30T14:05:00Z', candidates: ['North', 'Northgate'], contradicted: ['the status is a list'] } });
+    const e = new ApiError({ code: 'internal', message: 'core text', details: { reason, holder: 'desk-2', since: '2026-11-30T14:05:00Z', until: '2026-11-30T14:20:00Z', email: 'ava@x.test', state: 'accepted', candidates: ['North', 'Northgate'], contradicted: ['the status is a list'] } });
     out.push([`reason ${reason}`, errorText(e)]);
   }
   for (const kind of Object.keys(KINDS) as ConflictKind[]) out.push([`conflict ${kind}`, conflictText(conflict(kind))]);

@@ -33,6 +33,18 @@ use_case?: string, permission?: string,
  */
 holder?: string, since?: string, 
 /**
+ * Until when something lasts (a sign-in lock).
+ */
+until?: string, 
+/**
+ * The email an error is about (an invitation's).
+ */
+email?: string, 
+/**
+ * The state something is in (an invitation's: `accepted`, `rejected`, `expired`).
+ */
+state?: string, 
+/**
  * The names an ambiguous reference matched.
  */
 candidates?: Array<string>, 

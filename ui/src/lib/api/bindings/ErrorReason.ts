@@ -4,4 +4,4 @@
  * Why an error happened, when the code alone does not say it and an edge acts on it
  * (`details.reason`). The texts are stable: scripts and the UI compare them.
  */
-export type ErrorReason = "backup_refused" | "backup_not_written" | "sync_busy" | "permission_missing" | "ambiguous" | "assumptions_contradicted" | "db_busy" | "key_missing" | "key_wrong" | "keyring_failed" | "password_change_required" | "password_expired" | "db_damaged" | "session_locked";
+export type ErrorReason = "backup_refused" | "backup_not_written" | "sync_busy" | "permission_missing" | "ambiguous" | "assumptions_contradicted" | "db_busy" | "key_missing" | "key_wrong" | "keyring_failed" | "password_change_required" | "password_expired" | "db_damaged" | "session_locked" | "sign_in_locked" | "invitation_pending" | "invitation_not_pending" | "invitation_too_soon" | "invitation_unknown" | "invitation_used" | "invitation_expired" | "invitation_inviter_lacks";

@@ -5,4 +5,9 @@ import type { SiteAccess } from "./SiteAccess";
 /**
  * An invitation as listed: `state` reads `expired` once a pending one is past its expiry.
  */
-export type InvitationView = { can_resend: boolean, id: number, team_id: number, email: string, display_name: string, base: Level, addons: Array<string>, sites: SiteAccess, state: string, invited_by: number, created_at: string, sent_at: string, expires_at: string, decided_at: string | null, decided_by: string | null, };
+export type InvitationView = { can_resend: boolean, 
+/**
+ * When a pending invitation may be resent (the core's rule: once it has waited
+ * [`RESEND_AFTER_DAYS`] days); `None` when it is not pending.
+ */
+resend_from: string | null, id: number, team_id: number, email: string, display_name: string, base: Level, addons: Array<string>, sites: SiteAccess, state: string, invited_by: number, created_at: string, sent_at: string, expires_at: string, decided_at: string | null, decided_by: string | null, };
