@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "resident_invite",
     "resident_psk_reset",
     "bulk",
+    "bulk_check",
     "staff_list",
     "staff_add",
     "staff_update",

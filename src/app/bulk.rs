@@ -9,8 +9,7 @@ use super::residents::{apply_invite, apply_onboard_now, apply_purge, apply_statu
 use super::usecases as uc;
 use super::{App, Session};
 use crate::access::roles::Permission;
-use crate::error::{AppError, AppResult};
-use crate::store;
+use crate::error::AppResult;
 use residentdesk_domain::rules::invite_kind;
 use residentdesk_domain::{BulkAction, InviteKind, OutboxOp, StatusChange};
 use serde::Serialize;
@@ -73,19 +72,7 @@ impl App {
         if action == BulkAction::TerminatePurge {
             tx.require(Permission::ResidentsPurge)?;
         }
-        let residents = if ids.is_empty() {
-            store::residents::list_site(&tx, site.id)?
-        } else {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let (r, s) = super::residents::resolve_resident(&tx, session, id)?;
-                if s.id != site.id {
-                    return Err(AppError::invalid_field("ids", format!("resident {id} is not at site {}", site.name)));
-                }
-                out.push(r);
-            }
-            out
-        };
+        let residents = super::bulk_check::chosen_residents(&tx, session, &site, ids)?;
         let mut report =
             BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
         let total = residents.len() as u64;

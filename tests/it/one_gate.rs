@@ -153,6 +153,7 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "resident.invite" => app.resident_invite(s, &res(9)).map(|_| ()),
         "resident.psk_reset" => app.resident_psk_reset(s, &res(10)).map(|_| ()),
         "resident.bulk" => app.bulk(s, BulkAction::ResendInvites, SITE, &[res(11)]).map(|_| ()),
+        "resident.bulk_check" => app.bulk_check(s, BulkAction::Suspend, SITE, &[res(11)]).map(|_| ()),
         "resident.import" => app.import_preview(s, SITE, b"FirstName,LastName\n").map(|_| ()),
         "resident.export" => {
             let request = ExportRequest { site: Some(SITE.into()), ..Default::default() };
@@ -717,6 +718,7 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "resident.invite" => v(&["resident", "invite", &res(9)]),
         "resident.psk_reset" => v(&["resident", "psk-reset", &res(10)]),
         "resident.bulk" => v(&["bulk", "resend-invites", "--site", SITE, "--ids", &res(11)]),
+        "resident.bulk_check" => v(&["bulk", "suspend", "--site", SITE, "--ids", &res(11), "--dry-run"]),
         "resident.import" => v(&["import", file, "--site", SITE, "--dry-run"]),
         "resident.export" => v(&["export", "--site", SITE, "-o", "-"]),
         "staff.list" => v(&["staff", "list"]),

@@ -5,9 +5,10 @@ use crate::output::{print_table, Out};
 use crate::usage;
 use clap::{Args, Subcommand};
 use residentdesk::app::bulk::BulkReport;
+use residentdesk::app::bulk_check::BulkPreview;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
-use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
+use residentdesk::domain::{BulkAction, MainStatus, Marker, SkipReason, StatusChange, StatusFlag};
 use residentdesk::{App, AppError};
 use serde_json::json;
 
@@ -43,7 +44,9 @@ pub enum ResidentCmd {
         /// Every site you can see in the active team.
         #[arg(long)]
         all: bool,
-        /// scheduled, current, pending, suspended or expired (repeatable).
+        /// A main status (scheduled, active, suspended, ended), a marker
+        /// (invitation-not-accepted, waiting-to-sync, in-conflict) or a flag (current,
+        /// pending, expired); repeatable.
         #[arg(long = "status")]
         statuses: Vec<String>,
         #[arg(long)]
@@ -109,14 +112,38 @@ pub fn parse_statuses(items: &[String]) -> Result<Vec<StatusFlag>, AppError> {
         .collect()
 }
 
+/// `resident list --status`: main statuses and markers, and the remote's flags as before (a
+/// word that is both, scheduled or suspended, means the same resident either way).
+fn list_filter(items: &[String]) -> Result<ResidentFilter, AppError> {
+    let mut filter = ResidentFilter::default();
+    for s in items.iter().flat_map(|s| s.split(',')) {
+        if let Some(flag) = StatusFlag::parse(s) {
+            filter.statuses.push(flag);
+        } else if let Some(main) = MainStatus::parse(s) {
+            filter.main.push(main);
+        } else if let Some(marker) = Marker::parse(s) {
+            filter.markers.push(marker);
+        } else {
+            return Err(AppError::invalid_field(
+                "status",
+                format!(
+                    "unknown status {s:?} (scheduled, active, suspended, ended, invitation-not-accepted, \
+                     waiting-to-sync, in-conflict, current, pending, expired)"
+                ),
+            ));
+        }
+    }
+    Ok(filter)
+}
+
 pub fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
         ResidentCmd::List { site, all, statuses, building, search, limit } => {
             let filter = ResidentFilter {
-                statuses: parse_statuses(statuses)?,
                 building: building.clone(),
                 search: search.clone(),
                 limit: *limit,
+                ..list_filter(statuses)?
             };
             let list = match (site, all) {
                 (Some(site), _) => app.resident_list(session, site, &filter)?,
@@ -212,9 +239,15 @@ pub fn bulk(
     action: &str,
     site: &str,
     ids: &[String],
+    dry_run: bool,
     out: &Out,
 ) -> Result<(), AppError> {
     let action = BulkAction::parse(action).map_err(|e| usage(e.to_string()))?;
+    if dry_run {
+        let preview = app.bulk_check(session, action, site, ids)?;
+        print_bulk_preview(&preview, out);
+        return Ok(());
+    }
     let report = app.bulk(session, action, site, ids)?;
     print_bulk(&report, out);
     Ok(())
@@ -280,6 +313,31 @@ fn print_resident(v: &ResidentView, out: &Out) {
 
 fn print_outcome(o: &ActionOutcome, out: &Out) {
     out.value(o, || println!("{}", o.message));
+}
+
+fn print_bulk_preview(p: &BulkPreview, out: &Out) {
+    out.value(p, || {
+        println!(
+            "{} at {}: {} of {} chosen would change (dry run: nothing changed)",
+            p.action, p.site, p.eligible, p.chosen
+        );
+        for g in &p.skipped {
+            println!("  {} skipped: {}", g.count, skip_words(g.reason));
+        }
+    });
+}
+
+/// A skip reason in the CLI's words.
+fn skip_words(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::AlreadyEnded => "access already ended",
+        SkipReason::NotStarted => "access has not started yet",
+        SkipReason::AlreadySuspended => "already suspended",
+        SkipReason::NotSuspended => "not suspended",
+        SkipReason::InvitationNotAccepted => "invitation not accepted yet",
+        SkipReason::AlreadyStarted => "access has already started",
+        SkipReason::Unknown => "status unknown",
+    }
 }
 
 fn print_bulk(report: &BulkReport, out: &Out) {
