@@ -148,11 +148,14 @@ pub struct ResidentFilter {
         ts(type = "Array<\"scheduled\" | \"current\" | \"pending\" | \"suspended\" | \"expired\">")
     )]
     pub statuses: Vec<residentdesk_domain::StatusFlag>,
-    /// Main statuses to keep (any of them); empty: every one.
+    /// Main statuses to keep (any of them); empty: every one. Optional in TypeScript, so
+    /// callers that filter by nothing need not name it.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<MainStatus>>", optional))]
     pub main: Vec<MainStatus>,
     /// Markers a resident must carry (any of them); empty: no condition.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Marker>>", optional))]
     pub markers: Vec<Marker>,
     #[serde(default)]
     pub building: Option<String>,

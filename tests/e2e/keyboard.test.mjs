@@ -219,7 +219,7 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
     );
     const rowCount = () => s.exec('return document.querySelector(\'[role="table"]\').getAttribute("aria-rowcount") - 1;');
     const all = await rowCount();
-    await s.choose('[data-testid="status-filter"]', 'current');
+    await s.choose('[data-testid="status-filter"]', 'active');
     let shown = all;
     for (let i = 0; i < 100 && shown === all; i++) {
       await sleep(100);

@@ -11,6 +11,7 @@ import { errorText, problemText, reasonText, refusalText } from './i18n/errors';
 import { passProblemText } from './i18n/glossary';
 import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
+import { MAIN_STATUSES } from './statusWords';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
@@ -71,6 +72,9 @@ export const USE_CASES = [
   'backup.restore',
   'remote.check',
   'remote.link',
+  // The Administration menu (issue #18): who may change access or the team's members.
+  'access.change',
+  'team.members',
 ] as const;
 export type UseCaseName = (typeof USE_CASES)[number];
 
@@ -151,7 +155,8 @@ function sortValue(r: ResidentView, key: SortKey): string {
     case 'unit':
       return `${r.building}\u0000${r.floor}\u0000${r.unit}`;
     case 'status':
-      return r.status.join(',');
+      // The main statuses in their order (scheduled, active, suspended, ended), then markers.
+      return `${MAIN_STATUSES.indexOf(r.main_status)}${r.markers.join(',')}`;
     case 'start':
       return r.activation_utc;
     case 'end':
