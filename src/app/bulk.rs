@@ -47,6 +47,10 @@ pub struct BulkReport {
     pub total: usize,
     pub success: Vec<BulkItem>,
     pub failed: Vec<BulkItem>,
+    /// The residents skipped because the action does not apply to them, grouped by reason as
+    /// the preview groups them (the result panel's words); the failures a rule refused are
+    /// only in `failed`.
+    pub skipped: Vec<super::bulk_check::SkipGroup>,
 }
 
 impl App {
@@ -73,8 +77,15 @@ impl App {
             tx.require(Permission::ResidentsPurge)?;
         }
         let residents = super::bulk_check::chosen_residents(&tx, session, &site, ids)?;
-        let mut report =
-            BulkReport { action, site: site.name.clone(), total: residents.len(), success: vec![], failed: vec![] };
+        let mut report = BulkReport {
+            action,
+            site: site.name.clone(),
+            total: residents.len(),
+            success: vec![],
+            failed: vec![],
+            skipped: vec![],
+        };
+        let mut skipped = std::collections::BTreeMap::new();
         let total = residents.len() as u64;
         let mut ticker = Ticker::new("bulk", Some(total), progress).every(total.div_ceil(BULK_REPORTS));
         for r in residents {
@@ -87,8 +98,9 @@ impl App {
                 said,
             };
             ticker.tick();
-            if !action.eligible(flags) {
+            if let Some(reason) = action.skip_reason(flags) {
                 report.failed.push(item(action.ineligible_reason(flags), BulkSaid::NotApplicable { status: flags }));
+                *skipped.entry(reason).or_default() += 1;
                 continue;
             }
             let result = match action {
@@ -129,6 +141,7 @@ impl App {
             report.success.push(item(result, BulkSaid::Done));
         }
         ticker.finish();
+        report.skipped = super::bulk_check::skip_groups(skipped);
         tx.audit()
             .action(&audit_action)
             .details(json!({

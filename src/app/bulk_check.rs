@@ -66,6 +66,13 @@ pub(crate) fn chosen_residents(
     Ok(out)
 }
 
+/// Counts per reason as groups, the largest first (ties in reason order).
+pub(crate) fn skip_groups(counts: BTreeMap<SkipReason, usize>) -> Vec<SkipGroup> {
+    let mut groups: Vec<SkipGroup> = counts.into_iter().map(|(reason, count)| SkipGroup { reason, count }).collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    groups
+}
+
 impl App {
     /// Which of the chosen residents `action` would change now, and why it would skip the
     /// others. Needs what the action itself needs (bulk, and purge for terminate-purge).
@@ -90,16 +97,13 @@ impl App {
                 Some(reason) => *skipped.entry(reason).or_default() += 1,
             }
         }
-        let mut skipped: Vec<SkipGroup> =
-            skipped.into_iter().map(|(reason, count)| SkipGroup { reason, count }).collect();
-        skipped.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
         Ok(BulkPreview {
             action,
             site: site.name.clone(),
             chosen: residents.len(),
             eligible: eligible_ids.len(),
             eligible_ids,
-            skipped,
+            skipped: skip_groups(skipped),
         })
     }
 }

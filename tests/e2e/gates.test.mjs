@@ -14,7 +14,7 @@ import { Session, startDriver, stopDriver, signIn, accounts } from './webdriver.
 
 const DIR = join(dirname(process.env.RESIDENTDESK_DB ?? 'target/e2e/residentdesk.db'), 'gates');
 const DB = join(DIR, 'desk.db');
-const CLI = 'target/debug/residentdesk';
+const CLI = join(process.env.CARGO_TARGET_DIR ?? 'target', 'debug', 'residentdesk');
 
 before(async () => {
   rmSync(DIR, { recursive: true, force: true });

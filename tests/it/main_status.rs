@@ -94,6 +94,7 @@ fn the_bulk_preview_says_what_apply_does() {
     let done: BTreeSet<i64> = report.success.iter().map(|i| i.resident_id).collect();
     assert_eq!(done, preview.eligible_ids.iter().copied().collect());
     assert_eq!(report.failed.len(), preview.skipped.iter().map(|g| g.count).sum::<usize>());
+    assert_eq!(report.skipped, preview.skipped, "the result groups the skipped as the preview did");
 
     // Afterwards the same choice has nothing left to suspend.
     let again = app.bulk_check(&s, BulkAction::Suspend, SITE, &ids).unwrap();

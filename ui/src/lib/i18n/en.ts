@@ -984,7 +984,7 @@ export const en = {
   "residents.skip.already_started": "{count, plural, one {# has already started} other {# have already started}}",
   "residents.skip.unknown": "{count, plural, one {# has no status} other {# have no status}}",
   "residents.bulkResultTitle": "{action}: {done} of {total} done",
-  "residents.bulkResultSkipped": "{count} skipped: {why}",
+  "residents.bulkResultRefused": "{name}: {why}",
   "nav.administration": "Administration",
   "settings.notSet": "Not set",
   "settings.passwordStored": "Stored",

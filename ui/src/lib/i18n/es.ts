@@ -984,7 +984,7 @@ export const es: Record<MessageKey, string> = {
   "residents.skip.already_started": "{count, plural, one {# ya ha empezado} other {# ya han empezado}}",
   "residents.skip.unknown": "{count, plural, one {# no tiene estado} other {# no tienen estado}}",
   "residents.bulkResultTitle": "{action}: {done} de {total} hechos",
-  "residents.bulkResultSkipped": "{count} omitidos: {why}",
+  "residents.bulkResultRefused": "{name}: {why}",
   "nav.administration": "Administración",
   "settings.notSet": "Sin configurar",
   "settings.passwordStored": "Guardada",
