@@ -28,7 +28,8 @@ export const presence = createPresence(() => {
 
 /** The use cases the screens ask the core about, by their names in the core's table
  * (src/app/usecases.rs). Names only, no rule: a typo fails svelte-check, and a name the core
- * does not know fails `src-tauri/tests/ui_gates.rs`. */
+ * does not know fails `src-tauri/tests/ui_gates.rs`. `access.change` and `team.members` open
+ * the Administration menu's access screens (Shell.svelte, issue #18). */
 export const USE_CASES = [
   'site.list',
   'site.overview',
@@ -72,7 +73,6 @@ export const USE_CASES = [
   'backup.restore',
   'remote.check',
   'remote.link',
-  // The Administration menu (issue #18): who may change access or the team's members.
   'access.change',
   'team.members',
 ] as const;
