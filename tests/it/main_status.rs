@@ -132,3 +132,34 @@ fn markers_on_a_large_site_mark_only_the_unsent() {
         assert!(marked.contains(&email.as_str()));
     }
 }
+
+/// The CLI: `resident list --status` takes main statuses and markers, and `bulk --dry-run`
+/// answers the preview and changes nothing.
+#[test]
+fn cli_filters_by_main_status_and_previews_a_bulk_action() {
+    use crate::fixture::Work;
+    let w = Work::demo(60);
+    let a = Some(TEAM_ADMIN);
+    let active = w.run(a, &["resident", "list", "--site", SITE, "--status", "active"]).ok().json();
+    let rows = active["residents"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["main_status"] == "active"), "{active}");
+    let email = rows[3]["email"].as_str().unwrap();
+    w.run(a, &["resident", "terminate", email]).ok();
+    let ended = w.run(a, &["resident", "list", "--site", SITE, "--status", "ended"]).ok().json();
+    let ended_rows = ended["residents"].as_array().unwrap();
+    assert!(ended_rows.iter().any(|r| r["email"] == email), "terminated → ended: {ended}");
+    assert!(ended_rows.iter().all(|r| r["main_status"] == "ended"));
+    w.run(a, &["resident", "list", "--site", SITE, "--status", "gone"]).fails(4);
+
+    let ids: Vec<String> = rows.iter().take(3).map(|r| r["id"].to_string()).collect();
+    let ended_id = ended_rows.iter().find(|r| r["email"] == email).unwrap()["id"].to_string();
+    let chosen = format!("{},{ended_id}", ids.join(","));
+    let preview = w.run(a, &["bulk", "terminate", "--site", SITE, "--ids", &chosen, "--dry-run"]).ok().json();
+    assert_eq!(preview["chosen"], 4, "{preview}");
+    assert_eq!(preview["eligible"], 3, "{preview}");
+    assert_eq!(preview["skipped"][0]["reason"], "already_ended", "{preview}");
+    // Nothing changed: the same residents are still active (all but the one terminated).
+    let again = w.run(a, &["resident", "list", "--site", SITE, "--status", "active"]).ok().json();
+    assert_eq!(again["count"].as_u64().unwrap(), active["count"].as_u64().unwrap() - 1);
+}

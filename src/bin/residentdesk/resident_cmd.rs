@@ -278,13 +278,22 @@ fn print_residents(list: &[ResidentView], out: &Out) {
                         r.unit.clone(),
                         v.start_day.clone(),
                         v.end_day.clone().unwrap_or_else(|| "-".into()),
-                        v.status.to_string(),
+                        status_words(v),
                     ]
                 })
                 .collect(),
         );
         println!("{} resident(s)", list.len());
     });
+}
+
+/// The main status and the markers, as a person reads them ("active, waiting to sync"); the
+/// remote's flags stay in `--json`.
+fn status_words(v: &ResidentView) -> String {
+    std::iter::once(v.main_status.as_str().to_string())
+        .chain(v.markers.iter().map(|m| m.as_str().replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_resident(v: &ResidentView, out: &Out) {
@@ -306,7 +315,7 @@ fn print_resident(v: &ResidentView, out: &Out) {
             site_date(v.end_day.as_deref(), v.end_time.as_deref()).unwrap_or_else(|| "open-ended".into()),
             v.time_zone
         );
-        println!("  status:   {}", v.status);
+        println!("  status:   {}", status_words(v));
         println!("  onboarded: {}", r.onboarded_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "not yet".into()));
     });
 }
