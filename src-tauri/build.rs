@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "resident_undo",
     "resident_actions",
     "bulk",
+    "bulk_check",
     "staff_list",
     "staff_add",
     "staff_update",

@@ -512,6 +512,53 @@ impl BulkAction {
     }
 }
 
+/// Why a bulk action skips a resident, in words a person reads ("3 are already ended"): one
+/// reason per resident [`BulkAction::eligible`] refuses, none for one it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Access has ended (in the grace period).
+    AlreadyEnded,
+    /// Access has not started yet.
+    NotStarted,
+    /// Already suspended (suspend).
+    AlreadySuspended,
+    /// Not suspended (unsuspend).
+    NotSuspended,
+    /// The invitation is not accepted yet (suspend waits for onboarding).
+    InvitationNotAccepted,
+    /// Access has already started (onboard now is for scheduled residents).
+    AlreadyStarted,
+    /// No status at all (should not happen; kept so every refusal has a reason).
+    Unknown,
+}
+
+impl BulkAction {
+    /// Why `self` skips a resident with `flags`; `None` exactly when [`BulkAction::eligible`]
+    /// accepts it (the reason is looked for only after the rule refused).
+    pub fn skip_reason(self, flags: StatusFlags) -> Option<SkipReason> {
+        if self.eligible(flags) {
+            return None;
+        }
+        Some(if flags.is_expired() {
+            SkipReason::AlreadyEnded
+        } else if flags.is_scheduled() {
+            SkipReason::NotStarted
+        } else if !flags.is_current() {
+            SkipReason::Unknown
+        } else {
+            match self {
+                BulkAction::Suspend if flags.is_suspended() => SkipReason::AlreadySuspended,
+                BulkAction::Suspend if flags.is_pending() => SkipReason::InvitationNotAccepted,
+                BulkAction::Unsuspend => SkipReason::NotSuspended,
+                BulkAction::OnboardNow => SkipReason::AlreadyStarted,
+                _ => SkipReason::Unknown,
+            }
+        })
+    }
+}
+
 impl fmt::Display for BulkAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -535,6 +582,36 @@ mod tests {
     }
     fn flags(list: &[StatusFlag]) -> StatusFlags {
         list.iter().fold(StatusFlags::empty(), |f, x| f.with(*x))
+    }
+
+    /// Every flag set a resident can have: a reason exactly when the rule refuses, and never
+    /// the catch-all for a derivable set.
+    #[test]
+    fn skip_reason_agrees_with_eligible() {
+        let sets = [
+            flags(&[Scheduled]),
+            flags(&[Current]),
+            flags(&[Current, Pending]),
+            flags(&[Current, Suspended]),
+            flags(&[Current, Pending, Suspended]),
+            flags(&[Expired]),
+        ];
+        for action in BulkAction::ALL {
+            for f in sets {
+                let reason = action.skip_reason(f);
+                assert_eq!(reason.is_none(), action.eligible(f), "{action} on {f}");
+                assert_ne!(reason, Some(SkipReason::Unknown), "{action} on {f}");
+            }
+        }
+        assert_eq!(BulkAction::Suspend.skip_reason(flags(&[Expired])), Some(SkipReason::AlreadyEnded));
+        assert_eq!(BulkAction::Suspend.skip_reason(flags(&[Current, Suspended])), Some(SkipReason::AlreadySuspended));
+        assert_eq!(
+            BulkAction::Suspend.skip_reason(flags(&[Current, Pending])),
+            Some(SkipReason::InvitationNotAccepted)
+        );
+        assert_eq!(BulkAction::Unsuspend.skip_reason(flags(&[Current])), Some(SkipReason::NotSuspended));
+        assert_eq!(BulkAction::OnboardNow.skip_reason(flags(&[Current])), Some(SkipReason::AlreadyStarted));
+        assert_eq!(BulkAction::Terminate.skip_reason(flags(&[Scheduled])), None);
     }
 
     #[test]

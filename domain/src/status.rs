@@ -123,6 +123,114 @@ impl<'de> Deserialize<'de> for StatusFlags {
     }
 }
 
+/// The one status a person reads for a resident (issue #18), decided from the flags: a
+/// resident is exactly one of these at a time. `Ended` is the expired flag (access over, in the
+/// 31-day grace period before the purge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum MainStatus {
+    Scheduled,
+    Active,
+    Suspended,
+    Ended,
+}
+
+impl MainStatus {
+    pub const ALL: [MainStatus; 4] =
+        [MainStatus::Scheduled, MainStatus::Active, MainStatus::Suspended, MainStatus::Ended];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MainStatus::Scheduled => "scheduled",
+            MainStatus::Active => "active",
+            MainStatus::Suspended => "suspended",
+            MainStatus::Ended => "ended",
+        }
+    }
+
+    /// Strict, case-insensitive parse.
+    pub fn parse(text: &str) -> Option<MainStatus> {
+        let lower = text.trim().to_ascii_lowercase();
+        MainStatus::ALL.into_iter().find(|m| m.as_str() == lower)
+    }
+}
+
+impl fmt::Display for MainStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary marker beside the main status: something to know about a resident that is not
+/// a state of their access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Marker {
+    /// Not onboarded yet: the invitation is outstanding (the `pending` flag).
+    InvitationNotAccepted,
+    /// A change made here has not reached Site Manager yet (an unsettled outbox entry).
+    WaitingToSync,
+    /// A change made here and one made in Site Manager disagree (an open conflict).
+    InConflict,
+}
+
+impl Marker {
+    pub const ALL: [Marker; 3] = [Marker::InvitationNotAccepted, Marker::WaitingToSync, Marker::InConflict];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Marker::InvitationNotAccepted => "invitation_not_accepted",
+            Marker::WaitingToSync => "waiting_to_sync",
+            Marker::InConflict => "in_conflict",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Marker> {
+        let lower = text.trim().to_ascii_lowercase().replace('-', "_");
+        Marker::ALL.into_iter().find(|m| m.as_str() == lower)
+    }
+
+    /// The markers of a resident with `flags`, given whether it has an unsent change and an
+    /// open conflict (which the store knows), in [`Marker::ALL`] order.
+    pub fn of(flags: StatusFlags, unsent: bool, conflict: bool) -> Vec<Marker> {
+        let mut out = Vec::new();
+        if flags.is_pending() {
+            out.push(Marker::InvitationNotAccepted);
+        }
+        if unsent {
+            out.push(Marker::WaitingToSync);
+        }
+        if conflict {
+            out.push(Marker::InConflict);
+        }
+        out
+    }
+}
+
+impl fmt::Display for Marker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl StatusFlags {
+    /// The main status: ended (expired) wins, then scheduled, then suspended; a current
+    /// resident otherwise is active (pending is a marker, not a status).
+    pub fn main(self) -> MainStatus {
+        if self.is_expired() {
+            MainStatus::Ended
+        } else if self.is_scheduled() {
+            MainStatus::Scheduled
+        } else if self.is_suspended() {
+            MainStatus::Suspended
+        } else {
+            MainStatus::Active
+        }
+    }
+}
+
 /// The inputs that status is derived from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifecycle {
@@ -234,6 +342,43 @@ mod tests {
                 assert!(derive_flags(&life(earlier, Some(end), true, false), now).is_expired(), "{zone} at {now}");
             }
         }
+    }
+
+    #[test]
+    fn one_main_status_per_flag_set() {
+        use StatusFlag::*;
+        let set = |l: &[StatusFlag]| l.iter().fold(StatusFlags::empty(), |f, x| f.with(*x));
+        let cases = [
+            (set(&[Scheduled]), MainStatus::Scheduled),
+            (set(&[Current]), MainStatus::Active),
+            (set(&[Current, Pending]), MainStatus::Active),
+            (set(&[Current, Suspended]), MainStatus::Suspended),
+            (set(&[Current, Pending, Suspended]), MainStatus::Suspended),
+            (set(&[Expired]), MainStatus::Ended),
+        ];
+        for (flags, main) in cases {
+            assert_eq!(flags.main(), main, "{flags}");
+        }
+        // Every derivable set has exactly the main status its strongest flag says.
+        let now = at(2026, 6, 1, 12);
+        let ended = derive_flags(&life(at(2026, 1, 1, 0), Some(at(2026, 2, 1, 0)), true, true), now);
+        assert_eq!(ended.main(), MainStatus::Ended);
+        assert_eq!(serde_json::to_string(&MainStatus::Ended).unwrap(), r#""ended""#);
+        for m in MainStatus::ALL {
+            assert_eq!(MainStatus::parse(&m.as_str().to_uppercase()), Some(m));
+        }
+    }
+
+    #[test]
+    fn markers_follow_pending_outbox_and_conflicts() {
+        let pending = StatusFlags::empty().with(StatusFlag::Current).with(StatusFlag::Pending);
+        let onboarded = StatusFlags::empty().with(StatusFlag::Current);
+        assert_eq!(Marker::of(pending, false, false), vec![Marker::InvitationNotAccepted]);
+        assert_eq!(Marker::of(onboarded, false, false), vec![]);
+        assert_eq!(Marker::of(onboarded, true, true), vec![Marker::WaitingToSync, Marker::InConflict]);
+        assert_eq!(serde_json::to_string(&Marker::WaitingToSync).unwrap(), r#""waiting_to_sync""#);
+        assert_eq!(Marker::parse("waiting-to-sync"), Some(Marker::WaitingToSync));
+        assert_eq!(Marker::parse("nope"), None);
     }
 
     #[test]

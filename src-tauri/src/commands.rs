@@ -10,6 +10,7 @@ use residentdesk::app::access::{
     MemberActions, NewInvitation, NewRole, NewToken, RoleView,
 };
 use residentdesk::app::bulk::BulkReport;
+use residentdesk::app::bulk_check::BulkPreview;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportOptions, ImportProgress, ImportReport};
 use residentdesk::app::org::{SiteSettingsPatch, SiteSummary, SiteToday, TeamDetails, TeamEntry};
 use residentdesk::app::overview::SiteOverview;
@@ -68,6 +69,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         resident_undo,
         resident_actions,
         bulk,
+        bulk_check,
         staff_list,
         staff_add,
         staff_update,
@@ -405,6 +407,12 @@ pub fn bulk(
     ids: Vec<String>,
 ) -> Reply<BulkReport> {
     desk.signed_in(|app, s| app.bulk_observed(s, action, &site, &ids, &mut report_work(&handle, BULK_EVENT)))
+}
+
+/// Which chosen residents a bulk action would change, before Apply.
+#[tauri::command(async)]
+pub fn bulk_check(desk: Desktop<'_>, action: BulkAction, site: String, ids: Vec<String>) -> Reply<BulkPreview> {
+    desk.signed_in(|app, s| app.bulk_check(s, action, &site, &ids))
 }
 
 #[tauri::command(async)]

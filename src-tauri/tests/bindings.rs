@@ -9,6 +9,7 @@ use residentdesk::app::access::{
 };
 use residentdesk::app::backup::{BackupListing, BackupReport, RestoreReport};
 use residentdesk::app::bulk::{BulkItem, BulkReport};
+use residentdesk::app::bulk_check::BulkPreview;
 use residentdesk::app::csv::{ExportRequest, ExportSummary, ImportProgress, ImportReport};
 use residentdesk::app::demo::{DemoAccount, DemoSummary};
 use residentdesk::app::gate::UseCaseGate;
@@ -80,6 +81,7 @@ fn export_bindings() {
         SiteSettingsPatch,
         Mapping,
         ResidentView,
+        BulkPreview,
         ResidentInput,
         ResidentPatch,
         ResidentFilter,

@@ -9,8 +9,7 @@ use super::residents::{apply_invite, apply_onboard_now, apply_purge, apply_statu
 use super::usecases as uc;
 use super::{App, Session};
 use crate::access::roles::Permission;
-use crate::error::{AppError, AppResult};
-use crate::store;
+use crate::error::AppResult;
 use residentdesk_domain::rules::invite_kind;
 use residentdesk_domain::{BulkAction, InviteKind, OutboxOp, StatusChange};
 use serde::Serialize;
@@ -53,6 +52,10 @@ pub struct BulkReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub undo: Option<super::undo::UndoHandle>,
+    /// The residents skipped because the action does not apply to them, grouped by reason as
+    /// the preview groups them (the result panel's words); the failures a rule refused are
+    /// only in `failed`.
+    pub skipped: Vec<super::bulk_check::SkipGroup>,
 }
 
 impl App {
@@ -78,19 +81,7 @@ impl App {
         if action == BulkAction::TerminatePurge {
             tx.require(Permission::ResidentsPurge)?;
         }
-        let residents = if ids.is_empty() {
-            store::residents::list_site(&tx, site.id)?
-        } else {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let (r, s) = super::residents::resolve_resident(&tx, session, id)?;
-                if s.id != site.id {
-                    return Err(AppError::invalid_field("ids", format!("resident {id} is not at site {}", site.name)));
-                }
-                out.push(r);
-            }
-            out
-        };
+        let residents = super::bulk_check::chosen_residents(&tx, session, &site, ids)?;
         let mut report = BulkReport {
             action,
             site: site.name.clone(),
@@ -98,8 +89,10 @@ impl App {
             success: vec![],
             failed: vec![],
             undo: None,
+            skipped: vec![],
         };
         let mut undo = Vec::new();
+        let mut skipped = std::collections::BTreeMap::new();
         let total = residents.len() as u64;
         let mut ticker = Ticker::new("bulk", Some(total), progress).every(total.div_ceil(BULK_REPORTS));
         for r in residents {
@@ -112,8 +105,9 @@ impl App {
                 said,
             };
             ticker.tick();
-            if !action.eligible(flags) {
+            if let Some(reason) = action.skip_reason(flags) {
                 report.failed.push(item(action.ineligible_reason(flags), BulkSaid::NotApplicable { status: flags }));
+                *skipped.entry(reason).or_default() += 1;
                 continue;
             }
             let result = match action {
@@ -155,6 +149,7 @@ impl App {
         }
         ticker.finish();
         report.undo = super::undo::UndoHandle::of(site.id, undo);
+        report.skipped = super::bulk_check::skip_groups(skipped);
         tx.audit()
             .action(&audit_action)
             .details(json!({

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod bulk;
+pub mod bulk_check;
 pub mod csv;
 pub mod demo;
 pub mod encryption;

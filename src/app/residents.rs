@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use residentdesk_domain::dates::{format_wire_utc, parse_user_datetime, site_local};
 use residentdesk_domain::rules::{self, Interval, Location, Occupant, RuleError};
-use residentdesk_domain::{wire, InviteKind, OutboxOp, ResidentField, StatusChange, StatusFlags};
+use residentdesk_domain::{wire, InviteKind, MainStatus, Marker, OutboxOp, ResidentField, StatusChange, StatusFlags};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -66,6 +66,12 @@ pub struct ResidentView {
         ts(type = "Array<\"scheduled\" | \"current\" | \"pending\" | \"suspended\" | \"expired\">")
     )]
     pub status: StatusFlags,
+    /// The one status a person reads (issue #18), decided from `status` in the domain.
+    pub main_status: MainStatus,
+    /// The secondary markers (invitation not accepted, waiting to sync, in conflict). Lists,
+    /// search and show include the sync markers; a write's outcome carries the flags' own
+    /// (the list reloaded after it shows the rest).
+    pub markers: Vec<Marker>,
     pub site_name: String,
     /// The site's IANA time zone, in which the days below are meant.
     pub time_zone: String,
@@ -94,11 +100,19 @@ impl ResidentView {
             start_time: start.time_text(),
             end_day: end.map(|e| e.day_text()),
             end_time: end.and_then(|e| e.time_text()),
+            main_status: status.main(),
+            markers: Marker::of(status, false, false),
             resident,
             status,
             site_name,
             time_zone: zone.to_string(),
         }
+    }
+
+    /// This view with the sync markers `marks` records for it.
+    fn marked(mut self, marks: &store::residents::SyncMarks) -> Self {
+        self.markers = marks.markers(self.resident.id, self.status);
+        self
     }
 }
 
@@ -141,6 +155,15 @@ pub struct ResidentFilter {
         ts(type = "Array<\"scheduled\" | \"current\" | \"pending\" | \"suspended\" | \"expired\">")
     )]
     pub statuses: Vec<residentdesk_domain::StatusFlag>,
+    /// Main statuses to keep (any of them); empty: every one. Optional in TypeScript, so
+    /// callers that filter by nothing need not name it.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<MainStatus>>", optional))]
+    pub main: Vec<MainStatus>,
+    /// Markers a resident must carry (any of them); empty: no condition.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<Marker>>", optional))]
+    pub markers: Vec<Marker>,
     #[serde(default)]
     pub building: Option<String>,
     #[serde(default)]
@@ -150,9 +173,22 @@ pub struct ResidentFilter {
 }
 
 impl ResidentFilter {
-    /// Whether a resident passes the status, building and search filters.
+    /// Whether a resident passes the filters, its markers included (`marks`: the sync markers
+    /// of its site).
+    pub fn matches_marked(&self, r: &Resident, flags: StatusFlags, marks: &store::residents::SyncMarks) -> bool {
+        if !self.matches(r, flags) {
+            return false;
+        }
+        self.markers.is_empty() || marks.markers(r.id, flags).iter().any(|m| self.markers.contains(m))
+    }
+
+    /// Whether a resident passes the status, building and search filters (not the markers:
+    /// [`ResidentFilter::matches_marked`]).
     pub fn matches(&self, r: &Resident, flags: StatusFlags) -> bool {
         if !self.statuses.is_empty() && !self.statuses.iter().any(|s| flags.contains(*s)) {
+            return false;
+        }
+        if !self.main.is_empty() && !self.main.contains(&flags.main()) {
             return false;
         }
         if let Some(b) = self.building.as_deref().filter(|b| !b.is_empty()) {
@@ -520,8 +556,9 @@ impl App {
     /// One resident, by local id, remote id or email.
     pub fn resident_show(&self, session: &Session, resident: &str) -> AppResult<ResidentView> {
         let rd = self.read(session, &uc::RESIDENT_SHOW, At::Resident(resident))?;
+        let marks = store::residents::SyncMarks::of_sites(&rd, &[rd.ctx.site().id])?;
         let ctx = rd.ctx;
-        Ok(ResidentView::new(ctx.resident().clone(), ctx.site(), ctx.now))
+        Ok(ResidentView::new(ctx.resident().clone(), ctx.site(), ctx.now).marked(&marks))
     }
 
     /// The residents of one site, filtered.
@@ -536,10 +573,11 @@ impl App {
         let tz = site_tz(site);
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
+        let marks = store::residents::SyncMarks::of_sites(&rd, &[site.id])?;
         for r in store::residents::list_site(&rd, site.id)? {
             let flags = r.flags(now);
-            if filter.matches(&r, flags) {
-                out.push(ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz));
+            if filter.matches_marked(&r, flags, &marks) {
+                out.push(ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz).marked(&marks));
                 if out.len() >= limit {
                     break;
                 }
@@ -557,10 +595,13 @@ impl App {
         let mut out = Vec::new();
         for site in rd.ctx.sites_allowed(&rd)? {
             let tz = site_tz(&site);
+            let marks = store::residents::SyncMarks::of_sites(&rd, &[site.id])?;
             for r in store::residents::list_site(&rd, site.id)? {
                 let flags = r.flags(now);
-                if filter.matches(&r, flags) {
-                    out.push(ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz));
+                if filter.matches_marked(&r, flags, &marks) {
+                    out.push(
+                        ResidentView::with_status(r, flags, site.name.clone(), &site.time_zone, tz).marked(&marks),
+                    );
                     if out.len() >= limit {
                         return Ok(out);
                     }
@@ -579,6 +620,10 @@ impl App {
         let found = store::residents::search(&rd, &scope, query, limit)?;
         let mut sites = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(found.len());
+        let mut site_ids: Vec<i64> = found.iter().map(|r| r.site_id).collect();
+        site_ids.sort_unstable();
+        site_ids.dedup();
+        let marks = store::residents::SyncMarks::of_sites(&rd, &site_ids)?;
         for r in found {
             if let std::collections::hash_map::Entry::Vacant(e) = sites.entry(r.site_id) {
                 let site = store::sites::get(&rd, r.site_id)?;
@@ -588,7 +633,7 @@ impl App {
             }
             let flags = r.flags(now);
             let (site_name, zone, tz) = &sites[&r.site_id];
-            out.push(ResidentView::with_status(r, flags, site_name.clone(), zone, *tz));
+            out.push(ResidentView::with_status(r, flags, site_name.clone(), zone, *tz).marked(&marks));
         }
         Ok(out)
     }

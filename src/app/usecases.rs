@@ -128,6 +128,7 @@ use_cases! {
     RESIDENT_INVITE = "resident.invite", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Resend an invitation or the Wi-Fi details";
     RESIDENT_PSK_RESET = "resident.psk_reset", p(ResidentsLifecycle), Resident, PeopleAndTokens, true, "Reset a resident's personal Wi-Fi key";
     BULK = "resident.bulk", p(ResidentsBulk), Site, PeopleAndTokens, true, "Run a bulk action on a site's residents";
+    BULK_CHECK = "resident.bulk_check", p(ResidentsBulk), Site, PeopleAndTokens, false, "Check which chosen residents a bulk action would change, and why not the others";
     IMPORT = "resident.import", p(ResidentsImport), Site, PeopleAndTokens, true, "Import residents from CSV (or check a file)";
     EXPORT = "resident.export", p(ResidentsExport), Team, PeopleAndTokens, true, "Export residents as CSV";
 

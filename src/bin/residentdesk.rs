@@ -149,6 +149,9 @@ enum Command {
         /// Residents to act on (ids, remote ids or emails); default: every resident of the site.
         #[arg(long, value_delimiter = ',')]
         ids: Vec<String>,
+        /// Change nothing: say how many of them the action would change and why not the others.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Staff accounts within Table-1.
     #[command(subcommand)]
@@ -481,7 +484,9 @@ fn run(cli: Cli, out: &Out) -> Result<(), AppError> {
         Command::Team(cmd) => org_cmd::team_cmd(&mut app, &session, cmd, out),
         Command::Site(cmd) => org_cmd::site_cmd(&mut app, &session, cmd, out),
         Command::Resident(cmd) => resident_cmd::resident_cmd(&mut app, &session, cmd, out),
-        Command::Bulk { action, site, ids } => resident_cmd::bulk(&mut app, &session, action, site, ids, out),
+        Command::Bulk { action, site, ids, dry_run } => {
+            resident_cmd::bulk(&mut app, &session, action, site, ids, *dry_run, out)
+        }
         Command::Staff(cmd) => staff_cmd::staff_cmd(&mut app, &session, cmd, cli.new_password_stdin, out),
         Command::Backup(args) => backup_cmd::backup(&mut app, &session, args, out),
         Command::Restore(args) => backup_cmd::restore(&mut app, &session, args, out),

@@ -334,6 +334,43 @@ pub fn list_site(conn: &Connection, site_id: i64) -> rusqlite::Result<Vec<Reside
     rows.collect()
 }
 
+/// Which residents of some sites carry a sync marker: those with an outbox entry not yet
+/// settled (waiting to sync) and those with an open conflict. Two grouped queries over the
+/// sites' few unsettled entries (indexes `outbox_site_state`, `sync_conflicts_open`), whatever
+/// the number of residents: a list of 100,000 pays for its outbox, not per row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncMarks {
+    pub unsent: std::collections::HashSet<i64>,
+    pub conflicts: std::collections::HashSet<i64>,
+}
+
+impl SyncMarks {
+    pub fn of_sites(conn: &Connection, site_ids: &[i64]) -> rusqlite::Result<SyncMarks> {
+        let ids = super::json_ids(site_ids);
+        let open = serde_json::to_string(&residentdesk_domain::OutboxState::OPEN).unwrap_or_else(|_| "[]".into());
+        let unsent = conn
+            .prepare_cached(
+                "SELECT DISTINCT resident_id FROM outbox WHERE site_id IN (SELECT value FROM json_each(?1))
+                 AND state IN (SELECT value FROM json_each(?2)) AND resident_id IS NOT NULL",
+            )?
+            .query_map(params![ids, open], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let conflicts = conn
+            .prepare_cached(
+                "SELECT DISTINCT resident_id FROM sync_conflicts WHERE state = 'open'
+                 AND site_id IN (SELECT value FROM json_each(?1)) AND resident_id IS NOT NULL",
+            )?
+            .query_map(params![ids], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(SyncMarks { unsent, conflicts })
+    }
+
+    /// The markers of resident `r` at `now`.
+    pub fn markers(&self, id: i64, flags: StatusFlags) -> Vec<residentdesk_domain::Marker> {
+        residentdesk_domain::Marker::of(flags, self.unsent.contains(&id), self.conflicts.contains(&id))
+    }
+}
+
 /// The SQL condition restricting residents to a scope (`site_id` column), with its
 /// parameters: `?1` the team id, `?2` the member sites as a JSON array.
 fn scope_filter(scope: &Scope) -> (&'static str, i64, String) {

@@ -220,7 +220,7 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
     );
     const rowCount = () => s.exec('return document.querySelector(\'[role="table"]\').getAttribute("aria-rowcount") - 1;');
     const all = await rowCount();
-    await s.choose('[data-testid="status-filter"]', 'current');
+    await s.choose('[data-testid="status-filter"]', 'active');
     let shown = all;
     for (let i = 0; i < 100 && shown === all; i++) {
       await sleep(100);
@@ -238,7 +238,7 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
     assert.equal(await s.exec('return document.querySelector(\'[data-testid="print-rows"]\');'), null, 'the paper copy is gone after printing');
     const head = await s.exec('return document.querySelector(\'[data-testid="print-head"]\').textContent;');
     assert.match(head, new RegExp(`Residents at ${siteName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `the header names the site: ${head}`);
-    assert.match(head, /Status: current · Building: Any · Search: none/, `the header names the filter: ${head}`);
+    assert.match(head, /Status: Active · Building: Any · Search: none/, `the header names the filter: ${head}`);
     const today = await s.exec("return new Intl.DateTimeFormat('en', { dateStyle: 'medium' }).format(new Date());");
     assert.ok(head.includes(`Printed ${today}`), `the header has the date in the person's locale (${today}): ${head}`);
 

@@ -69,7 +69,7 @@ async function addWithDefaultStart(s, site, expectedDay, email, shot) {
   assert.ok(saved, `the resident was saved at ${site.name}`);
   await s.waitFor('[data-testid="resident-detail"]', { text: email, content: true });
   const chips = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-detail\"] .chip')].map((c) => c.textContent);");
-  assert.ok(chips.includes('current') && !chips.includes('scheduled'), `added at the desk today, current at once: ${chips}`);
+  assert.ok(chips.includes('Active') && !chips.includes('Scheduled'), `added at the desk today, active at once: ${chips}`);
   const access = await s.textOf('[data-testid="detail-access"]');
   assert.equal(access, `${shownDay(expectedDay)} → open-ended (${site.zone})`);
   await s.screenshot(`${shot}-detail`);

@@ -176,8 +176,9 @@ test('a saved view and the remembered columns, sort and filters survive an app r
   try {
     await signIn(s, accounts.team_admin);
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
-    // A named view, shared: pending residents by unit, without the email column.
-    await s.choose('[data-testid="status-filter"]', 'pending');
+    // A named view, shared: residents who have not accepted their invitation, by unit,
+    // without the email column.
+    await s.choose('[data-testid="status-filter"]', 'invitation_not_accepted');
     await s.click('.c-unit button.sort');
     await s.click('[data-testid="column-chooser"] summary');
     await s.click('[data-testid="column-email"]');
@@ -215,15 +216,16 @@ test('a saved view and the remembered columns, sort and filters survive an app r
 
     // The named view, chosen: its filter comes back.
     await s.choose('[data-testid="view-select"]', 'Pending invitations (shared)');
-    await s.waitForContent('[data-testid="status-filter"]', 'pending', () => true);
-    assert.equal(await s.exec('return document.querySelector(\'[data-testid="status-filter"]\').value;'), 'pending');
+    await s.waitForContent('[data-testid="status-filter"]', 'invitation_not_accepted', () => true);
+    assert.equal(await s.exec('return document.querySelector(\'[data-testid="status-filter"]\').value;'), 'invitation_not_accepted');
     assert.equal(await s.exec('return document.querySelector(\'[data-testid="search"]\').value;'), '');
     assert.equal(await s.enabled('[data-testid="view-delete"]'), true, 'one of mine: deletable');
     await s.screenshot('o07-view-chosen');
 
-    // The owner's shared view: selectable, not deletable.
+    // The owner's shared view, saved with the old flag (status=expired): it still loads, as
+    // the main status it meant.
     await s.choose('[data-testid="view-select"]', 'Move-outs (shared by owner@demo.residentdesk.test)');
-    assert.equal(await s.exec('return document.querySelector(\'[data-testid="status-filter"]\').value;'), 'expired');
+    assert.equal(await s.exec('return document.querySelector(\'[data-testid="status-filter"]\').value;'), 'ended');
     assert.equal(await s.enabled('[data-testid="view-delete"]'), false, 'someone else’s view');
     assert.match(await s.attr('[data-testid="view-delete"]', 'title'), /Only its owner, owner@demo\.residentdesk\.test/);
     await s.screenshot('o08-view-shared-by-owner');

@@ -16,6 +16,7 @@ mod gate;
 mod idle_lock;
 mod keyring;
 mod local_dates;
+mod main_status;
 mod one_gate;
 mod packaging;
 mod password_reset;

@@ -156,6 +156,7 @@ fn call(app: &mut App, s: &Session, uc: &UseCase, t: &Targets, n: usize) -> Resu
         "resident.undo" => app.resident_undo_entries(s, &[t.entry]).map(|_| ()),
         "resident.actions" => app.resident_actions(s, &res(16)).map(|_| ()),
         "resident.bulk" => app.bulk(s, BulkAction::ResendInvites, SITE, &[res(11)]).map(|_| ()),
+        "resident.bulk_check" => app.bulk_check(s, BulkAction::Suspend, SITE, &[res(11)]).map(|_| ()),
         "resident.import" => app.import_preview(s, SITE, b"FirstName,LastName\n").map(|_| ()),
         "resident.export" => {
             let request = ExportRequest { site: Some(SITE.into()), ..Default::default() };
@@ -723,6 +724,7 @@ fn cli_args(uc: &str, t: &Targets, file: &str, n: usize) -> Option<Vec<String>> 
         "resident.undo" => v(&["resident", "undo", &t.entry.to_string()]),
         "resident.actions" => v(&["resident", "actions", &res(16)]),
         "resident.bulk" => v(&["bulk", "resend-invites", "--site", SITE, "--ids", &res(11)]),
+        "resident.bulk_check" => v(&["bulk", "suspend", "--site", SITE, "--ids", &res(11), "--dry-run"]),
         "resident.import" => v(&["import", file, "--site", SITE, "--dry-run"]),
         "resident.export" => v(&["export", "--site", SITE, "-o", "-"]),
         "staff.list" => v(&["staff", "list"]),

@@ -94,6 +94,7 @@ impl App {
         let live = self.live_sessions();
         let signed_out = || live.ended(session.actor.staff_id);
         let unfiltered = request.filter.statuses.is_empty()
+            && request.filter.main.is_empty()
             && request.filter.building.as_deref().is_none_or(str::is_empty)
             && request.filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
         let total = match unfiltered {
@@ -184,7 +185,8 @@ fn write_rows(
             let passes = if needs_resident {
                 filter.matches(&resident_of(r, site.id, life), flags)
             } else {
-                filter.statuses.is_empty() || filter.statuses.iter().any(|s| flags.contains(*s))
+                (filter.statuses.is_empty() || filter.statuses.iter().any(|s| flags.contains(*s)))
+                    && (filter.main.is_empty() || filter.main.contains(&flags.main()))
             };
             if passes {
                 writer.write(r, flags, tz, &site.name).map_err(io_err)?;

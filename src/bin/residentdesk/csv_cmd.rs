@@ -40,6 +40,7 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
             building: args.building.map(str::to_string),
             search: args.search.map(str::to_string),
             limit: None,
+            ..ResidentFilter::default()
         },
         columns,
         excel: args.excel,

@@ -5,10 +5,11 @@ use crate::output::{print_table, Out};
 use crate::usage;
 use clap::{Args, Subcommand};
 use residentdesk::app::bulk::BulkReport;
+use residentdesk::app::bulk_check::BulkPreview;
 use residentdesk::app::residents::{ActionOutcome, ResidentFilter};
 use residentdesk::app::undo::UndoHandle;
 use residentdesk::app::{ResidentInput, ResidentPatch, ResidentView, Session};
-use residentdesk::domain::{BulkAction, StatusChange, StatusFlag};
+use residentdesk::domain::{BulkAction, MainStatus, Marker, SkipReason, StatusChange, StatusFlag};
 use residentdesk::{App, AppError};
 use serde_json::json;
 
@@ -44,7 +45,9 @@ pub enum ResidentCmd {
         /// Every site you can see in the active team.
         #[arg(long)]
         all: bool,
-        /// scheduled, current, pending, suspended or expired (repeatable).
+        /// A main status (scheduled, active, suspended, ended), a marker
+        /// (invitation-not-accepted, waiting-to-sync, in-conflict) or a flag (current,
+        /// pending, expired); repeatable.
         #[arg(long = "status")]
         statuses: Vec<String>,
         #[arg(long)]
@@ -120,14 +123,38 @@ pub fn parse_statuses(items: &[String]) -> Result<Vec<StatusFlag>, AppError> {
         .collect()
 }
 
+/// `resident list --status`: main statuses and markers, and the remote's flags as before (a
+/// word that is both, scheduled or suspended, means the same resident either way).
+fn list_filter(items: &[String]) -> Result<ResidentFilter, AppError> {
+    let mut filter = ResidentFilter::default();
+    for s in items.iter().flat_map(|s| s.split(',')) {
+        if let Some(flag) = StatusFlag::parse(s) {
+            filter.statuses.push(flag);
+        } else if let Some(main) = MainStatus::parse(s) {
+            filter.main.push(main);
+        } else if let Some(marker) = Marker::parse(s) {
+            filter.markers.push(marker);
+        } else {
+            return Err(AppError::invalid_field(
+                "status",
+                format!(
+                    "unknown status {s:?} (scheduled, active, suspended, ended, invitation-not-accepted, \
+                     waiting-to-sync, in-conflict, current, pending, expired)"
+                ),
+            ));
+        }
+    }
+    Ok(filter)
+}
+
 pub fn resident_cmd(app: &mut App, session: &Session, cmd: &ResidentCmd, out: &Out) -> Result<(), AppError> {
     match cmd {
         ResidentCmd::List { site, all, statuses, building, search, limit } => {
             let filter = ResidentFilter {
-                statuses: parse_statuses(statuses)?,
                 building: building.clone(),
                 search: search.clone(),
                 limit: *limit,
+                ..list_filter(statuses)?
             };
             let list = match (site, all) {
                 (Some(site), _) => app.resident_list(session, site, &filter)?,
@@ -241,9 +268,15 @@ pub fn bulk(
     action: &str,
     site: &str,
     ids: &[String],
+    dry_run: bool,
     out: &Out,
 ) -> Result<(), AppError> {
     let action = BulkAction::parse(action).map_err(|e| usage(e.to_string()))?;
+    if dry_run {
+        let preview = app.bulk_check(session, action, site, ids)?;
+        print_bulk_preview(&preview, out);
+        return Ok(());
+    }
     let report = app.bulk(session, action, site, ids)?;
     print_bulk(&report, out);
     Ok(())
@@ -274,13 +307,22 @@ fn print_residents(list: &[ResidentView], out: &Out) {
                         r.unit.clone(),
                         v.start_day.clone(),
                         v.end_day.clone().unwrap_or_else(|| "-".into()),
-                        v.status.to_string(),
+                        status_words(v),
                     ]
                 })
                 .collect(),
         );
         println!("{} resident(s)", list.len());
     });
+}
+
+/// The main status and the markers, as a person reads them ("active, waiting to sync"); the
+/// remote's flags stay in `--json`.
+fn status_words(v: &ResidentView) -> String {
+    std::iter::once(v.main_status.as_str().to_string())
+        .chain(v.markers.iter().map(|m| m.as_str().replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_resident(v: &ResidentView, out: &Out) {
@@ -302,7 +344,7 @@ fn print_resident(v: &ResidentView, out: &Out) {
             site_date(v.end_day.as_deref(), v.end_time.as_deref()).unwrap_or_else(|| "open-ended".into()),
             v.time_zone
         );
-        println!("  status:   {}", v.status);
+        println!("  status:   {}", status_words(v));
         println!("  onboarded: {}", r.onboarded_at.map(|d| d.to_rfc3339()).unwrap_or_else(|| "not yet".into()));
     });
 }
@@ -319,6 +361,31 @@ fn print_undo(undo: Option<&UndoHandle>) {
     if let Some(u) = undo {
         let ids: Vec<String> = u.entries.iter().map(i64::to_string).collect();
         println!("to undo before the next sync: residentdesk resident undo {}", ids.join(" "));
+    }
+}
+
+fn print_bulk_preview(p: &BulkPreview, out: &Out) {
+    out.value(p, || {
+        println!(
+            "{} at {}: {} of {} chosen would change (dry run: nothing changed)",
+            p.action, p.site, p.eligible, p.chosen
+        );
+        for g in &p.skipped {
+            println!("  {} skipped: {}", g.count, skip_words(g.reason));
+        }
+    });
+}
+
+/// A skip reason in the CLI's words.
+fn skip_words(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::AlreadyEnded => "access already ended",
+        SkipReason::NotStarted => "access has not started yet",
+        SkipReason::AlreadySuspended => "already suspended",
+        SkipReason::NotSuspended => "not suspended",
+        SkipReason::InvitationNotAccepted => "invitation not accepted yet",
+        SkipReason::AlreadyStarted => "access has already started",
+        SkipReason::Unknown => "status unknown",
     }
 }
 

@@ -3,9 +3,9 @@ import { DEFAULT_SCREEN, columnTemplate, fromViewState, rememberer, toViewState,
 
 describe('the Residents screen as a saved view', () => {
   it('goes to a view state and comes back unchanged', () => {
-    const screen: ResidentsScreen = { columns: ['name', 'unit', 'end'], sort: { key: 'end', dir: 'desc' }, status: 'expired', building: 'B', search: 'ann' };
+    const screen: ResidentsScreen = { columns: ['name', 'unit', 'end'], sort: { key: 'end', dir: 'desc' }, status: 'ended', building: 'B', search: 'ann' };
     const state = toViewState(screen);
-    expect(state).toEqual({ columns: ['name', 'unit', 'end'], sort: { key: 'end', descending: true }, filters: { status: 'expired', building: 'B', search: 'ann' } });
+    expect(state).toEqual({ columns: ['name', 'unit', 'end'], sort: { key: 'end', descending: true }, filters: { status: 'ended', building: 'B', search: 'ann' } });
     expect(fromViewState(state)).toEqual(screen);
     expect(toViewState(DEFAULT_SCREEN).filters).toEqual({});
   });
@@ -25,7 +25,7 @@ describe('the Residents screen as a saved view', () => {
     const saved: unknown[] = [];
     const r = rememberer(async (s) => void saved.push(s), 500);
     const a = toViewState(DEFAULT_SCREEN);
-    const b = toViewState({ ...DEFAULT_SCREEN, status: 'pending' });
+    const b = toViewState({ ...DEFAULT_SCREEN, status: 'invitation_not_accepted' });
     r.known(a);
     r.change(a);
     r.change(b);

@@ -4,18 +4,17 @@
 // saved by another version never breaks the screen.
 import type { ViewState } from './api/bindings/ViewState';
 import type { Sort, SortKey } from './stores';
-import type { StatusFlag } from './api';
+import { statusFilterOf, type StatusFilter } from './statusWords';
 
 /** The screen's columns, in their order; `name` is always shown (it opens the resident). */
 export const RESIDENT_COLUMNS = ['name', 'email', 'unit', 'status', 'start', 'end'] as const;
 export type ResidentColumn = (typeof RESIDENT_COLUMNS)[number];
-const STATUSES: StatusFlag[] = ['current', 'pending', 'scheduled', 'suspended', 'expired'];
 
 /** What the screen remembers. */
 export interface ResidentsScreen {
   columns: ResidentColumn[];
   sort: Sort;
-  status: StatusFlag | '';
+  status: StatusFilter;
   building: string;
   search: string;
 }
@@ -34,7 +33,7 @@ export function fromViewState(v: ViewState): ResidentsScreen {
   const known = v.columns.filter((c): c is ResidentColumn => (RESIDENT_COLUMNS as readonly string[]).includes(c));
   const columns = known.length ? RESIDENT_COLUMNS.filter((c) => c === 'name' || known.includes(c)) : [...RESIDENT_COLUMNS];
   const key = v.sort && (RESIDENT_COLUMNS as readonly string[]).includes(v.sort.key) ? (v.sort.key as SortKey) : 'name';
-  const status = STATUSES.find((s) => s === v.filters.status) ?? '';
+  const status = statusFilterOf(v.filters.status);
   return {
     columns,
     sort: { key, dir: v.sort?.descending && key === v.sort.key ? 'desc' : 'asc' },

@@ -33,6 +33,8 @@ function resident(id: number, first: string, last: string, unit: string, status:
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
     status,
+    main_status: status.includes('expired') ? 'ended' : status.includes('scheduled') ? 'scheduled' : status.includes('suspended') ? 'suspended' : 'active',
+    markers: status.includes('pending') ? ['invitation_not_accepted'] : [],
     site_name: 'Maple Court',
     time_zone: 'America/Chicago',
     start_day: '2025-12-31',

@@ -11,6 +11,7 @@ import { errorText, problemText, reasonText, refusalText } from './i18n/errors';
 import { passProblemText } from './i18n/glossary';
 import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
+import { MAIN_STATUSES } from './statusWords';
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
@@ -27,7 +28,8 @@ export const presence = createPresence(() => {
 
 /** The use cases the screens ask the core about, by their names in the core's table
  * (src/app/usecases.rs). Names only, no rule: a typo fails svelte-check, and a name the core
- * does not know fails `src-tauri/tests/ui_gates.rs`. */
+ * does not know fails `src-tauri/tests/ui_gates.rs`. `access.change` and `team.members` open
+ * the Administration menu's access screens (Shell.svelte, issue #18). */
 export const USE_CASES = [
   'site.list',
   'site.overview',
@@ -71,6 +73,8 @@ export const USE_CASES = [
   'backup.restore',
   'remote.check',
   'remote.link',
+  'access.change',
+  'team.members',
 ] as const;
 export type UseCaseName = (typeof USE_CASES)[number];
 
@@ -151,7 +155,8 @@ function sortValue(r: ResidentView, key: SortKey): string {
     case 'unit':
       return `${r.building}\u0000${r.floor}\u0000${r.unit}`;
     case 'status':
-      return r.status.join(',');
+      // The main statuses in their order (scheduled, active, suspended, ended), then markers.
+      return `${MAIN_STATUSES.indexOf(r.main_status)}${r.markers.join(',')}`;
     case 'start':
       return r.activation_utc;
     case 'end':

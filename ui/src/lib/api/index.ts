@@ -66,12 +66,15 @@ import type { FileFacts } from './bindings/FileFacts';
 import type { RestoreReport } from './bindings/RestoreReport';
 import type { CheckReport } from './bindings/CheckReport';
 import type { SessionLocked } from './bindings/SessionLocked';
+import type { BulkPreview } from './bindings/BulkPreview';
 
 export { ApiError, toApiError } from './ipc';
 export type { ErrorDetails, ErrorField, ErrorReason, FieldProblem, RuleError } from './ipc';
 
 export type BulkAction = BulkReport['action'];
 export type StatusFlag = ResidentView['status'][number];
+export type MainStatus = ResidentView['main_status'];
+export type Marker = ResidentView['markers'][number];
 export type StatusChange = 'Active' | 'Disabled';
 
 export const api = {
@@ -116,6 +119,8 @@ export const api = {
   /** Which actions apply to a resident now, and why the others do not. */
   residentActions: (resident: string) => call<ResidentActions>('resident_actions', { resident }),
   bulk: (action: BulkAction, site: string, ids: string[]) => call<BulkReport>('bulk', { action, site, ids }),
+  /** Which chosen residents a bulk action would change, and why not the others (before Apply). */
+  bulkCheck: (action: BulkAction, site: string, ids: string[]) => call<BulkPreview>('bulk_check', { action, site, ids }),
   staffList: () => call<Member[]>('staff_list'),
   staffAdd: (staff: NewStaff) => call<Member>('staff_add', { new: staff }),
   staffUpdate: (email: string, patch: StaffPatch) => call<Member>('staff_update', { email, patch }),
