@@ -284,7 +284,7 @@ test('keys alone: help, dialogs, list, add → edit → terminate, print', async
     const paper = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
     writeFileSync(join(SHOTS, 'k05-print.txt'), paper);
     assert.match(paper, new RegExp(`Residents at ${siteName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `the PDF names the site:\n${paper.slice(0, 400)}`);
-    assert.match(paper, /Status: current · Building: Any · Search: none/, 'the PDF names the filter');
+    assert.match(paper, /Status: Active · Building: Any · Search: none/, 'the PDF names the filter');
     for (const name of firstRows) assert.ok(paper.includes(name), `the PDF lists ${name}`);
     const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))[1]);
     assert.ok(pages >= Math.ceil(shown / 60), `${shown} rows take ${pages} pages`);

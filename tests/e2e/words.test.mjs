@@ -94,7 +94,7 @@ test('a Spanish OS language: first run, sign-in and residents in Spanish; Settin
     assert.equal(await s.attr('[data-testid="search"]', 'placeholder'), 'Nombre, correo o unidad');
     assert.match(await s.textOf('[data-testid="nav-settings"]'), /Configuración/);
     const chips = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-row\"] .chip')].map((c) => c.dataset.status + '=' + c.textContent);");
-    assert.ok(chips.some((c) => c === 'current=vigente' || c === 'pending=pendiente' || c === 'scheduled=programado'), `status chips in Spanish: ${chips}`);
+    assert.ok(chips.some((c) => c === 'active=Activo') && chips.every((c) => ['active=Activo', 'scheduled=Programado', 'suspended=Suspendido', 'ended=Finalizado'].includes(c)), `status chips in Spanish: ${chips}`);
     await s.screenshot('w03-es-residents');
     await openResident(s);
     await s.waitFor('[data-testid="resident-detail"] h3', { text: 'Acciones' });
