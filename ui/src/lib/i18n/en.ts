@@ -377,8 +377,9 @@ export const en = {
   "detail.invited": "Invited",
   "detail.onboarded": "Onboarded",
   "detail.notYet": "not yet",
-  "detail.remoteId": "Remote id",
-  "detail.notSynced": "not synced yet",
+  "detail.remoteId": "In Site Manager",
+  "detail.inSiteManager": "yes",
+  "detail.notSynced": "not sent yet",
   "detail.actions": "Actions",
   // ---- Actions that fit the resident's state, Delete permanently, Reinstate, Undo (issue #18) ----
   "actions.loading": "Checking which actions apply…",

@@ -377,8 +377,9 @@ export const es: Record<MessageKey, string> = {
   "detail.invited": "Invitado",
   "detail.onboarded": "Incorporado",
   "detail.notYet": "todavía no",
-  "detail.remoteId": "Id. en Site Manager",
-  "detail.notSynced": "aún no sincronizado",
+  "detail.remoteId": "En Site Manager",
+  "detail.inSiteManager": "sí",
+  "detail.notSynced": "aún no enviado",
   "detail.actions": "Acciones",
   // ---- Acciones según el estado del residente, Eliminar definitivamente, Restablecer, Deshacer (issue #18) ----
   "actions.loading": "Comprobando qué acciones corresponden…",
