@@ -449,7 +449,7 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
 
     // The soak: faults on, every desk working and syncing, some killed and started again.
     sim.set_faults(faults(seed)).map_err(|e| e.message)?;
-    let before = sim.stats().total;
+    let before = sim.stats();
     let deadline = now_ms() + u128::from(seconds) * 1000;
     for (k, d) in all.iter_mut().enumerate() {
         start(d, k, seed, deadline, &url)?;
@@ -474,7 +474,11 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
             let _ = child.wait();
         }
     }
-    let soak_requests = sim.stats().total - before;
+    let after = sim.stats();
+    let soak_requests = after.total - before.total;
+    // Reads (GET: pulls, the fresh read before each update, job polls) and writes, apart.
+    let gets = |s: &sitemanager_sim::world::Stats| s.by_route.iter().filter(|(k, _)| k.starts_with("GET")).map(|(_, n)| *n).sum::<u64>();
+    let soak_gets = gets(&after) - gets(&before);
 
     // Converge: faults off, every desk syncs until quiet, a person deciding what is asked.
     sim.set_faults(FaultConfig::default()).map_err(|e| e.message)?;
@@ -577,13 +581,15 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
     let starts: u64 = all.iter().map(|d| d.starts).sum();
     println!(
         "soak: {desks} desks, {seconds} s with faults, {kills} SIGKILLs ({starts} starts): {} changes ({} edits, {} adds), \
-         {soak_requests} requests: {:.2} requests per change; {conflicts} conflicts: {:.1} per 1,000 edits; \
+         {soak_requests} requests: {:.2} requests per change ({:.2} writes, {:.2} reads); {conflicts} conflicts: {:.1} per 1,000 edits; \
          converged in {converge_s:.1} s ({rounds} rounds, {} decisions); every desk equals the remote ({} residents), \
          nothing created twice, no edit lost without a decision",
         lines.len(),
         edits.len(),
         added.len(),
         soak_requests as f64 / changes.max(1.0),
+        (soak_requests - soak_gets) as f64 / changes.max(1.0),
+        soak_gets as f64 / changes.max(1.0),
         conflicts as f64 * 1000.0 / (edits.len() as f64).max(1.0),
         decided.iter().filter(|(_, f)| f == "*").count(),
         remote.len(),

@@ -54,6 +54,7 @@ fn parse_datetime_reading(
     Err(RuleError::Invalid {
         field: field.to_string(),
         reason: format!("{t:?} is not a date (expected YYYY-MM-DD or ISO 8601 such as 2026-11-05T14:10:00-06:00)"),
+        why: Some(crate::rules::InvalidWhy::NotADate),
     })
 }
 

@@ -13,6 +13,6 @@ pub mod status;
 pub mod vocab;
 pub mod wire;
 
-pub use rules::{BulkAction, InviteKind, RuleError, SiteType, SkipReason, StatusChange};
+pub use rules::{BulkAction, InvalidWhy, InviteKind, RuleError, SiteType, SkipReason, StatusChange};
 pub use status::{derive_flags, Lifecycle, MainStatus, Marker, StatusFlag, StatusFlags};
 pub use vocab::{chain_key, ConflictKind, OutboxOp, OutboxState, ResidentField};

@@ -26,7 +26,15 @@ pub enum RuleError {
     #[error("{} is required", words(field))]
     Required { field: String },
     #[error("{} is invalid: {reason}", words(field))]
-    Invalid { field: String, reason: String },
+    Invalid {
+        field: String,
+        /// In English (the CLI's words).
+        reason: String,
+        /// The same as a code, for the desktop's catalog (absent where no code says it yet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        why: Option<InvalidWhy>,
+    },
     #[error("Email {email} already belongs to another resident")]
     EmailTaken { email: String },
     #[error("Email cannot be changed once the resident exists")]
@@ -93,8 +101,24 @@ impl RuleError {
     }
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> RuleError {
-    RuleError::Invalid { field: field.to_string(), reason: reason.into() }
+/// Why a value is not valid, as a code (the words are the catalog's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum InvalidWhy {
+    TooLong { max: u32 },
+    ControlCharacters,
+    EmailNoAt,
+    EmailNotAnAddress,
+    EmailCharacters,
+    EmailDomain,
+    PhoneCharacters,
+    PhoneNoDigits,
+    NotADate,
+}
+
+fn invalid(field: &str, reason: impl Into<String>, why: InvalidWhy) -> RuleError {
+    RuleError::Invalid { field: field.to_string(), reason: reason.into(), why: Some(why) }
 }
 
 /// Validates free text: trimmed, required or not, bounded length, no control characters.
@@ -107,10 +131,11 @@ pub fn validate_text(field: &str, value: &str, required: bool, max_len: usize) -
         return Ok(String::new());
     }
     if trimmed.chars().count() > max_len {
-        return Err(invalid(field, format!("longer than {max_len} characters")));
+        let max = u32::try_from(max_len).unwrap_or(u32::MAX);
+        return Err(invalid(field, format!("longer than {max_len} characters"), InvalidWhy::TooLong { max }));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(invalid(field, "contains control characters"));
+        return Err(invalid(field, "contains control characters", InvalidWhy::ControlCharacters));
     }
     Ok(trimmed.to_string())
 }
@@ -121,13 +146,13 @@ pub fn validate_text(field: &str, value: &str, required: bool, max_len: usize) -
 /// and hyphens, no spaces. Uniqueness is compared on the normalised form.
 pub fn normalize_email(value: &str) -> Result<String, RuleError> {
     let email = validate_text("Email", value, true, MAX_EMAIL_LEN)?.to_ascii_lowercase();
-    let bad = |reason: &str| invalid("Email", format!("{email:?} {reason}"));
-    let (local, domain) = email.split_once('@').ok_or_else(|| bad("has no @"))?;
+    let bad = |reason: &str, why: InvalidWhy| invalid("Email", format!("{email:?} {reason}"), why);
+    let (local, domain) = email.split_once('@').ok_or_else(|| bad("has no @", InvalidWhy::EmailNoAt))?;
     if local.is_empty() || domain.contains('@') {
-        return Err(bad("is not a valid address"));
+        return Err(bad("is not a valid address", InvalidWhy::EmailNotAnAddress));
     }
     if email.chars().any(|c| c.is_whitespace() || c == '"' || c == ',' || c == ';' || c == '<' || c == '>') {
-        return Err(bad("contains characters not allowed in an address"));
+        return Err(bad("contains characters not allowed in an address", InvalidWhy::EmailCharacters));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2
@@ -135,7 +160,7 @@ pub fn normalize_email(value: &str) -> Result<String, RuleError> {
             .iter()
             .any(|l| l.is_empty() || l.starts_with('-') || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     {
-        return Err(bad("has an invalid domain"));
+        return Err(bad("has an invalid domain", InvalidWhy::EmailDomain));
     }
     Ok(email)
 }
@@ -144,10 +169,14 @@ pub fn normalize_email(value: &str) -> Result<String, RuleError> {
 pub fn validate_phone(value: &str) -> Result<String, RuleError> {
     let phone = validate_text("PhoneNumber", value, false, MAX_PHONE_LEN)?;
     if !phone.chars().all(|c| c.is_ascii_digit() || " +-().x".contains(c) || c == 'X') {
-        return Err(invalid("PhoneNumber", format!("{phone:?} may contain only digits, spaces and + - ( ) x")));
+        return Err(invalid(
+            "PhoneNumber",
+            format!("{phone:?} may contain only digits, spaces and + - ( ) x"),
+            InvalidWhy::PhoneCharacters,
+        ));
     }
     if !phone.is_empty() && !phone.chars().any(|c| c.is_ascii_digit()) {
-        return Err(invalid("PhoneNumber", "has no digits"));
+        return Err(invalid("PhoneNumber", "has no digits", InvalidWhy::PhoneNoDigits));
     }
     Ok(phone)
 }

@@ -505,7 +505,11 @@ impl<R: Read> RowReader<R> {
                         }
                     }
                     Err(reason) => problem(
-                        Err(RuleError::Invalid { field: field.api_name().into(), reason: reason.to_string() }),
+                        Err(RuleError::Invalid {
+                            field: field.api_name().into(),
+                            reason: reason.to_string(),
+                            why: Some(residentdesk_domain::rules::InvalidWhy::NotADate),
+                        }),
                         value,
                     ),
                 },

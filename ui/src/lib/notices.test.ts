@@ -1,6 +1,6 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { get } from 'svelte/store';
-import { createNotices, OK_MS, MAX_OK, ACTION_MS } from './notices';
+import { createNotices, noticeText, OK_MS, MAX_OK, ACTION_MS } from './notices';
 
 describe('notices', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -85,5 +85,21 @@ describe('notices', () => {
     expect(texts(n)).toEqual(['ok:suspended']);
     vi.advanceTimersByTime(1);
     expect(texts(n)).toEqual([]);
+  });
+});
+
+describe('a notice on screen follows the language', () => {
+  it('says its words again when asked, so a change of language reaches it', () => {
+    const stack = createNotices();
+    let language = 'en';
+    const words: Record<string, string> = { en: 'Saved.', es: 'Guardado.' };
+    stack.push('error', () => words[language]);
+    const [n] = get(stack);
+    expect(noticeText(n)).toBe('Saved.');
+    language = 'es';
+    expect(noticeText(n)).toBe('Guardado.');
+    // The same error again, as words or as a function, is not stacked twice.
+    stack.push('error', 'Guardado.');
+    expect(get(stack)).toHaveLength(1);
   });
 });

@@ -13,11 +13,20 @@ export interface NoticeAction {
   run: () => void | Promise<void>;
 }
 
+/** A notice's words: a string, or a function that says them again, so that a notice still on
+ *  screen follows a change of language (the catalog is read when it is drawn). */
+export type NoticeText = string | (() => string);
+
 export interface Notice {
   id: number;
   kind: 'ok' | 'error';
-  text: string;
+  text: NoticeText;
   action?: NoticeAction;
+}
+
+/** The words of a notice now, in the current language. */
+export function noticeText(n: Pick<Notice, 'text'>): string {
+  return typeof n.text === 'function' ? n.text() : n.text;
 }
 
 /** How long a success notice stays, by default. */
@@ -55,12 +64,12 @@ export function createNotices(now: () => number = () => Date.now()) {
     subscribe,
     /** Shows `text`. A success notice leaves after `okMs` (0 = stays); an error always
      * stays until dismissed. The same error again is not stacked twice. */
-    push(kind: Notice['kind'], text: string, okMs?: number, action?: NoticeAction): number {
+    push(kind: Notice['kind'], text: NoticeText, okMs?: number, action?: NoticeAction): number {
       okMs ??= action ? ACTION_MS : OK_MS;
       let id = next++;
       update((list) => {
         if (kind === 'error') {
-          const same = list.find((n) => n.kind === 'error' && n.text === text);
+          const same = list.find((n) => n.kind === 'error' && noticeText(n) === noticeText({ text }));
           if (same) {
             id = same.id;
             return list;

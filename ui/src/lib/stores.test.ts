@@ -10,6 +10,7 @@ const { ApiError } = await import('./api');
 import type { ResidentView } from './api/bindings/ResidentView';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
+import { noticeText } from './notices';
 
 function resident(id: number, first: string, last: string, unit: string, status: ResidentView['status']): ResidentView {
   return {
@@ -254,6 +255,6 @@ describe('access-management gates', () => {
     await loadAccessGates(() => Promise.reject(new ApiError({ code: 'unauthenticated', message: 'please sign in first' })));
     expect(get(accessGates)).toEqual([]);
     expect(actionGate(get(accessGates), 'role_list').allowed).toBe(false);
-    expect(get(notices).some((n) => n.text === 'please sign in first')).toBe(true);
+    expect(get(notices).some((n) => noticeText(n) === 'please sign in first')).toBe(true);
   });
 });

@@ -115,7 +115,7 @@ export async function loadAccessGates(fetch: () => Promise<ActionGate[]> = api.a
     accessGates.set(await fetch());
   } catch (e) {
     accessGates.set([]);
-    notices.push('error', errorText(e));
+    notices.push('error', () => errorText(e));
   }
 }
 

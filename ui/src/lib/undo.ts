@@ -12,18 +12,18 @@ import { t } from './i18n/locale.svelte';
  * notice when there is nothing to undo); `onUndone` gets the residents as they are after. */
 export function noticeWithUndo(text: string, handle: UndoHandle | undefined, onUndone: (residents: ResidentView[]) => void) {
   if (!handle) {
-    notices.push('ok', text);
+    notices.push('ok', () => text);
     return;
   }
-  notices.push('ok', text, undefined, {
+  notices.push('ok', () => text, undefined, {
     label: t('undo.button'),
     run: async () => {
       try {
         const outcome = await api.residentUndo(handle);
-        notices.push('ok', t('undo.done', { count: outcome.undone }));
+        notices.push('ok', () => t('undo.done', { count: outcome.undone }));
         onUndone(outcome.residents);
       } catch (e) {
-        notices.push('error', errorText(e));
+        notices.push('error', () => errorText(e));
       }
     },
   });

@@ -63,6 +63,8 @@ export function ruleText(r: RuleError): string {
     case 'required':
       return t('error.rule.required', { field: fieldLabel(r.field) });
     case 'invalid':
+      // The coded reason in the person's language; the core's English only where no code says it.
+      if (r.why) return t(`error.invalid.${r.why.why}`, { field: fieldLabel(r.field), max: 'max' in r.why ? r.why.max : 0 });
       return t('error.rule.invalid', { field: fieldLabel(r.field), reason: r.reason });
     case 'email_taken':
       return t('error.rule.email_taken', { email: r.email });

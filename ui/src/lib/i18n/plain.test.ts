@@ -21,6 +21,7 @@ import type { RowCode } from '../api/bindings/RowCode';
 import type { FileCode } from '../api/bindings/FileCode';
 import { fileCodeText } from './importProblems';
 import type { RuleError } from '../api/bindings/RuleError';
+import type { InvalidWhy } from '../api/bindings/InvalidWhy';
 import type { NotNow } from '../api/bindings/NotNow';
 import { ApiError } from '../api/ipc';
 import { RESIDENT_FIELD_NAMES } from '../residentFields';
@@ -45,6 +46,19 @@ const withoutParameterNames = (m: string): string => m.replace(/\{\s*[A-Za-z_]+\
 const ALLOWED: Record<string, string> = {
   'roles.keyPlaceholder': 'an example of the key a person types for a new role',
   'tokens.example': 'the environment variable a script sets, on the API tokens screen (for IT)',
+};
+
+/** Every coded reason a value is invalid (a new one fails `npm run check` until it is here). */
+const INVALID: Samples<InvalidWhy, 'why', 'why'> = {
+  too_long: { why: 'too_long', max: 100 },
+  control_characters: { why: 'control_characters' },
+  email_no_at: { why: 'email_no_at' },
+  email_not_an_address: { why: 'email_not_an_address' },
+  email_characters: { why: 'email_characters' },
+  email_domain: { why: 'email_domain' },
+  phone_characters: { why: 'phone_characters' },
+  phone_no_digits: { why: 'phone_no_digits' },
+  not_a_date: { why: 'not_a_date' },
 };
 
 const holder: Holder = { level: 'staff_user', addons: [{ key: 'auditor', name: 'Auditor' }] };
@@ -215,6 +229,7 @@ function rendered(): [string, string][] {
   }
   for (const c of Object.values(FILE_CODES)) out.push([`file ${c.fault}`, fileCodeText(c)]);
   for (const r of Object.values(RULES)) out.push([`rule ${r.rule}`, ruleText(r)]);
+  for (const why of Object.values(INVALID)) out.push([`invalid ${why.why}`, ruleText({ rule: 'invalid', field: 'Email', reason: 'core words', why })]);
   for (const reason of Object.keys(REASONS) as ErrorReason[]) {
     const e = new ApiError({ code: 'internal', message: 'core text', details: { reason, holder: 'desk-2', since: '2026-11-30T14:05:00Z', until: '2026-11-30T14:20:00Z', email: 'ava@x.test', state: 'accepted', candidates: ['North', 'Northgate'], contradicted: ['the status is a list'] } });
     out.push([`reason ${reason}`, errorText(e)]);
