@@ -477,7 +477,9 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
     let after = sim.stats();
     let soak_requests = after.total - before.total;
     // Reads (GET: pulls, the fresh read before each update, job polls) and writes, apart.
-    let gets = |s: &sitemanager_sim::world::Stats| s.by_route.iter().filter(|(k, _)| k.starts_with("GET")).map(|(_, n)| *n).sum::<u64>();
+    let gets = |s: &sitemanager_sim::world::Stats| {
+        s.by_route.iter().filter(|(k, _)| k.starts_with("GET")).map(|(_, n)| *n).sum::<u64>()
+    };
     let soak_gets = gets(&after) - gets(&before);
 
     // Converge: faults off, every desk syncs until quiet, a person deciding what is asked.

@@ -115,6 +115,7 @@ pub enum InvalidWhy {
     PhoneCharacters,
     PhoneNoDigits,
     NotADate,
+    TimeZone,
 }
 
 fn invalid(field: &str, reason: impl Into<String>, why: InvalidWhy) -> RuleError {
@@ -596,9 +597,9 @@ impl fmt::Display for BulkAction {
 
 /// Parses a time zone name (IANA), naming the field on failure.
 pub fn parse_time_zone(field: &str, name: &str) -> Result<Tz, RuleError> {
-    name.trim()
-        .parse::<Tz>()
-        .map_err(|_| invalid(field, format!("{name:?} is not an IANA time zone such as America/Chicago")))
+    name.trim().parse::<Tz>().map_err(|_| {
+        invalid(field, format!("{name:?} is not an IANA time zone such as America/Chicago"), InvalidWhy::TimeZone)
+    })
 }
 
 #[cfg(test)]

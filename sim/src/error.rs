@@ -55,7 +55,7 @@ impl From<RuleError> for ApiError {
 fn vendor_message(e: &RuleError) -> String {
     match e {
         RuleError::Required { field } => format!("{field} is required"),
-        RuleError::Invalid { field, reason } => format!("{field} is invalid: {reason}"),
+        RuleError::Invalid { field, reason, .. } => format!("{field} is invalid: {reason}"),
         RuleError::EndBeforeStart => {
             "DeactivationDateUTC must be after ActivationDateUTC, or equal to it for an empty stay".into()
         }

@@ -256,6 +256,7 @@ impl World {
         let r = self.data.residents.get(id).ok_or_else(|| RuleError::Invalid {
             field: "ResidentIds".into(),
             reason: format!("Resident {id} not found on this site"),
+            why: None,
         })?;
         let interval = rules::onboard_now(r.flags(now), r.interval(), now)?;
         if !assumptions::ONBOARD_NOW_MOVES_ACTIVATION {

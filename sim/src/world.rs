@@ -698,6 +698,7 @@ pub fn parse_input_instant(field: &str, text: &str) -> Result<DateTime<Utc>, Rul
     DateTime::parse_from_rfc3339(t).map(|d| truncate(d.with_timezone(&Utc))).map_err(|_| RuleError::Invalid {
         field: field.to_string(),
         reason: format!("{t:?} is not an ISO 8601 date-time with offset such as 2021-11-05T21:10:22+00:00"),
+        why: None,
     })
 }
 

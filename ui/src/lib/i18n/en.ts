@@ -82,6 +82,7 @@ export const en = {
   "error.invalid.phone_characters": "{field} may contain only digits, spaces and + - ( ) x.",
   "error.invalid.phone_no_digits": "{field} has no digits.",
   "error.invalid.not_a_date": "{field} is not a date: write it as 2026-11-05 (year-month-day).",
+  "error.invalid.time_zone": "{field} is not a time zone such as America/Chicago.",
   "error.rule.email_taken": "The email {email} already belongs to another resident.",
   "error.rule.email_immutable": "The email cannot be changed once the resident exists.",
   "error.rule.not_a_mapping": "Building/floor/unit {building}/{floor}/{unit} is not one of the site's units.",

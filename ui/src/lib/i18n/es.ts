@@ -82,6 +82,7 @@ export const es: Record<MessageKey, string> = {
   "error.invalid.phone_characters": "{field} solo puede contener dígitos, espacios y + - ( ) x.",
   "error.invalid.phone_no_digits": "{field} no tiene dígitos.",
   "error.invalid.not_a_date": "{field} no es una fecha: escríbala como 2026-11-05 (año-mes-día).",
+  "error.invalid.time_zone": "{field} no es una zona horaria como America/Chicago.",
   "error.rule.email_taken": "El correo electrónico {email} ya pertenece a otro residente.",
   "error.rule.email_immutable": "El correo electrónico no se puede cambiar una vez creado el residente.",
   "error.rule.not_a_mapping": "Edificio/piso/unidad {building}/{floor}/{unit} no es una de las unidades del sitio.",

@@ -59,6 +59,7 @@ const INVALID: Samples<InvalidWhy, 'why', 'why'> = {
   phone_characters: { why: 'phone_characters' },
   phone_no_digits: { why: 'phone_no_digits' },
   not_a_date: { why: 'not_a_date' },
+  time_zone: { why: 'time_zone' },
 };
 
 const holder: Holder = { level: 'staff_user', addons: [{ key: 'auditor', name: 'Auditor' }] };
