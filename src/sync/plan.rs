@@ -274,20 +274,23 @@ pub fn batches(round: Vec<Action>, limits: &BatchLimits) -> Vec<Batch> {
         }
     }
     let max = limits.max_items.max(1);
-    for (site_id, list) in creates {
-        if list.len() >= limits.import_min.max(1) {
-            for chunk in list.chunks(max) {
-                out.push(Batch::Import { site_id, actions: chunk.to_vec() });
-            }
-        } else {
-            out.extend(list.into_iter().map(Batch::Single));
-        }
-    }
+    // Lifecycle jobs before creates: a termination frees its unit, and a resident added
+    // here into that unit (a move-out and a move-in on the same day) is refused as "unit
+    // occupied" when the create reaches Site Manager first (the many-desks soak found it).
     for ((site_id, op), list) in lifes {
         let action = op.bulk().unwrap_or(BulkAction::Suspend);
         if list.len() >= limits.bulk_min.max(1) || op == LifeOp::OnboardNow {
             for chunk in list.chunks(max) {
                 out.push(Batch::Bulk { site_id, action, actions: chunk.to_vec() });
+            }
+        } else {
+            out.extend(list.into_iter().map(Batch::Single));
+        }
+    }
+    for (site_id, list) in creates {
+        if list.len() >= limits.import_min.max(1) {
+            for chunk in list.chunks(max) {
+                out.push(Batch::Import { site_id, actions: chunk.to_vec() });
             }
         } else {
             out.extend(list.into_iter().map(Batch::Single));

@@ -85,6 +85,88 @@ async function terminate(s) {
   await s.waitFor('[data-testid="action-reinstate"]');
 }
 
+/** A person's walk through one new resident: add, edit, terminate → Undo, terminate →
+ *  Reinstate, the offered buttons always the core's answer. Returns the resident's id. */
+async function walk(s, who, email) {
+  // Add: the first free unit the core accepts.
+  await s.click('[data-testid="add-resident"]');
+  await s.waitFor('[data-testid="resident-form"]');
+  await s.type('input[name="first_name"]', who.first);
+  await s.type('input[name="last_name"]', who.last);
+  await s.type('input[name="email"]', email);
+  await s.type('input[name="start"]', '2026-01-15');
+  await s.type('input[name="end"]', '2027-06-30');
+  // The first unit the core accepts (the demo fills each building's first units).
+  let saved = false;
+  for (let b = 1; b <= 3 && !saved; b++) {
+    if ((await s.chooseIndex('select[name="building"]', b)) === null) break;
+    await s.chooseIndex('select[name="floor"]', 1);
+    for (let unit = 1; unit < 40 && !saved; unit++) {
+      if ((await s.chooseIndex('select[name="unit"]', unit)) === null) break;
+      await s.click('[data-testid="save-resident"]');
+      for (let i = 0; i < 30; i++) {
+        if (await present(s, '[data-testid="resident-detail"]')) {
+          saved = true;
+          break;
+        }
+        if (await present(s, '[data-testid="error-unit"]')) break;
+        await sleep(100);
+      }
+    }
+  }
+  if (!saved) await s.screenshot(`${who.shots}0-add-failed`);
+  const formText = saved ? '' : await s.exec(`return document.querySelector('[data-testid="resident-form"]')?.innerText ?? 'no form';`);
+  assert.ok(saved, `the resident was saved: ${formText}`);
+  await s.waitFor('[data-testid="resident-detail"]', { text: email });
+
+  // Edit.
+  await s.click('[data-testid="edit-resident"]');
+  await s.waitFor('[data-testid="resident-form"]');
+  await s.type('input[name="first_name"]', who.edited);
+  await s.click('[data-testid="save-resident"]');
+  await s.waitFor('#detail-h', { text: `${who.edited} ${who.last}` });
+  const id = (await invoke(s, 'resident_show', { resident: email })).id;
+
+  // Active, never onboarded: the buttons are the core's answer; Suspend waits for the
+  // invitation to be accepted, and the line says so; Delete permanently is apart.
+  const active = await offered(s);
+  assert.deepEqual(active.sort(), (await coreAvailable(s, id)).map(testidOf).sort());
+  assert.ok(active.includes('terminate') && !active.includes('action-reinstate'), active.join());
+  assert.ok(!active.includes('suspend'), 'a resident who has not accepted the invitation is not offered Suspend');
+  const why = await s.textOf('[data-testid="actions-why"]');
+  assert.match(why, /Suspend: the resident has not accepted the invitation yet\./, why);
+  assert.ok(await present(s, '[data-testid="danger-zone"] [data-testid="action-delete_permanently"]'), 'delete lives in the danger zone');
+  const size = await s.exec(`return parseFloat(getComputedStyle(document.querySelector('[data-testid="actions-why"]')).fontSize);`);
+  assert.ok(size >= 12, `the reason is readable (${size}px)`);
+  await s.screenshot(`${who.shots}1-detail-active`);
+
+  // Terminate → Undo in the notice: active again, nothing about it left to send.
+  await terminate(s);
+  await s.screenshot(`${who.shots}2-terminated-undo-notice`);
+  await undoFromNotice(s);
+  await s.waitFor('[data-testid="terminate"]');
+  assert.equal(await present(s, '[data-testid="action-reinstate"]'), false);
+  const left = await unsent(s, email);
+  assert.ok(!left.includes('terminate'), `the termination was withdrawn: ${left}`);
+  assert.ok(left.includes('create'), `the new resident is still to be sent: ${left}`);
+  assert.match(await s.textOf('[data-testid="detail-access"]'), /2027/, 'the lease end is back');
+
+  // Terminate again → an ended resident is offered no Terminate or Suspend, but Reinstate.
+  await terminate(s);
+  const ended = await offered(s);
+  assert.ok(!ended.includes('terminate') && !ended.includes('suspend'), ended.join());
+  assert.deepEqual(ended.sort(), (await coreAvailable(s, id)).map(testidOf).sort());
+  const endedWhy = await s.textOf('[data-testid="actions-why"]');
+  assert.match(endedWhy, /Terminate.*: access has ended\./, endedWhy);
+  assert.match(await s.textOf('[data-testid="purge-why"]'), /deleted automatically on/);
+  await s.screenshot(`${who.shots}3-detail-ended`);
+  await s.click('[data-testid="action-reinstate"]');
+  await waitNotice(s, 'access is back');
+  await s.waitFor('[data-testid="terminate"]');
+  assert.match(await s.textOf('[data-testid="detail-access"]'), /2027/, 'a lease end still ahead is kept');
+  return id;
+}
+
 test('actions fit the state; terminate can be undone or reinstated; delete permanently asks for the name', async () => {
   const s = await Session.start(['--db', DB]);
   try {
@@ -93,82 +175,7 @@ test('actions fit the state; terminate can be undone or reinstated; delete perma
     await signIn(s, accounts.team_admin);
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
 
-    // Add: the first free unit the core accepts.
-    await s.click('[data-testid="add-resident"]');
-    await s.waitFor('[data-testid="resident-form"]');
-    await s.type('input[name="first_name"]', 'Rita');
-    await s.type('input[name="last_name"]', 'Reinstate');
-    await s.type('input[name="email"]', EMAIL);
-    await s.type('input[name="start"]', '2026-01-15');
-    await s.type('input[name="end"]', '2027-06-30');
-    // The first unit the core accepts (the demo fills each building's first units).
-    let saved = false;
-    for (let b = 1; b <= 3 && !saved; b++) {
-      if ((await s.chooseIndex('select[name="building"]', b)) === null) break;
-      await s.chooseIndex('select[name="floor"]', 1);
-      for (let unit = 1; unit < 40 && !saved; unit++) {
-        if ((await s.chooseIndex('select[name="unit"]', unit)) === null) break;
-        await s.click('[data-testid="save-resident"]');
-        for (let i = 0; i < 30; i++) {
-          if (await present(s, '[data-testid="resident-detail"]')) {
-            saved = true;
-            break;
-          }
-          if (await present(s, '[data-testid="error-unit"]')) break;
-          await sleep(100);
-        }
-      }
-    }
-    if (!saved) await s.screenshot('s0-add-failed');
-    const formText = saved ? '' : await s.exec(`return document.querySelector('[data-testid="resident-form"]')?.innerText ?? 'no form';`);
-    assert.ok(saved, `the resident was saved: ${formText}`);
-    await s.waitFor('[data-testid="resident-detail"]', { text: EMAIL });
-
-    // Edit.
-    await s.click('[data-testid="edit-resident"]');
-    await s.waitFor('[data-testid="resident-form"]');
-    await s.type('input[name="first_name"]', 'Rosa');
-    await s.click('[data-testid="save-resident"]');
-    await s.waitFor('#detail-h', { text: 'Rosa Reinstate' });
-    const id = (await invoke(s, 'resident_show', { resident: EMAIL })).id;
-
-    // Active, never onboarded: the buttons are the core's answer; Suspend waits for the
-    // invitation to be accepted, and the line says so; Delete permanently is apart.
-    const active = await offered(s);
-    assert.deepEqual(active.sort(), (await coreAvailable(s, id)).map(testidOf).sort());
-    assert.ok(active.includes('terminate') && !active.includes('action-reinstate'), active.join());
-    assert.ok(!active.includes('suspend'), 'a resident who has not accepted the invitation is not offered Suspend');
-    const why = await s.textOf('[data-testid="actions-why"]');
-    assert.match(why, /Suspend: the resident has not accepted the invitation yet\./, why);
-    assert.ok(await present(s, '[data-testid="danger-zone"] [data-testid="action-delete_permanently"]'), 'delete lives in the danger zone');
-    const size = await s.exec(`return parseFloat(getComputedStyle(document.querySelector('[data-testid="actions-why"]')).fontSize);`);
-    assert.ok(size >= 12, `the reason is readable (${size}px)`);
-    await s.screenshot('s1-detail-active');
-
-    // Terminate → Undo in the notice: active again, nothing about it left to send.
-    await terminate(s);
-    await s.screenshot('s2-terminated-undo-notice');
-    await undoFromNotice(s);
-    await s.waitFor('[data-testid="terminate"]');
-    assert.equal(await present(s, '[data-testid="action-reinstate"]'), false);
-    const left = await unsent(s, EMAIL);
-    assert.ok(!left.includes('terminate'), `the termination was withdrawn: ${left}`);
-    assert.ok(left.includes('create'), `the new resident is still to be sent: ${left}`);
-    assert.match(await s.textOf('[data-testid="detail-access"]'), /2027/, 'the lease end is back');
-
-    // Terminate again → an ended resident is offered no Terminate or Suspend, but Reinstate.
-    await terminate(s);
-    const ended = await offered(s);
-    assert.ok(!ended.includes('terminate') && !ended.includes('suspend'), ended.join());
-    assert.deepEqual(ended.sort(), (await coreAvailable(s, id)).map(testidOf).sort());
-    const endedWhy = await s.textOf('[data-testid="actions-why"]');
-    assert.match(endedWhy, /Terminate.*: access has ended\./, endedWhy);
-    assert.match(await s.textOf('[data-testid="purge-why"]'), /deleted automatically on/);
-    await s.screenshot('s3-detail-ended');
-    await s.click('[data-testid="action-reinstate"]');
-    await waitNotice(s, 'access is back');
-    await s.waitFor('[data-testid="terminate"]');
-    assert.match(await s.textOf('[data-testid="detail-access"]'), /2027/, 'a lease end still ahead is kept');
+    await walk(s, { first: 'Rita', last: 'Reinstate', edited: 'Rosa', shots: 's' }, EMAIL);
 
     // Delete permanently: only once the resident's name is typed.
     await s.click('[data-testid="action-delete_permanently"]');
@@ -189,6 +196,10 @@ test('actions fit the state; terminate can be undone or reinstated; delete perma
     await s.click('[data-testid="sign-out"]');
     await signIn(s, accounts.staff_user);
     await s.waitFor('[data-testid="resident-row"]', { timeout: 30000 });
+    // The same walk as a Staff user (Table-1 lets them add, edit, terminate and reinstate).
+    await walk(s, { first: 'Sam', last: 'Stafford', edited: 'Sol', shots: 'st' }, 'sam.stafford@example.test');
+    await s.click('button[aria-label="Close resident details"]');
+    await waitGone(s, '[data-testid="resident-detail"]');
     await s.click('[data-testid="open-resident"]');
     await s.waitFor('[data-testid="resident-detail"]');
     const shown = await s.textOf('#detail-h');
