@@ -189,14 +189,7 @@ async fn update<R: RemoteApi>(
         None => s.email(&email).cloned(),
     };
     let Some(current) = current else {
-        conflict(
-            cx,
-            a,
-            ConflictKind::RemotePurge,
-            json!({}),
-            "the resident was purged on the remote while changed here",
-        )?;
-        return Ok((Outcome::Stop, None));
+        return purged_while_changed(cx, a);
     };
     let Some(id) = current.resident_id.clone() else {
         later(cx, a, "the remote resident has no ResidentId")?;
@@ -210,16 +203,7 @@ async fn update<R: RemoteApi>(
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     let current = match retry(&policy, true, || remote.resident(&team, site, &id)).await {
         Ok(fresh) => fresh,
-        Err(RemoteError::Rejected { status: 404, .. }) => {
-            conflict(
-                cx,
-                a,
-                ConflictKind::RemotePurge,
-                json!({}),
-                "the resident was purged on the remote while changed here",
-            )?;
-            return Ok((Outcome::Stop, None));
-        }
+        Err(RemoteError::Rejected { status: 404, .. }) => return purged_while_changed(cx, a),
         Err(e) => return failed(cx, snap, a, e).await,
     };
     let cur = remote_fields(&current);
@@ -285,6 +269,13 @@ async fn update<R: RemoteApi>(
         }
         Err(e) => failed(cx, snap, a, e).await,
     }
+}
+
+/// An update whose resident is gone from the remote (not in the snapshot, or 404 on the fresh
+/// read): a conflict for a person, the entry stops.
+fn purged_while_changed<R: RemoteApi>(cx: &mut Ctx<'_, R>, a: &Action) -> Result<(Outcome, Option<String>), SyncError> {
+    conflict(cx, a, ConflictKind::RemotePurge, json!({}), "the resident was purged on the remote while changed here")?;
+    Ok((Outcome::Stop, None))
 }
 
 /// Creates at one site through an import job.
