@@ -60,48 +60,47 @@ try {
   const app = rssKb(APP);
   const web = rssKb('WebKitWebProcess') + rssKb('WebKitNetworkProcess');
   console.log(`launch to sign-in screen: ${(tSignIn - t0).toFixed(0)} ms (includes WebDriver session set-up)`);
+  // 300 ms at 100,000 residents (issue #16), 500 ms at a million (issue #17): from xtask.
+  const target = Number(process.env.BENCH_SIGN_IN_TARGET_MS ?? 300);
   console.log(
-    `sign-in to usable resident list: ${signInMs.toFixed(0)} ms (${count}; target < 300 ms: ratio ${(signInMs / 300).toFixed(2)})`,
+    `sign-in to usable resident list: ${signInMs.toFixed(0)} ms (${count}; target < ${target} ms: ratio ${(signInMs / target).toFixed(2)})`,
   );
   console.log(`memory (RSS): app ${(app / 1024).toFixed(0)} MiB, WebKit processes ${(web / 1024).toFixed(0)} MiB`);
 
-  // Search as you type: the first five characters of the first five rows' names, one keystroke at a
-  // time with a typist's pause (120 ms), the field cleared between names (also timed).
+  // Search as you type: the first five characters of the first twenty rows' names, one keystroke
+  // at a time with a typist's pause (120 ms), the field cleared between names (also timed): 120
+  // keystrokes, so that the p99 is a percentile rather than the single slowest keystroke.
   const names = await s.exec(
-    `return [...document.querySelectorAll('[data-testid="resident-row"] .c-name')].slice(0, 5).map(e => e.textContent.trim())`,
+    `return [...document.querySelectorAll('[data-testid="resident-row"] .c-name')].slice(0, 20).map(e => e.textContent.trim())`,
   );
   const samples = await s.cmd('POST', '/execute/async', {
     script: `const [names, done] = arguments;
       const input = document.querySelector('[data-testid="search"]');
       const count = document.querySelector('[data-testid="count"]');
       const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-      // A keystroke's list is in the page when the count, which says "Loading…" while the
-    // core's answer is awaited, says something else again; it is on screen once the frame
-    // after that has been painted (a task queued from the frame's rAF runs after its paint).
+      // A keystroke's list is in the page when the count says which search its rows answer
+      // (\`data-answered\`, set with the rows); it is on screen once the frame after that has
+      // been painted (a task queued from the frame's rAF runs after its paint).
     const afterPaint = (resolve) =>
       requestAnimationFrame(() => {
         const c = new MessageChannel();
         c.port1.onmessage = () => resolve(performance.now());
         c.port2.postMessage(0);
       });
-    function repainted() {
+    function repainted(value) {
+      const want = value.trim();
       return new Promise((resolve) => {
-        let loadingText = null;
         const seen = new MutationObserver(() => {
-          const text = count.textContent;
-          if (loadingText === null) {
-            loadingText = text;
-          } else if (text !== loadingText) {
-            seen.disconnect();
-            const inPage = performance.now();
-            afterPaint((painted) => resolve([inPage, painted]));
-          }
+          if (count.getAttribute('data-answered') !== want) return;
+          seen.disconnect();
+          const inPage = performance.now();
+          afterPaint((painted) => resolve([inPage, painted]));
         });
-        seen.observe(count, { childList: true, characterData: true, subtree: true });
+        seen.observe(count, { attributes: true, attributeFilter: ['data-answered'] });
       });
     }
     async function key(value) {
-        const shown = repainted();
+        const shown = repainted(value);
         const t0 = performance.now();
         input.value = value;
         input.dispatchEvent(new InputEvent('input', { bubbles: true }));

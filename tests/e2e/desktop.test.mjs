@@ -158,10 +158,10 @@ test('a Team administrator adds, edits and terminates a resident; a rule error s
     await s.screenshot('26-resident-terminated');
     await s.click('button[aria-label="Close resident details"]');
 
-    await s.type('[data-testid="search"]', 'edwina');
+    await s.search('edwina');
     await s.waitFor('[data-testid="count"]', { text: '1 resident' });
     await s.screenshot('27-search');
-    await s.type('[data-testid="search"]', '');
+    await s.search('');
     await s.waitFor('[data-testid="resident-row"]');
 
     await s.click('[data-testid="nav-outbox"]');

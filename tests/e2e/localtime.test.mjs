@@ -75,11 +75,11 @@ async function addWithDefaultStart(s, site, expectedDay, email, shot) {
   await s.screenshot(`${shot}-detail`);
   await s.click('[aria-label="Close resident details"]');
   // The list shows the site's day too.
-  await s.type('[data-testid="search"]', email);
+  await s.search(email);
   await s.waitForContent('[data-testid="count"]', 'one resident found', (t) => /^\s*1 resident\b/.test(t));
   const cells = await s.exec("return [...document.querySelectorAll('[data-testid=\"resident-row\"] .c-date')].map((c) => c.textContent);");
   assert.deepEqual(cells, [shownDay(expectedDay), '—']);
-  await s.type('[data-testid="search"]', '');
+  await s.search('');
 }
 
 async function launch(now, fn) {

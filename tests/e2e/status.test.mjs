@@ -44,7 +44,7 @@ after(stopDriver);
 
 /** The status cell of the row found by searching `email`: its main status and markers. */
 async function statusOf(s, email) {
-  await s.type('[data-testid="search"]', email);
+  await s.search(email);
   await s.waitForContent('[data-testid="count"]', 'one row', (t) => /\b1\b/.test(t));
   return s.exec(
     `const c = document.querySelector('[data-testid="resident-row"] .c-status');
@@ -87,7 +87,7 @@ test('main status and markers, filter, bulk preview and result, menus by ability
     assert.ok(ed.hover.some((h) => /^Waiting to sync: .*has not reached Site Manager yet/.test(h)), ed.hover.join(' | '));
 
     // The legend, light and dark.
-    await s.type('[data-testid="search"]', '');
+    await s.search('');
     await s.click('[data-testid="status-legend"] summary');
     const legend = await s.textOf('[data-testid="status-legend"]');
     for (const word of ['Scheduled', 'Active', 'Suspended', 'Ended', 'Invitation not accepted', 'Waiting to sync', 'In conflict']) {
@@ -114,11 +114,11 @@ test('main status and markers, filter, bulk preview and result, menus by ability
 
     // Bulk: the ended and the suspended one, and three active ones (onboarded or not).
     for (const r of [ended, suspended]) {
-      await s.type('[data-testid="search"]', r.email);
+      await s.search(r.email);
       await s.waitForContent('[data-testid="count"]', 'one row', (t) => /\b1\b/.test(t));
       await s.click('[data-testid="resident-row"] .c-check input');
     }
-    await s.type('[data-testid="search"]', '');
+    await s.search('');
     await s.choose('[data-testid="status-filter"]', 'active');
     await until(s, 'active rows only', `const r = [...document.querySelectorAll('[data-testid="resident-row"] [data-status]')]; return r.length > 3 && r.every((c) => c.dataset.status === 'active');`);
     // Three active rows without a marker (onboarded, nothing unsent): all three can be suspended.

@@ -178,6 +178,19 @@ export class Session {
     // WebKitWebDriver's clear fires no input event; tell the page the field is now empty.
     else await this.exec(`arguments[0].dispatchEvent(new Event('input', { bubbles: true }));`, [{ [ELEMENT]: el }]);
   }
+  /** Types `value` into the resident list's Search and waits until the rows on screen answer
+   * it (the count's `data-answered`: the list keeps the earlier rows until the answer comes). */
+  async search(value, { timeout = 15000 } = {}) {
+    await this.type('[data-testid="search"]', value);
+    const want = value.trim();
+    const until = Date.now() + timeout;
+    while (Date.now() < until) {
+      const got = await this.exec(`return document.querySelector('[data-testid="count"]')?.getAttribute('data-answered') ?? null;`);
+      if (got === want) return;
+      await sleep(50);
+    }
+    throw new Error(`the resident list did not answer the search ${JSON.stringify(value)} within ${timeout} ms`);
+  }
   async text(el) {
     return this.cmd('GET', `/element/${el}/text`);
   }

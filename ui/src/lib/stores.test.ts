@@ -3,7 +3,7 @@ import { get } from 'svelte/store';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-const { gate, anyGate, sortResidents, problemsByField, formField, createResidents, debounce, syncSummary, syncFeed, accessGates, loadAccessGates, actionGate, notices } =
+const { gate, anyGate, sortResidents, problemsByField, formField, createResidents, SLOW_MS, debounce, syncSummary, syncFeed, accessGates, loadAccessGates, actionGate, notices } =
   await import('./stores');
 import type { SyncStatus } from './api/bindings/SyncStatus';
 const { ApiError } = await import('./api');
@@ -140,7 +140,31 @@ describe('residents store', () => {
     const state = get(store);
     expect(state.rows.map((r) => r.id)).toEqual([2]);
     expect(state.filter.search).toBe('av');
+    expect(state.answered).toBe('av');
     expect(state.loading).toBe(false);
+  });
+  it('says "loading" only for a slow answer, keeping the rows on screen meanwhile', async () => {
+    vi.useFakeTimers();
+    let answer: (rows: ResidentView[]) => void = () => {};
+    const list = () => new Promise<ResidentView[]>((resolve) => (answer = resolve));
+    const store = createResidents(list);
+    const filter = (search: string | null): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    const first = store.load('1', filter(null));
+    answer([resident(1, 'Zoe', 'Adams', '1', ['current'])]);
+    await first;
+    const typed = store.load('1', filter('zo'));
+    vi.advanceTimersByTime(SLOW_MS - 1);
+    expect(get(store)).toMatchObject({ loading: true, slow: false, answered: null });
+    expect(get(store).rows.map((r) => r.id)).toEqual([1]);
+    vi.advanceTimersByTime(1);
+    expect(get(store).slow).toBe(true);
+    answer([]);
+    await typed;
+    expect(get(store)).toMatchObject({ loading: false, slow: false, answered: 'zo', rows: [] });
+    // Another site's rows are never shown under this one's name.
+    void store.load('2', filter(null));
+    expect(get(store)).toMatchObject({ rows: [], slow: true });
+    vi.useRealTimers();
   });
   it('reports a failed load', async () => {
     const store = createResidents(() => Promise.reject(new ApiError({ code: 'permission_denied', message: 'denied: site X is not in your sites' })));

@@ -194,9 +194,19 @@ export interface ResidentsState {
   filter: ResidentFilter;
   rows: ResidentView[];
   loading: boolean;
+  /** Whether the screen says "Loading…": the site's first answer is awaited, or a new
+   * search's answer is still awaited after `SLOW_MS` (a keystroke's answer comes in a few
+   * milliseconds: saying it at every keystroke would flash the count, repaint twice and make
+   * a screen reader announce it each time). */
+  slow: boolean;
+  /** The search the rows answer (`null`: none yet, or no search). */
+  answered: string | null;
   error: string | null;
   loadedMs: number | null;
 }
+
+/** How long a list may take before the screen says it is loading. */
+export const SLOW_MS = 250;
 
 type ListFn = (site: string, filter: ResidentFilter) => Promise<ResidentView[]>;
 
@@ -207,6 +217,8 @@ export function createResidents(list: ListFn = api.residentList) {
     filter: { statuses: [], building: null, search: null, limit: null },
     rows: [],
     loading: false,
+    slow: false,
+    answered: null,
     error: null,
     loadedMs: null,
   });
@@ -214,14 +226,21 @@ export function createResidents(list: ListFn = api.residentList) {
   async function load(site: string, filter: ResidentFilter): Promise<void> {
     const mine = ++ticket;
     const started = performance.now();
-    store.update((s) => ({ ...s, site, filter, loading: true, error: null }));
+    // Another site's rows are not this one's: they go at once (a new search keeps the
+    // rows on screen until its answer replaces them).
+    store.update((s) => ({ ...s, site, filter, loading: true, error: null, ...(s.site === site ? {} : { rows: [], answered: null, slow: true }) }));
+    const slow = setTimeout(() => {
+      if (mine === ticket) store.update((s) => (s.loading ? { ...s, slow: true } : s));
+    }, SLOW_MS);
     try {
       const rows = await list(site, filter);
       if (mine !== ticket) return;
-      store.update((s) => ({ ...s, rows, loading: false, loadedMs: performance.now() - started }));
+      store.update((s) => ({ ...s, rows, loading: false, slow: false, answered: filter.search, loadedMs: performance.now() - started }));
     } catch (e) {
       if (mine !== ticket) return;
-      store.update((s) => ({ ...s, rows: [], loading: false, error: errorText(e) }));
+      store.update((s) => ({ ...s, rows: [], loading: false, slow: false, answered: filter.search, error: errorText(e) }));
+    } finally {
+      clearTimeout(slow);
     }
   }
   return {
