@@ -37,6 +37,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tauri::Manager;
 
+/// How long after a sign-in the day's first backup starts (the first screens come first).
+const DAILY_BACKUP_AFTER: Duration = Duration::from_secs(2);
+
 /// How often the background worker syncs on its own.
 const SYNC_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -245,17 +248,37 @@ impl Desk {
             app.sign_out(previous);
         }
         // The housekeeping that waits for a signed-in session (never at open): the purge of
-        // residents past their 31-day grace and the daily backup. Neither stops the sign-in.
+        // residents past their 31-day grace, here, and the daily backup, on a connection of
+        // its own (neither stops the sign-in).
         if let Err(e) = app.purge_after_grace(&next) {
             tracing::error!("the purge after the grace period failed: {e}");
         }
-        if let Err(e) = app.backup_if_due(&next) {
-            tracing::error!("the daily backup failed: {e}");
-        }
+        self.daily_backup_in_background(next.clone());
         let info = SessionInfo::of(app, &next)?;
         *self.person.lock().unwrap_or_else(|p| p.into_inner()) = Some((next.actor.staff_id, next.actor.email.clone()));
         *session = Some(next);
         Ok(info)
+    }
+
+    /// The daily backup due at a sign-in, taken on another connection in a thread of its own:
+    /// a copy of a million residents' database takes seconds (`VACUUM INTO` reads one committed
+    /// state while the desk goes on writing), and the person's list must not wait for it — nor
+    /// share the machine with it while it loads: the copy starts `DAILY_BACKUP_AFTER` later.
+    fn daily_backup_in_background(&self, session: Session) {
+        let (path, key, live) = (self.db_path.clone(), self.key.clone(), self.live.clone());
+        let spawned = std::thread::Builder::new().name("daily-backup".into()).spawn(move || {
+            std::thread::sleep(DAILY_BACKUP_AFTER);
+            let taken = App::open_with_key(&path, desk_clock(), &key).and_then(|mut app| {
+                app.share_live_sessions(live);
+                app.backup_if_due(&session)
+            });
+            if let Err(e) = taken {
+                tracing::error!("the daily backup failed: {e}");
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::error!("the daily backup could not start: {e}");
+        }
     }
 
     /// Signs the person out: the core ends their session at once, without waiting for the
