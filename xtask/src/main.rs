@@ -200,7 +200,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     // The desktop as installed: the release packages, the app unpacked from the .deb, timed
     // from start-up to a usable resident list on 100,000 residents, with its memory.
     // The desktop as installed at 100,000 residents (issue #16: sign-in < 300 ms) and at a
-    // million (issue #17: < 500 ms; `desktop_scale`, seeded once, ~20 min here).
+    // million (issue #17: < 500 ms; `desktop_scale`, seeded once, 30–90 s here).
     if wanted("desktop") || wanted("desktop_scale") {
         let packages = package::release()?;
         let scratch = package::extract(&packages[0], "root-bench")?;
