@@ -344,6 +344,16 @@ fn run() -> Result<(), String> {
                 Err(e) => println!("  export CLI peak memory ({what}): not measured: {e}"),
             }
         }
+        // The floor under both: a signed-in command that reads one row. Its peak is the
+        // sign-in's (argon2id's 19 MiB block, the process's code and libraries, and with
+        // RESIDENTDESK_DB_KEY a second argon2id for the database key, before it).
+        match peak_memory_of_cli(&db, &["team", "show"]) {
+            Ok((kb, _)) => println!(
+                "  (the floor: `team show`, sign-in and one read, peaks at {:.1} MB; an export adds nothing above it when it peaks there too)",
+                kb as f64 / 1024.0
+            ),
+            Err(e) => println!("  (the floor, `team show`: not measured: {e})"),
+        }
     }
 
     // The run's own backups go with it (a copy of the whole database each).
@@ -438,39 +448,53 @@ fn reference_sqlite(plain: &Path, team_id: i64, out: &Path) -> Result<Duration, 
     Ok(best)
 }
 
-/// Peak resident set (KiB) of `residentdesk export` in a child process: a small Python
-/// wrapper reports getrusage(RUSAGE_CHILDREN).ru_maxrss, so no unsafe FFI is needed here.
+/// Peak resident set (KiB) of `residentdesk export` in a child process, its time and the
+/// lines it wrote.
 fn peak_memory_of_cli_export(db: &Path, site: Option<&str>, out: &Path) -> Result<(u64, Duration, usize), String> {
+    let out_text = out.to_string_lossy();
+    let mut args = vec!["export"];
+    match site {
+        Some(site) => args.extend(["--site", site]),
+        None => args.push("--team"),
+    }
+    args.extend(["-o", out_text.as_ref()]);
+    let (kb, took) = peak_memory_of_cli(db, &args)?;
+    let lines = std::fs::read(out).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0);
+    Ok((kb, took, lines))
+}
+
+/// Peak resident set (KiB) and time of `residentdesk --db DB --as OWNER ARGS…` in a child
+/// process: a small Python wrapper reports getrusage(RUSAGE_CHILDREN).ru_maxrss, so no
+/// unsafe FFI is needed here.
+fn peak_memory_of_cli(db: &Path, args: &[&str]) -> Result<(u64, Duration), String> {
     let bin = cli_binary();
     if !bin.exists() {
         return Err(format!("{} is not built (cargo build --release -p residentdesk)", bin.display()));
     }
     let script = "import resource, subprocess, sys\n\
-                  r = subprocess.run(sys.argv[1:])\n\
+                  r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
                   print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
                   sys.exit(r.returncode)\n";
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c").arg(script).arg(&bin).arg("--db").arg(db).args(["--as", OWNER.0, "export"]);
-    match site {
-        Some(site) => cmd.args(["--site", site]),
-        None => cmd.arg("--team"),
-    };
     let start = Instant::now();
-    let output = cmd
-        .arg("-o")
-        .arg(out)
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&bin)
+        .arg("--db")
+        .arg(db)
+        .args(["--as", OWNER.0])
+        .args(args)
         .env("RESIDENTDESK_PASSWORD", OWNER.1)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run python3: {e}"))?;
     let took = start.elapsed();
-    if !output.status.success() {
-        return Err(format!("export failed: {}", String::from_utf8_lossy(&output.stdout)));
-    }
     let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("residentdesk {} failed: {text}", args.join(" ")));
+    }
     let kb: u64 = text.lines().last().and_then(|l| l.trim().parse().ok()).ok_or("no ru_maxrss printed")?;
-    let lines = std::fs::read(out).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0);
-    Ok((kb, took, lines))
+    Ok((kb, took))
 }
 
 fn import_file(rows: usize) -> Vec<u8> {

@@ -99,9 +99,43 @@ pub fn day_text(d: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
+const WIRE_UTC_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f+00:00";
+
 /// `2021-11-05T21:10:22.844348+00:00` (fraction only when non-zero), as the `...UTC` fields.
+///
+/// Written digit by digit, as chrono's `%.f` does it (no fraction, or 3, 6 or 9 digits: the
+/// fewest that keep every non-zero digit): an import formats two per row, and chrono's
+/// general formatter was ~10 % of its row checker at 100,000 rows.
 pub fn format_wire_utc(dt: DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.f+00:00").to_string()
+    let nanos = dt.nanosecond();
+    // Years outside four digits and leap seconds take chrono's general path.
+    if !(0..=9999).contains(&dt.year()) || nanos >= 1_000_000_000 {
+        return dt.format(WIRE_UTC_FORMAT).to_string();
+    }
+    let (fraction, width) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+        n if n % 1_000 == 0 => (n / 1_000, 6),
+        n => (n, 9),
+    };
+    let mut out = String::with_capacity(35);
+    let fields = [
+        ("", dt.year() as u32, 4),
+        ("-", dt.month(), 2),
+        ("-", dt.day(), 2),
+        ("T", dt.hour(), 2),
+        (":", dt.minute(), 2),
+        (":", dt.second(), 2),
+        (".", fraction, width),
+    ];
+    for (before, value, width) in fields.into_iter().filter(|f| f.2 > 0) {
+        out.push_str(before);
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+        }
+    }
+    out.push_str("+00:00");
+    out
 }
 
 /// `2021-11-05T14:10:22`: site-local wall-clock time without offset, as `ActivationDate`.
@@ -133,6 +167,26 @@ pub fn parse_wire_utc(text: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn wire_utc_is_what_chrono_writes() {
+        let base = Utc.with_ymd_and_hms(2021, 11, 5, 21, 10, 22).unwrap();
+        let nanos = [0, 1, 999, 1_000, 844_348_000, 844_000_000, 5_000_000, 100, 999_999_999, 120_000];
+        let years =
+            [Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()];
+        for day in
+            [base, base + chrono::Duration::days(400) + chrono::Duration::seconds(3_599)].into_iter().chain(years)
+        {
+            for n in nanos {
+                let dt = day.with_nanosecond(n).unwrap();
+                assert_eq!(format_wire_utc(dt), dt.format(WIRE_UTC_FORMAT).to_string(), "{dt:?}");
+            }
+        }
+        // Outside four-digit years: chrono's own path.
+        let far = Utc.with_ymd_and_hms(12_345, 6, 7, 8, 9, 10).unwrap();
+        assert_eq!(format_wire_utc(far), far.format(WIRE_UTC_FORMAT).to_string());
+        assert_eq!(format_wire_utc(base.with_nanosecond(844_348_000).unwrap()), "2021-11-05T21:10:22.844348+00:00");
+    }
 
     #[test]
     fn user_input_forms() {
