@@ -533,7 +533,7 @@ fn merge_site(
                     }
                     // `remote_state` stamps the row with `now`; the next pull compares it.
                     let local_at = if wrote { now } else { l.updated_at };
-                    let fields = (base.as_ref() != Some(&rf)).then(|| Value::Object(rf));
+                    let fields = (base.as_ref() != Some(&rf)).then_some(Value::Object(rf));
                     if fields.is_some() || !stored.is_some_and(|b| b.settles(&digest, local_at)) {
                         store::residents::set_pulled_base(tx, l.id, fields.as_ref(), &digest, local_at, now)?;
                     }
