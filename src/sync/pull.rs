@@ -152,7 +152,7 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
             let fetched = &fetched;
             async move {
-                let m = retry(&policy, true, || remote.mappings(&team, &site_remote)).await?;
+                let m = retry(&policy, true, || remote.mappings_body(&team, &site_remote)).await?;
                 let r = retry(&policy, true, || remote.residents_body(&team, &site_remote)).await?;
                 let now = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if let Some(p) = progress {
@@ -192,14 +192,17 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                         })?;
                         let parsed = match unchanged {
                             true => None,
-                            false => Some(super::client::parse_residents(&body)),
+                            false => Some(
+                                super::client::parse_mappings(&m)
+                                    .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
+                            ),
                         };
-                        drop(body);
+                        drop((m, body));
                         if let Some(Err(e)) = parsed {
                             failed(tx, site, e, now, &mut report, &mut errors)?;
                             continue;
                         }
-                        if let Some(Ok(r)) = parsed {
+                        if let Some(Ok((m, r))) = parsed {
                             let settled = merge_site(tx, session, site, &m, r, now, &mut report)?;
                             let digest = match settled {
                                 true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
@@ -248,15 +251,14 @@ fn failed(
     Ok(())
 }
 
-/// A digest of a site's answer: SHA-256 of its mappings (as JSON) and of the residents' body
-/// as it came over the wire. A remote that re-orders or re-spaces its answer only costs a
-/// merge of the site (whose residents mostly take the per-resident fast path).
-fn remote_digest(mappings: &[MappingObject], residents_body: &[u8]) -> String {
+/// A digest of a site's answer: SHA-256 of its mappings' and its residents' bodies as they
+/// came over the wire (neither parsed). A remote that re-orders or re-spaces its answer only
+/// costs a merge of the site (whose residents mostly take the per-resident fast path).
+fn remote_digest(mappings_body: &[u8], residents_body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let m = serde_json::to_vec(mappings).unwrap_or_default();
     let mut h = Sha256::new();
-    h.update((m.len() as u64).to_le_bytes());
-    h.update(&m);
+    h.update((mappings_body.len() as u64).to_le_bytes());
+    h.update(mappings_body);
     h.update(residents_body);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
