@@ -3,7 +3,10 @@
 //! empty encrypted desk through the app's sync pass:
 //! - the first pull (target < 30 s);
 //! - an unchanged pull (target < 5 s: nothing that did not change is written);
-//! - a pull with 1 % of the residents changed on the remote (target < 10 s).
+//! - a pull with 1 % of the residents changed on the remote (target < 10 s);
+//! - issue #17's bad input: one site of 200,000 residents in one answer, pulled into a second
+//!   empty desk, with the process's peak resident memory (VmHWM, reset before the phase) and
+//!   its growth over the phase (`BENCH_SCALE_BIG=N` for another size, 0 to skip).
 //!
 //! `cargo xtask bench scale` (with `bench_scale`), or
 //! `cargo run --release --example bench_scale_pull`. `BENCH_SCALE_SITES=N` for a smaller run.
@@ -29,7 +32,7 @@ const PER_SITE: usize = 400;
 const FIRST: [&str; 8] = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Chloe", "Lucas"];
 const LAST: [&str; 8] = ["Wilson", "Garcia", "Nguyen", "Patel", "Smith", "Johnson", "Brown", "Kim"];
 
-fn seed(sites: usize) -> Seed {
+fn seed(sites: usize, per_site: usize) -> Seed {
     let day = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let mut seed = Seed {
         teams: vec![Team { team_id: "ST".into(), name: "Scale".into() }],
@@ -44,7 +47,7 @@ fn seed(sites: usize) -> Seed {
     };
     for s in 0..sites {
         let site_id = format!("SS{s:04}");
-        let mappings: Vec<Mapping> = (0..PER_SITE + 10)
+        let mappings: Vec<Mapping> = (0..per_site + 10)
             .map(|u| Mapping {
                 building: ["A", "B", "C"][u % 3].into(),
                 floor: format!("{}", u / 60 + 1),
@@ -54,7 +57,7 @@ fn seed(sites: usize) -> Seed {
                 vlan: format!("{}", 100 + u),
             })
             .collect();
-        for (i, m) in mappings.iter().enumerate().take(PER_SITE) {
+        for (i, m) in mappings.iter().enumerate().take(per_site) {
             seed.residents.push(SeedResident {
                 resident_id: Some(format!("r-{s}-{i}")),
                 site_id: site_id.clone(),
@@ -98,7 +101,7 @@ fn main() {
     rt.block_on(async move {
         let residents = sites * PER_SITE;
         let t = Instant::now();
-        let sim = Sim::start(SimConfig::with_seed(seed(sites))).expect("sim");
+        let sim = Sim::start(SimConfig::with_seed(seed(sites, PER_SITE))).expect("sim");
         println!(
             "pull at scale: simulator seeded with {residents} residents over {sites} sites in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -149,5 +152,45 @@ fn main() {
         }
         let size = std::fs::metadata(dir.path().join("scale-pull.db")).map(|m| m.len()).unwrap_or(0);
         println!("  desk database after the pulls: {:.0} MB", size as f64 / 1e6);
+        drop(app);
+        drop(sim);
+        let big: usize = std::env::var("BENCH_SCALE_BIG").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        if big > 0 {
+            one_big_site(big).await;
+        }
     });
+}
+
+/// A field of `/proc/self/status` in MB (Linux; 0 elsewhere).
+fn status_mb(field: &str) -> f64 {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = text
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()));
+    kib.unwrap_or(0.0) / 1024.0
+}
+
+/// One site of `n` residents in one answer, into an empty desk: the peak memory of the pull.
+async fn one_big_site(n: usize) {
+    let sim = Sim::start(SimConfig::with_seed(seed(1, n))).expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = App::open(&dir.path().join("big-site.db"), Arc::new(SystemClock)).expect("open the desk");
+    let s = app.init(ADMIN.0, ADMIN.1, "Scale").expect("init");
+    let r =
+        HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() }).expect("client");
+    // Writing 5 to clear_refs resets VmHWM (the peak) to the current resident size.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status_mb("VmRSS:");
+    let t = Instant::now();
+    let rep = sync_pass(&mut app, &s, &r, &SyncOptions::default(), None).await.expect("pull");
+    println!(
+        "  one site of {n} residents   {:>7.2} s; inserted {}; process peak RSS {:.0} MB (VmHWM), {:.0} MB over \
+         the {:.0} MB before the pull (the simulator's world included)",
+        t.elapsed().as_secs_f64(),
+        rep.residents_inserted,
+        status_mb("VmHWM:"),
+        status_mb("VmHWM:") - before,
+        before
+    );
+    assert!(rep.errors.is_empty(), "{:?}", rep.errors);
 }

@@ -86,6 +86,9 @@ struct WireCacheEntry {
     site: Site,
     ssid: Option<String>,
     wire: ResidentObject,
+    /// The object as JSON with the `Status` it was written with (a list answer of a large
+    /// site is mostly these bytes, copied: issue #17's scale bench runs the sim in-process).
+    json: RefCell<Option<(Vec<String>, Vec<u8>)>>,
 }
 
 /// A validated resident body.
@@ -387,6 +390,37 @@ impl World {
         }
     }
 
+    /// The list answer of `site` (`{"Error":null,"Residents":[...]}`) as JSON bytes: the same
+    /// bytes as [`Self::site_wire_list`] serialized, from each resident's cached JSON.
+    pub fn site_wire_json(&self, site: &Site) -> Vec<u8> {
+        let list = self.site_wire_list(site);
+        let cache = self.wire_cache.borrow();
+        let mut out = Vec::with_capacity(64 + list.len() * 512);
+        out.extend_from_slice(br#"{"Error":null,"Residents":["#);
+        for (n, wire) in list.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let cached = wire.resident_id.as_ref().and_then(|id| cache.get(id));
+            match cached {
+                Some(e) => {
+                    let mut json = e.json.borrow_mut();
+                    match json.as_ref() {
+                        Some((status, bytes)) if *status == wire.status => out.extend_from_slice(bytes),
+                        _ => {
+                            let bytes = serde_json::to_vec(wire).unwrap_or_default();
+                            out.extend_from_slice(&bytes);
+                            *json = Some((wire.status.clone(), bytes));
+                        }
+                    }
+                }
+                None => out.extend_from_slice(&serde_json::to_vec(wire).unwrap_or_default()),
+            }
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+
     /// Every resident of `site` as the API lists them, in creation order.
     pub fn site_wire_list(&self, site: &Site) -> Vec<ResidentObject> {
         let now = self.now();
@@ -416,6 +450,7 @@ impl World {
                         site: site.clone(),
                         ssid: ssid.map(str::to_string),
                         wire: wire.clone(),
+                        json: RefCell::new(None),
                     };
                     cache.insert(r.resident_id.clone(), entry);
                     wire
@@ -739,6 +774,26 @@ mod tests {
         let mut emails: Vec<(String, String)> = w.index.by_email.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         emails.sort();
         (sites, emails)
+    }
+
+    /// The cached JSON answer is byte for byte what serializing the list gives, also after
+    /// a resident's status moves (terminated: its cached bytes must not be reused).
+    #[test]
+    fn the_cached_list_answer_is_the_serialized_list() {
+        let mut w = world();
+        let site = w.site("site-bench").cloned().unwrap();
+        let expect = |w: &World| {
+            let residents = w.site_wire_list(&site);
+            serde_json::to_vec(&residentdesk_domain::wire::ResidentsEnvelope { error: None, residents }).unwrap()
+        };
+        assert_eq!(w.site_wire_json(&site), expect(&w));
+        assert_eq!(w.site_wire_json(&site), expect(&w), "from the cache");
+        let now = w.now();
+        let a = w.create_resident(&site, &input("a@x.example", "00010", now)).unwrap();
+        w.terminate(&site, &a.resident_id).unwrap();
+        assert_eq!(w.site_wire_json(&site), expect(&w));
+        w.clock.advance(Duration::days(3));
+        assert_eq!(w.site_wire_json(&site), expect(&w));
     }
 
     #[test]

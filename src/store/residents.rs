@@ -549,9 +549,38 @@ pub fn set_remote_base(
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO remote_base(resident_id, pulled_at, fields) VALUES (?1, ?2, ?3)
-         ON CONFLICT(resident_id) DO UPDATE SET pulled_at = excluded.pulled_at, fields = excluded.fields",
+         ON CONFLICT(resident_id) DO UPDATE SET pulled_at = excluded.pulled_at, fields = excluded.fields,
+             remote_digest = NULL, local_at = NULL",
     )?
     .execute(params![resident_id, ts(now), fields.to_string()])?;
+    Ok(())
+}
+
+/// What a pull's merge of one resident settled: the base (`fields`, when it changed), the
+/// digest of the remote object merged and the resident's `updated_at` after the merge. The
+/// next pull skips the resident while both still hold (migration 0016). Any other write of
+/// the base ([`set_remote_base`]) forgets the digest.
+pub fn set_pulled_base(
+    tx: &Transaction<'_>,
+    resident_id: i64,
+    fields: Option<&serde_json::Value>,
+    remote_digest: &str,
+    local_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    match fields {
+        Some(f) => tx
+            .prepare_cached(
+                "INSERT INTO remote_base(resident_id, pulled_at, fields, remote_digest, local_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(resident_id) DO UPDATE SET pulled_at = excluded.pulled_at, fields = excluded.fields,
+                     remote_digest = excluded.remote_digest, local_at = excluded.local_at",
+            )?
+            .execute(params![resident_id, ts(now), f.to_string(), remote_digest, ts(local_at)])?,
+        None => tx
+            .prepare_cached("UPDATE remote_base SET remote_digest = ?2, local_at = ?3 WHERE resident_id = ?1")?
+            .execute(params![resident_id, remote_digest, ts(local_at)])?,
+    };
     Ok(())
 }
 
@@ -590,22 +619,42 @@ pub fn clear_remote_id(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The last-pulled remote values of every resident of a site, by local resident id.
+/// A resident's merge base as stored: the JSON text of the values last pulled (parsed only
+/// by a merge that needs it), the digest of the remote object last merged and the
+/// resident's `updated_at` after that merge (both `None` when not kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBase {
+    pub fields: String,
+    pub remote_digest: Option<String>,
+    pub local_at: Option<String>,
+}
+
+impl StoredBase {
+    /// The base values (`Null` when unreadable: the merge then has no base).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.fields).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Whether this base was kept by a pull that merged `digest` and left the resident at
+    /// `updated_at`.
+    pub fn settles(&self, digest: &str, updated_at: DateTime<Utc>) -> bool {
+        self.remote_digest.as_deref() == Some(digest) && self.local_at.as_deref() == Some(ts(updated_at).as_str())
+    }
+}
+
+/// The merge bases of every resident of a site, by local resident id (unparsed).
 pub fn remote_bases_for_site(
     conn: &Connection,
     site_id: i64,
-) -> rusqlite::Result<std::collections::HashMap<i64, serde_json::Value>> {
+) -> rusqlite::Result<std::collections::HashMap<i64, StoredBase>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT b.resident_id, b.fields FROM remote_base b JOIN residents r ON r.id = b.resident_id
-         WHERE r.site_id = ?1",
+        "SELECT b.resident_id, b.fields, b.remote_digest, b.local_at FROM remote_base b
+         JOIN residents r ON r.id = b.resident_id WHERE r.site_id = ?1",
     )?;
-    let rows = stmt.query_map([site_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = std::collections::HashMap::new();
-    for row in rows {
-        let (id, text) = row?;
-        out.insert(id, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
-    }
-    Ok(out)
+    let rows = stmt.query_map([site_id], |r| {
+        Ok((r.get::<_, i64>(0)?, StoredBase { fields: r.get(1)?, remote_digest: r.get(2)?, local_at: r.get(3)? }))
+    })?;
+    rows.collect()
 }
 
 #[cfg(test)]

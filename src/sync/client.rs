@@ -112,6 +112,24 @@ pub trait RemoteApi: Send + Sync {
     fn mappings(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<Vec<MappingObject>>> + Send;
     /// `GET .../resident` (every resident of the site, no pagination).
     fn residents(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<Vec<ResidentObject>>> + Send;
+    /// `GET .../mappings` as its raw body, as [`RemoteApi::residents_body`] ([`parse_mappings`]).
+    fn mappings_body(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<Vec<u8>>> + Send {
+        async move {
+            let mappings = self.mappings(team, site).await?;
+            serde_json::to_vec(&MappingsResponse { mappings })
+                .map_err(|e| RemoteError::Decode(format!("cannot encode the mappings: {e}")))
+        }
+    }
+    /// The same answer as its raw body (read within the body cap), for the pull: it digests
+    /// the bytes and parses ([`parse_residents`]) only an answer that changed. By default the
+    /// parsed answer written back as JSON (in-memory remotes).
+    fn residents_body(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<Vec<u8>>> + Send {
+        async move {
+            let residents = self.residents(team, site).await?;
+            serde_json::to_vec(&ResidentsEnvelope { error: None, residents })
+                .map_err(|e| RemoteError::Decode(format!("cannot encode the residents: {e}")))
+        }
+    }
     /// `GET .../resident/{ResidentId}`.
     fn resident(&self, team: &str, site: &str, id: &str) -> impl Future<Output = RemoteResult<ResidentObject>> + Send;
     /// `POST .../resident`.
@@ -574,6 +592,16 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
     })
 }
 
+/// The mappings of a `GET .../mappings` body read by [`RemoteApi::mappings_body`].
+pub fn parse_mappings(bytes: &[u8]) -> RemoteResult<Vec<MappingObject>> {
+    Ok(parse::<MappingsResponse>(bytes)?.mappings)
+}
+
+/// The residents of a `GET .../resident` body read by [`RemoteApi::residents_body`].
+pub fn parse_residents(bytes: &[u8]) -> RemoteResult<Vec<ResidentObject>> {
+    Ok(parse::<ResidentsEnvelope>(bytes)?.residents)
+}
+
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> RemoteResult<T> {
     serde_json::from_slice(bytes).map_err(|e| RemoteError::Decode(format!("{e} (answer of {} bytes)", bytes.len())))
 }
@@ -590,6 +618,12 @@ impl RemoteApi for HttpRemote {
     }
     async fn residents(&self, team: &str, site: &str) -> RemoteResult<Vec<ResidentObject>> {
         Ok(self.get::<ResidentsEnvelope>(&res_path(team, site)).await?.residents)
+    }
+    async fn mappings_body(&self, team: &str, site: &str) -> RemoteResult<Vec<u8>> {
+        self.call(reqwest::Method::GET, &format!("/team/{}/site/{}/mappings", seg(team), seg(site)), None).await
+    }
+    async fn residents_body(&self, team: &str, site: &str) -> RemoteResult<Vec<u8>> {
+        self.call(reqwest::Method::GET, &res_path(team, site), None).await
     }
     async fn resident(&self, team: &str, site: &str, id: &str) -> RemoteResult<ResidentObject> {
         let env: ResidentsEnvelope = self.get(&format!("{}/{}", res_path(team, site), seg(id))).await?;

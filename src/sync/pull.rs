@@ -152,8 +152,8 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
             let fetched = &fetched;
             async move {
-                let m = retry(&policy, true, || remote.mappings(&team, &site_remote)).await?;
-                let r = retry(&policy, true, || remote.residents(&team, &site_remote)).await?;
+                let m = retry(&policy, true, || remote.mappings_body(&team, &site_remote)).await?;
+                let r = retry(&policy, true, || remote.residents_body(&team, &site_remote)).await?;
                 let now = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if let Some(p) = progress {
                     p(Progress { phase: "pull".into(), done: now, total });
@@ -175,10 +175,11 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         let written = cx.write(|tx| {
             for (site, result) in chunk.iter().zip(results) {
                 match result {
-                    Ok((m, r)) => {
+                    Ok((m, body)) => {
                         // What the remote answered, and what the merge would read here: the
                         // same as after the last merge means that merge's result still holds.
-                        let remote = remote_digest(&m, &r);
+                        // The body is digested as it came, so an unchanged one is never parsed.
+                        let remote = remote_digest(&m, &body);
                         let last = sync_state::pulled_digest(tx, site.id)?;
                         let unchanged = last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
                             d == remote && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
@@ -189,28 +190,32 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                         sync_state::schedule_pull(tx, site.id, !unchanged, |quiet| {
                             schedule.as_ref().map(|(s, _)| s.next_pull(now, quiet, spread(site.id, now)))
                         })?;
-                        if unchanged {
-                            sync_state::site_pulled(tx, site.id, now)?;
-                            report.sites_unchanged += 1;
-                        } else {
+                        let parsed = match unchanged {
+                            true => None,
+                            false => Some(
+                                super::client::parse_mappings(&m)
+                                    .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
+                            ),
+                        };
+                        drop((m, body));
+                        if let Some(Err(e)) = parsed {
+                            failed(tx, site, e, now, &mut report, &mut errors)?;
+                            continue;
+                        }
+                        if let Some(Ok((m, r))) = parsed {
                             let settled = merge_site(tx, session, site, &m, r, now, &mut report)?;
                             let digest = match settled {
                                 true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
                                 false => None,
                             };
                             sync_state::set_pulled_digest(tx, site.id, digest.as_deref())?;
+                        } else {
+                            sync_state::site_pulled(tx, site.id, now)?;
+                            report.sites_unchanged += 1;
                         }
                         report.sites_pulled += 1;
                     }
-                    Err(e) => {
-                        let msg = e.to_string();
-                        sync_state::site_pull_failed(tx, site.id, &msg, now)?;
-                        report.sites_failed += 1;
-                        if e.retryable() {
-                            report.offline = true;
-                        }
-                        errors.push(format!("pull of site {}: {msg}", site.name));
-                    }
+                    Err(e) => failed(tx, site, e, now, &mut report, &mut errors)?,
                 }
             }
             Ok(())
@@ -227,16 +232,45 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
     Ok(())
 }
 
-/// A digest of a site's answer (mappings and residents, in the order given): 128 bits from
-/// two differently keyed hashes. A different build may hash differently; that only costs
-/// one full merge of each site.
-fn remote_digest(mappings: &[MappingObject], residents: &[ResidentObject]) -> String {
+/// Records a site whose answer could not be had or read: its pull failed this pass.
+fn failed(
+    tx: &Transaction<'_>,
+    site: &crate::store::sites::Site,
+    e: RemoteError,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut super::PassReport,
+    errors: &mut Vec<String>,
+) -> AppResult<()> {
+    let msg = e.to_string();
+    sync_state::site_pull_failed(tx, site.id, &msg, now)?;
+    report.sites_failed += 1;
+    if e.retryable() {
+        report.offline = true;
+    }
+    errors.push(format!("pull of site {}: {msg}", site.name));
+    Ok(())
+}
+
+/// A digest of a site's answer: SHA-256 of its mappings' and its residents' bodies as they
+/// came over the wire (neither parsed). A remote that re-orders or re-spaces its answer only
+/// costs a merge of the site (whose residents mostly take the per-resident fast path).
+fn remote_digest(mappings_body: &[u8], residents_body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update((mappings_body.len() as u64).to_le_bytes());
+    h.update(mappings_body);
+    h.update(residents_body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A digest of one remote resident as answered (every field, `Status` included), kept with
+/// its merge base: 128 bits from two differently keyed hashes, as [`remote_digest`].
+fn resident_digest(r: &ResidentObject) -> String {
     use std::hash::{Hash, Hasher};
     let half = |key: u64| {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        mappings.hash(&mut h);
-        residents.hash(&mut h);
+        r.hash(&mut h);
         h.finish()
     };
     format!("{:016x}{:016x}", half(0x5ca1e), half(0xd16e57))
@@ -395,6 +429,7 @@ fn merge_site(
         let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
         let local_changes = touched(&entries);
         let bases = store::residents::remote_bases_for_site(tx, site_id)?;
+        let marks = store::residents::SyncMarks::of_sites(tx, &[site_id])?;
         let locals = store::residents::list_site(tx, site_id)?;
         let mut by_remote: HashMap<String, &Resident> = HashMap::new();
         let mut by_email: HashMap<&str, &Resident> = HashMap::new();
@@ -417,6 +452,20 @@ fn merge_site(
                     l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
                 })
             });
+            let digest = resident_digest(r);
+            // The fast path: the same remote object as last merged, and nothing here since
+            // (same `updated_at`, no unfinished entry, no open conflict): that merge holds.
+            if let Some(l) = local.filter(|l| l.remote_id.as_deref() == Some(rid.as_str())) {
+                let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
+                    && !local_changes.contains_key(&format!("x{rid}"))
+                    && !marks.unsent.contains(&l.id)
+                    && !marks.conflicts.contains(&l.id)
+                    && bases.get(&l.id).is_some_and(|b| b.settles(&digest, l.updated_at));
+                if quiet {
+                    seen.insert(l.id);
+                    continue;
+                }
+            }
             let cpu = Instant::now();
             let rf = remote_fields(r);
             report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
@@ -447,7 +496,7 @@ fn merge_site(
                     };
                     // One write per new resident: its fields and remote state together.
                     let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
-                    store::residents::set_remote_base(tx, id, &Value::Object(rf), now)?;
+                    store::residents::set_pulled_base(tx, id, Some(&Value::Object(rf)), &digest, now, now)?;
                     seen.insert(id);
                     report.residents_inserted += 1;
                 }
@@ -458,8 +507,9 @@ fn merge_site(
                         store::residents::set_remote_id(tx, l.id, &rid)?;
                         store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
                     }
+                    let stored = bases.get(&l.id);
                     let base: Option<Map<String, Value>> =
-                        bases.get(&l.id).and_then(|b| b.as_object()).map(merge::normalize);
+                        stored.map(|b| b.value()).as_ref().and_then(Value::as_object).map(merge::normalize);
                     let cpu = Instant::now();
                     let lf = local_fields(l);
                     let m = merge(base.as_ref(), &lf, &rf, &changes.fields);
@@ -475,16 +525,19 @@ fn merge_site(
                     let onboarded = r.onboarded_at.as_deref().and_then(parse_wire_utc);
                     let suspended =
                         keep.unwrap_or_else(|| r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")));
-                    if m.local_changed
+                    let wrote = m.local_changed
                         || onboarded != l.onboarded_at
                         || suspended != l.suspended
                         || r.ssid != l.ssid
-                        || r.service_area_number != l.service_area
-                    {
+                        || r.service_area_number != l.service_area;
+                    if wrote {
                         remote_state(tx, l.id, r, keep, now)?;
                     }
-                    if base.as_ref() != Some(&rf) {
-                        store::residents::set_remote_base(tx, l.id, &Value::Object(rf), now)?;
+                    // `remote_state` stamps the row with `now`; the next pull compares it.
+                    let local_at = if wrote { now } else { l.updated_at };
+                    let fields = (base.as_ref() != Some(&rf)).then_some(Value::Object(rf));
+                    if fields.is_some() || !stored.is_some_and(|b| b.settles(&digest, local_at)) {
+                        store::residents::set_pulled_base(tx, l.id, fields.as_ref(), &digest, local_at, now)?;
                     }
                     if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
                         let message = crate::sync::merge::disputed_message(m.conflicts.keys());

@@ -273,6 +273,71 @@ async fn an_unchanged_site_is_not_merged_again_and_any_change_is() {
     assert_eq!(local_view(&app), remote_view(&sim));
 }
 
+/// The per-resident fast path of a merged site (migration 0016): a resident answered as last
+/// merged and not changed here is skipped, yet in one pass a remote edit of one resident, a
+/// local edit of another and a local row changed behind the pull's back of a third, all at
+/// the same site, are each seen; then nothing is written again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_resident_fast_path_still_sees_local_and_remote_edits() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let kept = |app: &App| -> i64 {
+        app.conn()
+            .query_row(
+                "SELECT count(*) FROM remote_base WHERE remote_digest IS NOT NULL AND local_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(kept(&app), 3, "every merged resident keeps its digest");
+
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote1@example.com") {
+            res.first_name = "RemoteEdit".into();
+        }
+    });
+    app.resident_update(
+        &s,
+        "remote0@example.com",
+        &ResidentPatch { last_name: Some("LocalEdit".into()), ..Default::default() },
+    )
+    .unwrap();
+    app.conn()
+        .execute(
+            "UPDATE residents SET first_name = 'Stray', updated_at = '2999-01-01T00:00:00.000000Z'
+             WHERE email = 'remote2@example.com'",
+            [],
+        )
+        .unwrap();
+    sync_all(&mut app, &s, &r).await;
+    assert_eq!(local_view(&app), remote_view(&sim));
+    let name = |email: &str| -> (String, String) {
+        app.conn()
+            .query_row("SELECT first_name, last_name FROM residents WHERE email = ?1", [email], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    assert_eq!(name("remote1@example.com").0, "RemoteEdit", "the remote edit arrived");
+    assert_eq!(name("remote0@example.com").1, "LocalEdit", "the local edit stayed (and was pushed)");
+    assert_eq!(name("remote2@example.com").0, "Remote2", "the stray local change was put back");
+
+    // Settled: the site's next merge (forced by a remote change elsewhere in it) writes only
+    // the resident that changed.
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote1@example.com") {
+            res.first_name = "RemoteAgain".into();
+        }
+    });
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!((rep.residents_updated, rep.conflicts_recorded), (1, 0), "{rep:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+    assert_eq!(kept(&app), 3);
+}
+
 /// The adaptive pull schedule (the desktop's background worker): a pass pulls the sites that
 /// are due and the one on screen; a site that keeps answering the same waits ever longer; a
 /// change brings it back to every interval; a one-off pass still pulls every site.
