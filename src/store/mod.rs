@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod backup;
 pub mod conflicts;
+pub mod deferred_indexes;
 pub mod encryption;
 pub mod export;
 pub mod invitations;
@@ -305,6 +306,11 @@ pub fn open_with(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     MIGRATIONS.to_latest(&mut conn)?;
     // The audit rows written before the hash chain existed are chained once, here.
     audit_chain::backfill(&conn)?;
+    // Indexes a first pull set aside and could not build again (it was killed): built now.
+    let built = deferred_indexes::build_again(&conn)?;
+    if built > 0 {
+        tracing::info!("built {built} search indexes an interrupted first pull had set aside");
+    }
     Ok(conn)
 }
 

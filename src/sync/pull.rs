@@ -110,12 +110,25 @@ pub(crate) async fn link<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<bool, Sync
 }
 
 /// The pull half of a pass, with a large page cache while it writes (a first pull of a
-/// large portfolio inserts into indexes spread over the whole table; restored after).
+/// large portfolio inserts into indexes spread over the whole table; restored after). Into
+/// an empty desk, the search's indexes are set aside and built once the pull ends, however
+/// it ends (`store::deferred_indexes`: at the next open if the process dies).
 pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
     let cache = store::set_cache_kib(cx.db.conn, store::BULK_CACHE_KIB)?;
-    let pulled = pull_sites(cx).await;
+    let set_aside = match store::deferred_indexes::residents_empty(cx.db.conn) {
+        Ok(true) => store::deferred_indexes::set_aside(cx.db.conn).map(|_| ()),
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
+    };
+    let pulled = match set_aside {
+        Ok(()) => pull_sites(cx).await,
+        Err(e) => Err(e.into()),
+    };
+    let built = store::deferred_indexes::build_again(cx.db.conn);
     store::restore_cache_size(cx.db.conn, cache);
-    pulled
+    pulled?;
+    built?;
+    Ok(())
 }
 
 async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
