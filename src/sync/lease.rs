@@ -221,7 +221,7 @@ mod tests {
             host: None,
             taken_at: at,
             renewed_at: at,
-            expires_at: at + ttl,
+            expires_at: at.checked_add_signed(ttl).unwrap_or(at),
         };
         let s = chrono::Duration::seconds;
         assert!(written_ahead(&renewed(now + chrono::Duration::hours(3)), now, ttl));
