@@ -658,3 +658,62 @@ async fn edits_made_on_a_clock_hours_off_merge_without_a_wrong_decision() {
     }
     assert_eq!(count(app.conn(), "SELECT count(*) FROM sync_conflicts WHERE state = 'open'"), 2, "B of each round");
 }
+
+/// The report of the last pass the worker ran, as stored.
+fn last_report(app: &App) -> serde_json::Value {
+    let (text, _) = sync_state::status_get(app.conn(), "last_pass_report").unwrap().expect("a pass ran");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Waits for the worker's next finished pass (`last_pass_at` moves).
+async fn next_pass(events: &mut tokio::sync::watch::Receiver<residentdesk::sync::status::SyncStatus>) {
+    let before = events.borrow().last_pass_at;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            events.changed().await.unwrap();
+            let st = events.borrow().clone();
+            if !st.running && st.last_pass_at != before {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("a pass");
+}
+
+/// Desks not in step: a desk that synced before waits its random moment for the first timer
+/// pass (an interval so long here that it never comes during the test), but the site opened
+/// meanwhile is pulled at once and alone; a desk that never synced pulls at once, unasked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_pulls_the_site_on_screen_at_once_and_a_new_desk_at_once_but_waits_its_turn_for_the_rest() {
+    use residentdesk::app::worker::Worker;
+    let sim = start(FaultConfig::default());
+    let far = Duration::from_secs(100_000_000);
+    let background = || opts().pull_by_schedule(far, vec![]).in_background();
+
+    // Never synced: the first pass runs at once, no "Sync now" needed.
+    let mut app = App::open_in_memory(Arc::new(residentdesk::SystemClock)).unwrap();
+    let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
+    let worker = Worker::spawn(app, s.clone(), http(&sim), background(), far);
+    let mut events = worker.subscribe();
+    next_pass(&mut events).await;
+    let mut app = worker.stop().await.unwrap();
+    assert_eq!(last_report(&app)["sites_pulled"], 6, "a new desk pulls every site at once");
+    // A one-off pass leaves every site due at once by the schedule.
+    sync_pass(&mut app, &s, &http(&sim), &opts(), None).await.unwrap();
+
+    // Synced before: a remote change waits for the desk's own moment; the site opened is
+    // pulled at once, alone.
+    let focus = site_id(&app, &s, 4);
+    remote_rename(&sim, &email(4, 0), "OnScreen");
+    remote_rename(&sim, &email(5, 0), "Elsewhere");
+    let worker = Worker::spawn(app, s.clone(), http(&sim), background(), far);
+    let mut events = worker.subscribe();
+    worker.focus(Some(focus)).await;
+    next_pass(&mut events).await;
+    let app = worker.stop().await.unwrap();
+    let rep = last_report(&app);
+    assert_eq!((rep["sites_pulled"].as_u64(), rep["sites_not_due"].as_u64()), (Some(1), Some(5)), "{rep}");
+    assert_eq!(app.resident_show(&s, &email(4, 0)).unwrap().resident.first_name, "OnScreen");
+    assert_ne!(app.resident_show(&s, &email(5, 0)).unwrap().resident.first_name, "Elsewhere");
+}
