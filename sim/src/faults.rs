@@ -1,6 +1,7 @@
 //! Injected faults: latency, random 500/503, 429 with `Retry-After` (random or from a
 //! requests-per-second limit), dropped connections (before or after the request was
-//! applied), 500 after applying, truncated bodies and stalled jobs.
+//! applied), 500 after applying, truncated bodies, answers held back past a client's
+//! timeout (`hang`) and stalled jobs.
 //!
 //! Every random choice comes from one RNG seeded with [`FaultConfig::seed`], so a failing
 //! run can be replayed with the same seed and the same request sequence. A `script` of
@@ -13,6 +14,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
+
+/// How long a `hang` holds an answer back unless configured: longer than any client waits.
+pub const DEFAULT_HANG_MS: u64 = 600_000;
 
 /// One kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +36,9 @@ pub enum FaultKind {
     FailAfter,
     /// Request applied, then the answer's body cut off half way.
     Truncate,
+    /// The answer held back for [`FaultConfig::hang_ms`] before it is sent (the request is
+    /// applied only then): a remote that stops answering, for a client's timeout to catch.
+    Hang,
 }
 
 impl FaultKind {
@@ -44,6 +51,7 @@ impl FaultKind {
             FaultKind::DropAfter => "drop_after",
             FaultKind::FailAfter => "fail_after",
             FaultKind::Truncate => "truncate",
+            FaultKind::Hang => "hang",
         }
     }
 }
@@ -81,6 +89,9 @@ pub struct FaultConfig {
     pub fail_after_rate: f64,
     /// Probability the request is applied and the body truncated.
     pub truncate_rate: f64,
+    /// How long a `hang` fault holds an answer back, in ms (default: ten minutes, past any
+    /// client's timeout).
+    pub hang_ms: u64,
     /// While true, import and bulk jobs make no progress.
     pub stall_jobs: bool,
     /// Seed of the fault RNG (setting the config re-seeds it).
@@ -102,6 +113,7 @@ impl Default for FaultConfig {
             drop_after_rate: 0.0,
             fail_after_rate: 0.0,
             truncate_rate: 0.0,
+            hang_ms: DEFAULT_HANG_MS,
             stall_jobs: false,
             seed: 0,
             script: Vec::new(),
@@ -217,6 +229,11 @@ impl FaultState {
     pub fn retry_after(&self) -> u64 {
         self.config.retry_after_secs
     }
+
+    /// How long a `hang` fault holds its answer back.
+    pub fn hang(&self) -> Duration {
+        Duration::from_millis(self.config.hang_ms)
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +266,22 @@ mod tests {
         assert_eq!(s.decide("GET", "/v2/team").fault, None);
         assert_eq!(s.decide("POST", "/v2/x").fault, Some(FaultKind::Fail503));
         assert_eq!(s.decide("POST", "/v2/x").fault, None);
+    }
+
+    #[test]
+    fn a_scripted_hang_holds_the_answer_for_the_configured_time() {
+        let cfg = FaultConfig {
+            hang_ms: 1500,
+            script: vec![ScriptedFault { kind: FaultKind::Hang, matches: Some("/resident".into()) }],
+            ..FaultConfig::default()
+        };
+        let mut s = FaultState::new(cfg);
+        assert_eq!(s.decide("GET", "/v2/team").fault, None);
+        assert_eq!(s.decide("GET", "/v2/team/T/site/S/resident").fault, Some(FaultKind::Hang));
+        assert_eq!(s.hang(), Duration::from_millis(1500));
+        assert_eq!(FaultState::new(FaultConfig::default()).hang(), Duration::from_millis(DEFAULT_HANG_MS));
+        let json = serde_json::to_value(ScriptedFault { kind: FaultKind::Hang, matches: None }).unwrap();
+        assert_eq!(json["kind"], "hang");
     }
 
     #[test]

@@ -381,6 +381,11 @@ async fn handle(shared: AppState, app: Router, req: Request) -> Result<Response<
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
+    if decision.fault == Some(FaultKind::Hang) {
+        // Held before the router runs: a client that gave up meanwhile changed nothing.
+        let hang = shared.lock().faults.hang();
+        tokio::time::sleep(hang).await;
+    }
     let early = match decision.fault {
         Some(FaultKind::Drop) => {
             shared.count(crate::assumptions::DROPPED_STATUS_IN_STATS, decision.fault);

@@ -8,6 +8,13 @@
 //! running on the database (`residentdesk sync` beside the desktop, [`SyncError::Busy`]) is
 //! neither offline nor failed: the worker skips it, keeps its backoff as it was and tries
 //! again a little later.
+//!
+//! Desks are not kept in step: a desk that has synced before waits a random delay of up to
+//! one interval before its first timer pass ([`first_pass_delay`]), so the desks of a
+//! portfolio started at 9 am spread their pulls over the first interval instead of all
+//! pulling at 9:00:00; the ticker's period then keeps each desk at its own phase. The site a
+//! person opens meanwhile is pulled at once, alone (`PullPlan::Only`), as is everything on
+//! "Sync now"; a desk that never synced pulls at once (it has nothing to show yet).
 
 use super::{App, Session};
 use crate::sync::client::RemoteApi;
@@ -47,8 +54,10 @@ impl Worker {
     ) -> Worker {
         let (tx, rx) = mpsc::channel(8);
         let initial = load_status(&app, &session);
+        let synced_before = initial.last_pass_at.is_some();
+        let first = first_pass_delay(interval, synced_before, spread(app.clock().now()));
         let (status_tx, status_rx) = watch::channel(initial);
-        let task = tokio::spawn(run(app, session, remote, opts, interval, rx, status_tx));
+        let task = tokio::spawn(run(app, session, remote, opts, (first, interval), rx, status_tx));
         Worker { commands: tx, status: status_rx, task }
     }
 
@@ -87,12 +96,16 @@ async fn run<R: RemoteApi>(
     session: Session,
     remote: R,
     opts: SyncOptions,
-    interval: Duration,
+    (first, interval): (Duration, Duration),
     mut commands: mpsc::Receiver<Command>,
     status: watch::Sender<SyncStatus>,
 ) -> App {
-    let mut ticker = tokio::time::interval(interval);
+    let start = tokio::time::Instant::now() + first;
+    let mut ticker = tokio::time::interval_at(start, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Until the first timer pass, a pass for the site opened pulls that site alone: the
+    // others wait for this desk's own moment (see the module doc).
+    let mut started = first.is_zero();
     let mut failures = 0u32;
     let mut last_purge: Option<tokio::time::Instant> = None;
     let mut retry_at: Option<tokio::time::Instant> = None;
@@ -121,7 +134,7 @@ async fn run<R: RemoteApi>(
                 }
                 Some(Command::Stop) | None => return app,
             },
-            _ = ticker.tick() => {}
+            _ = ticker.tick() => started = true,
             _ = backoff => {}
         }
         status.send_modify(|s| {
@@ -132,8 +145,13 @@ async fn run<R: RemoteApi>(
         let progress = move |p: Progress| progress_tx.send_modify(|s| s.progress = Some(p));
         // Every pass goes through the gate first: a session that lost `sync.operate`, was
         // disabled or whose token was revoked stops syncing at its next tick.
-        let pass_opts =
-            if asked { SyncOptions { pull: PullPlan::Every, ..opts.clone() } } else { with_focus(&opts, focus) };
+        let pass_opts = if asked {
+            SyncOptions { pull: PullPlan::Every, ..opts.clone() }
+        } else if !started && matches!(opts.pull, PullPlan::Adaptive { .. }) {
+            SyncOptions { pull: PullPlan::Only(focus.into_iter().collect()), ..opts.clone() }
+        } else {
+            with_focus(&opts, focus)
+        };
         let outcome = match app.sync_gate(&session) {
             Ok(fresh) => run_pass(app.sync_db(), &fresh, &remote, &pass_opts, Some(&progress)).await,
             Err(e) => Err(SyncError::App(e)),
@@ -190,8 +208,59 @@ fn with_focus(opts: &SyncOptions, focus: Option<i64>) -> SyncOptions {
     pass
 }
 
+/// How long the worker waits before its first timer pass: `spread` (in [0, 1)) of one
+/// interval for a desk that has synced before, so desks started together pull at their own
+/// moments over that interval; none for a desk that never synced (a new desk shows its data
+/// at once). Always shorter than `interval`.
+pub fn first_pass_delay(interval: Duration, synced_before: bool, spread: f64) -> Duration {
+    if !synced_before {
+        return Duration::ZERO;
+    }
+    let spread = if spread.is_nan() { 0.0 } else { spread.clamp(0.0, 1.0) };
+    let at = interval.mul_f64(spread);
+    // A spread of (almost) 1 still starts inside the first interval.
+    at.min(interval.saturating_sub(Duration::from_millis(1)))
+}
+
+/// A spread in [0, 1) that differs between desks and starts.
+fn spread(now: chrono::DateTime<chrono::Utc>) -> f64 {
+    crate::sync::schedule::spread(i64::from(std::process::id()), now)
+}
+
 /// When to look again after finding another pass running: a third of the lease's life
 /// (the other pass renews it more often than that), never later than the next tick.
 fn busy_retry(opts: &SyncOptions, interval: Duration) -> Duration {
     (opts.lease_ttl / 3).max(opts.lease_wait).min(interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_timer_pass_is_spread_over_one_interval_and_bounded_by_it() {
+        let minute = Duration::from_secs(60);
+        let delays: Vec<Duration> = (0..1000)
+            .map(|i| first_pass_delay(minute, true, spread(chrono::Utc::now() + chrono::Duration::nanoseconds(i))))
+            .collect();
+        assert!(delays.iter().all(|d| *d < minute), "every desk starts within the first interval");
+        // 10,000 desks started together: spread over the interval, not bunched at its start.
+        let mut buckets = [0u32; 4];
+        for d in &delays {
+            buckets[(d.as_secs_f64() / 15.0) as usize] += 1;
+        }
+        assert!(buckets.iter().all(|b| (150..350).contains(b)), "quarters of the minute: {buckets:?}");
+        // The ends of the band.
+        assert_eq!(first_pass_delay(minute, true, 0.0), Duration::ZERO);
+        assert_eq!(first_pass_delay(minute, true, 0.5), Duration::from_secs(30));
+        assert!(first_pass_delay(minute, true, 1.0) < minute);
+        assert!(first_pass_delay(minute, true, f64::NAN) < minute);
+    }
+
+    #[test]
+    fn a_desk_that_never_synced_pulls_at_once() {
+        for s in [0.0, 0.3, 0.99] {
+            assert_eq!(first_pass_delay(Duration::from_secs(60), false, s), Duration::ZERO);
+        }
+    }
 }

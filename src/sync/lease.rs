@@ -10,6 +10,14 @@
 //! [`SyncError::Busy`]. A holder that vanished without releasing (SIGKILL, power cut) is
 //! taken over once its lease expires, or at once when it ran on this host and its process
 //! no longer exists (checked where the OS makes that cheap: `/proc` on Linux).
+//!
+//! The desk's clock may be wrong for a while. A lease written while it ran hours ahead
+//! would, once the clock is put right, look alive for those hours and block every pass. No
+//! pass renews a lease at a time later than its own now, so a lease renewed more than a
+//! lease's life in the future was written by a clock that has gone back since: it is taken
+//! over at once ([`written_ahead`]). Should its holder still be running, its next renewal
+//! finds the lease taken and it stops before sending anything more. A lease written while
+//! the clock ran behind simply looks expired, and is taken over as any expired one.
 
 use super::Db;
 use super::{SyncError, SyncOptions};
@@ -83,6 +91,12 @@ fn process_gone(_pid: i64) -> bool {
     false
 }
 
+/// Whether `lease` was renewed more than `ttl` after `now`: by a clock that ran ahead and
+/// has been put right since (no pass renews later than its own now).
+fn written_ahead(lease: &Lease, now: chrono::DateTime<chrono::Utc>, ttl: chrono::Duration) -> bool {
+    now.checked_add_signed(ttl).is_some_and(|limit| lease.renewed_at > limit)
+}
+
 fn ttl_of(opts: &SyncOptions) -> chrono::Duration {
     chrono::Duration::from_std(opts.lease_ttl).unwrap_or_else(|_| chrono::Duration::seconds(90))
 }
@@ -125,12 +139,18 @@ fn try_take(
 ) -> Result<Option<Option<Lease>>, SyncError> {
     let tx = crate::store::begin_immediate(db.conn).map_err(crate::AppError::from)?;
     let current = sync_state::lease_get(&tx)?;
-    let gone = current.as_ref().filter(|l| holder_gone(l)).map(|l| l.holder_id.clone());
+    let ahead = current.as_ref().is_some_and(|l| written_ahead(l, now, ttl));
+    let gone = current.as_ref().filter(|l| ahead || holder_gone(l)).map(|l| l.holder_id.clone());
     if !sync_state::lease_take(&tx, new, now, now + ttl, gone.as_deref())? {
         return Ok(Some(current));
     }
     tx.commit()?;
     match (current, gone) {
+        (Some(old), Some(_)) if ahead => tracing::warn!(
+            "took over the sync lease of {}, renewed at {} by a clock that ran ahead (now {now})",
+            old.holder,
+            old.renewed_at
+        ),
         (Some(old), Some(_)) => tracing::warn!("took over the sync lease of {}, whose process is gone", old.holder),
         (Some(old), None) if old.expires_at <= now => {
             tracing::warn!("took over the sync lease of {}, expired at {}", old.holder, old.expires_at)
@@ -188,6 +208,33 @@ mod tests {
         if let Some(h) = host {
             assert!(who.ends_with(&format!(" on {h}")), "{who}");
         }
+    }
+
+    #[test]
+    fn a_lease_renewed_after_now_by_more_than_its_life_was_written_by_a_clock_ahead() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-30T12:00:00Z".parse().unwrap();
+        let ttl = chrono::Duration::seconds(90);
+        let renewed = |at: chrono::DateTime<chrono::Utc>| Lease {
+            holder_id: "x".into(),
+            holder: "x".into(),
+            pid: None,
+            host: None,
+            taken_at: at,
+            renewed_at: at,
+            expires_at: at.checked_add_signed(ttl).unwrap_or(at),
+        };
+        let s = chrono::Duration::seconds;
+        assert!(written_ahead(&renewed(now + chrono::Duration::hours(3)), now, ttl));
+        assert!(written_ahead(&renewed(now + s(91)), now, ttl));
+        // Within a lease's life ahead (a live holder's renewal, a clock a little off): kept.
+        assert!(!written_ahead(&renewed(now + s(90)), now, ttl));
+        assert!(!written_ahead(&renewed(now), now, ttl));
+        assert!(!written_ahead(&renewed(now - chrono::Duration::hours(3)), now, ttl));
+        assert!(!written_ahead(
+            &renewed(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC,
+            ttl
+        ));
     }
 
     #[cfg(target_os = "linux")]

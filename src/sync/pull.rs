@@ -7,7 +7,7 @@
 use super::client::{RemoteApi, RemoteError};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
-use super::schedule::{is_due, spread, PullPlan};
+use super::schedule::{spread, PullPlan};
 use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
@@ -134,19 +134,24 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
 async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> {
     let linked: Vec<crate::store::sites::Site> = cx.sites.values().filter(|s| s.remote_id.is_some()).cloned().collect();
     let schedule = match &cx.opts.pull {
-        PullPlan::Every => None,
+        PullPlan::Every | PullPlan::Only(_) => None,
         PullPlan::Adaptive { schedule, focus } => Some((*schedule, focus.clone())),
     };
     // The adaptive schedule pulls the sites that are due and the ones on screen; the others
     // wait for their turn (see `super::schedule`).
-    let sites: Vec<crate::store::sites::Site> = match &schedule {
-        None => linked,
-        Some((_, focus)) => {
+    let sites: Vec<crate::store::sites::Site> = match (&schedule, &cx.opts.pull) {
+        (None, PullPlan::Only(only)) => {
+            let (pull, wait): (Vec<_>, Vec<_>) = linked.into_iter().partition(|site| only.contains(&site.id));
+            cx.report.sites_not_due += wait.len() as u64;
+            pull
+        }
+        (None, _) => linked,
+        (Some((plan, focus)), _) => {
             let now = cx.db.now();
             let due = sync_state::pull_schedules(cx.db.conn)?;
-            let (pull, wait): (Vec<_>, Vec<_>) = linked
-                .into_iter()
-                .partition(|site| focus.contains(&site.id) || is_due(due.get(&site.id).and_then(|(_, at)| *at), now));
+            let (pull, wait): (Vec<_>, Vec<_>) = linked.into_iter().partition(|site| {
+                focus.contains(&site.id) || plan.is_due(due.get(&site.id).and_then(|(_, at)| *at), now)
+            });
             cx.report.sites_not_due += wait.len() as u64;
             pull
         }

@@ -9,6 +9,13 @@
 //! started together do not pull in step. The site a person has on screen is pulled at every
 //! pass and at once when it is opened (`focus`), and a person's "Sync now" pulls every site
 //! (`app::worker`). A failed pull leaves the site due: the next pass tries it again.
+//!
+//! The due times are the desk's clock, which may be wrong for a while: a `next_pull_at` set
+//! while the clock ran hours ahead would, once the clock is put right, hold the site back for
+//! those hours. No pull ever sets a time further ahead than the longest delay
+//! ([`PullSchedule::longest`]), so a time beyond that was set by a clock that has since gone
+//! back, and the site counts as due ([`PullSchedule::is_due`]). A clock that ran behind only
+//! makes its times pass early: those sites are pulled at once.
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -21,6 +28,9 @@ pub enum PullPlan {
     Every,
     /// The sites that are due, and the ones in `focus` whatever their schedule.
     Adaptive { schedule: PullSchedule, focus: Vec<i64> },
+    /// These sites only (the site on screen, pulled at once while the background worker
+    /// waits out its random start, see `app::worker`); their schedule is left due.
+    Only(Vec<i64>),
 }
 
 /// When a pulled site is due again.
@@ -49,15 +59,23 @@ impl PullSchedule {
         self.base.mul_f64(factor * (1.0 + jitter))
     }
 
+    /// The longest delay a pull can set (the cap with the whole jitter band above it).
+    pub fn longest(&self) -> Duration {
+        self.delay(u32::MAX, 1.0)
+    }
+
+    /// Whether a site is due at `now`, given its `next_pull_at` (`None`: at once). A time
+    /// further ahead than [`PullSchedule::longest`] was set by a clock that has gone back since
+    /// (a desk whose clock ran hours ahead, then was corrected): due, not stalled until then.
+    pub fn is_due(&self, next_pull_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+        let longest = chrono::Duration::from_std(self.longest()).unwrap_or(chrono::Duration::MAX);
+        next_pull_at.is_none_or(|at| at <= now || now.checked_add_signed(longest).is_some_and(|cap| at > cap))
+    }
+
     /// When a site pulled at `now` is due again.
     pub fn next_pull(&self, now: DateTime<Utc>, quiet_pulls: u32, spread: f64) -> DateTime<Utc> {
         now + chrono::Duration::from_std(self.delay(quiet_pulls, spread)).unwrap_or(chrono::Duration::MAX)
     }
-}
-
-/// Whether a site is due at `now`, given its `next_pull_at` (`None`: at once).
-pub fn is_due(next_pull_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    next_pull_at.is_none_or(|at| at <= now)
 }
 
 /// A spread in [0, 1) that differs between sites, desks and pulls (no randomness crate for one
@@ -98,9 +116,37 @@ mod tests {
     #[test]
     fn a_site_without_a_time_is_due_at_once() {
         let now = Utc::now();
-        assert!(is_due(None, now));
-        assert!(is_due(Some(now), now));
-        assert!(!is_due(Some(now + chrono::Duration::seconds(1)), now));
-        assert_eq!(schedule().next_pull(now, 0, 0.5), now + chrono::Duration::seconds(60));
+        let s = schedule();
+        assert!(s.is_due(None, now));
+        assert!(s.is_due(Some(now), now));
+        assert!(!s.is_due(Some(now + chrono::Duration::seconds(1)), now));
+        assert_eq!(s.next_pull(now, 0, 0.5), now + chrono::Duration::seconds(60));
+    }
+
+    #[test]
+    fn a_time_set_by_a_clock_hours_ahead_does_not_stall_the_site_once_the_clock_is_right() {
+        let s = schedule();
+        // The longest a pull ever waits: 32 intervals with the whole +20 % band.
+        assert_eq!(s.longest().as_secs(), 2304);
+        let right = Utc::now();
+        let hours = chrono::Duration::hours;
+        // Every time a pull can set, at any spread, is within the longest delay: not due yet.
+        for quiet in [0, 1, 5, 40] {
+            for spread in [0.0, 0.5, 0.999_999] {
+                assert!(!s.is_due(Some(s.next_pull(right, quiet, spread)), right), "{quiet} {spread}");
+            }
+        }
+        // A quiet site pulled while the clock ran 3 hours ahead, then the clock put right.
+        let ahead = right + hours(3);
+        let set = s.next_pull(ahead, 40, 0.5);
+        assert!(s.is_due(Some(set), right), "a time beyond the longest delay is due");
+        assert!(s.is_due(Some(right + chrono::Duration::seconds(2305)), right));
+        assert!(!s.is_due(Some(right + chrono::Duration::seconds(2300)), right));
+        // A clock that ran behind: its times have passed, the sites are due at once.
+        let behind = right - hours(5);
+        assert!(s.is_due(Some(s.next_pull(behind, 40, 0.999)), right));
+        // The far end of time does not overflow.
+        assert!(s.is_due(Some(DateTime::<Utc>::MAX_UTC), right));
+        assert!(!s.is_due(Some(DateTime::<Utc>::MAX_UTC), DateTime::<Utc>::MAX_UTC - chrono::Duration::seconds(1)));
     }
 }

@@ -21,6 +21,7 @@ mod one_gate;
 mod packaging;
 mod password_reset;
 mod progress;
+mod pull_safety;
 mod remote_check;
 mod remote_team;
 mod rules_corners;
