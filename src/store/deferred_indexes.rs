@@ -108,4 +108,20 @@ mod tests {
         assert_eq!(after, definitions);
         assert_eq!(build_again(&conn).unwrap(), 0, "nothing left to build");
     }
+
+    #[test]
+    fn a_pull_killed_with_its_indexes_set_aside_has_them_built_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("killed.db");
+        let before = indexes(&crate::store::open(&path).unwrap());
+        {
+            let conn = crate::store::open(&path).unwrap();
+            assert_eq!(set_aside(&conn).unwrap(), DEFERRABLE.len());
+            // The process dies here: nothing builds them on this connection.
+        }
+        let conn = crate::store::open(&path).unwrap();
+        assert_eq!(indexes(&conn), before);
+        let left: i64 = conn.query_row("SELECT count(*) FROM deferred_indexes", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0);
+    }
 }

@@ -642,19 +642,55 @@ impl StoredBase {
     }
 }
 
-/// The merge bases of every resident of a site, by local resident id (unparsed).
-pub fn remote_bases_for_site(
-    conn: &Connection,
-    site_id: i64,
-) -> rusqlite::Result<std::collections::HashMap<i64, StoredBase>> {
+/// What a pull reads of each resident of a site before it looks closer: enough to find the
+/// resident an answer is about (remote id, email) and to see that the last merge still holds
+/// (the base's digest and `updated_at` then, against the row's `updated_at` now, as stored
+/// text). A site answered with a few residents changed reads the full rows and bases of
+/// those few only ([`get`], [`remote_base`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullMark {
+    pub id: i64,
+    pub remote_id: Option<String>,
+    pub email: String,
+    updated_at: String,
+    remote_digest: Option<String>,
+    local_at: Option<String>,
+}
+
+impl PullMark {
+    /// Whether the last merge merged `digest` and the row has not changed since. Compared as
+    /// stored text: a difference in form alone only costs a full merge of the resident.
+    pub fn settles(&self, digest: &str) -> bool {
+        self.remote_digest.as_deref() == Some(digest) && self.local_at.as_deref() == Some(self.updated_at.as_str())
+    }
+}
+
+/// The [`PullMark`] of every resident of a site.
+pub fn pull_marks_for_site(conn: &Connection, site_id: i64) -> rusqlite::Result<Vec<PullMark>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT b.resident_id, b.fields, b.remote_digest, b.local_at FROM remote_base b
-         JOIN residents r ON r.id = b.resident_id WHERE r.site_id = ?1",
+        "SELECT r.id, r.remote_id, r.email, r.updated_at, b.remote_digest, b.local_at
+         FROM residents r LEFT JOIN remote_base b ON b.resident_id = r.id WHERE r.site_id = ?1",
     )?;
     let rows = stmt.query_map([site_id], |r| {
-        Ok((r.get::<_, i64>(0)?, StoredBase { fields: r.get(1)?, remote_digest: r.get(2)?, local_at: r.get(3)? }))
+        Ok(PullMark {
+            id: r.get(0)?,
+            remote_id: r.get(1)?,
+            email: r.get(2)?,
+            updated_at: r.get(3)?,
+            remote_digest: r.get(4)?,
+            local_at: r.get(5)?,
+        })
     })?;
     rows.collect()
+}
+
+/// One resident's merge base (unparsed) with its merge marks, if a pull kept one.
+pub fn stored_base(conn: &Connection, resident_id: i64) -> rusqlite::Result<Option<StoredBase>> {
+    conn.prepare_cached("SELECT fields, remote_digest, local_at FROM remote_base WHERE resident_id = ?1")?
+        .query_row([resident_id], |r| {
+            Ok(StoredBase { fields: r.get(0)?, remote_digest: r.get(1)?, local_at: r.get(2)? })
+        })
+        .optional()
 }
 
 #[cfg(test)]

@@ -446,14 +446,16 @@ fn merge_site(
         }
         let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
         let local_changes = touched(&entries);
-        let bases = store::residents::remote_bases_for_site(tx, site_id)?;
         let marks = store::residents::SyncMarks::of_sites(tx, &[site_id])?;
-        let locals = store::residents::list_site(tx, site_id)?;
-        let mut by_remote: HashMap<String, &Resident> = HashMap::new();
-        let mut by_email: HashMap<&str, &Resident> = HashMap::new();
+        // The site's residents as ids, keys and merge marks only: a resident the fast path
+        // below settles is never read in full (a site with a few changed residents reads
+        // those few rows and bases, not all of them).
+        let locals = store::residents::pull_marks_for_site(tx, site_id)?;
+        let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::new();
+        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::new();
         for r in &locals {
             if let Some(id) = &r.remote_id {
-                by_remote.insert(id.clone(), r);
+                by_remote.insert(id.as_str(), r);
             }
             by_email.insert(r.email.as_str(), r);
         }
@@ -465,7 +467,7 @@ fn merge_site(
                 continue;
             };
             let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
-            let local = by_remote.get(&rid).copied().or_else(|| {
+            let found = by_remote.get(rid.as_str()).copied().or_else(|| {
                 by_email.get(email.as_str()).copied().filter(|l| {
                     l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
                 })
@@ -473,17 +475,22 @@ fn merge_site(
             let digest = resident_digest(r);
             // The fast path: the same remote object as last merged, and nothing here since
             // (same `updated_at`, no unfinished entry, no open conflict): that merge holds.
-            if let Some(l) = local.filter(|l| l.remote_id.as_deref() == Some(rid.as_str())) {
+            if let Some(l) = found.filter(|l| l.remote_id.as_deref() == Some(rid.as_str())) {
                 let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
                     && !local_changes.contains_key(&format!("x{rid}"))
                     && !marks.unsent.contains(&l.id)
                     && !marks.conflicts.contains(&l.id)
-                    && bases.get(&l.id).is_some_and(|b| b.settles(&digest, l.updated_at));
+                    && l.settles(&digest);
                 if quiet {
                     seen.insert(l.id);
                     continue;
                 }
             }
+            let local: Option<Resident> = match found {
+                Some(m) => store::residents::get(tx, m.id)?,
+                None => None,
+            };
+            let local = local.as_ref();
             let cpu = Instant::now();
             let rf = remote_fields(r);
             report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
@@ -525,7 +532,8 @@ fn merge_site(
                         store::residents::set_remote_id(tx, l.id, &rid)?;
                         store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
                     }
-                    let stored = bases.get(&l.id);
+                    let stored = store::residents::stored_base(tx, l.id)?;
+                    let stored = stored.as_ref();
                     let base: Option<Map<String, Value>> =
                         stored.map(|b| b.value()).as_ref().and_then(Value::as_object).map(merge::normalize);
                     let cpu = Instant::now();
@@ -595,10 +603,12 @@ fn merge_site(
                 }
             }
         }
-        for l in &locals {
-            if seen.contains(&l.id) || l.remote_id.is_none() {
+        for mark in &locals {
+            if seen.contains(&mark.id) || mark.remote_id.is_none() {
                 continue;
             }
+            let Some(l) = store::residents::get(tx, mark.id)? else { continue };
+            let l = &l;
             let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
             if changes.any {
                 if store::conflicts::open_for_resident(tx, l.id)?.is_some() {
