@@ -391,47 +391,95 @@ impl World {
     }
 
     /// The list answer of `site` (`{"Error":null,"Residents":[...]}`) as JSON bytes: the same
-    /// bytes as [`Self::site_wire_list`] serialized, from each resident's cached JSON.
+    /// bytes as [`Self::site_wire_list`] serialized, from each resident's cached JSON. Nothing
+    /// is cloned for a resident whose cache entry still holds: a large site's answer is its
+    /// residents' bytes copied (issue #17's bench runs the simulator in its own process).
     pub fn site_wire_json(&self, site: &Site) -> Vec<u8> {
-        let list = self.site_wire_list(site);
-        let cache = self.wire_cache.borrow();
-        let mut out = Vec::with_capacity(64 + list.len() * 512);
+        let now = self.now();
+        let ssids = self.site_ssids(site);
+        let mut cache = self.wire_cache.borrow_mut();
+        let residents = self.site_residents(&site.site_id);
+        let mut out = Vec::with_capacity(64 + residents.len() * 512);
         out.extend_from_slice(br#"{"Error":null,"Residents":["#);
-        for (n, wire) in list.iter().enumerate() {
-            if n > 0 {
+        let mut first = true;
+        for r in residents {
+            let flags = r.flags(now);
+            if !assumptions::LIST_INCLUDES_EXPIRED && flags.is_expired() {
+                continue;
+            }
+            if !first {
                 out.push(b',');
             }
-            let cached = wire.resident_id.as_ref().and_then(|id| cache.get(id));
-            match cached {
-                Some(e) => {
-                    let mut json = e.json.borrow_mut();
-                    match json.as_ref() {
-                        Some((status, bytes)) if *status == wire.status => out.extend_from_slice(bytes),
-                        _ => {
-                            let bytes = serde_json::to_vec(wire).unwrap_or_default();
-                            out.extend_from_slice(&bytes);
-                            *json = Some((wire.status.clone(), bytes));
-                        }
-                    }
+            first = false;
+            let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
+            let entry = Self::cached_wire(&mut cache, r, site, ssid, now);
+            let status = flags.to_strings();
+            let mut json = entry.json.borrow_mut();
+            match json.as_ref() {
+                Some((written, bytes)) if *written == status => out.extend_from_slice(bytes),
+                _ => {
+                    let mut wire = entry.wire.clone();
+                    wire.status = status.clone();
+                    let bytes = serde_json::to_vec(&wire).unwrap_or_default();
+                    out.extend_from_slice(&bytes);
+                    *json = Some((status, bytes));
                 }
-                None => out.extend_from_slice(&serde_json::to_vec(wire).unwrap_or_default()),
             }
         }
         out.extend_from_slice(b"]}");
+        drop(cache);
+        self.trim_wire_cache();
         out
     }
 
-    /// Every resident of `site` as the API lists them, in creation order.
-    pub fn site_wire_list(&self, site: &Site) -> Vec<ResidentObject> {
-        let now = self.now();
-        let ssids: std::collections::HashMap<(&str, &str, &str), &str> = self
-            .data
+    /// Each unit's SSID at `site` (from its mappings).
+    fn site_ssids(&self, site: &Site) -> std::collections::HashMap<(&str, &str, &str), &str> {
+        self.data
             .mappings
             .get(&site.site_id)
             .map(|ms| {
                 ms.iter().map(|m| ((m.building.as_str(), m.floor.as_str(), m.unit.as_str()), m.ssid.as_str())).collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// The cache entry of `r` as listed at `site` (its wire object without `Status`), made
+    /// again when the resident, its site or its unit's SSID changed since it was cached.
+    fn cached_wire<'c>(
+        cache: &'c mut HashMap<String, WireCacheEntry>,
+        r: &Resident,
+        site: &Site,
+        ssid: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> &'c WireCacheEntry {
+        let fresh = matches!(cache.get(&r.resident_id), Some(e) if e.resident == *r && e.site == *site && e.ssid.as_deref() == ssid);
+        if !fresh {
+            let mut wire = r.to_wire(site, ssid, now);
+            wire.status = Vec::new();
+            let entry = WireCacheEntry {
+                resident: r.clone(),
+                site: site.clone(),
+                ssid: ssid.map(str::to_string),
+                wire,
+                json: RefCell::new(None),
+            };
+            cache.insert(r.resident_id.clone(), entry);
+        }
+        &cache[&r.resident_id]
+    }
+
+    /// Forgets the entries of residents gone from the world once they outnumber the living.
+    fn trim_wire_cache(&self) {
+        let mut cache = self.wire_cache.borrow_mut();
+        if cache.len() > 4 * self.data.residents.len() + 1024 {
+            cache.retain(|id, _| self.data.residents.contains_key(id));
+        }
+    }
+
+    /// Every resident of `site` as the API lists them, in creation order.
+    pub fn site_wire_list(&self, site: &Site) -> Vec<ResidentObject> {
+        let now = self.now();
+        let ssids = self.site_ssids(site);
         let mut cache = self.wire_cache.borrow_mut();
         let mut out = Vec::new();
         for r in self.site_residents(&site.site_id) {
@@ -440,28 +488,12 @@ impl World {
                 continue;
             }
             let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
-            let mut wire = match cache.get(&r.resident_id) {
-                Some(e) if e.resident == *r && e.site == *site && e.ssid.as_deref() == ssid => e.wire.clone(),
-                _ => {
-                    let mut wire = r.to_wire(site, ssid, now);
-                    wire.status = Vec::new();
-                    let entry = WireCacheEntry {
-                        resident: r.clone(),
-                        site: site.clone(),
-                        ssid: ssid.map(str::to_string),
-                        wire: wire.clone(),
-                        json: RefCell::new(None),
-                    };
-                    cache.insert(r.resident_id.clone(), entry);
-                    wire
-                }
-            };
+            let mut wire = Self::cached_wire(&mut cache, r, site, ssid, now).wire.clone();
             wire.status = flags.to_strings();
             out.push(wire);
         }
-        if cache.len() > 4 * self.data.residents.len() + 1024 {
-            cache.retain(|id, _| self.data.residents.contains_key(id));
-        }
+        drop(cache);
+        self.trim_wire_cache();
         out
     }
 
