@@ -172,11 +172,14 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             async move {
                 let m = retry(&policy, true, || remote.mappings_body(&team, &site_remote)).await?;
                 let r = retry(&policy, true, || remote.residents_body(&team, &site_remote)).await?;
+                // Digested here, while the chunk's other answers are still on their way
+                // (not in the write step, which holds the database).
+                let digest = remote_digest(&m, &r);
                 let now = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if let Some(p) = progress {
                     p(Progress { phase: "pull".into(), done: now, total });
                 }
-                Ok::<_, RemoteError>((m, r))
+                Ok::<_, RemoteError>((m, r, digest))
             }
         });
         let results = join_all(fetches.collect()).await;
@@ -193,11 +196,10 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         let written = cx.write(|tx| {
             for (site, result) in chunk.iter().zip(results) {
                 match result {
-                    Ok((m, body)) => {
+                    Ok((m, body, remote)) => {
                         // What the remote answered, and what the merge would read here: the
                         // same as after the last merge means that merge's result still holds.
                         // The body is digested as it came, so an unchanged one is never parsed.
-                        let remote = remote_digest(&m, &body);
                         let last = sync_state::pulled_digest(tx, site.id)?;
                         let unchanged = last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
                             d == remote && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
