@@ -16,7 +16,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use residentdesk::app::sync::sync_pass;
-use residentdesk::sync::client::{Credentials, HttpRemote};
+use residentdesk::sync::client::{Credentials, HttpRemote, RemoteApi};
 use residentdesk::sync::SyncOptions;
 use residentdesk::{App, SystemClock};
 use sitemanager_sim::model::{Mapping, Team};
@@ -178,14 +178,20 @@ async fn one_big_site(n: usize) {
     let s = app.init(ADMIN.0, ADMIN.1, "Scale").expect("init");
     let r =
         HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() }).expect("client");
+    // The simulator runs in this process: its per-resident answer cache is made by the first
+    // listing of the site, here, so the phase's growth is the desk's pull (and the answer's
+    // bytes on the simulator's side while they are sent).
+    let warm = r.residents_body("ST", "SS0000").await.expect("the simulator lists the site");
+    let answer_mb = warm.len() as f64 / 1e6;
+    drop(warm);
     // Writing 5 to clear_refs resets VmHWM (the peak) to the current resident size.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = status_mb("VmRSS:");
     let t = Instant::now();
     let rep = sync_pass(&mut app, &s, &r, &SyncOptions::default(), None).await.expect("pull");
     println!(
-        "  one site of {n} residents   {:>7.2} s; inserted {}; process peak RSS {:.0} MB (VmHWM), {:.0} MB over \
-         the {:.0} MB before the pull (the simulator's world included)",
+        "  one site of {n} residents   {:>7.2} s; inserted {}; answer {answer_mb:.0} MB; process peak RSS {:.0} MB \
+         (VmHWM), {:.0} MB over the {:.0} MB before the pull (the simulator's world and answer cache made before)",
         t.elapsed().as_secs_f64(),
         rep.residents_inserted,
         status_mb("VmHWM:"),
