@@ -210,11 +210,23 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                         sync_state::schedule_pull(tx, site.id, !unchanged, |quiet| {
                             schedule.as_ref().map(|(s, _)| s.next_pull(now, quiet, spread(site.id, now)))
                         })?;
+                        // The units as the last settled merge left them: the same mappings
+                        // answer, and nothing else writes a synced site's units, so they are
+                        // neither parsed nor compared again (`None` below).
+                        let same_units = !unchanged
+                            && last.as_deref().is_some_and(|last| same_mappings(last, &remote))
+                            && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| {
+                                last.as_deref()
+                                    .is_some_and(|l| units_part(l).is_some() && units_part(l) == units_part(&now))
+                            });
                         let parsed = match unchanged {
                             true => None,
                             false => Some(
-                                super::client::parse_mappings(&m)
-                                    .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
+                                match same_units {
+                                    true => Ok(None),
+                                    false => super::client::parse_mappings(&m).map(Some),
+                                }
+                                .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
                             ),
                         };
                         drop((m, body));
@@ -223,7 +235,7 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                             continue;
                         }
                         if let Some(Ok((m, r))) = parsed {
-                            let settled = merge_site(tx, session, site, &m, r, now, &mut report)?;
+                            let settled = merge_site(tx, session, site, m.as_deref(), r, now, &mut report)?;
                             let digest = match settled {
                                 true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
                                 false => None,
@@ -271,16 +283,26 @@ fn failed(
     Ok(())
 }
 
-/// A digest of a site's answer: SHA-256 of its mappings' and its residents' bodies as they
-/// came over the wire (neither parsed). A remote that re-orders or re-spaces its answer only
-/// costs a merge of the site (whose residents mostly take the per-resident fast path).
+/// A digest of a site's answer: SHA-256 of its mappings' body and of its residents' body as
+/// they came over the wire (neither parsed), `mappings:residents` in hex. A remote that
+/// re-orders or re-spaces its answer only costs a merge of the site (whose residents mostly
+/// take the per-resident fast path).
 fn remote_digest(mappings_body: &[u8], residents_body: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update((mappings_body.len() as u64).to_le_bytes());
-    h.update(mappings_body);
-    h.update(residents_body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let hex = |body: &[u8]| -> String { Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect() };
+    format!("{}:{}", hex(mappings_body), hex(residents_body))
+}
+
+/// Whether a kept digest (`mappings:residents stamp`) was of the same mappings' answer as
+/// `remote` (a digest of [`remote_digest`]'s form; an older form never matches).
+fn same_mappings(kept: &str, remote: &str) -> bool {
+    let mappings = |d: &str| d.split_once(':').map(|(m, _)| m.to_string());
+    mappings(kept).is_some_and(|k| Some(k) == mappings(remote))
+}
+
+/// The units part (`u<count>`) of a local stamp, or of a kept digest ending with one.
+fn units_part(stamp: &str) -> Option<&str> {
+    stamp.rsplit_once(':').map(|(_, u)| u).filter(|u| u.starts_with('u'))
 }
 
 /// A digest of one remote resident as answered (every field, `Status` included), kept with
@@ -423,14 +445,15 @@ fn merge_site(
     tx: &Transaction<'_>,
     session: &crate::access::Session,
     site: &crate::store::sites::Site,
-    mappings: &[MappingObject],
+    mappings: Option<&[MappingObject]>,
     remote: Vec<ResidentObject>,
     now: chrono::DateTime<chrono::Utc>,
     report: &mut super::PassReport,
 ) -> AppResult<bool> {
     let site_id = site.id;
     let mut unsettled = 0u64;
-    {
+    // `None`: the units are as the last settled merge left them.
+    if let Some(mappings) = mappings {
         let have: HashSet<MappingKey> = store::sites::mappings(tx, site_id)?
             .into_iter()
             .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
@@ -446,6 +469,8 @@ fn merge_site(
                 store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
             }
         }
+    }
+    {
         let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
         let local_changes = touched(&entries);
         let marks = store::residents::SyncMarks::of_sites(tx, &[site_id])?;

@@ -338,6 +338,57 @@ async fn the_per_resident_fast_path_still_sees_local_and_remote_edits() {
     assert_eq!(kept(&app), 3);
 }
 
+/// A site merged again for a resident's change keeps its units without reading them when the
+/// remote's units answer is the one last merged, and takes the remote's new units when it is not.
+#[tokio::test]
+async fn a_sites_units_follow_the_remote_whether_or_not_its_residents_changed() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let units = |app: &App| -> Vec<(String, String)> {
+        let mut stmt = app
+            .conn()
+            .prepare(
+                "SELECT m.unit, m.ssid FROM mappings m JOIN sites s ON s.id = m.site_id
+                 WHERE s.remote_id = 'S1' ORDER BY m.unit",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = units(&app);
+    assert_eq!(before.len(), 40);
+
+    // A resident changes, the units do not: the site is merged, its units stay as they were.
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote1@example.com") {
+            res.first_name = "Changed".into();
+        }
+    });
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(rep.residents_updated, 1, "{rep:?}");
+    assert_eq!(units(&app), before);
+
+    // A resident and the units change together: both arrive.
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == "remote1@example.com") {
+            res.first_name = "ChangedAgain".into();
+        }
+        for m in w.data.mappings.get_mut("S1").unwrap().iter_mut() {
+            m.ssid = "Hudson-5G".into();
+        }
+    });
+    let rep = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    assert_eq!(rep.residents_updated, 1, "{rep:?}");
+    let after = units(&app);
+    assert_eq!(after.len(), 40);
+    assert!(after.iter().all(|(_, ssid)| ssid == "Hudson-5G"), "{after:?}");
+    assert_eq!(local_view(&app), remote_view(&sim));
+}
+
 /// The adaptive pull schedule (the desktop's background worker): a pass pulls the sites that
 /// are due and the one on screen; a site that keeps answering the same waits ever longer; a
 /// change brings it back to every interval; a one-off pass still pulls every site.
