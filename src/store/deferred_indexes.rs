@@ -69,26 +69,27 @@ pub fn build_again(conn: &Connection) -> rusqlite::Result<usize> {
 mod tests {
     use super::*;
 
+    /// A column of the residents' explicit indexes (`name` or `sql`), in name order.
+    fn residents_indexes(conn: &Connection, column: &str) -> Vec<String> {
+        conn.prepare(&format!(
+            "SELECT {column} FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'residents' AND sql IS NOT NULL ORDER BY name"
+        ))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
     fn indexes(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'residents' AND sql IS NOT NULL ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        residents_indexes(conn, "name")
     }
 
     #[test]
     fn indexes_set_aside_are_built_again_as_they_were() {
         let conn = crate::store::open_in_memory().unwrap();
         let before = indexes(&conn);
-        let definitions: Vec<String> = conn
-            .prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'residents' AND sql IS NOT NULL ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let definitions: Vec<String> = residents_indexes(&conn, "sql");
         assert!(DEFERRABLE.iter().all(|d| before.iter().any(|b| b == d)), "{before:?}");
         assert!(residents_empty(&conn).unwrap());
         assert_eq!(set_aside(&conn).unwrap(), DEFERRABLE.len());
@@ -98,13 +99,7 @@ mod tests {
         assert_eq!(set_aside(&conn).unwrap(), 0);
         assert_eq!(build_again(&conn).unwrap(), DEFERRABLE.len());
         assert_eq!(indexes(&conn), before);
-        let after: Vec<String> = conn
-            .prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'residents' AND sql IS NOT NULL ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let after: Vec<String> = residents_indexes(&conn, "sql");
         assert_eq!(after, definitions);
         assert_eq!(build_again(&conn).unwrap(), 0, "nothing left to build");
     }
