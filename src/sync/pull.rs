@@ -124,7 +124,11 @@ pub(crate) async fn pull<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncEr
         Ok(()) => pull_sites(cx).await,
         Err(e) => Err(e.into()),
     };
+    let building = Instant::now();
     let built = store::deferred_indexes::build_again(cx.db.conn);
+    if let Ok(n @ 1..) = built {
+        tracing::info!("built {n} search indexes after the pull in {:.1} s", building.elapsed().as_secs_f64());
+    }
     store::restore_cache_size(cx.db.conn, cache);
     pulled?;
     built?;
