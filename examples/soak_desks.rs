@@ -602,7 +602,14 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
         }
     }
     if !lost.is_empty() {
-        return Err(format!("{} edits lost without a decision: {:?}", lost.len(), &lost[..lost.len().min(5)]));
+        // The desks' databases and journals stay for the diagnosis (who saw what, when).
+        let kept = dir.keep();
+        return Err(format!(
+            "{} edits lost without a decision: {:?}; the desks' databases and journals are kept in {}",
+            lost.len(),
+            &lost[..lost.len().min(5)],
+            kept.display()
+        ));
     }
 
     let changes = lines.len() as f64;
