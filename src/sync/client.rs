@@ -231,10 +231,16 @@ impl HttpRemote {
     /// A client for `base` (e.g. [`DEFAULT_BASE_URL`]) signing in as `credentials`. Refuses
     /// (with [`RemoteError::Insecure`]) a base that [`check_base_url`] refuses.
     pub fn new(base: &str, credentials: Credentials) -> RemoteResult<HttpRemote> {
+        HttpRemote::with_timeout(base, credentials, Duration::from_secs(120))
+    }
+
+    /// [`HttpRemote::new`] giving up on a request after `timeout` rather than 120 s (tests
+    /// of a remote that does not answer).
+    pub fn with_timeout(base: &str, credentials: Credentials, timeout: Duration) -> RemoteResult<HttpRemote> {
         check_base_url(base).map_err(RemoteError::Insecure)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(timeout)
             .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 let first = attempt.previous().first().cloned();

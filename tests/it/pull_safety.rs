@@ -8,19 +8,14 @@
 
 use residentdesk::app::sync::sync_pass;
 use residentdesk::app::{ResidentInput, ResidentPatch, Session};
-use residentdesk::domain::wire::{
-    BulkActionBody, ImportBody, JobStatus, MappingObject, ResidentInput as WireInput, ResidentObject, SiteObject,
-    TeamObject,
-};
 use residentdesk::store::{self, sync_state};
-use residentdesk::sync::client::{Credentials, HttpRemote, RemoteApi, RemoteError, RemoteResult};
+use residentdesk::sync::client::{Credentials, HttpRemote};
 use residentdesk::sync::retry::RetryPolicy;
 use residentdesk::sync::{PassReport, SyncOptions};
 use residentdesk::{App, FixedClock};
 use sitemanager_sim::model::{Mapping, Team};
 use sitemanager_sim::seed::{SeedResident, SeedSite};
 use sitemanager_sim::{Account, AccountLevel, FaultConfig, FaultKind, ScriptedFault, Seed, Sim, SimConfig, SimHandle};
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,79 +94,6 @@ fn start(faults: FaultConfig) -> SimHandle {
 
 fn http(sim: &SimHandle) -> HttpRemote {
     HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() }).unwrap()
-}
-
-/// A client that gives up on any call after `limit`, as the desk's HTTP client does after its
-/// own timeout (120 s, too long for a test): the error is the same network error.
-struct Timed<R> {
-    inner: R,
-    limit: Duration,
-}
-
-impl<R: RemoteApi> Timed<R> {
-    async fn within<T>(&self, call: impl Future<Output = RemoteResult<T>>) -> RemoteResult<T> {
-        match tokio::time::timeout(self.limit, call).await {
-            Ok(answer) => answer,
-            Err(_) => Err(RemoteError::Network(format!("no answer within {:?} (timed out)", self.limit))),
-        }
-    }
-}
-
-impl<R: RemoteApi> RemoteApi for Timed<R> {
-    async fn teams(&self) -> RemoteResult<Vec<TeamObject>> {
-        self.within(self.inner.teams()).await
-    }
-    async fn sites(&self, team: &str) -> RemoteResult<Vec<SiteObject>> {
-        self.within(self.inner.sites(team)).await
-    }
-    async fn mappings(&self, team: &str, site: &str) -> RemoteResult<Vec<MappingObject>> {
-        self.within(self.inner.mappings(team, site)).await
-    }
-    async fn residents(&self, team: &str, site: &str) -> RemoteResult<Vec<ResidentObject>> {
-        self.within(self.inner.residents(team, site)).await
-    }
-    async fn resident(&self, team: &str, site: &str, id: &str) -> RemoteResult<ResidentObject> {
-        self.within(self.inner.resident(team, site, id)).await
-    }
-    async fn create_resident(&self, team: &str, site: &str, body: &WireInput) -> RemoteResult<ResidentObject> {
-        self.within(self.inner.create_resident(team, site, body)).await
-    }
-    async fn update_resident(
-        &self,
-        team: &str,
-        site: &str,
-        id: &str,
-        body: &WireInput,
-    ) -> RemoteResult<ResidentObject> {
-        self.within(self.inner.update_resident(team, site, id, body)).await
-    }
-    async fn terminate(&self, team: &str, site: &str, id: &str) -> RemoteResult<String> {
-        self.within(self.inner.terminate(team, site, id)).await
-    }
-    async fn purge(&self, team: &str, site: &str, id: &str) -> RemoteResult<String> {
-        self.within(self.inner.purge(team, site, id)).await
-    }
-    async fn invite(&self, team: &str, site: &str, id: &str) -> RemoteResult<String> {
-        self.within(self.inner.invite(team, site, id)).await
-    }
-    async fn psk_reset(&self, team: &str, site: &str, id: &str) -> RemoteResult<String> {
-        self.within(self.inner.psk_reset(team, site, id)).await
-    }
-    async fn set_status(&self, team: &str, site: &str, id: &str, status: &str) -> RemoteResult<String> {
-        self.within(self.inner.set_status(team, site, id, status)).await
-    }
-    async fn start_import(&self, team: &str, site: &str, body: &ImportBody) -> RemoteResult<String> {
-        self.within(self.inner.start_import(team, site, body)).await
-    }
-    async fn import_status(&self, team: &str, site: &str, job: &str) -> RemoteResult<JobStatus> {
-        self.within(self.inner.import_status(team, site, job)).await
-    }
-    async fn start_bulk(&self, team: &str, site: &str, body: &BulkActionBody) -> RemoteResult<String> {
-        self.within(self.inner.start_bulk(team, site, body)).await
-    }
-    async fn bulk_status(&self, team: &str, site: &str, job: &str) -> RemoteResult<JobStatus> {
-        self.within(self.inner.bulk_status(team, site, job)).await
-    }
 }
 
 /// Each call tried twice within a pass: a fault scripted twice fails the call for the pass.
@@ -297,7 +219,13 @@ async fn interrupted_at_every_site(kind: FaultKind) {
     let mut app = App::open_in_memory(clock).unwrap();
     let s = app.init(ADMIN.0, ADMIN.1, "Riverside").unwrap();
     // The hang outlasts the client's patience (0.8 s) by far; nothing else comes near it.
-    let r = Timed { inner: http(&sim), limit: Duration::from_millis(800) };
+    // The desk's own HTTP client, giving up after 0.8 s instead of 120 s.
+    let r = HttpRemote::with_timeout(
+        &sim.base_url(),
+        Credentials { email: SVC.0.into(), password: SVC.1.into() },
+        Duration::from_millis(800),
+    )
+    .unwrap();
     let first = sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
     assert_eq!((first.sites_inserted, first.sites_pulled, first.sites_failed), (6, 6, 0), "{first:?}");
     assert_same(app.conn(), &sim, "after the first pull");
