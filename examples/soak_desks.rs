@@ -11,7 +11,11 @@
 //! - nothing was created twice (every resident a desk added is on the remote once);
 //! - no edit was lost without a decision: where a desk's last value of a field is not the
 //!   final one, another desk changed it having seen that value, or a person decided a conflict
-//!   about that resident.
+//!   about that resident. The one exception it names apart, and does not fail on, is a write
+//!   overwritten inside the API's read-then-PUT window: the remote's record of reads and writes
+//!   (`sitemanager_sim::history`; each desk has its own service account) shows the overwriting
+//!   desk's fresh read, just before its PUT, came before the lost write reached the remote —
+//!   a PUT with no condition lets no client see it (docs/ARCHITECTURE.md, "Many desks").
 //!
 //! It prints requests per change, conflicts per 1,000 edits and the time to converge.
 //!
@@ -36,7 +40,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const SVC: (&str, &str) = ("soak-svc@sim.test", "soak-svc-password");
+/// Each desk signs in to the remote with its own service account (as each leasing office
+/// would), so the remote's record of reads and writes says which desk made each one.
+fn svc(k: usize) -> (String, String) {
+    (format!("soak-svc-{k}@sim.test"), format!("soak-svc-{k}-password"))
+}
 const ADMIN: (&str, &str) = ("admin@soak.test", "Soak-Admin-2026-pass");
 const SITES: usize = 4;
 const SHARED_UNITS: usize = 40;
@@ -111,13 +119,15 @@ fn seed() -> Seed {
         teams: vec![Team { team_id: "ST".into(), name: "Soak Team".into() }],
         sites,
         residents,
-        accounts: vec![Account {
-            email: SVC.0.into(),
-            password: SVC.1.into(),
-            level: AccountLevel::TeamAdmin,
-            team_ids: vec!["ST".into()],
-            site_ids: vec![],
-        }],
+        accounts: (0..MAX_DESKS)
+            .map(|k| Account {
+                email: svc(k).0,
+                password: svc(k).1,
+                level: AccountLevel::TeamAdmin,
+                team_ids: vec!["ST".into()],
+                site_ids: vec![],
+            })
+            .collect(),
     }
 }
 
@@ -155,8 +165,10 @@ fn cli(bin: &Path, db: &Path, args: &[&str], stdin: Option<&str>) -> Result<(), 
     }
 }
 
-fn remote(url: &str) -> HttpRemote {
-    HttpRemote::new(url, Credentials { email: SVC.0.into(), password: SVC.1.into() }).expect("a remote client")
+/// Desk `k`'s client of the remote, under its own service account.
+fn remote(url: &str, k: usize) -> HttpRemote {
+    let (email, password) = svc(k);
+    HttpRemote::new(url, Credentials { email, password }).expect("a remote client")
 }
 
 // ---- one desk (a child process) ---------------------------------------------------------
@@ -178,7 +190,7 @@ fn desk(db: &Path, k: usize, seed: u64, deadline: u128, url: &str, journal_path:
     let mut out =
         std::fs::OpenOptions::new().create(true).append(true).open(journal_path).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let r = remote(url);
+    let r = remote(url, k);
     let opts = SyncOptions::fast().pull_by_schedule(Duration::from_secs(2), Vec::new());
     let mut next_sync = Instant::now();
     let mut n = 0u64;
@@ -325,6 +337,7 @@ fn start(desk: &mut Desk, k: usize, seed: u64, deadline: u128, url: &str) -> Res
 /// (a scripted person: a random side per conflict, refused changes given up). Returns whether
 /// the desk was already quiet: nothing sent, nothing decided, every site unchanged.
 fn settle(
+    k: usize,
     db: &Path,
     url: &str,
     rng: &mut rand::rngs::StdRng,
@@ -334,7 +347,7 @@ fn settle(
     let mut app = open_app(db)?;
     let s: Session = app.sign_in(ADMIN.0, ADMIN.1).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let r = remote(url);
+    let r = remote(url, k);
     let mut quiet = true;
     for _ in 0..30 {
         let rep =
@@ -441,14 +454,16 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
     for k in 0..desks {
         let db = dir.path().join(format!("desk{k}.db"));
         cli(&bin, &db, &["init", "--admin-email", ADMIN.0, "--team", "Soak Team"], None)?;
-        let args = ["--as", ADMIN.0, "sync", "--remote", &url, "--remote-user", SVC.0, "--remote-password-stdin"];
-        cli(&bin, &db, &args, Some(&format!("{}\n", SVC.1)))?;
+        let (user, password) = svc(k);
+        let args = ["--as", ADMIN.0, "sync", "--remote", &url, "--remote-user", &user, "--remote-password-stdin"];
+        cli(&bin, &db, &args, Some(&format!("{password}\n")))?;
         all.push(Desk { db, journal: dir.path().join(format!("desk{k}.jsonl")), child: None, starts: 0 });
     }
     println!("soak: {desks} desks set up (init + first sync) in {:.1} s", set_up.elapsed().as_secs_f64());
 
     // The soak: faults on, every desk working and syncing, some killed and started again.
     sim.set_faults(faults(seed)).map_err(|e| e.message)?;
+    sim.world(|w| w.keep_history());
     let before = sim.stats();
     let deadline = now_ms() + u128::from(seconds) * 1000;
     for (k, d) in all.iter_mut().enumerate() {
@@ -491,8 +506,8 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
     loop {
         rounds += 1;
         let mut quiet = true;
-        for d in &all {
-            quiet &= settle(&d.db, &url, &mut rng, &mut decided, &mut given_up)?;
+        for (k, d) in all.iter().enumerate() {
+            quiet &= settle(k, &d.db, &url, &mut rng, &mut decided, &mut given_up)?;
         }
         if quiet {
             break;
@@ -588,7 +603,9 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
             last_by_desk.insert(key, l["value"].as_str().unwrap_or_default().to_string());
         }
     }
+    let history = sim.world(|w| w.history().to_vec());
     let mut lost = Vec::new();
+    let mut in_window = Vec::new();
     for ((email, field, k), value) in &last_by_desk {
         let Some(now) = final_value(email, field) else { continue };
         if &now == value {
@@ -598,7 +615,11 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
             .iter()
             .any(|l| l["email"] == email.as_str() && l["field"] == field.as_str() && l["seen"] == value.as_str());
         if !seen_by_another && !decided_on.contains(email.as_str()) {
-            lost.push(format!("desk {k}: {email} {field} = {value} (now {now})"));
+            let what = format!("desk {k}: {email} {field} = {value} (now {now})");
+            match overwritten_unseen(&history, *k, email, field, value) {
+                Some(by) => in_window.push(format!("{what}, by desk {by}")),
+                None => lost.push(what),
+            }
         }
     }
     if !lost.is_empty() {
@@ -619,7 +640,7 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
         "soak: {desks} desks, {seconds} s with faults, {kills} SIGKILLs ({starts} starts): {} changes ({} edits, {} adds), \
          {soak_requests} requests: {:.2} requests per change ({:.2} writes, {:.2} reads); {conflicts} conflicts: {:.1} per 1,000 edits; \
          converged in {converge_s:.1} s ({rounds} rounds, {} decisions, {} adds dropped by a decision); every desk equals the remote ({} residents), \
-         nothing created twice, no edit lost without a decision",
+         nothing created twice, no edit lost without a decision{}",
         lines.len(),
         edits.len(),
         added.len(),
@@ -630,8 +651,48 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
         decided.iter().filter(|(_, f)| f == "*").count(),
         dropped.len(),
         remote.len(),
+        match in_window.len() {
+            0 => String::new(),
+            n => format!(
+                " but {n} overwritten in the API's read-then-PUT window (the overwriting desk read the resident before \
+                 the lost write reached the remote, and the API's PUT has no condition to refuse it): {in_window:?}"
+            ),
+        },
     );
     Ok(())
+}
+
+/// Whether desk `k`'s last write of `value` into `field` was overwritten, on the remote, by a
+/// desk whose last read of that resident came before the write landed: a loss inside the one
+/// round trip between an update's fresh read and its PUT, which the API (a PUT with no
+/// condition) gives no client a way to prevent. Returns the overwriting desk. `None` — the
+/// write never reached the remote, or the desk that overwrote it had read it (or never read
+/// at all, or not just before its write) — is a loss the desk should have prevented.
+fn overwritten_unseen(
+    history: &[sitemanager_sim::history::ResidentAccess],
+    k: usize,
+    email: &str,
+    field: &str,
+    value: &str,
+) -> Option<usize> {
+    let of = |a: &sitemanager_sim::history::ResidentAccess| -> String {
+        if field == "FirstName" {
+            a.first_name.clone()
+        } else {
+            a.phone.clone().unwrap_or_default()
+        }
+    };
+    let mine = svc(k).0;
+    let accesses: Vec<_> = history.iter().filter(|a| a.email == email).collect();
+    let written = accesses.iter().rposition(|a| a.write && a.account == mine && of(a) == value)?;
+    let over = accesses[written..].iter().find(|a| a.write && of(a) != value)?;
+    let last_read = accesses.iter().rfind(|a| !a.write && a.account == over.account && a.seq < over.seq)?;
+    let by = (0..MAX_DESKS).find(|j| svc(*j).0 == over.account)?;
+    // That read was the overwriting update's own fresh read (its PUT follows it within a
+    // round trip and a retry), not one from long before: a desk that skipped the fresh read
+    // would show an old one here, and its loss is the desk's.
+    let fresh = over.at.duration_since(last_read.at) < Duration::from_millis(1500);
+    (fresh && last_read.seq < accesses[written].seq).then_some(by)
 }
 
 /// The residentdesk CLI beside this example, built now (set-up runs it).

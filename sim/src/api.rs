@@ -136,7 +136,9 @@ async fn get_resident(
         let acct = w.authenticate(authorization(&headers))?;
         let site = w.site_in_scope(&acct, &team_id, &site_id)?;
         let r = w.resident_on_site(&site, &id)?;
-        Ok(ResidentsEnvelope { error: None, residents: vec![w.resident_wire(r)] })
+        let envelope = ResidentsEnvelope { error: None, residents: vec![w.resident_wire(r)] };
+        w.record_access(&acct.email, &id, false);
+        Ok(envelope)
     })
     .map(Json)
 }
@@ -169,6 +171,7 @@ async fn update_resident(
         w.resident_on_site(&site, &id)?;
         let input: ResidentInput = body.parse()?;
         let r = w.update_resident(&site, &id, &input)?;
+        w.record_access(&acct.email, &id, true);
         Ok(ResidentsEnvelope { error: None, residents: vec![w.resident_wire(&r)] })
     })
     .map(Json)

@@ -23,6 +23,7 @@ pub mod control;
 pub mod error;
 pub mod extract;
 pub mod faults;
+pub mod history;
 pub mod jobs;
 pub mod model;
 pub mod persist;

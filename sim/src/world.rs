@@ -68,6 +68,8 @@ pub struct World {
     last_scan: Option<DateTime<Utc>>,
     /// Derived indexes over `data.residents` (see [`World::reindex`]).
     index: Index,
+    /// Single-resident reads and writes in order, when kept (see [`crate::history`]).
+    pub(crate) history: Option<Vec<crate::history::ResidentAccess>>,
 }
 
 /// Residents by site (in creation order) and by email, so lists and writes do not walk
@@ -116,6 +118,7 @@ impl World {
             wire_cache: RefCell::new(HashMap::new()),
             last_scan: None,
             index: Index::default(),
+            history: None,
         };
         w.reindex();
         w

@@ -199,7 +199,13 @@ async fn update<R: RemoteApi>(
     // whatever another desk wrote between our read and our PUT would be overwritten without a
     // conflict. The site's snapshot may be seconds old by now (a pass sends many changes):
     // read this one resident again just before comparing, so that window is one round trip
-    // (the many-desks soak, examples/soak_desks.rs, found edits lost in it).
+    // (the many-desks soak, examples/soak_desks.rs, found edits lost in it). The entry is
+    // marked in flight before that read, not between the read and the PUT: the mark is a
+    // commit (an fsync, milliseconds on a busy desk) that would widen the window; a crash
+    // after it leaves an in-flight update that recovery sends again, reading first.
+    if mark_in_flight(cx, a.site_id, "single", OutboxOp::Update.as_str(), &[a])?.is_none() {
+        return Ok((Outcome::Stop, None));
+    }
     let (remote, team, policy) = (cx.remote, cx.team_remote.clone(), cx.opts.retry);
     let current = match retry(&policy, true, || remote.resident(&team, site, &id)).await {
         Ok(fresh) => fresh,
@@ -242,9 +248,6 @@ async fn update<R: RemoteApi>(
             return Ok((Outcome::Stop, None));
         }
     };
-    if mark_in_flight(cx, a.site_id, "single", OutboxOp::Update.as_str(), &[a])?.is_none() {
-        return Ok((Outcome::Stop, None));
-    }
     // Sent once per pass: a PUT that fails is not sent again with the same body after a
     // wait (another desk may have written meanwhile, and a PUT has no condition); the entry
     // waits for the next pass, which reads the resident again and compares first.
