@@ -92,8 +92,15 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
+    // A pull's merge, an import's row or a use case runs a few dozen distinct statements in
+    // turn; rusqlite's default cache of 16 evicted and re-parsed them (5 % of a 1 % pull at a
+    // million residents went to preparing statements again).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
+
+/// How many prepared statements a connection keeps (see [`configure`]).
+const STATEMENT_CACHE: usize = 128;
 
 /// The connection's page cache set to `kib` KiB for a while (restored on drop): small while
 /// an export streams ([`export::STREAMING_CACHE_KIB`]), large while a bulk write (demo seed,

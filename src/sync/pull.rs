@@ -17,6 +17,7 @@ use residentdesk_domain::wire::{MappingObject, ResidentObject};
 use rusqlite::Transaction;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Links the active team and its sites; returns false when the remote cannot be reached
@@ -166,27 +167,26 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
     // Progress counts a site once its answer is in (the network is the slow part), so a pass
     // of one chunk still moves: 0 of N at the start, then site by site.
     cx.progress("pull", 0, total);
-    let progress = cx.progress;
-    for chunk in sites.chunks(PULL_CHUNK) {
+    let fetch = Fetch { remote, policy, team: &team, fetched: AtomicU64::new(0), total, progress: cx.progress };
+    let chunks: Vec<&[crate::store::sites::Site]> = sites.chunks(PULL_CHUNK).collect();
+    let mut ahead: Option<Ahead<'_>> = None;
+    for (i, chunk) in chunks.iter().enumerate() {
         cx.keep_lease()?;
-        let fetched = std::sync::atomic::AtomicU64::new(done);
-        let fetches = chunk.iter().map(|site| {
-            let (team, site_remote) = (team.clone(), site.remote_id.clone().unwrap_or_default());
-            let fetched = &fetched;
-            async move {
-                let m = retry(&policy, true, || remote.mappings_body(&team, &site_remote)).await?;
-                let r = retry(&policy, true, || remote.residents_body(&team, &site_remote)).await?;
-                // Digested here, while the chunk's other answers are still on their way
-                // (not in the write step, which holds the database).
-                let digest = remote_digest(&m, &r);
-                let now = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                if let Some(p) = progress {
-                    p(Progress { phase: "pull".into(), done: now, total });
-                }
-                Ok::<_, RemoteError>((m, r, digest))
-            }
-        });
-        let results = join_all(fetches.collect()).await;
+        let results = match ahead.take() {
+            Some(Ahead::Running(next)) => next.await,
+            Some(Ahead::Answered(results)) => results,
+            None => fetch.chunk(chunk).await,
+        };
+        // The next chunk's requests go out now, before this chunk is merged: the remote
+        // answers them (and the connections read the answers) while the database is written,
+        // so a pull takes about the longer of the network and the writes, not their sum.
+        if let Some(next) = chunks.get(i + 1) {
+            let mut next: Running<'_> = Box::pin(fetch.chunk(next));
+            ahead = Some(match poll_once(&mut next).await {
+                Some(results) => Ahead::Answered(results),
+                None => Ahead::Running(next),
+            });
+        }
         if let Some(RemoteError::Auth(m)) =
             results.iter().find_map(|r| r.as_ref().err().filter(|e| matches!(e, RemoteError::Auth(_))))
         {
@@ -197,64 +197,67 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         let mut report = std::mem::take(&mut cx.report);
         let started = Instant::now();
         let mut errors = Vec::new();
-        let written = cx.write(|tx| {
-            for (site, result) in chunk.iter().zip(results) {
-                match result {
-                    Ok((m, body, remote)) => {
-                        // What the remote answered, and what the merge would read here: the
-                        // same as after the last merge means that merge's result still holds.
-                        // The body is digested as it came, so an unchanged one is never parsed.
-                        let last = sync_state::pulled_digest(tx, site.id)?;
-                        let unchanged = last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
-                            d == remote && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
-                        });
-                        // The site's place in the schedule: back to every pass when it
-                        // changed, further apart while it stays quiet (only a scheduled
-                        // pass sets a time; after a one-off pass the site is due at once).
-                        sync_state::schedule_pull(tx, site.id, !unchanged, |quiet| {
-                            schedule.as_ref().map(|(s, _)| s.next_pull(now, quiet, spread(site.id, now)))
-                        })?;
-                        // The units as the last settled merge left them: the same mappings
-                        // answer, and nothing else writes a synced site's units, so they are
-                        // neither parsed nor compared again (`None` below).
-                        let same_units = !unchanged
-                            && last.as_deref().is_some_and(|last| same_mappings(last, &remote))
-                            && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| {
-                                last.as_deref()
-                                    .is_some_and(|l| units_part(l).is_some() && units_part(l) == units_part(&now))
-                            });
-                        let parsed = match unchanged {
-                            true => None,
-                            false => Some(
-                                match same_units {
-                                    true => Ok(None),
-                                    false => super::client::parse_mappings(&m).map(Some),
-                                }
-                                .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
-                            ),
-                        };
-                        drop((m, body));
-                        if let Some(Err(e)) = parsed {
-                            failed(tx, site, e, now, &mut report, &mut errors)?;
-                            continue;
-                        }
-                        if let Some(Ok((m, r))) = parsed {
-                            let settled = merge_site(tx, session, site, m.as_deref(), r, now, &mut report)?;
-                            let digest = match settled {
-                                true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
-                                false => None,
+        let written = off_the_runtime(|| {
+            cx.write(|tx| {
+                for (site, result) in chunk.iter().zip(results) {
+                    match result {
+                        Ok((m, body, remote)) => {
+                            // What the remote answered, and what the merge would read here: the
+                            // same as after the last merge means that merge's result still holds.
+                            // The body is digested as it came, so an unchanged one is never parsed.
+                            let last = sync_state::pulled_digest(tx, site.id)?;
+                            let unchanged =
+                                last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, stamp)| {
+                                    d == remote
+                                        && sync_state::site_local_stamp(tx, site.id).is_ok_and(|now| now == stamp)
+                                });
+                            // The site's place in the schedule: back to every pass when it
+                            // changed, further apart while it stays quiet (only a scheduled
+                            // pass sets a time; after a one-off pass the site is due at once).
+                            sync_state::schedule_pull(tx, site.id, !unchanged, |quiet| {
+                                schedule.as_ref().map(|(s, _)| s.next_pull(now, quiet, spread(site.id, now)))
+                            })?;
+                            // The units as the last settled merge left them: the same mappings
+                            // answer, and nothing else writes a synced site's units, so they are
+                            // neither parsed nor compared again (`None` below).
+                            let same_units = !unchanged
+                                && last.as_deref().is_some_and(|last| same_mappings(last, &remote))
+                                && sync_state::site_units_stamp(tx, site.id).is_ok_and(|now| {
+                                    last.as_deref().is_some_and(|l| units_part(l) == Some(now.as_str()))
+                                });
+                            let parsed = match unchanged {
+                                true => None,
+                                false => Some(
+                                    match same_units {
+                                        true => Ok(None),
+                                        false => super::client::parse_mappings(&m).map(Some),
+                                    }
+                                    .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
+                                ),
                             };
-                            sync_state::set_pulled_digest(tx, site.id, digest.as_deref())?;
-                        } else {
-                            sync_state::site_pulled(tx, site.id, now)?;
-                            report.sites_unchanged += 1;
+                            drop((m, body));
+                            if let Some(Err(e)) = parsed {
+                                failed(tx, site, e, now, &mut report, &mut errors)?;
+                                continue;
+                            }
+                            if let Some(Ok((m, r))) = parsed {
+                                let settled = merge_site(tx, session, site, m.as_deref(), r, now, &mut report)?;
+                                let digest = match settled {
+                                    true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
+                                    false => None,
+                                };
+                                sync_state::set_pulled_digest(tx, site.id, digest.as_deref())?;
+                            } else {
+                                sync_state::site_pulled(tx, site.id, now)?;
+                                report.sites_unchanged += 1;
+                            }
+                            report.sites_pulled += 1;
                         }
-                        report.sites_pulled += 1;
+                        Err(e) => failed(tx, site, e, now, &mut report, &mut errors)?,
                     }
-                    Err(e) => failed(tx, site, e, now, &mut report, &mut errors)?,
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         });
         report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
         cx.report = report;
@@ -266,6 +269,76 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         cx.progress("pull", done, total);
     }
     Ok(())
+}
+
+/// One site's answers as they came (mappings, residents) with their digest.
+type Fetched = Result<(Vec<u8>, Vec<u8>, String), RemoteError>;
+
+/// A chunk's fetch under way.
+type Running<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Fetched>> + Send + 'a>>;
+
+/// The next chunk's fetch, started before the current chunk is merged.
+enum Ahead<'a> {
+    Running(Running<'a>),
+    Answered(Vec<Fetched>),
+}
+
+/// What fetching a site's answers needs, shared by every chunk of a pull.
+struct Fetch<'a, R: RemoteApi> {
+    remote: &'a R,
+    policy: RetryPolicy,
+    team: &'a str,
+    /// Sites whose answers are in, for the progress.
+    fetched: AtomicU64,
+    total: u64,
+    progress: Option<super::ProgressFn<'a>>,
+}
+
+impl<R: RemoteApi> Fetch<'_, R> {
+    /// The answers of a chunk's sites, fetched concurrently (a site's two GETs at once too),
+    /// each digested as it arrives.
+    async fn chunk(&self, chunk: &[crate::store::sites::Site]) -> Vec<Fetched> {
+        let fetches = chunk.iter().map(|site| {
+            let site_remote = site.remote_id.clone().unwrap_or_default();
+            async move {
+                let (m, r) = tokio::join!(
+                    retry(&self.policy, true, || self.remote.mappings_body(self.team, &site_remote)),
+                    retry(&self.policy, true, || self.remote.residents_body(self.team, &site_remote)),
+                );
+                let (m, r) = (m?, r?);
+                // Digested here, while the chunk's other answers are still on their way
+                // (not in the write step, which holds the database).
+                let digest = remote_digest(&m, &r);
+                let now = self.fetched.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(p) = self.progress {
+                    p(Progress { phase: "pull".into(), done: now, total: self.total });
+                }
+                Ok::<_, RemoteError>((m, r, digest))
+            }
+        });
+        join_all(fetches.collect()).await
+    }
+}
+
+/// Polls `f` once, so that the requests it makes are on their way; its output if that
+/// already finished it.
+async fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut *f).poll(cx) {
+        std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
+}
+
+/// Runs a database step that holds the thread for a while. On a multi-threaded runtime the
+/// thread's other tasks (the connections reading the next chunk's answers) move to another
+/// thread meanwhile; on a single-threaded one the step just runs (the kernel still buffers
+/// the answers the remote sends).
+fn off_the_runtime<T>(step: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(step),
+        _ => step(),
+    }
 }
 
 /// Records a site whose answer could not be had or read: its pull failed this pass.
@@ -482,15 +555,15 @@ fn merge_site(
         // below settles is never read in full (a site with a few changed residents reads
         // those few rows and bases, not all of them).
         let locals = store::residents::pull_marks_for_site(tx, site_id)?;
-        let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::new();
-        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::new();
+        let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
+        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
         for r in &locals {
             if let Some(id) = &r.remote_id {
                 by_remote.insert(id.as_str(), r);
             }
             by_email.insert(r.email.as_str(), r);
         }
-        let mut seen: HashSet<i64> = HashSet::new();
+        let mut seen: HashSet<i64> = HashSet::with_capacity(locals.len());
         let empty = Local::default();
         for r in &remote {
             let Some(rid) = r.resident_id.clone() else {

@@ -228,9 +228,6 @@ impl App {
         observers: Observers<'_, '_>,
     ) -> AppResult<ImportReport> {
         let Observers { progress, mut sink } = observers;
-        // Each row runs about ten distinct statements (checks, insert, outbox, audit); a
-        // statement cache smaller than that would re-prepare every one of them on every row.
-        self.conn().set_prepared_statement_cache_capacity(64);
         let site_reference = site;
         let live = self.live_sessions();
         let tx = self.write(session, &uc::IMPORT, At::Site(site_reference))?;

@@ -144,7 +144,10 @@ pub fn sync(
             eprintln!("note: {notice}");
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // One worker thread besides this one: the pass runs here, and the connections read the
+    // next sites' answers on the worker while a pull writes the database (`sync::pull`).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| AppError::internal(format!("cannot start the async runtime: {e}")))?;
