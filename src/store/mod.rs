@@ -32,7 +32,7 @@ pub mod views;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use include_dir::{include_dir, Dir};
 pub use key::{DbKey, KeySource};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::Migrations;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -97,6 +97,22 @@ pub fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     // million residents went to preparing statements again).
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
+}
+
+/// Opens a savepoint `name` inside the caller's transaction: a step that may have to undo
+/// its own writes ([`rollback_to`]) without giving up the transaction's others.
+pub fn savepoint(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!("SAVEPOINT {name}"))
+}
+
+/// Keeps what was written since [`savepoint`] `name` (as part of the transaction).
+pub fn release(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!("RELEASE {name}"))
+}
+
+/// Undoes what was written since [`savepoint`] `name`, and closes it.
+pub fn rollback_to(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))
 }
 
 /// How many prepared statements a connection keeps (see [`configure`]).
@@ -412,6 +428,24 @@ mod tests {
     #[test]
     fn migrations_validate() {
         migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn a_savepoint_undoes_only_what_was_written_after_it() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(x INTEGER)").unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        savepoint(&tx, "step").unwrap();
+        tx.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        rollback_to(&tx, "step").unwrap();
+        savepoint(&tx, "step").unwrap();
+        tx.execute("INSERT INTO t VALUES (3)", []).unwrap();
+        release(&tx, "step").unwrap();
+        tx.commit().unwrap();
+        let kept: Vec<i64> =
+            conn.prepare("SELECT x FROM t ORDER BY x").unwrap().query_map([], |r| r.get(0)).unwrap().flatten().collect();
+        assert_eq!(kept, vec![1, 3]);
     }
 
     #[test]

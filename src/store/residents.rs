@@ -663,6 +663,11 @@ impl PullMark {
     pub fn settles(&self, digest: &str) -> bool {
         self.remote_digest.as_deref() == Some(digest) && self.local_at.as_deref() == Some(self.updated_at.as_str())
     }
+
+    /// The digest of the remote object the last merge merged into this resident, if any.
+    pub fn remote_digest(&self) -> Option<&str> {
+        self.remote_digest.as_deref()
+    }
 }
 
 /// The [`PullMark`] of every resident of a site.

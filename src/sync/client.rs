@@ -608,6 +608,28 @@ pub fn parse_residents(bytes: &[u8]) -> RemoteResult<Vec<ResidentObject>> {
     Ok(parse::<ResidentsEnvelope>(bytes)?.residents)
 }
 
+/// The residents of a `GET .../resident` body, each as its JSON object unparsed (the body is
+/// checked to be JSON): the pull digests each one as it came and parses only those that are
+/// not what it merged last time ([`parse_resident`]).
+pub fn split_residents(bytes: &[u8]) -> RemoteResult<Vec<&serde_json::value::RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Residents", default, borrow)]
+        residents: Vec<&'a serde_json::value::RawValue>,
+    }
+    Ok(parse_borrowed::<Envelope<'_>>(bytes)?.residents)
+}
+
+/// One resident of [`split_residents`], parsed.
+pub fn parse_resident(raw: &serde_json::value::RawValue) -> RemoteResult<ResidentObject> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| RemoteError::Decode(format!("a resident in the answer: {e} ({} bytes)", raw.get().len())))
+}
+
+fn parse_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> RemoteResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| RemoteError::Decode(format!("{e} (answer of {} bytes)", bytes.len())))
+}
+
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> RemoteResult<T> {
     serde_json::from_slice(bytes).map_err(|e| RemoteError::Decode(format!("{e} (answer of {} bytes)", bytes.len())))
 }
@@ -699,6 +721,21 @@ mod tests {
         assert!(RemoteError::RateLimited { retry_after: None, message: "x".into() }.retryable());
         assert!(!RemoteError::Rejected { status: 409, message: "x".into() }.retryable());
         assert!(!RemoteError::Auth("x".into()).retryable());
+    }
+
+    #[test]
+    fn an_answer_splits_into_its_residents_as_they_came_and_a_bad_one_is_named() {
+        let body = br#"{"Error": null, "Residents": [{"ResidentId": "a", "FirstName": "Ann"},
+            {"ResidentId":"b","FirstName":{"not":"a name"}}]}"#;
+        let raw = split_residents(body).expect("the body is JSON");
+        assert_eq!(raw.len(), 2);
+        // Byte for byte as answered (the digest is of these bytes).
+        assert_eq!(raw[0].get(), r#"{"ResidentId": "a", "FirstName": "Ann"}"#);
+        assert_eq!(parse_resident(raw[0]).unwrap().first_name.as_deref(), Some("Ann"));
+        let bad = parse_resident(raw[1]).unwrap_err();
+        assert!(matches!(&bad, RemoteError::Decode(m) if m.contains("a resident in the answer")), "{bad:?}");
+        assert!(matches!(split_residents(br#"{"Residents": [{"ResidentId": "a"}"#), Err(RemoteError::Decode(_))));
+        assert!(split_residents(br#"{"Error": null}"#).unwrap().is_empty(), "no residents key: none");
     }
 
     #[test]

@@ -232,16 +232,29 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                                         true => Ok(None),
                                         false => super::client::parse_mappings(&m).map(Some),
                                     }
-                                    .and_then(|m| super::client::parse_residents(&body).map(|r| (m, r))),
+                                    .and_then(|m| super::client::split_residents(&body).map(|r| (m, r))),
                                 ),
                             };
-                            drop((m, body));
+                            drop(m);
                             if let Some(Err(e)) = parsed {
                                 failed(tx, site, e, now, &mut report, &mut errors)?;
                                 continue;
                             }
                             if let Some(Ok((m, r))) = parsed {
-                                let settled = merge_site(tx, session, site, m.as_deref(), r, now, &mut report)?;
+                                // A resident the merge cannot read fails the site, as a body it
+                                // cannot read would: what the merge wrote before it is undone.
+                                store::savepoint(tx, "site_merge")?;
+                                let settled = match merge_site(tx, session, site, m.as_deref(), &r, now, &mut report)? {
+                                    Ok(settled) => {
+                                        store::release(tx, "site_merge")?;
+                                        settled
+                                    }
+                                    Err(e) => {
+                                        store::rollback_to(tx, "site_merge")?;
+                                        failed(tx, site, e, now, &mut report, &mut errors)?;
+                                        continue;
+                                    }
+                                };
                                 let digest = match settled {
                                     true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
                                     false => None,
@@ -382,17 +395,13 @@ fn units_part(stamp: &str) -> Option<&str> {
     stamp.rsplit_once(':').map(|(_, u)| u).filter(|u| u.starts_with('u'))
 }
 
-/// A digest of one remote resident as answered (every field, `Status` included), kept with
-/// its merge base: 128 bits from two differently keyed hashes, as [`remote_digest`].
-fn resident_digest(r: &ResidentObject) -> String {
-    use std::hash::{Hash, Hasher};
-    let half = |key: u64| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        r.hash(&mut h);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(0x5ca1e), half(0xd16e57))
+/// A digest of one remote resident as it came over the wire (its JSON object, unparsed: every
+/// field, `Status` included), kept with its merge base: the first 128 bits of its SHA-256, in
+/// hex. The same bytes are the same object; other bytes for the same values (a remote that
+/// re-orders keys) only cost that resident a full merge.
+fn resident_digest(raw: &serde_json::value::RawValue) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(raw.get().as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
@@ -523,10 +532,10 @@ fn merge_site(
     session: &crate::access::Session,
     site: &crate::store::sites::Site,
     mappings: Option<&[MappingObject]>,
-    remote: Vec<ResidentObject>,
+    remote: &[&serde_json::value::RawValue],
     now: chrono::DateTime<chrono::Utc>,
     report: &mut super::PassReport,
-) -> AppResult<bool> {
+) -> AppResult<Result<bool, RemoteError>> {
     let site_id = site.id;
     let mut unsettled = 0u64;
     // `None`: the units are as the last settled merge left them.
@@ -557,29 +566,25 @@ fn merge_site(
         let locals = store::residents::pull_marks_for_site(tx, site_id)?;
         let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
         let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
+        // Each resident by the digest of the remote object its last merge merged.
+        let mut by_digest: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
         for r in &locals {
             if let Some(id) = &r.remote_id {
                 by_remote.insert(id.as_str(), r);
+            }
+            if let Some(d) = r.remote_digest() {
+                by_digest.insert(d, r);
             }
             by_email.insert(r.email.as_str(), r);
         }
         let mut seen: HashSet<i64> = HashSet::with_capacity(locals.len());
         let empty = Local::default();
-        for r in &remote {
-            let Some(rid) = r.resident_id.clone() else {
-                unsettled += 1;
-                continue;
-            };
-            let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
-            let found = by_remote.get(rid.as_str()).copied().or_else(|| {
-                by_email.get(email.as_str()).copied().filter(|l| {
-                    l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
-                })
-            });
-            let digest = resident_digest(r);
-            // The fast path: the same remote object as last merged, and nothing here since
-            // (same `updated_at`, no unfinished entry, no open conflict): that merge holds.
-            if let Some(l) = found.filter(|l| l.remote_id.as_deref() == Some(rid.as_str())) {
+        for raw in remote {
+            let digest = resident_digest(raw);
+            // The fast path: the same remote object, byte for byte, as last merged into a
+            // resident here, and nothing here since (same `updated_at`, no unfinished entry, no
+            // open conflict): that merge holds, and the object is not even parsed.
+            if let Some((l, rid)) = by_digest.get(digest.as_str()).and_then(|l| Some((*l, l.remote_id.as_deref()?))) {
                 let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
                     && !local_changes.contains_key(&format!("x{rid}"))
                     && !marks.unsent.contains(&l.id)
@@ -590,6 +595,21 @@ fn merge_site(
                     continue;
                 }
             }
+            let r = match super::client::parse_resident(raw) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let r = &r;
+            let Some(rid) = r.resident_id.clone() else {
+                unsettled += 1;
+                continue;
+            };
+            let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
+            let found = by_remote.get(rid.as_str()).copied().or_else(|| {
+                by_email.get(email.as_str()).copied().filter(|l| {
+                    l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
+                })
+            });
             let local: Option<Resident> = match found {
                 Some(m) => store::residents::get(tx, m.id)?,
                 None => None,
@@ -767,5 +787,5 @@ fn merge_site(
         }
         sync_state::site_pulled(tx, site_id, now)?;
     }
-    Ok(unsettled == 0)
+    Ok(Ok(unsettled == 0))
 }
