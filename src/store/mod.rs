@@ -443,8 +443,13 @@ mod tests {
         tx.execute("INSERT INTO t VALUES (3)", []).unwrap();
         release(&tx, "step").unwrap();
         tx.commit().unwrap();
-        let kept: Vec<i64> =
-            conn.prepare("SELECT x FROM t ORDER BY x").unwrap().query_map([], |r| r.get(0)).unwrap().flatten().collect();
+        let kept: Vec<i64> = conn
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .flatten()
+            .collect();
         assert_eq!(kept, vec![1, 3]);
     }
 

@@ -90,6 +90,27 @@ pub fn local_fields(r: &Resident) -> Map<String, Value> {
     }
 }
 
+/// The base to keep after a write the remote answered with `answered`. A field takes the
+/// answered value only where this desk's row `local` holds the same value (the two now agree
+/// on it); every other field keeps the base it had (`old`, or the row's value when there is
+/// none). The answer may carry another desk's value of a field this row has not merged yet:
+/// as the base it would hide that value from the next pull, and let a person who edits the
+/// field, still seeing the old value, overwrite it without a conflict.
+pub fn agreed_base(
+    old: Option<&Map<String, Value>>,
+    local: &Map<String, Value>,
+    answered: &Map<String, Value>,
+) -> Map<String, Value> {
+    let (l, a) = (normalize(local), normalize(answered));
+    let mut base = old.cloned().unwrap_or_else(|| local.clone());
+    for (field, value) in answered {
+        if l.get(field) == a.get(field) {
+            base.insert(field.clone(), value.clone());
+        }
+    }
+    base
+}
+
 /// Turns merged wire values back into local fields (`None` when a required value is
 /// missing or unreadable).
 pub fn to_fields(m: &Map<String, Value>) -> Option<ResidentFields> {
@@ -161,6 +182,22 @@ mod tests {
     }
     fn set(f: &[&str]) -> BTreeSet<String> {
         f.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn after_a_write_the_base_agrees_only_where_the_row_holds_the_answer() {
+        let map = |pairs: &[(&str, &str)]| -> Map<String, Value> {
+            pairs.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect()
+        };
+        let old = map(&[("FirstName", "Ann"), ("PhoneNumber", "555-0000")]);
+        let local = map(&[("FirstName", "Anna"), ("PhoneNumber", "555-0000")]);
+        // The PUT sent the new first name; another desk's phone came along in the answer.
+        let answered = map(&[("FirstName", "Anna"), ("PhoneNumber", "555-0999")]);
+        let agreed = agreed_base(Some(&old), &local, &answered);
+        assert_eq!(agreed["FirstName"], "Anna", "sent and answered: agreed");
+        assert_eq!(agreed["PhoneNumber"], "555-0000", "not merged here yet: the old base stays");
+        let agreed = agreed_base(None, &local, &answered);
+        assert_eq!(agreed["PhoneNumber"], "555-0000", "no base yet: the row's value");
     }
 
     #[test]

@@ -338,6 +338,41 @@ async fn the_per_resident_fast_path_still_sees_local_and_remote_edits() {
     assert_eq!(kept(&app), 3);
 }
 
+/// After an update's PUT the desk agrees with the remote on the fields it sent, not on the
+/// others: another desk's value of another field, which the PUT's fresh read carried along but
+/// the local row has not merged yet, must not become the base. Else a person who edits that
+/// field next (still seeing the old value) overwrites the other desk's value without a
+/// conflict. (The many-desks soak lost an edit this way.)
+#[tokio::test]
+async fn a_put_does_not_make_the_desk_agree_on_fields_it_did_not_send() {
+    let sim = start_sim(FaultConfig::default());
+    let (mut app, s) = local();
+    let r = remote(&sim);
+    sync_all(&mut app, &s, &r).await;
+    let email = "remote0@example.com";
+    // Another desk changes the phone in Site Manager.
+    sim.world(|w| {
+        for res in w.data.residents.values_mut().filter(|x| x.email == email) {
+            res.phone = Some("555-0999".into());
+        }
+    });
+    // Here: a name edit, pushed by a pass that pulls no site (as a timer pass whose sites are
+    // not due yet), then a phone edit by a person who still sees the old phone.
+    app.resident_update(&s, email, &ResidentPatch { first_name: Some("Mine".into()), ..Default::default() }).unwrap();
+    let push_only = SyncOptions { pull: residentdesk::sync::schedule::PullPlan::Only(Vec::new()), ..opts() };
+    let rep = sync_pass(&mut app, &s, &r, &push_only, None).await.unwrap();
+    assert_eq!((rep.done, rep.sites_pulled), (1, 0), "{rep:?}");
+    app.resident_update(&s, email, &ResidentPatch { phone: Some("555-0111".into()), ..Default::default() }).unwrap();
+    sync_pass(&mut app, &s, &r, &opts(), None).await.unwrap();
+    let phone = sim.data().residents.values().find(|x| x.email == email).and_then(|x| x.phone.clone());
+    assert_eq!(phone.as_deref(), Some("555-0999"), "the other desk's phone was not overwritten unseen");
+    let conflicts = app.conflict_list(&s, false).unwrap();
+    let about_phone = conflicts
+        .iter()
+        .any(|c| c.email.as_deref() == Some(email) && c.state == "open" && c.fields.get("PhoneNumber").is_some());
+    assert!(about_phone, "a person decides the phone: {conflicts:?}");
+}
+
 /// A site merged again for a resident's change keeps its units without reading them when the
 /// remote's units answer is the one last merged, and takes the remote's new units when it is not.
 #[tokio::test]

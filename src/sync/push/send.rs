@@ -8,7 +8,7 @@ use super::{chain_key, snapshot, Outcome, Results, Snapshots, Started};
 use crate::error::AppResult;
 use crate::store::{self, sync_state};
 use crate::sync::client::{RemoteApi, RemoteError};
-use crate::sync::merge::{normalize, remote_fields};
+use crate::sync::merge::{agreed_base, local_fields, normalize, remote_fields};
 use crate::sync::plan::{Action, ActionKind, Batch, LifeOp};
 use crate::sync::retry::retry;
 use crate::sync::{Ctx, SyncError};
@@ -255,11 +255,19 @@ async fn update<R: RemoteApi>(
     match retry(&once, true, || remote.update_resident(&team, site, &id, &input)).await {
         Ok(r) => {
             let now = cx.db.now();
-            let fields = Value::Object(remote_fields(&r));
+            let answered = remote_fields(&r);
             cx.write(|tx| {
                 if let Some(res) = a.resident_id {
-                    if store::residents::get(tx, res)?.is_some() {
-                        store::residents::set_remote_base(tx, res, &fields, now)?;
+                    if let Some(row) = store::residents::get(tx, res)? {
+                        // The base is what this desk and the remote last agreed on: the PUT
+                        // makes them agree on the fields it changed, not on the others it
+                        // carried from the fresh read, which may be another desk's values this
+                        // row has not merged yet (the many-desks soak lost an edit when the
+                        // whole answer became the base).
+                        let old = store::residents::remote_base(tx, res)?;
+                        let agreed =
+                            agreed_base(old.as_ref().and_then(Value::as_object), &local_fields(&row), &answered);
+                        store::residents::set_remote_base(tx, res, &Value::Object(agreed), now)?;
                     }
                 }
                 Ok(())

@@ -9,7 +9,7 @@ use super::{chain_key, snapshot, Outcome, Results, Snapshots, UNKNOWN_AT_MOST_ON
 use crate::error::AppResult;
 use crate::store::{self, conflicts::NewConflict, sync_state};
 use crate::sync::client::{RemoteApi, RemoteError};
-use crate::sync::merge::{normalize, remote_fields};
+use crate::sync::merge::{agreed_base, local_fields, normalize, remote_fields};
 use crate::sync::plan::{Action, ActionKind, LifeOp};
 use crate::sync::{Ctx, SyncError};
 use residentdesk_domain::wire::{JobItem, ResidentObject};
@@ -208,9 +208,13 @@ fn done_many<R: RemoteApi>(
     let moved = cx.write(|tx| {
         let mut moved = Vec::with_capacity(done.len());
         for ((a, base), from) in done.iter().zip(&from) {
-            if let (Some(res), Some(base)) = (a.resident_id, base) {
-                if store::residents::get(tx, res)?.is_some() {
-                    store::residents::set_remote_base(tx, res, base, now)?;
+            if let (Some(res), Some(Value::Object(answered))) = (a.resident_id, base) {
+                if let Some(row) = store::residents::get(tx, res)? {
+                    // Agreed only where the row holds what the remote answered (a bulk
+                    // action's answer carries every field, other desks' values included).
+                    let old = store::residents::remote_base(tx, res)?;
+                    let agreed = agreed_base(old.as_ref().and_then(Value::as_object), &local_fields(&row), answered);
+                    store::residents::set_remote_base(tx, res, &Value::Object(agreed), now)?;
                 }
             }
             moved.push(settle_in(tx, from, OutboxState::Done, note, now)?);
