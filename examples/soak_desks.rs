@@ -617,7 +617,8 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
         if !seen_by_another && !decided_on.contains(email.as_str()) {
             let what = format!("desk {k}: {email} {field} = {value} (now {now})");
             match overwritten_unseen(&history, *k, email, field, value) {
-                Some(by) => in_window.push(format!("{what}, by desk {by}")),
+                Some((by, gap)) => in_window
+                    .push(format!("{what}, by desk {by}, whose read came {} ms before its PUT", gap.as_millis())),
                 None => lost.push(what),
             }
         }
@@ -665,7 +666,8 @@ fn run(desks: usize, seconds: u64, seed: u64) -> Result<(), String> {
 /// Whether desk `k`'s last write of `value` into `field` was overwritten, on the remote, by a
 /// desk whose last read of that resident came before the write landed: a loss inside the one
 /// round trip between an update's fresh read and its PUT, which the API (a PUT with no
-/// condition) gives no client a way to prevent. Returns the overwriting desk. `None` — the
+/// condition) gives no client a way to prevent. Returns the overwriting desk and how long
+/// before its PUT its read was served. `None` — the
 /// write never reached the remote, or the desk that overwrote it had read it (or never read
 /// at all, or not just before its write) — is a loss the desk should have prevented.
 fn overwritten_unseen(
@@ -674,7 +676,7 @@ fn overwritten_unseen(
     email: &str,
     field: &str,
     value: &str,
-) -> Option<usize> {
+) -> Option<(usize, Duration)> {
     let of = |a: &sitemanager_sim::history::ResidentAccess| -> String {
         if field == "FirstName" {
             a.first_name.clone()
@@ -691,8 +693,8 @@ fn overwritten_unseen(
     // That read was the overwriting update's own fresh read (its PUT follows it within a
     // round trip and a retry), not one from long before: a desk that skipped the fresh read
     // would show an old one here, and its loss is the desk's.
-    let fresh = over.at.duration_since(last_read.at) < Duration::from_millis(1500);
-    (fresh && last_read.seq < accesses[written].seq).then_some(by)
+    let gap = over.at.duration_since(last_read.at);
+    (gap < Duration::from_millis(1500) && last_read.seq < accesses[written].seq).then_some((by, gap))
 }
 
 /// The residentdesk CLI beside this example, built now (set-up runs it).
