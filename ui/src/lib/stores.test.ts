@@ -94,6 +94,17 @@ describe('sortResidents', () => {
     expect(sortResidents(rows, { key: 'name', dir: 'desc' }).map((r) => r.id)).toEqual([2, 1, 3]);
     expect(rows.map((r) => r.id)).toEqual([1, 2, 3]);
   });
+  it('returns rows already in order as a copy in that order, and sorts rows one pair out of order', () => {
+    const inOrder = [rows[2], rows[0], rows[1]];
+    const copy = sortResidents(inOrder, { key: 'name', dir: 'asc' });
+    expect(copy.map((r) => r.id)).toEqual([3, 1, 2]);
+    expect(copy).not.toBe(inOrder);
+    // Only the last pair swapped: a check of the first pairs alone would miss it.
+    expect(sortResidents([rows[2], rows[1], rows[0]], { key: 'name', dir: 'asc' }).map((r) => r.id)).toEqual([3, 1, 2]);
+    // Equal names keep the id order, whichever way they came.
+    const twins = [resident(9, 'Ava', 'Adams', '1', ['current']), resident(4, 'Ava', 'Adams', '1', ['current'])];
+    expect(sortResidents(twins, { key: 'name', dir: 'asc' }).map((r) => r.id)).toEqual([4, 9]);
+  });
   it('sorts units numerically', () => {
     expect(sortResidents(rows, { key: 'unit', dir: 'asc' }).map((r) => r.unit)).toEqual(['2', '9', '10']);
   });
