@@ -121,7 +121,7 @@ pub trait RemoteApi: Send + Sync {
         }
     }
     /// The same answer as its raw body (read within the body cap), for the pull: it digests
-    /// the bytes and parses ([`parse_residents`]) only an answer that changed. By default the
+    /// the bytes and splits ([`split_residents`]) only an answer that changed. By default the
     /// parsed answer written back as JSON (in-memory remotes).
     fn residents_body(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<Vec<u8>>> + Send {
         async move {
@@ -601,11 +601,6 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
 /// The mappings of a `GET .../mappings` body read by [`RemoteApi::mappings_body`].
 pub fn parse_mappings(bytes: &[u8]) -> RemoteResult<Vec<MappingObject>> {
     Ok(parse::<MappingsResponse>(bytes)?.mappings)
-}
-
-/// The residents of a `GET .../resident` body read by [`RemoteApi::residents_body`].
-pub fn parse_residents(bytes: &[u8]) -> RemoteResult<Vec<ResidentObject>> {
-    Ok(parse::<ResidentsEnvelope>(bytes)?.residents)
 }
 
 /// The residents of a `GET .../resident` body, each as its JSON object unparsed (the body is

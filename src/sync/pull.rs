@@ -177,6 +177,11 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             Some(Ahead::Answered(results)) => results,
             None => fetch.chunk(chunk).await,
         };
+        if let Some(RemoteError::Auth(m)) =
+            results.iter().find_map(|r| r.as_ref().err().filter(|e| matches!(e, RemoteError::Auth(_))))
+        {
+            return Err(SyncError::Auth(RemoteError::Auth(m.clone()).to_string()));
+        }
         // The next chunk's requests go out now, before this chunk is merged: the remote
         // answers them (and the connections read the answers) while the database is written,
         // so a pull takes about the longer of the network and the writes, not their sum.
@@ -186,11 +191,6 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                 Some(results) => Ahead::Answered(results),
                 None => Ahead::Running(next),
             });
-        }
-        if let Some(RemoteError::Auth(m)) =
-            results.iter().find_map(|r| r.as_ref().err().filter(|e| matches!(e, RemoteError::Auth(_))))
-        {
-            return Err(SyncError::Auth(RemoteError::Auth(m.clone()).to_string()));
         }
         let now = cx.db.now();
         let session = cx.session;
