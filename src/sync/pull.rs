@@ -378,9 +378,13 @@ fn failed(
 /// re-orders or re-spaces its answer only costs a merge of the site (whose residents mostly
 /// take the per-resident fast path).
 fn remote_digest(mappings_body: &[u8], residents_body: &[u8]) -> String {
+    format!("{}:{}", sha256_hex(mappings_body, 32), sha256_hex(residents_body, 32))
+}
+
+/// The first `bytes` bytes of the SHA-256 of `data`, in hex.
+fn sha256_hex(data: &[u8], bytes: usize) -> String {
     use sha2::{Digest, Sha256};
-    let hex = |body: &[u8]| -> String { Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect() };
-    format!("{}:{}", hex(mappings_body), hex(residents_body))
+    Sha256::digest(data)[..bytes].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a kept digest (`mappings:residents stamp`) was of the same mappings' answer as
@@ -400,8 +404,7 @@ fn units_part(stamp: &str) -> Option<&str> {
 /// hex. The same bytes are the same object; other bytes for the same values (a remote that
 /// re-orders keys) only cost that resident a full merge.
 fn resident_digest(raw: &serde_json::value::RawValue) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(raw.get().as_bytes())[..16].iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(raw.get().as_bytes(), 16)
 }
 
 /// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
