@@ -93,7 +93,13 @@ fn seeded(residents: usize) -> Result<(PathBuf, Duration, bool), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let db = dir.join(format!("scale-{residents}.db"));
     let stamp = dir.join(format!("scale-{residents}.seed-ms"));
-    let reseed = std::env::var_os("BENCH_SCALE_RESEED").is_some();
+    // A file an earlier version seeded keeps that version's key derivation (its salt names
+    // it): it would measure that version's open, so it is seeded again.
+    let current_format = matches!(
+        store::key::file_state(&db),
+        Ok(store::key::FileState::Encrypted(salt)) if store::key::kdf_parameters(&salt).0 == store::key::KDF_MEMORY_KIB
+    );
+    let reseed = std::env::var_os("BENCH_SCALE_RESEED").is_some() || !current_format;
     if !reseed && db.exists() {
         if let Some(ms) = std::fs::read_to_string(&stamp).ok().and_then(|t| t.trim().parse::<u64>().ok()) {
             return Ok((db, Duration::from_millis(ms), true));

@@ -5,9 +5,11 @@
 //! SQLCipher's salt, in clear; the rest is ciphertext. The 256-bit key comes from:
 //!
 //! - a **passphrase** (`RESIDENTDESK_DB_KEY`, the CLI's `--db-key-stdin`, or an explicit
-//!   [`KeySource::Passphrase`]): the key is argon2id(passphrase, the file's salt) with the
-//!   fixed parameters [`KDF_MEMORY_KIB`], [`KDF_PASSES`], [`KDF_LANES`] — no sidecar file: the
-//!   salt is the file's own and the parameters are this version's;
+//!   [`KeySource::Passphrase`]): the key is argon2id(passphrase, the file's salt) with fixed
+//!   parameters the salt itself names — no sidecar file. A salt made since the parameters
+//!   changed ends with [`KDF_TAG`] and takes [`KDF_MEMORY_KIB`], [`KDF_PASSES`],
+//!   [`KDF_LANES`]; any other salt is an earlier file's and takes the first version's
+//!   [`KDF_V1`], forever (a rekey keeps the salt);
 //! - else the **OS keyring** (Secret Service, macOS Keychain, Windows Credential Manager):
 //!   a random key in the entry `residentdesk-database` / `<salt in hex>` (the salt is the
 //!   database's id: it survives a move of the file and every rekey).
@@ -28,11 +30,23 @@ pub const PASSPHRASE_ENV: &str = "RESIDENTDESK_DB_KEY";
 pub const NO_KEYRING_ENV: &str = "RESIDENTDESK_NO_KEYRING";
 /// The keyring service of database keys (the account is the database's salt in hex).
 pub const KEYRING_SERVICE: &str = "residentdesk-database";
-/// argon2id memory (KiB), passes and lanes: OWASP's first recommended set, as the sign-in
-/// uses. Part of the file format: a passphrase-keyed file opens only with these.
-pub const KDF_MEMORY_KIB: u32 = 19 * 1024;
-pub const KDF_PASSES: u32 = 2;
+/// argon2id memory (KiB), passes and lanes for salts ending with [`KDF_TAG`]: the last of
+/// OWASP's five equivalent sets (7 MiB, 5 passes: "an equal level of defense" as 19 MiB and
+/// 2 passes, with less memory and more passes), as the sign-in uses. The least memory is
+/// the point: the key is derived in every CLI command before the database opens, so its
+/// memory is part of every command's peak (issue #17: an export under 30 MB).
+pub const KDF_MEMORY_KIB: u32 = 7 * 1024;
+pub const KDF_PASSES: u32 = 5;
 pub const KDF_LANES: u32 = 1;
+/// The parameters of a salt without the tag (memory KiB, passes, lanes): the first
+/// version's, OWASP's first set. Part of the file format of every file made before the tag.
+pub const KDF_V1: (u32, u32, u32) = (19 * 1024, 2, 1);
+/// The last 4 bytes of every salt made since the parameters changed (the first 12 are
+/// random: 96 bits, ample for a salt). Not text, so a tagged salt never looks like the
+/// start of a text file ([`file_state`]). An earlier file's random salt ends with it by
+/// chance once in 2^32 files: that file would need its key from the OS keyring or a
+/// passphrase change made by an earlier version.
+pub const KDF_TAG: [u8; 4] = [0xd7, 0x4b, 0x91, 0x2e];
 /// The page size of encrypted databases. SQLCipher cannot read it from the (encrypted)
 /// header, so every connection sets it; 16 KiB as for plain files (see [`super::PAGE_SIZE`]).
 pub const CIPHER_PAGE_SIZE: i64 = super::PAGE_SIZE;
@@ -229,9 +243,19 @@ fn unhex(text: &str) -> Option<[u8; KEY_LEN]> {
     Some(out)
 }
 
-/// argon2id(passphrase, salt) with this version's parameters.
+/// The argon2id parameters (memory KiB, passes, lanes) a salt names: see [`KDF_TAG`].
+pub fn kdf_parameters(salt: &[u8; SALT_LEN]) -> (u32, u32, u32) {
+    if salt.ends_with(&KDF_TAG) {
+        (KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES)
+    } else {
+        KDF_V1
+    }
+}
+
+/// argon2id(passphrase, salt) with the parameters the salt names.
 pub fn derive(passphrase: &str, salt: &[u8; SALT_LEN]) -> [u8; KEY_LEN] {
-    let params = argon2::Params::new(KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES, Some(KEY_LEN)).expect("valid parameters");
+    let (memory, passes, lanes) = kdf_parameters(salt);
+    let params = argon2::Params::new(memory, passes, lanes, Some(KEY_LEN)).expect("valid parameters");
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = [0u8; KEY_LEN];
     argon.hash_password_into(passphrase.as_bytes(), salt, &mut key).expect("a 16-byte salt and a 32-byte key");
@@ -307,9 +331,11 @@ pub fn resolve(path: &Path, source: &KeySource) -> Result<DbKey, KeyError> {
     }
 }
 
+/// A new file's salt: 12 random bytes and [`KDF_TAG`].
 fn random_salt() -> [u8; SALT_LEN] {
     let mut salt = [0u8; SALT_LEN];
-    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut salt[..SALT_LEN - KDF_TAG.len()]);
+    salt[SALT_LEN - KDF_TAG.len()..].copy_from_slice(&KDF_TAG);
     salt
 }
 
@@ -471,6 +497,46 @@ mod tests {
         assert_eq!(a, derive("Crème brûlée — 鍵", &[1; SALT_LEN]));
         assert_ne!(a, derive("Crème brûlée — 鍵", &[2; SALT_LEN]));
         assert_ne!(a, derive("Creme brulee", &[1; SALT_LEN]));
+    }
+
+    #[test]
+    fn a_new_salt_names_todays_parameters_and_an_earlier_files_salt_keeps_the_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let phrase = KeySource::Passphrase("an earlier desk's passphrase".into());
+        // A new file: its salt carries the tag, and its key is today's derivation.
+        let new = resolve(&dir.path().join("new.db"), &phrase).expect("a new file's key");
+        let salt = new.0.as_ref().expect("encrypted").salt;
+        assert!(salt.ends_with(&KDF_TAG));
+        assert_eq!(kdf_parameters(&salt), (KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES));
+        assert_ne!(salt, random_salt(), "the salt is not random");
+        // A file as the first version made it: a random salt, 19 MiB and 2 passes.
+        let old_salt: [u8; SALT_LEN] = *b"\x01\x82\x03\x84\x05\x86\x07\x88\x09\x8a\x0b\x8c\x0d\x8e\x0f\x90";
+        assert_eq!(kdf_parameters(&old_salt), KDF_V1);
+        let params = argon2::Params::new(KDF_V1.0, KDF_V1.1, KDF_V1.2, Some(KEY_LEN)).unwrap();
+        let mut v1_key = [0u8; KEY_LEN];
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password_into(b"an earlier desk's passphrase", &old_salt, &mut v1_key)
+            .unwrap();
+        let old_path = dir.path().join("old.db");
+        let old = DbKey(Some(Secret { key: v1_key, salt: old_salt }));
+        {
+            let conn = Connection::open(&old_path).unwrap();
+            old.apply(&conn, &old_path).unwrap();
+            conn.execute_batch("CREATE TABLE kept (x); INSERT INTO kept VALUES (42);").unwrap();
+        }
+        // Opened today with the same passphrase: the salt picks the first version's derivation.
+        let again = resolve(&old_path, &phrase).expect("the earlier file's key");
+        assert_eq!(again, old);
+        let conn = Connection::open(&old_path).unwrap();
+        again.apply(&conn, &old_path).expect("the earlier file opens");
+        assert_eq!(conn.query_row("SELECT x FROM kept", [], |r| r.get::<_, i64>(0)).unwrap(), 42);
+        // Today's parameters would not have opened it.
+        let todays = argon2::Params::new(KDF_MEMORY_KIB, KDF_PASSES, KDF_LANES, Some(KEY_LEN)).unwrap();
+        let mut v2_key = [0u8; KEY_LEN];
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, todays)
+            .hash_password_into(b"an earlier desk's passphrase", &old_salt, &mut v2_key)
+            .unwrap();
+        assert_ne!(v1_key, v2_key);
     }
 
     #[test]

@@ -102,6 +102,13 @@ pub fn set_password_hash(tx: &Transaction<'_>, id: i64, hash: &str) -> rusqlite:
     Ok(())
 }
 
+/// Rewrites the hash of the same password (new hashing parameters): whether it is temporary,
+/// and until when, stays as it was.
+pub fn replace_password_hash(tx: &Transaction<'_>, id: i64, hash: &str) -> rusqlite::Result<()> {
+    tx.execute("UPDATE staff SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
+    Ok(())
+}
+
 /// Replaces the password by a temporary one valid until `until` (the old one stops working at
 /// once) and lifts a lockout, so the person can sign in with it.
 pub fn set_temporary_password(tx: &Transaction<'_>, id: i64, hash: &str, until: DateTime<Utc>) -> rusqlite::Result<()> {

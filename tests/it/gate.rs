@@ -175,6 +175,43 @@ fn every_sign_in_answer_costs_one_argon2_verification() {
     assert_eq!((staff.failed_attempts, staff.locked_until), (0, None));
 }
 
+#[test]
+fn an_older_versions_password_hash_is_rewritten_at_the_next_right_password() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let (mut app, _clock) = demo_app(0);
+    // A hash as an earlier version made it (argon2id, 19 MiB, 2 passes).
+    let old = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(19 * 1024, 2, 1, None).unwrap(),
+    )
+    .hash_password(STAFF.1.as_bytes(), &SaltString::encode_b64(b"an-older-salt-16").unwrap())
+    .unwrap()
+    .to_string();
+    let stored = |app: &residentdesk::App| {
+        app.conn()
+            .query_row("SELECT password_hash, password_temporary_until FROM staff WHERE email = ?1", [STAFF.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .unwrap()
+    };
+    app.conn().execute("UPDATE staff SET password_hash = ?2 WHERE email = ?1", [STAFF.0, &old]).unwrap();
+    // A wrong password leaves it as it was.
+    assert!(app.sign_in(STAFF.0, "wrong-password-4").is_err());
+    assert_eq!(stored(&app).0, old);
+    // The right one opens, once, and the hash gets today's parameters.
+    let before = stored(&app).1;
+    app.sign_in(STAFF.0, STAFF.1).unwrap();
+    let (hash, temporary) = stored(&app);
+    assert_ne!(hash, old);
+    assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
+    assert_eq!(temporary, before, "rewriting the hash made the password temporary");
+    // The same password opens with the new hash; another does not.
+    app.sign_in(STAFF.0, STAFF.1).unwrap();
+    assert!(app.sign_in(STAFF.0, "wrong-password-4").is_err());
+    assert_eq!(stored(&app).0, hash, "a second sign-in rewrote the hash again");
+}
+
 /// Runs the CLI with its output into a pipe whose reader takes one line and goes away.
 /// Returns the exit code and stderr, after checking that a full run prints more than the
 /// pipe could hold (else the writer would never see the reader go).
