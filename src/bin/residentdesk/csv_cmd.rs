@@ -54,13 +54,19 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
         Bar::none()
     };
     let mut progress = |p: residentdesk::app::progress::Progress| bar.set(p.done, p.total);
+    // An export no bar shows is not counted first (a pass over every site's index).
+    let drawn = bar.is_drawn();
+    let mut export = |app: &mut residentdesk::App, w: &mut dyn std::io::Write| match drawn {
+        true => app.export_residents_observed(session, &request, w, &mut progress),
+        false => app.export_residents(session, &request, w),
+    };
     let summary = match to_file {
         Some(path) => {
             let tmp = partial_path(path);
             let file = std::fs::File::create(&tmp)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", tmp.display())))?;
             let mut w = BufWriter::with_capacity(256 * 1024, file);
-            let result = app.export_residents_observed(session, &request, &mut w, &mut progress).and_then(|s| {
+            let result = export(app, &mut w).and_then(|s| {
                 w.flush().map_err(|e| AppError::internal(format!("cannot write {}: {e}", tmp.display())))?;
                 Ok(s)
             });
@@ -81,7 +87,7 @@ pub fn export(app: &mut App, session: &Session, args: ExportArgs<'_>, out: &Out)
         None => {
             let stdout = PipeWatch { inner: std::io::stdout().lock(), reader_left: false };
             let mut w = BufWriter::with_capacity(256 * 1024, stdout);
-            let result = app.export_residents_observed(session, &request, &mut w, &mut progress).and_then(|s| {
+            let result = export(app, &mut w).and_then(|s| {
                 w.flush().map_err(|e| AppError::internal(format!("cannot write to standard output: {e}")))?;
                 Ok(s)
             });
