@@ -10,8 +10,11 @@
 //! Data in transit (issue #15): the base URL must be `https`, or `http` to this machine only
 //! ([`check_base_url`], also applied where the URL is configured); a redirect is followed only
 //! to the same host and port and never from https down to http ([`redirect_refusal`]); and no
-//! answer is read past [`MAX_BODY_BYTES`] ([`RemoteError::TooLarge`]), so a broken or hostile
-//! remote cannot fill the desk's memory.
+//! answer is held whole past [`MAX_BODY_BYTES`] ([`RemoteError::TooLarge`]), so a broken or
+//! hostile remote cannot fill the desk's memory. A site's resident list is the one answer
+//! that may be larger: past [`Streaming::above`] it is read as a stream
+//! ([`RemoteApi::residents_answer`], [`AnswerStream`]) and split as it arrives, and then only
+//! one resident object is capped ([`Streaming::object_cap`], [`RemoteError::ObjectTooLarge`]).
 
 use residentdesk_domain::wire::{
     BulkActionBody, ErrorBody, ImportBody, JobCreated, JobStatus, MappingObject, MappingsResponse, ResidentInput,
@@ -34,6 +37,34 @@ pub const DEFAULT_BASE_URL: &str = "https://api.11os.com/v2";
 /// largest desk is 1,000,000 residents over 2,500 sites) — while bounding what a broken or
 /// hostile remote can make the desk hold in memory.
 pub const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+/// The size past which a resident list is streamed rather than held whole: a site of the
+/// usual 400 residents is about 180 KB, so every ordinary site keeps the whole-answer path
+/// (digest of the bytes, skip when unchanged), and only a site of some 18,000 residents or
+/// more is merged in batches as it arrives.
+pub const STREAM_ABOVE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Residents merged together from a streamed answer: about 2 MB of objects at once.
+pub const STREAM_BATCH: usize = 4096;
+
+/// The most bytes of one resident object in a streamed answer: a resident is about 700 bytes
+/// on the wire; 1 MiB refuses a hostile endless object long before memory matters.
+pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
+
+/// How a site's resident list is read: whole up to `above` bytes, else as a stream split into
+/// batches of `batch` residents, none longer than `object_cap` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streaming {
+    pub above: usize,
+    pub batch: usize,
+    pub object_cap: usize,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Streaming { above: STREAM_ABOVE_BYTES, batch: STREAM_BATCH, object_cap: MAX_OBJECT_BYTES }
+    }
+}
 
 /// The most bytes read from an error answer (its message is shown clipped anyway).
 const ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -71,6 +102,10 @@ pub enum RemoteError {
     /// write's outcome is unknown (the remote answered 2xx before the size showed).
     #[error("the answer of {url} is larger than {cap} bytes, the most ResidentDesk reads from one answer; nothing of it was used")]
     TooLarge { url: String, cap: usize },
+    /// A streamed resident list with one value (a resident object) larger than the cap:
+    /// nothing of the site's answer was used. Not retried, as [`RemoteError::TooLarge`].
+    #[error("a resident in the answer of {url} is larger than {cap} bytes, the most ResidentDesk reads for one resident; nothing of the answer was used")]
+    ObjectTooLarge { url: String, cap: usize },
 }
 
 impl RemoteError {
@@ -86,7 +121,13 @@ impl RemoteError {
     }
     /// Whether a write may have been applied although no usable answer came back.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, RemoteError::Network(_) | RemoteError::Decode(_) | RemoteError::TooLarge { .. })
+        matches!(
+            self,
+            RemoteError::Network(_)
+                | RemoteError::Decode(_)
+                | RemoteError::TooLarge { .. }
+                | RemoteError::ObjectTooLarge { .. }
+        )
     }
     /// The HTTP status, when there was one.
     pub fn status(&self) -> Option<u16> {
@@ -129,6 +170,11 @@ pub trait RemoteApi: Send + Sync {
             serde_json::to_vec(&ResidentsEnvelope { error: None, residents })
                 .map_err(|e| RemoteError::Decode(format!("cannot encode the residents: {e}")))
         }
+    }
+    /// The same answer for the pull, read whole while it is small and as a stream past a
+    /// size ([`Streaming`]). By default [`RemoteApi::residents_body`], whole.
+    fn residents_answer(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<ResidentsAnswer>> + Send {
+        async move { self.residents_body(team, site).await.map(ResidentsAnswer::Whole) }
     }
     /// `GET .../resident/{ResidentId}`.
     fn resident(&self, team: &str, site: &str, id: &str) -> impl Future<Output = RemoteResult<ResidentObject>> + Send;
@@ -205,6 +251,8 @@ pub struct HttpRemote {
     requests: AtomicU64,
     /// The most bytes read from one answer ([`MAX_BODY_BYTES`] unless a test lowers it).
     body_cap: usize,
+    /// When a resident list is streamed ([`Streaming::default`] unless a test lowers it).
+    streaming: Streaming,
 }
 
 impl std::fmt::Debug for HttpRemote {
@@ -262,12 +310,19 @@ impl HttpRemote {
             token: Mutex::new(None),
             requests: AtomicU64::new(0),
             body_cap: MAX_BODY_BYTES,
+            streaming: Streaming::default(),
         })
     }
 
     /// The same client reading at most `cap` bytes of an answer (tests use a small cap).
     pub fn with_body_cap(mut self, cap: usize) -> HttpRemote {
         self.body_cap = cap;
+        self
+    }
+
+    /// The same client streaming resident lists as `streaming` says (tests use small sizes).
+    pub fn with_streaming(mut self, streaming: Streaming) -> HttpRemote {
+        self.streaming = streaming;
         self
     }
 
@@ -311,6 +366,17 @@ impl HttpRemote {
 
     /// Sends one request with the bearer token; renews the token once on 401.
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> RemoteResult<Vec<u8>> {
+        read_body(self.respond(method, path, body).await?, self.body_cap).await
+    }
+
+    /// The answer to one request with the bearer token, its body unread (a 401 renews the
+    /// token once).
+    async fn respond(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> RemoteResult<reqwest::Response> {
         let mut renewed = false;
         loop {
             let token = match self.cached_token() {
@@ -338,7 +404,7 @@ impl HttpRemote {
                 renewed = true;
                 continue;
             }
-            return read_body(resp, self.body_cap).await;
+            return Ok(resp);
         }
     }
 
@@ -578,6 +644,12 @@ async fn error_text(mut resp: reqwest::Response) -> String {
 }
 
 async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>> {
+    let resp = refusal(resp).await?;
+    read_capped(resp, cap).await
+}
+
+/// A 2xx answer as it is, anything else as the error it says.
+async fn refusal(resp: reqwest::Response) -> RemoteResult<reqwest::Response> {
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -586,7 +658,7 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     if (200..300).contains(&status) {
-        return read_capped(resp, cap).await;
+        return Ok(resp);
     }
     let text = error_text(resp).await;
     let message = error_message(&text, status);
@@ -596,6 +668,104 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
         s if s >= 500 => RemoteError::Server { status: s, message },
         s => RemoteError::Rejected { status: s, message },
     })
+}
+
+/// A site's resident list as the pull reads it ([`RemoteApi::residents_answer`]).
+#[derive(Debug)]
+pub enum ResidentsAnswer {
+    /// Small enough to hold: the whole body.
+    Whole(Vec<u8>),
+    /// Past [`Streaming::above`]: its first bytes, the rest still on its way.
+    Streamed(AnswerStream),
+}
+
+/// A resident list being read: the bytes read before it was known to be large, then the
+/// connection's next chunks as they arrive (nothing else of it is held here).
+pub struct AnswerStream {
+    url: String,
+    head: Option<Vec<u8>>,
+    rest: Rest,
+    streaming: Streaming,
+}
+
+/// Where an answer's next chunks come from.
+enum Rest {
+    Http(reqwest::Response),
+    Chunks(std::collections::VecDeque<RemoteResult<Vec<u8>>>),
+}
+
+impl std::fmt::Debug for AnswerStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerStream").field("url", &self.url).field("streaming", &self.streaming).finish()
+    }
+}
+
+impl AnswerStream {
+    /// An answer from chunks already in memory (an in-memory remote, tests): an `Err` among
+    /// them breaks the stream there, as a dropped connection would.
+    pub fn from_chunks(url: &str, chunks: Vec<RemoteResult<Vec<u8>>>, streaming: Streaming) -> AnswerStream {
+        AnswerStream { url: url.to_string(), head: None, rest: Rest::Chunks(chunks.into()), streaming }
+    }
+
+    /// How the answer is to be split and merged.
+    pub fn streaming(&self) -> Streaming {
+        self.streaming
+    }
+
+    /// The next bytes of the answer; `None` at its end. A connection that breaks is
+    /// [`RemoteError::Decode`], as a body cut short is on the whole-answer path.
+    pub async fn next_chunk(&mut self) -> RemoteResult<Option<Vec<u8>>> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head));
+        }
+        match &mut self.rest {
+            Rest::Http(resp) => {
+                Ok(resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))?.map(|b| b.to_vec()))
+            }
+            Rest::Chunks(chunks) => chunks.pop_front().transpose(),
+        }
+    }
+
+    /// What the splitter's refusal of this answer is to the caller.
+    pub fn refused(&self, e: crate::sync::json_stream::SplitError) -> RemoteError {
+        use crate::sync::json_stream::SplitError;
+        match e {
+            SplitError::Malformed(m) => RemoteError::Decode(format!("{m} ({})", self.url)),
+            SplitError::ObjectTooLarge { cap } => RemoteError::ObjectTooLarge { url: self.url.clone(), cap },
+        }
+    }
+}
+
+/// Reads a 2xx resident list whole while it stays within `streaming.above` bytes (and within
+/// `cap`, when a test sets that lower), else hands it on as a stream with what was read.
+async fn read_or_stream(
+    mut resp: reqwest::Response,
+    cap: usize,
+    streaming: Streaming,
+) -> RemoteResult<ResidentsAnswer> {
+    let capped = cap <= streaming.above;
+    let too_large = |resp: &reqwest::Response| RemoteError::TooLarge { url: resp.url().to_string(), cap };
+    if capped && resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large(&resp));
+    }
+    let expected = resp.content_length().map_or(0, |n| n as usize);
+    let mut head = Vec::with_capacity(expected.min(streaming.above.saturating_add(1)));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))? {
+        head.extend_from_slice(&chunk);
+        if capped && head.len() > cap {
+            return Err(too_large(&resp));
+        }
+        if head.len() > streaming.above {
+            let url = resp.url().to_string();
+            return Ok(ResidentsAnswer::Streamed(AnswerStream {
+                url,
+                head: Some(head),
+                rest: Rest::Http(resp),
+                streaming,
+            }));
+        }
+    }
+    Ok(ResidentsAnswer::Whole(head))
 }
 
 /// The mappings of a `GET .../mappings` body read by [`RemoteApi::mappings_body`].
@@ -647,6 +817,10 @@ impl RemoteApi for HttpRemote {
     }
     async fn residents_body(&self, team: &str, site: &str) -> RemoteResult<Vec<u8>> {
         self.call(reqwest::Method::GET, &res_path(team, site), None).await
+    }
+    async fn residents_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
+        let resp = refusal(self.respond(reqwest::Method::GET, &res_path(team, site), None).await?).await?;
+        read_or_stream(resp, self.body_cap, self.streaming).await
     }
     async fn resident(&self, team: &str, site: &str, id: &str) -> RemoteResult<ResidentObject> {
         let env: ResidentsEnvelope = self.get(&format!("{}/{}", res_path(team, site), seg(id))).await?;
