@@ -726,6 +726,11 @@ impl AnswerStream {
         }
     }
 
+    /// The answer is larger than `cap`, the most that may be held of it.
+    pub fn too_large(&self, cap: usize) -> RemoteError {
+        RemoteError::TooLarge { url: self.url.clone(), cap }
+    }
+
     /// What the splitter's refusal of this answer is to the caller.
     pub fn refused(&self, e: crate::sync::json_stream::SplitError) -> RemoteError {
         use crate::sync::json_stream::SplitError;
@@ -785,10 +790,10 @@ pub fn split_residents(bytes: &[u8]) -> RemoteResult<Vec<&serde_json::value::Raw
     Ok(parse_borrowed::<Envelope<'_>>(bytes)?.residents)
 }
 
-/// One resident of [`split_residents`], parsed.
-pub fn parse_resident(raw: &serde_json::value::RawValue) -> RemoteResult<ResidentObject> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| RemoteError::Decode(format!("a resident in the answer: {e} ({} bytes)", raw.get().len())))
+/// One resident of [`split_residents`] (its JSON text), parsed.
+pub fn parse_resident(raw: &str) -> RemoteResult<ResidentObject> {
+    serde_json::from_str(raw)
+        .map_err(|e| RemoteError::Decode(format!("a resident in the answer: {e} ({} bytes)", raw.len())))
 }
 
 fn parse_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> RemoteResult<T> {
@@ -900,8 +905,8 @@ mod tests {
         assert_eq!(raw.len(), 2);
         // Byte for byte as answered (the digest is of these bytes).
         assert_eq!(raw[0].get(), r#"{"ResidentId": "a", "FirstName": "Ann"}"#);
-        assert_eq!(parse_resident(raw[0]).unwrap().first_name.as_deref(), Some("Ann"));
-        let bad = parse_resident(raw[1]).unwrap_err();
+        assert_eq!(parse_resident(raw[0].get()).unwrap().first_name.as_deref(), Some("Ann"));
+        let bad = parse_resident(raw[1].get()).unwrap_err();
         assert!(matches!(&bad, RemoteError::Decode(m) if m.contains("a resident in the answer")), "{bad:?}");
         assert!(matches!(split_residents(br#"{"Residents": [{"ResidentId": "a"}"#), Err(RemoteError::Decode(_))));
         assert!(split_residents(br#"{"Error": null}"#).unwrap().is_empty(), "no residents key: none");
