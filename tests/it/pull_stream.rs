@@ -64,7 +64,7 @@ fn seed() -> Seed {
         unit: (100 + i).to_string(),
         activation_utc: day - chrono::Duration::days(40),
         deactivation_utc: (i % 9 == 4).then(|| day + chrono::Duration::days(90)),
-        onboarded_at: (i % 5 != 0).then(|| day - chrono::Duration::days(39)),
+        onboarded_at: (!i.is_multiple_of(5)).then(|| day - chrono::Duration::days(39)),
         suspended: i % 11 == 3,
     };
     Seed {
@@ -190,6 +190,9 @@ fn list_order(sim: &SimHandle) -> Vec<String> {
         .collect()
 }
 
+/// A change made on the remote before a round of pulls.
+type Change = Box<dyn Fn(&SimHandle)>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
     let sim = start();
@@ -209,7 +212,7 @@ async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
     assert!(expected.len() > 8 * SMALL_STREAMS.above, "S1 streams: {} bytes", expected.len());
 
     let order = list_order(&sim);
-    let rounds: [(&str, Box<dyn Fn(&SimHandle)>); 3] = [
+    let rounds: [(&str, Change); 3] = [
         ("the first pull", Box::new(|_: &SimHandle| {})),
         (
             "remote changes in the first, a middle and the last batch, and a deletion",
