@@ -191,7 +191,7 @@ fn list_order(sim: &SimHandle) -> Vec<String> {
 }
 
 /// A change made on the remote before a round of pulls.
-type Change = Box<dyn Fn(&SimHandle)>;
+type Change<'a> = Box<dyn Fn(&SimHandle) + 'a>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
@@ -212,7 +212,7 @@ async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
     assert!(expected.len() > 8 * SMALL_STREAMS.above, "S1 streams: {} bytes", expected.len());
 
     let order = list_order(&sim);
-    let rounds: [(&str, Change); 3] = [
+    let rounds: [(&str, Change<'_>); 3] = [
         ("the first pull", Box::new(|_: &SimHandle| {})),
         (
             "remote changes in the first, a middle and the last batch, and a deletion",
