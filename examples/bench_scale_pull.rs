@@ -16,7 +16,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use residentdesk::app::sync::sync_pass;
-use residentdesk::sync::client::{Credentials, HttpRemote, RemoteApi};
+use residentdesk::sync::client::{Credentials, HttpRemote, RemoteApi, ResidentsAnswer};
 use residentdesk::sync::SyncOptions;
 use residentdesk::{App, SystemClock};
 use sitemanager_sim::model::{Mapping, Team};
@@ -193,10 +193,27 @@ async fn one_big_site(n: usize) {
         HttpRemote::new(&sim.base_url(), Credentials { email: SVC.0.into(), password: SVC.1.into() }).expect("client");
     // The simulator runs in this process: its per-resident answer cache is made by the first
     // listing of the site, here, so the phase's growth is the desk's pull (and the answer's
-    // bytes on the simulator's side while they are sent).
-    let warm = r.residents_body("ST", "SS0000").await.expect("the simulator lists the site");
-    let answer_mb = warm.len() as f64 / 1e6;
-    drop(warm);
+    // bytes on the simulator's side while they are sent). Read as the pull reads it (streamed
+    // past `client::STREAM_ABOVE_BYTES`), each chunk dropped as it comes.
+    async fn read_through(r: &HttpRemote) -> usize {
+        match r.residents_answer("ST", "SS0000").await.expect("the simulator lists the site") {
+            ResidentsAnswer::Streamed(mut stream) => {
+                let mut n = 0;
+                while let Some(chunk) = stream.next_chunk().await.expect("the answer") {
+                    n += chunk.len();
+                }
+                n
+            }
+            ResidentsAnswer::Whole(body) => body.len(),
+        }
+    }
+    let answer_mb = read_through(&r).await as f64 / 1e6;
+    // The same read again: the simulator's and the transport's share of the pull's memory,
+    // apart from the desk's merge.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status_mb("VmRSS:");
+    read_through(&r).await;
+    let sent = status_mb("VmHWM:") - before;
     // Writing 5 to clear_refs resets VmHWM (the peak) to the current resident size.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = status_mb("VmRSS:");
@@ -210,6 +227,10 @@ async fn one_big_site(n: usize) {
         status_mb("VmHWM:"),
         status_mb("VmHWM:") - before,
         before
+    );
+    println!(
+        "  of which the simulator sending it and the client reading it (a streamed read of the same answer, \
+         dropped as it came): {sent:.0} MB"
     );
     assert!(rep.errors.is_empty(), "{:?}", rep.errors);
 }

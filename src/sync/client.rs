@@ -778,6 +778,23 @@ pub fn parse_mappings(bytes: &[u8]) -> RemoteResult<Vec<MappingObject>> {
     Ok(parse::<MappingsResponse>(bytes)?.mappings)
 }
 
+/// The mappings of a `GET .../mappings` body, each as its JSON object unparsed (the body is
+/// checked to be JSON), for a site of many units: parsed one by one ([`parse_mapping`]).
+pub fn split_mappings(bytes: &[u8]) -> RemoteResult<Vec<&serde_json::value::RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Mappings", default, borrow)]
+        mappings: Vec<&'a serde_json::value::RawValue>,
+    }
+    Ok(parse_borrowed::<Envelope<'_>>(bytes)?.mappings)
+}
+
+/// One mapping of [`split_mappings`] (its JSON text), parsed.
+pub fn parse_mapping(raw: &str) -> RemoteResult<MappingObject> {
+    serde_json::from_str(raw)
+        .map_err(|e| RemoteError::Decode(format!("a mapping in the answer: {e} ({} bytes)", raw.len())))
+}
+
 /// The residents of a `GET .../resident` body, each as its JSON object unparsed (the body is
 /// checked to be JSON): the pull digests each one as it came and parses only those that are
 /// not what it merged last time ([`parse_resident`]).

@@ -234,12 +234,11 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                                 false => Some(
                                     match same_units {
                                         true => Ok(None),
-                                        false => super::client::parse_mappings(&m).map(Some),
+                                        false => units(&m).map(Some),
                                     }
                                     .and_then(|m| super::client::split_residents(&body).map(|r| (m, r))),
                                 ),
                             };
-                            drop(m);
                             if let Some(Err(e)) = parsed {
                                 failed(tx, site, e, now, &mut report, &mut errors)?;
                                 continue;
@@ -251,7 +250,7 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                                 let before = report.clone();
                                 let texts = Source::Whole(Some(r.iter().map(|r| r.get()).collect()));
                                 let merged =
-                                    at_once(merge_site(tx, session, site, m.as_deref(), texts, now, &mut report))
+                                    at_once(merge_site(tx, session, site, m.as_ref(), texts, now, &mut report))
                                         .ok_or_else(|| AppError::internal("a whole answer's merge waited"))??;
                                 let settled = match merged {
                                     Ok(settled) => {
@@ -294,6 +293,9 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             let started = Instant::now();
             let now = cx.db.now();
             let conn: &rusqlite::Connection = cx.db.conn;
+            // The pull's large page cache would hold the whole site's written pages until its
+            // commit; a small one spills them to the WAL as the batches go (memory bounded).
+            let cache = store::set_cache_kib(conn, STREAM_CACHE_KIB)?;
             let merged = wait_here(merge_streamed(
                 conn,
                 session,
@@ -306,6 +308,7 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                 &mut errors,
             ))
             .unwrap_or_else(|| Err(AppError::internal("a streamed answer outside a multi-threaded runtime")));
+            store::restore_cache_size(conn, cache);
             report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
             cx.report = report;
             merged?;
@@ -501,8 +504,8 @@ async fn merge_streamed(
             .is_ok_and(|now| last.as_deref().is_some_and(|l| units_part(l) == Some(now.as_str())));
     let mappings = match same_units {
         true => None,
-        false => match super::client::parse_mappings(&m) {
-            Ok(m) => Some(m),
+        false => match units(&m) {
+            Ok(units) => Some(units),
             Err(e) => {
                 reschedule(tx, true)?;
                 failed(tx, site, e, now, report, errors)?;
@@ -510,11 +513,10 @@ async fn merge_streamed(
             }
         },
     };
-    drop(m);
     store::savepoint(tx, "site_merge")?;
     let before = report.clone();
     let mut stream = SiteStream::new(&mut answer);
-    let merged = merge_site(tx, session, site, mappings.as_deref(), Source::Stream(&mut stream), now, report).await?;
+    let merged = merge_site(tx, session, site, mappings.as_ref(), Source::Stream(&mut stream), now, report).await?;
     match merged {
         Err(e) => {
             store::rollback_to(tx, "site_merge")?;
@@ -636,8 +638,66 @@ fn resident_digest(raw: &str) -> String {
     sha256_hex(raw.as_bytes(), 16)
 }
 
-/// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
-type MappingKey = (String, String, String, Option<String>, Option<String>, Option<String>);
+/// A mapping's values (building, floor, unit, passphrase, SSID, VLAN) as 128 bits of their
+/// SHA-256: what the merge compares of a site's units, so that neither side's units are held
+/// as values (a site of 200,000 units).
+type UnitKey = [u8; 16];
+
+fn unit_key(m: &Mapping) -> UnitKey {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let fields =
+        [Some(&m.building), Some(&m.floor), Some(&m.unit), m.passphrase.as_ref(), m.ssid.as_ref(), m.vlan.as_ref()];
+    for f in fields {
+        // Tagged and length-prefixed: no two different tuples hash the same bytes.
+        match f {
+            None => h.update([0u8]),
+            Some(v) => {
+                h.update([1u8]);
+                h.update((v.len() as u64).to_le_bytes());
+                h.update(v.as_bytes());
+            }
+        }
+    }
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&h.finalize()[..16]);
+    key
+}
+
+/// A site's units as answered: each mapping's JSON unparsed (parsed once to check it and key
+/// it), their keys sorted without repeats, and the parsed mappings themselves for an
+/// ordinary site (up to [`UNITS_KEPT`]), which the merge would otherwise parse again.
+struct Units<'a> {
+    raw: Vec<&'a str>,
+    keys: Vec<UnitKey>,
+    parsed: Option<Vec<MappingObject>>,
+}
+
+/// Up to this many units, a site's parsed mappings are kept for the merge.
+const UNITS_KEPT: usize = 10_000;
+
+/// The units of a mappings' body; an unreadable mapping fails the site as before.
+fn units(body: &[u8]) -> Result<Units<'_>, RemoteError> {
+    let raw: Vec<&str> = super::client::split_mappings(body)?.into_iter().map(|r| r.get()).collect();
+    let keep = raw.len() <= UNITS_KEPT;
+    let mut parsed = Vec::with_capacity(if keep { raw.len() } else { 0 });
+    let mut keys = Vec::with_capacity(raw.len());
+    for r in &raw {
+        let m = super::client::parse_mapping(r)?;
+        keys.push(unit_key(&mapping_of(&m)));
+        if keep {
+            parsed.push(m);
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(Units { raw, keys, parsed: keep.then_some(parsed) })
+}
+
+/// The page cache while a streamed site is merged, in KiB: what a site's merge may hold of
+/// its written pages before SQLite spills them to the WAL (the pull's own is
+/// [`store::BULK_CACHE_KIB`], which would hold a site of 200,000 residents whole).
+const STREAM_CACHE_KIB: i64 = 16 * 1024;
 
 /// Sites fetched concurrently and merged in one transaction.
 const PULL_CHUNK: usize = 16;
@@ -767,7 +827,7 @@ async fn merge_site(
     tx: &Transaction<'_>,
     session: &crate::access::Session,
     site: &crate::store::sites::Site,
-    mappings: Option<&[MappingObject]>,
+    mappings: Option<&Units<'_>>,
     mut source: Source<'_, '_>,
     now: chrono::DateTime<chrono::Utc>,
     report: &mut super::PassReport,
@@ -775,20 +835,27 @@ async fn merge_site(
     let site_id = site.id;
     let mut unsettled = 0u64;
     // `None`: the units are as the last settled merge left them.
-    if let Some(mappings) = mappings {
-        let have: HashSet<MappingKey> = store::sites::mappings(tx, site_id)?
-            .into_iter()
-            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
-            .collect();
-        let want: HashSet<MappingKey> = mappings
-            .iter()
-            .map(mapping_of)
-            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
-            .collect();
-        if have != want {
+    if let Some(units) = mappings {
+        let mut have: Vec<UnitKey> = store::sites::mappings(tx, site_id)?.iter().map(unit_key).collect();
+        have.sort_unstable();
+        have.dedup();
+        if have != units.keys {
             store::sites::delete_mappings(tx, site_id)?;
-            for m in mappings {
-                store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+            match &units.parsed {
+                Some(parsed) => {
+                    for m in parsed {
+                        store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+                    }
+                }
+                None => {
+                    for raw in &units.raw {
+                        let m = match super::client::parse_mapping(raw) {
+                            Ok(m) => m,
+                            Err(e) => return Ok(Err(e)),
+                        };
+                        store::sites::insert_mapping(tx, site_id, &mapping_of(&m))?;
+                    }
+                }
             }
         }
     }
