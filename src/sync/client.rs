@@ -176,6 +176,11 @@ pub trait RemoteApi: Send + Sync {
     fn residents_answer(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<ResidentsAnswer>> + Send {
         async move { self.residents_body(team, site).await.map(ResidentsAnswer::Whole) }
     }
+    /// The mappings' answer the same way: a site of many thousand units has an answer as
+    /// large as its residents'. By default [`RemoteApi::mappings_body`], whole.
+    fn mappings_answer(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<ResidentsAnswer>> + Send {
+        async move { self.mappings_body(team, site).await.map(ResidentsAnswer::Whole) }
+    }
     /// `GET .../resident/{ResidentId}`.
     fn resident(&self, team: &str, site: &str, id: &str) -> impl Future<Output = RemoteResult<ResidentObject>> + Send;
     /// `POST .../resident`.
@@ -670,7 +675,8 @@ async fn refusal(resp: reqwest::Response) -> RemoteResult<reqwest::Response> {
     })
 }
 
-/// A site's resident list as the pull reads it ([`RemoteApi::residents_answer`]).
+/// A site's resident list as the pull reads it ([`RemoteApi::residents_answer`]), or its
+/// mappings ([`RemoteApi::mappings_answer`]).
 #[derive(Debug)]
 pub enum ResidentsAnswer {
     /// Small enough to hold: the whole body.
@@ -839,6 +845,11 @@ impl RemoteApi for HttpRemote {
     }
     async fn residents_body(&self, team: &str, site: &str) -> RemoteResult<Vec<u8>> {
         self.call(reqwest::Method::GET, &res_path(team, site), None).await
+    }
+    async fn mappings_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
+        let path = format!("/team/{}/site/{}/mappings", seg(team), seg(site));
+        let resp = refusal(self.respond(reqwest::Method::GET, &path, None).await?).await?;
+        read_or_stream(resp, self.body_cap, self.streaming).await
     }
     async fn residents_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
         let resp = refusal(self.respond(reqwest::Method::GET, &res_path(team, site), None).await?).await?;

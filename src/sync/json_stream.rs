@@ -156,6 +156,8 @@ impl Batch {
 /// [`ResidentSplitter::finish`]; the objects are taken in batches ([`ResidentSplitter::take`]).
 #[derive(Debug)]
 pub struct ResidentSplitter {
+    /// The envelope's member holding the list (`Residents`, or `Mappings` for a site's units).
+    list: &'static str,
     at: At,
     scan: Scan,
     /// Whether the key just read is the residents' (`Residents`).
@@ -175,7 +177,13 @@ pub struct ResidentSplitter {
 impl ResidentSplitter {
     /// A splitter refusing any one value longer than `cap` bytes.
     pub fn new(cap: usize) -> ResidentSplitter {
+        ResidentSplitter::of_list("Residents", cap)
+    }
+
+    /// The same for another list answer of the same shape (`{"Mappings": [...]}`).
+    pub fn of_list(list: &'static str, cap: usize) -> ResidentSplitter {
         ResidentSplitter {
+            list,
             at: At::Start,
             scan: Scan::default(),
             residents_key: false,
@@ -254,12 +262,14 @@ impl ResidentSplitter {
                 (At::Colon, b':') => (At::Value, true),
                 (At::Value, b'[') if self.residents_key => {
                     if self.seen_residents {
-                        return Err(self.malformed(i, "a second \"Residents\" member"));
+                        return Err(self.malformed(i, &format!("a second {:?} member", self.list)));
                     }
                     self.seen_residents = true;
                     (At::Element { first: true }, true)
                 }
-                (At::Value, _) if self.residents_key => return Err(self.malformed(i, "\"Residents\" is not a list")),
+                (At::Value, _) if self.residents_key => {
+                    return Err(self.malformed(i, &format!("{:?} is not a list", self.list)))
+                }
                 (At::Value, _) => {
                     self.scan = Scan::default();
                     from = Some(i);
@@ -316,7 +326,7 @@ impl ResidentSplitter {
             At::KeyText => {
                 let key: String = serde_json::from_slice(&self.scratch)
                     .map_err(|e| self.malformed(at, &format!("a key that is not a JSON string ({e})")))?;
-                self.residents_key = key == "Residents";
+                self.residents_key = key == self.list;
                 self.scratch.clear();
                 self.at = At::Colon;
             }
@@ -399,6 +409,16 @@ mod tests {
         s.finish().unwrap();
         assert_eq!(s.take().texts().unwrap(), [r#"{"c":3}"#]);
         assert!(s.take().is_empty());
+    }
+
+    #[test]
+    fn a_units_answer_splits_by_its_own_member() {
+        let body = br#"{"Mappings":[{"Unit":"1"},{"Unit":"2"}],"Residents":{"not":"a list here"}}"#;
+        let mut s = ResidentSplitter::of_list("Mappings", 1024);
+        s.feed(body).unwrap();
+        s.finish().unwrap();
+        assert_eq!(s.take().texts().unwrap(), [r#"{"Unit":"1"}"#, r#"{"Unit":"2"}"#]);
+        assert!(split(&[body], 1024).is_err(), "for residents, Residents must be a list");
     }
 
     #[test]

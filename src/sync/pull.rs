@@ -4,7 +4,7 @@
 //! them per field into the local database, keeping the last-pulled values as the next
 //! merge's base. Conflicts are recorded with both values, never silently overwritten.
 
-use super::client::{AnswerStream, RemoteApi, RemoteError, ResidentsAnswer};
+use super::client::{AnswerStream, RemoteApi, RemoteError, ResidentsAnswer, Streaming};
 use super::json_stream::{Batch, ResidentSplitter};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
@@ -199,13 +199,13 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         let started = Instant::now();
         let mut errors = Vec::new();
         // Answers too large to hold, merged one by one after this chunk's others.
-        let mut streamed: Vec<(&crate::store::sites::Site, Vec<u8>, AnswerStream, String)> = Vec::new();
+        let mut streamed: Vec<(&crate::store::sites::Site, Option<Vec<u8>>, AnswerStream, String)> = Vec::new();
         let written = off_the_runtime(|| {
             cx.write(|tx| {
                 for (site, result) in chunk.iter().zip(results) {
                     match result {
-                        Ok((m, Answer::Streamed { stream, mappings })) => streamed.push((site, m, stream, mappings)),
-                        Ok((m, Answer::Whole { body, digest: remote })) => {
+                        Ok(Answer::Streamed { units, stream, digest }) => streamed.push((site, units, stream, digest)),
+                        Ok(Answer::Whole { units: m, body, digest: remote }) => {
                             // What the remote answered, and what the merge would read here: the
                             // same as after the last merge means that merge's result still holds.
                             // The body is digested as it came, so an unchanged one is never parsed.
@@ -298,7 +298,7 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
             let cache = store::set_cache_kib(conn, STREAM_CACHE_KIB)?;
             let merged = wait_here(merge_streamed(
                 conn,
-                session,
+                (session, remote, &team),
                 site,
                 (m, &mappings),
                 stream,
@@ -322,16 +322,19 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
     Ok(())
 }
 
-/// One site's answers as they came: the mappings' body and the residents'.
-type Fetched = Result<(Vec<u8>, Answer), RemoteError>;
+/// One site's answers as they came.
+type Fetched = Result<Answer, RemoteError>;
 
-/// A site's resident list as fetched.
+/// A site's answers as fetched.
 enum Answer {
-    /// Held whole, with the site's digest ([`remote_digest`]).
-    Whole { body: Vec<u8>, digest: String },
-    /// Too large to hold: read and merged in batches; `mappings` is the first half of the
-    /// site's digest (the second is known once the stream has ended).
-    Streamed { stream: AnswerStream, mappings: String },
+    /// Both held whole (the mappings' body and the residents'), with the site's digest
+    /// ([`remote_digest`]).
+    Whole { units: Vec<u8>, body: Vec<u8>, digest: String },
+    /// A resident list too large to hold: read and merged in batches. `units` is the mappings'
+    /// body, or `None` when that too was too large to hold (read through for its digest only;
+    /// read again if the merge needs the units); `digest` is the first half of the site's
+    /// digest (the second is known once the residents' stream has ended).
+    Streamed { units: Option<Vec<u8>>, stream: AnswerStream, digest: String },
 }
 
 /// A chunk's fetch under way.
@@ -362,25 +365,48 @@ impl<R: RemoteApi> Fetch<'_, R> {
             let site_remote = site.remote_id.clone().unwrap_or_default();
             async move {
                 let (m, r) = tokio::join!(
-                    retry(&self.policy, true, || self.remote.mappings_body(self.team, &site_remote)),
+                    retry(&self.policy, true, || self.remote.mappings_answer(self.team, &site_remote)),
                     retry(&self.policy, true, || self.remote.residents_answer(self.team, &site_remote)),
                 );
                 let (m, r) = (m?, r?);
                 // Digested here, while the chunk's other answers are still on their way
                 // (not in the write step, which holds the database).
-                let answer = match r {
-                    ResidentsAnswer::Whole(body) => Answer::Whole { digest: remote_digest(&m, &body), body },
-                    ResidentsAnswer::Streamed(stream) if whole_here() => {
-                        let body = read_whole(stream).await?;
-                        Answer::Whole { digest: remote_digest(&m, &body), body }
+                let whole = whole_here();
+                let units = match m {
+                    ResidentsAnswer::Whole(units) => Ok(units),
+                    ResidentsAnswer::Streamed(stream) if whole => Ok(read_whole(stream).await?),
+                    ResidentsAnswer::Streamed(stream) => Err(hash_through(stream).await?),
+                };
+                let answer = match (units, r) {
+                    (Ok(units), ResidentsAnswer::Whole(body)) => {
+                        Answer::Whole { digest: remote_digest(&units, &body), units, body }
                     }
-                    ResidentsAnswer::Streamed(stream) => Answer::Streamed { stream, mappings: sha256_hex(&m, 32) },
+                    (Ok(units), ResidentsAnswer::Streamed(stream)) if whole => {
+                        let body = read_whole(stream).await?;
+                        Answer::Whole { digest: remote_digest(&units, &body), units, body }
+                    }
+                    (Ok(units), ResidentsAnswer::Streamed(stream)) => {
+                        Answer::Streamed { digest: sha256_hex(&units, 32), units: Some(units), stream }
+                    }
+                    // Units too many to hold: the site takes the streamed path, whatever the
+                    // size of its resident list.
+                    (Err(digest), r) => {
+                        let stream = match r {
+                            ResidentsAnswer::Streamed(stream) => stream,
+                            ResidentsAnswer::Whole(body) => AnswerStream::from_chunks(
+                                &super::client::residents_path(self.team, &site_remote),
+                                vec![Ok(body)],
+                                Streaming::default(),
+                            ),
+                        };
+                        Answer::Streamed { digest, units: None, stream }
+                    }
                 };
                 let now = self.fetched.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = self.progress {
                     p(Progress { phase: "pull".into(), done: now, total: self.total });
                 }
-                Ok::<_, RemoteError>((m, answer))
+                Ok::<_, RemoteError>(answer)
             }
         });
         join_all(fetches.collect()).await
@@ -479,11 +505,11 @@ fn at_once<F: std::future::Future>(f: F) -> Option<F::Output> {
 /// The transaction stays open while the answer arrives (the merge is the database's only
 /// writer meanwhile, as during any chunk's merge).
 #[allow(clippy::too_many_arguments)]
-async fn merge_streamed(
+async fn merge_streamed<R: RemoteApi>(
     conn: &rusqlite::Connection,
-    session: &crate::access::Session,
+    (session, remote, team): (&crate::access::Session, &R, &str),
     site: &crate::store::sites::Site,
-    (m, mappings_digest): (Vec<u8>, &str),
+    (units, units_digest): (Option<Vec<u8>>, &str),
     mut answer: AnswerStream,
     schedule: Option<&PullSchedule>,
     now: chrono::DateTime<chrono::Utc>,
@@ -499,34 +525,21 @@ async fn merge_streamed(
     };
     let last = sync_state::pulled_digest(tx, site.id)?;
     let stamp = sync_state::site_local_stamp(tx, site.id)?;
-    let same_units = last.as_deref().is_some_and(|last| same_mappings(last, &format!("{mappings_digest}:")))
+    let same_units = last.as_deref().is_some_and(|last| same_mappings(last, &format!("{units_digest}:")))
         && sync_state::site_units_stamp(tx, site.id)
             .is_ok_and(|now| last.as_deref().is_some_and(|l| units_part(l) == Some(now.as_str())));
-    let mappings = match same_units {
-        true => None,
-        false => match units(&m) {
-            Ok(units) => Some(units),
-            Err(e) => {
-                reschedule(tx, true)?;
-                failed(tx, site, e, now, report, errors)?;
-                return Ok(txn.commit()?);
-            }
-        },
-    };
     store::savepoint(tx, "site_merge")?;
     let before = report.clone();
-    let mut stream = SiteStream::new(&mut answer);
-    let merged = merge_site(tx, session, site, mappings.as_ref(), Source::Stream(&mut stream), now, report).await?;
-    match merged {
+    let units = (!same_units).then_some(units.as_deref().ok_or(units_digest));
+    match streamed_site(tx, (session, remote, team), site, units, &mut answer, now, report).await? {
         Err(e) => {
             store::rollback_to(tx, "site_merge")?;
             *report = before;
             reschedule(tx, true)?;
             failed(tx, site, e, now, report, errors)?;
-            return Ok(txn.commit()?);
         }
-        Ok(settled) => {
-            let remote = format!("{mappings_digest}:{}", stream.digest());
+        Ok((settled, read_again, residents)) => {
+            let remote = format!("{}:{residents}", read_again.as_deref().unwrap_or(units_digest));
             let unchanged =
                 last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, at)| d == remote && at == stamp);
             if unchanged {
@@ -549,6 +562,97 @@ async fn merge_streamed(
     }
     txn.commit()?;
     Ok(())
+}
+
+/// A streamed site's merge inside its savepoint: its units when they are to be merged
+/// (`units`: `Ok` the mappings' body held, `Err` its digest when it was too large to hold, and
+/// the units are read again as a stream), then its residents batch by batch. Whether every
+/// resident settled, the digest of the units' answer when it was read again, and of the
+/// residents' answer; or why it failed.
+#[allow(clippy::too_many_arguments)]
+async fn streamed_site<R: RemoteApi>(
+    tx: &Transaction<'_>,
+    (session, remote, team): (&crate::access::Session, &R, &str),
+    site: &crate::store::sites::Site,
+    units: Option<Result<&[u8], &str>>,
+    answer: &mut AnswerStream,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut super::PassReport,
+) -> AppResult<Result<(bool, Option<String>, String), RemoteError>> {
+    let (held, read_again) = match units {
+        None => (None, None),
+        Some(Ok(body)) => match self::units(body) {
+            Ok(units) => (Some(units), None),
+            Err(e) => return Ok(Err(e)),
+        },
+        Some(Err(_)) => match stream_units(tx, site, remote, team, answer.streaming()).await? {
+            Ok(digest) => (None, Some(digest)),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let mut stream = SiteStream::new(answer);
+    match merge_site(tx, session, site, held.as_ref(), Source::Stream(&mut stream), now, report).await? {
+        Ok(settled) => Ok(Ok((settled, read_again, stream.digest()))),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// A site's units read again as a stream and written as they come, replacing the site's
+/// (inside the site's savepoint; not compared first, which would hold them): for a site whose
+/// mappings' answer was too large to hold. The digest of the answer merged, or why it failed.
+async fn stream_units<R: RemoteApi>(
+    tx: &Transaction<'_>,
+    site: &crate::store::sites::Site,
+    remote: &R,
+    team: &str,
+    streaming: Streaming,
+) -> AppResult<Result<String, RemoteError>> {
+    use sha2::Digest;
+    let site_remote = site.remote_id.clone().unwrap_or_default();
+    let mut stream = match remote.mappings_answer(team, &site_remote).await {
+        Ok(ResidentsAnswer::Streamed(stream)) => stream,
+        Ok(ResidentsAnswer::Whole(body)) => AnswerStream::from_chunks(&site_remote, vec![Ok(body)], streaming),
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut split = ResidentSplitter::of_list("Mappings", streaming.object_cap);
+    let mut hash = sha2::Sha256::new();
+    store::sites::delete_mappings(tx, site.id)?;
+    loop {
+        let chunk = match stream.next_chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => return Ok(Err(e)),
+        };
+        hash.update(&chunk);
+        if let Err(e) = split.feed(&chunk) {
+            return Ok(Err(stream.refused(e)));
+        }
+        let batch = split.take();
+        let texts = match batch.texts() {
+            Ok(texts) => texts,
+            Err(e) => return Ok(Err(stream.refused(e))),
+        };
+        for raw in texts {
+            match super::client::parse_mapping(raw) {
+                Ok(m) => store::sites::insert_mapping(tx, site.id, &mapping_of(&m))?,
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
+    if let Err(e) = split.finish() {
+        return Ok(Err(stream.refused(e)));
+    }
+    Ok(Ok(hash.finalize()[..32].iter().map(|b| format!("{b:02x}")).collect()))
+}
+
+/// A streamed answer read to its end for its digest only, nothing of it held.
+async fn hash_through(mut stream: AnswerStream) -> Result<String, RemoteError> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    while let Some(chunk) = stream.next_chunk().await? {
+        hash.update(&chunk);
+    }
+    Ok(hash.finalize()[..32].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Runs `f` to its end on this thread, off the runtime: a streamed site's merge holds its

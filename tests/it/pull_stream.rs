@@ -8,7 +8,8 @@
 
 use residentdesk::app::sync::sync_pass;
 use residentdesk::domain::wire::{
-    BulkActionBody, ImportBody, JobStatus, MappingObject, ResidentInput, ResidentObject, SiteObject, TeamObject,
+    BulkActionBody, ImportBody, JobStatus, MappingObject, MappingsResponse, ResidentInput, ResidentObject, SiteObject,
+    TeamObject,
 };
 use residentdesk::store::sync_state;
 use residentdesk::sync::client::{
@@ -114,20 +115,30 @@ fn merged(conn: &rusqlite::Connection) -> Vec<String> {
              ORDER BY s.remote_id, r.email",
         )
         .unwrap();
-    stmt.query_map([], |row| {
-        let cols: Vec<String> = (0..15)
-            .map(|i| {
-                row.get::<_, rusqlite::types::Value>(i).map(|v| match v {
-                    rusqlite::types::Value::Text(t) => t,
-                    other => format!("{other:?}"),
+    let mut units = conn
+        .prepare(
+            "SELECT 'unit|' || s.remote_id || '|' || m.building || '|' || m.floor || '|' || m.unit || '|' ||
+                    coalesce(m.passphrase, '') || '|' || coalesce(m.ssid, '') || '|' || coalesce(m.vlan, '')
+             FROM mappings m JOIN sites s ON s.id = m.site_id ORDER BY 1",
+        )
+        .unwrap();
+    let units: Vec<String> = units.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let residents: Vec<String> = stmt
+        .query_map([], |row| {
+            let cols: Vec<String> = (0..15)
+                .map(|i| {
+                    row.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
                 })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(cols.join("|"))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+                .collect::<Result<_, _>>()?;
+            Ok(cols.join("|"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    residents.into_iter().chain(units).collect()
 }
 
 /// The local residents of remote site `site` (by `merged`'s lines).
@@ -210,6 +221,11 @@ async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
     assert_eq!(answer.body, expected);
     assert_eq!(answer.header("content-length"), Some(expected.len().to_string().as_str()));
     assert!(expected.len() > 8 * SMALL_STREAMS.above, "S1 streams: {} bytes", expected.len());
+    // Its mappings' answer is the bytes `Json(MappingsResponse)` would send.
+    let units = whole.raw_get("/team/T1/site/S1/mappings", token["access_token"].as_str().unwrap()).await.unwrap();
+    let mappings = sim.world(|w| w.data.mappings["S1"].iter().map(|m| m.to_wire()).collect());
+    assert_eq!(units.body, serde_json::to_vec(&MappingsResponse { mappings }).unwrap());
+    assert!(units.body.len() > SMALL_STREAMS.above, "S1's units stream too");
 
     let order = list_order(&sim);
     let rounds: [(&str, Change<'_>); 3] = [
@@ -220,6 +236,8 @@ async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
                 remote_set(sim, &order[0], "Changed-first");
                 remote_set(sim, &order[LARGE / 2], "Changed-middle");
                 remote_set(sim, &order[LARGE - 1], "Changed-last");
+                // A unit's SSID: the units' answer changes too (streamed, read again to merge).
+                sim.world(|w| w.data.mappings.get_mut("S1").unwrap()[3].ssid = "Changed-SSID".into());
                 sim.world(|w| {
                     w.data.residents.remove(&order[9]);
                     w.reindex();
@@ -243,6 +261,8 @@ async fn a_site_longer_than_one_batch_merges_the_same_as_the_whole_answer() {
     let lines = merged(b.conn());
     assert_eq!(of_site(&lines, "S1").len(), LARGE - 1, "the deleted resident is gone");
     assert!(lines.iter().any(|l| l.contains("|Changed-last|")), "the last batch merged");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("unit|S1|")).count(), LARGE + 10);
+    assert!(lines.iter().any(|l| l.starts_with("unit|S1|") && l.contains("|Changed-SSID|")), "the units merged");
 
     // The streamed path is the one taken: an object cap below one resident refuses both
     // sites' answers by name, and nothing of them is merged.
