@@ -169,7 +169,8 @@ fn main() {
         drop(sim);
         let big: usize = std::env::var("BENCH_SCALE_BIG").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
         if big > 0 {
-            one_big_site(big).await;
+            let answer_mb = one_big_site(big).await;
+            one_big_site_apart(big, answer_mb).await;
         }
     });
 }
@@ -184,7 +185,7 @@ fn status_mb(field: &str) -> f64 {
 }
 
 /// One site of `n` residents in one answer, into an empty desk: the peak memory of the pull.
-async fn one_big_site(n: usize) {
+async fn one_big_site(n: usize) -> f64 {
     let sim = Sim::start(SimConfig::with_seed(seed(1, n))).expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut app = App::open(&dir.path().join("big-site.db"), Arc::new(SystemClock)).expect("open the desk");
@@ -215,6 +216,25 @@ async fn one_big_site(n: usize) {
     read_through(&r).await;
     let sent = status_mb("VmHWM:") - before;
     // Writing 5 to clear_refs resets VmHWM (the peak) to the current resident size.
+    measured_pull(&mut app, &s, &r, n, answer_mb, "simulator in this process").await;
+    println!(
+        "    the simulator sending the answer and the client reading it (a streamed read of the same answer, \
+         dropped as it came): {sent:.0} MB"
+    );
+    answer_mb
+}
+
+/// A pull into `app` with its peak memory: over the whole pass, and until the site's merge
+/// committed (before the search indexes set aside for an empty desk are built).
+async fn measured_pull(
+    app: &mut App,
+    s: &residentdesk::app::Session,
+    r: &HttpRemote,
+    n: usize,
+    answer_mb: f64,
+    how: &str,
+) {
+    // Writing 5 to clear_refs resets VmHWM (the peak) to the current resident size.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let before = status_mb("VmRSS:");
     let t = Instant::now();
@@ -226,11 +246,11 @@ async fn one_big_site(n: usize) {
             *merged_peak.lock().unwrap_or_else(|e| e.into_inner()) = status_mb("VmHWM:");
         }
     };
-    let rep = sync_pass(&mut app, &s, &r, &SyncOptions::default(), Some(&progress)).await.expect("pull");
+    let rep = sync_pass(app, s, r, &SyncOptions::default(), Some(&progress)).await.expect("pull");
     let merged_peak = *merged_peak.lock().unwrap_or_else(|e| e.into_inner());
     println!(
-        "  one site of {n} residents   {:>7.2} s; inserted {}; answer {answer_mb:.0} MB; process peak RSS {:.0} MB \
-         (VmHWM), {:.0} MB over the {:.0} MB before the pull (the simulator's world and answer cache made before)",
+        "  one site of {n} residents ({how})  {:>7.2} s; inserted {}; answer {answer_mb:.0} MB; process peak RSS \
+         {:.0} MB (VmHWM), {:.0} MB over the {:.0} MB before the pull",
         t.elapsed().as_secs_f64(),
         rep.residents_inserted,
         status_mb("VmHWM:"),
@@ -243,9 +263,40 @@ async fn one_big_site(n: usize) {
         merged_peak - before,
         verdict(merged_peak - before < 40.0)
     );
-    println!(
-        "    the simulator sending the answer and the client reading it (a streamed read of the same answer, \
-         dropped as it came): {sent:.0} MB"
-    );
     assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+}
+
+/// The same pull with the simulator in its own process (its binary built beside this one,
+/// `cargo build --release -p sitemanager-sim`), seeded from a file: the growth is the desk's
+/// alone. Skipped when the binary is not there.
+async fn one_big_site_apart(n: usize, answer_mb: f64) {
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("sitemanager-sim")))
+        .filter(|bin| bin.exists());
+    let Some(bin) = bin else {
+        println!(
+            "  (the simulator's binary is not built: `cargo build --release -p sitemanager-sim` for the desk alone)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed_file = dir.path().join("seed.json");
+    std::fs::write(&seed_file, serde_json::to_vec(&seed(1, n)).expect("seed")).expect("seed file");
+    let mut child = std::process::Command::new(bin)
+        .arg("--seed")
+        .arg(&seed_file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the simulator starts");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("its output"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).expect("its address");
+    let base = line.trim().strip_prefix("listening on ").expect("listening on URL").to_string();
+    let mut app = App::open(&dir.path().join("big-site.db"), Arc::new(SystemClock)).expect("open the desk");
+    let s = app.init(ADMIN.0, ADMIN.1, "Scale").expect("init");
+    let r = HttpRemote::new(&base, Credentials { email: SVC.0.into(), password: SVC.1.into() }).expect("client");
+    measured_pull(&mut app, &s, &r, n, answer_mb, "simulator in its own process").await;
+    let _ = child.kill();
+    let _ = child.wait();
 }
