@@ -759,6 +759,11 @@ async fn read_or_stream(
     if capped && resp.content_length().is_some_and(|n| n > cap as u64) {
         return Err(too_large(&resp));
     }
+    // Announced as large: streamed from its first byte (nothing read ahead of the splitter).
+    if !capped && resp.content_length().is_some_and(|n| n > streaming.above as u64) {
+        let url = resp.url().to_string();
+        return Ok(ResidentsAnswer::Streamed(AnswerStream { url, head: None, rest: Rest::Http(resp), streaming }));
+    }
     let expected = resp.content_length().map_or(0, |n| n as usize);
     let mut head = Vec::with_capacity(expected.min(streaming.above.saturating_add(1)));
     while let Some(chunk) = resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))? {

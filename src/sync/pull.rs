@@ -448,13 +448,21 @@ struct SiteStream<'s> {
     split: ResidentSplitter,
     hash: sha2::Sha256,
     ended: bool,
+    /// The chunk being fed to the splitter, and how far.
+    chunk: Vec<u8>,
+    fed: usize,
 }
+
+/// The most bytes fed to the splitter at once: a large chunk (the bytes read before an
+/// answer without a length was known to be large, up to 8 MiB) still makes batches of about
+/// the batch size, not one batch of all its residents.
+const FEED_BYTES: usize = 64 * 1024;
 
 impl<'s> SiteStream<'s> {
     fn new(answer: &'s mut AnswerStream) -> SiteStream<'s> {
         use sha2::Digest;
         let split = ResidentSplitter::new(answer.streaming().object_cap);
-        SiteStream { answer, split, hash: sha2::Sha256::new(), ended: false }
+        SiteStream { answer, split, hash: sha2::Sha256::new(), ended: false, chunk: Vec::new(), fed: 0 }
     }
 
     /// The next batch of objects (up to the answer's batch size), `None` once the answer has
@@ -463,16 +471,25 @@ impl<'s> SiteStream<'s> {
         use sha2::Digest;
         let want = self.answer.streaming().batch.max(1);
         while !self.ended && self.split.ready() < want {
-            match self.answer.next_chunk().await? {
-                Some(chunk) => {
-                    self.hash.update(&chunk);
-                    self.split.feed(&chunk).map_err(|e| self.answer.refused(e))?;
+            if self.fed == self.chunk.len() {
+                // The chunk fed whole is dropped before the next one is read.
+                self.chunk = Vec::new();
+                self.fed = 0;
+                match self.answer.next_chunk().await? {
+                    Some(chunk) => {
+                        self.hash.update(&chunk);
+                        self.chunk = chunk;
+                    }
+                    None => {
+                        self.split.finish().map_err(|e| self.answer.refused(e))?;
+                        self.ended = true;
+                    }
                 }
-                None => {
-                    self.split.finish().map_err(|e| self.answer.refused(e))?;
-                    self.ended = true;
-                }
+                continue;
             }
+            let end = self.chunk.len().min(self.fed + FEED_BYTES);
+            self.split.feed(&self.chunk[self.fed..end]).map_err(|e| self.answer.refused(e))?;
+            self.fed = end;
         }
         let batch = self.split.take();
         Ok((!batch.is_empty()).then_some(batch))
