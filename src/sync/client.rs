@@ -66,6 +66,12 @@ impl Default for Streaming {
     }
 }
 
+/// The whole of a list request read for the pull (`residents_answer`, `mappings_answer`): a
+/// streamed answer is read while its site merges, batch by batch (the 400k site: about 20 s
+/// here), so the client's timeout bounds each read of it instead (a stalled answer still
+/// fails after it).
+const LIST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// The most bytes read from an error answer (its message is shown clipped anyway).
 const ERROR_BODY_BYTES: usize = 64 * 1024;
 
@@ -294,6 +300,9 @@ impl HttpRemote {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(timeout)
+            // Each read too: what bounds a streamed list, whose whole request lasts as long as
+            // its merge (`LIST_TIMEOUT`); a read waits only while nothing arrives.
+            .read_timeout(timeout)
             .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 let first = attempt.previous().first().cloned();
@@ -371,16 +380,17 @@ impl HttpRemote {
 
     /// Sends one request with the bearer token; renews the token once on 401.
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> RemoteResult<Vec<u8>> {
-        read_body(self.respond(method, path, body).await?, self.body_cap).await
+        read_body(self.respond(method, path, body, None).await?, self.body_cap).await
     }
 
     /// The answer to one request with the bearer token, its body unread (a 401 renews the
-    /// token once).
+    /// token once); `total`: a longer limit than the client's for the whole request.
     async fn respond(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<Vec<u8>>,
+        total: Option<Duration>,
     ) -> RemoteResult<reqwest::Response> {
         let mut renewed = false;
         loop {
@@ -397,6 +407,9 @@ impl HttpRemote {
                 .header(reqwest::header::AUTHORIZATION, format!("Bearer {token}"));
             if let Some(b) = &body {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
+            }
+            if let Some(total) = total {
+                req = req.timeout(total);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let resp = req.send().await.map_err(|e| transport(&e))?;
@@ -853,11 +866,12 @@ impl RemoteApi for HttpRemote {
     }
     async fn mappings_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
         let path = format!("/team/{}/site/{}/mappings", seg(team), seg(site));
-        let resp = refusal(self.respond(reqwest::Method::GET, &path, None).await?).await?;
+        let resp = refusal(self.respond(reqwest::Method::GET, &path, None, Some(LIST_TIMEOUT)).await?).await?;
         read_or_stream(resp, self.body_cap, self.streaming).await
     }
     async fn residents_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
-        let resp = refusal(self.respond(reqwest::Method::GET, &res_path(team, site), None).await?).await?;
+        let resp =
+            refusal(self.respond(reqwest::Method::GET, &res_path(team, site), None, Some(LIST_TIMEOUT)).await?).await?;
         read_or_stream(resp, self.body_cap, self.streaming).await
     }
     async fn resident(&self, team: &str, site: &str, id: &str) -> RemoteResult<ResidentObject> {
