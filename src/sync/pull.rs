@@ -989,17 +989,23 @@ async fn merge_site(
         // those few rows and bases, not all of them).
         let locals = store::residents::pull_marks_for_site(tx, site_id)?;
         let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
-        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
+        // Only residents not linked yet are found by email (the lookup below takes no other):
+        // a site of 200,000 linked residents keeps no map of their emails.
+        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::new();
         // Each resident by the digest of the remote object its last merge merged.
         let mut by_digest: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
         for r in &locals {
-            if let Some(id) = &r.remote_id {
-                by_remote.insert(id.as_str(), r);
+            match &r.remote_id {
+                Some(id) => {
+                    by_remote.insert(id.as_str(), r);
+                }
+                None => {
+                    by_email.insert(r.email.as_str(), r);
+                }
             }
             if let Some(d) = r.remote_digest() {
                 by_digest.insert(d, r);
             }
-            by_email.insert(r.email.as_str(), r);
         }
         let mut seen: HashSet<i64> = HashSet::with_capacity(locals.len());
         let empty = Local::default();
