@@ -90,8 +90,13 @@ struct WireCacheEntry {
     wire: ResidentObject,
     /// The object as JSON with the `Status` it was written with (a list answer of a large
     /// site is mostly these bytes, copied: issue #17's scale bench runs the sim in-process).
-    json: RefCell<Option<(Vec<String>, Vec<u8>)>>,
+    json: RefCell<Option<(Vec<String>, bytes::Bytes)>>,
 }
+
+/// What a list answer starts with, before its residents.
+pub const LIST_PREFIX: &[u8] = br#"{"Error":null,"Residents":["#;
+/// What a list answer ends with, after its residents.
+pub const LIST_SUFFIX: &[u8] = b"]}";
 
 /// A validated resident body.
 #[derive(Debug, Clone)]
@@ -394,42 +399,52 @@ impl World {
     }
 
     /// The list answer of `site` (`{"Error":null,"Residents":[...]}`) as JSON bytes: the same
-    /// bytes as [`Self::site_wire_list`] serialized, from each resident's cached JSON. Nothing
-    /// is cloned for a resident whose cache entry still holds: a large site's answer is its
-    /// residents' bytes copied (issue #17's bench runs the simulator in its own process).
+    /// bytes as [`Self::site_wire_list`] serialized, from each resident's cached JSON
+    /// ([`Self::site_wire_parts`] joined).
     pub fn site_wire_json(&self, site: &Site) -> Vec<u8> {
+        let parts = self.site_wire_parts(site);
+        let mut out = Vec::with_capacity(LIST_PREFIX.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
+        out.extend_from_slice(LIST_PREFIX);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(part);
+        }
+        out.extend_from_slice(LIST_SUFFIX);
+        out
+    }
+
+    /// Each resident object of `site`'s list answer, in order, as its cached JSON shared with
+    /// the cache (nothing is copied for a resident whose cache entry still holds): the answer
+    /// is [`LIST_PREFIX`], these joined by commas, [`LIST_SUFFIX`]. A large site's answer can
+    /// so be sent without being built (issue #17's bench runs the simulator in-process).
+    pub fn site_wire_parts(&self, site: &Site) -> Vec<bytes::Bytes> {
         let now = self.now();
         let ssids = self.site_ssids(site);
         let mut cache = self.wire_cache.borrow_mut();
         let residents = self.site_residents(&site.site_id);
-        let mut out = Vec::with_capacity(64 + residents.len() * 512);
-        out.extend_from_slice(br#"{"Error":null,"Residents":["#);
-        let mut first = true;
+        let mut out = Vec::with_capacity(residents.len());
         for r in residents {
             let flags = r.flags(now);
             if !assumptions::LIST_INCLUDES_EXPIRED && flags.is_expired() {
                 continue;
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
             let ssid = ssids.get(&(r.building.as_str(), r.floor.as_str(), r.unit.as_str())).copied();
             let entry = Self::cached_wire(&mut cache, r, site, ssid, now);
             let status = flags.to_strings();
             let mut json = entry.json.borrow_mut();
             match json.as_ref() {
-                Some((written, bytes)) if *written == status => out.extend_from_slice(bytes),
+                Some((written, bytes)) if *written == status => out.push(bytes.clone()),
                 _ => {
                     let mut wire = entry.wire.clone();
                     wire.status = status.clone();
-                    let bytes = serde_json::to_vec(&wire).unwrap_or_default();
-                    out.extend_from_slice(&bytes);
+                    let bytes = bytes::Bytes::from(serde_json::to_vec(&wire).unwrap_or_default());
+                    out.push(bytes.clone());
                     *json = Some((status, bytes));
                 }
             }
         }
-        out.extend_from_slice(b"]}");
         drop(cache);
         self.trim_wire_cache();
         out

@@ -10,8 +10,11 @@
 //! Data in transit (issue #15): the base URL must be `https`, or `http` to this machine only
 //! ([`check_base_url`], also applied where the URL is configured); a redirect is followed only
 //! to the same host and port and never from https down to http ([`redirect_refusal`]); and no
-//! answer is read past [`MAX_BODY_BYTES`] ([`RemoteError::TooLarge`]), so a broken or hostile
-//! remote cannot fill the desk's memory.
+//! answer is held whole past [`MAX_BODY_BYTES`] ([`RemoteError::TooLarge`]), so a broken or
+//! hostile remote cannot fill the desk's memory. A site's resident list is the one answer
+//! that may be larger: past [`Streaming::above`] it is read as a stream
+//! ([`RemoteApi::residents_answer`], [`AnswerStream`]) and split as it arrives, and then only
+//! one resident object is capped ([`Streaming::object_cap`], [`RemoteError::ObjectTooLarge`]).
 
 use residentdesk_domain::wire::{
     BulkActionBody, ErrorBody, ImportBody, JobCreated, JobStatus, MappingObject, MappingsResponse, ResidentInput,
@@ -34,6 +37,40 @@ pub const DEFAULT_BASE_URL: &str = "https://api.11os.com/v2";
 /// largest desk is 1,000,000 residents over 2,500 sites) — while bounding what a broken or
 /// hostile remote can make the desk hold in memory.
 pub const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+/// The size past which a resident list is streamed rather than held whole: a site of the
+/// usual 400 residents is about 180 KB, so every ordinary site keeps the whole-answer path
+/// (digest of the bytes, skip when unchanged), and only a site of some 18,000 residents or
+/// more is merged in batches as it arrives.
+pub const STREAM_ABOVE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Residents merged together from a streamed answer: about 2 MB of objects at once.
+pub const STREAM_BATCH: usize = 4096;
+
+/// The most bytes of one resident object in a streamed answer: a resident is about 700 bytes
+/// on the wire; 1 MiB refuses a hostile endless object long before memory matters.
+pub const MAX_OBJECT_BYTES: usize = 1024 * 1024;
+
+/// How a site's resident list is read: whole up to `above` bytes, else as a stream split into
+/// batches of `batch` residents, none longer than `object_cap` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streaming {
+    pub above: usize,
+    pub batch: usize,
+    pub object_cap: usize,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Streaming { above: STREAM_ABOVE_BYTES, batch: STREAM_BATCH, object_cap: MAX_OBJECT_BYTES }
+    }
+}
+
+/// The whole of a list request read for the pull (`residents_answer`, `mappings_answer`): a
+/// streamed answer is read while its site merges, batch by batch (the 400k site: about 20 s
+/// here), so the client's timeout bounds each read of it instead (a stalled answer still
+/// fails after it).
+const LIST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The most bytes read from an error answer (its message is shown clipped anyway).
 const ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -71,6 +108,10 @@ pub enum RemoteError {
     /// write's outcome is unknown (the remote answered 2xx before the size showed).
     #[error("the answer of {url} is larger than {cap} bytes, the most ResidentDesk reads from one answer; nothing of it was used")]
     TooLarge { url: String, cap: usize },
+    /// A streamed resident list with one value (a resident object) larger than the cap:
+    /// nothing of the site's answer was used. Not retried, as [`RemoteError::TooLarge`].
+    #[error("a resident in the answer of {url} is larger than {cap} bytes, the most ResidentDesk reads for one resident; nothing of the answer was used")]
+    ObjectTooLarge { url: String, cap: usize },
 }
 
 impl RemoteError {
@@ -86,7 +127,13 @@ impl RemoteError {
     }
     /// Whether a write may have been applied although no usable answer came back.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, RemoteError::Network(_) | RemoteError::Decode(_) | RemoteError::TooLarge { .. })
+        matches!(
+            self,
+            RemoteError::Network(_)
+                | RemoteError::Decode(_)
+                | RemoteError::TooLarge { .. }
+                | RemoteError::ObjectTooLarge { .. }
+        )
     }
     /// The HTTP status, when there was one.
     pub fn status(&self) -> Option<u16> {
@@ -129,6 +176,16 @@ pub trait RemoteApi: Send + Sync {
             serde_json::to_vec(&ResidentsEnvelope { error: None, residents })
                 .map_err(|e| RemoteError::Decode(format!("cannot encode the residents: {e}")))
         }
+    }
+    /// The same answer for the pull, read whole while it is small and as a stream past a
+    /// size ([`Streaming`]). By default [`RemoteApi::residents_body`], whole.
+    fn residents_answer(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<ResidentsAnswer>> + Send {
+        async move { self.residents_body(team, site).await.map(ResidentsAnswer::Whole) }
+    }
+    /// The mappings' answer the same way: a site of many thousand units has an answer as
+    /// large as its residents'. By default [`RemoteApi::mappings_body`], whole.
+    fn mappings_answer(&self, team: &str, site: &str) -> impl Future<Output = RemoteResult<ResidentsAnswer>> + Send {
+        async move { self.mappings_body(team, site).await.map(ResidentsAnswer::Whole) }
     }
     /// `GET .../resident/{ResidentId}`.
     fn resident(&self, team: &str, site: &str, id: &str) -> impl Future<Output = RemoteResult<ResidentObject>> + Send;
@@ -205,6 +262,8 @@ pub struct HttpRemote {
     requests: AtomicU64,
     /// The most bytes read from one answer ([`MAX_BODY_BYTES`] unless a test lowers it).
     body_cap: usize,
+    /// When a resident list is streamed ([`Streaming::default`] unless a test lowers it).
+    streaming: Streaming,
 }
 
 impl std::fmt::Debug for HttpRemote {
@@ -241,6 +300,9 @@ impl HttpRemote {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(timeout)
+            // Each read too: what bounds a streamed list, whose whole request lasts as long as
+            // its merge (`LIST_TIMEOUT`); a read waits only while nothing arrives.
+            .read_timeout(timeout)
             .user_agent(concat!("residentdesk/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
                 let first = attempt.previous().first().cloned();
@@ -262,12 +324,19 @@ impl HttpRemote {
             token: Mutex::new(None),
             requests: AtomicU64::new(0),
             body_cap: MAX_BODY_BYTES,
+            streaming: Streaming::default(),
         })
     }
 
     /// The same client reading at most `cap` bytes of an answer (tests use a small cap).
     pub fn with_body_cap(mut self, cap: usize) -> HttpRemote {
         self.body_cap = cap;
+        self
+    }
+
+    /// The same client streaming resident lists as `streaming` says (tests use small sizes).
+    pub fn with_streaming(mut self, streaming: Streaming) -> HttpRemote {
+        self.streaming = streaming;
         self
     }
 
@@ -311,6 +380,18 @@ impl HttpRemote {
 
     /// Sends one request with the bearer token; renews the token once on 401.
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> RemoteResult<Vec<u8>> {
+        read_body(self.respond(method, path, body, None).await?, self.body_cap).await
+    }
+
+    /// The answer to one request with the bearer token, its body unread (a 401 renews the
+    /// token once); `total`: a longer limit than the client's for the whole request.
+    async fn respond(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        total: Option<Duration>,
+    ) -> RemoteResult<reqwest::Response> {
         let mut renewed = false;
         loop {
             let token = match self.cached_token() {
@@ -327,6 +408,9 @@ impl HttpRemote {
             if let Some(b) = &body {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
             }
+            if let Some(total) = total {
+                req = req.timeout(total);
+            }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let resp = req.send().await.map_err(|e| transport(&e))?;
             if resp.status().as_u16() == 401 {
@@ -338,7 +422,7 @@ impl HttpRemote {
                 renewed = true;
                 continue;
             }
-            return read_body(resp, self.body_cap).await;
+            return Ok(resp);
         }
     }
 
@@ -578,6 +662,12 @@ async fn error_text(mut resp: reqwest::Response) -> String {
 }
 
 async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>> {
+    let resp = refusal(resp).await?;
+    read_capped(resp, cap).await
+}
+
+/// A 2xx answer as it is, anything else as the error it says.
+async fn refusal(resp: reqwest::Response) -> RemoteResult<reqwest::Response> {
     let status = resp.status().as_u16();
     let retry_after = resp
         .headers()
@@ -586,7 +676,7 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     if (200..300).contains(&status) {
-        return read_capped(resp, cap).await;
+        return Ok(resp);
     }
     let text = error_text(resp).await;
     let message = error_message(&text, status);
@@ -598,9 +688,135 @@ async fn read_body(resp: reqwest::Response, cap: usize) -> RemoteResult<Vec<u8>>
     })
 }
 
+/// A site's resident list as the pull reads it ([`RemoteApi::residents_answer`]), or its
+/// mappings ([`RemoteApi::mappings_answer`]).
+#[derive(Debug)]
+pub enum ResidentsAnswer {
+    /// Small enough to hold: the whole body.
+    Whole(Vec<u8>),
+    /// Past [`Streaming::above`]: its first bytes, the rest still on its way.
+    Streamed(AnswerStream),
+}
+
+/// A resident list being read: the bytes read before it was known to be large, then the
+/// connection's next chunks as they arrive (nothing else of it is held here).
+pub struct AnswerStream {
+    url: String,
+    head: Option<Vec<u8>>,
+    rest: Rest,
+    streaming: Streaming,
+}
+
+/// Where an answer's next chunks come from.
+enum Rest {
+    Http(reqwest::Response),
+    Chunks(std::collections::VecDeque<RemoteResult<Vec<u8>>>),
+}
+
+impl std::fmt::Debug for AnswerStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerStream").field("url", &self.url).field("streaming", &self.streaming).finish()
+    }
+}
+
+impl AnswerStream {
+    /// An answer from chunks already in memory (an in-memory remote, tests): an `Err` among
+    /// them breaks the stream there, as a dropped connection would.
+    pub fn from_chunks(url: &str, chunks: Vec<RemoteResult<Vec<u8>>>, streaming: Streaming) -> AnswerStream {
+        AnswerStream { url: url.to_string(), head: None, rest: Rest::Chunks(chunks.into()), streaming }
+    }
+
+    /// How the answer is to be split and merged.
+    pub fn streaming(&self) -> Streaming {
+        self.streaming
+    }
+
+    /// The next bytes of the answer; `None` at its end. A connection that breaks is
+    /// [`RemoteError::Decode`], as a body cut short is on the whole-answer path.
+    pub async fn next_chunk(&mut self) -> RemoteResult<Option<Vec<u8>>> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head));
+        }
+        match &mut self.rest {
+            Rest::Http(resp) => {
+                Ok(resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))?.map(|b| b.to_vec()))
+            }
+            Rest::Chunks(chunks) => chunks.pop_front().transpose(),
+        }
+    }
+
+    /// The answer is larger than `cap`, the most that may be held of it.
+    pub fn too_large(&self, cap: usize) -> RemoteError {
+        RemoteError::TooLarge { url: self.url.clone(), cap }
+    }
+
+    /// What the splitter's refusal of this answer is to the caller.
+    pub fn refused(&self, e: crate::sync::json_stream::SplitError) -> RemoteError {
+        use crate::sync::json_stream::SplitError;
+        match e {
+            SplitError::Malformed(m) => RemoteError::Decode(format!("{m} ({})", self.url)),
+            SplitError::ObjectTooLarge { cap } => RemoteError::ObjectTooLarge { url: self.url.clone(), cap },
+        }
+    }
+}
+
+/// Reads a 2xx resident list whole while it stays within `streaming.above` bytes (and within
+/// `cap`, when a test sets that lower), else hands it on as a stream with what was read.
+async fn read_or_stream(
+    mut resp: reqwest::Response,
+    cap: usize,
+    streaming: Streaming,
+) -> RemoteResult<ResidentsAnswer> {
+    let capped = cap <= streaming.above;
+    let too_large = |resp: &reqwest::Response| RemoteError::TooLarge { url: resp.url().to_string(), cap };
+    if capped && resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large(&resp));
+    }
+    // Announced as large: streamed from its first byte (nothing read ahead of the splitter).
+    if !capped && resp.content_length().is_some_and(|n| n > streaming.above as u64) {
+        let url = resp.url().to_string();
+        return Ok(ResidentsAnswer::Streamed(AnswerStream { url, head: None, rest: Rest::Http(resp), streaming }));
+    }
+    let expected = resp.content_length().map_or(0, |n| n as usize);
+    let mut head = Vec::with_capacity(expected.min(streaming.above.saturating_add(1)));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| RemoteError::Decode(describe(&e)))? {
+        head.extend_from_slice(&chunk);
+        if capped && head.len() > cap {
+            return Err(too_large(&resp));
+        }
+        if head.len() > streaming.above {
+            let url = resp.url().to_string();
+            return Ok(ResidentsAnswer::Streamed(AnswerStream {
+                url,
+                head: Some(head),
+                rest: Rest::Http(resp),
+                streaming,
+            }));
+        }
+    }
+    Ok(ResidentsAnswer::Whole(head))
+}
+
 /// The mappings of a `GET .../mappings` body read by [`RemoteApi::mappings_body`].
 pub fn parse_mappings(bytes: &[u8]) -> RemoteResult<Vec<MappingObject>> {
     Ok(parse::<MappingsResponse>(bytes)?.mappings)
+}
+
+/// The mappings of a `GET .../mappings` body, each as its JSON object unparsed (the body is
+/// checked to be JSON), for a site of many units: parsed one by one ([`parse_mapping`]).
+pub fn split_mappings(bytes: &[u8]) -> RemoteResult<Vec<&serde_json::value::RawValue>> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "Mappings", default, borrow)]
+        mappings: Vec<&'a serde_json::value::RawValue>,
+    }
+    Ok(parse_borrowed::<Envelope<'_>>(bytes)?.mappings)
+}
+
+/// One mapping of [`split_mappings`] (its JSON text), parsed.
+pub fn parse_mapping(raw: &str) -> RemoteResult<MappingObject> {
+    serde_json::from_str(raw)
+        .map_err(|e| RemoteError::Decode(format!("a mapping in the answer: {e} ({} bytes)", raw.len())))
 }
 
 /// The residents of a `GET .../resident` body, each as its JSON object unparsed (the body is
@@ -615,10 +831,10 @@ pub fn split_residents(bytes: &[u8]) -> RemoteResult<Vec<&serde_json::value::Raw
     Ok(parse_borrowed::<Envelope<'_>>(bytes)?.residents)
 }
 
-/// One resident of [`split_residents`], parsed.
-pub fn parse_resident(raw: &serde_json::value::RawValue) -> RemoteResult<ResidentObject> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| RemoteError::Decode(format!("a resident in the answer: {e} ({} bytes)", raw.get().len())))
+/// One resident of [`split_residents`] (its JSON text), parsed.
+pub fn parse_resident(raw: &str) -> RemoteResult<ResidentObject> {
+    serde_json::from_str(raw)
+        .map_err(|e| RemoteError::Decode(format!("a resident in the answer: {e} ({} bytes)", raw.len())))
 }
 
 fn parse_borrowed<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> RemoteResult<T> {
@@ -647,6 +863,16 @@ impl RemoteApi for HttpRemote {
     }
     async fn residents_body(&self, team: &str, site: &str) -> RemoteResult<Vec<u8>> {
         self.call(reqwest::Method::GET, &res_path(team, site), None).await
+    }
+    async fn mappings_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
+        let path = format!("/team/{}/site/{}/mappings", seg(team), seg(site));
+        let resp = refusal(self.respond(reqwest::Method::GET, &path, None, Some(LIST_TIMEOUT)).await?).await?;
+        read_or_stream(resp, self.body_cap, self.streaming).await
+    }
+    async fn residents_answer(&self, team: &str, site: &str) -> RemoteResult<ResidentsAnswer> {
+        let resp =
+            refusal(self.respond(reqwest::Method::GET, &res_path(team, site), None, Some(LIST_TIMEOUT)).await?).await?;
+        read_or_stream(resp, self.body_cap, self.streaming).await
     }
     async fn resident(&self, team: &str, site: &str, id: &str) -> RemoteResult<ResidentObject> {
         let env: ResidentsEnvelope = self.get(&format!("{}/{}", res_path(team, site), seg(id))).await?;
@@ -726,8 +952,8 @@ mod tests {
         assert_eq!(raw.len(), 2);
         // Byte for byte as answered (the digest is of these bytes).
         assert_eq!(raw[0].get(), r#"{"ResidentId": "a", "FirstName": "Ann"}"#);
-        assert_eq!(parse_resident(raw[0]).unwrap().first_name.as_deref(), Some("Ann"));
-        let bad = parse_resident(raw[1]).unwrap_err();
+        assert_eq!(parse_resident(raw[0].get()).unwrap().first_name.as_deref(), Some("Ann"));
+        let bad = parse_resident(raw[1].get()).unwrap_err();
         assert!(matches!(&bad, RemoteError::Decode(m) if m.contains("a resident in the answer")), "{bad:?}");
         assert!(matches!(split_residents(br#"{"Residents": [{"ResidentId": "a"}"#), Err(RemoteError::Decode(_))));
         assert!(split_residents(br#"{"Error": null}"#).unwrap().is_empty(), "no residents key: none");

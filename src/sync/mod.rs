@@ -7,6 +7,7 @@
 //! hidden (both values go to the conflict inbox).
 //!
 //! - [`client`]: the typed v2 client ([`client::RemoteApi`], [`client::HttpRemote`]);
+//!   [`json_stream`]: a large resident list split as it arrives;
 //! - [`plan`]: coalescing and batching (pure); [`merge`]: the 3-way merge (pure);
 //! - [`push`], [`pull`]: the two halves of a pass; [`retry`]: backoff;
 //! - [`worker`]: the background task of the desktop shell; [`status`]: what it reports;
@@ -17,6 +18,7 @@
 pub mod assumptions;
 pub mod check;
 pub mod client;
+pub mod json_stream;
 pub mod lease;
 pub mod merge;
 pub mod plan;

@@ -4,10 +4,11 @@
 //! them per field into the local database, keeping the last-pulled values as the next
 //! merge's base. Conflicts are recorded with both values, never silently overwritten.
 
-use super::client::{RemoteApi, RemoteError};
+use super::client::{AnswerStream, RemoteApi, RemoteError, ResidentsAnswer, Streaming};
+use super::json_stream::{Batch, ResidentSplitter};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
-use super::schedule::{spread, PullPlan};
+use super::schedule::{spread, PullPlan, PullSchedule};
 use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
@@ -197,11 +198,14 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         let mut report = std::mem::take(&mut cx.report);
         let started = Instant::now();
         let mut errors = Vec::new();
+        // Answers too large to hold, merged one by one after this chunk's others.
+        let mut streamed: Vec<(&crate::store::sites::Site, Option<Vec<u8>>, AnswerStream, String)> = Vec::new();
         let written = off_the_runtime(|| {
             cx.write(|tx| {
                 for (site, result) in chunk.iter().zip(results) {
                     match result {
-                        Ok((m, body, remote)) => {
+                        Ok(Answer::Streamed { units, stream, digest }) => streamed.push((site, units, stream, digest)),
+                        Ok(Answer::Whole { units: m, body, digest: remote }) => {
                             // What the remote answered, and what the merge would read here: the
                             // same as after the last merge means that merge's result still holds.
                             // The body is digested as it came, so an unchanged one is never parsed.
@@ -230,12 +234,11 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                                 false => Some(
                                     match same_units {
                                         true => Ok(None),
-                                        false => super::client::parse_mappings(&m).map(Some),
+                                        false => units(&m).map(Some),
                                     }
                                     .and_then(|m| super::client::split_residents(&body).map(|r| (m, r))),
                                 ),
                             };
-                            drop(m);
                             if let Some(Err(e)) = parsed {
                                 failed(tx, site, e, now, &mut report, &mut errors)?;
                                 continue;
@@ -244,13 +247,19 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
                                 // A resident the merge cannot read fails the site, as a body it
                                 // cannot read would: what the merge wrote before it is undone.
                                 store::savepoint(tx, "site_merge")?;
-                                let settled = match merge_site(tx, session, site, m.as_deref(), &r, now, &mut report)? {
+                                let before = report.clone();
+                                let texts = Source::Whole(Some(r.iter().map(|r| r.get()).collect()));
+                                let merged =
+                                    at_once(merge_site(tx, session, site, m.as_ref(), texts, now, &mut report))
+                                        .ok_or_else(|| AppError::internal("a whole answer's merge waited"))??;
+                                let settled = match merged {
                                     Ok(settled) => {
                                         store::release(tx, "site_merge")?;
                                         settled
                                     }
                                     Err(e) => {
                                         store::rollback_to(tx, "site_merge")?;
+                                        report = before;
                                         failed(tx, site, e, now, &mut report, &mut errors)?;
                                         continue;
                                     }
@@ -278,14 +287,55 @@ async fn pull_sites<R: RemoteApi>(cx: &mut Ctx<'_, R>) -> Result<(), SyncError> 
         for e in errors {
             cx.note_error(e);
         }
+        for (site, m, stream, mappings) in streamed {
+            let plan = schedule.as_ref().map(|(s, _)| s);
+            let (mut report, mut errors) = (std::mem::take(&mut cx.report), Vec::new());
+            let started = Instant::now();
+            let now = cx.db.now();
+            let conn: &rusqlite::Connection = cx.db.conn;
+            // The pull's large page cache would hold the whole site's written pages until its
+            // commit; a small one spills them to the WAL as the batches go (memory bounded).
+            let cache = store::set_cache_kib(conn, STREAM_CACHE_KIB)?;
+            let merged = wait_here(merge_streamed(
+                conn,
+                (session, remote, &team),
+                site,
+                (m, &mappings),
+                stream,
+                plan,
+                now,
+                &mut report,
+                &mut errors,
+            ))
+            .unwrap_or_else(|| Err(AppError::internal("a streamed answer outside a multi-threaded runtime")));
+            store::restore_cache_size(conn, cache);
+            report.merge_ms += started.elapsed().as_secs_f64() * 1000.0;
+            cx.report = report;
+            merged?;
+            for e in errors {
+                cx.note_error(e);
+            }
+        }
         done += chunk.len() as u64;
         cx.progress("pull", done, total);
     }
     Ok(())
 }
 
-/// One site's answers as they came (mappings, residents) with their digest.
-type Fetched = Result<(Vec<u8>, Vec<u8>, String), RemoteError>;
+/// One site's answers as they came.
+type Fetched = Result<Answer, RemoteError>;
+
+/// A site's answers as fetched.
+enum Answer {
+    /// Both held whole (the mappings' body and the residents'), with the site's digest
+    /// ([`remote_digest`]).
+    Whole { units: Vec<u8>, body: Vec<u8>, digest: String },
+    /// A resident list too large to hold: read and merged in batches. `units` is the mappings'
+    /// body, or `None` when that too was too large to hold (read through for its digest only;
+    /// read again if the merge needs the units); `digest` is the first half of the site's
+    /// digest (the second is known once the residents' stream has ended).
+    Streamed { units: Option<Vec<u8>>, stream: AnswerStream, digest: String },
+}
 
 /// A chunk's fetch under way.
 type Running<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Fetched>> + Send + 'a>>;
@@ -315,18 +365,48 @@ impl<R: RemoteApi> Fetch<'_, R> {
             let site_remote = site.remote_id.clone().unwrap_or_default();
             async move {
                 let (m, r) = tokio::join!(
-                    retry(&self.policy, true, || self.remote.mappings_body(self.team, &site_remote)),
-                    retry(&self.policy, true, || self.remote.residents_body(self.team, &site_remote)),
+                    retry(&self.policy, true, || self.remote.mappings_answer(self.team, &site_remote)),
+                    retry(&self.policy, true, || self.remote.residents_answer(self.team, &site_remote)),
                 );
                 let (m, r) = (m?, r?);
                 // Digested here, while the chunk's other answers are still on their way
                 // (not in the write step, which holds the database).
-                let digest = remote_digest(&m, &r);
+                let whole = whole_here();
+                let units = match m {
+                    ResidentsAnswer::Whole(units) => Ok(units),
+                    ResidentsAnswer::Streamed(stream) if whole => Ok(read_whole(stream).await?),
+                    ResidentsAnswer::Streamed(stream) => Err(hash_through(stream).await?),
+                };
+                let answer = match (units, r) {
+                    (Ok(units), ResidentsAnswer::Whole(body)) => {
+                        Answer::Whole { digest: remote_digest(&units, &body), units, body }
+                    }
+                    (Ok(units), ResidentsAnswer::Streamed(stream)) if whole => {
+                        let body = read_whole(stream).await?;
+                        Answer::Whole { digest: remote_digest(&units, &body), units, body }
+                    }
+                    (Ok(units), ResidentsAnswer::Streamed(stream)) => {
+                        Answer::Streamed { digest: sha256_hex(&units, 32), units: Some(units), stream }
+                    }
+                    // Units too many to hold: the site takes the streamed path, whatever the
+                    // size of its resident list.
+                    (Err(digest), r) => {
+                        let stream = match r {
+                            ResidentsAnswer::Streamed(stream) => stream,
+                            ResidentsAnswer::Whole(body) => AnswerStream::from_chunks(
+                                &super::client::residents_path(self.team, &site_remote),
+                                vec![Ok(body)],
+                                Streaming::default(),
+                            ),
+                        };
+                        Answer::Streamed { digest, units: None, stream }
+                    }
+                };
                 let now = self.fetched.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(p) = self.progress {
                     p(Progress { phase: "pull".into(), done: now, total: self.total });
                 }
-                Ok::<_, RemoteError>((m, r, digest))
+                Ok::<_, RemoteError>(answer)
             }
         });
         join_all(fetches.collect()).await
@@ -352,6 +432,278 @@ fn off_the_runtime<T>(step: impl FnOnce() -> T) -> T {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(step),
         _ => step(),
     }
+}
+
+/// Where a merge's remote residents come from.
+enum Source<'a, 's> {
+    /// A whole answer's objects, all in one batch.
+    Whole(Option<Vec<&'a str>>),
+    /// A streamed answer, batch by batch.
+    Stream(&'a mut SiteStream<'s>),
+}
+
+/// A streamed resident list being split into batches and digested as it arrives.
+struct SiteStream<'s> {
+    answer: &'s mut AnswerStream,
+    split: ResidentSplitter,
+    hash: sha2::Sha256,
+    ended: bool,
+    /// The chunk being fed to the splitter, and how far.
+    chunk: Vec<u8>,
+    fed: usize,
+}
+
+/// The most bytes fed to the splitter at once: a large chunk (the bytes read before an
+/// answer without a length was known to be large, up to 8 MiB) still makes batches of about
+/// the batch size, not one batch of all its residents.
+const FEED_BYTES: usize = 64 * 1024;
+
+impl<'s> SiteStream<'s> {
+    fn new(answer: &'s mut AnswerStream) -> SiteStream<'s> {
+        use sha2::Digest;
+        let split = ResidentSplitter::new(answer.streaming().object_cap);
+        SiteStream { answer, split, hash: sha2::Sha256::new(), ended: false, chunk: Vec::new(), fed: 0 }
+    }
+
+    /// The next batch of objects (up to the answer's batch size), `None` once the answer has
+    /// ended whole; an error when it breaks or is not a resident list.
+    async fn next_batch(&mut self) -> Result<Option<Batch>, RemoteError> {
+        use sha2::Digest;
+        let want = self.answer.streaming().batch.max(1);
+        while !self.ended && self.split.ready() < want {
+            if self.fed == self.chunk.len() {
+                // The chunk fed whole is dropped before the next one is read.
+                self.chunk = Vec::new();
+                self.fed = 0;
+                match self.answer.next_chunk().await? {
+                    Some(chunk) => {
+                        self.hash.update(&chunk);
+                        self.chunk = chunk;
+                    }
+                    None => {
+                        self.split.finish().map_err(|e| self.answer.refused(e))?;
+                        self.ended = true;
+                    }
+                }
+                continue;
+            }
+            let end = self.chunk.len().min(self.fed + FEED_BYTES);
+            self.split.feed(&self.chunk[self.fed..end]).map_err(|e| self.answer.refused(e))?;
+            self.fed = end;
+        }
+        let batch = self.split.take();
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+
+    /// The residents half of the site's digest: the same as [`remote_digest`]'s for the same
+    /// bytes held whole (meaningful once the answer has ended).
+    fn digest(&self) -> String {
+        use sha2::Digest;
+        self.hash.clone().finalize()[..32].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The output of a future that finishes without waiting (a whole answer's merge, which never
+/// waits for anything), without a runtime; `None` if it would have waited.
+fn at_once<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// Merges one site whose resident list is streamed, in its own transaction: batch by batch
+/// as the answer arrives, inside the site's savepoint, so an answer that breaks or holds an
+/// unreadable object midway undoes every batch before it (the site stays as it was, its
+/// digest and stamp untouched, and the next pass pulls it again). The site's digest is known
+/// only at the end: when it is the last settled merge's, and nothing changed here since,
+/// this merge is undone as well and the site counts as unchanged, as on the whole path.
+/// The transaction stays open while the answer arrives (the merge is the database's only
+/// writer meanwhile, as during any chunk's merge).
+#[allow(clippy::too_many_arguments)]
+async fn merge_streamed<R: RemoteApi>(
+    conn: &rusqlite::Connection,
+    (session, remote, team): (&crate::access::Session, &R, &str),
+    site: &crate::store::sites::Site,
+    (units, units_digest): (Option<Vec<u8>>, &str),
+    mut answer: AnswerStream,
+    schedule: Option<&PullSchedule>,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut super::PassReport,
+    errors: &mut Vec<String>,
+) -> AppResult<()> {
+    let txn = store::begin_immediate(conn)?;
+    let tx = &txn;
+    let reschedule = |tx: &Transaction<'_>, changed: bool| {
+        sync_state::schedule_pull(tx, site.id, changed, |quiet| {
+            schedule.map(|s| s.next_pull(now, quiet, spread(site.id, now)))
+        })
+    };
+    let last = sync_state::pulled_digest(tx, site.id)?;
+    let stamp = sync_state::site_local_stamp(tx, site.id)?;
+    let same_units = last.as_deref().is_some_and(|last| same_mappings(last, &format!("{units_digest}:")))
+        && sync_state::site_units_stamp(tx, site.id)
+            .is_ok_and(|now| last.as_deref().is_some_and(|l| units_part(l) == Some(now.as_str())));
+    store::savepoint(tx, "site_merge")?;
+    let before = report.clone();
+    let units = (!same_units).then_some(units.as_deref().ok_or(units_digest));
+    match streamed_site(tx, (session, remote, team), site, units, &mut answer, now, report).await? {
+        Err(e) => {
+            store::rollback_to(tx, "site_merge")?;
+            *report = before;
+            reschedule(tx, true)?;
+            failed(tx, site, e, now, report, errors)?;
+        }
+        Ok((settled, read_again, residents)) => {
+            let remote = format!("{}:{residents}", read_again.as_deref().unwrap_or(units_digest));
+            let unchanged =
+                last.as_deref().and_then(|d| d.split_once(' ')).is_some_and(|(d, at)| d == remote && at == stamp);
+            if unchanged {
+                store::rollback_to(tx, "site_merge")?;
+                *report = before;
+                reschedule(tx, false)?;
+                sync_state::site_pulled(tx, site.id, now)?;
+                report.sites_unchanged += 1;
+            } else {
+                store::release(tx, "site_merge")?;
+                reschedule(tx, true)?;
+                let digest = match settled {
+                    true => Some(format!("{remote} {}", sync_state::site_local_stamp(tx, site.id)?)),
+                    false => None,
+                };
+                sync_state::set_pulled_digest(tx, site.id, digest.as_deref())?;
+            }
+            report.sites_pulled += 1;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// A streamed site's merge inside its savepoint: its units when they are to be merged
+/// (`units`: `Ok` the mappings' body held, `Err` its digest when it was too large to hold, and
+/// the units are read again as a stream), then its residents batch by batch. Whether every
+/// resident settled, the digest of the units' answer when it was read again, and of the
+/// residents' answer; or why it failed.
+#[allow(clippy::too_many_arguments)]
+async fn streamed_site<R: RemoteApi>(
+    tx: &Transaction<'_>,
+    (session, remote, team): (&crate::access::Session, &R, &str),
+    site: &crate::store::sites::Site,
+    units: Option<Result<&[u8], &str>>,
+    answer: &mut AnswerStream,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut super::PassReport,
+) -> AppResult<Result<(bool, Option<String>, String), RemoteError>> {
+    let (held, read_again) = match units {
+        None => (None, None),
+        Some(Ok(body)) => match self::units(body) {
+            Ok(units) => (Some(units), None),
+            Err(e) => return Ok(Err(e)),
+        },
+        Some(Err(_)) => match stream_units(tx, site, remote, team, answer.streaming()).await? {
+            Ok(digest) => (None, Some(digest)),
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let mut stream = SiteStream::new(answer);
+    match merge_site(tx, session, site, held.as_ref(), Source::Stream(&mut stream), now, report).await? {
+        Ok(settled) => Ok(Ok((settled, read_again, stream.digest()))),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// A site's units read again as a stream and written as they come, replacing the site's
+/// (inside the site's savepoint; not compared first, which would hold them): for a site whose
+/// mappings' answer was too large to hold. The digest of the answer merged, or why it failed.
+async fn stream_units<R: RemoteApi>(
+    tx: &Transaction<'_>,
+    site: &crate::store::sites::Site,
+    remote: &R,
+    team: &str,
+    streaming: Streaming,
+) -> AppResult<Result<String, RemoteError>> {
+    use sha2::Digest;
+    let site_remote = site.remote_id.clone().unwrap_or_default();
+    let mut stream = match remote.mappings_answer(team, &site_remote).await {
+        Ok(ResidentsAnswer::Streamed(stream)) => stream,
+        Ok(ResidentsAnswer::Whole(body)) => AnswerStream::from_chunks(&site_remote, vec![Ok(body)], streaming),
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut split = ResidentSplitter::of_list("Mappings", streaming.object_cap);
+    let mut hash = sha2::Sha256::new();
+    store::sites::delete_mappings(tx, site.id)?;
+    loop {
+        let chunk = match stream.next_chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => return Ok(Err(e)),
+        };
+        hash.update(&chunk);
+        if let Err(e) = split.feed(&chunk) {
+            return Ok(Err(stream.refused(e)));
+        }
+        let batch = split.take();
+        let texts = match batch.texts() {
+            Ok(texts) => texts,
+            Err(e) => return Ok(Err(stream.refused(e))),
+        };
+        for raw in texts {
+            match super::client::parse_mapping(raw) {
+                Ok(m) => store::sites::insert_mapping(tx, site.id, &mapping_of(&m))?,
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
+    if let Err(e) = split.finish() {
+        return Ok(Err(stream.refused(e)));
+    }
+    Ok(Ok(hash.finalize()[..32].iter().map(|b| format!("{b:02x}")).collect()))
+}
+
+/// A streamed answer read to its end for its digest only, nothing of it held.
+async fn hash_through(mut stream: AnswerStream) -> Result<String, RemoteError> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    while let Some(chunk) = stream.next_chunk().await? {
+        hash.update(&chunk);
+    }
+    Ok(hash.finalize()[..32].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs `f` to its end on this thread, off the runtime: a streamed site's merge holds its
+/// transaction (which may not move between threads) while it waits for the answer's next
+/// bytes, which the runtime's other threads receive meanwhile. `None` on a runtime that is
+/// not multi-threaded (no other thread would receive them): the fetch reads an answer whole
+/// there ([`whole_here`]), so a streamed one never reaches this.
+fn wait_here<F: std::future::Future>(f: F) -> Option<F::Output> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            Some(tokio::task::block_in_place(|| h.block_on(f)))
+        }
+        _ => None,
+    }
+}
+
+/// Whether answers must be read whole here: on a runtime with one thread ([`wait_here`]) a
+/// streamed answer is read to its end at once (within [`super::client::MAX_BODY_BYTES`]), as
+/// before streaming existed.
+fn whole_here() -> bool {
+    !tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+/// A streamed answer read to its end, for a runtime that cannot stream ([`whole_here`]).
+async fn read_whole(mut stream: AnswerStream) -> Result<Vec<u8>, RemoteError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next_chunk().await? {
+        if body.len() + chunk.len() > super::client::MAX_BODY_BYTES {
+            return Err(stream.too_large(super::client::MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Records a site whose answer could not be had or read: its pull failed this pass.
@@ -403,12 +755,70 @@ fn units_part(stamp: &str) -> Option<&str> {
 /// field, `Status` included), kept with its merge base: the first 128 bits of its SHA-256, in
 /// hex. The same bytes are the same object; other bytes for the same values (a remote that
 /// re-orders keys) only cost that resident a full merge.
-fn resident_digest(raw: &serde_json::value::RawValue) -> String {
-    sha256_hex(raw.get().as_bytes(), 16)
+fn resident_digest(raw: &str) -> String {
+    sha256_hex(raw.as_bytes(), 16)
 }
 
-/// A mapping as comparable values: building, floor, unit, passphrase, SSID, VLAN.
-type MappingKey = (String, String, String, Option<String>, Option<String>, Option<String>);
+/// A mapping's values (building, floor, unit, passphrase, SSID, VLAN) as 128 bits of their
+/// SHA-256: what the merge compares of a site's units, so that neither side's units are held
+/// as values (a site of 200,000 units).
+type UnitKey = [u8; 16];
+
+fn unit_key(m: &Mapping) -> UnitKey {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let fields =
+        [Some(&m.building), Some(&m.floor), Some(&m.unit), m.passphrase.as_ref(), m.ssid.as_ref(), m.vlan.as_ref()];
+    for f in fields {
+        // Tagged and length-prefixed: no two different tuples hash the same bytes.
+        match f {
+            None => h.update([0u8]),
+            Some(v) => {
+                h.update([1u8]);
+                h.update((v.len() as u64).to_le_bytes());
+                h.update(v.as_bytes());
+            }
+        }
+    }
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&h.finalize()[..16]);
+    key
+}
+
+/// A site's units as answered: each mapping's JSON unparsed (parsed once to check it and key
+/// it), their keys sorted without repeats, and the parsed mappings themselves for an
+/// ordinary site (up to [`UNITS_KEPT`]), which the merge would otherwise parse again.
+struct Units<'a> {
+    raw: Vec<&'a str>,
+    keys: Vec<UnitKey>,
+    parsed: Option<Vec<MappingObject>>,
+}
+
+/// Up to this many units, a site's parsed mappings are kept for the merge.
+const UNITS_KEPT: usize = 10_000;
+
+/// The units of a mappings' body; an unreadable mapping fails the site as before.
+fn units(body: &[u8]) -> Result<Units<'_>, RemoteError> {
+    let raw: Vec<&str> = super::client::split_mappings(body)?.into_iter().map(|r| r.get()).collect();
+    let keep = raw.len() <= UNITS_KEPT;
+    let mut parsed = Vec::with_capacity(if keep { raw.len() } else { 0 });
+    let mut keys = Vec::with_capacity(raw.len());
+    for r in &raw {
+        let m = super::client::parse_mapping(r)?;
+        keys.push(unit_key(&mapping_of(&m)));
+        if keep {
+            parsed.push(m);
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(Units { raw, keys, parsed: keep.then_some(parsed) })
+}
+
+/// The page cache while a streamed site is merged, in KiB: what a site's merge may hold of
+/// its written pages before SQLite spills them to the WAL (the pull's own is
+/// [`store::BULK_CACHE_KIB`], which would hold a site of 200,000 residents whole).
+const STREAM_CACHE_KIB: i64 = 16 * 1024;
 
 /// Sites fetched concurrently and merged in one transaction.
 const PULL_CHUNK: usize = 16;
@@ -529,33 +939,44 @@ fn remote_state(
 /// Merges one site's remote residents into the local database, in one transaction. Returns
 /// whether every remote resident was settled to a resident of this site (when not, e.g. one
 /// held at another local site, the next pull must merge the site again whatever changed).
+///
+/// The remote residents come from `source` in batches (one for a whole answer); across
+/// batches only the site's local marks and the ids seen are kept, never the objects. It waits
+/// only for a streamed answer's next batch (a whole answer's merge finishes at its first poll).
 #[allow(clippy::too_many_arguments)]
-fn merge_site(
+async fn merge_site(
     tx: &Transaction<'_>,
     session: &crate::access::Session,
     site: &crate::store::sites::Site,
-    mappings: Option<&[MappingObject]>,
-    remote: &[&serde_json::value::RawValue],
+    mappings: Option<&Units<'_>>,
+    mut source: Source<'_, '_>,
     now: chrono::DateTime<chrono::Utc>,
     report: &mut super::PassReport,
 ) -> AppResult<Result<bool, RemoteError>> {
     let site_id = site.id;
     let mut unsettled = 0u64;
     // `None`: the units are as the last settled merge left them.
-    if let Some(mappings) = mappings {
-        let have: HashSet<MappingKey> = store::sites::mappings(tx, site_id)?
-            .into_iter()
-            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
-            .collect();
-        let want: HashSet<MappingKey> = mappings
-            .iter()
-            .map(mapping_of)
-            .map(|m| (m.building, m.floor, m.unit, m.passphrase, m.ssid, m.vlan))
-            .collect();
-        if have != want {
+    if let Some(units) = mappings {
+        let mut have: Vec<UnitKey> = store::sites::mappings(tx, site_id)?.iter().map(unit_key).collect();
+        have.sort_unstable();
+        have.dedup();
+        if have != units.keys {
             store::sites::delete_mappings(tx, site_id)?;
-            for m in mappings {
-                store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+            match &units.parsed {
+                Some(parsed) => {
+                    for m in parsed {
+                        store::sites::insert_mapping(tx, site_id, &mapping_of(m))?;
+                    }
+                }
+                None => {
+                    for raw in &units.raw {
+                        let m = match super::client::parse_mapping(raw) {
+                            Ok(m) => m,
+                            Err(e) => return Ok(Err(e)),
+                        };
+                        store::sites::insert_mapping(tx, site_id, &mapping_of(&m))?;
+                    }
+                }
             }
         }
     }
@@ -568,164 +989,192 @@ fn merge_site(
         // those few rows and bases, not all of them).
         let locals = store::residents::pull_marks_for_site(tx, site_id)?;
         let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
-        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
+        // Only residents not linked yet are found by email (the lookup below takes no other):
+        // a site of 200,000 linked residents keeps no map of their emails.
+        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::new();
         // Each resident by the digest of the remote object its last merge merged.
         let mut by_digest: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
         for r in &locals {
-            if let Some(id) = &r.remote_id {
-                by_remote.insert(id.as_str(), r);
+            match &r.remote_id {
+                Some(id) => {
+                    by_remote.insert(id.as_str(), r);
+                }
+                None => {
+                    by_email.insert(r.email.as_str(), r);
+                }
             }
             if let Some(d) = r.remote_digest() {
                 by_digest.insert(d, r);
             }
-            by_email.insert(r.email.as_str(), r);
         }
         let mut seen: HashSet<i64> = HashSet::with_capacity(locals.len());
         let empty = Local::default();
-        for raw in remote {
-            let digest = resident_digest(raw);
-            // The fast path: the same remote object, byte for byte, as last merged into a
-            // resident here, and nothing here since (same `updated_at`, no unfinished entry, no
-            // open conflict): that merge holds, and the object is not even parsed.
-            if let Some((l, rid)) = by_digest.get(digest.as_str()).and_then(|l| Some((*l, l.remote_id.as_deref()?))) {
-                let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
-                    && !local_changes.contains_key(&format!("x{rid}"))
-                    && !marks.unsent.contains(&l.id)
-                    && !marks.conflicts.contains(&l.id)
-                    && l.settles(&digest);
-                if quiet {
-                    seen.insert(l.id);
-                    continue;
-                }
-            }
-            let r = match super::client::parse_resident(raw) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            let r = &r;
-            let Some(rid) = r.resident_id.clone() else {
-                unsettled += 1;
-                continue;
-            };
-            let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
-            let found = by_remote.get(rid.as_str()).copied().or_else(|| {
-                by_email.get(email.as_str()).copied().filter(|l| {
-                    l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
-                })
-            });
-            let local: Option<Resident> = match found {
-                Some(m) => store::residents::get(tx, m.id)?,
-                None => None,
-            };
-            let local = local.as_ref();
-            let cpu = Instant::now();
-            let rf = remote_fields(r);
-            report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
-            match local {
-                None => {
-                    let pending =
-                        local_changes.get(&format!("x{rid}")).or_else(|| local_changes.get(&format!("e{email}")));
-                    // Each `continue` leaves this remote resident unsettled here.
-                    unsettled += 1;
-                    if pending.is_some_and(|p| !p.purge.is_empty()) {
-                        continue; // purged here, the purge is on its way
+        loop {
+            let batch: Batch;
+            let remote: Vec<&str> = match &mut source {
+                Source::Whole(all) => match all.take() {
+                    Some(all) => all,
+                    None => break,
+                },
+                Source::Stream(stream) => match stream.next_batch().await {
+                    Ok(Some(next)) => {
+                        batch = next;
+                        match batch.texts() {
+                            Ok(texts) => texts,
+                            Err(e) => return Ok(Err(stream.answer.refused(e))),
+                        }
                     }
-                    if store::residents::email_or_remote_id_taken(tx, &email, &rid)? {
-                        continue; // the same person at another local site or waiting to be created here
-                    }
-                    let Some(fields) = to_fields(&rf) else { continue };
-                    if email.is_empty() {
+                    Ok(None) => break,
+                    Err(e) => return Ok(Err(e)),
+                },
+            };
+            for raw in remote {
+                let digest = resident_digest(raw);
+                // The fast path: the same remote object, byte for byte, as last merged into a
+                // resident here, and nothing here since (same `updated_at`, no unfinished entry, no
+                // open conflict): that merge holds, and the object is not even parsed.
+                if let Some((l, rid)) = by_digest.get(digest.as_str()).and_then(|l| Some((*l, l.remote_id.as_deref()?)))
+                {
+                    let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
+                        && !local_changes.contains_key(&format!("x{rid}"))
+                        && !marks.unsent.contains(&l.id)
+                        && !marks.conflicts.contains(&l.id)
+                        && l.settles(&digest);
+                    if quiet {
+                        seen.insert(l.id);
                         continue;
                     }
-                    unsettled -= 1;
-                    let status = serde_json::to_value(&r.status).unwrap_or(Value::Null);
-                    let state = store::residents::RemoteState {
-                        onboarded_at: r.onboarded_at.as_deref().and_then(parse_wire_utc),
-                        suspended: r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")),
-                        ssid: r.ssid.as_deref(),
-                        service_area: r.service_area_number.as_deref(),
-                        status: &status,
-                    };
-                    // One write per new resident: its fields and remote state together.
-                    let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
-                    store::residents::set_pulled_base(tx, id, Some(&Value::Object(rf)), &digest, now, now)?;
-                    seen.insert(id);
-                    report.residents_inserted += 1;
                 }
-                Some(l) => {
-                    seen.insert(l.id);
-                    let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
-                    if l.remote_id.is_none() {
-                        store::residents::set_remote_id(tx, l.id, &rid)?;
-                        store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
-                    }
-                    let stored = store::residents::stored_base(tx, l.id)?;
-                    let stored = stored.as_ref();
-                    let base: Option<Map<String, Value>> =
-                        stored.map(|b| b.value()).as_ref().and_then(Value::as_object).map(merge::normalize);
-                    let cpu = Instant::now();
-                    let lf = local_fields(l);
-                    let m = merge(base.as_ref(), &lf, &rf, &changes.fields);
-                    report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
-                    if m.local_changed {
-                        if let Some(f) = to_fields(&m.merged) {
-                            store::residents::update_fields(tx, l.id, &f, now)?;
-                            report.residents_updated += 1;
+                let r = match super::client::parse_resident(raw) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let r = &r;
+                let Some(rid) = r.resident_id.clone() else {
+                    unsettled += 1;
+                    continue;
+                };
+                let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
+                let found = by_remote.get(rid.as_str()).copied().or_else(|| {
+                    by_email.get(email.as_str()).copied().filter(|l| {
+                        l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
+                    })
+                });
+                let local: Option<Resident> = match found {
+                    Some(m) => store::residents::get(tx, m.id)?,
+                    None => None,
+                };
+                let local = local.as_ref();
+                let cpu = Instant::now();
+                let rf = remote_fields(r);
+                report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
+                match local {
+                    None => {
+                        let pending =
+                            local_changes.get(&format!("x{rid}")).or_else(|| local_changes.get(&format!("e{email}")));
+                        // Each `continue` leaves this remote resident unsettled here.
+                        unsettled += 1;
+                        if pending.is_some_and(|p| !p.purge.is_empty()) {
+                            continue; // purged here, the purge is on its way
                         }
+                        if store::residents::email_or_remote_id_taken(tx, &email, &rid)? {
+                            continue; // the same person at another local site or waiting to be created here
+                        }
+                        let Some(fields) = to_fields(&rf) else { continue };
+                        if email.is_empty() {
+                            continue;
+                        }
+                        unsettled -= 1;
+                        let status = serde_json::to_value(&r.status).unwrap_or(Value::Null);
+                        let state = store::residents::RemoteState {
+                            onboarded_at: r.onboarded_at.as_deref().and_then(parse_wire_utc),
+                            suspended: r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")),
+                            ssid: r.ssid.as_deref(),
+                            service_area: r.service_area_number.as_deref(),
+                            status: &status,
+                        };
+                        // One write per new resident: its fields and remote state together.
+                        let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
+                        store::residents::set_pulled_base(tx, id, Some(&Value::Object(rf)), &digest, now, now)?;
+                        seen.insert(id);
+                        report.residents_inserted += 1;
                     }
-                    let keep = changes.status.then_some(l.suspended);
-                    // A steady-state pull writes nothing for residents that did not change.
-                    let onboarded = r.onboarded_at.as_deref().and_then(parse_wire_utc);
-                    let suspended =
-                        keep.unwrap_or_else(|| r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")));
-                    let wrote = m.local_changed
-                        || onboarded != l.onboarded_at
-                        || suspended != l.suspended
-                        || r.ssid != l.ssid
-                        || r.service_area_number != l.service_area;
-                    if wrote {
-                        remote_state(tx, l.id, r, keep, now)?;
-                    }
-                    // `remote_state` stamps the row with `now`; the next pull compares it.
-                    let local_at = if wrote { now } else { l.updated_at };
-                    let fields = (base.as_ref() != Some(&rf)).then_some(Value::Object(rf));
-                    if fields.is_some() || !stored.is_some_and(|b| b.settles(&digest, local_at)) {
-                        store::residents::set_pulled_base(tx, l.id, fields.as_ref(), &digest, local_at, now)?;
-                    }
-                    if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
-                        let message = crate::sync::merge::disputed_message(m.conflicts.keys());
-                        // Read in this transaction; each still moves by compare-and-set.
-                        let mut held: Vec<i64> = Vec::new();
-                        for e in
-                            entries.iter().filter(|e| e.resident_id == Some(l.id) && e.state == OutboxState::Pending)
-                        {
-                            if sync_state::transition(
-                                tx,
-                                e.id,
-                                &[OutboxState::Pending],
-                                OutboxState::Conflict,
-                                Some(&message),
-                                now,
-                            )? {
-                                held.push(e.id);
+                    Some(l) => {
+                        seen.insert(l.id);
+                        let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
+                        if l.remote_id.is_none() {
+                            store::residents::set_remote_id(tx, l.id, &rid)?;
+                            store::outbox::set_remote_id_for_resident(tx, l.id, &rid)?;
+                        }
+                        let stored = store::residents::stored_base(tx, l.id)?;
+                        let stored = stored.as_ref();
+                        let base: Option<Map<String, Value>> =
+                            stored.map(|b| b.value()).as_ref().and_then(Value::as_object).map(merge::normalize);
+                        let cpu = Instant::now();
+                        let lf = local_fields(l);
+                        let m = merge(base.as_ref(), &lf, &rf, &changes.fields);
+                        report.merge_cpu_ms += cpu.elapsed().as_secs_f64() * 1000.0;
+                        if m.local_changed {
+                            if let Some(f) = to_fields(&m.merged) {
+                                store::residents::update_fields(tx, l.id, &f, now)?;
+                                report.residents_updated += 1;
                             }
                         }
-                        store::conflicts::insert(
-                            tx,
-                            &NewConflict {
-                                site_id,
-                                resident_id: Some(l.id),
-                                remote_id: Some(&rid),
-                                email: Some(&l.email),
-                                kind: ConflictKind::Field,
-                                fields: serde_json::to_value(&m.conflicts).unwrap_or(Value::Null),
-                                entry_ids: &held,
-                                message: &message,
-                            },
-                            now,
-                        )?;
-                        report.conflicts_recorded += 1;
-                        report.conflict_entries += held.len() as u64;
+                        let keep = changes.status.then_some(l.suspended);
+                        // A steady-state pull writes nothing for residents that did not change.
+                        let onboarded = r.onboarded_at.as_deref().and_then(parse_wire_utc);
+                        let suspended =
+                            keep.unwrap_or_else(|| r.status.iter().any(|s| s.eq_ignore_ascii_case("suspended")));
+                        let wrote = m.local_changed
+                            || onboarded != l.onboarded_at
+                            || suspended != l.suspended
+                            || r.ssid != l.ssid
+                            || r.service_area_number != l.service_area;
+                        if wrote {
+                            remote_state(tx, l.id, r, keep, now)?;
+                        }
+                        // `remote_state` stamps the row with `now`; the next pull compares it.
+                        let local_at = if wrote { now } else { l.updated_at };
+                        let fields = (base.as_ref() != Some(&rf)).then_some(Value::Object(rf));
+                        if fields.is_some() || !stored.is_some_and(|b| b.settles(&digest, local_at)) {
+                            store::residents::set_pulled_base(tx, l.id, fields.as_ref(), &digest, local_at, now)?;
+                        }
+                        if !m.conflicts.is_empty() && store::conflicts::open_for_resident(tx, l.id)?.is_none() {
+                            let message = crate::sync::merge::disputed_message(m.conflicts.keys());
+                            // Read in this transaction; each still moves by compare-and-set.
+                            let mut held: Vec<i64> = Vec::new();
+                            for e in entries
+                                .iter()
+                                .filter(|e| e.resident_id == Some(l.id) && e.state == OutboxState::Pending)
+                            {
+                                if sync_state::transition(
+                                    tx,
+                                    e.id,
+                                    &[OutboxState::Pending],
+                                    OutboxState::Conflict,
+                                    Some(&message),
+                                    now,
+                                )? {
+                                    held.push(e.id);
+                                }
+                            }
+                            store::conflicts::insert(
+                                tx,
+                                &NewConflict {
+                                    site_id,
+                                    resident_id: Some(l.id),
+                                    remote_id: Some(&rid),
+                                    email: Some(&l.email),
+                                    kind: ConflictKind::Field,
+                                    fields: serde_json::to_value(&m.conflicts).unwrap_or(Value::Null),
+                                    entry_ids: &held,
+                                    message: &message,
+                                },
+                                now,
+                            )?;
+                            report.conflicts_recorded += 1;
+                            report.conflict_entries += held.len() as u64;
+                        }
                     }
                 }
             }

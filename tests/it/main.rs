@@ -22,6 +22,7 @@ mod packaging;
 mod password_reset;
 mod progress;
 mod pull_safety;
+mod pull_stream;
 mod remote_check;
 mod remote_team;
 mod rules_corners;

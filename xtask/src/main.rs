@@ -187,6 +187,10 @@ fn bench(args: &[String]) -> Result<(), String> {
     if wanted("bench_csv") || wanted("bench_scale") {
         sh(&cargo, &["build", "--release", "-p", "residentdesk", "--bin", "residentdesk"])?;
     }
+    // bench_scale_pull pulls its huge site from the simulator in its own process as well.
+    if wanted("bench_scale_pull") {
+        sh(&cargo, &["build", "--release", "-p", "sitemanager-sim"])?;
+    }
     for example in PARTS.iter().filter(|p| wanted(p)) {
         if root.join("examples").join(format!("{example}.rs")).exists() {
             sh(&cargo, &["run", "--release", "-p", "residentdesk", "--example", example])?;
