@@ -182,6 +182,66 @@ describe('residents store', () => {
     await store.load('9', { statuses: [], building: null, search: null, limit: null });
     expect(get(store).error).toBe('denied: site X is not in your sites');
   });
+  it('shows the kept answer without a search at once when the field is cleared, and the core\'s when it differs', async () => {
+    const all = [resident(1, 'Zoe', 'Adams', '1', ['current']), resident(2, 'Ava', 'Brown', '9', ['current'])];
+    let answer: (rows: ResidentView[]) => void = () => {};
+    const asked: (string | null)[] = [];
+    const list = (_site: string, f: ResidentFilter) => {
+      asked.push(f.search);
+      return new Promise<ResidentView[]>((resolve) => (answer = resolve));
+    };
+    const store = createResidents(list);
+    const filter = (search: string | null): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    const first = store.load('1', filter(null));
+    answer(all.map((r) => ({ ...r })));
+    await first;
+    const shown = get(store).rows;
+    const typed = store.load('1', filter('zo'));
+    answer([all[0]]);
+    await typed;
+    expect(get(store).rows.map((r) => r.id)).toEqual([1]);
+    // Cleared: the kept rows before the core answers (no "loading"), the core still asked.
+    const cleared = store.load('1', filter(''));
+    expect(get(store)).toMatchObject({ rows: shown, loading: false, slow: false, answered: '' });
+    expect(asked).toEqual([null, 'zo', '']);
+    answer(all.map((r) => ({ ...r })));
+    await cleared;
+    expect(get(store).rows).toBe(shown);
+    // The core's answer differs (someone else's change came in): it replaces the kept one.
+    const again = store.load('1', filter(null));
+    expect(get(store).rows).toBe(shown);
+    const changed = [all[0], { ...all[1], last_name: 'Baker' }];
+    answer(changed);
+    await again;
+    expect(get(store).rows).toEqual(changed);
+    // Another status or building is another list: not the kept one.
+    void store.load('1', { ...filter(null), statuses: ['current'] });
+    expect(get(store).loading).toBe(true);
+    answer([all[0]]);
+  });
+  it('never uses the kept answer to reload (the residents changed), and forgets it on a failure', async () => {
+    let answer: (rows: ResidentView[]) => void = () => {};
+    let fail: (e: unknown) => void = () => {};
+    const list = () => new Promise<ResidentView[]>((resolve, reject) => ([answer, fail] = [resolve, reject]));
+    const store = createResidents(list);
+    const none: ResidentFilter = { statuses: [], building: null, search: null, limit: null };
+    const first = store.load('1', none);
+    answer([resident(1, 'Zoe', 'Adams', '1', ['current'])]);
+    await first;
+    const reload = store.reload();
+    expect(get(store).loading).toBe(true);
+    answer([]);
+    await reload;
+    expect(get(store).rows).toEqual([]);
+    // The reloaded answer is the one kept now.
+    void store.load('1', none);
+    expect(get(store)).toMatchObject({ loading: false, rows: [] });
+    fail(new ApiError({ code: 'permission_denied', message: 'denied' }));
+    await Promise.resolve();
+    await Promise.resolve();
+    void store.load('1', none);
+    expect(get(store).loading).toBe(true);
+  });
 });
 
 describe('debounce', () => {
