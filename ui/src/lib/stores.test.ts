@@ -203,6 +203,7 @@ describe('residents store', () => {
     // Cleared: the kept rows before the core answers (no "loading"), the core still asked.
     const cleared = store.load('1', filter(''));
     expect(get(store)).toMatchObject({ rows: shown, loading: false, slow: false, answered: '' });
+    await new Promise((r) => setTimeout(r, 0));
     expect(asked).toEqual([null, 'zo', '']);
     answer(all.map((r) => ({ ...r })));
     await cleared;
@@ -210,6 +211,7 @@ describe('residents store', () => {
     // The core's answer differs (someone else's change came in): it replaces the kept one.
     const again = store.load('1', filter(null));
     expect(get(store).rows).toBe(shown);
+    await new Promise((r) => setTimeout(r, 0));
     const changed = [all[0], { ...all[1], last_name: 'Baker' }];
     answer(changed);
     await again;
@@ -234,11 +236,11 @@ describe('residents store', () => {
     await reload;
     expect(get(store).rows).toEqual([]);
     // The reloaded answer is the one kept now.
-    void store.load('1', none);
+    const kept = store.load('1', none);
     expect(get(store)).toMatchObject({ loading: false, rows: [] });
+    await new Promise((r) => setTimeout(r, 0));
     fail(new ApiError({ code: 'permission_denied', message: 'denied' }));
-    await Promise.resolve();
-    await Promise.resolve();
+    await kept;
     void store.load('1', none);
     expect(get(store).loading).toBe(true);
   });

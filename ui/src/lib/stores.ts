@@ -13,7 +13,7 @@ import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import { MAIN_STATUSES } from './statusWords';
 import type { ResidentView } from './api/bindings/ResidentView';
-import { createUnfilteredCache, sameJson } from './unfilteredCache';
+import { afterPaint, createUnfilteredCache, sameJson } from './unfilteredCache';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
 export const session = writable<SessionInfo | null>(null);
@@ -219,7 +219,7 @@ type ListFn = (site: string, filter: ResidentFilter) => Promise<ResidentView[]>;
 
 /** The resident list of one site; only the newest request's answer is kept (search as you type).
  * The answer without a search is kept in the page (lib/unfilteredCache.ts): clearing the
- * field shows it at once, and the core is asked again behind it; rows that differ from the
+ * field shows it at once, and the core is asked again once that is painted; rows that differ from the
  * kept ones replace them (another frame only then), and a reload (the residents changed)
  * never uses it. */
 export function createResidents(list: ListFn = api.residentList) {
@@ -253,6 +253,11 @@ export function createResidents(list: ListFn = api.residentList) {
           if (mine === ticket) store.update((s) => (s.loading ? { ...s, slow: true } : s));
         }, SLOW_MS);
     try {
+      if (kept) {
+        await afterPaint();
+        // A newer keystroke's answer is awaited: this one would be dropped anyway.
+        if (mine !== ticket) return;
+      }
       const rows = await list(site, filter);
       if (mine !== ticket) return;
       // The kept rows were right: nothing to draw again (the kept array stays, so the sorted

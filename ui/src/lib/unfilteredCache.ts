@@ -28,6 +28,14 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return keys.length === Object.keys(bo).length && keys.every((k) => k in bo && sameJson(ao[k], bo[k]));
 }
 
+/** Resolves once the next frame has been painted (at once where there are no frames, as in
+ * unit tests): the kept rows are drawn first, and the core is asked again only then, so its
+ * answer's JSON is not parsed in the cleared field's frame. */
+export function afterPaint(): Promise<void> {
+  if (typeof requestAnimationFrame !== 'function') return Promise.resolve();
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 /** One kept answer: the rows of the list named by `listKey` with no search. */
 export function createUnfilteredCache() {
   let kept: { key: string; rows: ResidentView[] } | null = null;
