@@ -221,6 +221,21 @@ describe('residents store', () => {
     expect(get(store).loading).toBe(true);
     answer([all[0]]);
   });
+  it('does not ask again for a kept answer when another keystroke came before its frame', async () => {
+    const asked: (string | null)[] = [];
+    const list = (_site: string, f: ResidentFilter) => {
+      asked.push(f.search);
+      return Promise.resolve(f.search ? [] : [resident(1, 'Zoe', 'Adams', '1', ['current'])]);
+    };
+    const store = createResidents(list);
+    const filter = (search: string | null): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    await store.load('1', filter(null));
+    const cleared = store.load('1', filter(''));
+    const typed = store.load('1', filter('q'));
+    await Promise.all([cleared, typed]);
+    expect(asked).toEqual([null, 'q']);
+    expect(get(store)).toMatchObject({ answered: 'q', rows: [] });
+  });
   it('never uses the kept answer to reload (the residents changed), and forgets it on a failure', async () => {
     let answer: (rows: ResidentView[]) => void = () => {};
     let fail: (e: unknown) => void = () => {};
