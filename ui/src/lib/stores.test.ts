@@ -250,6 +250,11 @@ describe('residents store', () => {
     answer([]);
     await reload;
     expect(get(store).rows).toEqual([]);
+    // A screen shown anew asks the core even for a kept answer.
+    void store.load('1', none, true);
+    expect(get(store).loading).toBe(true);
+    answer([]);
+    await new Promise((r) => setTimeout(r, 0));
     // The reloaded answer is the one kept now.
     const kept = store.load('1', none);
     expect(get(store)).toMatchObject({ loading: false, rows: [] });

@@ -275,8 +275,10 @@ export function createResidents(list: ListFn = api.residentList) {
   }
   return {
     subscribe: store.subscribe as Readable<ResidentsState>['subscribe'],
-    /** The list of `site` under `filter` (a new site, filter or search). */
-    load: (site: string, filter: ResidentFilter) => load(site, filter),
+    /** The list of `site` under `filter` (a new site, filter or search); `fresh`: asked of
+     * the core even if kept (the screen is shown anew, and other screens may have changed
+     * residents meanwhile, e.g. an import). */
+    load: (site: string, filter: ResidentFilter, fresh = false) => load(site, filter, fresh),
     /** The same list again because the residents changed: asked of the core, never kept. */
     reload(): Promise<void> {
       const s = get(store);
