@@ -182,6 +182,88 @@ describe('residents store', () => {
     await store.load('9', { statuses: [], building: null, search: null, limit: null });
     expect(get(store).error).toBe('denied: site X is not in your sites');
   });
+  it('shows the kept answer without a search at once when the field is cleared, and the core\'s when it differs', async () => {
+    const all = [resident(1, 'Zoe', 'Adams', '1', ['current']), resident(2, 'Ava', 'Brown', '9', ['current'])];
+    let answer: (rows: ResidentView[]) => void = () => {};
+    const asked: (string | null)[] = [];
+    const list = (_site: string, f: ResidentFilter) => {
+      asked.push(f.search);
+      return new Promise<ResidentView[]>((resolve) => (answer = resolve));
+    };
+    const store = createResidents(list);
+    const filter = (search: string | null): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    const first = store.load('1', filter(null));
+    answer(all.map((r) => ({ ...r })));
+    await first;
+    const shown = get(store).rows;
+    const typed = store.load('1', filter('zo'));
+    answer([all[0]]);
+    await typed;
+    expect(get(store).rows.map((r) => r.id)).toEqual([1]);
+    // Cleared: the kept rows before the core answers (no "loading"), the core still asked.
+    const cleared = store.load('1', filter(''));
+    expect(get(store)).toMatchObject({ rows: shown, loading: false, slow: false, answered: '' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(asked).toEqual([null, 'zo', '']);
+    answer(all.map((r) => ({ ...r })));
+    await cleared;
+    expect(get(store).rows).toBe(shown);
+    // The core's answer differs (someone else's change came in): it replaces the kept one.
+    const again = store.load('1', filter(null));
+    expect(get(store).rows).toBe(shown);
+    await new Promise((r) => setTimeout(r, 0));
+    const changed = [all[0], { ...all[1], last_name: 'Baker' }];
+    answer(changed);
+    await again;
+    expect(get(store).rows).toEqual(changed);
+    // Another status or building is another list: not the kept one.
+    void store.load('1', { ...filter(null), statuses: ['current'] });
+    expect(get(store).loading).toBe(true);
+    answer([all[0]]);
+  });
+  it('does not ask again for a kept answer when another keystroke came before its frame', async () => {
+    const asked: (string | null)[] = [];
+    const list = (_site: string, f: ResidentFilter) => {
+      asked.push(f.search);
+      return Promise.resolve(f.search ? [] : [resident(1, 'Zoe', 'Adams', '1', ['current'])]);
+    };
+    const store = createResidents(list);
+    const filter = (search: string | null): ResidentFilter => ({ statuses: [], building: null, search, limit: null });
+    await store.load('1', filter(null));
+    const cleared = store.load('1', filter(''));
+    const typed = store.load('1', filter('q'));
+    await Promise.all([cleared, typed]);
+    expect(asked).toEqual([null, 'q']);
+    expect(get(store)).toMatchObject({ answered: 'q', rows: [] });
+  });
+  it('never uses the kept answer to reload (the residents changed), and forgets it on a failure', async () => {
+    let answer: (rows: ResidentView[]) => void = () => {};
+    let fail: (e: unknown) => void = () => {};
+    const list = () => new Promise<ResidentView[]>((resolve, reject) => ([answer, fail] = [resolve, reject]));
+    const store = createResidents(list);
+    const none: ResidentFilter = { statuses: [], building: null, search: null, limit: null };
+    const first = store.load('1', none);
+    answer([resident(1, 'Zoe', 'Adams', '1', ['current'])]);
+    await first;
+    const reload = store.reload();
+    expect(get(store).loading).toBe(true);
+    answer([]);
+    await reload;
+    expect(get(store).rows).toEqual([]);
+    // A screen shown anew asks the core even for a kept answer.
+    void store.load('1', none, true);
+    expect(get(store).loading).toBe(true);
+    answer([]);
+    await new Promise((r) => setTimeout(r, 0));
+    // The reloaded answer is the one kept now.
+    const kept = store.load('1', none);
+    expect(get(store)).toMatchObject({ loading: false, rows: [] });
+    await new Promise((r) => setTimeout(r, 0));
+    fail(new ApiError({ code: 'permission_denied', message: 'denied' }));
+    await kept;
+    void store.load('1', none);
+    expect(get(store).loading).toBe(true);
+  });
 });
 
 describe('debounce', () => {

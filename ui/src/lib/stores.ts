@@ -13,6 +13,7 @@ import { time } from './i18n/intl';
 import type { ResidentFilter } from './api/bindings/ResidentFilter';
 import { MAIN_STATUSES } from './statusWords';
 import type { ResidentView } from './api/bindings/ResidentView';
+import { afterPaint, createUnfilteredCache, sameJson } from './unfilteredCache';
 import type { SessionInfo } from './api/bindings/SessionInfo';
 
 export const session = writable<SessionInfo | null>(null);
@@ -216,7 +217,11 @@ export const SLOW_MS = 250;
 
 type ListFn = (site: string, filter: ResidentFilter) => Promise<ResidentView[]>;
 
-/** The resident list of one site; only the newest request's answer is kept (search as you type). */
+/** The resident list of one site; only the newest request's answer is kept (search as you type).
+ * The answer without a search is kept in the page (lib/unfilteredCache.ts): clearing the
+ * field shows it at once, and the core is asked again once that is painted; rows that differ from the
+ * kept ones replace them (another frame only then), and a reload (the residents changed)
+ * never uses it. */
 export function createResidents(list: ListFn = api.residentList) {
   const store = writable<ResidentsState>({
     site: null,
@@ -228,21 +233,40 @@ export function createResidents(list: ListFn = api.residentList) {
     error: null,
     loadedMs: null,
   });
+  const cache = createUnfilteredCache();
   let ticket = 0;
-  async function load(site: string, filter: ResidentFilter): Promise<void> {
+  async function load(site: string, filter: ResidentFilter, fresh = false): Promise<void> {
     const mine = ++ticket;
     const started = performance.now();
-    // Another site's rows are not this one's: they go at once (a new search keeps the
-    // rows on screen until its answer replaces them).
-    store.update((s) => ({ ...s, site, filter, loading: true, error: null, ...(s.site === site ? {} : { rows: [], answered: null, slow: true }) }));
-    const slow = setTimeout(() => {
-      if (mine === ticket) store.update((s) => (s.loading ? { ...s, slow: true } : s));
-    }, SLOW_MS);
+    if (fresh) cache.clear();
+    const kept = cache.get(site, filter);
+    if (kept) {
+      store.update((s) => ({ ...s, site, filter, rows: kept, loading: false, slow: false, answered: filter.search, error: null, loadedMs: performance.now() - started }));
+    } else {
+      // Another site's rows are not this one's: they go at once (a new search keeps the
+      // rows on screen until its answer replaces them).
+      store.update((s) => ({ ...s, site, filter, loading: true, error: null, ...(s.site === site ? {} : { rows: [], answered: null, slow: true }) }));
+    }
+    const slow = kept
+      ? undefined
+      : setTimeout(() => {
+          if (mine === ticket) store.update((s) => (s.loading ? { ...s, slow: true } : s));
+        }, SLOW_MS);
     try {
+      if (kept) {
+        await afterPaint();
+        // A newer keystroke's answer is awaited: this one would be dropped anyway.
+        if (mine !== ticket) return;
+      }
       const rows = await list(site, filter);
       if (mine !== ticket) return;
+      // The kept rows were right: nothing to draw again (the kept array stays, so the sorted
+      // list is not even computed again).
+      if (kept && sameJson(kept, rows)) return;
+      cache.put(site, filter, rows);
       store.update((s) => ({ ...s, rows, loading: false, slow: false, answered: filter.search, loadedMs: performance.now() - started }));
     } catch (e) {
+      cache.clear();
       if (mine !== ticket) return;
       store.update((s) => ({ ...s, rows: [], loading: false, slow: false, answered: filter.search, error: errorText(e) }));
     } finally {
@@ -251,10 +275,18 @@ export function createResidents(list: ListFn = api.residentList) {
   }
   return {
     subscribe: store.subscribe as Readable<ResidentsState>['subscribe'],
-    load,
+    /** The list of `site` under `filter` (a new site, filter or search); `fresh`: asked of
+     * the core even if kept (the screen is shown anew, and other screens may have changed
+     * residents meanwhile, e.g. an import). */
+    load: (site: string, filter: ResidentFilter, fresh = false) => load(site, filter, fresh),
+    /** The same list again because the residents changed: asked of the core, never kept. */
     reload(): Promise<void> {
       const s = get(store);
-      return s.site ? load(s.site, s.filter) : Promise.resolve();
+      if (!s.site) {
+        cache.clear();
+        return Promise.resolve();
+      }
+      return load(s.site, s.filter, true);
     },
   };
 }
