@@ -651,17 +651,21 @@ impl StoredBase {
 pub struct PullMark {
     pub id: i64,
     pub remote_id: Option<String>,
-    pub email: String,
-    updated_at: String,
+    /// The email of a resident without a remote id (what an answer finds it by); `None` for
+    /// a linked one, found by its remote id (a huge site's marks are read whole).
+    pub email: Option<String>,
     remote_digest: Option<String>,
-    local_at: Option<String>,
+    /// Whether the row is as the last merge left it: its `updated_at` is the base's
+    /// `local_at`. Compared in SQL, so a site's marks hold a flag rather than two times as text
+    /// (a huge site's marks are read whole for its merge).
+    unchanged_since_merge: bool,
 }
 
 impl PullMark {
     /// Whether the last merge merged `digest` and the row has not changed since. Compared as
     /// stored text: a difference in form alone only costs a full merge of the resident.
     pub fn settles(&self, digest: &str) -> bool {
-        self.remote_digest.as_deref() == Some(digest) && self.local_at.as_deref() == Some(self.updated_at.as_str())
+        self.remote_digest.as_deref() == Some(digest) && self.unchanged_since_merge
     }
 
     /// The digest of the remote object the last merge merged into this resident, if any.
@@ -673,7 +677,8 @@ impl PullMark {
 /// The [`PullMark`] of every resident of a site.
 pub fn pull_marks_for_site(conn: &Connection, site_id: i64) -> rusqlite::Result<Vec<PullMark>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.remote_id, r.email, r.updated_at, b.remote_digest, b.local_at
+        "SELECT r.id, r.remote_id, CASE WHEN r.remote_id IS NULL THEN r.email END, b.remote_digest,
+                coalesce(b.local_at = r.updated_at, 0)
          FROM residents r LEFT JOIN remote_base b ON b.resident_id = r.id WHERE r.site_id = ?1",
     )?;
     let rows = stmt.query_map([site_id], |r| {
@@ -681,9 +686,8 @@ pub fn pull_marks_for_site(conn: &Connection, site_id: i64) -> rusqlite::Result<
             id: r.get(0)?,
             remote_id: r.get(1)?,
             email: r.get(2)?,
-            updated_at: r.get(3)?,
-            remote_digest: r.get(4)?,
-            local_at: r.get(5)?,
+            remote_digest: r.get(3)?,
+            unchanged_since_merge: r.get(4)?,
         })
     })?;
     rows.collect()

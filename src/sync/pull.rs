@@ -1000,7 +1000,9 @@ async fn merge_site(
                     by_remote.insert(id.as_str(), r);
                 }
                 None => {
-                    by_email.insert(r.email.as_str(), r);
+                    if let Some(email) = &r.email {
+                        by_email.insert(email.as_str(), r);
+                    }
                 }
             }
             if let Some(d) = r.remote_digest() {
