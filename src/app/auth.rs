@@ -47,16 +47,20 @@ const HASH_MEMORY_KIB: u32 = 7 * 1024;
 const HASH_PASSES: u32 = 5;
 const HASH_LANES: u32 = 1;
 
+/// The parameters new hashes get.
+fn hash_params() -> Params {
+    Params::new(HASH_MEMORY_KIB, HASH_PASSES, HASH_LANES, None).expect("valid argon2 parameters")
+}
+
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(HASH_MEMORY_KIB, HASH_PASSES, HASH_LANES, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, hash_params())
 }
 
 /// Whether a stored hash was made with other parameters (or algorithm) than new hashes get:
 /// an older version's hash, rewritten once its password has been verified.
 fn needs_rehash(phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else { return false };
-    let current = Params::new(HASH_MEMORY_KIB, HASH_PASSES, HASH_LANES, None).expect("valid argon2 parameters");
+    let current = hash_params();
     hash.algorithm != Algorithm::Argon2id.ident()
         || Params::try_from(&hash).map_or(true, |p| {
             (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost())
