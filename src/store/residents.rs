@@ -644,53 +644,44 @@ impl StoredBase {
 
 /// What a pull reads of each resident of a site before it looks closer: enough to find the
 /// resident an answer is about (remote id, email) and to see that the last merge still holds
-/// (the base's digest and `updated_at` then, against the row's `updated_at` now, as stored
-/// text). A site answered with a few residents changed reads the full rows and bases of
-/// those few only ([`get`], [`remote_base`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullMark {
+/// (the digest it merged, and whether the row's `updated_at` is still the base's). Borrowed
+/// from the row being read: a huge site's marks are read whole, and the pull keeps of each
+/// only what it needs, in its own compact form (`sync::site_marks`). A site answered with a
+/// few residents changed reads the full rows and bases of those few only ([`get`],
+/// [`remote_base`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullMark<'a> {
     pub id: i64,
-    pub remote_id: Option<String>,
+    pub remote_id: Option<&'a str>,
     /// The email of a resident without a remote id (what an answer finds it by); `None` for
-    /// a linked one, found by its remote id (a huge site's marks are read whole).
-    pub email: Option<String>,
-    remote_digest: Option<String>,
-    /// Whether the row is as the last merge left it: its `updated_at` is the base's
-    /// `local_at`. Compared in SQL, so a site's marks hold a flag rather than two times as text
-    /// (a huge site's marks are read whole for its merge).
-    unchanged_since_merge: bool,
-}
-
-impl PullMark {
-    /// Whether the last merge merged `digest` and the row has not changed since. Compared as
-    /// stored text: a difference in form alone only costs a full merge of the resident.
-    pub fn settles(&self, digest: &str) -> bool {
-        self.remote_digest.as_deref() == Some(digest) && self.unchanged_since_merge
-    }
-
+    /// a linked one, found by its remote id.
+    pub email: Option<&'a str>,
     /// The digest of the remote object the last merge merged into this resident, if any.
-    pub fn remote_digest(&self) -> Option<&str> {
-        self.remote_digest.as_deref()
-    }
+    pub remote_digest: Option<&'a str>,
+    /// Whether the row is as the last merge left it: its `updated_at` is the base's
+    /// `local_at`, compared in SQL as stored text (a difference in form alone only costs a
+    /// full merge of the resident).
+    pub unchanged_since_merge: bool,
 }
 
-/// The [`PullMark`] of every resident of a site.
-pub fn pull_marks_for_site(conn: &Connection, site_id: i64) -> rusqlite::Result<Vec<PullMark>> {
+/// Calls `each` with the [`PullMark`] of every resident of a site, one row at a time.
+pub fn for_each_pull_mark(conn: &Connection, site_id: i64, mut each: impl FnMut(PullMark<'_>)) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.remote_id, CASE WHEN r.remote_id IS NULL THEN r.email END, b.remote_digest,
                 coalesce(b.local_at = r.updated_at, 0)
          FROM residents r LEFT JOIN remote_base b ON b.resident_id = r.id WHERE r.site_id = ?1",
     )?;
-    let rows = stmt.query_map([site_id], |r| {
-        Ok(PullMark {
+    let mut rows = stmt.query([site_id])?;
+    while let Some(r) = rows.next()? {
+        each(PullMark {
             id: r.get(0)?,
-            remote_id: r.get(1)?,
-            email: r.get(2)?,
-            remote_digest: r.get(3)?,
+            remote_id: r.get_ref(1)?.as_str_or_null()?,
+            email: r.get_ref(2)?.as_str_or_null()?,
+            remote_digest: r.get_ref(3)?.as_str_or_null()?,
             unchanged_since_merge: r.get(4)?,
-        })
-    })?;
-    rows.collect()
+        });
+    }
+    Ok(())
 }
 
 /// One resident's merge base (unparsed) with its merge marks, if a pull kept one.

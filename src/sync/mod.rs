@@ -26,6 +26,7 @@ pub mod pull;
 pub mod push;
 pub mod retry;
 pub mod schedule;
+mod site_marks;
 pub mod status;
 
 use crate::access::Session;

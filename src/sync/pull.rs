@@ -9,6 +9,7 @@ use super::json_stream::{Batch, ResidentSplitter};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
 use super::schedule::{spread, PullPlan, PullSchedule};
+use super::site_marks::{remote_key, Key, SiteMarks};
 use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
@@ -752,11 +753,14 @@ fn units_part(stamp: &str) -> Option<&str> {
 }
 
 /// A digest of one remote resident as it came over the wire (its JSON object, unparsed: every
-/// field, `Status` included), kept with its merge base: the first 128 bits of its SHA-256, in
-/// hex. The same bytes are the same object; other bytes for the same values (a remote that
+/// field, `Status` included), kept with its merge base: the first 128 bits of its SHA-256
+/// (stored in hex). The same bytes are the same object; other bytes for the same values (a remote that
 /// re-orders keys) only cost that resident a full merge.
-fn resident_digest(raw: &str) -> String {
-    sha256_hex(raw.as_bytes(), 16)
+fn resident_digest(raw: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let mut key = Key::default();
+    key.copy_from_slice(&Sha256::digest(raw.as_bytes())[..16]);
+    key
 }
 
 /// A mapping's values (building, floor, unit, passphrase, SSID, VLAN) as 128 bits of their
@@ -984,32 +988,14 @@ async fn merge_site(
         let entries = sync_state::unfinished_for_sites(tx, &[site_id])?;
         let local_changes = touched(&entries);
         let marks = store::residents::SyncMarks::of_sites(tx, &[site_id])?;
-        // The site's residents as ids, keys and merge marks only: a resident the fast path
-        // below settles is never read in full (a site with a few changed residents reads
-        // those few rows and bases, not all of them).
-        let locals = store::residents::pull_marks_for_site(tx, site_id)?;
-        let mut by_remote: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
-        // Only residents not linked yet are found by email (the lookup below takes no other):
-        // a site of 200,000 linked residents keeps no map of their emails.
-        let mut by_email: HashMap<&str, &store::residents::PullMark> = HashMap::new();
-        // Each resident by the digest of the remote object its last merge merged.
-        let mut by_digest: HashMap<&str, &store::residents::PullMark> = HashMap::with_capacity(locals.len());
-        for r in &locals {
-            match &r.remote_id {
-                Some(id) => {
-                    by_remote.insert(id.as_str(), r);
-                }
-                None => {
-                    if let Some(email) = &r.email {
-                        by_email.insert(email.as_str(), r);
-                    }
-                }
-            }
-            if let Some(d) = r.remote_digest() {
-                by_digest.insert(d, r);
-            }
-        }
-        let mut seen: HashSet<i64> = HashSet::with_capacity(locals.len());
+        // The site's residents as ids, 128-bit keys and merge marks only: a resident the fast
+        // path below settles is never read in full (a site with a few changed residents reads
+        // those few rows and bases, not all of them), and a huge site's marks stay small.
+        let mut locals = SiteMarks::read(tx, site_id)?;
+        // What the fast path asks of the unfinished entries, as ids and keys.
+        let changed_ids: HashSet<i64> = entries.iter().filter_map(|e| e.resident_id).collect();
+        let changed_remote: HashSet<Key> =
+            entries.iter().filter_map(|e| e.remote_id.as_deref()).map(remote_key).collect();
         let empty = Local::default();
         loop {
             let batch: Batch;
@@ -1031,22 +1017,23 @@ async fn merge_site(
                 },
             };
             for raw in remote {
-                let digest = resident_digest(raw);
+                let digest_key = resident_digest(raw);
                 // The fast path: the same remote object, byte for byte, as last merged into a
                 // resident here, and nothing here since (same `updated_at`, no unfinished entry, no
                 // open conflict): that merge holds, and the object is not even parsed.
-                if let Some((l, rid)) = by_digest.get(digest.as_str()).and_then(|l| Some((*l, l.remote_id.as_deref()?)))
-                {
-                    let quiet = !local_changes.contains_key(&vocab::chain_key(l.id))
-                        && !local_changes.contains_key(&format!("x{rid}"))
+                if let Some(at) = locals.by_digest(&digest_key) {
+                    let l = locals.mark(at);
+                    let quiet = l.remote().is_some_and(|rid| !changed_remote.contains(rid))
+                        && !changed_ids.contains(&l.id)
                         && !marks.unsent.contains(&l.id)
                         && !marks.conflicts.contains(&l.id)
-                        && l.settles(&digest);
+                        && l.settles(&digest_key);
                     if quiet {
-                        seen.insert(l.id);
+                        locals.see(at);
                         continue;
                     }
                 }
+                let digest = hex::encode(digest_key);
                 let r = match super::client::parse_resident(raw) {
                     Ok(r) => r,
                     Err(e) => return Ok(Err(e)),
@@ -1057,15 +1044,22 @@ async fn merge_site(
                     continue;
                 };
                 let email = r.email.clone().unwrap_or_default().trim().to_lowercase();
-                let found = by_remote.get(rid.as_str()).copied().or_else(|| {
-                    by_email.get(email.as_str()).copied().filter(|l| {
-                        l.remote_id.is_none() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
+                let found = locals.by_remote(&remote_key(&rid)).or_else(|| {
+                    locals.by_email(&email).filter(|&at| {
+                        let l = locals.mark(at);
+                        !l.linked() && !local_changes.get(&vocab::chain_key(l.id)).is_some_and(|c| c.create)
                     })
                 });
+                // A key is a candidate: the row read must be linked to this remote id, or not
+                // linked at all (found by email).
                 let local: Option<Resident> = match found {
-                    Some(m) => store::residents::get(tx, m.id)?,
+                    Some(at) => store::residents::get(tx, locals.mark(at).id)?
+                        .filter(|l| l.remote_id.as_deref().is_none_or(|linked| linked == rid)),
                     None => None,
                 };
+                if local.is_some() {
+                    locals.see(found.expect("a local resident was found by its mark"));
+                }
                 let local = local.as_ref();
                 let cpu = Instant::now();
                 let rf = remote_fields(r);
@@ -1098,11 +1092,9 @@ async fn merge_site(
                         // One write per new resident: its fields and remote state together.
                         let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
                         store::residents::set_pulled_base(tx, id, Some(&Value::Object(rf)), &digest, now, now)?;
-                        seen.insert(id);
                         report.residents_inserted += 1;
                     }
                     Some(l) => {
-                        seen.insert(l.id);
                         let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
                         if l.remote_id.is_none() {
                             store::residents::set_remote_id(tx, l.id, &rid)?;
@@ -1181,11 +1173,8 @@ async fn merge_site(
                 }
             }
         }
-        for mark in &locals {
-            if seen.contains(&mark.id) || mark.remote_id.is_none() {
-                continue;
-            }
-            let Some(l) = store::residents::get(tx, mark.id)? else { continue };
+        for gone in locals.unseen_linked() {
+            let Some(l) = store::residents::get(tx, gone)? else { continue };
             let l = &l;
             let changes = local_changes.get(&vocab::chain_key(l.id)).unwrap_or(&empty);
             if changes.any {
