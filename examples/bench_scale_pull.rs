@@ -265,8 +265,8 @@ async fn measured_pull(
         "the rest is the search indexes built after a first pull into an empty desk (sorted within the pull's page \
          cache)"
     } else {
-        "a pull of a site the desk holds reads the site's local marks whole (about 270 bytes a resident: remote \
-         id and digest as text, and the maps over them)"
+        "a pull of a site the desk holds reads the site's local marks whole (about 60 bytes a resident: id, \
+         remote id and digest as 128-bit keys, two sorted lookups), then batches of the answer and the page cache"
     };
     println!(
         "    until the site's merge committed: {:.0} MB over (target < 40 MB: {}); {what}",
