@@ -664,12 +664,15 @@ pub struct PullMark<'a> {
     pub unchanged_since_merge: bool,
 }
 
-/// Calls `each` with the [`PullMark`] of every resident of a site, one row at a time.
+/// Calls `each` with the [`PullMark`] of every resident of a site, one row at a time, in the
+/// table's order (`residents_site`: each page of the residents and of their bases is read
+/// once, however large the site).
 pub fn for_each_pull_mark(conn: &Connection, site_id: i64, mut each: impl FnMut(PullMark<'_>)) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.remote_id, CASE WHEN r.remote_id IS NULL THEN r.email END, b.remote_digest,
                 coalesce(b.local_at = r.updated_at, 0)
-         FROM residents r LEFT JOIN remote_base b ON b.resident_id = r.id WHERE r.site_id = ?1",
+         FROM residents r INDEXED BY residents_site LEFT JOIN remote_base b ON b.resident_id = r.id
+         WHERE r.site_id = ?1",
     )?;
     let mut rows = stmt.query([site_id])?;
     while let Some(r) = rows.next()? {
