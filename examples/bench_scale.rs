@@ -102,6 +102,11 @@ fn seeded(residents: usize) -> Result<(PathBuf, Duration, bool), String> {
     let reseed = std::env::var_os("BENCH_SCALE_RESEED").is_some() || !current_format;
     if !reseed && db.exists() {
         if let Some(ms) = std::fs::read_to_string(&stamp).ok().and_then(|t| t.trim().parse::<u64>().ok()) {
+            // Opened once here: a file seeded before a migration is brought up to date (an
+            // index built over a million rows) once, not in the first timed open of each run.
+            let app = open(&db)?;
+            app.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| e.to_string())?;
+            drop(app);
             return Ok((db, Duration::from_millis(ms), true));
         }
     }
