@@ -1053,13 +1053,16 @@ async fn merge_site(
                 // A key is a candidate: the row read must be linked to this remote id, or not
                 // linked at all (found by email).
                 let local: Option<Resident> = match found {
-                    Some(at) => store::residents::get(tx, locals.mark(at).id)?
-                        .filter(|l| l.remote_id.as_deref().is_none_or(|linked| linked == rid)),
+                    Some(at) => {
+                        let row = store::residents::get(tx, locals.mark(at).id)?
+                            .filter(|l| l.remote_id.as_deref().is_none_or(|linked| linked == rid));
+                        if row.is_some() {
+                            locals.see(at);
+                        }
+                        row
+                    }
                     None => None,
                 };
-                if local.is_some() {
-                    locals.see(found.expect("a local resident was found by its mark"));
-                }
                 let local = local.as_ref();
                 let cpu = Instant::now();
                 let rf = remote_fields(r);
