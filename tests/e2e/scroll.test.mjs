@@ -107,6 +107,20 @@ test('a site of 10,000+ residents scrolls top to bottom with a small DOM', async
     await wheel(s, -1000);
     await frame(s);
     assert.equal(await scrolled(s), 0, 'back at the top');
+    // And a real wheel, from the platform (WebDriver's wheel input source) over the rows.
+    const centre = await s.exec(`const r = document.querySelector('[data-testid="resident-rows"]').getBoundingClientRect();
+      return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];`);
+    const realWheel = (deltaY) =>
+      s.cmd('POST', '/actions', {
+        actions: [{ type: 'wheel', id: 'wheel', actions: [{ type: 'scroll', x: centre[0], y: centre[1], deltaX: 0, deltaY, origin: 'viewport' }] }],
+      });
+    await realWheel(80);
+    for (let i = 0; i < 50 && (await scrolled(s)) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await frame(s);
+    assert.deepEqual(await topRow(s), { index: 4, above: 0 }, 'a real wheel of 80 px: two rows down');
+    await realWheel(-80);
+    for (let i = 0; i < 50 && (await scrolled(s)) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await scrolled(s), 0, 'and back up');
 
     // Scroll by the page (wheel events of ten pages), timing each step until the next frame
     // is painted.
