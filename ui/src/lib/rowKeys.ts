@@ -49,8 +49,8 @@ export interface RowKeysOptions {
   scrollTo: (px: number) => void;
 }
 
-/** The Svelte action on the list's body (the element that takes the focus). Rows carry `aria-rowindex` (the header is
- * row 1) and their focus target `[data-row-focus]`. */
+/** The Svelte action on the list's body (the element that takes the focus). Rows carry
+ * `aria-rowindex` (the header is row 1) and their focus target `[data-row-focus]`. */
 export function rowKeys(body: HTMLElement, options: RowKeysOptions) {
   let opts = options;
   let pending = 0;
