@@ -121,6 +121,21 @@ test('a site of 10,000+ residents scrolls top to bottom with a small DOM', async
     await realWheel(-80);
     for (let i = 0; i < 50 && (await scrolled(s)) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await scrolled(s), 0, 'and back up');
+    // A row drawn below the view (the window drawn is larger than the view) that gets the
+    // focus some other way than the list's keys (Tab, a screen reader) is scrolled into view.
+    const hiddenRow = await s.exec(`const box = document.querySelector('[data-testid="resident-rows"]').getBoundingClientRect();
+      const below = [...document.querySelectorAll('[data-testid="resident-row"]')].filter((r) => r.getBoundingClientRect().top >= box.bottom);
+      const row = below[below.length - 1];
+      row.querySelector('[data-row-focus]').focus();
+      return Number(row.getAttribute('aria-rowindex'));`);
+    await frame(s);
+    const seen = await s.exec(`const box = document.querySelector('[data-testid="resident-rows"]').getBoundingClientRect();
+      const r = document.activeElement.closest('[data-testid="resident-row"]');
+      const b = r.getBoundingClientRect();
+      return { index: Number(r.getAttribute('aria-rowindex')), inside: b.top >= box.top - 1 && b.bottom <= box.bottom + 1 };`);
+    assert.deepEqual(seen, { index: hiddenRow, inside: true }, `row ${hiddenRow}, focused below the view, was scrolled into it`);
+    await wheel(s, -100000);
+    await frame(s);
 
     // Scroll by the page (wheel events of ten pages), timing each step until the next frame
     // is painted.

@@ -3,7 +3,8 @@
 //! The list is virtual (only the rows near the viewport exist) and positioned by the app (no
 //! native scroller, lib/drawnScroll.ts), so a move first scrolls the row into view through
 //! `scrollTo` and then focuses it once it is drawn. Space and Shift+Space on the list itself
-//! page down and up, as they did on the native scroller.
+//! page down and up, and a row that gets the focus another way (Tab, assistive technology)
+//! while outside the view is scrolled into it, as the native scroller did.
 
 /** The row a key moves to from `current` (-1 = none yet), or null when the key is not one of
  * the list's. `page` = the rows a viewport holds. */
@@ -92,7 +93,18 @@ export function rowKeys(body: HTMLElement, options: RowKeysOptions) {
     opts.scrollTo(scrollFor(next, opts.row, opts.offset(), height));
     focusRow(next);
   }
+  // The rows just outside the view exist (the window drawn is larger than the view), so Tab
+  // or a screen reader can focus one the list clips: bring it into view.
+  function onFocusIn(ev: FocusEvent) {
+    const row = (ev.target as HTMLElement | null)?.closest?.('[aria-rowindex]');
+    if (!row || !body.contains(row)) return;
+    const index = Number(row.getAttribute('aria-rowindex')) - 2;
+    const now = opts.offset();
+    const to = scrollFor(index, opts.row, now, body.clientHeight);
+    if (to !== now) opts.scrollTo(to);
+  }
   body.addEventListener('keydown', onKey);
+  body.addEventListener('focusin', onFocusIn);
   return {
     update(o: RowKeysOptions) {
       opts = o;
@@ -100,6 +112,7 @@ export function rowKeys(body: HTMLElement, options: RowKeysOptions) {
     destroy() {
       pending++;
       body.removeEventListener('keydown', onKey);
+      body.removeEventListener('focusin', onFocusIn);
     },
   };
 }
