@@ -364,6 +364,8 @@ export const en = {
   "residents.col.start": "Start",
   "residents.col.end": "End",
   "residents.rows": "Resident rows (scroll with Page Up, Page Down, Home and End)",
+  "residents.scrollbar": "Scroll the resident rows",
+  "residents.inView": "Rows {from}–{to} of {count}",
   "residents.select": "Select {name}",
   "residents.saved": "Saved {name}",
   "residents.bulkDone": "{action}: {done} done, {skipped} not applicable",

@@ -364,6 +364,8 @@ export const es: Record<MessageKey, string> = {
   "residents.col.start": "Inicio",
   "residents.col.end": "Fin",
   "residents.rows": "Filas de residentes (desplácese con Re Pág, Av Pág, Inicio y Fin)",
+  "residents.scrollbar": "Desplazar las filas de residentes",
+  "residents.inView": "Filas {from}–{to} de {count}",
   "residents.select": "Seleccionar a {name}",
   "residents.saved": "Se guardó a {name}",
   "residents.bulkDone": "{action}: {done} hechos, {skipped} no aplicables",
