@@ -9,7 +9,7 @@ use super::json_stream::{Batch, ResidentSplitter};
 use super::merge::{self, local_fields, merge, remote_fields, to_fields};
 use super::retry::{retry, RetryPolicy};
 use super::schedule::{spread, PullPlan, PullSchedule};
-use super::site_marks::{remote_key, Key, SiteMarks};
+use super::site_marks::{remote_key, sha256_key, Key, SiteMarks};
 use super::{step_error, Ctx, Progress, SyncError};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, conflicts::NewConflict, outbox::Entry, residents::Resident, sites::Mapping, sync_state};
@@ -757,10 +757,7 @@ fn units_part(stamp: &str) -> Option<&str> {
 /// (stored in hex). The same bytes are the same object; other bytes for the same values (a remote that
 /// re-orders keys) only cost that resident a full merge.
 fn resident_digest(raw: &str) -> Key {
-    use sha2::{Digest, Sha256};
-    let mut key = Key::default();
-    key.copy_from_slice(&Sha256::digest(raw.as_bytes())[..16]);
-    key
+    sha256_key(raw.as_bytes())
 }
 
 /// A mapping's values (building, floor, unit, passphrase, SSID, VLAN) as 128 bits of their

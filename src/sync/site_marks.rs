@@ -21,12 +21,18 @@ use std::collections::HashMap;
 /// object's digest.
 pub(super) type Key = [u8; 16];
 
-/// The key of a remote resident id.
-pub(super) fn remote_key(remote_id: &str) -> Key {
+/// The first 128 bits of the SHA-256 of `bytes`: the key of a remote id, and the digest of a
+/// remote resident object (`pull::resident_digest`).
+pub(super) fn sha256_key(bytes: &[u8]) -> Key {
     use sha2::{Digest, Sha256};
     let mut key = Key::default();
-    key.copy_from_slice(&Sha256::digest(remote_id.as_bytes())[..16]);
+    key.copy_from_slice(&Sha256::digest(bytes)[..16]);
     key
+}
+
+/// The key of a remote resident id.
+pub(super) fn remote_key(remote_id: &str) -> Key {
+    sha256_key(remote_id.as_bytes())
 }
 
 /// A stored digest as its key (`None` for a form this version never writes: that resident
