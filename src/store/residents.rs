@@ -172,6 +172,9 @@ pub struct RemoteState<'a> {
 
 /// Inserts a resident first seen in a pull, with its remote state, in one statement (a
 /// first pull of a million residents wrote each row twice: the insert, then its state).
+/// `None`, writing nothing, when the email or the remote id is already a resident's here (the
+/// same person at another local site, or one added here and not pushed yet): the table's
+/// UNIQUE constraints answer that, with no lookup before each insert.
 pub fn insert_pulled(
     tx: &Transaction<'_>,
     site_id: i64,
@@ -180,34 +183,36 @@ pub fn insert_pulled(
     remote_id: &str,
     state: &RemoteState<'_>,
     now: DateTime<Utc>,
-) -> rusqlite::Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO residents(site_id, remote_id, first_name, last_name, email, phone, building, floor, unit,
+) -> rusqlite::Result<Option<i64>> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO residents(site_id, remote_id, first_name, last_name, email, phone, building, floor, unit,
             activation_utc, deactivation_utc, first_lc, last_lc, unit_lc, created_at, updated_at,
             onboarded_at, suspended, ssid, service_area, remote_status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, lower(?3), lower(?4), lower(?9), ?12, ?12,
-            ?13, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(params![
-        site_id,
-        remote_id,
-        f.first_name,
-        f.last_name,
-        email,
-        f.phone,
-        f.building,
-        f.floor,
-        f.unit,
-        ts(f.activation_utc),
-        f.deactivation_utc.map(ts),
-        ts(now),
-        state.onboarded_at.map(ts),
-        state.suspended as i64,
-        state.ssid,
-        state.service_area,
-        state.status.to_string(),
-    ])?;
-    Ok(tx.last_insert_rowid())
+            ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            site_id,
+            remote_id,
+            f.first_name,
+            f.last_name,
+            email,
+            f.phone,
+            f.building,
+            f.floor,
+            f.unit,
+            ts(f.activation_utc),
+            f.deactivation_utc.map(ts),
+            ts(now),
+            state.onboarded_at.map(ts),
+            state.suspended as i64,
+            state.ssid,
+            state.service_area,
+            state.status.to_string(),
+        ])?;
+    Ok((inserted == 1).then(|| tx.last_insert_rowid()))
 }
 
 /// Replaces the editable fields of a resident (email never changes).
@@ -297,13 +302,6 @@ pub fn by_remote_id(conn: &Connection, remote_id: &str) -> rusqlite::Result<Opti
 }
 
 /// Whether any resident holds `email` or `remote_id` (one indexed probe each, no row read).
-pub fn email_or_remote_id_taken(conn: &Connection, email: &str, remote_id: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS(SELECT 1 FROM residents WHERE email = ?1) OR EXISTS(SELECT 1 FROM residents WHERE remote_id = ?2)",
-    )?
-    .query_row(params![email, remote_id], |r| r.get(0))
-}
-
 pub fn set_remote_id(tx: &Transaction<'_>, id: i64, remote_id: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("UPDATE residents SET remote_id = ?2 WHERE id = ?1")?.execute(params![id, remote_id])?;
     Ok(())

@@ -1073,14 +1073,10 @@ async fn merge_site(
                         if pending.is_some_and(|p| !p.purge.is_empty()) {
                             continue; // purged here, the purge is on its way
                         }
-                        if store::residents::email_or_remote_id_taken(tx, &email, &rid)? {
-                            continue; // the same person at another local site or waiting to be created here
-                        }
                         let Some(fields) = to_fields(&rf) else { continue };
                         if email.is_empty() {
                             continue;
                         }
-                        unsettled -= 1;
                         let status = serde_json::to_value(&r.status).unwrap_or(Value::Null);
                         let state = store::residents::RemoteState {
                             onboarded_at: r.onboarded_at.as_deref().and_then(parse_wire_utc),
@@ -1090,7 +1086,12 @@ async fn merge_site(
                             status: &status,
                         };
                         // One write per new resident: its fields and remote state together.
-                        let id = store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?;
+                        let Some(id) =
+                            store::residents::insert_pulled(tx, site_id, &email, &fields, &rid, &state, now)?
+                        else {
+                            continue; // the same person at another local site or waiting to be created here
+                        };
+                        unsettled -= 1;
                         store::residents::set_pulled_base(tx, id, Some(&Value::Object(rf)), &digest, now, now)?;
                         report.residents_inserted += 1;
                     }
